@@ -1,0 +1,172 @@
+"""Every error mlineage raises, in one hierarchy.
+
+Catch :class:`MLineageError` to handle all of them. Classes also subclass the builtin that
+fits (``KeyError``, ``ValueError``, ...) so that code written against the prototype, which
+caught builtins, keeps working::
+
+    MLineageError
+    ├── StoreError                      a storage backend could not do what was asked
+    │   ├── NotFound (KeyError)         no object under that key
+    │   ├── AlreadyExists (FileExistsError)   create-only write, key taken
+    │   ├── InvalidKey (ValueError)     key that could escape the store or is malformed
+    │   ├── UnknownScheme (ValueError)  storage URI with a scheme no backend handles
+    │   ├── MissingDependency (ImportError)   backend extra not installed
+    │   ├── StoreUnavailable (ConnectionError)  backend cannot be reached
+    │   ├── StoreFormatError            store written by a newer mlineage
+    │   └── ReadOnlyError (PermissionError)   write through a read-only tracker
+    ├── CorruptRecord (ValueError)      stored bytes that do not decode to a record
+    ├── InvalidInput (ValueError)       bad value passed by the caller
+    │   ├── MissingField                a required field of a version was not set
+    │   ├── InvalidName                 model / version / alias name not allowed
+    │   ├── InvalidMetric               metric that is not a finite real number
+    │   ├── InvalidHyperparameter (TypeError)  value JSON cannot hold
+    │   └── InvalidTime                 unparsable or out-of-range time
+    ├── LookupFailed (LookupError)
+    │   ├── ModelNotFound (KeyError)    no such model in the store
+    │   ├── VersionNotFound (KeyError)  no version matches the reference
+    │   ├── AmbiguousReference          id prefix matching several versions
+    │   ├── AliasNotFound (KeyError)    alias never set, or not set at that time
+    │   └── MetricNotFound (KeyError)   version has no such metric
+    ├── NameTaken (ValueError)          version name already claimed in the model
+    ├── HashMismatch (ValueError)       content does not match its recorded hash
+    └── CheckoutError                   a version could not be reconstructed
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AliasNotFound",
+    "AlreadyExists",
+    "AmbiguousReference",
+    "CheckoutError",
+    "CorruptRecord",
+    "HashMismatch",
+    "InvalidHyperparameter",
+    "InvalidInput",
+    "InvalidKey",
+    "InvalidMetric",
+    "InvalidName",
+    "InvalidTime",
+    "LookupFailed",
+    "MLineageError",
+    "MetricNotFound",
+    "MissingDependency",
+    "MissingField",
+    "ModelNotFound",
+    "NameTaken",
+    "NotFound",
+    "ReadOnlyError",
+    "StoreError",
+    "StoreFormatError",
+    "StoreUnavailable",
+    "UnknownScheme",
+    "VersionNotFound",
+]
+
+
+class MLineageError(Exception):
+    """Root of every error raised by mlineage."""
+
+    def __str__(self) -> str:
+        # KeyError.__str__ quotes its argument; messages here are sentences, not keys.
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()
+
+
+class StoreError(MLineageError):
+    """A storage backend could not do what was asked."""
+
+
+class NotFound(StoreError, KeyError):
+    """No object is stored under the requested key."""
+
+
+class AlreadyExists(StoreError, FileExistsError):
+    """A create-only write found the key already taken; the stored bytes are untouched."""
+
+
+class InvalidKey(StoreError, ValueError):
+    """A store key is malformed or could escape the store's root."""
+
+
+class UnknownScheme(StoreError, ValueError):
+    """A storage URI names a scheme that no backend handles."""
+
+
+class MissingDependency(StoreError, ImportError):
+    """A backend needs an optional extra that is not installed."""
+
+
+class StoreUnavailable(StoreError, ConnectionError):
+    """The storage backend (bucket, endpoint) cannot be reached or refuses access."""
+
+
+class StoreFormatError(StoreError):
+    """The store was written in a format this version of mlineage cannot read."""
+
+
+class ReadOnlyError(StoreError, PermissionError):
+    """A write was attempted through a tracker or store opened read-only."""
+
+
+class CorruptRecord(MLineageError, ValueError):
+    """Stored bytes do not decode to a valid record (truncated, garbled, unknown format)."""
+
+
+class InvalidInput(MLineageError, ValueError):
+    """A value passed by the caller is not acceptable."""
+
+
+class MissingField(InvalidInput):
+    """A required field of a version (``model_path``, ``dataset``) was not set."""
+
+
+class InvalidName(InvalidInput):
+    """A model, version or alias name is empty, too long, or could escape the store."""
+
+
+class InvalidMetric(InvalidInput):
+    """A metric value is not a finite real number."""
+
+
+class InvalidHyperparameter(InvalidInput, TypeError):
+    """A hyperparameter value cannot be stored as JSON."""
+
+
+class InvalidTime(InvalidInput):
+    """A time could not be parsed, or lies outside the recorded history."""
+
+
+class LookupFailed(MLineageError, LookupError):
+    """A reference (model, version, alias, metric) did not resolve."""
+
+
+class ModelNotFound(LookupFailed, KeyError):
+    """The store holds no model of that name."""
+
+
+class VersionNotFound(LookupFailed, KeyError):
+    """No version matches the given id, id prefix, name or alias."""
+
+
+class AmbiguousReference(LookupFailed):
+    """An id prefix matches several versions."""
+
+
+class AliasNotFound(LookupFailed, KeyError):
+    """The alias was never set, or did not point anywhere at the requested time."""
+
+
+class MetricNotFound(LookupFailed, KeyError):
+    """A version does not carry the requested metric."""
+
+
+class NameTaken(MLineageError, ValueError):
+    """A version name is already claimed by another version of the same model."""
+
+
+class HashMismatch(MLineageError, ValueError):
+    """Content does not match the hash recorded for it."""
+
+
+class CheckoutError(MLineageError):
+    """A version could not be reconstructed (missing or altered files)."""

@@ -1,0 +1,190 @@
+"""The :class:`Store` ABC: a tiny key/bytes interface every backend implements.
+
+Modelled on zarr-python's ``Store`` and obstore's put modes: five abstract operations over
+``str`` keys and ``bytes`` values, with conveniences (``get_many``, ``put_if_absent``) as
+concrete methods on top. Behaviour that is not about bytes lives above this layer.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
+
+from mlineage.errors import AlreadyExists, InvalidKey, NotFound, ReadOnlyError
+
+__all__ = ["PutMode", "Store", "validate_key"]
+
+PutMode = Literal["create", "overwrite"]
+
+_MAX_KEY_LENGTH = 1024
+_SEGMENT_OK = re.compile(r"^[^\x00-\x1f\\]+$")
+
+
+def validate_key(key: str) -> str:
+    """Check that ``key`` is a well-formed store key and return it.
+
+    A key is a ``/``-separated relative path of non-empty segments; no segment may be
+    ``.`` or ``..``, and no control characters or backslashes are allowed, so that no key
+    can name anything outside the store's root on any backend.
+
+    Parameters
+    ----------
+    key : str
+        The key to check.
+
+    Returns
+    -------
+    str
+        ``key`` unchanged.
+
+    Raises
+    ------
+    InvalidKey
+        If the key is not a string, is empty, too long, absolute, or has a bad segment.
+
+    Examples
+    --------
+    >>> validate_key("models/m/versions/0001.json")
+    'models/m/versions/0001.json'
+    """
+    if not isinstance(key, str):
+        raise InvalidKey(f"store keys are str, got {type(key).__name__}: {key!r}")
+    if not key:
+        raise InvalidKey("store key is empty")
+    if len(key) > _MAX_KEY_LENGTH:
+        raise InvalidKey(f"store key is {len(key)} characters long; the limit is {_MAX_KEY_LENGTH}")
+    if key.startswith("/"):
+        raise InvalidKey(f"store key {key!r} is absolute; keys are relative to the store root")
+    for segment in key.split("/"):
+        if segment in ("", ".", ".."):
+            raise InvalidKey(f"store key {key!r} has an empty, '.' or '..' segment")
+        if not _SEGMENT_OK.match(segment):
+            raise InvalidKey(f"store key {key!r} contains a control character or backslash")
+    return key
+
+
+class Store(ABC):
+    """Key/value storage of immutable byte objects under ``/``-separated string keys.
+
+    Subclasses implement :meth:`get`, :meth:`put`, :meth:`exists`, :meth:`list` and
+    :meth:`delete`; every other method is built on those. Writes are atomic: a reader sees
+    either the whole object or none. ``put(..., mode="create")`` is the primitive that lets
+    many processes on many machines write to one store without coordination.
+
+    Parameters
+    ----------
+    read_only : bool
+        Refuse every write with :class:`~mlineage.errors.ReadOnlyError`.
+    """
+
+    #: Threads used by :meth:`get_many`; remote backends raise it, local stays serial.
+    max_workers: int = 1
+
+    def __init__(self, *, read_only: bool = False) -> None:
+        self.read_only = read_only
+
+    @property
+    @abstractmethod
+    def uri(self) -> str:
+        """A URI that reopens this store with :func:`mlineage.storage.open_store`."""
+
+    @abstractmethod
+    def get(self, key: str) -> bytes:
+        """Return the bytes stored under ``key``.
+
+        Raises
+        ------
+        NotFound
+            If nothing is stored under ``key``.
+        InvalidKey
+            If ``key`` is malformed.
+        """
+
+    @abstractmethod
+    def put(self, key: str, data: bytes, *, mode: PutMode = "create") -> None:
+        """Store ``data`` under ``key`` atomically and durably.
+
+        Parameters
+        ----------
+        key : str
+            Where to store the object.
+        data : bytes
+            The whole object.
+        mode : {"create", "overwrite"}
+            ``"create"`` (default) fails if ``key`` exists and leaves the existing bytes
+            untouched; ``"overwrite"`` replaces them.
+
+        Raises
+        ------
+        AlreadyExists
+            With ``mode="create"`` when ``key`` is already taken.
+        ReadOnlyError
+            If the store was opened read-only.
+        """
+
+    @abstractmethod
+    def exists(self, key: str) -> bool:
+        """Return whether an object is stored under ``key``."""
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """Yield every key that starts with ``prefix`` (a plain string prefix), in no order."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the object under ``key``; removing a missing key is not an error.
+
+        Raises
+        ------
+        ReadOnlyError
+            If the store was opened read-only.
+        """
+
+    # -- concrete helpers ---------------------------------------------------------------
+
+    def _check_writable(self, key: str) -> None:
+        if self.read_only:
+            raise ReadOnlyError(f"cannot write {key!r}: store {self.uri} was opened read-only")
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """Create ``key`` with ``data``; return False instead of raising if it exists.
+
+        Content-addressed writes use this: an existing object with the same key already
+        holds the same bytes, so "already there" counts as success (dvc-objects does the same).
+        """
+        try:
+            self.put(key, data, mode="create")
+        except AlreadyExists:
+            return False
+        return True
+
+    def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
+        """Yield ``(key, bytes)`` for each key, ``None`` for keys that vanished.
+
+        Remote backends fetch with :attr:`max_workers` threads; results come back in the
+        order of ``keys``.
+        """
+        keys = list(keys)
+
+        def fetch(key: str) -> tuple[str, bytes | None]:
+            try:
+                return key, self.get(key)
+            except NotFound:
+                return key, None
+
+        if self.max_workers <= 1 or len(keys) < 2:
+            for key in keys:
+                yield fetch(key)
+            return
+        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+            yield from pool.map(fetch, keys)
+
+    def close(self) -> None:
+        """Release connections or handles; the default does nothing."""
+
+    def __repr__(self) -> str:
+        mode = ", read_only=True" if self.read_only else ""
+        return f"{type(self).__name__}({self.uri!r}{mode})"

@@ -1,0 +1,194 @@
+"""Local-directory store: one file per key, create-only writes via ``os.link``."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+from mlineage.errors import AlreadyExists, InvalidKey, NotFound, StoreError
+from mlineage.storage._base import PutMode, Store, validate_key
+
+__all__ = ["TEMP_MARKER", "LocalStore", "is_temp_name"]
+
+#: Temporary files are named ``.<final name>.tmp-<random>`` in the final directory.
+TEMP_MARKER = ".tmp-"
+
+
+def is_temp_name(name: str) -> bool:
+    """Return whether a file name is one of this store's in-flight temporary files."""
+    return name.startswith(".") and TEMP_MARKER in name
+
+
+def _fsync_dir(path: Path) -> None:
+    # A new directory entry is durable only once the directory itself is fsynced.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalStore(Store):
+    """A store in a directory of the local file system (the default backend).
+
+    Every write goes to a temporary file in the destination directory, is fsynced, and is
+    then published: create-only writes with ``os.link`` (which fails if the name exists;
+    ``os.rename`` would silently replace it), overwrites with ``os.replace``. The directory
+    is fsynced afterwards, so a ``put`` that returned survives a power cut and a killed
+    writer leaves only a temporary file, which readers ignore and ``fsck`` removes.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The directory; created on first write.
+    read_only : bool
+        Refuse every write.
+    durable : bool
+        fsync files and directories (default). Turning it off is only for throwaway stores.
+    """
+
+    def __init__(
+        self, root: str | os.PathLike[str], *, read_only: bool = False, durable: bool = True
+    ) -> None:
+        super().__init__(read_only=read_only)
+        self.root = Path(root).expanduser().absolute()
+        self.durable = durable
+        self._made_dirs: set[Path] = set()
+
+    @property
+    def uri(self) -> str:
+        # docstring inherited
+        return self.root.as_uri()
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*validate_key(key).split("/"))
+
+    def get(self, key: str) -> bytes:
+        # docstring inherited
+        path = self._path(key)
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFound(f"no object {key!r} in store {self.uri}") from None
+        except IsADirectoryError:
+            raise NotFound(f"{key!r} is a directory in store {self.uri}, not an object") from None
+
+    def exists(self, key: str) -> bool:
+        # docstring inherited
+        return self._path(key).is_file()
+
+    def _ensure_dir(self, directory: Path) -> None:
+        if directory in self._made_dirs:
+            return
+        missing = []
+        level = directory
+        while not level.is_dir() and level != level.parent:
+            missing.append(level)
+            level = level.parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise InvalidKey(
+                f"cannot create directory {directory}: a file of that name is in the way"
+            ) from None
+        if self.durable:
+            # A new directory is durable only once its parent's entry for it is fsynced.
+            for made in missing:
+                _fsync_dir(made.parent)
+        self._made_dirs.add(directory)
+
+    def put(self, key: str, data: bytes, *, mode: PutMode = "create") -> None:
+        # docstring inherited
+        if mode not in ("create", "overwrite"):
+            raise ValueError(f"mode must be 'create' or 'overwrite', got {mode!r}")
+        self._check_writable(key)
+        path = self._path(key)
+        if mode == "create" and path.exists():
+            # Cheap early exit; the os.link below is what actually guarantees create-only.
+            raise AlreadyExists(f"{key!r} already exists in store {self.uri}")
+        directory = path.parent
+        self._ensure_dir(directory)
+        tmp = directory / f".{path.name}{TEMP_MARKER}{secrets.token_hex(6)}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        try:
+            try:
+                fd = os.open(tmp, flags, 0o644)
+            except FileNotFoundError:
+                # The directory was removed since we made it (another process cleaned up).
+                self._made_dirs.discard(directory)
+                self._ensure_dir(directory)
+                fd = os.open(tmp, flags, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                if self.durable:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            if mode == "create":
+                try:
+                    os.link(tmp, path)
+                except FileExistsError:
+                    raise AlreadyExists(f"{key!r} already exists in store {self.uri}") from None
+                except OSError as exc:
+                    if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+                        raise StoreError(
+                            f"the file system under {self.root} does not support hard links, "
+                            "which create-only writes need; put the store on a local disk"
+                        ) from exc
+                    raise
+            else:
+                os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        if self.durable:
+            _fsync_dir(directory)
+
+    def delete(self, key: str) -> None:
+        # docstring inherited
+        self._check_writable(key)
+        path = self._path(key)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            return
+        except IsADirectoryError:
+            raise InvalidKey(f"{key!r} is a directory in store {self.uri}, not an object") from None
+        if self.durable:
+            _fsync_dir(path.parent)
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        # docstring inherited
+        # Walk only the deepest directory the prefix pins down, then filter by string prefix.
+        head, _, _ = prefix.rpartition("/")
+        start = self.root.joinpath(*head.split("/")) if head else self.root
+        base = f"{head}/" if head else ""
+        yield from (k for k in self._walk(start, base) if k.startswith(prefix))
+
+    def _walk(self, directory: Path, base: str) -> Iterator[str]:
+        try:
+            entries = list(os.scandir(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                yield from self._walk(Path(entry.path), f"{base}{entry.name}/")
+            elif not is_temp_name(entry.name):
+                yield f"{base}{entry.name}"
+
+    def temp_files(self) -> Iterator[Path]:
+        """Yield leftover temporary files (from killed writers) anywhere under the root."""
+        if not self.root.is_dir():
+            return
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                if is_temp_name(name):
+                    yield Path(dirpath) / name
