@@ -1,0 +1,415 @@
+"""The immutable records mlineage stores: versions, data snapshots, environments, events.
+
+Every record is a frozen pydantic model that refuses unknown fields. A version is never
+rewritten; what is learnt later (a note, a tag, an alias move, a status change) is a new
+*event* that points at it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+
+from mlineage._ids import ID_PATTERN
+from mlineage.errors import InvalidMetric, InvalidName, MetricNotFound
+
+__all__ = [
+    "AliasEvent",
+    "AnnotationEvent",
+    "ArtifactRef",
+    "DataSnapshot",
+    "EnvironmentSnapshot",
+    "Event",
+    "ModelVersion",
+    "StatusEvent",
+    "VersionStatus",
+    "validate_name",
+]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_KIND = re.compile(r"^[a-z][a-z0-9_]*$")
+MAX_NAME_LENGTH = 128
+
+
+def validate_name(name: object, what: str = "model") -> str:
+    """Check a model, version or alias name and return it.
+
+    A name is 1-128 characters of ASCII letters, digits, ``.``, ``_`` and ``-``, starting
+    with a letter or digit. That keeps every name a safe single path segment on every
+    backend (no ``/``, no ``..``, no NUL). Version names and aliases also may not look like
+    a version id (32 hex digits), so references stay unambiguous.
+
+    Parameters
+    ----------
+    name : object
+        The candidate.
+    what : str
+        ``"model"``, ``"version name"`` or ``"alias"``, used in the error message.
+
+    Raises
+    ------
+    InvalidName
+        If ``name`` breaks any rule; the message says which.
+
+    Examples
+    --------
+    >>> validate_name("fraud-detector")
+    'fraud-detector'
+    """
+    if not isinstance(name, str):
+        raise InvalidName(f"{what} must be a str, got {type(name).__name__}: {name!r}")
+    if not name:
+        raise InvalidName(f"{what} is empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidName(
+            f"{what} {name[:40]!r}... is {len(name)} characters; the limit is {MAX_NAME_LENGTH}"
+        )
+    if not _NAME.match(name):
+        raise InvalidName(
+            f"{what} {name!r} is not allowed: use ASCII letters, digits, '.', '_' and '-', "
+            "starting with a letter or digit (no '/', spaces or '..' tricks)"
+        )
+    if what != "model" and ID_PATTERN.match(name):
+        raise InvalidName(f"{what} {name!r} looks like a version id; choose another")
+    return name
+
+
+class VersionStatus(str, Enum):
+    """Lifecycle state of a version.
+
+    A version is written once, as ``COMMITTED``; later states are recorded as
+    :class:`StatusEvent` records and reported by ``Tracker.status``.
+    """
+
+    PENDING = "pending"
+    COMMITTED = "committed"
+    FAILED = "failed"
+    DEPRECATED = "deprecated"
+    ROLLED_BACK = "rolled_back"
+    ARCHIVED = "archived"
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+class ArtifactRef(_Record):
+    """A file or directory identified by content: where it was, its hash and size.
+
+    Attributes
+    ----------
+    path : str
+        Where the artifact was when it was recorded (as given by the user).
+    hash : str
+        ``"sha256:<hex>"``; for a directory, the hash of its manifest.
+    size : int
+        Total bytes.
+    kind : {"file", "directory"}
+    num_files : int
+        1 for a file.
+    manifest : str or None
+        Store key of the directory manifest blob (relative path, size, hash per file).
+    blob : str or None
+        Store key of the archived bytes when the artifact was archived into the store.
+    """
+
+    path: str
+    hash: str
+    size: int = Field(ge=0)
+    kind: Literal["file", "directory"] = "file"
+    num_files: int = Field(default=1, ge=0)
+    manifest: str | None = None
+    blob: str | None = None
+
+
+class DataSnapshot(_Record):
+    """The exact data a version was trained on, identified by content.
+
+    ``DataSnapshot(path=..., hash=...)`` records a snapshot whose hash you computed
+    yourself; :meth:`from_path`, :meth:`from_array` and :meth:`from_dataframe` compute it.
+
+    Attributes
+    ----------
+    path : str or None
+        Where the data lives (a file, a directory, a table name, a URI).
+    hash : str
+        Content hash, conventionally ``"<algorithm>:<hex>"``.
+    size : int or None
+        Total bytes, when known.
+    num_files : int or None
+        Files in a directory snapshot.
+    num_rows : int or None
+        Rows, for tabular or array data.
+    columns : dict or None
+        Column name -> dtype, for tabular data.
+    manifest : str or None
+        Store key of the per-file manifest blob of a directory snapshot.
+    profile : str or None
+        Store key of the statistical profile blob used for drift analysis.
+    source : str
+        How the snapshot was made: ``"reference"``, ``"path"``, ``"array"``, ``"dataframe"``.
+    """
+
+    path: str | None = None
+    hash: str = Field(min_length=1)
+    size: int | None = Field(default=None, ge=0)
+    num_files: int | None = Field(default=None, ge=0)
+    num_rows: int | None = Field(default=None, ge=0)
+    columns: dict[str, str] | None = None
+    manifest: str | None = None
+    profile: str | None = None
+    source: Literal["reference", "path", "array", "dataframe"] = "reference"
+
+
+class EnvironmentSnapshot(_Record):
+    """The software environment a version was produced in.
+
+    Captured automatically at log time. Never holds environment variables, tokens or
+    credentials.
+
+    Attributes
+    ----------
+    python_version : str
+    implementation : str
+        ``"CPython"``, ``"PyPy"``, ...
+    platform : str
+        ``platform.platform()``.
+    machine : str
+        CPU architecture.
+    packages : dict
+        Installed distribution name (normalised) -> version.
+    git_commit, git_branch : str or None
+        Of the repository the training script ran in, when there is one.
+    git_dirty : bool or None
+        Whether that work tree had uncommitted changes.
+    torch_version, cuda_version : str or None
+        When torch was imported by the training script.
+    captured_at : datetime or None
+    """
+
+    python_version: str = ""
+    implementation: str = ""
+    platform: str = ""
+    machine: str = ""
+    packages: dict[str, str] = Field(default_factory=dict)
+    git_commit: str | None = None
+    git_branch: str | None = None
+    git_dirty: bool | None = None
+    torch_version: str | None = None
+    cuda_version: str | None = None
+    captured_at: datetime | None = None
+
+
+def _check_metrics(metrics: dict[str, float]) -> dict[str, float]:
+    for key, value in metrics.items():
+        if not math.isfinite(value):
+            raise InvalidMetric(
+                f"metric {key!r} is {value}; mlineage stores finite numbers only "
+                "(leave the metric out, or record the failure in notes/tags)"
+            )
+    return metrics
+
+
+class ModelVersion(_Record):
+    """One immutable update of a model: a node of the lineage DAG.
+
+    Attributes
+    ----------
+    id : str
+        Time-ordered id (32 hex digits); any unique prefix of 4+ digits resolves.
+    model : str
+        The model this version belongs to.
+    name : str or None
+        Optional human name, unique within the model (``"fraud-model-v3.2"``).
+    parents : tuple of str
+        Parent version ids; the first is the *first parent* that history follows.
+    kind : str
+        Why this version exists relative to its parents: ``"initial"``, ``"update"``,
+        ``"fine_tune"``, ``"distill"``, ``"merge"``, ``"rollback"``, ...
+    created_at : datetime
+        When the version was committed (UTC).
+    started_at : datetime or None
+        When the ``log_version`` block was entered.
+    model_path : str
+        Where the checkpoint was written.
+    model_artifact : ArtifactRef or None
+        Content hash (and archived copy) of the checkpoint, when computed.
+    dataset : DataSnapshot
+        The data the version was trained on.
+    metrics : dict of str to float
+    hyperparameters : dict
+        JSON values.
+    environment : EnvironmentSnapshot or None
+    notes : str
+    tags : tuple of str
+    status : VersionStatus
+        Always ``COMMITTED`` in the stored record; see ``Tracker.status`` for later changes.
+    metadata : dict
+        Free-form JSON for integrations.
+    """
+
+    id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    model: str
+    name: str | None = None
+    parents: tuple[str, ...] = ()
+    kind: str = "update"
+    created_at: datetime
+    started_at: datetime | None = None
+    model_path: str
+    model_artifact: ArtifactRef | None = None
+    dataset: DataSnapshot
+    metrics: dict[str, float] = Field(default_factory=dict)
+    hyperparameters: dict[str, JsonValue] = Field(default_factory=dict)
+    environment: EnvironmentSnapshot | None = None
+    notes: str = ""
+    tags: tuple[str, ...] = ()
+    status: VersionStatus = VersionStatus.COMMITTED
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @field_validator("created_at", "started_at")
+    @classmethod
+    def _as_utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else _utc(value)
+
+    @field_validator("metrics")
+    @classmethod
+    def _finite(cls, value: dict[str, float]) -> dict[str, float]:
+        return _check_metrics(value)
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, value: str) -> str:
+        if not _KIND.match(value):
+            raise ValueError(f"kind {value!r} must be lower_snake_case, e.g. 'fine_tune'")
+        return value
+
+    @property
+    def parent_id(self) -> str | None:
+        """The first parent's id, or None for a root version."""
+        return self.parents[0] if self.parents else None
+
+    @property
+    def short_id(self) -> str:
+        """The first 12 hex digits of the id (the millisecond timestamp part)."""
+        return self.id[:12]
+
+    def metric(self, name: str) -> float:
+        """Return metric ``name``.
+
+        Raises
+        ------
+        MetricNotFound
+            If this version has no such metric; the message lists the ones it has.
+        """
+        try:
+            return self.metrics[name]
+        except KeyError:
+            have = ", ".join(sorted(self.metrics)) or "none"
+            raise MetricNotFound(
+                f"version {self.id} has no metric {name!r} (it has: {have})"
+            ) from None
+
+    def metric_delta(self, other: ModelVersion, metric: str) -> float:
+        """Return ``self.metrics[metric] - other.metrics[metric]``.
+
+        ``history[0].metric_delta(history[1], "accuracy")`` is how much the newest update
+        moved accuracy.
+
+        Raises
+        ------
+        MetricNotFound
+            If either version lacks the metric.
+        """
+        return self.metric(metric) - other.metric(metric)
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        metrics = ", ".join(f"{k}={v:.4g}" for k, v in list(self.metrics.items())[:4])
+        return (
+            f"<ModelVersion {self.id[:12]}{label} of {self.model!r} "
+            f"{self.created_at:%Y-%m-%d %H:%M:%S} {metrics}>"
+        )
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        rows = [
+            ("id", self.id),
+            ("name", self.name or ""),
+            ("parents", ", ".join(p[:12] for p in self.parents) or "(root)"),
+            ("kind", self.kind),
+            ("created", f"{self.created_at:%Y-%m-%d %H:%M:%S %Z}"),
+            ("model", self.model_path),
+            ("dataset", f"{self.dataset.path or ''} {self.dataset.hash}"),
+            ("metrics", ", ".join(f"{k}={v:.6g}" for k, v in self.metrics.items())),
+            ("hyperparameters", ", ".join(f"{k}={v}" for k, v in self.hyperparameters.items())),
+            ("notes", self.notes),
+            ("tags", ", ".join(self.tags)),
+        ]
+        body = "".join(
+            f"<tr><th style='text-align:left'>{escape(k)}</th><td>{escape(str(v))}</td></tr>"
+            for k, v in rows
+        )
+        return f"<table>{body}</table>"
+
+
+class _Event(_Record):
+    id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    model: str
+    created_at: datetime
+
+    @field_validator("created_at")
+    @classmethod
+    def _as_utc(cls, value: datetime) -> datetime:
+        return _utc(value)
+
+
+class AnnotationEvent(_Event):
+    """A note and/or tags attached to a version after it was written."""
+
+    type: Literal["annotation"] = "annotation"
+    version: str
+    notes: str = ""
+    tags: tuple[str, ...] = ()
+
+
+class AliasEvent(_Event):
+    """An alias (``production``, ``staging``) moved to a version, or removed (``None``).
+
+    ``effective_at`` is when the move took effect (normally ``created_at``; earlier when
+    a past deployment is being recorded after the fact).
+    """
+
+    type: Literal["alias"] = "alias"
+    alias: str
+    version: str | None
+    effective_at: datetime
+
+    @field_validator("effective_at")
+    @classmethod
+    def _effective_utc(cls, value: datetime) -> datetime:
+        return _utc(value)
+
+
+class StatusEvent(_Event):
+    """A version's lifecycle state changed (deprecated, rolled back, archived, ...)."""
+
+    type: Literal["status"] = "status"
+    version: str
+    status: VersionStatus
+    reason: str = ""
+
+
+Event = Annotated[AnnotationEvent | AliasEvent | StatusEvent, Field(discriminator="type")]
+
