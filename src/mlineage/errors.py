@@ -20,7 +20,11 @@ caught builtins, keeps working::
     │   ├── InvalidName                 model / version / alias name not allowed
     │   ├── InvalidMetric               metric that is not a finite real number
     │   ├── InvalidHyperparameter (TypeError)  value JSON cannot hold
-    │   └── InvalidTime                 unparsable or out-of-range time
+    │   ├── InvalidTime                 unparsable or out-of-range time
+    │   ├── PathNotFound (FileNotFoundError)  path to hash missing, or a dangling symlink
+    │   ├── UnreadablePath (PermissionError)  file or directory the OS refuses to read
+    │   ├── UnsupportedPath             FIFO, socket, device, or a symlink cycle
+    │   └── UnhashableData (TypeError)  array or column that cannot be hashed without pickle
     ├── LookupFailed (LookupError)
     │   ├── ModelNotFound (KeyError)    no such model in the store
     │   ├── VersionNotFound (KeyError)  no version matches the reference
@@ -29,6 +33,7 @@ caught builtins, keeps working::
     │   └── MetricNotFound (KeyError)   version has no such metric
     ├── NameTaken (ValueError)          version name already claimed in the model
     ├── HashMismatch (ValueError)       content does not match its recorded hash
+    ├── PathChanged                     file modified while it was being hashed
     └── CheckoutError                   a version could not be reconstructed
 """
 
@@ -55,11 +60,16 @@ __all__ = [
     "ModelNotFound",
     "NameTaken",
     "NotFound",
+    "PathChanged",
+    "PathNotFound",
     "ReadOnlyError",
     "StoreError",
     "StoreFormatError",
     "StoreUnavailable",
+    "UnhashableData",
     "UnknownScheme",
+    "UnreadablePath",
+    "UnsupportedPath",
     "VersionNotFound",
 ]
 
@@ -136,6 +146,22 @@ class InvalidTime(InvalidInput):
     """A time could not be parsed, or lies outside the recorded history."""
 
 
+class PathNotFound(InvalidInput, FileNotFoundError):
+    """A path to hash does not exist, or is a symlink whose target does not exist."""
+
+
+class UnreadablePath(InvalidInput, PermissionError):
+    """The operating system refused to read a file or list a directory."""
+
+
+class UnsupportedPath(InvalidInput):
+    """A path is a FIFO, socket or device, or symlinks lead into a cycle."""
+
+
+class UnhashableData(InvalidInput, TypeError):
+    """An array or column holds Python objects that cannot be hashed without pickle."""
+
+
 class LookupFailed(MLineageError, LookupError):
     """A reference (model, version, alias, metric) did not resolve."""
 
@@ -166,6 +192,10 @@ class NameTaken(MLineageError, ValueError):
 
 class HashMismatch(MLineageError, ValueError):
     """Content does not match the hash recorded for it."""
+
+
+class PathChanged(MLineageError):
+    """A file was modified while it was being hashed, so the hash describes no real state."""
 
 
 class CheckoutError(MLineageError):
