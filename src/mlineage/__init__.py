@@ -1,1 +1,100 @@
-"""mlineage."""
+"""mlineage: git-like lineage for continually trained ML models.
+
+Record every update of a model as an immutable version in a lineage DAG (checkpoint, data
+snapshot, hyperparameters, environment, metrics, notes), then ask the history questions:
+which update broke this metric, what was running on a given day, what changed between
+two versions.
+
+>>> import mlineage as ml
+>>> tracker = ml.Tracker("fraud-detector", storage="memory://init-doc")
+>>> with tracker.log_version() as v:
+...     v.model_path = "model.pt"
+...     v.dataset = ml.DataSnapshot(path="data/jan/", hash="sha256:abc123")
+...     v.metrics = {"accuracy": 0.94}
+>>> tracker.history()[0].metrics["accuracy"]
+0.94
+"""
+
+from mlineage.blame import BlameReport, BlameStep
+from mlineage.diff import VersionDiff
+from mlineage.errors import (
+    AliasNotFound,
+    AlreadyExists,
+    AmbiguousReference,
+    CheckoutError,
+    CorruptRecord,
+    HashMismatch,
+    InvalidHyperparameter,
+    InvalidInput,
+    InvalidMetric,
+    InvalidName,
+    InvalidTime,
+    MetricNotFound,
+    MissingField,
+    MLineageError,
+    ModelNotFound,
+    NameTaken,
+    NotFound,
+    ReadOnlyError,
+    StoreError,
+    StoreFormatError,
+    VersionNotFound,
+)
+from mlineage.graph import LineageGraph
+from mlineage.records import (
+    AliasEvent,
+    AnnotationEvent,
+    ArtifactRef,
+    DataSnapshot,
+    EnvironmentSnapshot,
+    ModelVersion,
+    StatusEvent,
+    VersionStatus,
+)
+from mlineage.storage import Store, open_store
+from mlineage.tracker import Lineage, Tracker, VersionLogger, list_models
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AliasEvent",
+    "AliasNotFound",
+    "AlreadyExists",
+    "AmbiguousReference",
+    "AnnotationEvent",
+    "ArtifactRef",
+    "BlameReport",
+    "BlameStep",
+    "CheckoutError",
+    "CorruptRecord",
+    "DataSnapshot",
+    "EnvironmentSnapshot",
+    "HashMismatch",
+    "InvalidHyperparameter",
+    "InvalidInput",
+    "InvalidMetric",
+    "InvalidName",
+    "InvalidTime",
+    "Lineage",
+    "LineageGraph",
+    "MLineageError",
+    "MetricNotFound",
+    "MissingField",
+    "ModelNotFound",
+    "ModelVersion",
+    "NameTaken",
+    "NotFound",
+    "ReadOnlyError",
+    "StatusEvent",
+    "Store",
+    "StoreError",
+    "StoreFormatError",
+    "Tracker",
+    "VersionDiff",
+    "VersionLogger",
+    "VersionNotFound",
+    "VersionStatus",
+    "__version__",
+    "list_models",
+    "open_store",
+]

@@ -146,6 +146,14 @@ class StoreTests:
         assert sorted(store.list("models/a/versions/2")) == keys[1:2]
         assert list(store.list("nothing/here/")) == []
 
+    def test_list_dir(self, store: Store) -> None:
+        for key in ["models/a/versions/1", "models/a/names/x", "models/b/versions/2", "top"]:
+            store.put(key, b"x")
+        assert list(store.list_dir("models/")) == ["a", "b"]
+        assert list(store.list_dir("models/a/")) == ["names", "versions"]
+        assert list(store.list_dir("models/a/versions/")) == ["1"]
+        assert list(store.list_dir("nothing/")) == []
+
     def test_list_on_empty_store(self, store: Store) -> None:
         assert list(store.list()) == []
 

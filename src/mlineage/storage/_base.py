@@ -161,6 +161,17 @@ class Store(ABC):
             return False
         return True
 
+    def list_dir(self, prefix: str) -> Iterator[str]:
+        """Yield the names directly under ``prefix`` (which should end with ``/``), sorted.
+
+        A name is the next key segment; keys nested deeper contribute their first segment
+        once (like a directory). Backends with a cheaper native listing override this.
+        """
+        seen: set[str] = set()
+        for key in self.list(prefix):
+            seen.add(key[len(prefix) :].split("/", 1)[0])
+        yield from sorted(seen)
+
     def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
         """Yield ``(key, bytes)`` for each key, ``None`` for keys that vanished.
 

@@ -173,6 +173,16 @@ class LocalStore(Store):
         base = f"{head}/" if head else ""
         yield from (k for k in self._walk(start, base) if k.startswith(prefix))
 
+    def list_dir(self, prefix: str) -> Iterator[str]:
+        # docstring inherited
+        head = prefix.rstrip("/")
+        directory = self.root.joinpath(*head.split("/")) if head else self.root
+        try:
+            names = [e.name for e in os.scandir(directory) if not is_temp_name(e.name)]
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        yield from sorted(names)
+
     def _walk(self, directory: Path, base: str) -> Iterator[str]:
         try:
             entries = list(os.scandir(directory))

@@ -1,0 +1,179 @@
+"""Turning what users pass (numpy scalars, tuples, dates as strings) into storable values."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from datetime import date, datetime, time, timezone
+from typing import Any
+
+from pydantic import JsonValue
+
+from mlineage.errors import InvalidHyperparameter, InvalidInput, InvalidMetric, InvalidTime
+
+__all__ = ["as_utc", "coerce_hyperparameters", "coerce_metrics", "coerce_tags", "parse_time"]
+
+_MAX_TAG_LENGTH = 256
+
+
+def coerce_metrics(metrics: object) -> dict[str, float]:
+    """Return ``metrics`` as ``{str: float}``; refuse anything else, naming the metric.
+
+    Accepts Python and numpy real numbers (ints included). Refuses booleans, strings, None,
+    NaN and infinities: a metric that is not a finite number would make every delta and
+    blame score meaningless, so it is rejected with the metric's name rather than stored.
+
+    Raises
+    ------
+    InvalidMetric
+    """
+    if not isinstance(metrics, Mapping):
+        raise InvalidMetric(
+            f"metrics must be a dict of name -> number, got {type(metrics).__name__}"
+        )
+    out: dict[str, float] = {}
+    for key, value in metrics.items():
+        if not isinstance(key, str) or not key:
+            raise InvalidMetric(f"metric names must be non-empty str, got {key!r}")
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            if hasattr(value, "item") and getattr(value, "shape", None) == ():
+                value = value.item()  # 0-d numpy array or tensor-like scalar
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise InvalidMetric(
+                    f"metric {key!r} must be a real number, got {type(value).__name__}: "
+                    f"{value!r:.80}"
+                )
+        number = float(value)
+        if not math.isfinite(number):
+            raise InvalidMetric(
+                f"metric {key!r} is {number}; mlineage stores finite numbers only "
+                "(leave the metric out, or record the failure in notes/tags)"
+            )
+        out[key] = number
+    return out
+
+
+def _json_value(value: Any, where: str) -> JsonValue:
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        if not math.isfinite(number):
+            raise InvalidHyperparameter(
+                f"hyperparameter {where} is {number}; JSON cannot hold NaN or infinity "
+                "(store it as a string, e.g. 'inf', if you mean it)"
+            )
+        return number
+    if isinstance(value, Mapping):
+        out: dict[str, JsonValue] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidHyperparameter(
+                    f"hyperparameter {where} has a non-string key {key!r}; use str keys"
+                )
+            out[key] = _json_value(item, f"{where}[{key!r}]")
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_json_value(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if kind is not None and hasattr(value, "tolist"):
+        if kind in "biuf":
+            return _json_value(value.tolist(), where)
+        raise InvalidHyperparameter(
+            f"hyperparameter {where} is an array of dtype {value.dtype}; only arrays of "
+            "numbers or booleans are converted"
+        )
+    raise InvalidHyperparameter(
+        f"hyperparameter {where} is a {type(value).__name__} ({value!r:.60}), which JSON "
+        "cannot hold; pass numbers, strings, booleans, None, lists or dicts of them"
+    )
+
+
+def coerce_hyperparameters(hyperparameters: object) -> dict[str, JsonValue]:
+    """Return ``hyperparameters`` as JSON values, converting numpy scalars and arrays.
+
+    Raises
+    ------
+    InvalidHyperparameter
+        Naming the key path (``hyperparameters['optim']['betas'][0]``) of the bad value.
+    """
+    if not isinstance(hyperparameters, Mapping):
+        raise InvalidHyperparameter(
+            f"hyperparameters must be a dict, got {type(hyperparameters).__name__}"
+        )
+    converted = _json_value(hyperparameters, "hyperparameters")
+    assert isinstance(converted, dict)  # a Mapping converts to a dict
+    return converted
+
+
+def coerce_tags(tags: object) -> tuple[str, ...]:
+    """Return ``tags`` as a tuple of unique non-empty strings, in the order given.
+
+    Raises
+    ------
+    InvalidInput
+    """
+    if isinstance(tags, str):
+        tags = [tags]
+    if not isinstance(tags, (list, tuple, set, frozenset)):
+        raise InvalidInput(f"tags must be a list of str, got {type(tags).__name__}")
+    out: list[str] = []
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.strip():
+            raise InvalidInput(f"tags must be non-empty str, got {tag!r}")
+        if len(tag) > _MAX_TAG_LENGTH or any(ord(c) < 32 for c in tag):
+            raise InvalidInput(
+                f"tag {tag[:40]!r} is longer than {_MAX_TAG_LENGTH} characters or holds "
+                "control characters"
+            )
+        if tag not in out:
+            out.append(tag)
+    return tuple(out)
+
+
+def parse_time(at: object, *, what: str = "at") -> datetime:
+    """Parse a point in time: a datetime, a date, or an ISO 8601 string.
+
+    Naive datetimes are taken as UTC. A date alone (``date(2024, 1, 15)`` or
+    ``"2024-01-15"``) means the *end* of that day in UTC, so "what was running on 15
+    January" includes what was deployed during that day.
+
+    Raises
+    ------
+    InvalidTime
+        For anything else, or an unparsable string.
+
+    Examples
+    --------
+    >>> parse_time("2024-01-15").isoformat()
+    '2024-01-15T23:59:59.999999+00:00'
+    """
+    if isinstance(at, datetime):
+        return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at
+    if isinstance(at, date):
+        return datetime.combine(at, time.max, tzinfo=timezone.utc)
+    if isinstance(at, str):
+        text = at.strip()
+        try:
+            if len(text) == 10:
+                return datetime.combine(date.fromisoformat(text), time.max, tzinfo=timezone.utc)
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidTime(
+                f"{what}={at!r} is not an ISO 8601 date or time; use e.g. '2024-01-15' or "
+                "'2024-01-15T09:30:00+00:00'"
+            ) from None
+        return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
+    raise InvalidTime(
+        f"{what} must be a datetime, date or ISO 8601 string, got {type(at).__name__}: {at!r}"
+    )
+
+
+def as_utc(value: datetime) -> datetime:
+    """Return ``value`` in UTC (naive values are taken as UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)

@@ -1,0 +1,45 @@
+"""The store's key layout, in one place (see docs/storage-format.md)."""
+
+from __future__ import annotations
+
+__all__ = [
+    "MODELS",
+    "blob_key",
+    "event_key",
+    "events_prefix",
+    "name_key",
+    "version_key",
+    "versions_prefix",
+]
+
+MODELS = "models/"
+
+
+def versions_prefix(model: str) -> str:
+    """Prefix of every version record of ``model``."""
+    return f"{MODELS}{model}/versions/"
+
+
+def version_key(model: str, version_id: str) -> str:
+    """Key of one version record."""
+    return f"{MODELS}{model}/versions/{version_id}.json"
+
+
+def events_prefix(model: str) -> str:
+    """Prefix of every event record of ``model``."""
+    return f"{MODELS}{model}/events/"
+
+
+def event_key(model: str, event_id: str) -> str:
+    """Key of one event record."""
+    return f"{MODELS}{model}/events/{event_id}.json"
+
+
+def name_key(model: str, name: str) -> str:
+    """Key of the claim on a unique version name."""
+    return f"{MODELS}{model}/names/{name}.json"
+
+
+def blob_key(sha256_hex: str) -> str:
+    """Key of a content-addressed blob (``blobs/sha256/ab/cdef...``)."""
+    return f"blobs/sha256/{sha256_hex[:2]}/{sha256_hex[2:]}"

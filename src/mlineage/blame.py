@@ -1,0 +1,230 @@
+"""Which update moved a metric the wrong way: blame along a version's history.
+
+The rule the prototype promised, done right: walk the first-parent history, take each step
+between consecutive versions that carry the metric, and rank the steps by how far they moved
+the metric in the bad direction. Each step is reported with evidence: its delta, a robust
+score against the metric's ordinary step-to-step noise, and what changed against the
+version it is compared with.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from mlineage.diff import VersionDiff
+from mlineage.records import ModelVersion
+
+__all__ = ["BlameReport", "BlameStep", "Direction", "blame_steps", "robust_scale"]
+
+Direction = Literal["decrease", "increase"]
+
+#: Makes the MAD a consistent estimator of the standard deviation for normal noise.
+MAD_TO_SIGMA = 1.4826
+
+
+def robust_scale(deltas: Sequence[float]) -> float | None:
+    """Return the robust scale of step-to-step changes: ``1.4826 * MAD(deltas)``.
+
+    The median absolute deviation ignores the few large steps whose size is in question,
+    so one regression does not hide itself by inflating the noise estimate. Returns None
+    for fewer than 3 steps (no meaningful noise estimate), and None when the MAD is 0
+    (more than half of the steps are identical).
+
+    Examples
+    --------
+    >>> round(robust_scale([0.01, -0.01, 0.02, -0.2]), 4)
+    0.0222
+    """
+    if len(deltas) < 3:
+        return None
+    values = np.asarray(deltas, dtype=float)
+    mad = float(np.median(np.abs(values - np.median(values))))
+    return MAD_TO_SIGMA * mad if mad > 0 else None
+
+
+@dataclass(frozen=True)
+class BlameStep:
+    """One step of a metric's history, with its evidence.
+
+    Attributes
+    ----------
+    version : ModelVersion
+        The version the step led to (the suspect).
+    previous : ModelVersion
+        The version it is compared with: its nearest first-parent ancestor with the metric.
+    before, after : float
+        The metric at ``previous`` and at ``version``.
+    delta : float
+        ``after - before``.
+    bad_amount : float
+        How far the step moved the metric in the bad direction (positive means worse).
+    score : float or None
+        ``bad_amount`` in units of the metric's robust step noise (a robust z-score);
+        None when the history is too short or too flat to estimate noise.
+    unmeasured : tuple of str
+        Ids of versions between ``previous`` and ``version`` that lack the metric; the
+        change may have happened in any of them.
+    changes : VersionDiff or None
+        What changed from ``previous`` to ``version`` (None when not requested).
+    """
+
+    version: ModelVersion
+    previous: ModelVersion
+    before: float
+    after: float
+    delta: float
+    bad_amount: float
+    score: float | None
+    unmeasured: tuple[str, ...]
+    changes: VersionDiff | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "version": self.version.id,
+            "name": self.version.name,
+            "previous": self.previous.id,
+            "before": self.before,
+            "after": self.after,
+            "delta": self.delta,
+            "bad_amount": self.bad_amount,
+            "score": self.score,
+            "unmeasured": list(self.unmeasured),
+            "changes": None if self.changes is None else self.changes.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class BlameReport:
+    """Every step of a metric's history, worst first.
+
+    Attributes
+    ----------
+    metric : str
+    direction : {"decrease", "increase"}
+        The bad direction.
+    steps : tuple of BlameStep
+        Ranked by ``bad_amount`` descending (ties: older step first).
+    scale : float or None
+        The robust noise scale used for scores.
+    skipped : tuple of str
+        Ids on the history without the metric.
+    """
+
+    metric: str
+    direction: Direction
+    steps: tuple[BlameStep, ...]
+    scale: float | None
+    skipped: tuple[str, ...] = field(default=())
+
+    @property
+    def culprit(self) -> ModelVersion | None:
+        """The worst step's version, or None when no step moved the bad way."""
+        if self.steps and self.steps[0].bad_amount > 0:
+            return self.steps[0].version
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "metric": self.metric,
+            "direction": self.direction,
+            "scale": self.scale,
+            "culprit": None if self.culprit is None else self.culprit.id,
+            "steps": [s.to_dict() for s in self.steps],
+            "skipped": list(self.skipped),
+        }
+
+    def __str__(self) -> str:
+        head = f"blame {self.metric} ({self.direction} is bad)"
+        if not self.steps:
+            return head + ": fewer than two versions carry this metric"
+        noise = "n/a" if self.scale is None else f"{self.scale:.4g}"
+        lines = [f"{head}; step noise (1.4826*MAD) = {noise}"]
+        for rank, step in enumerate(self.steps, 1):
+            v = step.version
+            score = "" if step.score is None else f"  score {step.score:+.1f}"
+            label = f" {v.name}" if v.name else ""
+            lines.append(
+                f"{rank:>3}. {v.id[:12]}{label}  {step.before:.6g} -> {step.after:.6g} "
+                f"({step.delta:+.6g}){score}"
+            )
+            if rank == 1 and step.bad_amount > 0 and step.changes is not None:
+                lines += ["     " + x for x in str(step.changes).splitlines()[1:]]
+        return "\n".join(lines)
+
+
+def blame_steps(
+    history: Sequence[ModelVersion],
+    metric: str,
+    direction: Direction,
+    explain: Callable[[ModelVersion, ModelVersion], VersionDiff] | None = None,
+) -> BlameReport:
+    """Rank the steps of ``history`` by how far each moved ``metric`` the bad way.
+
+    Parameters
+    ----------
+    history : sequence of ModelVersion
+        A first-parent history, **oldest first**.
+    metric : str
+        Metric name.
+    direction : {"decrease", "increase"}
+        Which way is bad: ``"decrease"`` for accuracy-like metrics, ``"increase"`` for
+        loss or error rates.
+    explain : callable, optional
+        ``explain(previous, version)`` returns the evidence diff of one step; without it
+        steps carry no ``changes`` (cheaper, for when only the culprit is wanted).
+
+    Returns
+    -------
+    BlameReport
+
+    Raises
+    ------
+    ValueError
+        If ``direction`` is neither ``"decrease"`` nor ``"increase"``.
+    """
+    if direction not in ("decrease", "increase"):
+        raise ValueError(f"direction must be 'decrease' or 'increase', got {direction!r}")
+    sign = -1.0 if direction == "decrease" else 1.0
+    measured: list[tuple[ModelVersion, tuple[str, ...]]] = []
+    skipped: list[str] = []
+    gap: list[str] = []
+    for version in history:
+        if metric in version.metrics:
+            measured.append((version, tuple(gap)))
+            gap = []
+        else:
+            skipped.append(version.id)
+            if measured:
+                gap.append(version.id)
+    raw: list[tuple[ModelVersion, ModelVersion, float, tuple[str, ...]]] = []
+    for (previous, _), (version, unmeasured) in itertools.pairwise(measured):
+        raw.append(
+            (previous, version, version.metrics[metric] - previous.metrics[metric], unmeasured)
+        )
+    scale = robust_scale([delta for _, _, delta, _ in raw])
+    steps = []
+    for previous, version, delta, unmeasured in raw:
+        bad = sign * delta
+        steps.append(
+            BlameStep(
+                version=version,
+                previous=previous,
+                before=previous.metrics[metric],
+                after=version.metrics[metric],
+                delta=delta,
+                bad_amount=bad,
+                score=None if scale is None else bad / scale,
+                unmeasured=unmeasured,
+                changes=None if explain is None else explain(previous, version),
+            )
+        )
+    # Stable sort on the oldest-first list: equal steps keep the older one first.
+    steps.sort(key=lambda s: -s.bad_amount)
+    return BlameReport(metric, direction, tuple(steps), scale, tuple(skipped))

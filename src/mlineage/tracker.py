@@ -1,0 +1,979 @@
+"""The :class:`Tracker` facade: log versions, ask history questions, say things afterwards.
+
+A tracker is bound to one model in one store. It reads every record of that model into a
+:class:`~mlineage.graph.LineageGraph` when it opens, appends to it as versions are logged,
+and picks up what other processes wrote with :meth:`Tracker.refresh`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timezone
+from types import TracebackType
+from typing import IO, Any, Literal
+
+from pydantic import ValidationError
+
+from mlineage import _keys
+from mlineage._coerce import (
+    as_utc,
+    coerce_hyperparameters,
+    coerce_metrics,
+    coerce_tags,
+    parse_time,
+)
+from mlineage._ids import ID_PATTERN, new_id
+from mlineage.blame import BlameReport, Direction, blame_steps
+from mlineage.codec import (
+    STORE_MARKER_KEY,
+    decode_event,
+    decode_marker,
+    decode_version,
+    encode_event,
+    encode_marker,
+    encode_version,
+)
+from mlineage.diff import VersionDiff, diff_versions
+from mlineage.errors import (
+    AliasNotFound,
+    AlreadyExists,
+    AmbiguousReference,
+    CorruptRecord,
+    InvalidInput,
+    InvalidTime,
+    MissingField,
+    MLineageError,
+    ModelNotFound,
+    NameTaken,
+    NotFound,
+    ReadOnlyError,
+    StoreFormatError,
+    VersionNotFound,
+)
+from mlineage.graph import LineageGraph
+from mlineage.records import (
+    AliasEvent,
+    AnnotationEvent,
+    DataSnapshot,
+    Event,
+    ModelVersion,
+    StatusEvent,
+    VersionStatus,
+    validate_name,
+)
+from mlineage.storage import Store, open_store
+
+__all__ = ["Lineage", "Tracker", "VersionLogger", "list_models"]
+
+Ref = str | ModelVersion
+OnError = Literal["raise", "skip"]
+_MIN_PREFIX = 4
+
+
+def list_models(storage: str | os.PathLike[str] | Store | None = None) -> list[str]:
+    """Return the names of the models in a store, sorted.
+
+    Parameters
+    ----------
+    storage : str, os.PathLike, Store or None
+        As for :class:`Tracker`.
+
+    Examples
+    --------
+    >>> list_models("memory://list-models-doc")
+    []
+    """
+    store = open_store(storage)
+    return [m for m in store.list_dir(_keys.MODELS) if _has_records(store, m)]
+
+
+def _has_records(store: Store, model: str) -> bool:
+    return next(iter(store.list(_keys.versions_prefix(model))), None) is not None
+
+
+class VersionLogger:
+    """The object bound by ``with tracker.log_version() as v:``.
+
+    Set the fields inside the block; when the block ends without an exception the version
+    is validated, written (durably) and available as :attr:`version`. If the block raises,
+    nothing is written and the exception propagates. If a required field is missing or a
+    value cannot be stored, :class:`~mlineage.errors.InvalidInput` (a ``ValueError``) is
+    raised naming the field, and nothing is written.
+
+    Attributes
+    ----------
+    model_path : str or os.PathLike
+        Required: where the checkpoint of this update was written.
+    dataset : DataSnapshot
+        Required: the data the update was trained on.
+    metrics : dict
+        Metric name -> finite real number.
+    hyperparameters : dict
+        JSON-able values (numpy scalars and numeric arrays are converted).
+    notes : str
+    tags : list of str
+    name : str or None
+        Optional human name, unique within the model.
+    kind : str
+        Why this version exists: ``"update"`` (default), ``"fine_tune"``, ``"merge"``, ...
+    metadata : dict
+        Free-form JSON for integrations.
+    """
+
+    def __init__(
+        self,
+        tracker: Tracker,
+        parents: tuple[str, ...],
+        *,
+        kind: str | None,
+        timestamp: datetime | None,
+        fields: dict[str, Any],
+    ) -> None:
+        self._tracker = tracker
+        self._parents = parents
+        self._timestamp = timestamp
+        self._version: ModelVersion | None = None
+        self._started_at = datetime.now(timezone.utc)
+        self.model_path: str | os.PathLike[str] | None = None
+        self.dataset: DataSnapshot | None = None
+        self.metrics: dict[str, Any] = {}
+        self.hyperparameters: dict[str, Any] = {}
+        self.notes: str = ""
+        self.tags: list[str] = []
+        self.name: str | None = None
+        self.kind: str = kind or ("update" if parents else "initial")
+        self.metadata: dict[str, Any] = {}
+        for key, value in fields.items():
+            if not hasattr(self, key) or key.startswith("_"):
+                raise InvalidInput(f"log_version() got an unknown field {key!r}")
+            setattr(self, key, value)
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        """Ids of the parents this version will have (fixed when the block starts)."""
+        return self._parents
+
+    @property
+    def version(self) -> ModelVersion:
+        """The committed version (available after the ``with`` block ends).
+
+        Raises
+        ------
+        MLineageError
+            If the block has not finished, or it raised and nothing was committed.
+        """
+        if self._version is None:
+            raise MLineageError(
+                "no version committed yet: `v.version` is available after the "
+                "`with tracker.log_version() as v:` block ends without an exception"
+            )
+        return self._version
+
+    def log_metric(self, name: str, value: float) -> None:
+        """Set one metric (same as ``v.metrics[name] = value``)."""
+        self.metrics[name] = value
+
+    def __enter__(self) -> VersionLogger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self._version = self._tracker._commit(self)
+
+    def _build(self) -> ModelVersion:
+        if self.model_path is None or not str(self.model_path).strip():
+            raise MissingField(
+                "model_path is required: set `v.model_path` to the checkpoint this update "
+                "produced; nothing was written"
+            )
+        if self.dataset is None:
+            raise MissingField(
+                "dataset is required: set `v.dataset = ml.DataSnapshot(path=..., hash=...)` "
+                "or `ml.DataSnapshot.from_path(...)`; nothing was written"
+            )
+        if not isinstance(self.dataset, DataSnapshot):
+            raise InvalidInput(
+                f"dataset must be a DataSnapshot, got {type(self.dataset).__name__}; "
+                "use ml.DataSnapshot.from_path(path) for files"
+            )
+        if not isinstance(self.notes, str):
+            raise InvalidInput(f"notes must be a str, got {type(self.notes).__name__}")
+        name = None if self.name is None else validate_name(self.name, "version name")
+        tracker = self._tracker
+        created = datetime.now(timezone.utc) if self._timestamp is None else self._timestamp
+        for parent_id in self._parents:
+            parent = tracker._graph.get(parent_id)
+            if created < parent.created_at:
+                raise InvalidTime(
+                    f"timestamp {created.isoformat()} is before parent {parent_id[:12]}'s "
+                    f"{parent.created_at.isoformat()}; a version cannot predate its parents"
+                )
+        try:
+            return ModelVersion(
+                id=new_id(created),
+                model=tracker.model,
+                name=name,
+                parents=self._parents,
+                kind=self.kind,
+                created_at=created,
+                started_at=min(self._started_at, created),
+                model_path=os.fspath(self.model_path),
+                dataset=self.dataset,
+                metrics=coerce_metrics(self.metrics),
+                hyperparameters=coerce_hyperparameters(self.hyperparameters),
+                notes=self.notes,
+                tags=coerce_tags(self.tags),
+                metadata=coerce_hyperparameters(self.metadata),
+            )
+        except ValidationError as exc:
+            raise InvalidInput(f"version could not be built: {exc}; nothing was written") from None
+
+
+class Lineage:
+    """Structural queries around one version: ``tracker.lineage(ref)``."""
+
+    def __init__(self, tracker: Tracker, version: ModelVersion) -> None:
+        self.tracker = tracker
+        self.version = version
+
+    def ancestors(self) -> list[ModelVersion]:
+        """Every version this one descends from (through any parent), newest first."""
+        return self.tracker._graph.ancestors(self.version.id)
+
+    def descendants(self) -> list[ModelVersion]:
+        """Every version descending from this one, oldest first."""
+        return self.tracker._graph.descendants(self.version.id)
+
+    def history(self) -> list[ModelVersion]:
+        """This version and its first-parent ancestors, newest first."""
+        return self.tracker._graph.first_parent_chain(self.version.id)
+
+    def parents(self) -> list[ModelVersion]:
+        """Direct parents, first parent first."""
+        return self.tracker._graph.parents(self.version.id)
+
+    def children(self) -> list[ModelVersion]:
+        """Direct children, oldest first."""
+        return self.tracker._graph.children(self.version.id)
+
+    def __repr__(self) -> str:
+        return f"<Lineage of {self.version!r}>"
+
+
+class Tracker:
+    """Records the versions of one model and answers questions about their history.
+
+    Parameters
+    ----------
+    model : str
+        Model name: 1-128 ASCII letters, digits, ``.``, ``_``, ``-``.
+    storage : str, os.PathLike, Store or None
+        Where the lineage store is: a directory path, ``file://``, ``memory://name``,
+        ``s3://bucket/prefix``, ``gs://bucket/prefix``, or a :class:`Store`. ``None``
+        means ``$MLINEAGE_STORE``, else ``./.mlineage``.
+    read_only : bool
+        Refuse every write (for auditors and dashboards).
+    on_error : {"raise", "skip"}
+        What to do with a damaged record while loading: raise
+        :class:`~mlineage.errors.CorruptRecord` naming its key (default), or skip it and
+        warn once per key.
+
+    Examples
+    --------
+    >>> import mlineage as ml
+    >>> tracker = ml.Tracker("doc-model", storage="memory://tracker-doc")
+    >>> with tracker.log_version() as v:
+    ...     v.model_path = "model.pt"
+    ...     v.dataset = ml.DataSnapshot(path="data/", hash="sha256:abc123")
+    ...     v.metrics = {"accuracy": 0.9}
+    >>> tracker.latest() == v.version
+    True
+    """
+
+    def __init__(
+        self,
+        model: str,
+        storage: str | os.PathLike[str] | Store | None = None,
+        *,
+        read_only: bool = False,
+        on_error: OnError = "raise",
+    ) -> None:
+        self.model = validate_name(model, "model")
+        if on_error not in ("raise", "skip"):
+            raise InvalidInput(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        self.store = open_store(storage, read_only=read_only)
+        self.read_only = self.store.read_only
+        self.on_error: OnError = on_error
+        self._lock = threading.RLock()
+        self._graph = LineageGraph()
+        self._names: dict[str, str] = {}
+        self._events: dict[str, Event] = {}
+        self._alias_events: dict[str, list[AliasEvent]] = {}
+        self._loaded_keys: set[str] = set()
+        self._sorted_ids: list[str] | None = None
+        self._marker_checked = False
+        self._warned: set[str] = set()
+        self._check_marker()
+        self.refresh()
+
+    @classmethod
+    def load(
+        cls,
+        model: str,
+        storage: str | os.PathLike[str] | Store | None = None,
+        *,
+        read_only: bool = False,
+        on_error: OnError = "raise",
+    ) -> Tracker:
+        """Open an existing model's lineage (in a new process, a notebook, a dashboard).
+
+        Unlike the constructor, which starts a new model when the store has none of that
+        name, ``load`` insists that the model exists.
+
+        Raises
+        ------
+        ModelNotFound
+            If the store has no versions of ``model``; the message lists the models it has.
+        """
+        tracker = cls(model, storage, read_only=read_only, on_error=on_error)
+        if len(tracker._graph) == 0 and not tracker._events:
+            models = list_models(tracker.store)
+            have = ", ".join(repr(m) for m in models) if models else "none"
+            raise ModelNotFound(
+                f"model {model!r} is not in store {tracker.store.uri} (models there: {have})"
+            )
+        return tracker
+
+    # -- loading --------------------------------------------------------------------------
+
+    def _check_marker(self) -> None:
+        try:
+            data = self.store.get(STORE_MARKER_KEY)
+        except NotFound:
+            return
+        decode_marker(data, self.store.uri)
+        self._marker_checked = True
+
+    def _warn_skip(self, key: str, error: Exception) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            warnings.warn(f"skipped damaged record: {error}", RuntimeWarning, stacklevel=3)
+
+    def _decode_all(
+        self, keys: list[str], decode: Callable[[bytes, str], Any]
+    ) -> Iterator[tuple[str, Any]]:
+        for key, data in self.store.get_many(keys):
+            if data is None:
+                continue  # deleted between list and get
+            try:
+                yield key, decode(data, key)
+            except StoreFormatError:
+                raise
+            except CorruptRecord as exc:
+                if self.on_error == "raise":
+                    raise
+                self._warn_skip(key, exc)
+
+    def refresh(self) -> int:
+        """Load versions and events written (by any process) since this tracker last looked.
+
+        Returns
+        -------
+        int
+            The number of new versions.
+        """
+        with self._lock:
+            version_keys = [
+                k
+                for k in self.store.list(_keys.versions_prefix(self.model))
+                if k not in self._loaded_keys and k.endswith(".json")
+            ]
+            new_versions: list[ModelVersion] = []
+            for key, version in self._decode_all(version_keys, decode_version):
+                expected = _keys.version_key(self.model, version.id)
+                if key != expected or version.model != self.model:
+                    error = CorruptRecord(
+                        f"{key!r} holds version {version.id} of model {version.model!r}; "
+                        "a record must sit under its own key; run `mlineage fsck`"
+                    )
+                    if self.on_error == "raise":
+                        raise error
+                    self._warn_skip(key, error)
+                    continue
+                new_versions.append(version)
+            orphans = self._graph.add_many(new_versions)
+            orphan_ids = {o.id for o in orphans}
+            for version in new_versions:
+                if version.id in orphan_ids:
+                    continue
+                self._loaded_keys.add(_keys.version_key(self.model, version.id))
+                if version.name:
+                    self._names.setdefault(version.name, version.id)
+            for orphan in orphans:
+                missing = [p for p in orphan.parents if p not in self._graph]
+                error = CorruptRecord(
+                    f"version {orphan.id} of model {self.model!r} names parent(s) "
+                    f"{', '.join(missing)} that are not in the store; run `mlineage fsck`"
+                )
+                if self.on_error == "raise":
+                    raise error
+                self._warn_skip(_keys.version_key(self.model, orphan.id), error)
+            if new_versions:
+                self._sorted_ids = None
+
+            event_keys = [
+                k
+                for k in self.store.list(_keys.events_prefix(self.model))
+                if k not in self._loaded_keys and k.endswith(".json")
+            ]
+            for key, event in self._decode_all(event_keys, decode_event):
+                self._loaded_keys.add(key)
+                self._add_event(event)
+            return len(new_versions) - len(orphans)
+
+    def _add_event(self, event: Event) -> None:
+        self._events[event.id] = event
+        if isinstance(event, AliasEvent):
+            moves = self._alias_events.setdefault(event.alias, [])
+            moves.append(event)
+            moves.sort(key=_alias_order)
+
+    # -- writing --------------------------------------------------------------------------
+
+    def _check_writable(self, what: str) -> None:
+        if self.read_only:
+            raise ReadOnlyError(
+                f"cannot {what}: tracker for {self.model!r} was opened read_only=True"
+            )
+
+    def _ensure_marker(self) -> None:
+        if not self._marker_checked:
+            if not self.store.put_if_absent(STORE_MARKER_KEY, encode_marker()):
+                decode_marker(self.store.get(STORE_MARKER_KEY), self.store.uri)
+            self._marker_checked = True
+
+    def log_version(
+        self,
+        *,
+        parent: Ref | None = None,
+        parents: Iterable[Ref] | None = None,
+        kind: str | None = None,
+        timestamp: datetime | str | None = None,
+        **fields: Any,
+    ) -> VersionLogger:
+        """Start logging a new version; use as ``with tracker.log_version() as v:``.
+
+        Parameters
+        ----------
+        parent : str or ModelVersion, optional
+            The parent version (id, prefix, name or alias). Default: the latest version
+            this tracker knows (call :meth:`refresh` first to include other processes').
+        parents : iterable, optional
+            Several parents, for merges; the first is the first parent.
+        kind : str, optional
+            Edge kind: ``"update"`` (default), ``"fine_tune"``, ``"distill"``, ``"merge"``,
+            ``"rollback"``, ... (``"initial"`` for a root).
+        timestamp : datetime or str, optional
+            Commit time to record instead of now, for backfilling history from old logs;
+            it may not predate the parents.
+        **fields
+            Initial values of :class:`VersionLogger` fields (``model_path=...``).
+
+        Raises
+        ------
+        ReadOnlyError
+            If the tracker is read-only.
+        VersionNotFound, AmbiguousReference
+            If a parent does not resolve (raised before the block runs).
+        """
+        self._check_writable("log a version")
+        if parent is not None and parents is not None:
+            raise InvalidInput("pass either parent= or parents=, not both")
+        with self._lock:
+            if parents is not None:
+                parent_ids = tuple(self.get_version(p).id for p in parents)
+                if len(set(parent_ids)) != len(parent_ids):
+                    raise InvalidInput(f"parents repeat a version: {list(parent_ids)}")
+            elif parent is not None:
+                parent_ids = (self.get_version(parent).id,)
+            else:
+                latest = self._graph.latest()
+                parent_ids = () if latest is None else (latest.id,)
+        when = None if timestamp is None else as_utc(parse_time(timestamp, what="timestamp"))
+        return VersionLogger(self, parent_ids, kind=kind, timestamp=when, fields=fields)
+
+    def log(self, **fields: Any) -> ModelVersion:
+        """Log a version in one call: ``tracker.log(model_path=..., dataset=..., ...)``.
+
+        Accepts the keyword arguments of :meth:`log_version` and the fields of
+        :class:`VersionLogger`; returns the committed version.
+        """
+        with self.log_version(**fields) as logger:
+            pass
+        return logger.version
+
+    def _commit(self, logger: VersionLogger) -> ModelVersion:
+        version = logger._build()
+        data = encode_version(version)
+        with self._lock:
+            if version.name is not None and version.name in self._names:
+                raise NameTaken(
+                    f"version name {version.name!r} is taken in model {self.model!r} by "
+                    f"version {self._names[version.name]}; choose another; nothing was written"
+                )
+            self._ensure_marker()
+            if version.name is not None:
+                self._claim_name(version)
+            self.store.put(_keys.version_key(self.model, version.id), data, mode="create")
+            self._graph.add(version)
+            self._loaded_keys.add(_keys.version_key(self.model, version.id))
+            if version.name is not None:
+                self._names[version.name] = version.id
+            self._sorted_ids = None
+        return version
+
+    def _claim_name(self, version: ModelVersion) -> None:
+        assert version.name is not None
+        key = _keys.name_key(self.model, version.name)
+        claim = json.dumps(
+            {"format": 1, "type": "name", "name": version.name, "version": version.id}
+        ).encode()
+        try:
+            self.store.put(key, claim, mode="create")
+        except AlreadyExists:
+            try:
+                holder = json.loads(self.store.get(key)).get("version")
+            except (ValueError, AttributeError, NotFound):
+                holder = None
+            if holder != version.id:
+                raise NameTaken(
+                    f"version name {version.name!r} is taken in model {self.model!r} by "
+                    f"version {holder}; choose another; nothing was written"
+                ) from None
+
+    def _write_event(self, event: Event) -> Event:
+        self._ensure_marker()
+        self.store.put(_keys.event_key(self.model, event.id), encode_event(event), mode="create")
+        with self._lock:
+            self._loaded_keys.add(_keys.event_key(self.model, event.id))
+            self._add_event(event)
+        return event
+
+    def annotate(self, ref: Ref, *, notes: str = "", tags: Iterable[str] = ()) -> AnnotationEvent:
+        """Attach a note and/or tags to a version after the fact (the version is unchanged).
+
+        Returns
+        -------
+        AnnotationEvent
+            The stored event.
+        """
+        self._check_writable("annotate")
+        version = self.get_version(ref)
+        if not isinstance(notes, str):
+            raise InvalidInput(f"notes must be a str, got {type(notes).__name__}")
+        tag_tuple = coerce_tags(list(tags))
+        if not notes and not tag_tuple:
+            raise InvalidInput("annotate() needs notes or tags")
+        now = datetime.now(timezone.utc)
+        event = AnnotationEvent(
+            id=new_id(now),
+            model=self.model,
+            created_at=now,
+            version=version.id,
+            notes=notes,
+            tags=tag_tuple,
+        )
+        self._write_event(event)
+        return event
+
+    def set_alias(self, alias: str, ref: Ref | None, *, at: object = None) -> AliasEvent:
+        """Point ``alias`` (``"production"``, ``"staging"``) at a version, or remove it.
+
+        Every move is kept: :meth:`alias_history` lists them and :meth:`resolve` answers
+        where the alias pointed at any time. When two moves claim the same moment, the one
+        with the larger event id (the later-recorded) wins.
+
+        Parameters
+        ----------
+        alias : str
+            Alias name (same rules as model names).
+        ref : str, ModelVersion or None
+            The version; ``None`` removes the alias from then on.
+        at : datetime, date or str, optional
+            When the move took effect, if not now (recording a past deployment).
+        """
+        self._check_writable("move an alias")
+        validate_name(alias, "alias")
+        target = None if ref is None else self.get_version(ref).id
+        now = datetime.now(timezone.utc)
+        effective = now if at is None else as_utc(parse_time(at))
+        event = AliasEvent(
+            id=new_id(now),
+            model=self.model,
+            created_at=now,
+            alias=alias,
+            version=target,
+            effective_at=effective,
+        )
+        self._write_event(event)
+        return event
+
+    def set_status(self, ref: Ref, status: VersionStatus | str, *, reason: str = "") -> StatusEvent:
+        """Record a lifecycle change of a version (deprecated, rolled back, ...)."""
+        self._check_writable("change a status")
+        version = self.get_version(ref)
+        try:
+            value = VersionStatus(status)
+        except ValueError:
+            known = ", ".join(s.value for s in VersionStatus)
+            raise InvalidInput(f"unknown status {status!r}; use one of {known}") from None
+        now = datetime.now(timezone.utc)
+        event = StatusEvent(
+            id=new_id(now),
+            model=self.model,
+            created_at=now,
+            version=version.id,
+            status=value,
+            reason=reason,
+        )
+        self._write_event(event)
+        return event
+
+    # -- references -----------------------------------------------------------------------
+
+    def _ids_sorted(self) -> list[str]:
+        if self._sorted_ids is None:
+            self._sorted_ids = self._graph.ids()
+        return self._sorted_ids
+
+    def get_version(self, ref: Ref) -> ModelVersion:
+        """Return the version ``ref`` names.
+
+        ``ref`` is a :class:`ModelVersion`, a full id, a version name, an alias (its
+        current target) or a unique id prefix of at least 4 hex digits, tried in that order.
+
+        Raises
+        ------
+        VersionNotFound
+            If nothing matches.
+        AmbiguousReference
+            If an id prefix matches several versions; the message lists them.
+        """
+        with self._lock:
+            if isinstance(ref, ModelVersion):
+                if ref.id in self._graph:
+                    return self._graph.get(ref.id)
+                raise VersionNotFound(f"version {ref.id} is not in model {self.model!r}")
+            if not isinstance(ref, str):
+                raise VersionNotFound(
+                    f"a version reference is an id, prefix, name or alias (str), "
+                    f"got {type(ref).__name__}: {ref!r}"
+                )
+            if ref in self._graph:
+                return self._graph.get(ref)
+            if ref in self._names:
+                return self._graph.get(self._names[ref])
+            if ref in self._alias_events:
+                return self.resolve(ref)
+            lowered = ref.lower()
+            if len(lowered) >= _MIN_PREFIX and all(c in "0123456789abcdef" for c in lowered):
+                ids = self._ids_sorted()
+                start = bisect.bisect_left(ids, lowered)
+                matches = []
+                for candidate in ids[start : start + 11]:
+                    if not candidate.startswith(lowered):
+                        break
+                    matches.append(candidate)
+                if len(matches) == 1:
+                    return self._graph.get(matches[0])
+                if matches:
+                    shown = ", ".join(m[:16] for m in matches[:10])
+                    more = " and more" if len(matches) > 10 else ""
+                    raise AmbiguousReference(
+                        f"id prefix {ref!r} matches several versions of {self.model!r}: "
+                        f"{shown}{more}; use more digits"
+                    )
+            hint = ""
+            if ID_PATTERN.match(lowered) is None and len(lowered) < _MIN_PREFIX:
+                hint = f" (id prefixes need at least {_MIN_PREFIX} hex digits)"
+            raise VersionNotFound(
+                f"no version, name or alias {ref!r} in model {self.model!r}{hint}"
+            )
+
+    def lineage(self, ref: Ref) -> Lineage:
+        """Structural queries (ancestors, descendants, history) around a version."""
+        return Lineage(self, self.get_version(ref))
+
+    def abbrev(self, ref: Ref, minimum: int = 8) -> str:
+        """The shortest unique prefix (at least ``minimum`` digits) of a version's id."""
+        version_id = self.get_version(ref).id
+        ids = self._ids_sorted()
+        i = bisect.bisect_left(ids, version_id)
+        neighbours = [ids[j] for j in (i - 1, i + 1) if 0 <= j < len(ids)]
+        length = minimum
+        for other in neighbours:
+            common = next(
+                (k for k, (x, y) in enumerate(zip(version_id, other, strict=True)) if x != y),
+                len(version_id),
+            )
+            length = max(length, common + 1)
+        return version_id[:length]
+
+    # -- queries --------------------------------------------------------------------------
+
+    @property
+    def graph(self) -> LineageGraph:
+        """The lineage DAG (read-only view; use the tracker to add versions)."""
+        return self._graph
+
+    def __len__(self) -> int:
+        return len(self._graph)
+
+    def versions(self) -> list[ModelVersion]:
+        """Every version, oldest first."""
+        return self._graph.versions()
+
+    def latest(self) -> ModelVersion | None:
+        """The most recently created version, or None if there are none."""
+        return self._graph.latest()
+
+    def roots(self) -> list[ModelVersion]:
+        """Versions without parents, oldest first."""
+        return self._graph.roots()
+
+    def leaves(self) -> list[ModelVersion]:
+        """Branch tips (versions without children), oldest first."""
+        return self._graph.leaves()
+
+    def history(self, ref: Ref | None = None) -> list[ModelVersion]:
+        """The first-parent history of ``ref`` (default: the latest version), newest first."""
+        if ref is None:
+            latest = self._graph.latest()
+            return [] if latest is None else self._graph.first_parent_chain(latest.id)
+        return self._graph.first_parent_chain(self.get_version(ref).id)
+
+    def query(
+        self, predicate: Callable[[ModelVersion, ModelVersion | None], bool]
+    ) -> list[ModelVersion]:
+        """Versions for which ``predicate(version, first_parent_or_None)`` is true, oldest first.
+
+        Examples
+        --------
+        ``tracker.query(lambda v, p: p is not None and v.metric_delta(p, "f1") < -0.02)``
+        """
+        graph = self._graph
+        out = []
+        for version in graph.versions():
+            parent = graph.get(version.parents[0]) if version.parents else None
+            if predicate(version, parent):
+                out.append(version)
+        return out
+
+    def annotations(self, ref: Ref) -> list[AnnotationEvent]:
+        """Annotations attached to a version after it was written, oldest first."""
+        version_id = self.get_version(ref).id
+        return sorted(
+            (
+                e
+                for e in self._events.values()
+                if isinstance(e, AnnotationEvent) and e.version == version_id
+            ),
+            key=lambda e: e.id,
+        )
+
+    def tags(self, ref: Ref) -> list[str]:
+        """A version's tags plus those added later by annotations."""
+        version = self.get_version(ref)
+        out = list(version.tags)
+        for event in self.annotations(version):
+            out += [t for t in event.tags if t not in out]
+        return out
+
+    def status(self, ref: Ref) -> VersionStatus:
+        """A version's current lifecycle status (``COMMITTED`` unless changed since)."""
+        version_id = self.get_version(ref).id
+        changes = [
+            e
+            for e in self._events.values()
+            if isinstance(e, StatusEvent) and e.version == version_id
+        ]
+        return max(changes, key=lambda e: e.id).status if changes else VersionStatus.COMMITTED
+
+    def aliases(self) -> dict[str, ModelVersion]:
+        """Every alias that currently points somewhere -> its version."""
+        out = {}
+        for alias, moves in sorted(self._alias_events.items()):
+            if moves[-1].version is not None:
+                out[alias] = self._graph.get(moves[-1].version)
+        return out
+
+    def alias_history(self, alias: str) -> list[AliasEvent]:
+        """Every move of ``alias``, in the order they took effect.
+
+        Raises
+        ------
+        AliasNotFound
+            If the alias was never set.
+        """
+        try:
+            return list(self._alias_events[alias])
+        except KeyError:
+            known = ", ".join(sorted(self._alias_events)) or "none"
+            raise AliasNotFound(
+                f"alias {alias!r} was never set in model {self.model!r} (aliases: {known})"
+            ) from None
+
+    def resolve(self, ref: Ref, at: object = None) -> ModelVersion:
+        """Return the version ``ref`` designated at time ``at`` (default: now).
+
+        - an **alias**: where it pointed at ``at`` (its move history);
+        - the **model name**: the latest version committed at or before ``at``;
+        - a **version** (id, prefix, name): the latest version on its first-parent history
+          committed at or before ``at``.
+
+        ``at`` is a datetime, a date or an ISO string; naive times are UTC and a bare date
+        means the end of that day (UTC).
+
+        Raises
+        ------
+        AliasNotFound
+            If the alias was never set, or was not set (or was removed) at ``at``.
+        InvalidTime
+            If ``at`` is before the first version; the message names its time.
+        VersionNotFound
+        """
+        when = None if at is None else as_utc(parse_time(at))
+        with self._lock:
+            if isinstance(ref, str) and ref in self._alias_events and ref not in self._names:
+                moves = self._alias_events[ref]
+                candidates = [m for m in moves if when is None or m.effective_at <= when]
+                if not candidates:
+                    raise AliasNotFound(
+                        f"alias {ref!r} was not set at {when}; its first move was at "
+                        f"{moves[0].effective_at.isoformat()}"
+                    )
+                move = candidates[-1]
+                if move.version is None:
+                    raise AliasNotFound(
+                        f"alias {ref!r} was removed at {move.effective_at.isoformat()}"
+                    )
+                return self._graph.get(move.version)
+            if isinstance(ref, str) and ref == self.model and ref not in self._names:
+                line = self._graph.versions()
+            else:
+                line = self.history(ref)[::-1]
+            if not line:
+                raise VersionNotFound(f"model {self.model!r} has no versions yet")
+            if when is None:
+                return line[-1]
+            times = [v.created_at for v in line]
+            i = bisect.bisect_right(times, when)
+            if i == 0:
+                raise InvalidTime(
+                    f"{when.isoformat()} is before the first version "
+                    f"{line[0].id[:12]} ({line[0].created_at.isoformat()})"
+                )
+            return line[i - 1]
+
+    def diff(self, a: Ref, b: Ref) -> VersionDiff:
+        """What changed from version ``a`` to version ``b``."""
+        return diff_versions(self.get_version(a), self.get_version(b))
+
+    def blame(
+        self, metric: str, direction: Direction = "decrease", on: Ref | None = None
+    ) -> ModelVersion | None:
+        """The update whose step moved ``metric`` the most in the bad ``direction``.
+
+        Walks the first-parent history of ``on`` (default: the latest version) and compares
+        each version carrying the metric with its nearest ancestor on that history that
+        carries it too.
+
+        Parameters
+        ----------
+        metric : str
+        direction : {"decrease", "increase"}
+            The bad direction: ``"decrease"`` for accuracy, ``"increase"`` for loss.
+        on : str or ModelVersion, optional
+
+        Returns
+        -------
+        ModelVersion or None
+            None when no step moved the metric that way, or fewer than two versions on the
+            history carry the metric. Ties go to the older step.
+        """
+        history = self.history(on)[::-1]
+        return blame_steps(history, metric, direction).culprit
+
+    def blame_report(
+        self, metric: str, direction: Direction = "decrease", on: Ref | None = None
+    ) -> BlameReport:
+        """Every step of ``metric`` along the history of ``on``, worst first, with evidence.
+
+        Each step has its delta, a robust score against the metric's ordinary step-to-step
+        noise (``bad_amount / (1.4826 * MAD of all steps)``) and the diff against the
+        version it is compared with. ``str(report)`` reads well in a terminal.
+        """
+        history = self.history(on)[::-1]
+        return blame_steps(history, metric, direction, self.diff)
+
+    # -- display --------------------------------------------------------------------------
+
+    def summary_text(self, ref: Ref | None = None, limit: int | None = 50) -> str:
+        """The history as a table (newest first), as :meth:`summary` prints it."""
+        history = self.history(ref)
+        if not history:
+            return f"model {self.model!r}: no versions yet ({self.store.uri})"
+        shown = history if limit is None else history[:limit]
+        by_version: dict[str, list[str]] = {}
+        for alias, version in self.aliases().items():
+            by_version.setdefault(version.id, []).append(alias)
+        metric_names: list[str] = []
+        for version in shown:
+            metric_names += [m for m in version.metrics if m not in metric_names]
+        metric_names = metric_names[:4]
+        header = ["id", "created (UTC)", "name", *metric_names, "notes"]
+        rows = []
+        for version in shown:
+            label = version.name or ""
+            if version.id in by_version:
+                label = (label + " " if label else "") + f"[{', '.join(by_version[version.id])}]"
+            rows.append(
+                [self.abbrev(version), f"{version.created_at:%Y-%m-%d %H:%M}", label]
+                + [
+                    f"{version.metrics[m]:.4f}" if m in version.metrics else "-"
+                    for m in metric_names
+                ]
+                + [version.notes[:50] + ("…" if len(version.notes) > 50 else "")]
+            )
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        lines = [
+            f"model {self.model!r}: {len(self._graph)} versions, "
+            f"{len(self.leaves())} branch tip(s), store {self.store.uri}",
+            "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
+        ]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+        if len(history) > len(shown):
+            lines.append(f"... {len(history) - len(shown)} older versions")
+        return "\n".join(line.rstrip() for line in lines)
+
+    def summary(self, ref: Ref | None = None, *, file: IO[str] | None = None) -> None:
+        """Print the history of ``ref`` (default: latest) newest first, one line a version."""
+        print(self.summary_text(ref), file=file or sys.stdout)
+
+    def __repr__(self) -> str:
+        return f"Tracker({self.model!r}, storage={self.store.uri!r}, versions={len(self)})"
+
+
+def _alias_order(event: AliasEvent) -> tuple[datetime, str]:
+    return (event.effective_at, event.id)
