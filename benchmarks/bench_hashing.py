@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a CI smoke run")
     parser.add_argument("--tmp", default="/tmp", help="where to write the temporary data")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (best is kept)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per figure (best is kept)")
     args = parser.parse_args(argv)
     if args.quick:
         large, dir_count, dir_size, small_count = 64 * MiB, 200, 256 * 1024, 2_000

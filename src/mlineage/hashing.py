@@ -117,12 +117,13 @@ def manifest_hash(entries: Iterable[ManifestEntry]) -> str:
     >>> manifest_hash([])  # an empty directory hashes like empty input
     'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
     """
-    digest = hashlib.sha256()
-    for entry in sorted(entries, key=lambda e: _encode_path(e.path)):
-        digest.update(
-            b"%s\0%d\0%s\n" % (_encode_path(entry.path), entry.size, entry.sha256.encode())
-        )
-    return "sha256:" + digest.hexdigest()
+    return _digest_lines(sorted((_encode_path(e.path), e.size, e.sha256) for e in entries))
+
+
+def _digest_lines(lines: Iterable[tuple[bytes, int, str]]) -> str:
+    """The directory hash of (path bytes, size, hex) triples already sorted by path bytes."""
+    body = b"".join(b"%s\0%d\0%s\n" % (path, size, sha.encode()) for path, size, sha in lines)
+    return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -384,26 +385,25 @@ class HashCache:
         with self._lock:
             conn = self._connection()
             if conn is not None:
+                paths = [_encode_path(k.path) for k in keys]
+                rows: dict[bytes, tuple[bytes, int, int, int, str]] = {}
                 try:
-                    rows: dict[bytes, tuple[int, int, int, str]] = {}
                     # Batched IN queries: one round trip per 500 files, not one per file;
                     # 500 stays under SQLite's oldest host-parameter limit (999).
-                    for start in range(0, len(keys), 500):
-                        batch = [_encode_path(k.path) for k in keys[start : start + 500]]
-                        marks = ",".join("?" * len(batch))
+                    for start in range(0, len(paths), 500):
+                        batch = paths[start : start + 500]
                         query = (
                             "SELECT path, size, mtime_ns, inode, sha256 FROM file_hashes_v1 "
-                            f"WHERE path IN ({marks})"
+                            f"WHERE path IN ({','.join('?' * len(batch))})"
                         )
-                        for path, *rest in conn.execute(query, batch):
-                            rows[path] = (rest[0], rest[1], rest[2], rest[3])
+                        rows.update((row[0], row) for row in conn.execute(query, batch))
                 except sqlite3.Error as exc:
                     self._disable(exc)
                     rows = {}
-                for i, key in enumerate(keys):
-                    row = rows.get(_encode_path(key.path))
-                    if row is not None and row[:3] == (key.size, key.mtime_ns, key.inode):
-                        found[i] = row[3]
+                for i, (path, key) in enumerate(zip(paths, keys, strict=True)):
+                    row = rows.get(path)
+                    if row is not None and row[1:4] == (key.size, key.mtime_ns, key.inode):
+                        found[i] = row[4]
             hits = sum(1 for sha in found if sha is not None)
             self.stats.hits += hits
             self.stats.misses += len(keys) - hits
@@ -440,13 +440,10 @@ class HashCache:
 # --------------------------------------------------------------------------- files
 
 
-@dataclass
-class _File:
+class _File(NamedTuple):
     rel: str
-    abspath: str
-    size: int
-    mtime_ns: int
-    inode: int
+    sort_key: bytes  # rel as bytes: the manifest order
+    key: FileKey  # as seen when the directory was listed
 
 
 class _Hashed(NamedTuple):
@@ -547,7 +544,8 @@ def _walk(root: str, root_stat: os.stat_result) -> list[_File]:
                 except OSError as exc:
                     raise _stat_error(entry.path, exc, entry.is_symlink()) from None
                 if stat.S_ISREG(st.st_mode):
-                    files.append(_File(rel, entry.path, st.st_size, st.st_mtime_ns, st.st_ino))
+                    key = FileKey(entry.path, st.st_size, st.st_mtime_ns, st.st_ino)
+                    files.append(_File(rel, _encode_path(rel), key))
                 elif stat.S_ISDIR(st.st_mode):
                     identity = (st.st_dev, st.st_ino)
                     if identity in ancestors:
@@ -561,7 +559,7 @@ def _walk(root: str, root_stat: os.stat_result) -> list[_File]:
                         f"{entry.path} is {_kind_name(st.st_mode)}, which has no fixed content "
                         "to hash; move it out of the directory"
                     )
-    files.sort(key=lambda f: _encode_path(f.rel))
+    files.sort(key=lambda f: f.sort_key)
     return files
 
 
@@ -582,7 +580,7 @@ def _hash_all(
                     index = next(pending, None)
                 if index is None:
                     return
-                results[index] = _hash_file(files[index].abspath, buffer, on_bytes)
+                results[index] = _hash_file(files[index].key.path, buffer, on_bytes)
         except BaseException:
             stop.set()  # the first failure ends the run; the others stop after their file
             raise
@@ -692,7 +690,8 @@ def hash_path(
     absolute = os.path.abspath(text)
     if stat.S_ISREG(root_stat.st_mode):
         name = os.path.basename(absolute)
-        files = [_File(name, absolute, root_stat.st_size, root_stat.st_mtime_ns, root_stat.st_ino)]
+        key = FileKey(absolute, root_stat.st_size, root_stat.st_mtime_ns, root_stat.st_ino)
+        files = [_File(name, _encode_path(name), key)]
     elif stat.S_ISDIR(root_stat.st_mode):
         files = _walk(absolute, root_stat)
     else:
@@ -701,14 +700,14 @@ def hash_path(
     own_cache = cache is True
     store = HashCache() if cache is True else cache if isinstance(cache, HashCache) else None
     try:
-        keys = [FileKey(f.abspath, f.size, f.mtime_ns, f.inode) for f in files]
+        keys = [f.key for f in files]
         known = store.lookup(keys) if store is not None else [None] * len(files)
         todo = [f for f, sha in zip(files, known, strict=True) if sha is None]
-        with Progress(sum(f.size for f in todo), f"hashing {text}", enabled=progress) as bar:
+        with Progress(sum(f.key.size for f in todo), f"hashing {text}", enabled=progress) as bar:
             hashed = _hash_all(todo, workers, bar.update if bar.active else None)
         if store is not None:
             store.store(
-                (FileKey(f.abspath, h.size, h.mtime_ns, h.inode), h.sha256, h.started_ns)
+                (FileKey(f.key.path, h.size, h.mtime_ns, h.inode), h.sha256, h.started_ns)
                 for f, h in zip(todo, hashed, strict=True)
             )
     finally:
@@ -716,17 +715,20 @@ def hash_path(
             store.close()
 
     fresh = iter(hashed)
-    entries = []
+    lines: list[tuple[bytes, int, str]] = []
     for f, sha in zip(files, known, strict=True):
         if sha is None:
             h = next(fresh)
-            entries.append(ManifestEntry(f.rel, h.size, h.sha256))
+            lines.append((f.sort_key, h.size, h.sha256))
         else:
-            entries.append(ManifestEntry(f.rel, f.size, sha))
-    total = sum(e.size for e in entries)
+            lines.append((f.sort_key, f.key.size, sha))
+    entries = tuple(
+        ManifestEntry(f.rel, size, sha) for f, (_, size, sha) in zip(files, lines, strict=True)
+    )
+    total = sum(size for _, size, _ in lines)
     if stat.S_ISREG(root_stat.st_mode):
-        return PathDigest("file", "sha256:" + entries[0].sha256, total, 1, tuple(entries))
-    return PathDigest("directory", manifest_hash(entries), total, len(entries), tuple(entries))
+        return PathDigest("file", "sha256:" + entries[0].sha256, total, 1, entries)
+    return PathDigest("directory", _digest_lines(lines), total, len(entries), entries)
 
 
 # --------------------------------------------------------------------------- arrays
