@@ -1,46 +1,55 @@
-"""The lineage DAG: versions as nodes of a ``networkx.DiGraph``, edges parent -> child.
+"""The lineage DAG: versions as nodes, edges parent -> child.
 
 :class:`LineageGraph` is rebuilt from records when a tracker loads and kept current as
-versions are logged. It answers structural questions with networkx's algorithms; what a
-version *contains* lives in the :class:`~mlineage.records.ModelVersion` stored on its node.
+versions are logged. The hot queries (history, ancestors, descendants, roots, leaves) run
+on compact integer adjacency lists, because a store holds 10^5 versions and networkx's
+generic traversals cost a few microseconds per node; everything else (paths, topological
+order, any algorithm a user wants) runs on a ``networkx.DiGraph`` built on first use and
+kept current from then on (:attr:`LineageGraph.nx`). Tests check the fast paths against
+networkx on random DAGs.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Iterator
+from operator import attrgetter
 from typing import Any
 
-import networkx as nx
+import numpy as np
 
 from mlineage.errors import VersionNotFound
 from mlineage.records import ModelVersion
 
 __all__ = ["LineageGraph"]
 
+_by_id = attrgetter("id")
+
 
 class LineageGraph:
     """A DAG of :class:`~mlineage.records.ModelVersion` nodes keyed by version id.
 
-    Edges run parent -> child and carry ``kind`` (the child's ``kind``: ``update``,
-    ``fine_tune``, ``merge``, ...) and ``first_parent`` (whether the parent is the child's
-    first parent, the one history follows). The underlying graph is :attr:`nx`; treat it
-    as read-only.
-
     Parameters
     ----------
     versions : iterable of ModelVersion, optional
-        Versions to add; parents must come before children or be added in the same call.
+        Versions to add, in any order (see :meth:`add_many`).
 
     Examples
     --------
     >>> g = LineageGraph()
-    >>> len(g)
-    0
+    >>> len(g), g.latest()
+    (0, None)
     """
 
     def __init__(self, versions: Iterable[ModelVersion] = ()) -> None:
-        self.nx: Any = nx.DiGraph()
-        self._versions: dict[str, ModelVersion] = {}
+        self._index: dict[str, int] = {}
+        self._nodes: list[ModelVersion] = []
+        self._parents: list[tuple[int, ...]] = []
+        self._children: list[list[int]] = []
+        self._order: list[str] = []  # ids sorted (creation order)
+        self._rank: np.ndarray[Any, np.dtype[np.int64]] | None = None  # index -> position
+        self._metrics: dict[str, dict[int, float]] = {}  # metric -> node index -> value
+        self._nx: Any = None
         self.add_many(versions)
 
     # -- building -------------------------------------------------------------------------
@@ -54,12 +63,13 @@ class LineageGraph:
             If a parent is not in the graph.
         """
         for parent in version.parents:
-            if parent not in self._versions:
+            if parent not in self._index:
                 raise VersionNotFound(
                     f"parent {parent} of version {version.id} is not in the lineage of "
                     f"model {version.model!r}"
                 )
-        self._insert(version)
+        if version.id not in self._index:
+            self._insert(version)
 
     def add_many(self, versions: Iterable[ModelVersion]) -> list[ModelVersion]:
         """Add versions given in any order; return those left out because a parent is missing.
@@ -71,10 +81,14 @@ class LineageGraph:
         unresolved: dict[str, int] = {}
         waiters: dict[str, list[ModelVersion]] = {}
         ready: list[ModelVersion] = []
-        for version in sorted(versions, key=lambda v: v.id, reverse=True):
-            if version.id in self._versions or version.id in unresolved:
+        index = self._index
+        for version in sorted(versions, key=_by_id, reverse=True):
+            if version.id in index or version.id in unresolved:
                 continue
-            missing = {p for p in version.parents if p not in self._versions}
+            if all(p in index for p in version.parents):
+                ready.append(version)
+                continue
+            missing = {p for p in version.parents if p not in index}
             if missing:
                 unresolved[version.id] = len(missing)
                 for parent in missing:
@@ -84,7 +98,7 @@ class LineageGraph:
         orphans = {w.id: w for ws in waiters.values() for w in ws}
         while ready:
             version = ready.pop()
-            if version.id in self._versions:
+            if version.id in index:
                 continue
             self._insert(version)
             orphans.pop(version.id, None)
@@ -92,24 +106,68 @@ class LineageGraph:
                 unresolved[waiter.id] -= 1
                 if unresolved[waiter.id] == 0:
                     ready.append(waiter)
-        return sorted(orphans.values(), key=lambda v: v.id)
+        return sorted(orphans.values(), key=_by_id)
 
     def _insert(self, version: ModelVersion) -> None:
-        self._versions[version.id] = version
-        self.nx.add_node(version.id, version=version)
-        for i, parent in enumerate(version.parents):
-            self.nx.add_edge(parent, version.id, kind=version.kind, first_parent=i == 0)
+        i = len(self._nodes)
+        self._index[version.id] = i
+        self._nodes.append(version)
+        parents = tuple(self._index[p] for p in version.parents)
+        self._parents.append(parents)
+        self._children.append([])
+        for p in parents:
+            self._children[p].append(i)
+        metrics = self._metrics
+        for name, value in version.metrics.items():
+            column = metrics.get(name)
+            if column is None:
+                column = metrics[name] = {}
+            column[i] = value
+        order = self._order
+        if not order or version.id > order[-1]:
+            order.append(version.id)
+        else:
+            bisect.insort(order, version.id)
+        self._rank = None
+        if self._nx is not None:
+            self._nx_add(version)
+
+    def _nx_add(self, version: ModelVersion) -> None:
+        self._nx.add_node(version.id, version=version)
+        for k, parent in enumerate(version.parents):
+            self._nx.add_edge(parent, version.id, kind=version.kind, first_parent=k == 0)
+
+    @property
+    def nx(self) -> Any:
+        """The lineage as a ``networkx.DiGraph`` (built on first access; treat as read-only).
+
+        Nodes are version ids with the :class:`ModelVersion` in the ``version`` attribute;
+        edges run parent -> child with ``kind`` (the child's kind) and ``first_parent``.
+        """
+        if self._nx is None:
+            import networkx as nx
+
+            self._nx = nx.DiGraph()
+            for version in self._nodes:
+                self._nx_add(version)
+        return self._nx
 
     # -- lookup ---------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._versions)
+        return len(self._nodes)
 
     def __contains__(self, version_id: object) -> bool:
-        return version_id in self._versions
+        return version_id in self._index
 
     def __iter__(self) -> Iterator[ModelVersion]:
         return iter(self.versions())
+
+    def _idx(self, version_id: str) -> int:
+        try:
+            return self._index[version_id]
+        except KeyError:
+            raise VersionNotFound(f"no version with id {version_id!r}") from None
 
     def get(self, version_id: str) -> ModelVersion:
         """Return the version with exactly this id.
@@ -118,67 +176,153 @@ class LineageGraph:
         ------
         VersionNotFound
         """
-        try:
-            return self._versions[version_id]
-        except KeyError:
-            raise VersionNotFound(f"no version with id {version_id!r}") from None
+        return self._nodes[self._idx(version_id)]
 
     def ids(self) -> list[str]:
-        """All version ids in creation order."""
-        return sorted(self._versions)
+        """All version ids in creation order (a copy)."""
+        return list(self._order)
+
+    def match_prefix(self, prefix: str, limit: int = 11) -> list[str]:
+        """Up to ``limit`` ids starting with ``prefix``, in creation order."""
+        order = self._order
+        start = bisect.bisect_left(order, prefix)
+        out = []
+        for candidate in order[start : start + limit]:
+            if not candidate.startswith(prefix):
+                break
+            out.append(candidate)
+        return out
+
+    def unique_prefix_length(self, version_id: str) -> int:
+        """Length of the shortest prefix of ``version_id`` that no other id shares."""
+        order = self._order
+        i = bisect.bisect_left(order, version_id)
+        length = 1
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(order):
+                other = order[j]
+                common = next(
+                    (k for k, (x, y) in enumerate(zip(version_id, other, strict=False)) if x != y),
+                    len(version_id),
+                )
+                length = max(length, common + 1)
+        return length
 
     def versions(self) -> list[ModelVersion]:
         """All versions in creation order (oldest first)."""
-        return [self._versions[i] for i in sorted(self._versions)]
+        index, nodes = self._index, self._nodes
+        return [nodes[index[i]] for i in self._order]
+
+    def _ranks(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        if self._rank is None or len(self._rank) != len(self._nodes):
+            index = self._index
+            positions = np.fromiter(
+                (index[version_id] for version_id in self._order),
+                dtype=np.int64,
+                count=len(self._order),
+            )
+            rank = np.empty(len(self._nodes), dtype=np.int64)
+            rank[positions] = np.arange(len(positions), dtype=np.int64)
+            self._rank = rank
+        return self._rank
+
+    def _by_creation(self, indices: Iterable[int], newest_first: bool) -> list[ModelVersion]:
+        idx = np.fromiter(indices, dtype=np.int64)
+        ordered = idx[np.argsort(self._ranks()[idx], kind="stable")]
+        if newest_first:
+            ordered = ordered[::-1]
+        nodes = self._nodes
+        return [nodes[i] for i in ordered.tolist()]
 
     # -- structure ------------------------------------------------------------------------
 
     def parents(self, version_id: str) -> list[ModelVersion]:
         """The parents of a version, first parent first."""
-        return [self._versions[p] for p in self.get(version_id).parents]
+        return [self._nodes[p] for p in self._parents[self._idx(version_id)]]
 
     def children(self, version_id: str) -> list[ModelVersion]:
         """The direct children of a version, oldest first."""
-        self.get(version_id)
-        return [self._versions[c] for c in sorted(self.nx.successors(version_id))]
+        return self._by_creation(self._children[self._idx(version_id)], newest_first=False)
+
+    def _reach(self, start: int, edges: list[tuple[int, ...]] | list[list[int]]) -> set[int]:
+        seen: set[int] = set()
+        stack = list(edges[start])
+        add, pop, extend = seen.add, stack.pop, stack.extend
+        while stack:
+            node = pop()
+            if node not in seen:
+                add(node)
+                extend(edges[node])
+        return seen
 
     def ancestors(self, version_id: str) -> list[ModelVersion]:
-        """Every version ``version_id`` descends from (through any parent), newest first."""
-        self.get(version_id)
-        return [self._versions[i] for i in sorted(nx.ancestors(self.nx, version_id), reverse=True)]
+        """Every version ``version_id`` descends from (through any parent), newest first.
+
+        The same set as ``networkx.ancestors(graph.nx, version_id)``.
+        """
+        return self._by_creation(self._reach(self._idx(version_id), self._parents), True)
 
     def descendants(self, version_id: str) -> list[ModelVersion]:
-        """Every version descending from ``version_id``, oldest first."""
-        self.get(version_id)
-        return [self._versions[i] for i in sorted(nx.descendants(self.nx, version_id))]
+        """Every version descending from ``version_id``, oldest first.
+
+        The same set as ``networkx.descendants(graph.nx, version_id)``.
+        """
+        return self._by_creation(self._reach(self._idx(version_id), self._children), False)
+
+    def first_parent_indices(self, version_id: str) -> list[int]:
+        """Node indices of ``version_id``'s first-parent chain, newest first."""
+        parents = self._parents
+        i = self._idx(version_id)
+        chain = [i]
+        append = chain.append
+        while parents[i]:
+            i = parents[i][0]
+            append(i)
+        return chain
+
+    def metric_series(
+        self, indices: list[int], metric: str
+    ) -> tuple[list[int], np.ndarray[Any, np.dtype[np.float64]]]:
+        """The nodes among ``indices`` that carry ``metric``, and their values, in order."""
+        column = self._metrics.get(metric, {})
+        kept = [i for i in indices if i in column]
+        values = np.fromiter((column[i] for i in kept), dtype=np.float64, count=len(kept))
+        return kept, values
+
+    def node(self, index: int) -> ModelVersion:
+        """The version stored at node ``index`` (as returned by the index methods)."""
+        return self._nodes[index]
 
     def first_parent_chain(self, version_id: str) -> list[ModelVersion]:
         """``version_id`` and its first-parent ancestors, newest first (git's history)."""
-        chain = [self.get(version_id)]
-        versions = self._versions
-        parents = chain[0].parents
-        while parents:
-            version = versions[parents[0]]
-            chain.append(version)
-            parents = version.parents
-        return chain
+        nodes, parents = self._nodes, self._parents
+        i = self._idx(version_id)
+        chain: list[ModelVersion] = []
+        append = chain.append
+        while True:
+            append(nodes[i])
+            first = parents[i]
+            if not first:
+                return chain
+            i = first[0]
 
     def roots(self) -> list[ModelVersion]:
         """Versions without parents, oldest first."""
-        return [self._versions[i] for i in sorted(self._versions) if not self._versions[i].parents]
+        return self._by_creation((i for i, p in enumerate(self._parents) if not p), False)
 
     def leaves(self) -> list[ModelVersion]:
         """Versions without children (branch tips), oldest first."""
-        out_degree = self.nx.out_degree
-        return [self._versions[i] for i in sorted(self._versions) if out_degree(i) == 0]
+        return self._by_creation((i for i, c in enumerate(self._children) if not c), False)
 
     def latest(self) -> ModelVersion | None:
         """The most recently created version, or None for an empty graph."""
-        return self._versions[max(self._versions)] if self._versions else None
+        return self._nodes[self._index[self._order[-1]]] if self._order else None
 
     def topological_order(self) -> list[ModelVersion]:
         """All versions, every parent before its children (ties broken by creation)."""
-        return [self._versions[i] for i in nx.lexicographical_topological_sort(self.nx, key=str)]
+        import networkx as nx
+
+        return [self.get(i) for i in nx.lexicographical_topological_sort(self.nx, key=str)]
 
     def path(self, source: str, target: str) -> list[ModelVersion]:
         """A shortest parent -> child path from ``source`` to ``target``.
@@ -188,19 +332,21 @@ class LineageGraph:
         VersionNotFound
             If either id is unknown or ``target`` does not descend from ``source``.
         """
-        self.get(source)
-        self.get(target)
+        import networkx as nx
+
+        self._idx(source)
+        self._idx(target)
         try:
             ids = nx.shortest_path(self.nx, source, target)
         except nx.NetworkXNoPath:
             raise VersionNotFound(f"version {target} does not descend from {source}") from None
-        return [self._versions[i] for i in ids]
+        return [self.get(i) for i in ids]
 
     def is_ancestor(self, ancestor: str, version_id: str) -> bool:
         """Whether ``ancestor`` is a (not necessarily direct) ancestor of ``version_id``."""
-        self.get(ancestor)
-        self.get(version_id)
-        return ancestor != version_id and bool(nx.has_path(self.nx, ancestor, version_id))
+        a = self._idx(ancestor)
+        return a in self._reach(self._idx(version_id), self._parents)
 
     def __repr__(self) -> str:
-        return f"<LineageGraph {len(self)} versions, {self.nx.number_of_edges()} edges>"
+        edges = sum(len(p) for p in self._parents)
+        return f"<LineageGraph {len(self)} versions, {edges} edges>"

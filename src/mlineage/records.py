@@ -7,16 +7,22 @@ rewritten; what is learnt later (a note, a tag, an alias move, a status change) 
 
 from __future__ import annotations
 
-import math
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import Enum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    JsonValue,
+)
 
 from mlineage._ids import ID_PATTERN
-from mlineage.errors import InvalidMetric, InvalidName, MetricNotFound
+from mlineage.errors import InvalidName, MetricNotFound
 
 __all__ = [
     "AliasEvent",
@@ -96,12 +102,6 @@ class VersionStatus(str, Enum):
 
 class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
-
-
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
 
 
 class ArtifactRef(_Record):
@@ -211,16 +211,6 @@ class EnvironmentSnapshot(_Record):
     captured_at: datetime | None = None
 
 
-def _check_metrics(metrics: dict[str, float]) -> dict[str, float]:
-    for key, value in metrics.items():
-        if not math.isfinite(value):
-            raise InvalidMetric(
-                f"metric {key!r} is {value}; mlineage stores finite numbers only "
-                "(leave the metric out, or record the failure in notes/tags)"
-            )
-    return metrics
-
-
 class ModelVersion(_Record):
     """One immutable update of a model: a node of the lineage DAG.
 
@@ -263,36 +253,19 @@ class ModelVersion(_Record):
     model: str
     name: str | None = None
     parents: tuple[str, ...] = ()
-    kind: str = "update"
-    created_at: datetime
-    started_at: datetime | None = None
+    kind: str = Field(default="update", pattern=r"^[a-z][a-z0-9_]*$")
+    created_at: AwareDatetime
+    started_at: AwareDatetime | None = None
     model_path: str
     model_artifact: ArtifactRef | None = None
     dataset: DataSnapshot
-    metrics: dict[str, float] = Field(default_factory=dict)
+    metrics: dict[str, FiniteFloat] = Field(default_factory=dict)
     hyperparameters: dict[str, JsonValue] = Field(default_factory=dict)
     environment: EnvironmentSnapshot | None = None
     notes: str = ""
     tags: tuple[str, ...] = ()
     status: VersionStatus = VersionStatus.COMMITTED
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
-
-    @field_validator("created_at", "started_at")
-    @classmethod
-    def _as_utc(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else _utc(value)
-
-    @field_validator("metrics")
-    @classmethod
-    def _finite(cls, value: dict[str, float]) -> dict[str, float]:
-        return _check_metrics(value)
-
-    @field_validator("kind")
-    @classmethod
-    def _kind(cls, value: str) -> str:
-        if not _KIND.match(value):
-            raise ValueError(f"kind {value!r} must be lower_snake_case, e.g. 'fine_tune'")
-        return value
 
     @property
     def parent_id(self) -> str | None:
@@ -367,12 +340,7 @@ class ModelVersion(_Record):
 class _Event(_Record):
     id: str = Field(pattern=r"^[0-9a-f]{32}$")
     model: str
-    created_at: datetime
-
-    @field_validator("created_at")
-    @classmethod
-    def _as_utc(cls, value: datetime) -> datetime:
-        return _utc(value)
+    created_at: AwareDatetime
 
 
 class AnnotationEvent(_Event):
@@ -394,12 +362,7 @@ class AliasEvent(_Event):
     type: Literal["alias"] = "alias"
     alias: str
     version: str | None
-    effective_at: datetime
-
-    @field_validator("effective_at")
-    @classmethod
-    def _effective_utc(cls, value: datetime) -> datetime:
-        return _utc(value)
+    effective_at: AwareDatetime
 
 
 class StatusEvent(_Event):
@@ -412,4 +375,3 @@ class StatusEvent(_Event):
 
 
 Event = Annotated[AnnotationEvent | AliasEvent | StatusEvent, Field(discriminator="type")]
-

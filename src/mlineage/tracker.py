@@ -8,12 +8,14 @@ and picks up what other processes wrote with :meth:`Tracker.refresh`.
 from __future__ import annotations
 
 import bisect
+import gc
 import json
 import os
 import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import IO, Any, Literal
@@ -29,7 +31,7 @@ from mlineage._coerce import (
     parse_time,
 )
 from mlineage._ids import ID_PATTERN, new_id
-from mlineage.blame import BlameReport, Direction, blame_steps
+from mlineage.blame import BlameReport, Direction, blame_steps, worst_step
 from mlineage.codec import (
     STORE_MARKER_KEY,
     decode_event,
@@ -321,7 +323,6 @@ class Tracker:
         self._events: dict[str, Event] = {}
         self._alias_events: dict[str, list[AliasEvent]] = {}
         self._loaded_keys: set[str] = set()
-        self._sorted_ids: list[str] | None = None
         self._marker_checked = False
         self._warned: set[str] = set()
         self._check_marker()
@@ -393,12 +394,12 @@ class Tracker:
         int
             The number of new versions.
         """
-        with self._lock:
-            version_keys = [
+        with self._lock, _gc_paused():
+            version_keys = sorted(
                 k
                 for k in self.store.list(_keys.versions_prefix(self.model))
                 if k not in self._loaded_keys and k.endswith(".json")
-            ]
+            )
             new_versions: list[ModelVersion] = []
             for key, version in self._decode_all(version_keys, decode_version):
                 expected = _keys.version_key(self.model, version.id)
@@ -429,8 +430,6 @@ class Tracker:
                 if self.on_error == "raise":
                     raise error
                 self._warn_skip(_keys.version_key(self.model, orphan.id), error)
-            if new_versions:
-                self._sorted_ids = None
 
             event_keys = [
                 k
@@ -540,7 +539,6 @@ class Tracker:
             self._loaded_keys.add(_keys.version_key(self.model, version.id))
             if version.name is not None:
                 self._names[version.name] = version.id
-            self._sorted_ids = None
         return version
 
     def _claim_name(self, version: ModelVersion) -> None:
@@ -652,11 +650,6 @@ class Tracker:
 
     # -- references -----------------------------------------------------------------------
 
-    def _ids_sorted(self) -> list[str]:
-        if self._sorted_ids is None:
-            self._sorted_ids = self._graph.ids()
-        return self._sorted_ids
-
     def get_version(self, ref: Ref) -> ModelVersion:
         """Return the version ``ref`` names.
 
@@ -688,13 +681,7 @@ class Tracker:
                 return self.resolve(ref)
             lowered = ref.lower()
             if len(lowered) >= _MIN_PREFIX and all(c in "0123456789abcdef" for c in lowered):
-                ids = self._ids_sorted()
-                start = bisect.bisect_left(ids, lowered)
-                matches = []
-                for candidate in ids[start : start + 11]:
-                    if not candidate.startswith(lowered):
-                        break
-                    matches.append(candidate)
+                matches = self._graph.match_prefix(lowered)
                 if len(matches) == 1:
                     return self._graph.get(matches[0])
                 if matches:
@@ -718,17 +705,7 @@ class Tracker:
     def abbrev(self, ref: Ref, minimum: int = 8) -> str:
         """The shortest unique prefix (at least ``minimum`` digits) of a version's id."""
         version_id = self.get_version(ref).id
-        ids = self._ids_sorted()
-        i = bisect.bisect_left(ids, version_id)
-        neighbours = [ids[j] for j in (i - 1, i + 1) if 0 <= j < len(ids)]
-        length = minimum
-        for other in neighbours:
-            common = next(
-                (k for k, (x, y) in enumerate(zip(version_id, other, strict=True)) if x != y),
-                len(version_id),
-            )
-            length = max(length, common + 1)
-        return version_id[:length]
+        return version_id[: max(minimum, self._graph.unique_prefix_length(version_id))]
 
     # -- queries --------------------------------------------------------------------------
 
@@ -912,8 +889,17 @@ class Tracker:
             None when no step moved the metric that way, or fewer than two versions on the
             history carry the metric. Ties go to the older step.
         """
-        history = self.history(on)[::-1]
-        return blame_steps(history, metric, direction).culprit
+        graph = self._graph
+        if on is None:
+            latest = graph.latest()
+            if latest is None:
+                return None
+            start = latest.id
+        else:
+            start = self.get_version(on).id
+        nodes, values = graph.metric_series(graph.first_parent_indices(start)[::-1], metric)
+        worst = worst_step(values, direction)
+        return None if worst is None else graph.node(nodes[worst + 1])
 
     def blame_report(
         self, metric: str, direction: Direction = "decrease", on: Ref | None = None
@@ -973,6 +959,19 @@ class Tracker:
 
     def __repr__(self) -> str:
         return f"Tracker({self.model!r}, storage={self.store.uri!r}, versions={len(self)})"
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # Decoding 10^5 records creates millions of long-lived objects; every cyclic-GC pass
+    # during that would rescan all of them (quadratic-ish). The records hold no cycles.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _alias_order(event: AliasEvent) -> tuple[datetime, str]:

@@ -20,7 +20,8 @@ __all__ = ["PutMode", "Store", "validate_key"]
 PutMode = Literal["create", "overwrite"]
 
 _MAX_KEY_LENGTH = 1024
-_SEGMENT_OK = re.compile(r"^[^\x00-\x1f\\]+$")
+# One pass for the common case: non-empty segments without control characters/backslash.
+_KEY_OK = re.compile(r"[^/\x00-\x1f\\]+(?:/[^/\x00-\x1f\\]+)*\Z")
 
 
 def validate_key(key: str) -> str:
@@ -52,18 +53,23 @@ def validate_key(key: str) -> str:
     """
     if not isinstance(key, str):
         raise InvalidKey(f"store keys are str, got {type(key).__name__}: {key!r}")
+    padded = f"/{key}/"
+    if (
+        len(key) <= _MAX_KEY_LENGTH
+        and _KEY_OK.match(key)
+        and "/./" not in padded
+        and "/../" not in padded
+    ):
+        return key
     if not key:
         raise InvalidKey("store key is empty")
     if len(key) > _MAX_KEY_LENGTH:
         raise InvalidKey(f"store key is {len(key)} characters long; the limit is {_MAX_KEY_LENGTH}")
     if key.startswith("/"):
         raise InvalidKey(f"store key {key!r} is absolute; keys are relative to the store root")
-    for segment in key.split("/"):
-        if segment in ("", ".", ".."):
-            raise InvalidKey(f"store key {key!r} has an empty, '.' or '..' segment")
-        if not _SEGMENT_OK.match(segment):
-            raise InvalidKey(f"store key {key!r} contains a control character or backslash")
-    return key
+    if "\\" in key or any(ord(c) < 32 for c in key):
+        raise InvalidKey(f"store key {key!r} contains a control character or backslash")
+    raise InvalidKey(f"store key {key!r} has an empty, '.' or '..' segment")
 
 
 class Store(ABC):

@@ -16,6 +16,7 @@ __all__ = ["TEMP_MARKER", "LocalStore", "is_temp_name"]
 
 #: Temporary files are named ``.<final name>.tmp-<random>`` in the final directory.
 TEMP_MARKER = ".tmp-"
+_READ_SIZE = 1 << 20
 
 
 def is_temp_name(name: str) -> bool:
@@ -56,6 +57,7 @@ class LocalStore(Store):
     ) -> None:
         super().__init__(read_only=read_only)
         self.root = Path(root).expanduser().absolute()
+        self._root_str = str(self.root) + os.sep
         self.durable = durable
         self._made_dirs: set[Path] = set()
 
@@ -65,18 +67,37 @@ class LocalStore(Store):
         return self.root.as_uri()
 
     def _path(self, key: str) -> Path:
-        return self.root.joinpath(*validate_key(key).split("/"))
+        return Path(self._file(key))
+
+    def _file(self, key: str) -> str:
+        # Plain string joining: pathlib costs ~30 us a call, which 10^5-record loads feel.
+        validate_key(key)
+        return self._root_str + (key if os.sep == "/" else key.replace("/", os.sep))
 
     def get(self, key: str) -> bytes:
         # docstring inherited
-        path = self._path(key)
+        path = self._file(key)
         try:
-            with open(path, "rb") as f:
-                return f.read()
+            # os.open/os.read: half the cost of open() for the many small records we read.
+            fd = os.open(path, os.O_RDONLY)
         except (FileNotFoundError, NotADirectoryError):
             raise NotFound(f"no object {key!r} in store {self.uri}") from None
         except IsADirectoryError:
             raise NotFound(f"{key!r} is a directory in store {self.uri}, not an object") from None
+        try:
+            chunks: list[bytes] = []
+            while True:
+                try:
+                    chunk = os.read(fd, _READ_SIZE)
+                except IsADirectoryError:
+                    raise NotFound(
+                        f"{key!r} is a directory in store {self.uri}, not an object"
+                    ) from None
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
 
     def exists(self, key: str) -> bool:
         # docstring inherited
