@@ -247,6 +247,10 @@ _SHA = "0" * 64
         b'{"format":1,"entries":[{"path":"a","size":true,"sha256":"%s"}]}' % _SHA.encode(),
         b'{"format":1,"entries":[{"path":"","size":1,"sha256":"%s"}]}' % _SHA.encode(),
         b'{"format":1,"entries":[{"path":"a","size":1,"sha256":"XYZ"}]}',
+        b'{"format":1,"entries":[{"path":"/etc/passwd","size":1,"sha256":"%s"}]}' % _SHA.encode(),
+        b'{"format":1,"entries":[{"path":"a/../../x","size":1,"sha256":"%s"}]}' % _SHA.encode(),
+        b'{"format":1,"entries":[{"path":"a//b","size":1,"sha256":"%s"}]}' % _SHA.encode(),
+        b'{"format":1,"entries":[{"path":"./a","size":1,"sha256":"%s"}]}' % _SHA.encode(),
         b'{"format":1,"entries":[{"path":"b","size":1,"sha256":"%s"},'
         b'{"path":"a","size":1,"sha256":"%s"}]}' % (_SHA.encode(), _SHA.encode()),
         b'{"format":1,"entries":[{"path":"a","size":1,"sha256":"%s"},'
