@@ -476,6 +476,8 @@ def test_alias_time_travel(tracker: ml.Tracker) -> None:
     assert "production" not in tracker.aliases()
     with pytest.raises(ml.AliasNotFound, match="never set"):
         tracker.alias_history("staging")
+    with pytest.raises(ml.InvalidTime, match="only created at"):
+        tracker.set_alias("staging", mar, at="2024-01-10")
     # the model's own name resolves to the latest version at that time
     assert tracker.resolve("fraud-detector", at="2024-02-15") == feb
     assert tracker.resolve(mar.id, at="2024-01-20") == jan
@@ -490,7 +492,7 @@ def test_concurrent_alias_moves_at_the_same_moment_resolve_deterministically(
 ) -> None:
     a = log(tracker, 0)
     b = log(tracker, 1)
-    at = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    at = b.created_at + timedelta(seconds=1)
     first = tracker.set_alias("production", a, at=at)
     second = ml.Tracker.load("fraud-detector", storage=str(store_path)).set_alias(
         "production", b, at=at

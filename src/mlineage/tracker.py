@@ -613,9 +613,16 @@ class Tracker:
         """
         self._check_writable("move an alias")
         validate_name(alias, "alias")
-        target = None if ref is None else self.get_version(ref).id
+        version = None if ref is None else self.get_version(ref)
         now = datetime.now(timezone.utc)
         effective = now if at is None else as_utc(parse_time(at))
+        if version is not None and effective < version.created_at:
+            raise InvalidTime(
+                f"alias {alias!r} cannot point at {version.id[:12]} from "
+                f"{effective.isoformat()}: that version was only created at "
+                f"{version.created_at.isoformat()}"
+            )
+        target = None if version is None else version.id
         event = AliasEvent(
             id=new_id(now),
             model=self.model,

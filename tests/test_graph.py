@@ -1,0 +1,90 @@
+"""LineageGraph's fast paths agree with networkx on random DAGs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import networkx as nx
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlineage._ids import new_id
+from mlineage.graph import LineageGraph
+from mlineage.records import DataSnapshot, ModelVersion
+
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+def make_versions(parent_choices: list[list[int]]) -> list[ModelVersion]:
+    versions: list[ModelVersion] = []
+    for i, choices in enumerate(parent_choices):
+        parents = tuple(dict.fromkeys(versions[c % i].id for c in choices)) if i else ()
+        at = T0 + timedelta(minutes=i)
+        versions.append(
+            ModelVersion(
+                id=new_id(at),
+                model="m",
+                parents=parents,
+                created_at=at,
+                model_path=f"{i}.pt",
+                dataset=DataSnapshot(hash=f"h{i}"),
+                metrics={"m": float(i % 7)},
+            )
+        )
+    return versions
+
+
+dags = st.lists(st.lists(st.integers(0, 10_000), min_size=1, max_size=3), min_size=1, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(dags, st.randoms(use_true_random=False))
+def test_traversals_agree_with_networkx(choices: list[list[int]], rnd: object) -> None:
+    versions = make_versions(choices)
+    shuffled = list(versions)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    graph = LineageGraph(shuffled)  # insertion order must not matter
+    reference = nx.DiGraph()
+    reference.add_nodes_from(v.id for v in versions)
+    reference.add_edges_from((p, v.id) for v in versions for p in v.parents)
+    assert nx.is_directed_acyclic_graph(reference)
+    for version in versions:
+        ancestors = [v.id for v in graph.ancestors(version.id)]
+        assert set(ancestors) == nx.ancestors(reference, version.id)
+        assert ancestors == sorted(ancestors, reverse=True)
+        descendants = [v.id for v in graph.descendants(version.id)]
+        assert set(descendants) == nx.descendants(reference, version.id)
+        assert descendants == sorted(descendants)
+        chain = graph.first_parent_chain(version.id)
+        assert chain[0] == version
+        for child, parent in zip(chain, chain[1:]):
+            assert child.parents[0] == parent.id
+        assert not chain[-1].parents
+    assert {v.id for v in graph.roots()} == {n for n in reference if reference.in_degree(n) == 0}
+    assert {v.id for v in graph.leaves()} == {n for n in reference if reference.out_degree(n) == 0}
+    assert graph.latest() == versions[-1]
+    assert set(graph.nx.edges) == set(reference.edges)
+    order = [v.id for v in graph.topological_order()]
+    position = {vid: i for i, vid in enumerate(order)}
+    assert all(position[p] < position[c] for p, c in reference.edges)
+
+
+def test_missing_parents_are_reported_not_inserted() -> None:
+    versions = make_versions([[0], [0], [1], [2]])
+    graph = LineageGraph()
+    orphans = graph.add_many([versions[0], versions[2], versions[3]])
+    assert orphans == [versions[2], versions[3]]
+    assert len(graph) == 1
+    assert graph.add_many([versions[1], versions[2], versions[3]]) == []
+    assert len(graph) == 4
+
+
+def test_nx_view_stays_current() -> None:
+    versions = make_versions([[0], [0], [0]])
+    graph = LineageGraph(versions[:2])
+    assert graph.nx.number_of_nodes() == 2
+    graph.add(versions[2])
+    assert graph.nx.number_of_nodes() == 3
+    assert graph.nx.nodes[versions[2].id]["version"] == versions[2]
+    assert graph.is_ancestor(versions[0].id, versions[2].id)
+    assert not graph.is_ancestor(versions[2].id, versions[0].id)

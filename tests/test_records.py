@@ -1,0 +1,102 @@
+"""Records round-trip through the codec; damaged bytes give typed errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mlineage as ml
+from mlineage._ids import id_time, new_id
+from mlineage.codec import decode_event, decode_version, encode_event, encode_version
+from mlineage.records import AliasEvent, AnnotationEvent
+
+DATA = Path(__file__).parent / "data"
+
+json_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**53), 2**53),
+    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+times = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(timezone.utc)
+)
+
+
+@st.composite
+def versions(draw: st.DrawFn) -> ml.ModelVersion:
+    created = draw(times)
+    return ml.ModelVersion(
+        id=new_id(created),
+        model="m",
+        name=draw(st.none() | st.from_regex(r"[a-z][a-z0-9.-]{0,20}", fullmatch=True)),
+        parents=tuple(new_id() for _ in range(draw(st.integers(0, 3)))),
+        kind=draw(st.sampled_from(["initial", "update", "fine_tune", "merge"])),
+        created_at=created,
+        model_path=draw(st.text(min_size=1, max_size=30)),
+        dataset=ml.DataSnapshot(
+            path=draw(st.none() | st.text(max_size=30)),
+            hash=draw(st.text(min_size=1, max_size=70)),
+            num_rows=draw(st.none() | st.integers(0, 10**12)),
+            columns=draw(st.none() | st.dictionaries(st.text(max_size=10), st.text(max_size=10))),
+        ),
+        metrics=draw(
+            st.dictionaries(st.text(min_size=1, max_size=10), st.floats(allow_nan=False, allow_infinity=False))
+        ),
+        hyperparameters=draw(st.dictionaries(st.text(max_size=10), json_values, max_size=5)),
+        notes=draw(st.text(max_size=100)),
+        tags=tuple(draw(st.lists(st.text(min_size=1, max_size=10), max_size=4))),
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(versions())
+def test_version_round_trips(version: ml.ModelVersion) -> None:
+    data = encode_version(version)
+    assert json.loads(data)["format"] == 1
+    assert decode_version(data) == version
+
+
+def test_events_round_trip() -> None:
+    now = datetime.now(timezone.utc)
+    for event in (
+        AnnotationEvent(id=new_id(), model="m", created_at=now, version=new_id(), notes="n", tags=("t",)),
+        AliasEvent(id=new_id(), model="m", created_at=now, alias="prod", version=None, effective_at=now),
+    ):
+        assert decode_event(encode_event(event)) == event
+
+
+def test_ids_are_time_ordered_and_encode_their_time() -> None:
+    ids = [new_id() for _ in range(5000)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 5000
+    at = datetime(2024, 1, 15, 9, 30, tzinfo=timezone.utc)
+    assert id_time(new_id(at)) == at
+    assert new_id(at) < new_id(at + timedelta(milliseconds=1))
+
+
+def test_records_are_frozen_and_strict() -> None:
+    snapshot = ml.DataSnapshot(path="d", hash="sha256:1")
+    with pytest.raises(Exception, match="frozen"):
+        snapshot.hash = "x"  # type: ignore[misc]
+    with pytest.raises(Exception, match="extra"):
+        ml.DataSnapshot(path="d", hash="h", color="red")  # type: ignore[call-arg]
+    with pytest.raises(Exception, match="hash"):
+        ml.DataSnapshot(path="d", hash="")
+
+
+def test_format_1_store_from_the_first_release_still_loads() -> None:
+    tracker = ml.Tracker.load("fraud-detector", storage=str(DATA / "store-format-1"), read_only=True)
+    history = tracker.history()
+    assert [v.name for v in history] == ["fraud-v3", "fraud-v2", "fraud-v1"]
+    assert tracker.blame("accuracy").name == "fraud-v3"  # type: ignore[union-attr]
+    assert tracker.resolve("production").name == "fraud-v2"
+    assert tracker.annotations("fraud-v3")[0].notes == "label leak in March data"
