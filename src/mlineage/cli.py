@@ -1,0 +1,174 @@
+"""The ``mlineage`` command: query a lineage store from the shell.
+
+::
+
+    mlineage [--store URI] models
+    mlineage [--store URI] history MODEL [REF] [--limit N] [--json]
+    mlineage [--store URI] show MODEL REF [--json]
+    mlineage [--store URI] blame MODEL METRIC [--direction decrease|increase] [--on REF] [--json]
+    mlineage [--store URI] diff MODEL A B [--json]
+    mlineage [--store URI] aliases MODEL [--json]
+
+Exit status: 0 on success, 1 when the answer is "nothing found" (no culprit), 2 on an error
+(the message goes to stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from mlineage.errors import MLineageError
+from mlineage.records import ModelVersion
+from mlineage.storage import open_store
+from mlineage.tracker import Tracker, list_models
+
+__all__ = ["main"]
+
+
+def _version_dict(version: ModelVersion) -> dict[str, Any]:
+    data: dict[str, Any] = version.model_dump(mode="json")
+    return data
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _tracker(args: argparse.Namespace) -> Tracker:
+    return Tracker.load(args.model, storage=args.store, read_only=True)
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    models = list_models(open_store(args.store, read_only=True))
+    if args.json:
+        _print_json(models)
+    else:
+        print("\n".join(models) if models else "(no models)")
+    return 0
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    tracker = _tracker(args)
+    if args.json:
+        history = tracker.history(args.ref)
+        _print_json([_version_dict(v) for v in history[: args.limit]])
+    else:
+        print(tracker.summary_text(args.ref, limit=args.limit))
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    tracker = _tracker(args)
+    version = tracker.get_version(args.ref)
+    data = _version_dict(version)
+    data["current_status"] = tracker.status(version).value
+    data["annotations"] = [e.model_dump(mode="json") for e in tracker.annotations(version)]
+    data["aliases"] = [a for a, v in tracker.aliases().items() if v.id == version.id]
+    if args.json:
+        _print_json(data)
+        return 0
+    width = max(len(k) for k in data)
+    for key, value in data.items():
+        if value in (None, "", [], {}, ()):
+            continue
+        text = json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
+        print(f"{key.ljust(width)}  {text}")
+    return 0
+
+
+def _cmd_blame(args: argparse.Namespace) -> int:
+    tracker = _tracker(args)
+    report = tracker.blame_report(args.metric, args.direction, on=args.on)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(report)
+    return 0 if report.culprit is not None else 1
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    tracker = _tracker(args)
+    diff = tracker.diff(args.a, args.b)
+    if args.json:
+        _print_json(diff.to_dict())
+    else:
+        print(diff)
+    return 0
+
+
+def _cmd_aliases(args: argparse.Namespace) -> int:
+    tracker = _tracker(args)
+    current = {alias: version.id for alias, version in tracker.aliases().items()}
+    if args.json:
+        _print_json(current)
+    else:
+        for alias, version_id in current.items():
+            name = tracker.get_version(version_id).name or ""
+            print(f"{alias}\t{tracker.abbrev(version_id)}\t{name}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``mlineage`` command."""
+    parser = argparse.ArgumentParser(
+        prog="mlineage", description="Query the lineage of continually trained models."
+    )
+    parser.add_argument(
+        "--store",
+        default=None,
+        help="store path or URI (default: $MLINEAGE_STORE, else ./.mlineage)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        return p
+
+    command("models", "list the models in the store").set_defaults(func=_cmd_models)
+    p = command("history", "first-parent history, newest first")
+    p.add_argument("model")
+    p.add_argument("ref", nargs="?", default=None, help="version (default: latest)")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=_cmd_history)
+    p = command("show", "one version in full")
+    p.add_argument("model")
+    p.add_argument("ref")
+    p.set_defaults(func=_cmd_show)
+    p = command("blame", "which update moved a metric the wrong way")
+    p.add_argument("model")
+    p.add_argument("metric")
+    p.add_argument("--direction", choices=["decrease", "increase"], default="decrease")
+    p.add_argument("--on", default=None, help="version whose history to walk (default: latest)")
+    p.set_defaults(func=_cmd_blame)
+    p = command("diff", "what changed between two versions")
+    p.add_argument("model")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.set_defaults(func=_cmd_diff)
+    p = command("aliases", "current aliases")
+    p.add_argument("model")
+    p.set_defaults(func=_cmd_aliases)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.func(args)
+    except MLineageError as exc:
+        print(f"mlineage: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `mlineage history | head`
+        return 0
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
