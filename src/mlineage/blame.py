@@ -12,12 +12,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Literal
 
 from mlineage.diff import VersionDiff
 from mlineage.records import ModelVersion
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "BlameReport",
@@ -48,6 +49,8 @@ def robust_scale(deltas: Sequence[float]) -> float | None:
     >>> round(robust_scale([0.01, -0.01, 0.02, -0.2]), 4)
     0.0222
     """
+    import numpy as np  # not at `import mlineage`
+
     if len(deltas) < 3:
         return None
     values = np.asarray(deltas, dtype=float)
@@ -251,6 +254,8 @@ def worst_step(values: np.ndarray[Any, np.dtype[np.float64]], direction: Directi
     """
     if direction not in ("decrease", "increase"):
         raise ValueError(f"direction must be 'decrease' or 'increase', got {direction!r}")
+    import numpy as np
+
     if len(values) < 2:
         return None
     bad = np.diff(values) * (-1.0 if direction == "decrease" else 1.0)
@@ -265,6 +270,8 @@ def blame_culprit(
 
     Same answer as ``blame_steps(history, metric, direction).culprit``.
     """
+    import numpy as np
+
     measured = [v for v in history if metric in v.metrics]
     values = np.fromiter((v.metrics[metric] for v in measured), dtype=float, count=len(measured))
     worst = worst_step(values, direction)

@@ -14,12 +14,13 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Iterator
 from operator import attrgetter
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from mlineage.errors import VersionNotFound
 from mlineage.records import ModelVersion
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["LineageGraph"]
 
@@ -214,6 +215,8 @@ class LineageGraph:
         return [nodes[index[i]] for i in self._order]
 
     def _ranks(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        import numpy as np  # numpy is not imported at `import mlineage`
+
         if self._rank is None or len(self._rank) != len(self._nodes):
             index = self._index
             positions = np.fromiter(
@@ -227,6 +230,8 @@ class LineageGraph:
         return self._rank
 
     def _by_creation(self, indices: Iterable[int], newest_first: bool) -> list[ModelVersion]:
+        import numpy as np
+
         idx = np.fromiter(indices, dtype=np.int64)
         ordered = idx[np.argsort(self._ranks()[idx], kind="stable")]
         if newest_first:
@@ -284,6 +289,8 @@ class LineageGraph:
         self, indices: list[int], metric: str
     ) -> tuple[list[int], np.ndarray[Any, np.dtype[np.float64]]]:
         """The nodes among ``indices`` that carry ``metric``, and their values, in order."""
+        import numpy as np
+
         column = self._metrics.get(metric, {})
         kept = [i for i in indices if i in column]
         values = np.fromiter((column[i] for i in kept), dtype=np.float64, count=len(kept))

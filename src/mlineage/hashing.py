@@ -934,8 +934,9 @@ def hash_dataframe(df: Any) -> ArrayDigest:
     ``Int64``, tz-aware datetimes, ...) are hashed value by value in a canonical encoding
     that tags each value's type, so ``1``, ``1.0``, ``"1"`` and ``True`` all differ; no
     pickle is involved. Numeric columns hash at memory speed; value-by-value columns cost
-    about 1 s per million cells (measured: 1.8 s for 1M rows with two string columns). The index (every level, with its names and dtype) is included, so
-    the same rows in another order hash differently.
+    about 1 s per million cells (measured: 1.8 s for 1M rows with two string columns).
+    The index (every level, with its names and dtype) is included, so the same rows in
+    another order hash differently.
 
     The dtype names are part of the hash, and pandas 3 changed the default dtype of string
     columns from ``object`` to ``str``: the same table loaded by pandas 2 and 3 hashes

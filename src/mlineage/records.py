@@ -7,10 +7,11 @@ rewritten; what is learnt later (a note, a tag, an alias move, a status change) 
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -19,6 +20,7 @@ from pydantic import (
     Field,
     FiniteFloat,
     JsonValue,
+    PrivateAttr,
 )
 
 from mlineage._ids import ID_PATTERN
@@ -101,7 +103,7 @@ class VersionStatus(str, Enum):
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class ArtifactRef(_Record):
@@ -170,6 +172,109 @@ class DataSnapshot(_Record):
     manifest: str | None = None
     profile: str | None = None
     source: Literal["reference", "path", "array", "dataframe"] = "reference"
+
+    # Manifest bytes computed by from_path, written to the store's blobs when logged.
+    _manifest_bytes: bytes | None = PrivateAttr(default=None)
+
+    @classmethod
+    def from_path(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        workers: int | None = None,
+        cache: bool = True,
+        progress: bool | None = None,
+    ) -> DataSnapshot:
+        """Snapshot a file or directory by content.
+
+        The hash is deterministic: the same bytes under the same relative paths give the
+        same hash on any machine, whatever order the files are created or listed in (see
+        :func:`mlineage.hashing.hash_path` for symlinks, empty directories and errors).
+        A directory's per-file manifest (path, size, sha256) is kept and written to the
+        store's blobs when the snapshot is logged, so ``Tracker.diff`` can later say which
+        files were added, removed or changed. Unchanged files are not read again (a local
+        cache keyed by path, size, mtime and inode).
+
+        Parameters
+        ----------
+        path : path-like
+        workers : int, optional
+            Hashing threads (default: a few per core).
+        cache : bool
+            Use the local hash cache (``$MLINEAGE_CACHE_DIR``, default ``~/.cache/mlineage``).
+        progress : bool, optional
+            Progress line on stderr: None = only on a terminal and when slower than ~1 s.
+
+        Raises
+        ------
+        PathNotFound, UnreadablePath, UnsupportedPath, PathChanged
+        """
+        from mlineage import _keys
+        from mlineage.hashing import hash_path
+
+        digest = hash_path(path, workers=workers, cache=cache, progress=progress)
+        manifest_key = None
+        manifest_bytes = None
+        if digest.kind == "directory":
+            import hashlib
+
+            manifest_bytes = digest.manifest_bytes()
+            manifest_key = _keys.blob_key(hashlib.sha256(manifest_bytes).hexdigest())
+        snapshot = cls(
+            path=os.fspath(path),
+            hash=digest.hash,
+            size=digest.size,
+            num_files=digest.num_files,
+            manifest=manifest_key,
+            source="path",
+        )
+        snapshot._manifest_bytes = manifest_bytes
+        return snapshot
+
+    @classmethod
+    def from_array(cls, X: Any, y: Any = None, *, path: str | None = None) -> DataSnapshot:  # noqa: N803
+        """Snapshot in-memory numpy data (features ``X`` and optional labels ``y``).
+
+        The hash covers dtype (with byte order), shape and bytes, so it is the same in every
+        process and on every machine of the same byte order; the row count and column
+        dtypes are recorded. Object arrays are refused (they would need pickling).
+
+        Raises
+        ------
+        UnhashableData
+        """
+        from mlineage.hashing import hash_array
+
+        digest = hash_array(X, y)
+        return cls(
+            path=path,
+            hash=digest.hash,
+            num_rows=digest.num_rows,
+            columns=digest.columns,
+            source="array",
+        )
+
+    @classmethod
+    def from_dataframe(cls, df: Any, *, path: str | None = None) -> DataSnapshot:
+        """Snapshot a pandas DataFrame: column names, dtypes, index and values.
+
+        pandas is only needed if you pass a DataFrame; mlineage does not depend on it.
+
+        Raises
+        ------
+        UnhashableData
+            For cells that have no stable byte form (lists, dicts, arbitrary objects).
+        """
+        from mlineage.hashing import hash_dataframe
+
+        digest = hash_dataframe(df)
+        return cls(
+            path=path,
+            hash=digest.hash,
+            num_rows=digest.num_rows,
+            columns=digest.columns,
+            source="dataframe",
+        )
 
 
 class EnvironmentSnapshot(_Record):

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from types import TracebackType
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
@@ -70,6 +70,9 @@ from mlineage.records import (
     validate_name,
 )
 from mlineage.storage import Store, open_store
+
+if TYPE_CHECKING:
+    from mlineage.hashing import PathDigest
 
 __all__ = ["Lineage", "Tracker", "VersionLogger", "list_models"]
 
@@ -126,6 +129,8 @@ class VersionLogger:
         Why this version exists: ``"update"`` (default), ``"fine_tune"``, ``"merge"``, ...
     metadata : dict
         Free-form JSON for integrations.
+    archive : bool or None
+        Copy the checkpoint's bytes into the store (None: the tracker's default).
     """
 
     def __init__(
@@ -151,6 +156,8 @@ class VersionLogger:
         self.name: str | None = None
         self.kind: str = kind or ("update" if parents else "initial")
         self.metadata: dict[str, Any] = {}
+        self.archive: bool | None = None
+        self._digest: PathDigest | None = None
         for key, value in fields.items():
             if not hasattr(self, key) or key.startswith("_"):
                 raise InvalidInput(f"log_version() got an unknown field {key!r}")
@@ -221,6 +228,25 @@ class VersionLogger:
                     f"timestamp {created.isoformat()} is before parent {parent_id[:12]}'s "
                     f"{parent.created_at.isoformat()}; a version cannot predate its parents"
                 )
+        # Imported here: hashing and environment capture are not needed at `import mlineage`.
+        from mlineage.artifacts import artifact_ref
+        from mlineage.environment import capture_environment
+        from mlineage.hashing import hash_path
+
+        model_path = os.fspath(self.model_path)
+        archive = tracker.archive if self.archive is None else self.archive
+        artifact = None
+        if tracker.hash_artifacts or archive:
+            if os.path.exists(model_path):
+                self._digest = hash_path(model_path)
+            elif archive:
+                raise MissingField(
+                    f"model_path {model_path!r} does not exist, so it cannot be archived; "
+                    "write the checkpoint before the block ends; nothing was written"
+                )
+        if self._digest is not None:
+            artifact = artifact_ref(model_path, self._digest, archived=archive)
+        environment = capture_environment() if tracker.capture_environment else None
         try:
             return ModelVersion(
                 id=new_id(created),
@@ -230,8 +256,10 @@ class VersionLogger:
                 kind=self.kind,
                 created_at=created,
                 started_at=min(self._started_at, created),
-                model_path=os.fspath(self.model_path),
+                model_path=model_path,
+                model_artifact=artifact,
                 dataset=self.dataset,
+                environment=environment,
                 metrics=coerce_metrics(self.metrics),
                 hyperparameters=coerce_hyperparameters(self.hyperparameters),
                 notes=self.notes,
@@ -290,6 +318,15 @@ class Tracker:
         What to do with a damaged record while loading: raise
         :class:`~mlineage.errors.CorruptRecord` naming its key (default), or skip it and
         warn once per key.
+    archive : bool
+        Copy every version's checkpoint bytes into the store (content-addressed, so the
+        same bytes are stored once); per version with ``v.archive``.
+    capture_environment : bool
+        Record Python, platform, installed packages, git commit and torch/CUDA versions
+        with each version (cached per process; never environment variables).
+    hash_artifacts : bool
+        Hash the checkpoint at ``model_path`` when it exists (a cache makes unchanged
+        files free); ``checkout`` verifies against this hash.
 
     Examples
     --------
@@ -310,8 +347,14 @@ class Tracker:
         *,
         read_only: bool = False,
         on_error: OnError = "raise",
+        archive: bool = False,
+        capture_environment: bool = True,
+        hash_artifacts: bool = True,
     ) -> None:
         self.model = validate_name(model, "model")
+        self.archive = archive
+        self.capture_environment = capture_environment
+        self.hash_artifacts = hash_artifacts
         if on_error not in ("raise", "skip"):
             raise InvalidInput(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         self.store = open_store(storage, read_only=read_only)
@@ -394,6 +437,8 @@ class Tracker:
         int
             The number of new versions.
         """
+        import numpy  # noqa: F401  # the graph's index needs it; import it with the data
+
         with self._lock, _gc_paused():
             version_keys = sorted(
                 k
@@ -532,6 +577,7 @@ class Tracker:
                     f"version {self._names[version.name]}; choose another; nothing was written"
                 )
             self._ensure_marker()
+            self._write_blobs(version, logger)
             if version.name is not None:
                 self._claim_name(version)
             self.store.put(_keys.version_key(self.model, version.id), data, mode="create")
@@ -540,6 +586,21 @@ class Tracker:
             if version.name is not None:
                 self._names[version.name] = version.id
         return version
+
+    def _write_blobs(self, version: ModelVersion, logger: VersionLogger) -> None:
+        # Blobs first: a version record is only written once everything it points at is.
+        from mlineage.artifacts import archive, write_manifest
+
+        manifest = version.dataset._manifest_bytes
+        if manifest is not None:
+            write_manifest(self.store, manifest)
+        digest = logger._digest
+        artifact = version.model_artifact
+        if digest is not None and artifact is not None:
+            if digest.kind == "directory":
+                write_manifest(self.store, digest.manifest_bytes())
+            if artifact.blob is not None:
+                archive(self.store, artifact.path, digest)
 
     def _claim_name(self, version: ModelVersion) -> None:
         assert version.name is not None

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-from mlineage.errors import AlreadyExists, InvalidKey, NotFound, StoreError
+from mlineage.errors import AlreadyExists, InvalidKey, NotFound, PathChanged, StoreError
 from mlineage.storage._base import PutMode, Store, validate_key
 
 __all__ = ["TEMP_MARKER", "LocalStore", "is_temp_name"]
@@ -98,6 +99,52 @@ class LocalStore(Store):
                 chunks.append(chunk)
         finally:
             os.close(fd)
+
+    def path_of(self, key: str) -> Path:
+        """The file that holds ``key`` (it may not exist). For tools that need a real path."""
+        return self._path(key)
+
+    def put_file(self, key: str, source: str | os.PathLike[str], *, expected_sha256: str) -> None:
+        """Create ``key`` from a file, streaming, and only if its bytes hash to ``expected_sha256``.
+
+        The copy goes to a temporary file that is hashed as it is written, fsynced and
+        linked into place like :meth:`put`; an existing ``key`` is left alone (blobs are
+        content-addressed, so it already holds these bytes).
+
+        Raises
+        ------
+        PathChanged
+            If the source's bytes no longer match ``expected_sha256``.
+        """
+        self._check_writable(key)
+        path = self._path(key)
+        if path.exists():
+            return
+        self._ensure_dir(path.parent)
+        tmp = path.parent / f".{path.name}{TEMP_MARKER}{secrets.token_hex(6)}"
+        digest = hashlib.sha256()
+        try:
+            with open(source, "rb") as src, open(tmp, "xb") as out:
+                while chunk := src.read(_READ_SIZE):
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                if self.durable:
+                    os.fsync(out.fileno())
+            if digest.hexdigest() != expected_sha256:
+                raise PathChanged(
+                    f"{os.fspath(source)} changed after it was hashed (now "
+                    f"sha256:{digest.hexdigest()}); re-run when writes to it have finished"
+                )
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                return
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        if self.durable:
+            _fsync_dir(path.parent)
 
     def exists(self, key: str) -> bool:
         # docstring inherited
