@@ -31,7 +31,7 @@ def tracker_with(values: list[float | None], metric: str = "accuracy") -> ml.Tra
 def brute_force(values: list[float | None], direction: str) -> int | None:
     measured = [(i, v) for i, v in enumerate(values) if v is not None]
     best, best_index = 0.0, None
-    for (_, before), (j, after) in zip(measured, measured[1:]):
+    for (_, before), (j, after) in itertools.pairwise(measured):
         bad = (before - after) if direction == "decrease" else (after - before)
         if bad > best:
             best, best_index = bad, j
@@ -69,7 +69,9 @@ def test_blame_follows_the_history_of_on() -> None:
     tracker = tracker_with([0.90, 0.80])
     root = tracker.roots()[0]
     branch = tracker.log(
-        parent=root, model_path="b.pt", dataset=ml.DataSnapshot(hash="b"),
+        parent=root,
+        model_path="b.pt",
+        dataset=ml.DataSnapshot(hash="b"),
         metrics={"accuracy": 0.95},
     )
     assert tracker.blame("accuracy") is None  # latest is the branch: 0.90 -> 0.95
@@ -82,7 +84,7 @@ def test_report_ranks_every_step_with_evidence() -> None:
     tracker = tracker_with([0.90, 0.91, 0.905, 0.80, None, 0.81])
     report = tracker.blame_report("accuracy", "decrease")
     assert len(report.steps) == 4
-    assert [s.version.notes for s in report.steps][0] == "update 3"
+    assert next(s.version.notes for s in report.steps) == "update 3"
     worst = report.steps[0]
     assert worst.delta == pytest.approx(-0.105)
     assert worst.bad_amount == pytest.approx(0.105)

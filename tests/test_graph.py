@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta, timezone
 
 import networkx as nx
@@ -57,7 +58,7 @@ def test_traversals_agree_with_networkx(choices: list[list[int]], rnd: object) -
         assert descendants == sorted(descendants)
         chain = graph.first_parent_chain(version.id)
         assert chain[0] == version
-        for child, parent in zip(chain, chain[1:]):
+        for child, parent in itertools.pairwise(chain):
             assert child.parents[0] == parent.id
         assert not chain[-1].parents
     assert {v.id for v in graph.roots()} == {n for n in reference if reference.in_degree(n) == 0}

@@ -96,8 +96,14 @@ def test_design_api_verbatim_in_two_processes(tmp_path: Path) -> None:
 
 
 def test_prototype_names_are_importable() -> None:
-    for name in ["Tracker", "DataSnapshot", "EnvironmentSnapshot", "ModelVersion",
-                 "VersionStatus", "LineageGraph"]:
+    for name in [
+        "Tracker",
+        "DataSnapshot",
+        "EnvironmentSnapshot",
+        "ModelVersion",
+        "VersionStatus",
+        "LineageGraph",
+    ]:
         assert hasattr(ml, name)
         assert getattr(ml, name).__doc__
 
@@ -117,7 +123,10 @@ def test_examples_run(tmp_path: Path) -> None:
     for example in ["quickstart.py", "fraud_detector_continual.py"]:
         result = subprocess.run(
             [sys.executable, str(ROOT / "examples" / example), str(tmp_path / example)],
-            capture_output=True, text=True, timeout=300, cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
         )
         assert result.returncode == 0, result.stderr
         assert "blame" in result.stdout.lower()

@@ -18,12 +18,17 @@ from mlineage.records import AliasEvent, AnnotationEvent
 DATA = Path(__file__).parent / "data"
 
 json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**53), 2**53),
-    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**53), 2**53),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20),
 )
 json_values = st.recursive(
     json_scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 times = st.datetimes(
@@ -49,7 +54,9 @@ def versions(draw: st.DrawFn) -> ml.ModelVersion:
             columns=draw(st.none() | st.dictionaries(st.text(max_size=10), st.text(max_size=10))),
         ),
         metrics=draw(
-            st.dictionaries(st.text(min_size=1, max_size=10), st.floats(allow_nan=False, allow_infinity=False))
+            st.dictionaries(
+                st.text(min_size=1, max_size=10), st.floats(allow_nan=False, allow_infinity=False)
+            )
         ),
         hyperparameters=draw(st.dictionaries(st.text(max_size=10), json_values, max_size=5)),
         notes=draw(st.text(max_size=100)),
@@ -68,8 +75,12 @@ def test_version_round_trips(version: ml.ModelVersion) -> None:
 def test_events_round_trip() -> None:
     now = datetime.now(timezone.utc)
     for event in (
-        AnnotationEvent(id=new_id(), model="m", created_at=now, version=new_id(), notes="n", tags=("t",)),
-        AliasEvent(id=new_id(), model="m", created_at=now, alias="prod", version=None, effective_at=now),
+        AnnotationEvent(
+            id=new_id(), model="m", created_at=now, version=new_id(), notes="n", tags=("t",)
+        ),
+        AliasEvent(
+            id=new_id(), model="m", created_at=now, alias="prod", version=None, effective_at=now
+        ),
     ):
         assert decode_event(encode_event(event)) == event
 
@@ -94,7 +105,9 @@ def test_records_are_frozen_and_strict() -> None:
 
 
 def test_format_1_store_from_the_first_release_still_loads() -> None:
-    tracker = ml.Tracker.load("fraud-detector", storage=str(DATA / "store-format-1"), read_only=True)
+    tracker = ml.Tracker.load(
+        "fraud-detector", storage=str(DATA / "store-format-1"), read_only=True
+    )
     history = tracker.history()
     assert [v.name for v in history] == ["fraud-v3", "fraud-v2", "fraud-v1"]
     assert tracker.blame("accuracy").name == "fraud-v3"  # type: ignore[union-attr]

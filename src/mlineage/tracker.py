@@ -8,6 +8,7 @@ and picks up what other processes wrote with :meth:`Tracker.refresh`.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import gc
 import json
 import os
@@ -41,12 +42,13 @@ from mlineage.codec import (
     encode_marker,
     encode_version,
 )
-from mlineage.diff import VersionDiff, diff_versions
+from mlineage.diff import VersionDiff, diff_dicts, diff_versions
 from mlineage.errors import (
     AliasNotFound,
     AlreadyExists,
     AmbiguousReference,
     CorruptRecord,
+    HashMismatch,
     InvalidInput,
     InvalidTime,
     MissingField,
@@ -72,6 +74,7 @@ from mlineage.records import (
 from mlineage.storage import Store, open_store
 
 if TYPE_CHECKING:
+    from mlineage.checkout import Checkout
     from mlineage.hashing import PathDigest
 
 __all__ = ["Lineage", "Tracker", "VersionLogger", "list_models"]
@@ -368,6 +371,7 @@ class Tracker:
         self._loaded_keys: set[str] = set()
         self._marker_checked = False
         self._warned: set[str] = set()
+        self._manifests: dict[str, dict[str, str]] = {}
         self._check_marker()
         self.refresh()
 
@@ -932,8 +936,109 @@ class Tracker:
             return line[i - 1]
 
     def diff(self, a: Ref, b: Ref) -> VersionDiff:
-        """What changed from version ``a`` to version ``b``."""
-        return diff_versions(self.get_version(a), self.get_version(b))
+        """What changed from version ``a`` to version ``b``.
+
+        Hyperparameters added / removed / changed, metric deltas, the data snapshot (and,
+        when both snapshots were taken with ``DataSnapshot.from_path``, the files added,
+        removed and changed, from their manifests), row counts, the checkpoint hash,
+        installed packages / Python / git commit from the captured environments, notes
+        and tags. ``str(diff)`` reads well in a terminal; ``diff.to_dict()`` is JSON-ready.
+        """
+        va, vb = self.get_version(a), self.get_version(b)
+        result = diff_versions(va, vb)
+        files = None
+        if va.dataset.manifest and vb.dataset.manifest and result.dataset_changed:
+            old, new = self._manifest(va.dataset.manifest), self._manifest(vb.dataset.manifest)
+            if old is not None and new is not None:
+                files = diff_dicts(old, new)
+        environment = None
+        if va.environment is not None and vb.environment is not None:
+            from mlineage.environment import diff_environments
+
+            environment = diff_environments(va.environment, vb.environment)
+        return dataclasses.replace(result, data_files=files, environment=environment)
+
+    def _manifest(self, key: str) -> dict[str, str] | None:
+        """path -> sha256 of a manifest blob; None (with a warning) if it is unreadable."""
+        from mlineage.artifacts import manifest_entries
+
+        cached = self._manifests.get(key)
+        if cached is None:
+            try:
+                entries = manifest_entries(self.store, key)
+            except (NotFound, HashMismatch, CorruptRecord) as exc:
+                self._warn_skip(key, exc)
+                return None
+            cached = self._manifests[key] = {e.path: e.sha256 for e in entries}
+        return cached
+
+    def checkout(
+        self,
+        ref: Ref | None = None,
+        at: object = None,
+        to: str | os.PathLike[str] | None = None,
+        *,
+        overwrite: bool = False,
+    ) -> Checkout:
+        """Get exactly what ``ref`` designated at time ``at``, optionally as files in ``to``.
+
+        Parameters
+        ----------
+        ref : str or ModelVersion, optional
+            An alias (``"production"``: where it pointed at ``at``), a version id, prefix
+            or name (the latest version on its first-parent history at ``at``), or the
+            model's own name / None (the latest version committed at or before ``at``).
+        at : datetime, date or str, optional
+            Naive times are UTC; a bare date means the end of that day (UTC). Default: now.
+        to : path-like, optional
+            Materialise into this directory: the checkpoint (from the store's archive, or
+            from its original path, verified against the recorded hash either way),
+            ``version.json``, ``hyperparameters.json``, ``dataset.json``,
+            ``dataset-manifest.json``, ``environment.json`` and a pinned
+            ``requirements.txt``. Written to a temporary sibling and renamed at the end.
+        overwrite : bool
+            Replace a non-empty ``to`` directory.
+
+        Returns
+        -------
+        Checkout
+            The version, its data snapshot, hyperparameters, captured environment and its
+            difference from the current environment.
+
+        Raises
+        ------
+        InvalidTime
+            If ``at`` is before the first version (the message names its time).
+        AliasNotFound, VersionNotFound
+        CheckoutError
+            If a file is missing or its hash does not match (naming the file, the expected
+            and the actual hash), or ``to`` is not empty; nothing is left half-written.
+        """
+        from mlineage.checkout import Checkout, materialise
+        from mlineage.environment import capture_environment, diff_environments
+
+        if ref is None:
+            requested = self.model
+        elif isinstance(ref, ModelVersion):
+            requested = ref.id
+        else:
+            requested = ref
+        when = None if at is None else as_utc(parse_time(at))
+        version = self.resolve(requested, at=when)
+        captured = version.environment
+        env_diff = None if captured is None else diff_environments(captured, capture_environment())
+        result = Checkout(
+            version=version,
+            requested=requested,
+            at=when,
+            dataset=version.dataset,
+            hyperparameters=dict(version.hyperparameters),
+            environment=captured,
+            environment_diff=env_diff,
+        )
+        if to is None:
+            return result
+        return materialise(self.store, result, to, overwrite=overwrite)
 
     def blame(
         self, metric: str, direction: Direction = "decrease", on: Ref | None = None
