@@ -8,6 +8,9 @@ __all__ = [
     "event_key",
     "events_prefix",
     "name_key",
+    "pack_key",
+    "packs_prefix",
+    "record_id",
     "version_key",
     "versions_prefix",
 ]
@@ -33,6 +36,21 @@ def events_prefix(model: str) -> str:
 def event_key(model: str, event_id: str) -> str:
     """Key of one event record."""
     return f"{MODELS}{model}/events/{event_id}.json"
+
+
+def packs_prefix(model: str) -> str:
+    """Prefix of every pack object of ``model``."""
+    return f"{MODELS}{model}/packs/"
+
+
+def pack_key(model: str, pack_id: str) -> str:
+    """Key of one pack (many records in one object, written by compaction)."""
+    return f"{MODELS}{model}/packs/{pack_id}.json"
+
+
+def record_id(key: str) -> str:
+    """The id in a record key (``.../versions/<id>.json`` -> ``<id>``)."""
+    return key.rsplit("/", 1)[-1].removesuffix(".json")
 
 
 def name_key(model: str, name: str) -> str:

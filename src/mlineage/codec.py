@@ -13,6 +13,7 @@ key. Every released format has a test store under ``tests/data/``.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
@@ -25,9 +26,11 @@ __all__ = [
     "STORE_MARKER_KEY",
     "decode_event",
     "decode_marker",
+    "decode_pack",
     "decode_version",
     "encode_event",
     "encode_marker",
+    "encode_pack",
     "encode_version",
 ]
 
@@ -50,6 +53,12 @@ class _VersionDocument(_Envelope):
 class _EventDocument(_Envelope):
     type: Literal["event"]
     record: Event
+
+
+class _PackDocument(_Envelope):
+    type: Literal["pack"]
+    versions: list[ModelVersion]
+    events: list[Event]
 
 
 _event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
@@ -151,3 +160,82 @@ def decode_marker(data: bytes, uri: str) -> int:
             "upgrade mlineage (pip install -U mlineage)"
         )
     return fmt
+
+
+def encode_pack(versions: list[ModelVersion], events: list[Event]) -> bytes:
+    """Serialise many records as one pack document (written by ``Tracker.compact``)."""
+    return (
+        _PackDocument(format=FORMAT, type="pack", versions=versions, events=events)
+        .model_dump_json()
+        .encode()
+    )
+
+
+def decode_pack(
+    data: bytes, key: str = "<bytes>", *, lenient: bool = False
+) -> tuple[list[ModelVersion], list[Event], list[CorruptRecord]]:
+    """Parse a pack document into its versions and events.
+
+    With ``lenient=False`` any damage raises; with ``lenient=True`` the records that do
+    decode are returned together with one :class:`CorruptRecord` per damaged record. A pack
+    that lists the same record twice is damaged.
+
+    Raises
+    ------
+    StoreFormatError
+        If the pack was written by a newer mlineage.
+    CorruptRecord
+        If the pack (or, unless lenient, any record in it) is damaged; the message names
+        ``key`` and the record.
+    """
+    try:
+        document = _PackDocument.model_validate_json(data)
+        versions, events = document.versions, list(document.events)
+        problems: list[CorruptRecord] = []
+    except ValidationError as exc:
+        envelope = _diagnose(data, key, "pack", exc)
+        try:
+            doc: Any = json.loads(data)
+        except (ValueError, UnicodeDecodeError):
+            raise envelope from None
+        if not isinstance(envelope, CorruptRecord) or not (
+            isinstance(doc, dict)
+            and isinstance(doc.get("versions"), list)
+            and isinstance(doc.get("events"), list)
+            and doc.get("format") == FORMAT
+        ):
+            raise envelope from None
+        versions, events, problems = [], [], []
+        for i, item in enumerate(doc["versions"]):
+            try:
+                versions.append(ModelVersion.model_validate(item))
+            except ValidationError as error:
+                problems.append(
+                    CorruptRecord(
+                        f"{key!r} holds an invalid version record at index {i}: "
+                        f"{str(error).splitlines()[0]}; run `mlineage fsck`"
+                    )
+                )
+        for i, item in enumerate(doc["events"]):
+            try:
+                events.append(_event_adapter.validate_python(item))
+            except ValidationError as error:
+                problems.append(
+                    CorruptRecord(
+                        f"{key!r} holds an invalid event record at index {i}: "
+                        f"{str(error).splitlines()[0]}; run `mlineage fsck`"
+                    )
+                )
+    for kind, ids in (("version", [v.id for v in versions]), ("event", [e.id for e in events])):
+        twice = sorted(i for i, n in Counter(ids).items() if n > 1)
+        if twice:
+            problems.append(
+                CorruptRecord(
+                    f"{key!r} lists {kind} {twice[0]} more than once; run `mlineage fsck`"
+                )
+            )
+    versions = list({v.id: v for v in versions}.values())
+    events = list({e.id: e for e in events}.values())
+    if problems and not lenient:
+        raise problems[0]
+    return versions, events, problems

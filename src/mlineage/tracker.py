@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from operator import attrgetter
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Literal
 
@@ -37,9 +38,11 @@ from mlineage.codec import (
     STORE_MARKER_KEY,
     decode_event,
     decode_marker,
+    decode_pack,
     decode_version,
     encode_event,
     encode_marker,
+    encode_pack,
     encode_version,
 )
 from mlineage.diff import VersionDiff, diff_dicts, diff_versions
@@ -57,7 +60,6 @@ from mlineage.errors import (
     NameTaken,
     NotFound,
     ReadOnlyError,
-    StoreFormatError,
     VersionNotFound,
 )
 from mlineage.graph import LineageGraph
@@ -368,7 +370,7 @@ class Tracker:
         self._names: dict[str, str] = {}
         self._events: dict[str, Event] = {}
         self._alias_events: dict[str, list[AliasEvent]] = {}
-        self._loaded_keys: set[str] = set()
+        self._loaded_packs: set[str] = set()
         self._marker_checked = False
         self._warned: set[str] = set()
         self._manifests: dict[str, dict[str, str]] = {}
@@ -418,23 +420,82 @@ class Tracker:
             self._warned.add(key)
             warnings.warn(f"skipped damaged record: {error}", RuntimeWarning, stacklevel=3)
 
-    def _decode_all(
-        self, keys: list[str], decode: Callable[[bytes, str], Any]
-    ) -> Iterator[tuple[str, Any]]:
+    def _record_error(self, key: str, error: CorruptRecord) -> None:
+        if self.on_error == "raise":
+            raise error
+        self._warn_skip(key, error)
+
+    def _new_keys(self, prefix: str, known: Callable[[str], bool]) -> list[str]:
+        return sorted(
+            k
+            for k in self.store.list(prefix)
+            if k.endswith(".json") and not known(_keys.record_id(k))
+        )
+
+    def _load_packs(self, versions: dict[str, ModelVersion], events: dict[str, Event]) -> None:
+        keys = [
+            k
+            for k in self.store.list(_keys.packs_prefix(self.model))
+            if k.endswith(".json") and k not in self._loaded_packs
+        ]
+        for key, data in self.store.get_many(sorted(keys)):
+            if data is None:
+                continue  # merged into a newer pack and removed; a later listing finds it
+            try:
+                pack_versions, pack_events, problems = decode_pack(
+                    data, key, lenient=self.on_error == "skip"
+                )
+            except CorruptRecord as exc:
+                self._record_error(key, exc)
+                continue
+            for problem in problems:
+                self._warn_skip(key, problem)
+            for version in pack_versions:
+                if version.model != self.model:
+                    self._record_error(
+                        key,
+                        CorruptRecord(
+                            f"pack {key!r} holds version {version.id} of another model "
+                            f"({version.model!r}); run `mlineage fsck`"
+                        ),
+                    )
+                    continue
+                versions.setdefault(version.id, version)
+            for event in pack_events:
+                events.setdefault(event.id, event)
+            self._loaded_packs.add(key)
+
+    def _load_loose(
+        self, keys: list[str], decode: Callable[[bytes, str], Any], sink: dict[str, Any]
+    ) -> list[str]:
+        """Decode loose records into ``sink``; return the keys that vanished meanwhile."""
+        vanished = []
         for key, data in self.store.get_many(keys):
             if data is None:
-                continue  # deleted between list and get
+                vanished.append(key)
+                continue
             try:
-                yield key, decode(data, key)
-            except StoreFormatError:
-                raise
+                record = decode(data, key)
             except CorruptRecord as exc:
-                if self.on_error == "raise":
-                    raise
-                self._warn_skip(key, exc)
+                self._record_error(key, exc)
+                continue
+            if _keys.record_id(key) != record.id or record.model != self.model:
+                self._record_error(
+                    key,
+                    CorruptRecord(
+                        f"{key!r} holds record {record.id} of model {record.model!r}; "
+                        "a record must sit under its own key; run `mlineage fsck`"
+                    ),
+                )
+                continue
+            sink.setdefault(record.id, record)
+        return vanished
 
     def refresh(self) -> int:
         """Load versions and events written (by any process) since this tracker last looked.
+
+        Reads loose records and packs (see :meth:`compact`) and merges them; a record
+        found in both is loaded once.
 
         Returns
         -------
@@ -444,58 +505,100 @@ class Tracker:
         import numpy  # noqa: F401  # the graph's index needs it; import it with the data
 
         with self._lock, _gc_paused():
-            version_keys = sorted(
-                k
-                for k in self.store.list(_keys.versions_prefix(self.model))
-                if k not in self._loaded_keys and k.endswith(".json")
+            before = len(self._graph)
+            versions: dict[str, ModelVersion] = {}
+            events: dict[str, Event] = {}
+            # Loose keys are listed before packs. A compactor deletes loose records only
+            # after the pack holding them is durable, so a listed key that has vanished by
+            # the time it is read is in a pack that a fresh listing shows.
+            loose_versions = self._new_keys(
+                _keys.versions_prefix(self.model), self._graph.__contains__
             )
-            new_versions: list[ModelVersion] = []
-            for key, version in self._decode_all(version_keys, decode_version):
-                expected = _keys.version_key(self.model, version.id)
-                if key != expected or version.model != self.model:
-                    error = CorruptRecord(
-                        f"{key!r} holds version {version.id} of model {version.model!r}; "
-                        "a record must sit under its own key; run `mlineage fsck`"
-                    )
-                    if self.on_error == "raise":
-                        raise error
-                    self._warn_skip(key, error)
-                    continue
-                new_versions.append(version)
-            orphans = self._graph.add_many(new_versions)
+            loose_events = self._new_keys(
+                _keys.events_prefix(self.model), self._events.__contains__
+            )
+            self._load_packs(versions, events)
+            vanished = self._load_loose(loose_versions, decode_version, versions)
+            vanished += self._load_loose(loose_events, decode_event, events)
+            for _ in range(3):
+                vanished = [
+                    k
+                    for k in vanished
+                    if _keys.record_id(k) not in versions and _keys.record_id(k) not in events
+                ]
+                if not vanished:
+                    break
+                self._load_packs(versions, events)
+            orphans = self._graph.add_many(versions.values())
             orphan_ids = {o.id for o in orphans}
-            for version in new_versions:
-                if version.id in orphan_ids:
-                    continue
-                self._loaded_keys.add(_keys.version_key(self.model, version.id))
-                if version.name:
+            for version in versions.values():
+                if version.name and version.id not in orphan_ids:
                     self._names.setdefault(version.name, version.id)
             for orphan in orphans:
                 missing = [p for p in orphan.parents if p not in self._graph]
-                error = CorruptRecord(
-                    f"version {orphan.id} of model {self.model!r} names parent(s) "
-                    f"{', '.join(missing)} that are not in the store; run `mlineage fsck`"
+                self._record_error(
+                    _keys.version_key(self.model, orphan.id),
+                    CorruptRecord(
+                        f"version {orphan.id} of model {self.model!r} names parent(s) "
+                        f"{', '.join(missing)} that are not in the store; run `mlineage fsck`"
+                    ),
                 )
-                if self.on_error == "raise":
-                    raise error
-                self._warn_skip(_keys.version_key(self.model, orphan.id), error)
+            for event in sorted(events.values(), key=_by_id):
+                if event.id not in self._events:
+                    self._add_event(event)
+            return len(self._graph) - before
 
-            event_keys = [
+    def compact(self) -> int:
+        """Bundle this model's loose records into one pack object, for fast loading.
+
+        Remote stores answer one GET per record slowly; a pack holds many records in one
+        object. Compaction writes the pack (create-only), then deletes the loose records
+        it holds. It is safe while other processes log and load: writers keep writing
+        loose records (a later compaction packs them), and readers list loose records
+        before packs, so a record is never invisible. A compaction killed half-way leaves
+        records both loose and packed, which readers merge.
+
+        Returns
+        -------
+        int
+            How many records were packed.
+
+        Raises
+        ------
+        ReadOnlyError
+        """
+        self._check_writable("compact")
+        with self._lock:
+            self.refresh()
+            version_keys = sorted(
+                k
+                for k in self.store.list(_keys.versions_prefix(self.model))
+                if k.endswith(".json") and _keys.record_id(k) in self._graph
+            )
+            event_keys = sorted(
                 k
                 for k in self.store.list(_keys.events_prefix(self.model))
-                if k not in self._loaded_keys and k.endswith(".json")
-            ]
-            for key, event in self._decode_all(event_keys, decode_event):
-                self._loaded_keys.add(key)
-                self._add_event(event)
-            return len(new_versions) - len(orphans)
+                if k.endswith(".json") and _keys.record_id(k) in self._events
+            )
+            if not version_keys and not event_keys:
+                return 0
+            data = encode_pack(
+                [self._graph.get(_keys.record_id(k)) for k in version_keys],
+                [self._events[_keys.record_id(k)] for k in event_keys],
+            )
+            self._ensure_marker()
+            key = _keys.pack_key(self.model, new_id())
+            self.store.put(key, data, mode="create")
+            self._loaded_packs.add(key)
+            for loose in version_keys + event_keys:
+                self.store.delete(loose)
+            return len(version_keys) + len(event_keys)
 
     def _add_event(self, event: Event) -> None:
         self._events[event.id] = event
         if isinstance(event, AliasEvent):
             moves = self._alias_events.setdefault(event.alias, [])
-            moves.append(event)
-            moves.sort(key=_alias_order)
+            bisect.insort(moves, event, key=_alias_order)
 
     # -- writing --------------------------------------------------------------------------
 
@@ -586,7 +689,6 @@ class Tracker:
                 self._claim_name(version)
             self.store.put(_keys.version_key(self.model, version.id), data, mode="create")
             self._graph.add(version)
-            self._loaded_keys.add(_keys.version_key(self.model, version.id))
             if version.name is not None:
                 self._names[version.name] = version.id
         return version
@@ -629,7 +731,6 @@ class Tracker:
         self._ensure_marker()
         self.store.put(_keys.event_key(self.model, event.id), encode_event(event), mode="create")
         with self._lock:
-            self._loaded_keys.add(_keys.event_key(self.model, event.id))
             self._add_event(event)
         return event
 
@@ -1145,6 +1246,9 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+_by_id = attrgetter("id")
 
 
 def _alias_order(event: AliasEvent) -> tuple[datetime, str]:
