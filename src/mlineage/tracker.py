@@ -84,6 +84,8 @@ __all__ = ["Lineage", "Tracker", "VersionLogger", "list_models"]
 Ref = str | ModelVersion
 OnError = Literal["raise", "skip"]
 _MIN_PREFIX = 4
+#: Records per pack object written by :meth:`Tracker.compact`.
+PACK_RECORDS = 10_000
 
 
 def list_models(storage: str | os.PathLike[str] | Store | None = None) -> list[str]:
@@ -582,16 +584,21 @@ class Tracker:
             )
             if not version_keys and not event_keys:
                 return 0
-            data = encode_pack(
-                [self._graph.get(_keys.record_id(k)) for k in version_keys],
-                [self._events[_keys.record_id(k)] for k in event_keys],
-            )
             self._ensure_marker()
-            key = _keys.pack_key(self.model, new_id())
-            self.store.put(key, data, mode="create")
-            self._loaded_packs.add(key)
-            for loose in version_keys + event_keys:
-                self.store.delete(loose)
+            # Packs of bounded size keep a reader's peak memory low and let a remote
+            # store fetch them in parallel.
+            for start in range(0, max(len(version_keys), len(event_keys)), PACK_RECORDS):
+                chunk_versions = version_keys[start : start + PACK_RECORDS]
+                chunk_events = event_keys[start : start + PACK_RECORDS]
+                data = encode_pack(
+                    [self._graph.get(_keys.record_id(k)) for k in chunk_versions],
+                    [self._events[_keys.record_id(k)] for k in chunk_events],
+                )
+                key = _keys.pack_key(self.model, new_id())
+                self.store.put(key, data, mode="create")
+                self._loaded_packs.add(key)
+                for loose in chunk_versions + chunk_events:
+                    self.store.delete(loose)
             return len(version_keys) + len(event_keys)
 
     def _add_event(self, event: Event) -> None:
