@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 from mlineage import _keys
+from mlineage._progress import Progress
 from mlineage.errors import CheckoutError, CorruptRecord, HashMismatch, NotFound, PathChanged
 from mlineage.hashing import ManifestEntry, PathDigest, hash_path, parse_manifest
 from mlineage.records import ArtifactRef
@@ -86,13 +87,14 @@ def artifact_ref(path: str, digest: PathDigest, *, archived: bool) -> ArtifactRe
     )
 
 
-def _put_file(store: Store, source: str, sha256: str) -> None:
+def _put_file(store: Store, source: str, sha256: str, progress: Progress) -> None:
     """Copy one file into the blob ``sha256``, verifying the bytes on the way."""
     key = _keys.blob_key(sha256)
     if store.exists(key):
+        progress.update(os.path.getsize(source))
         return  # content-addressed: already there means already these bytes
     if isinstance(store, LocalStore):
-        store.put_file(key, source, expected_sha256=sha256)
+        store.put_file(key, source, expected_sha256=sha256, on_bytes=progress.update)
         return
     with open(source, "rb") as f:
         data = f.read()
@@ -103,15 +105,21 @@ def _put_file(store: Store, source: str, sha256: str) -> None:
             "re-run when writes to it have finished"
         )
     store.put_if_absent(key, data)
+    progress.update(len(data))
 
 
-def archive(store: Store, path: str, digest: PathDigest) -> None:
-    """Copy a hashed file or directory into the store's blobs (each distinct file once)."""
-    if digest.kind == "file":
-        _put_file(store, path, digest.hash[7:])
-        return
-    for entry in digest.entries:
-        _put_file(store, os.path.join(path, *entry.path.split("/")), entry.sha256)
+def archive(store: Store, path: str, digest: PathDigest, *, progress: bool | None = None) -> None:
+    """Copy a hashed file or directory into the store's blobs (each distinct file once).
+
+    A progress line appears on a terminal when archiving takes more than about a second
+    (``progress=False`` or ``MLINEAGE_PROGRESS=0`` turns it off).
+    """
+    with Progress(digest.size, f"archiving {path}", enabled=progress) as bar:
+        if digest.kind == "file":
+            _put_file(store, path, digest.hash[7:], bar)
+            return
+        for entry in digest.entries:
+            _put_file(store, os.path.join(path, *entry.path.split("/")), entry.sha256, bar)
 
 
 def _copy_verified(store: Store, sha256: str, dest: Path, label: str) -> None:

@@ -7,7 +7,7 @@ import errno
 import hashlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from mlineage.errors import AlreadyExists, InvalidKey, NotFound, PathChanged, StoreError
@@ -104,12 +104,21 @@ class LocalStore(Store):
         """The file that holds ``key`` (it may not exist). For tools that need a real path."""
         return self._path(key)
 
-    def put_file(self, key: str, source: str | os.PathLike[str], *, expected_sha256: str) -> None:
+    def put_file(
+        self,
+        key: str,
+        source: str | os.PathLike[str],
+        *,
+        expected_sha256: str,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> None:
         """Create ``key`` from a file, streaming, and only if its bytes hash to ``expected_sha256``.
 
         The copy goes to a temporary file that is hashed as it is written, fsynced and
         linked into place like :meth:`put`; an existing ``key`` is left alone (blobs are
         content-addressed, so it already holds these bytes).
+
+        ``on_bytes`` is called with each chunk's size (for progress reporting).
 
         Raises
         ------
@@ -128,6 +137,8 @@ class LocalStore(Store):
                 while chunk := src.read(_READ_SIZE):
                     digest.update(chunk)
                     out.write(chunk)
+                    if on_bytes is not None:
+                        on_bytes(len(chunk))
                 out.flush()
                 if self.durable:
                     os.fsync(out.fileno())
