@@ -122,6 +122,26 @@ def archive(store: Store, path: str, digest: PathDigest, *, progress: bool | Non
             _put_file(store, os.path.join(path, *entry.path.split("/")), entry.sha256, bar)
 
 
+def _fast_copy(source: Path, dest: Path) -> None:
+    """Copy in the kernel with copy_file_range, as cp does (shutil's sendfile is ~2x slower
+    here, and copy_file_range can share extents on file systems that support it)."""
+    copy_range = getattr(os, "copy_file_range", None)
+    if copy_range is None:
+        shutil.copyfile(source, dest)
+        return
+    with open(source, "rb") as src, open(dest, "wb") as out:
+        try:
+            while copy_range(src.fileno(), out.fileno(), 1 << 30):
+                pass
+            return
+        except OSError:
+            pass  # not supported across these file systems: fall back below
+        src.seek(0)
+        out.seek(0)
+        out.truncate()
+        shutil.copyfileobj(src, out, 1 << 20)
+
+
 def _copy_verified(store: Store, sha256: str, dest: Path, label: str) -> None:
     key = _keys.blob_key(sha256)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -133,7 +153,7 @@ def _copy_verified(store: Store, sha256: str, dest: Path, label: str) -> None:
             # The hash cache makes repeat checkouts of an unchanged blob copy-bound; a blob
             # whose size, mtime or inode changed is always re-read and re-verified.
             actual = hash_path(blob, workers=1, progress=False).hash[7:]
-            shutil.copyfile(blob, dest)  # sendfile / copy_file_range: as fast as cp
+            _fast_copy(blob, dest)
         else:
             data = store.get(key)
             actual = hashlib.sha256(data).hexdigest()
