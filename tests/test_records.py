@@ -104,7 +104,7 @@ def test_records_are_frozen_and_strict() -> None:
         ml.DataSnapshot(path="d", hash="")
 
 
-def test_format_1_store_from_the_first_release_still_loads() -> None:
+def test_format_1_store_from_the_first_release_still_loads(tmp_path: Path) -> None:
     tracker = ml.Tracker.load(
         "fraud-detector", storage=str(DATA / "store-format-1"), read_only=True
     )
@@ -113,3 +113,11 @@ def test_format_1_store_from_the_first_release_still_loads() -> None:
     assert tracker.blame("accuracy").name == "fraud-v3"  # type: ignore[union-attr]
     assert tracker.resolve("production").name == "fraud-v2"
     assert tracker.annotations("fraud-v3")[0].notes == "label leak in March data"
+    # records in a pack and loose, blobs for manifests, environment and archived checkpoints
+    assert tracker.environment("fraud-v1") is not None
+    diff = tracker.diff("fraud-v2", "fraud-v3")
+    assert diff.data_files is not None
+    assert sorted(diff.data_files.added) == ["part-3.csv"]
+    restored = tracker.checkout("production", at="2024-03-02", to=tmp_path / "out")
+    assert restored.version.name == "fraud-v2"
+    assert (tmp_path / "out/model/fraud_v2.pt").read_bytes() == bytes([2]) * 64

@@ -87,12 +87,19 @@ def test_diff_lists_files_hyperparameters_metrics_environment(work: Path) -> Non
 def test_environment_is_captured(work: Path) -> None:
     tracker = ml.Tracker("fraud", storage=str(work / "store"))
     version = log(tracker, work, "jan", 0.9)
-    env = version.environment
+    env = tracker.environment(version)
     assert env is not None
+    assert version.environment_ref is not None
+    assert tracker.store.exists(version.environment_ref)
+    second = log(tracker, work, "feb", 0.9)
+    assert second.environment_ref == version.environment_ref  # one blob per environment
+    assert ml.Tracker.load("fraud", storage=str(work / "store")).environment(second) == env
     assert env.python_version == ".".join(map(str, sys.version_info[:3]))
     assert env.packages.get("pydantic")
     off = ml.Tracker("fraud2", storage=str(work / "store"), capture_environment=False)
-    assert log(off, work, "jan", 0.9).environment is None
+    unlogged = log(off, work, "jan", 0.9)
+    assert unlogged.environment_ref is None
+    assert off.environment(unlogged) is None
 
 
 def test_archive_round_trip_in_a_new_process(work: Path) -> None:

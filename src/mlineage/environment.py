@@ -24,6 +24,7 @@ from mlineage.records import EnvironmentSnapshot
 __all__ = [
     "EnvironmentDiff",
     "capture_environment",
+    "environment_blob",
     "diff_environments",
     "requirements_txt",
 ]
@@ -218,6 +219,38 @@ def capture_environment(*, refresh: bool = False) -> EnvironmentSnapshot:
         cuda_version=None if cuda_version is None else str(cuda_version),
         captured_at=datetime.now(timezone.utc),
     )
+
+
+_blob_cache: dict[tuple[int, str | None, str | None], tuple[str, bytes]] = {}
+
+
+def environment_blob() -> tuple[str, bytes]:
+    """The current environment as ``(blob key, canonical JSON bytes)``, cached per process.
+
+    The bytes are :func:`capture_environment` without ``captured_at``, so every version
+    logged from the same environment points at the same blob. Costs a dict lookup after
+    the first call (the torch check is redone, as in :func:`capture_environment`).
+    """
+    import hashlib
+
+    from mlineage._keys import blob_key
+
+    torch = sys.modules.get("torch")
+    torch_version = getattr(torch, "__version__", None)
+    cuda_version = getattr(getattr(torch, "version", None), "cuda", None)
+    marker = (
+        id(_static),
+        None if torch_version is None else str(torch_version),
+        None if cuda_version is None else str(cuda_version),
+    )
+    cached = _blob_cache.get(marker)
+    if cached is None:
+        env = capture_environment().model_copy(update={"captured_at": None})
+        data = env.model_dump_json().encode()
+        cached = (blob_key(hashlib.sha256(data).hexdigest()), data)
+        _blob_cache.clear()
+        _blob_cache[(id(_static), marker[1], marker[2])] = cached
+    return cached
 
 
 Change = tuple[Any, Any]

@@ -280,8 +280,9 @@ class DataSnapshot(_Record):
 class EnvironmentSnapshot(_Record):
     """The software environment a version was produced in.
 
-    Captured automatically at log time. Never holds environment variables, tokens or
-    credentials.
+    Captured automatically at log time and stored once per distinct environment as a
+    content-addressed blob that versions point at (``ModelVersion.environment_ref``).
+    Never holds environment variables, tokens or credentials.
 
     Attributes
     ----------
@@ -345,7 +346,10 @@ class ModelVersion(_Record):
     metrics : dict of str to float
     hyperparameters : dict
         JSON values.
-    environment : EnvironmentSnapshot or None
+    environment_ref : str or None
+        Store key of the captured :class:`EnvironmentSnapshot` blob (content-addressed,
+        so the many versions logged from one environment share one blob); read it with
+        ``Tracker.environment(version)``.
     notes : str
     tags : tuple of str
     status : VersionStatus
@@ -366,7 +370,7 @@ class ModelVersion(_Record):
     dataset: DataSnapshot
     metrics: dict[str, FiniteFloat] = Field(default_factory=dict)
     hyperparameters: dict[str, JsonValue] = Field(default_factory=dict)
-    environment: EnvironmentSnapshot | None = None
+    environment_ref: str | None = None
     notes: str = ""
     tags: tuple[str, ...] = ()
     status: VersionStatus = VersionStatus.COMMITTED

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import gc
+import hashlib
 import json
 import os
 import sys
@@ -67,6 +68,7 @@ from mlineage.records import (
     AliasEvent,
     AnnotationEvent,
     DataSnapshot,
+    EnvironmentSnapshot,
     Event,
     ModelVersion,
     StatusEvent,
@@ -165,6 +167,7 @@ class VersionLogger:
         self.metadata: dict[str, Any] = {}
         self.archive: bool | None = None
         self._digest: PathDigest | None = None
+        self._environment_bytes: bytes | None = None
         for key, value in fields.items():
             if not hasattr(self, key) or key.startswith("_"):
                 raise InvalidInput(f"log_version() got an unknown field {key!r}")
@@ -237,7 +240,7 @@ class VersionLogger:
                 )
         # Imported here: hashing and environment capture are not needed at `import mlineage`.
         from mlineage.artifacts import artifact_ref
-        from mlineage.environment import capture_environment
+        from mlineage.environment import environment_blob
         from mlineage.hashing import hash_path
 
         model_path = os.fspath(self.model_path)
@@ -253,7 +256,9 @@ class VersionLogger:
                 )
         if self._digest is not None:
             artifact = artifact_ref(model_path, self._digest, archived=archive)
-        environment = capture_environment() if tracker.capture_environment else None
+        environment_ref = None
+        if tracker.capture_environment:
+            environment_ref, self._environment_bytes = environment_blob()
         try:
             return ModelVersion(
                 id=new_id(created),
@@ -266,7 +271,7 @@ class VersionLogger:
                 model_path=model_path,
                 model_artifact=artifact,
                 dataset=self.dataset,
-                environment=environment,
+                environment_ref=environment_ref,
                 metrics=coerce_metrics(self.metrics),
                 hyperparameters=coerce_hyperparameters(self.hyperparameters),
                 notes=self.notes,
@@ -376,6 +381,8 @@ class Tracker:
         self._marker_checked = False
         self._warned: set[str] = set()
         self._manifests: dict[str, dict[str, str]] = {}
+        self._environments: dict[str, EnvironmentSnapshot] = {}
+        self._blobs_written: set[str] = set()
         self._check_marker()
         self.refresh()
 
@@ -707,6 +714,12 @@ class Tracker:
         manifest = version.dataset._manifest_bytes
         if manifest is not None:
             write_manifest(self.store, manifest)
+        env_key, env_bytes = version.environment_ref, logger._environment_bytes
+        if env_key is not None and env_bytes is not None and env_key not in self._blobs_written:
+            # One environment blob serves every version logged from it: after the first,
+            # no round trip (a remote store would pay one per put_if_absent).
+            self.store.put_if_absent(env_key, env_bytes)
+            self._blobs_written.add(env_key)
         digest = logger._digest
         artifact = version.model_artifact
         if digest is not None and artifact is not None:
@@ -1060,11 +1073,50 @@ class Tracker:
             if old is not None and new is not None:
                 files = diff_dicts(old, new)
         environment = None
-        if va.environment is not None and vb.environment is not None:
+        env_a, env_b = self.environment(va), self.environment(vb)
+        if env_a is not None and env_b is not None:
             from mlineage.environment import diff_environments
 
-            environment = diff_environments(va.environment, vb.environment)
+            environment = diff_environments(env_a, env_b)
         return dataclasses.replace(result, data_files=files, environment=environment)
+
+    def environment(self, ref: Ref) -> EnvironmentSnapshot | None:
+        """The environment captured when a version was logged (None if none was).
+
+        Environments are blobs shared by every version logged from the same one; each is
+        read from the store once per tracker and verified against its hash.
+
+        Raises
+        ------
+        CorruptRecord
+            If the blob is missing or damaged (run ``mlineage fsck``).
+        """
+        key = self.get_version(ref).environment_ref
+        if key is None:
+            return None
+        cached = self._environments.get(key)
+        if cached is None:
+            from mlineage.artifacts import sha256_of_key
+
+            try:
+                data = self.store.get(key)
+            except NotFound:
+                raise CorruptRecord(
+                    f"environment blob {key} is missing from {self.store.uri}; run `mlineage fsck`"
+                ) from None
+            if hashlib.sha256(data).hexdigest() != sha256_of_key(key):
+                raise CorruptRecord(
+                    f"environment blob {key} does not match its hash; run `mlineage fsck`"
+                )
+            try:
+                cached = EnvironmentSnapshot.model_validate_json(data)
+            except ValidationError as exc:
+                raise CorruptRecord(
+                    f"environment blob {key} is not an environment record ({exc.error_count()} "
+                    "errors); run `mlineage fsck`"
+                ) from None
+            self._environments[key] = cached
+        return cached
 
     def _manifest(self, key: str) -> dict[str, str] | None:
         """path -> sha256 of a manifest blob; None (with a warning) if it is unreadable."""
@@ -1133,7 +1185,7 @@ class Tracker:
             requested = ref
         when = None if at is None else as_utc(parse_time(at))
         version = self.resolve(requested, at=when)
-        captured = version.environment
+        captured = self.environment(version)
         env_diff = None if captured is None else diff_environments(captured, capture_environment())
         result = Checkout(
             version=version,
