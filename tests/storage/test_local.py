@@ -49,22 +49,28 @@ def test_writes_leave_no_temp_files(tmp_path: Path) -> None:
     assert sorted(os.listdir(tmp_path / "a")) == ["x"]
 
 
-def test_create_loses_race_even_after_exists_check(tmp_path: Path) -> None:
-    # Simulate another writer publishing between our existence check and our link.
+def test_create_loses_race_even_after_exists_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another writer published the key after our cheap existence check said it was free:
+    # the link itself must refuse, and the other writer's bytes must survive.
     store = LocalStore(tmp_path)
-    real_link = os.link
-
-    def racing_link(src: str, dst: str) -> None:
-        Path(dst).write_bytes(b"other writer")
-        real_link(src, dst)
-
-    os.link = racing_link  # type: ignore[assignment]
-    try:
-        with pytest.raises(AlreadyExists):
-            store.put("k", b"mine")
-    finally:
-        os.link = real_link
+    store.put("k", b"other writer")
+    monkeypatch.setattr(os.path, "lexists", lambda _path: False)
+    with pytest.raises(AlreadyExists):
+        store.put("k", b"mine")
     assert store.get("k") == b"other writer"
+    assert list(store.temp_files()) == []
+
+
+def test_named_temporary_fallback(tmp_path: Path) -> None:
+    # File systems without O_TMPFILE use a named temporary; same guarantees.
+    store = LocalStore(tmp_path)
+    store._anonymous_temp = False
+    store.put("a/k", b"1")
+    with pytest.raises(AlreadyExists):
+        store.put("a/k", b"2")
+    assert store.get("a/k") == b"1"
     assert list(store.temp_files()) == []
 
 
