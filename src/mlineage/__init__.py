@@ -40,6 +40,7 @@ from mlineage.errors import (
     StoreFormatError,
     VersionNotFound,
 )
+from mlineage.fsck import FsckReport, fsck
 from mlineage.graph import LineageGraph
 from mlineage.records import (
     AliasEvent,
@@ -69,6 +70,7 @@ __all__ = [
     "CorruptRecord",
     "DataSnapshot",
     "EnvironmentSnapshot",
+    "FsckReport",
     "HashMismatch",
     "InvalidHyperparameter",
     "InvalidInput",
@@ -95,6 +97,7 @@ __all__ = [
     "VersionNotFound",
     "VersionStatus",
     "__version__",
+    "fsck",
     "list_models",
     "open_store",
 ]

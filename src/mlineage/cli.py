@@ -8,9 +8,16 @@
     mlineage [--store URI] blame MODEL METRIC [--direction decrease|increase] [--on REF] [--json]
     mlineage [--store URI] diff MODEL A B [--json]
     mlineage [--store URI] aliases MODEL [--json]
+    mlineage [--store URI] fsck [--repair] [--temp-age SECONDS] [--no-blobs] [--json]
+    mlineage [--store URI] compact MODEL
 
-Exit status: 0 on success, 1 when the answer is "nothing found" (no culprit), 2 on an error
-(the message goes to stderr).
+``--store`` may also follow the command (``mlineage fsck --store s3://bucket/lineage``).
+``fsck`` checks the whole store and lists every problem; ``--repair`` removes leftover
+temporary files older than ``--temp-age`` seconds (default 600) and nothing else.
+``compact`` bundles a model's loose records into packs and prints how many it packed.
+
+Exit status: 0 on success, 1 when the answer is "nothing found" (no culprit) or fsck found
+problems, 2 on an error (the message goes to stderr).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlineage.errors import MLineageError
+from mlineage.fsck import DEFAULT_TEMP_AGE, fsck
 from mlineage.records import ModelVersion
 from mlineage.storage import open_store
 from mlineage.tracker import Tracker, list_models
@@ -112,6 +120,30 @@ def _cmd_aliases(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fsck(args: argparse.Namespace) -> int:
+    report = fsck(
+        args.store, repair=args.repair, verify_blobs=not args.no_blobs, temp_age=args.temp_age
+    )
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        for path in report.removed:
+            print(f"removed temporary file {path}")
+        print(report)
+    return 0 if report.ok else 1
+
+
+def _cmd_compact(args: argparse.Namespace) -> int:
+    tracker = Tracker.load(args.model, storage=args.store)
+    packed = tracker.compact()
+    if args.json:
+        _print_json({"model": args.model, "packed": packed})
+    else:
+        plural = "" if packed == 1 else "s"
+        print(f"packed {packed} record{plural} of model {args.model!r} ({tracker.store.uri})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mlineage`` command."""
     parser = argparse.ArgumentParser(
@@ -127,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--json", action="store_true", help="machine-readable output")
+        # Also accepted after the command; SUPPRESS keeps an absent one from hiding the
+        # one given before the command.
+        p.add_argument("--store", default=argparse.SUPPRESS, help="store path or URI")
         return p
 
     command("models", "list the models in the store").set_defaults(func=_cmd_models)
@@ -153,6 +188,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("aliases", "current aliases")
     p.add_argument("model")
     p.set_defaults(func=_cmd_aliases)
+    p = command("fsck", "check the whole store for damage (exit 1 if any)")
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="remove leftover temporary files older than --temp-age (nothing else)",
+    )
+    p.add_argument(
+        "--temp-age",
+        type=float,
+        default=DEFAULT_TEMP_AGE,
+        metavar="SECONDS",
+        help="minimum age of a temporary file --repair removes; a younger one may belong "
+        f"to a running writer (default {DEFAULT_TEMP_AGE:g})",
+    )
+    p.add_argument("--no-blobs", action="store_true", help="do not hash every blob's bytes")
+    p.set_defaults(func=_cmd_fsck)
+    p = command("compact", "bundle a model's loose records into packs, for fast loading")
+    p.add_argument("model")
+    p.set_defaults(func=_cmd_compact)
     return parser
 
 
