@@ -61,7 +61,7 @@ def test_none_when_nothing_moved_the_bad_way_or_too_short() -> None:
 
 
 def test_bad_direction_is_refused() -> None:
-    with pytest.raises(ValueError, match="direction"):
+    with pytest.raises(ml.InvalidInput, match="direction"):
         tracker_with([0.9, 0.8]).blame("accuracy", direction="down")  # type: ignore[arg-type]
 
 

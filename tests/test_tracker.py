@@ -492,7 +492,7 @@ def test_concurrent_alias_moves_at_the_same_moment_resolve_deterministically(
 ) -> None:
     a = log(tracker, 0)
     b = log(tracker, 1)
-    at = b.created_at + timedelta(seconds=1)
+    at = b.created_at
     first = tracker.set_alias("production", a, at=at)
     second = ml.Tracker.load("fraud-detector", storage=str(store_path)).set_alias(
         "production", b, at=at
@@ -537,3 +537,41 @@ def test_tracker_repr_and_len(tracker: ml.Tracker) -> None:
     assert len(tracker) == 1
     assert "fraud-detector" in repr(tracker)
     assert len(list(_iter_versions(tracker))) == 1
+
+
+def test_future_alias_move_is_not_in_force_yet(tracker: ml.Tracker) -> None:
+    a = log(tracker, 0)
+    b = log(tracker, 1)
+    tracker.set_alias("production", a)
+    tracker.set_alias("production", b, at=datetime.now(timezone.utc) + timedelta(days=1))
+    assert tracker.resolve("production") == a
+    assert tracker.aliases()["production"] == a
+    assert tracker.resolve("production", at=datetime.now(timezone.utc) + timedelta(days=2)) == b
+
+
+def test_models_listed_after_compaction(tracker: ml.Tracker, store_path: Path) -> None:
+    log(tracker)
+    tracker.compact()
+    assert ml.list_models(str(store_path)) == ["fraud-detector"]
+
+
+def test_logger_fields_are_a_closed_set(tracker: ml.Tracker) -> None:
+    for bad in ("version", "log_metric", "_digest", "status"):
+        with pytest.raises(ml.InvalidInput, match=f"unknown field '{bad}'"):
+            tracker.log_version(**{bad: 1})
+
+
+@pytest.mark.parametrize("text", ["2024-01-15", "20240115", "2024-01-15Z"])
+def test_a_bare_date_means_the_end_of_that_day(text: str) -> None:
+    from mlineage._coerce import parse_time
+
+    assert parse_time(text) == datetime(2024, 1, 15, 23, 59, 59, 999999, tzinfo=timezone.utc)
+
+
+def test_read_only_view_leaves_the_shared_store_writable(tracker: ml.Tracker) -> None:
+    log(tracker, 0)
+    reader = ml.Tracker.load("fraud-detector", storage=tracker.store, read_only=True)
+    with pytest.raises(ml.ReadOnlyError):
+        reader.annotate(tracker.latest(), notes="x")  # type: ignore[arg-type]
+    log(tracker, 1)  # the writer's store is untouched
+    assert reader.refresh() == 1

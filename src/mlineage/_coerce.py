@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Mapping
 from datetime import date, datetime, time, timezone
 from typing import Any
@@ -15,6 +16,8 @@ from mlineage.errors import InvalidHyperparameter, InvalidInput, InvalidMetric, 
 __all__ = ["as_utc", "coerce_hyperparameters", "coerce_metrics", "coerce_tags", "parse_time"]
 
 _MAX_TAG_LENGTH = 256
+# A calendar date alone (2024-01-15, 20240115, optionally with a UTC "Z"): end of that day.
+_DATE_ONLY = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})Z?")
 
 
 def coerce_metrics(metrics: object) -> dict[str, float]:
@@ -158,8 +161,11 @@ def parse_time(at: object, *, what: str = "at") -> datetime:
     if isinstance(at, str):
         text = at.strip()
         try:
-            if len(text) == 10:
-                return datetime.combine(date.fromisoformat(text), time.max, tzinfo=timezone.utc)
+            day = _DATE_ONLY.fullmatch(text)
+            if day is not None:
+                return datetime.combine(
+                    date(int(day[1]), int(day[2]), int(day[3])), time.max, tzinfo=timezone.utc
+                )
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise InvalidTime(

@@ -77,7 +77,8 @@ def artifact_ref(path: str, digest: PathDigest, *, archived: bool) -> ArtifactRe
     if archived:
         blob = manifest if manifest is not None else _keys.blob_key(digest.hash[7:])
     return ArtifactRef(
-        path=path,
+        # Absolute, so a checkout from the original files works from any directory.
+        path=os.path.abspath(path),
         hash=digest.hash,
         size=digest.size,
         kind=digest.kind,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlineage.diff import VersionDiff
+from mlineage.errors import InvalidInput
 from mlineage.records import ModelVersion
 
 if TYPE_CHECKING:
@@ -162,7 +163,7 @@ class BlameReport:
             score = "" if step.score is None else f"  score {step.score:+.1f}"
             label = f" {v.name}" if v.name else ""
             lines.append(
-                f"{rank:>3}. {v.id[:12]}{label}  {step.before:.6g} -> {step.after:.6g} "
+                f"{rank:>3}. {v.id[:16]}{label}  {step.before:.6g} -> {step.after:.6g} "
                 f"({step.delta:+.6g}){score}"
             )
             if rank == 1 and step.bad_amount > 0 and step.changes is not None:
@@ -197,11 +198,11 @@ def blame_steps(
 
     Raises
     ------
-    ValueError
-        If ``direction`` is neither ``"decrease"`` nor ``"increase"``.
+    InvalidInput
+        (a ``ValueError``) if ``direction`` is neither ``"decrease"`` nor ``"increase"``.
     """
     if direction not in ("decrease", "increase"):
-        raise ValueError(f"direction must be 'decrease' or 'increase', got {direction!r}")
+        raise InvalidInput(f"direction must be 'decrease' or 'increase', got {direction!r}")
     sign = -1.0 if direction == "decrease" else 1.0
     measured: list[tuple[ModelVersion, tuple[str, ...]]] = []
     skipped: list[str] = []
@@ -253,7 +254,7 @@ def worst_step(values: np.ndarray[Any, np.dtype[np.float64]], direction: Directi
     1
     """
     if direction not in ("decrease", "increase"):
-        raise ValueError(f"direction must be 'decrease' or 'increase', got {direction!r}")
+        raise InvalidInput(f"direction must be 'decrease' or 'increase', got {direction!r}")
     import numpy as np
 
     if len(values) < 2:

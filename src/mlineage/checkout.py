@@ -128,8 +128,8 @@ def materialise(
     if version.model_artifact is None:
         raise CheckoutError(
             f"version {version.id} recorded no checkpoint hash (model_path "
-            f"{version.model_path!r} did not exist when it was logged), so its files "
-            "cannot be verified; nothing was written"
+            f"{version.model_path!r} did not exist when it was logged, or the tracker had "
+            "hash_artifacts=False), so its files cannot be verified; nothing was written"
         )
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.parent / f".{dest.name}.checkout-{secrets.token_hex(4)}"

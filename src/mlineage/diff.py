@@ -147,7 +147,7 @@ class VersionDiff:
 
     def __str__(self) -> str:
         a, b = self.a, self.b
-        lines = [f"diff {a.id[:12]} -> {b.id[:12]}"]
+        lines = [f"diff {a.id[:16]} -> {b.id[:16]}"]
         if self.dataset_changed:
             lines.append(
                 f"  data: {a.dataset.path or '?'} ({a.dataset.hash}) -> "

@@ -8,6 +8,7 @@ and picks up what other processes wrote with :meth:`Tracker.refresh`.
 from __future__ import annotations
 
 import bisect
+import copy
 import dataclasses
 import gc
 import hashlib
@@ -108,7 +109,26 @@ def list_models(storage: str | os.PathLike[str] | Store | None = None) -> list[s
 
 
 def _has_records(store: Store, model: str) -> bool:
-    return next(iter(store.list(_keys.versions_prefix(model))), None) is not None
+    return any(
+        next(iter(store.list(prefix)), None) is not None
+        for prefix in (_keys.versions_prefix(model), _keys.packs_prefix(model))
+    )
+
+
+_LOGGER_FIELDS = frozenset(
+    {
+        "model_path",
+        "dataset",
+        "metrics",
+        "hyperparameters",
+        "notes",
+        "tags",
+        "name",
+        "kind",
+        "metadata",
+        "archive",
+    }
+)
 
 
 class VersionLogger:
@@ -169,8 +189,11 @@ class VersionLogger:
         self._digest: PathDigest | None = None
         self._environment_bytes: bytes | None = None
         for key, value in fields.items():
-            if not hasattr(self, key) or key.startswith("_"):
-                raise InvalidInput(f"log_version() got an unknown field {key!r}")
+            if key not in _LOGGER_FIELDS:
+                raise InvalidInput(
+                    f"log_version() got an unknown field {key!r}; fields are "
+                    + ", ".join(sorted(_LOGGER_FIELDS))
+                )
             setattr(self, key, value)
 
     @property
@@ -369,7 +392,12 @@ class Tracker:
         self.hash_artifacts = hash_artifacts
         if on_error not in ("raise", "skip"):
             raise InvalidInput(f"on_error must be 'raise' or 'skip', got {on_error!r}")
-        self.store = open_store(storage, read_only=read_only)
+        store = open_store(storage)
+        if read_only and not store.read_only:
+            # A read-only view; the caller's Store object (maybe shared) stays writable.
+            store = copy.copy(store)
+            store.read_only = True
+        self.store = store
         self.read_only = self.store.read_only
         self.on_error: OnError = on_error
         self._lock = threading.RLock()
@@ -983,9 +1011,11 @@ class Tracker:
     def aliases(self) -> dict[str, ModelVersion]:
         """Every alias that currently points somewhere -> its version."""
         out = {}
+        now = datetime.now(timezone.utc)
         for alias, moves in sorted(self._alias_events.items()):
-            if moves[-1].version is not None:
-                out[alias] = self._graph.get(moves[-1].version)
+            current = [m for m in moves if m.effective_at <= now]
+            if current and current[-1].version is not None:
+                out[alias] = self._graph.get(current[-1].version)
         return out
 
     def alias_history(self, alias: str) -> list[AliasEvent]:
@@ -1027,7 +1057,10 @@ class Tracker:
         with self._lock:
             if isinstance(ref, str) and ref in self._alias_events and ref not in self._names:
                 moves = self._alias_events[ref]
-                candidates = [m for m in moves if when is None or m.effective_at <= when]
+                # "Now" for an alias is the current time: a move recorded with a future
+                # effective time is not in force yet.
+                cutoff = datetime.now(timezone.utc) if when is None else when
+                candidates = [m for m in moves if m.effective_at <= cutoff]
                 if not candidates:
                     raise AliasNotFound(
                         f"alias {ref!r} was not set at {when}; its first move was at "
