@@ -611,3 +611,14 @@ def test_report_to_dict_is_json(build: Callable[..., Built]) -> None:
     assert json.loads(json.dumps(data)) == data
     assert data["counts"] == {"missing-blob": 1}
     assert set(data) == {"store", "ok", "checked", "counts", "problems", "removed"}
+
+
+def test_missing_environment_blob(build: Callable[..., Built]) -> None:
+    built = build()
+    ref = built.versions[0].environment_ref
+    assert ref is not None  # captured by default, stored once for the four versions
+    built.blob(ref).unlink()
+    report = fsck(built.root)
+    assert kinds(report.problems) == ["missing-blob"]
+    assert report.problems[0].key == ref
+    assert "environment blob" in report.problems[0].message

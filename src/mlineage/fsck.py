@@ -23,7 +23,8 @@ Problem kinds (stable strings, for scripts)::
     name-conflict         a named version whose name is claimed by another version
     missing-manifest      a manifest blob a record refers to is missing
     corrupt-manifest      a manifest blob that does not hash to its key or does not parse
-    missing-blob          an archived checkpoint file (or a profile) whose blob is missing
+    missing-blob          an archived checkpoint file, data profile or captured environment
+                          whose blob is missing
     bad-blob              a blob whose bytes do not hash to its key, or a malformed blob key
     temp-file             a leftover temporary file of a local store
 """
@@ -617,6 +618,8 @@ class _Checker:
             self.manifest_refs.setdefault(version.dataset.manifest, []).append(key)
         if version.dataset.profile is not None:
             self.blob_refs.setdefault(version.dataset.profile, []).append((key, "data profile"))
+        if version.environment_ref is not None:
+            self.blob_refs.setdefault(version.environment_ref, []).append((key, "environment"))
         artifact = version.model_artifact
         if artifact is None:
             return
@@ -713,7 +716,7 @@ class _Checker:
             if not _BLOB_KEY.match(key):
                 message = f"{what} of {_referrers(referrers)} refers to {key!r}, not a blob key"
             else:
-                message = f"archived {what} of {_referrers(referrers)} is missing"
+                message = f"{what} blob of {_referrers(referrers)} is missing"
             self.problem("missing-blob", key, message)
 
 
@@ -723,7 +726,7 @@ def _plain(error: Exception) -> str:
 
 
 def _label(artifact: ArtifactRef) -> str:
-    return f"checkpoint {artifact.path!r}"
+    return f"archived checkpoint {artifact.path!r}"
 
 
 def _referrers(keys: list[str]) -> str:
