@@ -4,6 +4,11 @@
 default), ``memory://name``, and ``s3://`` / ``gs://`` when their extras are installed.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from mlineage.storage._base import PutMode, Store, validate_key
 from mlineage.storage._local import LocalStore
 from mlineage.storage._memory import MemoryStore
@@ -18,12 +23,29 @@ from mlineage.storage._registry import (
 __all__ = [
     "DEFAULT_STORE",
     "ENV_VAR",
+    "GCSStore",
     "LocalStore",
     "MemoryStore",
     "PutMode",
+    "S3Store",
     "Store",
     "known_schemes",
     "open_store",
     "register_scheme",
     "validate_key",
 ]
+
+if TYPE_CHECKING:
+    from mlineage.storage._gcs import GCSStore
+    from mlineage.storage._s3 import S3Store
+
+# Resolved on first access so that ``import mlineage`` loads no cloud backend module; the
+# backends themselves import boto3 / google-cloud-storage only when a store is created.
+_LAZY = {"S3Store": "mlineage.storage._s3", "GCSStore": "mlineage.storage._gcs"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

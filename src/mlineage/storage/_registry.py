@@ -34,7 +34,26 @@ def _open_memory(uri: str, read_only: bool) -> Store:
     return MemoryStore(parts.netloc + parts.path, read_only=read_only)
 
 
-_SCHEMES: dict[str, StoreFactory] = {"file": _open_file, "memory": _open_memory}
+def _open_s3(uri: str, read_only: bool) -> Store:
+    # Imported on use, like the SDK it wraps: nothing of it loads at import mlineage.
+    from mlineage.storage._s3 import open_s3_uri
+
+    return open_s3_uri(uri, read_only)
+
+
+def _open_gcs(uri: str, read_only: bool) -> Store:
+    # Imported on use, like the SDK it wraps: nothing of it loads at import mlineage.
+    from mlineage.storage._gcs import open_gcs_uri
+
+    return open_gcs_uri(uri, read_only)
+
+
+_SCHEMES: dict[str, StoreFactory] = {
+    "file": _open_file,
+    "memory": _open_memory,
+    "s3": _open_s3,
+    "gs": _open_gcs,
+}
 
 
 def register_scheme(scheme: str, factory: StoreFactory) -> None:

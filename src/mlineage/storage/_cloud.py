@@ -1,0 +1,123 @@
+"""What the object-store backends share: bucket + prefix naming, URI parsing, key mapping."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from mlineage.errors import InvalidInput, InvalidKey
+from mlineage.storage._base import Store, validate_key
+
+__all__ = ["BucketStore", "new_write_token", "parse_bucket_uri", "redact_url"]
+
+#: Seconds allowed to open a TCP connection to an object store.
+CONNECT_TIMEOUT = 3.0
+#: Seconds allowed between bytes of a response (not for the whole response).
+READ_TIMEOUT = 10.0
+#: User-metadata field holding the token of the create that wrote an object.
+WRITE_TOKEN_FIELD = "mlineage-write"
+
+
+def new_write_token() -> str:
+    """A random token that identifies one create-only write among all others.
+
+    SDKs retry a request whose reply was lost; a retried create then finds the object its
+    first attempt wrote. Comparing the stored token with its own lets the store report that
+    as success rather than :class:`~mlineage.errors.AlreadyExists`.
+    """
+    return uuid.uuid4().hex
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` without any ``user:password@`` part, for error messages and URIs."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def parse_bucket_uri(uri: str, allowed: tuple[str, ...] = ()) -> tuple[str, str, dict[str, str]]:
+    """Split ``scheme://bucket/prefix?name=value`` into bucket, prefix and parameters.
+
+    Raises
+    ------
+    InvalidInput
+        For a URI without a bucket, with a fragment, or with a parameter not in ``allowed``.
+    """
+    parts = urlsplit(uri)
+    if not parts.netloc:
+        raise InvalidInput(
+            f"storage URI {uri!r} names no bucket; write {parts.scheme}://bucket/prefix"
+        )
+    if parts.fragment:
+        raise InvalidInput(f"storage URI {uri!r} has a '#' fragment; bucket URIs take none")
+    params = dict(parse_qsl(parts.query, keep_blank_values=True))
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        accepted = ", ".join(allowed) if allowed else "none"
+        raise InvalidInput(
+            f"storage URI {redact_url(uri)!r} has unknown parameter(s) {', '.join(unknown)}; "
+            f"accepted: {accepted}"
+        )
+    return parts.netloc, parts.path, params
+
+
+class BucketStore(Store):
+    """Base of stores that keep each key as one object ``<prefix>/<key>`` in a bucket.
+
+    Parameters
+    ----------
+    bucket : str
+        Bucket name.
+    prefix : str
+        Key prefix inside the bucket (no leading or trailing ``/`` needed); ``""`` for the
+        bucket root. It must itself be a valid key: no empty, ``.`` or ``..`` segments.
+    read_only : bool
+        Refuse every write.
+    """
+
+    #: URI scheme, set by each subclass.
+    scheme: str = ""
+
+    def __init__(self, bucket: str, prefix: str = "", *, read_only: bool = False) -> None:
+        super().__init__(read_only=read_only)
+        if not isinstance(bucket, str) or not bucket or "/" in bucket or bucket != bucket.strip():
+            raise InvalidKey(f"bucket name {bucket!r} is empty or contains '/' or spaces")
+        if not isinstance(prefix, str):
+            raise InvalidKey(f"bucket prefix must be a str, got {type(prefix).__name__}")
+        prefix = prefix.strip("/")
+        if prefix:
+            try:
+                validate_key(prefix)
+            except InvalidKey as exc:
+                raise InvalidKey(f"invalid prefix for bucket {bucket!r}: {exc}") from None
+        self.bucket = bucket
+        self.prefix = prefix
+
+    @property
+    def uri(self) -> str:
+        # docstring inherited
+        return f"{self.scheme}://{self.bucket}/{self.prefix}".rstrip("/")
+
+    def _object_name(self, key: str) -> str:
+        validate_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _list_prefix(self, prefix: str) -> str:
+        # A plain string prefix, not a key: "models/a" must also match "models/ab/...".
+        return f"{self.prefix}/{prefix}" if self.prefix else prefix
+
+    def _key_of(self, name: str) -> str | None:
+        """The store key for object ``name``, or None for objects the store cannot address.
+
+        Objects put there by other tools (console "folder" markers ending in ``/``, names
+        with ``//``) are left out of listings, since :meth:`get` would refuse their keys.
+        """
+        if self.prefix:
+            if not name.startswith(self.prefix + "/"):
+                return None
+            name = name[len(self.prefix) + 1 :]
+        try:
+            return validate_key(name)
+        except InvalidKey:
+            return None

@@ -1,0 +1,380 @@
+"""Amazon S3 and S3-compatible object stores (MinIO, SeaweedFS, R2, ...), through boto3.
+
+boto3 is imported when a store is created, never at ``import mlineage``: it costs a few
+hundred milliseconds and is an optional extra (``pip install 'mlineage[s3]'``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from mlineage.errors import (
+    AlreadyExists,
+    MissingDependency,
+    NotFound,
+    StoreError,
+    StoreUnavailable,
+)
+from mlineage.storage._base import PutMode
+from mlineage.storage._cloud import (
+    CONNECT_TIMEOUT,
+    READ_TIMEOUT,
+    WRITE_TOKEN_FIELD,
+    BucketStore,
+    new_write_token,
+    parse_bucket_uri,
+    redact_url,
+)
+
+__all__ = ["S3Store", "open_s3_uri"]
+
+#: Attempts per request, the first included; with the timeouts in ``_cloud`` an endpoint
+#: that never answers fails in about ``MAX_ATTEMPTS * CONNECT_TIMEOUT`` seconds plus backoff.
+MAX_ATTEMPTS = 3
+
+# Error codes S3 (and compatible servers) use for a refused identity or signature.
+_AUTH_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AllAccessDisabled",
+        "ExpiredToken",
+        "InvalidAccessKeyId",
+        "InvalidToken",
+        "SignatureDoesNotMatch",
+        "TokenRefreshRequired",
+    }
+)
+# Below this size a PUT is sent without "Expect: 100-continue" (see _drop_expect_header).
+_EXPECT_CONTINUE_MIN_BYTES = 1 << 20
+# A create-only put that lost: 412 when the key exists, 409 when a concurrent conditional
+# write to the same key is still in flight (AWS asks the loser to treat it as taken).
+_PRECONDITION_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
+
+
+def _import_boto3() -> tuple[Any, Any, Any]:
+    try:
+        import boto3  # type: ignore[import-untyped]
+        import botocore.config  # type: ignore[import-untyped]
+        import botocore.exceptions  # type: ignore[import-untyped]
+    except ImportError as exc:
+        raise MissingDependency(
+            "the s3:// backend needs boto3, which is not installed; run: pip install 'mlineage[s3]'"
+        ) from exc
+    return boto3, botocore.config.Config, botocore.exceptions
+
+
+def _drop_expect_header(model: Any, params: dict[str, Any], **_: Any) -> None:
+    """Send small PUTs without ``Expect: 100-continue``.
+
+    botocore asks for the server's go-ahead before every PUT body, which costs a round trip
+    per write. That pays off only for large bodies the server might refuse (an existing
+    checkpoint blob); mlineage's records are a few KB. Some S3-compatible servers also
+    mishandle the handshake for an empty body and leave a stray response on the connection,
+    which made the next request time out and be retried.
+    """
+    if model.name != "PutObject":
+        return
+    headers = params.get("headers", {})
+    body = params.get("body")
+    size = len(body) if isinstance(body, (bytes, bytearray)) else None
+    getbuffer = getattr(body, "getbuffer", None)
+    if size is None and getbuffer is not None:
+        size = getbuffer().nbytes
+    if size is not None and size < _EXPECT_CONTINUE_MIN_BYTES:
+        headers.pop("Expect", None)
+
+
+def _error_code(exc: Any) -> tuple[str, int]:
+    response = getattr(exc, "response", None) or {}
+    code = str(response.get("Error", {}).get("Code", ""))
+    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    return code, status
+
+
+class S3Store(BucketStore):
+    """Objects under a prefix of an S3 bucket, one object per key.
+
+    Create-only writes use ``PutObject`` with ``If-None-Match: *``, which S3 (since 2024)
+    and most compatible servers evaluate atomically, so concurrent writers need no locks.
+    The bucket must exist; it is checked once, on first use.
+
+    Parameters
+    ----------
+    bucket : str
+        Bucket name.
+    prefix : str
+        Key prefix inside the bucket; ``""`` for the whole bucket. A prefix with empty,
+        ``.`` or ``..`` segments is refused.
+    endpoint_url : str, optional
+        S3-compatible endpoint such as ``http://127.0.0.1:9000``. Without it boto3 reads
+        ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL`` (or the profile's ``endpoint_url``),
+        else talks to AWS.
+    read_only : bool
+        Refuse every write.
+    client : botocore client, optional
+        A ready ``boto3`` S3 client; then ``endpoint_url`` and ``client_kwargs`` must be
+        left out. Without it a client is made from a fresh boto3 session, with the standard
+        credential chain (environment, ``AWS_PROFILE``, config files, instance roles).
+    **client_kwargs
+        Passed to ``boto3.Session().client("s3", ...)``, e.g. ``region_name``; a
+        ``config=botocore.config.Config(...)`` is merged over the bounded defaults.
+
+    Raises
+    ------
+    InvalidKey
+        For an empty bucket name or a bad prefix.
+    MissingDependency
+        If boto3 is not installed.
+
+    Notes
+    -----
+    Requests time out after 3 s to connect and 10 s between bytes and are tried 3 times,
+    so an unreachable endpoint raises :class:`~mlineage.errors.StoreUnavailable` within
+    about 10-15 s. Each create carries a random token in the object's user metadata
+    (``x-amz-meta-mlineage-write``), so a create whose first attempt landed but whose reply
+    was lost succeeds on retry instead of reporting its own object as
+    :class:`~mlineage.errors.AlreadyExists`.
+
+    Examples
+    --------
+    >>> store = S3Store("my-bucket", "lineage/prod")  # doctest: +SKIP
+    >>> store.uri  # doctest: +SKIP
+    's3://my-bucket/lineage/prod'
+    """
+
+    scheme = "s3"
+    # boto3 clients are thread-safe, and S3 latency, not bandwidth, bounds a fetch of many
+    # small records.
+    max_workers = 16
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint_url: str | None = None,
+        read_only: bool = False,
+        client: Any = None,
+        **client_kwargs: Any,
+    ) -> None:
+        super().__init__(bucket, prefix, read_only=read_only)
+        boto3, config_class, self._errors = _import_boto3()
+        self._owns_client = client is None
+        if client is None:
+            config = config_class(
+                connect_timeout=CONNECT_TIMEOUT,
+                read_timeout=READ_TIMEOUT,
+                retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+                max_pool_connections=self.max_workers,
+            )
+            user_config = client_kwargs.pop("config", None)
+            if user_config is not None:
+                config = config.merge(user_config)
+            # A session per store: boto3's default session is not safe to share across
+            # threads while clients are being created.
+            client = boto3.session.Session().client(
+                "s3", endpoint_url=endpoint_url, config=config, **client_kwargs
+            )
+            # Registered on the same event as botocore's own handler, after it, so that the
+            # header it adds can be taken out again. A client passed in is left as it is.
+            client.meta.events.register_last("before-call.s3", _drop_expect_header)
+        elif endpoint_url is not None or client_kwargs:
+            raise TypeError("pass either client= or endpoint_url/client options, not both")
+        self._client = client
+        self._endpoint_arg = endpoint_url
+        #: The endpoint requests go to (credentials removed), for messages.
+        self.endpoint_url = redact_url(str(client.meta.endpoint_url))
+        self._bucket_checked = False
+
+    @property
+    def uri(self) -> str:
+        # docstring inherited
+        base = super().uri
+        if self._endpoint_arg is None:
+            return base
+        # An explicit endpoint is part of the store's identity: keep it so the URI reopens
+        # the same store without the environment.
+        return f"{base}?endpoint_url={quote(redact_url(self._endpoint_arg), safe=':/')}"
+
+    # -- error mapping --------------------------------------------------------------------
+
+    def _where(self) -> str:
+        return f"bucket {self.bucket!r} at S3 endpoint {self.endpoint_url}"
+
+    def _translate(self, exc: Exception, action: str) -> StoreError:
+        """Map a boto3 exception to mlineage's hierarchy, without echoing credentials."""
+        errors = self._errors
+        if isinstance(exc, errors.ClientError):
+            code, status = _error_code(exc)
+            if code == "NoSuchBucket":
+                return self._no_bucket()
+            if code in _AUTH_CODES or status in (401, 403):
+                return StoreUnavailable(
+                    f"access to {self._where()} was refused ({code or status}) while trying to "
+                    f"{action}; check the AWS credentials (AWS_ACCESS_KEY_ID / "
+                    "AWS_SECRET_ACCESS_KEY, AWS_PROFILE) and the bucket policy"
+                )
+            message = exc.response.get("Error", {}).get("Message", "")
+            if status >= 500 or status == 429 or code in ("SlowDown", "Throttling"):
+                return StoreUnavailable(
+                    f"{self._where()} could not {action} after {MAX_ATTEMPTS} attempts: "
+                    f"{code or status} {message}".rstrip()
+                )
+            return StoreError(
+                f"{self._where()} refused to {action}: {code or status} {message}".rstrip()
+            )
+        if isinstance(exc, (errors.NoCredentialsError, errors.PartialCredentialsError)):
+            return StoreUnavailable(
+                f"no usable AWS credentials for {self._where()}; set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run on a host with an instance role"
+            )
+        if isinstance(exc, (errors.ConnectionError, errors.HTTPClientError)):
+            return StoreUnavailable(
+                f"cannot reach {self._where()} to {action} ({type(exc).__name__} after "
+                f"{MAX_ATTEMPTS} attempts); check the endpoint URL and that the server is up"
+            )
+        return StoreError(f"{self._where()} failed to {action}: {type(exc).__name__}: {exc}")
+
+    def _no_bucket(self) -> StoreUnavailable:
+        return StoreUnavailable(
+            f"bucket {self.bucket!r} does not exist at S3 endpoint {self.endpoint_url}; "
+            "create it first or fix the storage URI"
+        )
+
+    def _ensure_bucket(self) -> None:
+        # HEAD on a missing object and on a missing bucket both answer a bare 404, so
+        # exists() could not tell "no such key" from "no such bucket": check the bucket
+        # once per store instead.
+        if self._bucket_checked:
+            return
+        try:
+            self._client.head_bucket(Bucket=self.bucket)
+        except self._errors.ClientError as exc:
+            if _error_code(exc)[1] == 404:
+                raise self._no_bucket() from exc
+            raise self._translate(exc, "open the bucket") from exc
+        except self._errors.BotoCoreError as exc:
+            raise self._translate(exc, "open the bucket") from exc
+        self._bucket_checked = True
+
+    # -- the five operations --------------------------------------------------------------
+
+    def get(self, key: str) -> bytes:
+        # docstring inherited
+        name = self._object_name(key)
+        self._ensure_bucket()
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=name)
+            data: bytes = response["Body"].read()
+        except self._errors.ClientError as exc:
+            if _error_code(exc)[0] in ("NoSuchKey", "404"):
+                raise NotFound(f"no object {key!r} in store {self.uri}") from None
+            raise self._translate(exc, f"read {key!r}") from exc
+        except self._errors.BotoCoreError as exc:
+            raise self._translate(exc, f"read {key!r}") from exc
+        return data
+
+    def put(self, key: str, data: bytes, *, mode: PutMode = "create") -> None:
+        # docstring inherited
+        if mode not in ("create", "overwrite"):
+            raise ValueError(f"mode must be 'create' or 'overwrite', got {mode!r}")
+        name = self._object_name(key)
+        self._check_writable(key)
+        self._ensure_bucket()
+        if mode == "overwrite":
+            try:
+                self._client.put_object(Bucket=self.bucket, Key=name, Body=bytes(data))
+            except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
+                raise self._translate(exc, f"write {key!r}") from exc
+            return
+        token = new_write_token()
+        try:
+            self._client.put_object(
+                Bucket=self.bucket,
+                Key=name,
+                Body=bytes(data),
+                IfNoneMatch="*",
+                Metadata={WRITE_TOKEN_FIELD: token},
+            )
+        except self._errors.ClientError as exc:
+            code, status = _error_code(exc)
+            if code not in _PRECONDITION_CODES and status != 412:
+                raise self._translate(exc, f"write {key!r}") from exc
+            retried = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
+            if not (retried and self._written_by(name, token)):
+                raise AlreadyExists(f"{key!r} already exists in store {self.uri}") from None
+        except self._errors.BotoCoreError as exc:
+            raise self._translate(exc, f"write {key!r}") from exc
+
+    def _written_by(self, name: str, token: str) -> bool:
+        # A retried create that finds the key taken may be looking at its own first attempt,
+        # which landed although its reply was lost; the token it carried tells.
+        try:
+            head = self._client.head_object(Bucket=self.bucket, Key=name)
+        except (self._errors.ClientError, self._errors.BotoCoreError):
+            return False
+        return bool(head.get("Metadata", {}).get(WRITE_TOKEN_FIELD) == token)
+
+    def exists(self, key: str) -> bool:
+        # docstring inherited
+        name = self._object_name(key)
+        self._ensure_bucket()
+        try:
+            self._client.head_object(Bucket=self.bucket, Key=name)
+        except self._errors.ClientError as exc:
+            if _error_code(exc)[1] == 404:
+                return False
+            raise self._translate(exc, f"look up {key!r}") from exc
+        except self._errors.BotoCoreError as exc:
+            raise self._translate(exc, f"look up {key!r}") from exc
+        return True
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        # docstring inherited
+        self._ensure_bucket()
+        paginator = self._client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._list_prefix(prefix)):
+                for entry in page.get("Contents", ()):
+                    key = self._key_of(entry["Key"])
+                    if key is not None:
+                        yield key
+        except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
+            raise self._translate(exc, f"list {prefix!r}") from exc
+
+    def delete(self, key: str) -> None:
+        # docstring inherited
+        name = self._object_name(key)
+        self._check_writable(key)
+        self._ensure_bucket()
+        try:
+            # S3 answers 204 for a missing key too, which is the idempotence we promise.
+            self._client.delete_object(Bucket=self.bucket, Key=name)
+        except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
+            raise self._translate(exc, f"delete {key!r}") from exc
+
+    def close(self) -> None:
+        # docstring inherited
+        if self._owns_client:
+            self._client.close()
+
+
+def open_s3_uri(uri: str, read_only: bool = False) -> S3Store:
+    """Open ``s3://bucket/prefix[?endpoint_url=http://host:port]`` as an :class:`S3Store`.
+
+    Parameters
+    ----------
+    uri : str
+        The storage URI. The only parameter understood is ``endpoint_url``; without it
+        boto3's own configuration (``AWS_ENDPOINT_URL``, profiles) decides.
+    read_only : bool
+        Open the store read-only.
+
+    Returns
+    -------
+    S3Store
+    """
+    bucket, prefix, params = parse_bucket_uri(uri, allowed=("endpoint_url",))
+    return S3Store(bucket, prefix, endpoint_url=params.get("endpoint_url"), read_only=read_only)
