@@ -12,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from mlineage.errors import InvalidInput, InvalidKey, MissingDependency, StoreUnavailable
+from mlineage.errors import (
+    AlreadyExists,
+    InvalidInput,
+    InvalidKey,
+    MissingDependency,
+    StoreUnavailable,
+)
 from mlineage.storage import GCSStore, Store, open_store
 from mlineage.testing import StoreTests
 from tests.storage.servers import GCSServer, closed_port
@@ -101,6 +107,70 @@ def test_a_subprocess_reaches_the_server_through_env(gcs_server: GCSServer) -> N
     subprocess.run([sys.executable, "-c", code, uri], env=env, check=True, timeout=60)
     prefix = uri.split("/", 3)[3]
     assert _raw_bucket(gcs_server).blob(f"{prefix}/from-child").download_as_bytes() == b"hello"
+
+
+# -- a create whose reply is lost ----------------------------------------------------------
+
+
+class _LosingSession:
+    """Wraps the SDK's HTTP session: the first upload reaches the server (or, with
+    ``other_writer`` set, another writer's object lands instead), then its reply is "lost".
+    The SDK then retries the create, and the retry meets a taken name."""
+
+    def __init__(self, server: GCSServer, other_writer: tuple[str, bytes] | None) -> None:
+        import requests
+
+        self.server = server
+        self.other_writer = other_writer
+        self.session = requests.Session()
+        self.lost = False
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        import requests
+
+        if method == "POST" and "/upload/" in url and not self.lost:
+            self.lost = True
+            if self.other_writer is None:
+                self.session.request(method, url, *args, **kwargs)
+            else:
+                name, data = self.other_writer
+                _raw_bucket(self.server).blob(name).upload_from_string(data)
+            raise requests.exceptions.ConnectionError("reply lost")
+        return self.session.request(method, url, *args, **kwargs)
+
+
+def _store_losing_first_reply(
+    server: GCSServer, other_writer: bytes | None = None
+) -> tuple[GCSStore, _LosingSession]:
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    prefix = server.new_prefix()
+    http = _LosingSession(server, None if other_writer is None else (f"{prefix}/k", other_writer))
+    client = storage.Client(
+        project=server.project,
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": server.endpoint},
+        _http=http,
+    )
+    return GCSStore(server.bucket, prefix, client=client), http
+
+
+def test_retried_create_that_finds_its_own_write_succeeds(gcs_server: GCSServer) -> None:
+    store, http = _store_losing_first_reply(gcs_server)
+    store.put("k", b"mine")
+    assert http.lost
+    assert store.get("k") == b"mine"
+    with pytest.raises(AlreadyExists):
+        store.put("k", b"again")
+
+
+def test_retried_create_that_finds_another_write_fails(gcs_server: GCSServer) -> None:
+    store, http = _store_losing_first_reply(gcs_server, other_writer=b"theirs")
+    with pytest.raises(AlreadyExists):
+        store.put("k", b"mine")
+    assert http.lost
+    assert store.get("k") == b"theirs"
 
 
 # -- failures -------------------------------------------------------------------------------

@@ -12,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from mlineage.errors import InvalidInput, InvalidKey, MissingDependency, StoreUnavailable
+from mlineage.errors import (
+    AlreadyExists,
+    InvalidInput,
+    InvalidKey,
+    MissingDependency,
+    StoreUnavailable,
+)
 from mlineage.storage import S3Store, Store, known_schemes, open_store
 from mlineage.testing import StoreTests
 from tests.storage.servers import S3Server, closed_port
@@ -114,6 +120,54 @@ def test_a_subprocess_reaches_the_server_through_env(s3_server: S3Server) -> Non
         aws_secret_access_key=s3_server.secret_access_key,
     )
     assert store.get("from-child") == b"hello"
+
+
+# -- a create whose reply is lost ----------------------------------------------------------
+
+
+def _client_losing_first_put_reply(server: S3Server, other_writer: bytes | None) -> Any:
+    """A client whose first PutObject reaches the server (or not), then "loses" the reply.
+
+    With ``other_writer`` set, another writer's bytes land instead of ours before the reply
+    is lost; either way botocore then retries the create, and the retry meets a taken key.
+    """
+    import botocore.exceptions
+    import botocore.httpsession
+
+    client = server.client()
+    calls = 0
+
+    def before_send(request: Any, **_: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            return
+        if other_writer is None:
+            botocore.httpsession.URLLib3Session().send(request)
+        else:
+            bucket, key = request.url.split("/", 4)[3:]
+            _raw_client(server).put_object(Bucket=bucket, Key=key, Body=other_writer)
+        raise botocore.exceptions.ConnectionClosedError(endpoint_url=request.url)
+
+    client.meta.events.register("before-send.s3.PutObject", before_send)
+    return client
+
+
+def test_retried_create_that_finds_its_own_write_succeeds(s3_env: S3Server) -> None:
+    client = _client_losing_first_put_reply(s3_env, other_writer=None)
+    store = S3Store(s3_env.bucket, s3_env.new_prefix(), client=client)
+    store.put("k", b"mine")
+    assert store.get("k") == b"mine"
+    with pytest.raises(AlreadyExists):
+        store.put("k", b"again")
+
+
+def test_retried_create_that_finds_another_write_fails(s3_env: S3Server) -> None:
+    client = _client_losing_first_put_reply(s3_env, other_writer=b"theirs")
+    store = S3Store(s3_env.bucket, s3_env.new_prefix(), client=client)
+    with pytest.raises(AlreadyExists):
+        store.put("k", b"mine")
+    assert store.get("k") == b"theirs"
 
 
 # -- failures -------------------------------------------------------------------------------
