@@ -3,8 +3,10 @@
 Starts SeaweedFS on 127.0.0.1 (the server the test suite uses, from
 ``tests/storage/servers.py``) and times, for ``--n`` writes of ``--size`` bytes each:
 
-- raw: ``put_object(..., IfNoneMatch="*")`` on a plain boto3 client, what a user would write;
-- store: ``S3Store.put(key, data, mode="create")`` on the same bucket.
+- raw: ``put_object(..., IfNoneMatch="*")`` on a boto3 client (the test suite's raw client,
+  which like the store sends small bodies without ``Expect: 100-continue``);
+- store: ``S3Store.put(key, data, mode="create")`` on the same bucket, which adds argument
+  checks, the bucket check (once) and the write token in the object's metadata.
 
 The two are interleaved so that any drift of the server affects both alike, each after a
 warm-up that opens the connection (and, for the store, checks the bucket once). Prints the

@@ -305,6 +305,27 @@ class GCSStore(BucketStore):
         except self._sdk_errors as exc:
             raise self._translate(exc, f"list {prefix!r}") from exc
 
+    def list_dir(self, prefix: str) -> Iterator[str]:
+        # docstring inherited
+        # The server groups deeper names by their next segment ("delimiter"), so a directory
+        # of a few models costs one request, not a walk over every record under it.
+        self._ensure_bucket()
+        full = self._list_prefix(prefix)
+        names: set[str] = set()
+        try:
+            blobs = self._client.list_blobs(
+                self._bucket, prefix=full, delimiter="/", timeout=self._timeout, retry=self._retry
+            )
+            for blob in blobs:
+                if self._key_of(blob.name) is not None:
+                    names.add(blob.name[len(full) :])
+            # Filled in while the pages above were read.
+            names.update(p[len(full) :].rstrip("/") for p in blobs.prefixes)
+        except self._sdk_errors as exc:
+            raise self._translate(exc, f"list {prefix!r}") from exc
+        names.discard("")
+        yield from sorted(names)
+
     def delete(self, key: str) -> None:
         # docstring inherited
         name = self._object_name(key)

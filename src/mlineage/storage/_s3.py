@@ -344,6 +344,26 @@ class S3Store(BucketStore):
         except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
             raise self._translate(exc, f"list {prefix!r}") from exc
 
+    def list_dir(self, prefix: str) -> Iterator[str]:
+        # docstring inherited
+        # The server groups deeper keys by their next segment ("Delimiter"), so a directory
+        # of a few models costs one request, not a walk over every record under it.
+        self._ensure_bucket()
+        full = self._list_prefix(prefix)
+        names: set[str] = set()
+        paginator = self._client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=full, Delimiter="/"):
+                for entry in page.get("CommonPrefixes", ()):
+                    names.add(entry["Prefix"][len(full) :].rstrip("/"))
+                for entry in page.get("Contents", ()):
+                    if self._key_of(entry["Key"]) is not None:
+                        names.add(entry["Key"][len(full) :])
+        except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
+            raise self._translate(exc, f"list {prefix!r}") from exc
+        names.discard("")
+        yield from sorted(names)
+
     def delete(self, key: str) -> None:
         # docstring inherited
         name = self._object_name(key)
