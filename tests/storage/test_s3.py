@@ -96,6 +96,12 @@ def test_unknown_uri_parameter_is_refused() -> None:
         open_store("s3://bucket/prefix?region=eu-west-1")
 
 
+@pytest.mark.parametrize("uri", ["s3://", "s3:///prefix", "s3://bucket/p#frag"])
+def test_uri_without_bucket_or_with_fragment_is_refused(uri: str) -> None:
+    with pytest.raises(InvalidInput):
+        open_store(uri)
+
+
 def test_objects_it_cannot_address_are_not_listed(s3_env: S3Server) -> None:
     store = S3Store(s3_env.bucket, s3_env.new_prefix())
     store.put("real", b"x")

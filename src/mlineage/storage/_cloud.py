@@ -12,8 +12,10 @@ __all__ = ["BucketStore", "new_write_token", "parse_bucket_uri", "redact_url"]
 
 #: Seconds allowed to open a TCP connection to an object store.
 CONNECT_TIMEOUT = 3.0
-#: Seconds allowed between bytes of a response (not for the whole response).
-READ_TIMEOUT = 10.0
+#: Seconds allowed between bytes of a response (not for the whole response). Short, because
+#: it is paid once per attempt: with three attempts a server that accepts connections but
+#: never answers still fails the call in about 15 s rather than half a minute or more.
+READ_TIMEOUT = 4.0
 #: User-metadata field holding the token of the create that wrote an object.
 WRITE_TOKEN_FIELD = "mlineage-write"
 

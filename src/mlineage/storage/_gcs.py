@@ -118,7 +118,7 @@ class GCSStore(BucketStore):
 
     Notes
     -----
-    Requests time out after 3 s to connect and 10 s between bytes, and transient failures
+    Requests time out after 3 s to connect and 4 s between bytes, and transient failures
     are retried for at most 10 s, so an unreachable endpoint raises
     :class:`~mlineage.errors.StoreUnavailable` within about 10-15 s. Each create carries a
     random token in the object's custom metadata (``mlineage-write``), so a create whose

@@ -130,7 +130,7 @@ class S3Store(BucketStore):
 
     Notes
     -----
-    Requests time out after 3 s to connect and 10 s between bytes and are tried 3 times,
+    Requests time out after 3 s to connect and 4 s between bytes and are tried 3 times,
     so an unreachable endpoint raises :class:`~mlineage.errors.StoreUnavailable` within
     about 10-15 s. Each create carries a random token in the object's user metadata
     (``x-amz-meta-mlineage-write``), so a create whose first attempt landed but whose reply
