@@ -1,0 +1,299 @@
+"""Many writers at once, on every backend: local directory, S3 (SeaweedFS) and GCS (fake-gcs).
+
+Eight worker processes (``multiprocessing``, "spawn" context, so each is a fresh
+interpreter like a training job on another machine) stay up for the whole module and take
+commands over a pipe; they get the S3 and GCS servers' settings when they start. Every
+racing command starts behind a barrier, so the eight really contend: for the store, for a
+version name, for an alias, with a compactor.
+The servers are started by the session fixtures in ``tests/conftest.py``; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Barrier
+from typing import Any
+
+import pytest
+
+import mlineage as ml
+from mlineage.storage import open_store
+from tests.storage.servers import GCSServer, S3Server
+
+WORKERS = 8
+#: Seconds any worker waits at a barrier before the test is declared stuck.
+BARRIER_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    uri: str
+    #: Versions each of the eight writers logs in the many-writers test. 250 on a local
+    #: disk; fewer on the object stores, where every version is an HTTP PUT answered by a
+    #: server sharing this machine's two cores with eight clients (8 x 250 would take
+    #: minutes there, and 8 x 50 contends just as hard).
+    per_writer: int
+
+
+# -- the worker process -------------------------------------------------------------------
+
+
+_stores: dict[str, ml.Store] = {}
+
+
+def _tracker(command: dict[str, Any]) -> ml.Tracker:
+    # One store (one SDK client) per worker and URI, as a long-running job would keep: a
+    # new boto3 client costs more CPU than a hundred PUTs.
+    store = _stores.get(command["uri"])
+    if store is None:
+        store = _stores[command["uri"]] = open_store(command["uri"])
+    return ml.Tracker(command["model"], storage=store)
+
+
+def _log(tracker: ml.Tracker, i: int, **fields: Any) -> ml.ModelVersion:
+    return tracker.log(
+        model_path=f"checkpoints/{i}.pt",
+        dataset=ml.DataSnapshot(path=f"data/{i}", hash=f"sha256:{i:064x}"),
+        metrics={"accuracy": 0.8 + (i % 100) / 1000},
+        **fields,
+    )
+
+
+def _run(command: dict[str, Any], barrier: Barrier, me: int) -> Any:
+    action = command["action"]
+    if action == "idle":
+        barrier.wait(BARRIER_TIMEOUT)
+        return None
+    tracker = _tracker(command)
+    if action == "log":
+        # Half the writers name their parent, half rely on the default (the latest version
+        # of their own view, which never refreshes): both must give existing parents.
+        previous = tracker.get_version(command["root"])
+        barrier.wait(BARRIER_TIMEOUT)
+        ids = []
+        for i in range(command["count"]):
+            previous = _log(tracker, i, parent=previous if me % 2 == 0 else None)
+            ids.append(previous.id)
+        return ids
+    if action == "claim":
+        barrier.wait(BARRIER_TIMEOUT)
+        try:
+            return ("won", _log(tracker, me, name=command["name"]).id)
+        except ml.NameTaken as exc:
+            return ("taken", str(exc))
+    if action == "alias":
+        at = datetime.fromisoformat(command["at"])
+        barrier.wait(BARRIER_TIMEOUT)
+        event = tracker.set_alias("production", command["targets"][me], at=at)
+        barrier.wait(BARRIER_TIMEOUT)  # every move is written: now read
+        tracker.refresh()
+        reader = _tracker(command)
+        return {
+            "event": event.id,
+            "resolved": [tracker.resolve("production").id, reader.resolve("production").id],
+            "history": [
+                len(tracker.alias_history("production")),
+                len(reader.alias_history("production")),
+            ],
+        }
+    if action == "compact":
+        barrier.wait(BARRIER_TIMEOUT)
+        return [tracker.compact() for _ in range(command["rounds"])]
+    raise ValueError(f"unknown command {action!r}")
+
+
+def worker_main(conn: Connection, barrier: Barrier, env: dict[str, str], me: int) -> None:
+    """Run commands from ``conn`` until it sends None; reply with results or the error."""
+    os.environ.update(env)
+    while True:
+        command = conn.recv()
+        if command is None:
+            return
+        try:
+            conn.send(("ok", _run(command, barrier, me)))
+        except BaseException as exc:
+            barrier.abort()  # release the others rather than leave them waiting
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+class Workers:
+    """Eight long-lived spawned worker processes driven in lock step."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.barrier = context.Barrier(WORKERS)
+        self.conns: list[Connection] = []
+        self.processes = []
+        for me in range(WORKERS):
+            parent, child = context.Pipe()
+            process = context.Process(
+                target=worker_main, args=(child, self.barrier, env, me), daemon=True
+            )
+            process.start()
+            child.close()
+            self.conns.append(parent)
+            self.processes.append(process)
+
+    def run(self, commands: list[dict[str, Any]]) -> list[Any]:
+        """Send one command to each worker (``{"action": "idle"}`` to sit one out)."""
+        assert len(commands) == WORKERS
+        self.barrier.reset()
+        for conn, command in zip(self.conns, commands, strict=True):
+            conn.send(command)
+        replies = [conn.recv() for conn in self.conns]
+        errors = [f"worker {i}: {r[1]}" for i, r in enumerate(replies) if r[0] == "error"]
+        assert not errors, "\n".join(errors)
+        return [r[1] for r in replies]
+
+    def close(self) -> None:
+        for conn in self.conns:
+            conn.send(None)
+        for process in self.processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+
+
+# -- fixtures -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def workers(s3_server: S3Server, gcs_server: GCSServer) -> Iterator[Workers]:
+    """Eight workers for every backend (the two servers' settings do not overlap).
+
+    One pool, not one per backend: an interpreter start (imports, SDK clients, environment
+    capture) costs more CPU than a test's writes.
+    """
+    pool = Workers({**s3_server.env, **gcs_server.env})
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="module", params=["local", "s3", "gcs"])
+def backend(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    s3_server: S3Server,
+    gcs_server: GCSServer,
+) -> Iterator[Backend]:
+    if request.param == "local":
+        yield Backend("local", str(tmp_path_factory.mktemp("store")), per_writer=250)
+        return
+    server = s3_server if request.param == "s3" else gcs_server
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in server.env.items():
+            patch.setenv(name, value)  # for the stores this process opens to check
+        yield Backend(request.param, server.new_uri(), per_writer=50)
+
+
+def fresh_model(name: str) -> str:
+    return f"{name}-{uuid.uuid4().hex[:8]}"
+
+
+def keys(uri: str) -> set[str]:
+    return set(open_store(uri).list())
+
+
+# -- the tests ----------------------------------------------------------------------------
+
+
+def test_eight_writers_log_into_one_model(backend: Backend, workers: Workers) -> None:
+    model = fresh_model("many")
+    root = _log(ml.Tracker(model, storage=backend.uri), 0)
+    count = backend.per_writer
+    command = {"action": "log", "uri": backend.uri, "model": model, "root": root.id}
+    results = workers.run([{**command, "count": count}] * WORKERS)
+
+    tracker = ml.Tracker.load(model, storage=backend.uri)  # on_error="raise"
+    logged = [i for ids in results for i in ids]
+    assert len(logged) == WORKERS * count
+    assert len(set(logged)) == len(logged), "two writers produced the same id"
+    assert len(tracker) == 1 + WORKERS * count
+    assert {v.id for v in tracker.versions()} == {root.id, *logged}
+    version_keys = [k for k in keys(backend.uri) if k.startswith(f"models/{model}/versions/")]
+    assert len(version_keys) == 1 + WORKERS * count  # no record written twice
+    for ids in results:  # each writer's versions form one chain off the root
+        chain = [tracker.get_version(i) for i in ids]
+        assert [v.parents for v in chain] == [(root.id,), *[(i,) for i in ids[:-1]]]
+    for version in tracker.versions():
+        assert all(p in tracker.graph for p in version.parents)
+    assert len(tracker.leaves()) == WORKERS
+    if backend.name == "local":  # on S3 and GCS, fsck runs in the compaction test below
+        report = ml.fsck(backend.uri, verify_blobs=False)
+        assert report.ok, str(report)
+
+
+def test_eight_writers_claim_one_name(backend: Backend, workers: Workers) -> None:
+    model = fresh_model("claim")
+    _log(ml.Tracker(model, storage=backend.uri), 0)
+    before = keys(backend.uri)
+    command = {"action": "claim", "uri": backend.uri, "model": model, "name": "champion"}
+    results = workers.run([command] * WORKERS)
+
+    winners = [r[1] for r in results if r[0] == "won"]
+    assert len(winners) == 1, results
+    assert sum(r[0] == "taken" for r in results) == WORKERS - 1
+    assert all(winners[0] in r[1] for r in results if r[0] == "taken")  # names the holder
+    new = keys(backend.uri) - before
+    records = {k for k in new if not k.startswith("blobs/")}  # blobs are content-addressed
+    assert records == {
+        f"models/{model}/versions/{winners[0]}.json",
+        f"models/{model}/names/champion.json",
+    }
+    tracker = ml.Tracker.load(model, storage=backend.uri)
+    assert tracker.get_version("champion").id == winners[0]
+    assert len(tracker) == 2
+    assert ml.fsck(backend.uri, verify_blobs=False).ok
+
+
+def test_concurrent_alias_moves_at_one_moment(backend: Backend, workers: Workers) -> None:
+    model = fresh_model("alias")
+    tracker = ml.Tracker(model, storage=backend.uri)
+    targets = [_log(tracker, i).id for i in range(WORKERS)]
+    at = datetime.now(timezone.utc).isoformat()
+    command = {"action": "alias", "uri": backend.uri, "model": model, "targets": targets, "at": at}
+    results = workers.run([command] * WORKERS)
+
+    # The rule: among moves effective at the same moment, the greatest event id wins.
+    winner = max(range(WORKERS), key=lambda i: results[i]["event"])
+    expected = targets[winner]
+    for result in results:
+        assert result["resolved"] == [expected, expected]
+        assert result["history"] == [WORKERS, WORKERS]
+    fresh = ml.Tracker.load(model, storage=backend.uri)
+    assert fresh.resolve("production").id == expected
+    history = fresh.alias_history("production")
+    assert sorted(e.id for e in history) == sorted(r["event"] for r in results)
+    assert {e.version for e in history} == set(targets)
+    assert history[-1].id == results[winner]["event"]
+
+
+def test_compaction_races_with_writers(backend: Backend, workers: Workers) -> None:
+    model = fresh_model("compact")
+    tracker = ml.Tracker(model, storage=backend.uri)
+    seeded = [_log(tracker, i).id for i in range(40)]
+    tracker.set_alias("production", seeded[-1])
+    per_writer = 40 if backend.name == "local" else 20
+    base = {"uri": backend.uri, "model": model}
+    compact = {**base, "action": "compact", "rounds": 3}
+    log = {**base, "action": "log", "root": seeded[-1], "count": per_writer}
+    idle = {"action": "idle"}
+    results = workers.run([compact, compact, log, log, idle, idle, idle, idle])
+
+    logged = results[2] + results[3]
+    loaded = ml.Tracker.load(model, storage=backend.uri)
+    assert {v.id for v in loaded.versions()} == {*seeded, *logged}
+    assert loaded.resolve("production").id == seeded[-1]
+    assert sum(results[0]) + sum(results[1]) > 0  # the compactors did pack something
+    report = ml.fsck(backend.uri, verify_blobs=False)
+    assert report.ok, str(report)
+    assert loaded.compact() >= 0
+    again = ml.Tracker.load(model, storage=backend.uri)
+    assert again.versions() == loaded.versions()
