@@ -622,3 +622,20 @@ def test_missing_environment_blob(build: Callable[..., Built]) -> None:
     assert kinds(report.problems) == ["missing-blob"]
     assert report.problems[0].key == ref
     assert "environment blob" in report.problems[0].message
+
+
+@pytest.mark.parametrize("server_fixture", ["s3_env", "gcs_env"])
+def test_remote_stores(request: pytest.FixtureRequest, server_fixture: str) -> None:
+    uri = request.getfixturevalue(server_fixture).new_uri()
+    tracker = ml.Tracker(MODEL, storage=uri)
+    first = tracker.log(model_path="a.pt", dataset=ml.DataSnapshot(hash="sha256:a"), name="a")
+    tracker.log(model_path="b.pt", dataset=ml.DataSnapshot(hash="sha256:b"))
+    tracker.compact()
+    clean = fsck(uri)
+    assert clean.ok, str(clean)
+    assert clean.checked["versions"] == 2
+    assert clean.checked["temporary files"] == 0  # object-store writes are atomic
+    key = f"models/{MODEL}/versions/{first.id}.json"
+    tracker.store.put(key, b'{"format": 1, "type": "vers', mode="overwrite")
+    assert kinds(fsck(uri).problems) == ["corrupt-record"]
+    assert fsck(uri).problems[0].key == key

@@ -214,7 +214,10 @@ def fsck(
     Notes
     -----
     Only local stores have temporary files: a write to S3 or GCS is one request that
-    either creates the whole object or nothing, so remote stores never have any.
+    either creates the whole object or nothing, so remote stores never have any. On Linux a
+    local create-only write stages its bytes in an unnamed ``O_TMPFILE`` inode, so only
+    archive copies, overwrites and platforms without ``O_TMPFILE`` can leave named
+    ``.<name>.tmp-<random>`` files behind.
 
     ``fsck`` does not lock the store. While writers run it may report what they are in
     the middle of: a temporary file, or an ``unclaimed-name`` between a name claim and
