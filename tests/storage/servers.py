@@ -274,6 +274,11 @@ def run_seaweedfs() -> Iterator[S3Server]:
         # temporary directory is worth a clean shutdown.
         _stop(process, grace=0.5)
         shutil.rmtree(workdir, ignore_errors=True)
+        # A killed weed leaves its local sockets in /tmp (a fixed place, whatever TMPDIR says);
+        # the ports were this server's, so the files are too.
+        for port in (s3, s3_grpc, master, master_grpc, volume, volume_grpc, filer, filer_grpc):
+            for sock in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+                sock.unlink(missing_ok=True)
 
 
 # -- GCS: fake-gcs-server -----------------------------------------------------------------
