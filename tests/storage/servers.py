@@ -42,6 +42,9 @@ __all__ = [
 ]
 
 _START_TIMEOUT = 60.0
+# Free ports are picked, released, then bound by the server: another process can take one
+# in between, so a server that exits at start-up is started again on fresh ports.
+_START_ATTEMPTS = 3
 
 
 def free_ports(count: int) -> list[int]:
@@ -85,6 +88,10 @@ def _stop(process: subprocess.Popen[bytes], grace: float) -> None:
             process.wait(timeout=5)
 
 
+class _ExitedEarly(RuntimeError):
+    """The server process ended, or could not bind its ports, before it was ready."""
+
+
 def _wait_until(
     ready: Callable[[], bool], process: subprocess.Popen[bytes], name: str, log: Path
 ) -> None:
@@ -92,10 +99,13 @@ def _wait_until(
     last_error: BaseException | None = None
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(
+            raise _ExitedEarly(
                 f"{name} exited with code {process.returncode} during start-up; log:\n"
                 + _log_tail(log)
             )
+        # weed logs a fatal bind error for one of its services and may keep running.
+        if b"address already in use" in log.read_bytes():
+            raise _ExitedEarly(f"{name} could not bind a port; log:\n{_log_tail(log)}")
         try:
             if ready():
                 return
@@ -137,8 +147,11 @@ class S3Server:
             "AWS_EC2_METADATA_DISABLED": "true",
         }
 
-    def client(self) -> Any:
-        """A boto3 S3 client for the server, for raw access that bypasses the store."""
+    def client(self, config: Any = None) -> Any:
+        """A boto3 S3 client for the server, for raw access that bypasses the store.
+
+        ``config`` is an optional ``botocore.config.Config`` (timeouts, retries).
+        """
         import boto3
 
         client = boto3.session.Session().client(
@@ -147,6 +160,7 @@ class S3Server:
             aws_access_key_id=self.access_key_id,
             aws_secret_access_key=self.secret_access_key,
             region_name=self.region,
+            config=config,
         )
         # After a PUT with an empty body and "Expect: 100-continue", SeaweedFS leaves a
         # stray response on the connection and the next PUT waits for its read timeout.
@@ -213,12 +227,52 @@ def run_seaweedfs() -> Iterator[S3Server]:
             }
         )
     )
-    (workdir / "data").mkdir()
     log = workdir / "weed.log"
+    process: subprocess.Popen[bytes] | None = None
+    ports: list[int] = []
+    try:
+        for attempt in range(_START_ATTEMPTS):
+            ports = free_ports(8)
+            server = S3Server(
+                endpoint_url=f"http://127.0.0.1:{ports[0]}",
+                access_key_id=access_key,
+                secret_access_key=secret_key,
+                bucket=_unique("mlineage"),
+            )
+            shutil.rmtree(workdir / "data", ignore_errors=True)
+            (workdir / "data").mkdir()
+            with log.open("wb") as log_file:
+                process = subprocess.Popen(
+                    _weed_args(binary, workdir, config, ports),
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                )
+            try:
+                _wait_until(_s3_ready(server), process, "SeaweedFS", log)
+                break
+            except _ExitedEarly:
+                # Most likely another process took one of the ports between free_ports()
+                # and weed binding it: try again with fresh ones.
+                _stop(process, grace=0.5)
+                _remove_weed_sockets(ports)
+                if attempt == _START_ATTEMPTS - 1:
+                    raise
+        yield server
+    finally:
+        if process is not None:
+            # weed's graceful shutdown waits seconds on its gRPC streams, and nothing in
+            # the temporary directory is worth a clean shutdown.
+            _stop(process, grace=0.5)
+        shutil.rmtree(workdir, ignore_errors=True)
+        _remove_weed_sockets(ports)
+
+
+def _weed_args(binary: str, workdir: Path, config: Path, ports: list[int]) -> list[str]:
     # Every port explicitly: by default weed adds gRPC ports at +10000 and opens fixed ones
     # (Iceberg 8181, Lance 9101) that would collide with another run on the same machine.
-    (s3, s3_grpc, master, master_grpc, volume, volume_grpc, filer, filer_grpc) = free_ports(8)
-    args = [
+    s3, s3_grpc, master, master_grpc, volume, volume_grpc, filer, filer_grpc = ports
+    return [
         binary,
         "server",
         f"-dir={workdir / 'data'}",
@@ -241,44 +295,38 @@ def run_seaweedfs() -> Iterator[S3Server]:
         f"-s3.config={config}",
         "-s3.autoCreateBucket=false",
     ]
-    server = S3Server(
-        endpoint_url=f"http://127.0.0.1:{s3}",
-        access_key_id=access_key,
-        secret_access_key=secret_key,
-        bucket=_unique("mlineage"),
-    )
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-    try:
-        created = False
 
-        def ready() -> bool:
-            # The gateway answers before a volume server has joined, so "ready" means a
-            # bucket exists and an object can be written and read back.
-            nonlocal created
-            client = server.client()
-            if not created:
-                client.create_bucket(Bucket=server.bucket)
-                created = True
-            client.put_object(Bucket=server.bucket, Key="ready-probe", Body=b"ok")
-            body: bytes = client.get_object(Bucket=server.bucket, Key="ready-probe")["Body"].read()
-            client.delete_object(Bucket=server.bucket, Key="ready-probe")
-            return body == b"ok"
 
-        _wait_until(ready, process, "SeaweedFS", log)
-        yield server
-    finally:
-        # weed's graceful shutdown waits seconds on its gRPC streams, and nothing in the
-        # temporary directory is worth a clean shutdown.
-        _stop(process, grace=0.5)
-        shutil.rmtree(workdir, ignore_errors=True)
-        # A killed weed leaves its local sockets in /tmp (a fixed place, whatever TMPDIR says);
-        # the ports were this server's, so the files are too.
-        for port in (s3, s3_grpc, master, master_grpc, volume, volume_grpc, filer, filer_grpc):
-            for sock in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
-                sock.unlink(missing_ok=True)
+def _s3_ready(server: S3Server) -> Callable[[], bool]:
+    from botocore.config import Config
+
+    created = False
+    # Short and without retries, so that each probe returns quickly and the loop gets to
+    # notice a server that died or could not bind its port.
+    probe = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 1})
+
+    def ready() -> bool:
+        # The gateway answers before a volume server has joined, so "ready" means the
+        # bucket exists and an object can be written and read back.
+        nonlocal created
+        client = server.client(probe)
+        if not created:
+            client.create_bucket(Bucket=server.bucket)
+            created = True
+        client.put_object(Bucket=server.bucket, Key="ready-probe", Body=b"ok")
+        body: bytes = client.get_object(Bucket=server.bucket, Key="ready-probe")["Body"].read()
+        client.delete_object(Bucket=server.bucket, Key="ready-probe")
+        return body == b"ok"
+
+    return ready
+
+
+def _remove_weed_sockets(ports: list[int]) -> None:
+    # A killed weed leaves its local sockets in /tmp (a fixed place, whatever TMPDIR says);
+    # the ports were this server's, so the files are too.
+    for port in ports:
+        for sock in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+            sock.unlink(missing_ok=True)
 
 
 # -- GCS: fake-gcs-server -----------------------------------------------------------------
@@ -353,42 +401,53 @@ def run_fake_gcs() -> Iterator[GCSServer]:
     binary = _fake_gcs_binary()
     workdir = Path(tempfile.mkdtemp(prefix="mlineage-fakegcs-"))
     log = workdir / "fake-gcs.log"
-    (port,) = free_ports(1)
-    endpoint = f"http://127.0.0.1:{port}"
-    args = [
-        binary,
-        "-scheme",
-        "http",
-        "-host",
-        "127.0.0.1",
-        "-port",
-        str(port),
-        "-backend",
-        "memory",
-        "-external-url",
-        endpoint,
-        "-log-level",
-        "warn",
-    ]
-    server = GCSServer(endpoint=endpoint, bucket=_unique("mlineage"))
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
+    process: subprocess.Popen[bytes] | None = None
     try:
-
-        def ready() -> bool:
+        for attempt in range(_START_ATTEMPTS):
+            (port,) = free_ports(1)
+            server = GCSServer(endpoint=f"http://127.0.0.1:{port}", bucket=_unique("mlineage"))
+            args = [
+                binary,
+                "-scheme",
+                "http",
+                "-host",
+                "127.0.0.1",
+                "-port",
+                str(port),
+                "-backend",
+                "memory",
+                "-external-url",
+                server.endpoint,
+                "-log-level",
+                "warn",
+            ]
+            with log.open("wb") as log_file:
+                process = subprocess.Popen(
+                    args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                )
             try:
-                with urllib.request.urlopen(f"{endpoint}/storage/v1/b", timeout=2) as response:
-                    if response.status != 200:
-                        return False
-            except urllib.error.URLError:
-                return False
-            server.client().create_bucket(server.bucket)
-            return True
-
-        _wait_until(ready, process, "fake-gcs-server", log)
+                _wait_until(_gcs_ready(server), process, "fake-gcs-server", log)
+                break
+            except _ExitedEarly:
+                _stop(process, grace=5)
+                if attempt == _START_ATTEMPTS - 1:
+                    raise
         yield server
     finally:
-        _stop(process, grace=5)
+        if process is not None:
+            _stop(process, grace=5)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _gcs_ready(server: GCSServer) -> Callable[[], bool]:
+    def ready() -> bool:
+        try:
+            with urllib.request.urlopen(f"{server.endpoint}/storage/v1/b", timeout=2) as response:
+                if response.status != 200:
+                    return False
+        except urllib.error.URLError:
+            return False
+        server.client().create_bucket(server.bucket)
+        return True
+
+    return ready
