@@ -193,7 +193,8 @@ class GCSStore(BucketStore):
         ):
             return StoreUnavailable(
                 f"cannot reach {self._where()} to {action} ({type(exc).__name__}, retried "
-                f"for up to {RETRY_TIMEOUT:.0f} s); check {EMULATOR_ENV_VAR} or the network"
+                f"for up to {RETRY_TIMEOUT:.0f} s); check the network (or {EMULATOR_ENV_VAR} "
+                "when using an emulator)"
             )
         if isinstance(exc, (errors.ServerError, errors.TooManyRequests)):
             return StoreUnavailable(f"{self._where()} could not {action}: {exc.message}")

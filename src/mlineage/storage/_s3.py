@@ -1,4 +1,4 @@
-"""Amazon S3 and S3-compatible object stores (MinIO, SeaweedFS, R2, ...), through boto3.
+"""Amazon S3 and S3-compatible object stores (MinIO, SeaweedFS, ...), through boto3.
 
 boto3 is imported when a store is created, never at ``import mlineage``: it costs a few
 hundred milliseconds and is an optional extra (``pip install 'mlineage[s3]'``).
@@ -30,8 +30,8 @@ from mlineage.storage._cloud import (
 
 __all__ = ["S3Store", "open_s3_uri"]
 
-#: Attempts per request, the first included; with the timeouts in ``_cloud`` an endpoint
-#: that never answers fails in about ``MAX_ATTEMPTS * CONNECT_TIMEOUT`` seconds plus backoff.
+#: Attempts per request, the first included: with the timeouts in ``_cloud``, an endpoint
+#: that never answers fails in about ``MAX_ATTEMPTS * READ_TIMEOUT`` seconds plus backoff.
 MAX_ATTEMPTS = 3
 
 # Error codes S3 (and compatible servers) use for a refused identity or signature.
@@ -49,7 +49,7 @@ _AUTH_CODES = frozenset(
 # Below this size a PUT is sent without "Expect: 100-continue" (see _drop_expect_header).
 _EXPECT_CONTINUE_MIN_BYTES = 1 << 20
 # A create-only put that lost: 412 when the key exists, 409 when a concurrent conditional
-# write to the same key is still in flight (AWS asks the loser to treat it as taken).
+# write to the same key is still in flight (that writer is about to own the key).
 _PRECONDITION_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 
 
@@ -97,7 +97,8 @@ class S3Store(BucketStore):
     """Objects under a prefix of an S3 bucket, one object per key.
 
     Create-only writes use ``PutObject`` with ``If-None-Match: *``, which S3 (since 2024)
-    and most compatible servers evaluate atomically, so concurrent writers need no locks.
+    and compatible servers that support it evaluate atomically, so concurrent writers
+    need no locks.
     The bucket must exist; it is checked once, on first use.
 
     Parameters
