@@ -122,3 +122,14 @@ def test_readers_never_miss_a_record_during_compaction(tmp_path: Path) -> None:
         assert seen
         assert seen == sorted(seen)
     assert len(ml.Tracker.load("m", storage=store)) == 100
+
+
+def test_load_with_every_record_damaged_and_skipped(tmp_path: Path) -> None:
+    store = str(tmp_path / "s")
+    fill(ml.Tracker("m", storage=store), 3)
+    ml.Tracker("m", storage=store).compact()
+    pack = next((tmp_path / "s/models/m/packs").iterdir())
+    pack.write_bytes(b"garbage")
+    with pytest.warns(RuntimeWarning, match="not valid JSON"):
+        tracker = ml.Tracker.load("m", storage=store, on_error="skip")
+    assert len(tracker) == 0

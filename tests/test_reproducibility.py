@@ -57,6 +57,9 @@ def test_snapshots_and_checkpoints_are_hashed(work: Path) -> None:
     assert jan.model_artifact.hash == f"sha256:{expected}"
     assert jan.model_artifact.blob is None  # not archived by default
     assert tracker.store.exists(jan.dataset.manifest or "")
+    loaded = ml.Tracker.load("fraud", storage=str(work / "store")).get_version(jan.id)
+    assert loaded == jan  # the in-memory manifest bytes do not take part in equality
+    assert hash(loaded.dataset) == hash(jan.dataset)
 
 
 def test_diff_lists_files_hyperparameters_metrics_environment(work: Path) -> None:

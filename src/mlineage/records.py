@@ -176,6 +176,15 @@ class DataSnapshot(_Record):
     # Manifest bytes computed by from_path, written to the store's blobs when logged.
     _manifest_bytes: bytes | None = PrivateAttr(default=None)
 
+    def __eq__(self, other: object) -> bool:
+        # Equal when the recorded fields are; the in-memory manifest bytes are a cache.
+        if not isinstance(other, DataSnapshot):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.hash))
+
     @classmethod
     def from_path(
         cls,

@@ -133,6 +133,12 @@ class StoreTests:
         store.put("a/b", b"again")  # and the key can be created again
         assert store.get("a/b") == b"again"
 
+    def test_delete_many(self, store: Store) -> None:
+        for i in range(5):
+            store.put(f"dm/{i}", b"x")
+        store.delete_many([f"dm/{i}" for i in range(4)] + ["dm/missing"])
+        assert list(store.list("dm/")) == ["dm/4"]
+
     # -- list -----------------------------------------------------------------------------
 
     def test_list_by_prefix(self, store: Store) -> None:

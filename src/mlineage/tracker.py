@@ -436,6 +436,8 @@ class Tracker:
         tracker = cls(model, storage, read_only=read_only, on_error=on_error)
         if len(tracker._graph) == 0 and not tracker._events:
             models = list_models(tracker.store)
+            if model in models:
+                return tracker  # every record was damaged and skipped (warnings issued)
             have = ", ".join(repr(m) for m in models) if models else "none"
             raise ModelNotFound(
                 f"model {model!r} is not in store {tracker.store.uri} (models there: {have})"
@@ -499,6 +501,15 @@ class Tracker:
                     continue
                 versions.setdefault(version.id, version)
             for event in pack_events:
+                if event.model != self.model:
+                    self._record_error(
+                        key,
+                        CorruptRecord(
+                            f"pack {key!r} holds event {event.id} of another model "
+                            f"({event.model!r}); run `mlineage fsck`"
+                        ),
+                    )
+                    continue
                 events.setdefault(event.id, event)
             self._loaded_packs.add(key)
 
@@ -632,8 +643,7 @@ class Tracker:
                 key = _keys.pack_key(self.model, new_id())
                 self.store.put(key, data, mode="create")
                 self._loaded_packs.add(key)
-                for loose in chunk_versions + chunk_events:
-                    self.store.delete(loose)
+                self.store.delete_many(chunk_versions + chunk_events)
             return len(version_keys) + len(event_keys)
 
     def _add_event(self, event: Event) -> None:

@@ -199,6 +199,16 @@ class Store(ABC):
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
             yield from pool.map(fetch, keys)
 
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """Delete every key (missing ones are fine), with :attr:`max_workers` threads."""
+        keys = list(keys)
+        if self.max_workers <= 1 or len(keys) < 2:
+            for key in keys:
+                self.delete(key)
+            return
+        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+            list(pool.map(self.delete, keys))
+
     def close(self) -> None:
         """Release connections or handles; the default does nothing."""
 
