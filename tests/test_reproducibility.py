@@ -242,3 +242,20 @@ def test_time_travel_with_alias_moves_across_months(work: Path) -> None:
     assert (work / "march-2/model/feb.pt").read_bytes() == (work / "ckpt/feb.pt").read_bytes()
     assert done.environment_diff is not None and done.environment_diff.is_empty
     assert "fraud-feb" in str(done)
+
+
+def test_manifest_recomputed_when_no_longer_held_in_memory(work: Path) -> None:
+    from mlineage import records
+
+    snapshot = ml.DataSnapshot.from_path(work / "data/feb")
+    records._PENDING_MANIFESTS.clear()  # as if evicted by hundreds of later snapshots
+    tracker = ml.Tracker("fraud", storage=str(work / "store"))
+    version = tracker.log(model_path=str(work / "ckpt/feb.pt"), dataset=snapshot)
+    assert tracker.store.exists(version.dataset.manifest or "")
+    changed = ml.DataSnapshot.from_path(work / "data/jan")
+    records._PENDING_MANIFESTS.clear()
+    write(work / "data/jan/new.csv", "x")
+    with pytest.raises(ml.MissingField, match="snapshot it again"):
+        ml.Tracker("other", storage=str(work / "store2")).log(
+            model_path=str(work / "ckpt/jan.pt"), dataset=changed
+        )

@@ -79,15 +79,24 @@ class LineageGraph:
         the outcome does not depend on the order of ``versions``. Ids already present are
         skipped.
         """
+        index = self._index
+        deferred: list[ModelVersion] = []
+        # Fast path: ids are time-ordered and a version never predates its parents, so in
+        # ascending id order almost every version finds its parents already inserted.
+        for version in sorted(versions, key=_by_id):
+            if version.id in index:
+                continue
+            if all(p in index for p in version.parents):
+                self._insert(version)
+            else:
+                deferred.append(version)
+        if not deferred:
+            return []
         unresolved: dict[str, int] = {}
         waiters: dict[str, list[ModelVersion]] = {}
         ready: list[ModelVersion] = []
-        index = self._index
-        for version in sorted(versions, key=_by_id, reverse=True):
+        for version in deferred:
             if version.id in index or version.id in unresolved:
-                continue
-            if all(p in index for p in version.parents):
-                ready.append(version)
                 continue
             missing = {p for p in version.parents if p not in index}
             if missing:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import OrderedDict
 from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any, Literal
@@ -20,7 +21,6 @@ from pydantic import (
     Field,
     FiniteFloat,
     JsonValue,
-    PrivateAttr,
 )
 
 from mlineage._ids import ID_PATTERN
@@ -102,6 +102,27 @@ class VersionStatus(str, Enum):
     ARCHIVED = "archived"
 
 
+# Manifests computed by DataSnapshot.from_path, waiting to be written to a store's blobs
+# when the snapshot is logged. Kept beside the records, not in them: a private attribute
+# would cost every decoded record a few microseconds. Bounded; an evicted manifest is
+# recomputed from the snapshot's path at log time.
+_PENDING_MANIFESTS: OrderedDict[str, bytes] = OrderedDict()
+_PENDING_LIMIT = 256
+
+
+def remember_manifest(key: str, data: bytes) -> None:
+    """Keep the manifest blob ``key`` of a new snapshot until it is logged."""
+    _PENDING_MANIFESTS[key] = data
+    _PENDING_MANIFESTS.move_to_end(key)
+    while len(_PENDING_MANIFESTS) > _PENDING_LIMIT:
+        _PENDING_MANIFESTS.popitem(last=False)
+
+
+def pending_manifest(key: str) -> bytes | None:
+    """The manifest bytes ``from_path`` computed for blob ``key``, if still held."""
+    return _PENDING_MANIFESTS.get(key)
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -173,18 +194,6 @@ class DataSnapshot(_Record):
     profile: str | None = None
     source: Literal["reference", "path", "array", "dataframe"] = "reference"
 
-    # Manifest bytes computed by from_path, written to the store's blobs when logged.
-    _manifest_bytes: bytes | None = PrivateAttr(default=None)
-
-    def __eq__(self, other: object) -> bool:
-        # Equal when the recorded fields are; the in-memory manifest bytes are a cache.
-        if not isinstance(other, DataSnapshot):
-            return NotImplemented
-        return self.__dict__ == other.__dict__
-
-    def __hash__(self) -> int:
-        return hash((self.path, self.hash))
-
     @classmethod
     def from_path(
         cls,
@@ -229,7 +238,9 @@ class DataSnapshot(_Record):
 
             manifest_bytes = digest.manifest_bytes()
             manifest_key = _keys.blob_key(hashlib.sha256(manifest_bytes).hexdigest())
-        snapshot = cls(
+        if manifest_key is not None and manifest_bytes is not None:
+            remember_manifest(manifest_key, manifest_bytes)
+        return cls(
             path=os.fspath(path),
             hash=digest.hash,
             size=digest.size,
@@ -237,8 +248,6 @@ class DataSnapshot(_Record):
             manifest=manifest_key,
             source="path",
         )
-        snapshot._manifest_bytes = manifest_bytes
-        return snapshot
 
     @classmethod
     def from_array(cls, X: Any, y: Any = None, *, path: str | None = None) -> DataSnapshot:  # noqa: N803

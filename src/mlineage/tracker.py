@@ -74,6 +74,7 @@ from mlineage.records import (
     ModelVersion,
     StatusEvent,
     VersionStatus,
+    pending_manifest,
     validate_name,
 )
 from mlineage.storage import Store, open_store
@@ -749,9 +750,14 @@ class Tracker:
         # Blobs first: a version record is only written once everything it points at is.
         from mlineage.artifacts import archive, write_manifest
 
-        manifest = version.dataset._manifest_bytes
-        if manifest is not None:
-            write_manifest(self.store, manifest)
+        snapshot = version.dataset
+        if snapshot.manifest is not None and snapshot.manifest not in self._blobs_written:
+            manifest = pending_manifest(snapshot.manifest)
+            if manifest is None and not self.store.exists(snapshot.manifest):
+                manifest = _recompute_manifest(snapshot)
+            if manifest is not None:
+                write_manifest(self.store, manifest)
+            self._blobs_written.add(snapshot.manifest)
         env_key, env_bytes = version.environment_ref, logger._environment_bytes
         if env_key is not None and env_bytes is not None and env_key not in self._blobs_written:
             # One environment blob serves every version logged from it: after the first,
@@ -1335,6 +1341,21 @@ class Tracker:
 
     def __repr__(self) -> str:
         return f"Tracker({self.model!r}, storage={self.store.uri!r}, versions={len(self)})"
+
+
+def _recompute_manifest(snapshot: DataSnapshot) -> bytes:
+    """Manifest bytes of a snapshot whose in-memory copy is gone, from its path, verified."""
+    from mlineage.artifacts import sha256_of_key
+    from mlineage.hashing import hash_path
+
+    assert snapshot.manifest is not None and snapshot.path is not None
+    data = hash_path(snapshot.path).manifest_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256_of_key(snapshot.manifest):
+        raise MissingField(
+            f"the manifest of dataset {snapshot.path!r} is no longer in memory and the "
+            "directory has changed since DataSnapshot.from_path; snapshot it again"
+        )
+    return data
 
 
 @contextmanager
