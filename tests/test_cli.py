@@ -91,3 +91,31 @@ def test_errors_are_messages_not_tracebacks(store: str) -> None:
     result = cli("--store", "ftp://x/y", "models")
     assert result.returncode == 2
     assert "known schemes" in result.stderr
+
+
+def test_checkout_at_a_time_and_into_a_directory(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "model.bin"
+    checkpoint.write_bytes(b"weights-v1")
+    tracker = ml.Tracker("fraud", storage=str(tmp_path / "s"), archive=True)
+    first = tracker.log(
+        model_path=str(checkpoint), dataset=ml.DataSnapshot(hash="h1"), timestamp="2024-01-10"
+    )
+    checkpoint.write_bytes(b"weights-v2")
+    tracker.log(
+        model_path=str(checkpoint), dataset=ml.DataSnapshot(hash="h2"), timestamp="2024-02-10"
+    )
+    tracker.set_alias("production", first, at="2024-01-11")
+    store = str(tmp_path / "s")
+    shown = json.loads(
+        cli("--store", store, "checkout", "fraud", "--at", "2024-01-20", "--json").stdout
+    )
+    assert shown["version"]["id"] == first.id
+    result = cli("--store", store, "checkout", "fraud", "production", "--to", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out/model/model.bin").read_bytes() == b"weights-v1"
+    again = cli("--store", store, "checkout", "fraud", "production", "--to", str(tmp_path / "out"))
+    assert again.returncode == 2
+    assert "not empty" in again.stderr
+    early = cli("--store", store, "checkout", "fraud", "--at", "2023-12-01")
+    assert early.returncode == 2
+    assert "before the first version" in early.stderr

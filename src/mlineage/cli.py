@@ -7,6 +7,7 @@
     mlineage [--store URI] show MODEL REF [--json]
     mlineage [--store URI] blame MODEL METRIC [--direction decrease|increase] [--on REF] [--json]
     mlineage [--store URI] diff MODEL A B [--json]
+    mlineage [--store URI] checkout MODEL [REF] [--at TIME] [--to DIR] [--overwrite] [--json]
     mlineage [--store URI] aliases MODEL [--json]
     mlineage [--store URI] fsck [--repair] [--temp-age SECONDS] [--no-blobs] [--json]
     mlineage [--store URI] compact MODEL
@@ -15,6 +16,8 @@
 ``fsck`` checks the whole store and lists every problem; ``--repair`` removes leftover
 temporary files older than ``--temp-age`` seconds (default 600) and nothing else.
 ``compact`` bundles a model's loose records into packs and prints how many it packed.
+``checkout`` answers "what did REF (an alias, a version, or the model when omitted) designate
+at TIME", and with ``--to DIR`` writes that version's verified files there.
 
 Exit status: 0 on success, 1 when the answer is "nothing found" (no culprit) or fsck found
 problems, 2 on an error (the message goes to stderr).
@@ -108,6 +111,26 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_checkout(args: argparse.Namespace) -> int:
+    tracker = _tracker(args)
+    result = tracker.checkout(args.ref, at=args.at, to=args.to, overwrite=args.overwrite)
+    if args.json:
+        env = result.environment_diff
+        _print_json(
+            {
+                "version": _version_dict(result.version),
+                "requested": result.requested,
+                "at": None if result.at is None else result.at.isoformat(),
+                "path": None if result.path is None else str(result.path),
+                "files": [str(f) for f in result.files],
+                "environment_diff": None if env is None else env.to_dict(),
+            }
+        )
+    else:
+        print(result)
+    return 0
+
+
 def _cmd_aliases(args: argparse.Namespace) -> int:
     tracker = _tracker(args)
     current = {alias: version.id for alias, version in tracker.aliases().items()}
@@ -185,6 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a")
     p.add_argument("b")
     p.set_defaults(func=_cmd_diff)
+    p = command("checkout", "what a ref designated at a time; --to writes its files")
+    p.add_argument("model")
+    p.add_argument("ref", nargs="?", default=None, help="alias, version or name (default: model)")
+    p.add_argument("--at", default=None, help="ISO time or date (a date = end of that day, UTC)")
+    p.add_argument("--to", default=None, help="directory to materialise the version in")
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --to directory")
+    p.set_defaults(func=_cmd_checkout)
     p = command("aliases", "current aliases")
     p.add_argument("model")
     p.set_defaults(func=_cmd_aliases)
