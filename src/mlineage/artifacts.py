@@ -25,6 +25,7 @@ __all__ = [
     "archive",
     "artifact_ref",
     "manifest_entries",
+    "read_blob",
     "restore",
     "sha256_of_key",
     "write_manifest",
@@ -46,6 +47,25 @@ def write_manifest(store: Store, data: bytes) -> str:
     return key
 
 
+def read_blob(store: Store, key: str, what: str = "blob") -> bytes:
+    """Read a content-addressed blob and check its bytes against the hash in its key.
+
+    Raises
+    ------
+    NotFound
+        If the blob is missing.
+    HashMismatch
+        If its bytes do not match the key.
+    """
+    data = store.get(key)
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != sha256_of_key(key):
+        raise HashMismatch(
+            f"{what} {key} is corrupt: its bytes hash to sha256:{actual}; run `mlineage fsck`"
+        )
+    return data
+
+
 def manifest_entries(store: Store, key: str) -> tuple[ManifestEntry, ...]:
     """Read and verify a manifest blob.
 
@@ -58,14 +78,7 @@ def manifest_entries(store: Store, key: str) -> tuple[ManifestEntry, ...]:
     CorruptRecord
         If it does not parse.
     """
-    data = store.get(key)
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != sha256_of_key(key):
-        raise HashMismatch(
-            f"manifest blob {key} is corrupt: its bytes hash to sha256:{actual}; "
-            "run `mlineage fsck`"
-        )
-    return parse_manifest(data)
+    return parse_manifest(read_blob(store, key, "manifest blob"))
 
 
 def artifact_ref(path: str, digest: PathDigest, *, archived: bool) -> ArtifactRef:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
@@ -205,27 +206,23 @@ def decode_pack(
             and doc.get("format") == FORMAT
         ):
             raise envelope from None
+        # Salvage record by record, so one damaged record does not hide the others.
         versions, events, problems = [], [], []
-        for i, item in enumerate(doc["versions"]):
-            try:
-                versions.append(ModelVersion.model_validate(item))
-            except ValidationError as error:
-                problems.append(
-                    CorruptRecord(
-                        f"{key!r} holds an invalid version record at index {i}: "
-                        f"{str(error).splitlines()[0]}; run `mlineage fsck`"
+        sections: tuple[tuple[str, Callable[[Any], Any], list[Any]], ...] = (
+            ("version", ModelVersion.model_validate, versions),
+            ("event", _event_adapter.validate_python, events),
+        )
+        for kind, validate, sink in sections:
+            for i, item in enumerate(doc[f"{kind}s"]):
+                try:
+                    sink.append(validate(item))
+                except ValidationError as error:
+                    problems.append(
+                        CorruptRecord(
+                            f"{key!r} holds an invalid {kind} record at index {i}: "
+                            f"{str(error).splitlines()[0]}; run `mlineage fsck`"
+                        )
                     )
-                )
-        for i, item in enumerate(doc["events"]):
-            try:
-                events.append(_event_adapter.validate_python(item))
-            except ValidationError as error:
-                problems.append(
-                    CorruptRecord(
-                        f"{key!r} holds an invalid event record at index {i}: "
-                        f"{str(error).splitlines()[0]}; run `mlineage fsck`"
-                    )
-                )
     for kind, ids in (("version", [v.id for v in versions]), ("event", [e.id for e in events])):
         twice = sorted(i for i, n in Counter(ids).items() if n > 1)
         if twice:

@@ -1145,18 +1145,16 @@ class Tracker:
             return None
         cached = self._environments.get(key)
         if cached is None:
-            from mlineage.artifacts import sha256_of_key
+            from mlineage.artifacts import read_blob
 
             try:
-                data = self.store.get(key)
+                data = read_blob(self.store, key, "environment blob")
             except NotFound:
                 raise CorruptRecord(
                     f"environment blob {key} is missing from {self.store.uri}; run `mlineage fsck`"
                 ) from None
-            if hashlib.sha256(data).hexdigest() != sha256_of_key(key):
-                raise CorruptRecord(
-                    f"environment blob {key} does not match its hash; run `mlineage fsck`"
-                )
+            except HashMismatch as exc:
+                raise CorruptRecord(str(exc)) from None
             try:
                 cached = EnvironmentSnapshot.model_validate_json(data)
             except ValidationError as exc:
