@@ -12,10 +12,10 @@ networkx on random DAGs.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator
-from operator import attrgetter
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from mlineage._columns import VersionColumns
 from mlineage.errors import VersionNotFound
 from mlineage.records import ModelVersion
 
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     import numpy as np
 
 __all__ = ["LineageGraph"]
-
-_by_id = attrgetter("id")
 
 
 class LineageGraph:
@@ -47,6 +45,8 @@ class LineageGraph:
         self._nodes: list[ModelVersion] = []
         self._parents: list[tuple[int, ...]] = []
         self._children: list[list[int]] = []
+        self._kinds: list[str] = []
+        self._created: list[int] = []  # microseconds since the epoch, UTC
         self._order: list[str] = []  # ids sorted (creation order)
         self._rank: np.ndarray[Any, np.dtype[np.int64]] | None = None  # index -> position
         self._metrics: dict[str, dict[int, float]] = {}  # metric -> node index -> value
@@ -69,8 +69,7 @@ class LineageGraph:
                     f"parent {parent} of version {version.id} is not in the lineage of "
                     f"model {version.model!r}"
                 )
-        if version.id not in self._index:
-            self._insert(version)
+        self.add_columns(VersionColumns.from_versions([version]))
 
     def add_many(self, versions: Iterable[ModelVersion]) -> list[ModelVersion]:
         """Add versions given in any order; return those left out because a parent is missing.
@@ -79,73 +78,113 @@ class LineageGraph:
         the outcome does not depend on the order of ``versions``. Ids already present are
         skipped.
         """
-        index = self._index
-        deferred: list[ModelVersion] = []
+        columns = VersionColumns.from_versions(versions)
+        return [columns.nodes[row] for row in self.add_columns(columns)]
+
+    def add_columns(self, columns: VersionColumns) -> list[int]:
+        """Add the versions of ``columns`` (any order); return the rows left out, by id.
+
+        This is how a tracker adds what it loads: a pack's index gives the columns
+        without decoding its records, whose nodes stay unread until looked at. A row is
+        left out when a parent is in neither the graph nor ``columns``; rows whose id is
+        already present (or repeated) are skipped.
+        """
+        ids, all_parents = columns.ids, columns.parents
+        index, nodes, parents, children = self._index, self._nodes, self._parents, self._children
+        kinds, created = self._kinds, self._created
+        col_nodes, col_kinds, col_created = columns.nodes, columns.kinds, columns.created
+        node_of_row = [-1] * len(ids)
+        inserted: list[str] = []
+
+        def insert(row: int, links: tuple[int, ...]) -> None:
+            i = len(nodes)
+            index[ids[row]] = i
+            nodes.append(col_nodes[row])
+            parents.append(links)
+            children.append([])
+            for p in links:
+                children[p].append(i)
+            kinds.append(col_kinds[row])
+            created.append(col_created[row])
+            node_of_row[row] = i
+            inserted.append(ids[row])
+
+        deferred: list[int] = []
         # Fast path: ids are time-ordered and a version never predates its parents, so in
         # ascending id order almost every version finds its parents already inserted.
-        for version in sorted(versions, key=_by_id):
-            if version.id in index:
+        for row in sorted(range(len(ids)), key=ids.__getitem__):
+            if ids[row] in index:
                 continue
-            if all(p in index for p in version.parents):
-                self._insert(version)
-            else:
-                deferred.append(version)
-        if not deferred:
-            return []
-        unresolved: dict[str, int] = {}
-        waiters: dict[str, list[ModelVersion]] = {}
-        ready: list[ModelVersion] = []
-        for version in deferred:
-            if version.id in index or version.id in unresolved:
+            try:
+                links = tuple([index[p] for p in all_parents[row]])
+            except KeyError:
+                deferred.append(row)
                 continue
-            missing = {p for p in version.parents if p not in index}
-            if missing:
-                unresolved[version.id] = len(missing)
-                for parent in missing:
-                    waiters.setdefault(parent, []).append(version)
-            else:
-                ready.append(version)
-        orphans = {w.id: w for ws in waiters.values() for w in ws}
-        while ready:
-            version = ready.pop()
-            if version.id in index:
-                continue
-            self._insert(version)
-            orphans.pop(version.id, None)
-            for waiter in waiters.pop(version.id, ()):
-                unresolved[waiter.id] -= 1
-                if unresolved[waiter.id] == 0:
-                    ready.append(waiter)
-        return sorted(orphans.values(), key=_by_id)
-
-    def _insert(self, version: ModelVersion) -> None:
-        i = len(self._nodes)
-        self._index[version.id] = i
-        self._nodes.append(version)
-        parents = tuple(self._index[p] for p in version.parents)
-        self._parents.append(parents)
-        self._children.append([])
-        for p in parents:
-            self._children[p].append(i)
-        metrics = self._metrics
-        for name, value in version.metrics.items():
-            column = metrics.get(name)
+            insert(row, links)
+        orphans = self._insert_deferred(columns, deferred, insert) if deferred else []
+        for name, values in columns.metrics.items():
+            column = self._metrics.get(name)
             if column is None:
-                column = metrics[name] = {}
-            column[i] = value
+                column = self._metrics[name] = {}
+            for row, value in enumerate(values):
+                if value is not None and node_of_row[row] >= 0:
+                    column[node_of_row[row]] = value
         order = self._order
-        if not order or version.id > order[-1]:
-            order.append(version.id)
-        else:
-            bisect.insort(order, version.id)
-        self._rank = None
+        if inserted:
+            if (not order or inserted[0] > order[-1]) and not deferred:
+                order += inserted  # the common case: new versions are the newest
+            else:
+                order += inserted
+                order.sort()
+            self._rank = None
         if self._nx is not None:
-            self._nx_add(version)
+            for version_id in inserted:
+                self._nx_add(index[version_id])
+        return orphans
 
-    def _nx_add(self, version: ModelVersion) -> None:
-        self._nx.add_node(version.id, version=version)
-        for k, parent in enumerate(version.parents):
-            self._nx.add_edge(parent, version.id, kind=version.kind, first_parent=k == 0)
+    def _insert_deferred(
+        self,
+        columns: VersionColumns,
+        deferred: list[int],
+        insert: Callable[[int, tuple[int, ...]], None],
+    ) -> list[int]:
+        """Kahn's algorithm over the rows whose parents were not all present."""
+        index, ids, all_parents = self._index, columns.ids, columns.parents
+        unresolved: dict[int, int] = {}
+        waiters: dict[str, list[int]] = {}
+        ready: list[int] = []
+        pending: set[str] = set()
+        for row in deferred:
+            if ids[row] in index or ids[row] in pending:
+                continue
+            pending.add(ids[row])
+            missing = {p for p in all_parents[row] if p not in index}
+            if missing:
+                unresolved[row] = len(missing)
+                for parent in missing:
+                    waiters.setdefault(parent, []).append(row)
+            else:
+                ready.append(row)
+        orphans = {row for rows in waiters.values() for row in rows}
+        while ready:
+            row = ready.pop()
+            if ids[row] in index:
+                continue
+            insert(row, tuple(index[p] for p in all_parents[row]))
+            orphans.discard(row)
+            for waiter in waiters.pop(ids[row], ()):
+                unresolved[waiter] -= 1
+                if unresolved[waiter] == 0:
+                    ready.append(waiter)
+        return sorted(orphans, key=ids.__getitem__)
+
+    def _nx_add(self, i: int) -> None:
+        nodes = self._nodes
+        version_id = nodes[i].id
+        self._nx.add_node(version_id, version=nodes[i])
+        kind = self._kinds[i]
+        for k, parent in enumerate(self._parents[i]):
+            self._nx.add_edge(nodes[parent].id, version_id, kind=kind, first_parent=k == 0)
 
     @property
     def nx(self) -> Any:
@@ -158,8 +197,8 @@ class LineageGraph:
             import networkx as nx
 
             self._nx = nx.DiGraph()
-            for version in self._nodes:
-                self._nx_add(version)
+            for i in range(len(self._nodes)):
+                self._nx_add(i)
         return self._nx
 
     # -- lookup ---------------------------------------------------------------------------
@@ -254,6 +293,11 @@ class LineageGraph:
         """The parents of a version, first parent first."""
         return [self._nodes[p] for p in self._parents[self._idx(version_id)]]
 
+    def first_parent(self, version_id: str) -> ModelVersion | None:
+        """The first parent of a version, or None for a root."""
+        links = self._parents[self._idx(version_id)]
+        return self._nodes[links[0]] if links else None
+
     def children(self, version_id: str) -> list[ModelVersion]:
         """The direct children of a version, oldest first."""
         return self._by_creation(self._children[self._idx(version_id)], newest_first=False)
@@ -304,6 +348,25 @@ class LineageGraph:
         kept = [i for i in indices if i in column]
         values = np.fromiter((column[i] for i in kept), dtype=np.float64, count=len(kept))
         return kept, values
+
+    def creation_indices(self) -> list[int]:
+        """Node indices of every version in creation order (oldest first)."""
+        index = self._index
+        return [index[version_id] for version_id in self._order]
+
+    def created_micros(self, version_id: str) -> int:
+        """When ``version_id`` was created, in microseconds since the Unix epoch (UTC)."""
+        return self._created[self._idx(version_id)]
+
+    def latest_at(self, indices: list[int], micros: int) -> int | None:
+        """Position in ``indices`` (oldest first) of the last one created at or before
+        ``micros`` (microseconds since the epoch), or None if all are later.
+
+        Reads no record: creation times are kept as a column.
+        """
+        created = self._created
+        position = bisect.bisect_right([created[i] for i in indices], micros)
+        return position - 1 if position else None
 
     def node(self, index: int) -> ModelVersion:
         """The version stored at node ``index`` (as returned by the index methods)."""

@@ -12,7 +12,7 @@ import re
 from collections import OrderedDict
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
 from pydantic import (
     AwareDatetime,
@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     FiniteFloat,
     JsonValue,
+    model_serializer,
 )
 
 from mlineage._ids import ID_PATTERN
@@ -36,6 +37,7 @@ __all__ = [
     "ModelVersion",
     "StatusEvent",
     "VersionStatus",
+    "lazy_version",
     "validate_name",
 ]
 
@@ -394,6 +396,61 @@ class ModelVersion(_Record):
     status: VersionStatus = VersionStatus.COMMITTED
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
 
+    # -- lazily read records --------------------------------------------------------------
+    # A version loaded from a pack starts with only its id in ``__dict__`` and a pointer to
+    # its bytes in ``__pydantic_private__`` (see :func:`lazy_version`); the first access to
+    # any other field reads and validates the whole record. Everything that looks at the
+    # fields (attributes, ==, hash, repr, dict(), copy, pickle, serialisation, also nested
+    # in another model) reads it first, so a lazy version is indistinguishable from one
+    # decoded eagerly. An eagerly built version has ``__pydantic_private__ = None`` and
+    # pays nothing for this.
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler):  # type: ignore[no-untyped-def]
+        # No annotations on purpose: pydantic then keeps the model's own serialisation
+        # schema (a return annotation would replace it in model_json_schema).
+        if self.__pydantic_private__ is not None:
+            _materialise(self)
+        return handler(self)
+
+    if not TYPE_CHECKING:  # as in pydantic: keeps mypy from allowing any attribute
+
+        def __getattr__(self, name: str) -> Any:
+            if name in _VERSION_FIELDS and _materialise(self):
+                return self.__dict__[name]
+            return super().__getattr__(name)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ModelVersion):
+            _materialise(self)
+            _materialise(other)
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        # What pydantic generates for frozen models; the dict fields make it raise.
+        _materialise(self)
+        return hash(tuple(self.__dict__[name] for name in _VERSION_FIELDS_ORDERED))
+
+    def __iter__(self) -> Any:
+        _materialise(self)
+        return super().__iter__()
+
+    def __repr_args__(self) -> Any:
+        _materialise(self)
+        return super().__repr_args__()
+
+    def __getstate__(self) -> dict[Any, Any]:
+        _materialise(self)
+        return super().__getstate__()
+
+    def __copy__(self) -> ModelVersion:
+        _materialise(self)
+        return super().__copy__()
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> ModelVersion:
+        _materialise(self)
+        return super().__deepcopy__(memo)
+
     @property
     def parent_id(self) -> str | None:
         """The first parent's id, or None for a root version."""
@@ -462,6 +519,52 @@ class ModelVersion(_Record):
             for k, v in rows
         )
         return f"<table>{body}</table>"
+
+
+_VERSION_FIELDS_ORDERED = tuple(ModelVersion.model_fields)
+_VERSION_FIELDS = frozenset(_VERSION_FIELDS_ORDERED)
+_new = object.__new__
+_setattr = object.__setattr__
+
+
+class VersionSource(Protocol):
+    """Where a lazy version's full record comes from (a pack, see ``mlineage.codec``)."""
+
+    def load_version(self, index: int, version_id: str) -> ModelVersion:
+        """Read, validate and return record ``index``, which must have id ``version_id``."""
+        ...
+
+
+def lazy_version(version_id: str, source: VersionSource, index: int) -> ModelVersion:
+    """A :class:`ModelVersion` whose fields are read from ``source`` on first access.
+
+    Costs about a microsecond, against 10-20 for decoding and validating the record; a
+    tracker loading 10^5 versions from packs builds its lineage from the packs' index
+    and reads a record only when something looks at it.
+    """
+    version = _new(ModelVersion)
+    _setattr(version, "__dict__", {"id": version_id})
+    _setattr(version, "__pydantic_fields_set__", set(_VERSION_FIELDS_ORDERED))
+    _setattr(version, "__pydantic_extra__", None)
+    _setattr(version, "__pydantic_private__", {"source": source, "index": index})
+    return version
+
+
+def _materialise(version: ModelVersion) -> bool:
+    """Read a lazy version's record into it; False if it was not lazy."""
+    private = version.__pydantic_private__
+    if private is None:
+        return False
+    full = private["source"].load_version(private["index"], version.__dict__["id"])
+    version.__dict__.update(full.__dict__)
+    _setattr(version, "__pydantic_fields_set__", full.__pydantic_fields_set__)
+    _setattr(version, "__pydantic_private__", None)
+    return True
+
+
+def is_lazy(version: ModelVersion) -> bool:
+    """Whether ``version``'s record has not been read yet (for tests and diagnostics)."""
+    return version.__pydantic_private__ is not None
 
 
 class _Event(_Record):

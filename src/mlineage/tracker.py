@@ -34,6 +34,7 @@ from mlineage._coerce import (
     coerce_tags,
     parse_time,
 )
+from mlineage._columns import utc_micros
 from mlineage._ids import ID_PATTERN, new_id
 from mlineage.blame import BlameReport, Direction, blame_steps, worst_step
 from mlineage.codec import (
@@ -256,8 +257,9 @@ class VersionLogger:
         tracker = self._tracker
         created = datetime.now(timezone.utc) if self._timestamp is None else self._timestamp
         for parent_id in self._parents:
-            parent = tracker._graph.get(parent_id)
-            if created < parent.created_at:
+            # The graph's time column: a parent loaded from a pack stays unread.
+            if utc_micros(created) < tracker._graph.created_micros(parent_id):
+                parent = tracker._graph.get(parent_id)
                 raise InvalidTime(
                     f"timestamp {created.isoformat()} is before parent {parent_id[:12]}'s "
                     f"{parent.created_at.isoformat()}; a version cannot predate its parents"
@@ -989,8 +991,7 @@ class Tracker:
         graph = self._graph
         out = []
         for version in graph.versions():
-            parent = graph.get(version.parents[0]) if version.parents else None
-            if predicate(version, parent):
+            if predicate(version, graph.first_parent(version.id)):
                 out.append(version)
         return out
 
@@ -1088,22 +1089,23 @@ class Tracker:
                         f"alias {ref!r} was removed at {move.effective_at.isoformat()}"
                     )
                 return self._graph.get(move.version)
+            graph = self._graph
             if isinstance(ref, str) and ref == self.model and ref not in self._names:
-                line = self._graph.versions()
+                line = graph.creation_indices()
             else:
-                line = self.history(ref)[::-1]
+                line = graph.first_parent_indices(self.get_version(ref).id)[::-1]
             if not line:
                 raise VersionNotFound(f"model {self.model!r} has no versions yet")
             if when is None:
-                return line[-1]
-            times = [v.created_at for v in line]
-            i = bisect.bisect_right(times, when)
-            if i == 0:
+                return graph.node(line[-1])
+            position = graph.latest_at(line, utc_micros(when))
+            if position is None:
+                first = graph.node(line[0])
                 raise InvalidTime(
                     f"{when.isoformat()} is before the first version "
-                    f"{line[0].id[:12]} ({line[0].created_at.isoformat()})"
+                    f"{first.id[:12]} ({first.created_at.isoformat()})"
                 )
-            return line[i - 1]
+            return graph.node(line[position])
 
     def diff(self, a: Ref, b: Ref) -> VersionDiff:
         """What changed from version ``a`` to version ``b``.

@@ -1,0 +1,86 @@
+"""What the lineage graph needs of each version, as columns.
+
+The graph, history, blame and checkout-at-a-time need only a version's id, parents, kind,
+name, creation time and metrics. A pack stores exactly these as columns in its header, so
+a tracker can build its lineage from them and leave each full record unread until
+something looks at it (:func:`mlineage.records.lazy_version`). Versions decoded eagerly
+(loose records, or just logged) go through the same columns, so there is one way in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from mlineage.records import ModelVersion
+
+__all__ = ["VersionColumns", "utc_micros"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def utc_micros(when: datetime) -> int:
+    """Microseconds since the Unix epoch of an aware datetime (exact, no float rounding)."""
+    return (when - _EPOCH) // _MICROSECOND
+
+
+@dataclass(slots=True)
+class VersionColumns:
+    """Parallel lists, one row per version; ``metrics`` holds one list per metric name.
+
+    A metric a version does not carry is ``None`` in that version's row.
+    """
+
+    ids: list[str] = field(default_factory=list)
+    parents: list[Sequence[str]] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    names: list[str | None] = field(default_factory=list)
+    created: list[int] = field(default_factory=list)
+    metrics: dict[str, list[float | None]] = field(default_factory=dict)
+    nodes: list[ModelVersion] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def from_versions(cls, versions: Iterable[ModelVersion]) -> VersionColumns:
+        """Columns of fully decoded versions (reads every field it needs)."""
+        columns = cls()
+        metrics = columns.metrics
+        for row, version in enumerate(versions):
+            columns.ids.append(version.id)
+            columns.parents.append(version.parents)
+            columns.kinds.append(version.kind)
+            columns.names.append(version.name)
+            columns.created.append(utc_micros(version.created_at))
+            columns.nodes.append(version)
+            for name, value in version.metrics.items():
+                column = metrics.get(name)
+                if column is None:
+                    column = metrics[name] = [None] * row
+                column.append(value)
+            for column in metrics.values():
+                if len(column) == row:
+                    column.append(None)
+        return columns
+
+    def extend(self, other: VersionColumns) -> None:
+        """Append ``other``'s rows."""
+        before, added = len(self), len(other)
+        self.ids += other.ids
+        self.parents += other.parents
+        self.kinds += other.kinds
+        self.names += other.names
+        self.created += other.created
+        self.nodes += other.nodes
+        for name, column in other.metrics.items():
+            mine = self.metrics.get(name)
+            if mine is None:
+                self.metrics[name] = [None] * before + column
+            else:
+                mine += column
+        for column in self.metrics.values():
+            if len(column) < before + added:
+                column += [None] * added
