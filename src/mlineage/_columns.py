@@ -78,7 +78,8 @@ class VersionColumns:
         for name, column in other.metrics.items():
             mine = self.metrics.get(name)
             if mine is None:
-                self.metrics[name] = [None] * before + column
+                padded: list[float | None] = [None] * before
+                self.metrics[name] = padded + column
             else:
                 mine += column
         for column in self.metrics.values():
