@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import mlineage as ml
+from tests import packfile
 
 
 def fill(tracker: ml.Tracker, n: int, start: int = 0) -> list[ml.ModelVersion]:
@@ -63,9 +64,7 @@ def test_pack_listing_a_record_twice_is_corrupt(tmp_path: Path) -> None:
     versions = fill(tracker, 3)
     tracker.compact()
     pack = next((tmp_path / "s/models/m/packs").iterdir())
-    doc = json.loads(pack.read_text())
-    doc["versions"].append(doc["versions"][0])
-    pack.write_text(json.dumps(doc))
+    packfile.repeat_version(pack, 0)
     with pytest.raises(ml.CorruptRecord, match="more than once") as info:
         ml.Tracker.load("m", storage=store)
     assert pack.name in str(info.value)
@@ -74,23 +73,48 @@ def test_pack_listing_a_record_twice_is_corrupt(tmp_path: Path) -> None:
     assert skipped.versions() == versions
 
 
-def test_damaged_record_inside_a_pack(tmp_path: Path) -> None:
+def test_garbled_pack_fails_its_checksum_and_intact_records_are_salvaged(
+    tmp_path: Path,
+) -> None:
     store = str(tmp_path / "s")
     tracker = ml.Tracker("m", storage=store)
     versions = fill(tracker, 3)
     tracker.compact()
     pack = next((tmp_path / "s/models/m/packs").iterdir())
-    doc = json.loads(pack.read_text())
-    doc["versions"][2]["metrics"] = {"accuracy": "high"}
-    pack.write_text(json.dumps(doc))
-    with pytest.raises(ml.CorruptRecord, match="index 2"):
+    header, _ = packfile.read(pack)
+    data = bytearray(pack.read_bytes())
+    at = data.index(b"\n") + 1 + header["index"]["offsets"][2] + 30
+    data[at : at + 4] = b"\x00\xff!]"  # bytes of record 2 overwritten, length kept
+    pack.write_bytes(bytes(data))
+    with pytest.raises(ml.CorruptRecord, match="checksum") as info:
         ml.Tracker.load("m", storage=store)
-    with pytest.warns(RuntimeWarning, match="index 2"):
+    assert pack.name in str(info.value) and "mlineage fsck" in str(info.value)
+    with pytest.warns(RuntimeWarning, match="checksum"):
         skipped = ml.Tracker.load("m", storage=store, on_error="skip")
     assert skipped.versions() == versions[:2]
     pack.write_bytes(b'{"format": 1, "type": "pack", "versi')
     with pytest.raises(ml.CorruptRecord, match="not valid JSON"):
         ml.Tracker.load("m", storage=store)
+
+
+def test_record_that_passes_the_checksum_but_not_validation(tmp_path: Path) -> None:
+    # Only a writer that wrote it so can make this: the record is found bad when read.
+    store = str(tmp_path / "s")
+    tracker = ml.Tracker("m", storage=store)
+    versions = fill(tracker, 3)
+    tracker.compact()
+    pack = next((tmp_path / "s/models/m/packs").iterdir())
+    header, records = packfile.read(pack)
+    records[2]["dataset"] = {"hash": ""}
+    packfile.write(pack, header, records)
+    loaded = ml.Tracker.load("m", storage=store)
+    assert loaded.history()[1] == versions[1]
+    assert loaded.blame("accuracy") is not None  # the index serves blame
+    with pytest.raises(ml.CorruptRecord, match="index 2") as info:
+        loaded.latest().dataset  # type: ignore[union-attr]
+    assert pack.name in str(info.value)
+    report = ml.fsck(store)
+    assert [p.kind for p in report.problems] == ["corrupt-record"]
 
 
 def test_readers_never_miss_a_record_during_compaction(tmp_path: Path) -> None:

@@ -46,11 +46,13 @@ from typing import Any
 from mlineage import _keys
 from mlineage.codec import (
     FORMAT,
+    READ_FORMATS,
     STORE_MARKER_KEY,
     decode_event,
     decode_marker,
     decode_pack,
     decode_version,
+    pack_listed_ids,
 )
 from mlineage.errors import CorruptRecord, HashMismatch, NotFound, ReadOnlyError, StoreFormatError
 from mlineage.records import (
@@ -468,7 +470,7 @@ class _Checker:
                 if "more than once" not in str(error):
                     self.problem("corrupt-record", key, _plain(error))
             records: list[ModelVersion | Event] = [*versions, *events]
-            listed = _raw_ids(data)
+            listed = pack_listed_ids(data)
             for kind, ids in listed.items():
                 for record_id, times in sorted(Counter(ids).items()):
                     if times > 1:
@@ -598,7 +600,7 @@ class _Checker:
             return None
         if (
             not isinstance(doc, dict)
-            or fmt != FORMAT
+            or fmt not in READ_FORMATS
             or doc.get("type") != "name"
             or doc.get("name") != name
             or not isinstance(doc.get("version"), str)
@@ -745,19 +747,3 @@ def _digest_of(key: str) -> str:
 def _json_keys(keys: Iterable[str]) -> list[str]:
     # Readers ignore keys without the .json suffix; so does fsck.
     return sorted(k for k in keys if k.endswith(".json"))
-
-
-def _raw_ids(data: bytes) -> dict[str, list[str]]:
-    """Record kind -> the ids a pack's JSON lists (repeats included, damaged ones too)."""
-    try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    out: dict[str, list[str]] = {}
-    for kind, field_name in (("version", "versions"), ("event", "events")):
-        items = doc.get(field_name) if isinstance(doc, dict) else None
-        if isinstance(items, list):
-            out[kind] = [
-                i["id"] for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)
-            ]
-    return out

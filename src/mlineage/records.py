@@ -38,6 +38,7 @@ __all__ = [
     "StatusEvent",
     "VersionStatus",
     "lazy_version",
+    "lazy_versions",
     "validate_name",
 ]
 
@@ -416,8 +417,8 @@ class ModelVersion(_Record):
     if not TYPE_CHECKING:  # as in pydantic: keeps mypy from allowing any attribute
 
         def __getattr__(self, name: str) -> Any:
-            if name in _VERSION_FIELDS and _materialise(self):
-                return self.__dict__[name]
+            if name in _LAZY_ATTRIBUTES and _materialise(self):
+                return object.__getattribute__(self, name)
             return super().__getattr__(name)
 
     def __eq__(self, other: object) -> bool:
@@ -522,7 +523,10 @@ class ModelVersion(_Record):
 
 
 _VERSION_FIELDS_ORDERED = tuple(ModelVersion.model_fields)
-_VERSION_FIELDS = frozenset(_VERSION_FIELDS_ORDERED)
+# What a lazy version reads its record for: its fields and the pydantic slots left unset.
+_LAZY_ATTRIBUTES = frozenset(
+    [*_VERSION_FIELDS_ORDERED, "__pydantic_fields_set__", "__pydantic_extra__"]
+)
 _new = object.__new__
 _setattr = object.__setattr__
 
@@ -542,12 +546,21 @@ def lazy_version(version_id: str, source: VersionSource, index: int) -> ModelVer
     tracker loading 10^5 versions from packs builds its lineage from the packs' index
     and reads a record only when something looks at it.
     """
-    version = _new(ModelVersion)
-    _setattr(version, "__dict__", {"id": version_id})
-    _setattr(version, "__pydantic_fields_set__", set(_VERSION_FIELDS_ORDERED))
-    _setattr(version, "__pydantic_extra__", None)
-    _setattr(version, "__pydantic_private__", {"source": source, "index": index})
-    return version
+    return lazy_versions([version_id], source)[0]
+
+
+def lazy_versions(version_ids: list[str], source: VersionSource) -> list[ModelVersion]:
+    """:func:`lazy_version` for record ``i`` of ``source`` for each ``version_ids[i]``."""
+    out: list[ModelVersion] = []
+    append, new, setattr_ = out.append, _new, _setattr
+    for index, version_id in enumerate(version_ids):
+        version = new(ModelVersion)
+        setattr_(version, "__dict__", {"id": version_id})
+        # __pydantic_fields_set__ and __pydantic_extra__ stay unset until the record is
+        # read (__getattr__ reads it when asked for them): two fewer writes per version.
+        setattr_(version, "__pydantic_private__", {"source": source, "index": index})
+        append(version)
+    return out
 
 
 def _materialise(version: ModelVersion) -> bool:
@@ -558,6 +571,7 @@ def _materialise(version: ModelVersion) -> bool:
     full = private["source"].load_version(private["index"], version.__dict__["id"])
     version.__dict__.update(full.__dict__)
     _setattr(version, "__pydantic_fields_set__", full.__pydantic_fields_set__)
+    _setattr(version, "__pydantic_extra__", None)
     _setattr(version, "__pydantic_private__", None)
     return True
 

@@ -34,19 +34,20 @@ from mlineage._coerce import (
     coerce_tags,
     parse_time,
 )
-from mlineage._columns import utc_micros
+from mlineage._columns import VersionColumns, utc_micros
 from mlineage._ids import ID_PATTERN, new_id
 from mlineage.blame import BlameReport, Direction, blame_steps, worst_step
 from mlineage.codec import (
+    FORMAT,
     STORE_MARKER_KEY,
     decode_event,
     decode_marker,
-    decode_pack,
     decode_version,
     encode_event,
     encode_marker,
     encode_pack,
     encode_version,
+    read_pack,
 )
 from mlineage.diff import VersionDiff, diff_dicts, diff_versions
 from mlineage.errors import (
@@ -474,7 +475,7 @@ class Tracker:
             if k.endswith(".json") and not known(_keys.record_id(k))
         )
 
-    def _load_packs(self, versions: dict[str, ModelVersion], events: dict[str, Event]) -> None:
+    def _load_packs(self, versions: VersionColumns, events: dict[str, Event]) -> None:
         keys = [
             k
             for k in self.store.list(_keys.packs_prefix(self.model))
@@ -484,35 +485,14 @@ class Tracker:
             if data is None:
                 continue  # merged into a newer pack and removed; a later listing finds it
             try:
-                pack_versions, pack_events, problems = decode_pack(
-                    data, key, lenient=self.on_error == "skip"
-                )
+                contents = read_pack(data, key, self.model, lenient=self.on_error == "skip")
             except CorruptRecord as exc:
                 self._record_error(key, exc)
                 continue
-            for problem in problems:
+            for problem in contents.problems:
                 self._warn_skip(key, problem)
-            for version in pack_versions:
-                if version.model != self.model:
-                    self._record_error(
-                        key,
-                        CorruptRecord(
-                            f"pack {key!r} holds version {version.id} of another model "
-                            f"({version.model!r}); run `mlineage fsck`"
-                        ),
-                    )
-                    continue
-                versions.setdefault(version.id, version)
-            for event in pack_events:
-                if event.model != self.model:
-                    self._record_error(
-                        key,
-                        CorruptRecord(
-                            f"pack {key!r} holds event {event.id} of another model "
-                            f"({event.model!r}); run `mlineage fsck`"
-                        ),
-                    )
-                    continue
+            versions.extend(contents.versions)
+            for event in contents.events:
                 events.setdefault(event.id, event)
             self._loaded_packs.add(key)
 
@@ -557,7 +537,8 @@ class Tracker:
 
         with self._lock, _gc_paused():
             before = len(self._graph)
-            versions: dict[str, ModelVersion] = {}
+            packed = VersionColumns()
+            loose: dict[str, ModelVersion] = {}
             events: dict[str, Event] = {}
             # Loose keys are listed before packs. A compactor deletes loose records only
             # after the pack holding them is durable, so a listed key that has vanished by
@@ -568,29 +549,33 @@ class Tracker:
             loose_events = self._new_keys(
                 _keys.events_prefix(self.model), self._events.__contains__
             )
-            self._load_packs(versions, events)
-            vanished = self._load_loose(loose_versions, decode_version, versions)
+            self._load_packs(packed, events)
+            vanished = self._load_loose(loose_versions, decode_version, loose)
             vanished += self._load_loose(loose_events, decode_event, events)
             for _ in range(3):
+                listed = set(packed.ids)
                 vanished = [
                     k
                     for k in vanished
-                    if _keys.record_id(k) not in versions and _keys.record_id(k) not in events
+                    if _keys.record_id(k) not in listed and _keys.record_id(k) not in events
                 ]
                 if not vanished:
                     break
-                self._load_packs(versions, events)
-            orphans = self._graph.add_many(versions.values())
-            orphan_ids = {o.id for o in orphans}
-            for version in versions.values():
-                if version.name and version.id not in orphan_ids:
-                    self._names.setdefault(version.name, version.id)
-            for orphan in orphans:
-                missing = [p for p in orphan.parents if p not in self._graph]
+                self._load_packs(packed, events)
+            # A record both packed and loose (an interrupted compaction) is the same
+            # record; the packed copy is kept.
+            packed.extend(VersionColumns.from_versions(loose.values()))
+            orphans = set(self._graph.add_columns(packed))
+            names = self._names
+            for row, name in enumerate(packed.names):
+                if name is not None and row not in orphans:
+                    names.setdefault(name, packed.ids[row])
+            for row in sorted(orphans, key=packed.ids.__getitem__):
+                missing = [p for p in packed.parents[row] if p not in self._graph]
                 self._record_error(
-                    _keys.version_key(self.model, orphan.id),
+                    _keys.version_key(self.model, packed.ids[row]),
                     CorruptRecord(
-                        f"version {orphan.id} of model {self.model!r} names parent(s) "
+                        f"version {packed.ids[row]} of model {self.model!r} names parent(s) "
                         f"{', '.join(missing)} that are not in the store; run `mlineage fsck`"
                     ),
                 )
@@ -778,7 +763,7 @@ class Tracker:
         assert version.name is not None
         key = _keys.name_key(self.model, version.name)
         claim = json.dumps(
-            {"format": 1, "type": "name", "name": version.name, "version": version.id}
+            {"format": FORMAT, "type": "name", "name": version.name, "version": version.id}
         ).encode()
         try:
             self.store.put(key, claim, mode="create")

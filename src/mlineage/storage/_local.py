@@ -93,16 +93,20 @@ class LocalStore(Store):
             raise NotFound(f"{key!r} is a directory in store {self.uri}, not an object") from None
         try:
             chunks: list[bytes] = []
+            # The first read asks for the whole file (a pack is megabytes): one read and
+            # no join copy; later reads catch a file that grew meanwhile.
+            want = max(os.fstat(fd).st_size + 1, _READ_SIZE)
             while True:
                 try:
-                    chunk = os.read(fd, _READ_SIZE)
+                    chunk = os.read(fd, want)
                 except IsADirectoryError:
                     raise NotFound(
                         f"{key!r} is a directory in store {self.uri}, not an object"
                     ) from None
                 if not chunk:
-                    return b"".join(chunks)
+                    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
                 chunks.append(chunk)
+                want = _READ_SIZE
         finally:
             os.close(fd)
 
