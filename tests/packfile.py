@@ -6,6 +6,7 @@ also check that the documentation is true.
 
 from __future__ import annotations
 
+import itertools
 import json
 import zlib
 from pathlib import Path
@@ -26,9 +27,7 @@ def read(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     assert body.endswith(END)
     assert zlib.crc32(body) == header["crc32"]
     offsets = header["index"]["offsets"]
-    records = [
-        json.loads(body[start : end - 2]) for start, end in zip(offsets, offsets[1:], strict=False)
-    ]
+    records = [json.loads(body[start : end - 2]) for start, end in itertools.pairwise(offsets)]
     assert len(records) == header["versions"] + header["events"]
     return header, records
 

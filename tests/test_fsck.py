@@ -25,8 +25,8 @@ import pytest
 
 import mlineage as ml
 from mlineage.fsck import Problem, fsck
-from tests import packfile
 from mlineage.storage import LocalStore
+from tests import packfile
 
 MODEL = "fraud-detector"
 SRC = Path(__file__).parents[1] / "src"

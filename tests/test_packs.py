@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
@@ -111,7 +110,7 @@ def test_record_that_passes_the_checksum_but_not_validation(tmp_path: Path) -> N
     assert loaded.history()[1] == versions[1]
     assert loaded.blame("accuracy") is not None  # the index serves blame
     with pytest.raises(ml.CorruptRecord, match="index 2") as info:
-        loaded.latest().dataset  # type: ignore[union-attr]
+        _ = loaded.latest().dataset  # type: ignore[union-attr]
     assert pack.name in str(info.value)
     report = ml.fsck(store)
     assert [p.kind for p in report.problems] == ["corrupt-record"]
