@@ -297,7 +297,7 @@ def _pack_header(data: bytes, key: str) -> _PackLayout | None:
             and len(offsets) == n + layout.events + 1
             and offsets[0] == 0
             and offsets[-1] == len(data) - layout.body - len(_PACK_END)
-            and all(type(p) is list for p in index["parents"])
+            and set(map(type, index["parents"])) <= {list}
             and _IDS.fullmatch("".join(index["ids"])) is not None
         )
     except (KeyError, TypeError):

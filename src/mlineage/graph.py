@@ -12,7 +12,7 @@ networkx on random DAGs.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlineage._columns import VersionColumns
@@ -49,7 +49,8 @@ class LineageGraph:
         self._created: list[int] = []  # microseconds since the epoch, UTC
         self._order: list[str] = []  # ids sorted (creation order)
         self._rank: np.ndarray[Any, np.dtype[np.int64]] | None = None  # index -> position
-        self._metrics: dict[str, dict[int, float]] = {}  # metric -> node index -> value
+        # metric -> value per node index (None: not measured; may be shorter than _nodes)
+        self._metrics: dict[str, list[float | None]] = {}
         self._nx: Any = None
         self.add_many(versions)
 
@@ -91,20 +92,22 @@ class LineageGraph:
         """
         ids, all_parents = columns.ids, columns.parents
         index, nodes, parents, children = self._index, self._nodes, self._parents, self._children
-        col_nodes, col_kinds, col_created = columns.nodes, columns.kinds, columns.created
-        base = len(nodes)
-        rows: range | list[int] = range(len(ids))
-        if any(ids[r] >= ids[r + 1] for r in range(len(ids) - 1)):
+        base, count = len(nodes), len(ids)
+        rows: range | list[int] = range(count)
+        if ids != sorted(ids):
             rows = sorted(rows, key=ids.__getitem__)
         # Fast path, inlined (10^5 rows on load): ids are time-ordered and a version never
         # predates its parents, so in id order almost every version finds its parents
-        # already inserted. The per-node columns are filled in bulk afterwards.
-        taken: list[int] = []
+        # already inserted. Node i is the i-th row taken; the per-node columns are filled
+        # in bulk afterwards, and the child lists made in one go (the unused ones dropped).
+        left: list[int] = []  # rows skipped (already present) or deferred
         deferred: list[int] = []
+        children += [[] for _ in range(count)]
         i = base
         for row in rows:
             version_id = ids[row]
             if version_id in index:
+                left.append(row)
                 continue
             links = all_parents[row]
             try:
@@ -118,53 +121,55 @@ class LineageGraph:
                         children[p].append(i)
                     parents.append(resolved)
             except KeyError:
+                left.append(row)
                 deferred.append(row)
                 continue
             index[version_id] = i
-            children.append([])
-            taken.append(row)
             i += 1
-        if len(taken) == len(ids) and isinstance(rows, range):
-            nodes += col_nodes
-            self._kinds += col_kinds
-            self._created += col_created
+        del children[i:]
+        in_order = not left and isinstance(rows, range)
+        taken: Sequence[int]
+        if in_order:
+            taken = rows
+            nodes += columns.nodes
+            self._kinds += columns.kinds
+            self._created += columns.created
         else:
-            nodes += [col_nodes[r] for r in taken]
-            self._kinds += [col_kinds[r] for r in taken]
-            self._created += [col_created[r] for r in taken]
+            out = set(left)
+            taken = [r for r in rows if r not in out]
+            nodes += [columns.nodes[r] for r in taken]
+            self._kinds += [columns.kinds[r] for r in taken]
+            self._created += [columns.created[r] for r in taken]
         orphans: list[int] = []
         if deferred:
-            taken += self._insert_deferred(columns, deferred, orphans)
-        inserted = [ids[r] for r in taken]
-        if taken:
-            in_order = isinstance(rows, range) and len(taken) == len(ids)
-            node_of_row = (
-                range(base, base + len(ids))
-                if in_order
-                else dict(zip(taken, range(base, base + len(taken)), strict=True))
-            )
-            for name, values in columns.metrics.items():
-                column = self._metrics.get(name)
-                if column is None:
-                    column = self._metrics[name] = {}
-                if in_order:
-                    column.update(
-                        {n: v for n, v in zip(node_of_row, values, strict=True) if v is not None}
-                    )
-                else:
-                    column.update(
-                        {node_of_row[r]: values[r] for r in taken if values[r] is not None}  # type: ignore[misc]
-                    )
-            order = self._order
-            if (not order or inserted[0] > order[-1]) and not deferred:
-                order += inserted  # the common case: new versions are the newest
+            taken = [*taken, *self._insert_deferred(columns, deferred, orphans)]
+        if not taken:
+            return orphans
+        for name, values in columns.metrics.items():
+            column = self._metrics.get(name)
+            if column is None:
+                column = self._metrics[name] = []
+            if in_order:
+                column += [None] * (base - len(column))
+                column += values
             else:
-                order += inserted
-                order.sort()
-            self._rank = None
-            if self._nx is not None:
-                for version_id in inserted:
-                    self._nx_add(index[version_id])
+                for node, row in enumerate(taken, start=base):
+                    value = values[row]
+                    if value is not None:
+                        if len(column) <= node:
+                            column += [None] * (node + 1 - len(column))
+                        column[node] = value
+        inserted = [ids[r] for r in taken]
+        order = self._order
+        if (not order or inserted[0] > order[-1]) and in_order:
+            order += inserted  # the common case: new versions are the newest
+        else:
+            order += inserted
+            order.sort()
+        self._rank = None
+        if self._nx is not None:
+            for version_id in inserted:
+                self._nx_add(index[version_id])
         return orphans
 
     def _insert_deferred(
@@ -381,8 +386,9 @@ class LineageGraph:
         """The nodes among ``indices`` that carry ``metric``, and their values, in order."""
         import numpy as np
 
-        column = self._metrics.get(metric, {})
-        kept = [i for i in indices if i in column]
+        column = self._metrics.get(metric, [])
+        size = len(column)
+        kept = [i for i in indices if i < size and column[i] is not None]
         values = np.fromiter((column[i] for i in kept), dtype=np.float64, count=len(kept))
         return kept, values
 

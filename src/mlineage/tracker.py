@@ -553,6 +553,8 @@ class Tracker:
             vanished = self._load_loose(loose_versions, decode_version, loose)
             vanished += self._load_loose(loose_events, decode_event, events)
             for _ in range(3):
+                if not vanished:
+                    break
                 listed = set(packed.ids)
                 vanished = [
                     k
