@@ -152,9 +152,11 @@ def test_clean_packed_store_is_ok(build: Callable[..., Built]) -> None:
     assert report.checked["versions"] == 4
 
 
-def test_released_format_store_is_ok() -> None:
-    report = fsck(Path(__file__).parent / "data" / "store-format-1", verify_blobs=True)
+@pytest.mark.parametrize("fmt", [1, 2])
+def test_released_format_store_is_ok(fmt: int) -> None:
+    report = fsck(Path(__file__).parent / "data" / f"store-format-{fmt}", verify_blobs=True)
     assert report.ok, str(report)
+    assert report.checked["versions"] == 3 and report.checked["packs"] == 1
 
 
 def test_empty_and_memory_stores(tmp_path: Path) -> None:

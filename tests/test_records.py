@@ -104,9 +104,11 @@ def test_records_are_frozen_and_strict() -> None:
         ml.DataSnapshot(path="d", hash="")
 
 
-def test_format_1_store_from_the_first_release_still_loads(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", [1, 2])
+def test_stores_of_every_released_format_still_load(tmp_path: Path, fmt: int) -> None:
+    # format 1: 0.1.0 (one-document packs); format 2: packs with a columnar index
     tracker = ml.Tracker.load(
-        "fraud-detector", storage=str(DATA / "store-format-1"), read_only=True
+        "fraud-detector", storage=str(DATA / f"store-format-{fmt}"), read_only=True
     )
     history = tracker.history()
     assert [v.name for v in history] == ["fraud-v3", "fraud-v2", "fraud-v1"]

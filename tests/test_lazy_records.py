@@ -1,0 +1,251 @@
+"""Versions loaded from packs are read on first access and behave exactly like decoded ones."""
+
+from __future__ import annotations
+
+import copy
+import json
+import pickle
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+import mlineage as ml
+from mlineage.records import is_lazy
+
+START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+def rich_store(root: Path, n: int = 6) -> list[ml.ModelVersion]:
+    """A packed store whose versions use every kind of field, unicode included."""
+    tracker = ml.Tracker("m", storage=str(root), capture_environment=False)
+    versions = []
+    for i in range(n):
+        versions.append(
+            tracker.log(
+                model_path=f"ckpt/{i}.pt",
+                dataset=ml.DataSnapshot(path=f"data/{i}/", hash=f"sha256:{i:064x}", num_rows=i),
+                metrics={"accuracy": 0.9 + i / 1000, "точность": 1 / 3 + i} if i % 3 else {},
+                hyperparameters={"lr": 1e-3 * (i + 1), "layers": [64, 32], "opt": {"b": [0.9]}},
+                notes=f"update {i}: données de janvier 🚀",
+                tags=["jan", f"t{i}"],
+                name=f"v{i}" if i % 2 else None,
+                timestamp=START + timedelta(days=i),
+                metadata={"run": i},
+            )
+        )
+    assert tracker.compact() == n
+    return versions
+
+
+@pytest.fixture
+def packed(tmp_path: Path) -> tuple[ml.Tracker, list[ml.ModelVersion]]:
+    written = rich_store(tmp_path / "s")
+    loaded = ml.Tracker.load("m", storage=str(tmp_path / "s"))
+    assert all(is_lazy(v) for v in loaded.versions())
+    return loaded, written
+
+
+def lazies(tracker: ml.Tracker) -> int:
+    return sum(is_lazy(v) for v in tracker.graph)
+
+
+def test_equal_both_ways_and_in_containers(
+    packed: tuple[ml.Tracker, list[ml.ModelVersion]],
+) -> None:
+    loaded, written = packed
+    assert written[2] == loaded.versions()[2]  # the eager one on the left
+    assert loaded.versions()[3] == written[3]
+    assert loaded.versions() == written
+    assert written[1] in loaded.versions()
+    assert loaded.versions()[1] != written[2]
+
+
+def test_every_way_of_looking_reads_the_record(
+    packed: tuple[ml.Tracker, list[ml.ModelVersion]], tmp_path: Path
+) -> None:
+    tracker, written = packed
+    store = str(tmp_path / "s")
+    looks = {
+        "attribute": lambda v: v.notes,
+        "repr": repr,
+        "str": str,
+        "dict": dict,
+        "model_dump": lambda v: v.model_dump(),
+        "model_dump unset": lambda v: v.model_dump(exclude_unset=True),
+        "model_dump_json": lambda v: json.loads(v.model_dump_json()),
+        "fields_set": lambda v: v.model_fields_set,
+        "copy": lambda v: copy.copy(v).model_dump(),
+        "deepcopy": lambda v: copy.deepcopy(v).model_dump(),
+        "pickle": lambda v: pickle.loads(pickle.dumps(v)).model_dump(),
+        "model_copy": lambda v: v.model_copy(update={"notes": "x"}).model_dump(),
+        "metric_delta": lambda v: v.metric_delta(v, "accuracy") if v.metrics else None,
+        "html": lambda v: v._repr_html_(),
+    }
+    for name, look in looks.items():
+        for i, logged in enumerate(written):
+            # as decoded from JSON (a decoded time's tzinfo reprs differently from a logged one)
+            expected = ml.ModelVersion.model_validate_json(logged.model_dump_json())
+            fresh = ml.Tracker.load("m", storage=store).versions()[i]
+            assert is_lazy(fresh)
+            assert look(fresh) == look(expected), name
+            assert not is_lazy(fresh), name
+
+
+def test_hash_fails_like_the_record(packed: tuple[ml.Tracker, list[ml.ModelVersion]]) -> None:
+    loaded, written = packed
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(written[0])
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(loaded.versions()[0])
+
+
+def test_serialised_inside_another_model(packed: tuple[ml.Tracker, list[ml.ModelVersion]]) -> None:
+    class Page(BaseModel):
+        versions: list[ml.ModelVersion]
+
+    loaded, written = packed
+    assert Page(versions=loaded.versions()).model_dump_json() == (
+        Page(versions=written).model_dump_json()
+    )
+    schema = ml.ModelVersion.model_json_schema(mode="serialization")
+    assert "dataset" in schema["properties"]  # the lazy hook keeps the schema
+
+
+def test_unknown_attribute_is_still_an_attribute_error(
+    packed: tuple[ml.Tracker, list[ml.ModelVersion]],
+) -> None:
+    version = packed[0].versions()[0]
+    with pytest.raises(AttributeError, match="no attribute 'colour'"):
+        _ = version.colour  # type: ignore[attr-defined]
+    assert not hasattr(version, "colour")
+
+
+def test_queries_read_no_record(packed: tuple[ml.Tracker, list[ml.ModelVersion]]) -> None:
+    tracker, written = packed
+    n = len(written)
+    assert [v.id for v in tracker.history()] == [v.id for v in reversed(written)]
+    assert [v.id for v in tracker.lineage(written[-1].id).ancestors()] == [
+        v.id for v in reversed(written[:-1])
+    ]
+    assert tracker.lineage(written[0].id).descendants()[0].id == written[1].id
+    assert tracker.blame("accuracy", "increase").id == written[4].id  # type: ignore[union-attr]
+    assert tracker.resolve("m", at=START + timedelta(days=2, hours=1)).id == written[2].id
+    assert tracker.resolve(written[4].id, at=START + timedelta(days=3)).id == written[3].id
+    assert tracker.get_version("v3").id == written[3].id
+    assert tracker.get_version(written[2].id[:20]).id == written[2].id
+    assert [v.id for v in tracker.roots()] == [written[0].id]
+    assert tracker.graph.nx.number_of_edges() == n - 1
+    assert lazies(tracker) == n
+    tracker.set_alias("production", "v1")
+    with tracker.log_version() as v:  # parent = the latest, a lazy version
+        v.model_path = "new.pt"
+        v.dataset = ml.DataSnapshot(hash="sha256:new")
+    assert v.version.parents == (written[-1].id,)
+    assert lazies(tracker) == n
+    assert tracker.resolve("production").name == "v1"
+    assert lazies(tracker) == n - 1
+
+
+def test_a_version_before_its_lazy_parent_is_refused(
+    packed: tuple[ml.Tracker, list[ml.ModelVersion]],
+) -> None:
+    tracker, written = packed
+    with pytest.raises(ml.InvalidTime, match="before parent"):
+        tracker.log(
+            model_path="x",
+            dataset=ml.DataSnapshot(hash="h"),
+            timestamp=written[-1].created_at - timedelta(seconds=1),
+        )
+
+
+def test_compacting_again_keeps_packed_records(tmp_path: Path) -> None:
+    # Records both loose and packed (an interrupted compaction): the graph holds the
+    # packed, lazy copy, and a second compaction writes it out again unchanged.
+    store = tmp_path / "s"
+    written = rich_store(store)
+    pack = next((store / "models/m/packs").iterdir())
+    tracker = ml.Tracker.load("m", storage=str(store))
+    for version in written[:2]:
+        (store / f"models/m/versions/{version.id}.json").write_bytes(
+            ml.codec.encode_version(version)
+        )
+    pack.rename(pack.with_name("0" * 32 + ".json"))  # the older pack, read first
+    assert tracker.compact() == 2
+    assert ml.Tracker.load("m", storage=str(store)).versions() == written
+    assert ml.fsck(str(store)).ok
+
+
+def test_a_pack_of_events_only(tmp_path: Path) -> None:
+    store = str(tmp_path / "s")
+    written = rich_store(tmp_path / "s")
+    tracker = ml.Tracker.load("m", storage=store)
+    tracker.annotate("v1", notes="later")
+    tracker.set_status("v3", "deprecated", reason="drift")
+    assert tracker.compact() == 2
+    again = ml.Tracker.load("m", storage=store)
+    assert again.annotations("v1")[0].notes == "later"
+    assert again.status("v3") is ml.VersionStatus.DEPRECATED
+    assert again.versions() == written
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 1000),  # first parent: a random earlier version (0 = a root)
+            st.booleans(),  # a second parent?
+            st.dictionaries(
+                st.sampled_from(["acc", "f1", "loss ✓"]),
+                st.floats(allow_nan=False, allow_infinity=False, width=64),
+            ),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    st.integers(1, 4),
+)
+def test_packed_load_equals_eager_load(
+    steps: list[tuple[int, bool, dict[str, float]]], packs: int
+) -> None:
+    # Any DAG, any finite metrics (exact float round trip), split over several packs and
+    # loose records: the lineage and every answer equal those of the eager records.
+    store = f"memory://lazy-{id(steps)}-{len(steps)}-{packs}"
+    tracker = ml.Tracker("m", storage=store, capture_environment=False, hash_artifacts=False)
+    versions: list[ml.ModelVersion] = []
+    for i, (pick, merge, metrics) in enumerate(steps):
+        parents = []
+        if versions and pick:
+            parents.append(versions[pick % len(versions)].id)
+            if merge and len(versions) > 1:
+                other = versions[(pick * 7 + 1) % len(versions)].id
+                if other not in parents:
+                    parents.append(other)
+        versions.append(
+            tracker.log(
+                model_path=f"{i}.pt",
+                dataset=ml.DataSnapshot(hash=f"h{i}"),
+                metrics=metrics,
+                parents=parents,
+                timestamp=START + timedelta(minutes=i),
+            )
+        )
+        if (i + 1) % max(1, len(steps) // packs) == 0:
+            tracker.compact()
+    loaded = ml.Tracker.load("m", storage=store)
+    assert [v.id for v in loaded.versions()] == [v.id for v in versions]
+    for metric in ("acc", "f1", "loss ✓"):
+        for direction in ("decrease", "increase"):
+            culprit = loaded.blame(metric, direction)
+            expected = tracker.blame(metric, direction)
+            assert (culprit and culprit.id) == (expected and expected.id)
+    for version in versions:
+        assert [v.id for v in loaded.history(version.id)] == [
+            v.id for v in tracker.history(version.id)
+        ]
+        assert loaded.resolve("m", at=version.created_at).id == version.id
+    assert loaded.versions() == versions  # reads every record: same content
+    assert ml.fsck(loaded.store).ok
