@@ -67,7 +67,7 @@ def test_equal_both_ways_and_in_containers(
 def test_every_way_of_looking_reads_the_record(
     packed: tuple[ml.Tracker, list[ml.ModelVersion]], tmp_path: Path
 ) -> None:
-    tracker, written = packed
+    _, written = packed
     store = str(tmp_path / "s")
     looks = {
         "attribute": lambda v: v.notes,
