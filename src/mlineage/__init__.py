@@ -55,7 +55,7 @@ from mlineage.records import (
 from mlineage.storage import Store, open_store
 from mlineage.tracker import Lineage, Tracker, VersionLogger, list_models
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AliasEvent",
