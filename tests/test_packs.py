@@ -156,3 +156,57 @@ def test_load_with_every_record_damaged_and_skipped(tmp_path: Path) -> None:
     with pytest.warns(RuntimeWarning, match="not valid JSON"):
         tracker = ml.Tracker.load("m", storage=store, on_error="skip")
     assert len(tracker) == 0
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("ids", "../../etc/passwd"),
+        ("ids", 7),
+        ("parents", [3]),
+        ("parents", "0" * 32),
+        ("names", ["a"]),
+        ("created", "2024-01-01"),
+        ("kinds", "Not A Kind"),
+        ("offsets", -5),
+    ],
+)
+def test_a_pack_index_of_the_wrong_types_is_refused(
+    tmp_path: Path, column: str, value: object
+) -> None:
+    # Even with a right checksum (the body is untouched), an index that would mislead the
+    # graph (a non-id parent, a path in an id, a time that is not a number) is damage.
+    store = str(tmp_path / "s")
+    tracker = ml.Tracker("m", storage=store)
+    versions = fill(tracker, 3)
+    tracker.compact()
+    pack = next((tmp_path / "s/models/m/packs").iterdir())
+    header, records = packfile.read(pack)
+    header["index"][column][1] = value
+    packfile.write(pack, header, records)
+    if column == "offsets":  # write() recomputes offsets: damage the file afterwards
+        data = pack.read_bytes().replace(b'"offsets":[0,', b'"offsets":[0,-5,', 1)
+        pack.write_bytes(data)
+    with pytest.raises(ml.CorruptRecord, match="damaged pack header") as info:
+        ml.Tracker.load("m", storage=store)
+    assert pack.name in str(info.value)
+    with pytest.warns(RuntimeWarning, match="damaged pack header"):
+        salvaged = ml.Tracker.load("m", storage=store, on_error="skip")
+    assert salvaged.versions() == versions  # the records themselves are intact
+    assert [p.kind for p in ml.fsck(store).problems] == ["corrupt-record"]
+
+
+def test_metric_floats_survive_the_index_exactly(tmp_path: Path) -> None:
+    store = str(tmp_path / "s")
+    tracker = ml.Tracker("m", storage=store)
+    values = [0.1 + 0.2, 1e-300, 5e-324, 1.7976931348623157e308, -0.0, 2.0**53 + 1, 1 / 3]
+    for i, value in enumerate(values):
+        tracker.log(model_path=f"{i}.pt", dataset=ml.DataSnapshot(hash="h"), metrics={"m": value})
+    tracker.compact()
+    header, _ = packfile.read(next((tmp_path / "s/models/m/packs").iterdir()))
+    assert header["index"]["metrics"]["m"] == [float(v) for v in values]
+    loaded = ml.Tracker.load("m", storage=store)
+    graph = loaded.graph
+    _, series = graph.metric_series(graph.first_parent_indices(loaded.latest().id)[::-1], "m")  # type: ignore[union-attr]
+    assert series.tolist() == [float(v) for v in values]
+    assert [v.metrics["m"] for v in loaded.versions()] == [float(v) for v in values]

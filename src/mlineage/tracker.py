@@ -835,9 +835,7 @@ class Tracker:
         version = None if ref is None else self.get_version(ref)
         now = datetime.now(timezone.utc)
         effective = now if at is None else as_utc(parse_time(at))
-        if version is not None and utc_micros(effective) < self._graph.created_micros(
-            version.id
-        ):
+        if version is not None and utc_micros(effective) < self._graph.created_micros(version.id):
             raise InvalidTime(
                 f"alias {alias!r} cannot point at {version.id[:12]} from "
                 f"{effective.isoformat()}: that version was only created at "
