@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,12 +39,14 @@ def test_compact_then_load_is_identical(tmp_path: Path) -> None:
     assert again.resolve("production") == versions[10]
     assert again.annotations(versions[3])[0].notes == "why"
     assert again.get_version("v7") == versions[7]
-    # more loose records on top of the pack, then a second pack
+    # more loose records on top of the pack; compacting merges them with the small pack
     more = fill(again, 5, start=30)
     assert ml.Tracker.load("m", storage=store).versions() == versions + more
-    assert again.compact() == 5
+    assert again.compact() == 37
+    assert len(list((tmp_path / "s/models/m/packs").iterdir())) == 1
     assert ml.Tracker.load("m", storage=store).versions() == versions + more
     assert again.compact() == 0
+    assert again.compact(merge=False) == 0
 
 
 def test_records_both_loose_and_packed_are_merged(tmp_path: Path) -> None:
@@ -210,3 +213,58 @@ def test_metric_floats_survive_the_index_exactly(tmp_path: Path) -> None:
     _, series = graph.metric_series(graph.first_parent_indices(loaded.latest().id)[::-1], "m")  # type: ignore[union-attr]
     assert series.tolist() == [float(v) for v in values]
     assert [v.metrics["m"] for v in loaded.versions()] == [float(v) for v in values]
+
+
+def test_small_packs_are_merged_and_full_ones_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ml.tracker, "PACK_RECORDS", 10)
+    store = str(tmp_path / "s")
+    packs = tmp_path / "s/models/m/packs"
+    tracker = ml.Tracker("m", storage=store)
+    versions = fill(tracker, 3)
+    assert tracker.compact(merge=False) == 3
+    versions += fill(tracker, 4, start=3)
+    assert tracker.compact(merge=False) == 4
+    assert len(list(packs.iterdir())) == 2
+    # another process merges the two small packs: one pack of 7 records
+    other = ml.Tracker.load("m", storage=store)
+    assert other.compact() == 7
+    assert len(list(packs.iterdir())) == 1
+    # the first tracker still reads the merged pack, and its own packs are gone
+    versions += fill(tracker, 12, start=7)
+    assert tracker.compact() == 19  # 12 loose + the 7 of the small pack, in 2 packs
+    sizes = sorted(packfile.read(p)[0]["versions"] for p in packs.iterdir())
+    assert sizes == [9, 10]
+    assert tracker.compact() == 0  # one small pack, nothing loose: nothing to do
+    for reader in (tracker, ml.Tracker.load("m", storage=store)):
+        reader.refresh()
+        assert reader.versions() == versions
+        assert reader.get_version("v18") == versions[18]
+    assert ml.fsck(store).ok
+
+
+def test_reader_that_listed_packs_before_a_merge_finds_the_merged_pack(tmp_path: Path) -> None:
+    store = str(tmp_path / "s")
+    writer = ml.Tracker("m", storage=store)
+    versions = fill(writer, 3)
+    writer.compact(merge=False)
+    versions += fill(writer, 3, start=3)
+    writer.compact(merge=False)
+    assert len(list((tmp_path / "s/models/m/packs").iterdir())) == 2
+    # A deterministic interleaving: the reader lists the two packs, then a compactor
+    # merges them (and deletes them) before the reader gets to read them.
+    reader_store = ml.open_store(store)
+    original_list = reader_store.list
+    merged: list[int] = []
+
+    def list_then_merge(prefix: str) -> Iterator[str]:
+        keys = list(original_list(prefix))
+        if prefix.endswith("/packs/") and not merged:
+            merged.append(writer.compact())
+        return iter(keys)
+
+    reader_store.list = list_then_merge  # type: ignore[method-assign]
+    loaded = ml.Tracker("m", storage=reader_store)
+    assert merged == [6]
+    assert loaded.versions() == versions

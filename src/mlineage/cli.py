@@ -15,7 +15,8 @@
 ``--store`` may also follow the command (``mlineage fsck --store s3://bucket/lineage``).
 ``fsck`` checks the whole store and lists every problem; ``--repair`` removes leftover
 temporary files older than ``--temp-age`` seconds (default 600) and nothing else.
-``compact`` bundles a model's loose records into packs and prints how many it packed.
+``compact`` bundles a model's loose records (and small packs) into packs and prints how many
+records it wrote.
 ``checkout`` answers "what did REF (an alias, a version, or the model when omitted) designate
 at TIME", and with ``--to DIR`` writes that version's verified files there.
 

@@ -409,7 +409,9 @@ class Tracker:
         self._names: dict[str, str] = {}
         self._events: dict[str, Event] = {}
         self._alias_events: dict[str, list[AliasEvent]] = {}
-        self._loaded_packs: set[str] = set()
+        # pack key -> the ids of the versions and events it holds (for merging packs)
+        self._loaded_packs: dict[str, tuple[list[str], list[str]]] = {}
+        self._damaged_packs: set[str] = set()
         self._marker_checked = False
         self._warned: set[str] = set()
         self._manifests: dict[str, dict[str, str]] = {}
@@ -476,25 +478,38 @@ class Tracker:
         )
 
     def _load_packs(self, versions: VersionColumns, events: dict[str, Event]) -> None:
-        keys = [
-            k
-            for k in self.store.list(_keys.packs_prefix(self.model))
-            if k.endswith(".json") and k not in self._loaded_packs
-        ]
-        for key, data in self.store.get_many(sorted(keys)):
-            if data is None:
-                continue  # merged into a newer pack and removed; a later listing finds it
-            try:
-                contents = read_pack(data, key, self.model, lenient=self.on_error == "skip")
-            except CorruptRecord as exc:
-                self._record_error(key, exc)
-                continue
-            for problem in contents.problems:
-                self._warn_skip(key, problem)
-            versions.extend(contents.versions)
-            for event in contents.events:
-                events.setdefault(event.id, event)
-            self._loaded_packs.add(key)
+        # A pack that vanishes between listing and reading was merged into a bigger one
+        # by a compactor, which deletes packs only after writing the merged pack: a
+        # fresh listing shows it.
+        for _ in range(3):
+            keys = [
+                k
+                for k in self.store.list(_keys.packs_prefix(self.model))
+                if k.endswith(".json") and k not in self._loaded_packs
+            ]
+            vanished = False
+            for key, data in self.store.get_many(sorted(keys)):
+                if data is None:
+                    vanished = True
+                    continue
+                try:
+                    contents = read_pack(data, key, self.model, lenient=self.on_error == "skip")
+                except CorruptRecord as exc:
+                    self._record_error(key, exc)
+                    continue
+                for problem in contents.problems:
+                    self._warn_skip(key, problem)
+                if contents.problems:
+                    self._damaged_packs.add(key)  # never merged away: fsck reports it
+                versions.extend(contents.versions)
+                for event in contents.events:
+                    events.setdefault(event.id, event)
+                self._loaded_packs[key] = (
+                    list(contents.versions.ids),
+                    [e.id for e in contents.events],
+                )
+            if not vanished:
+                return
 
     def _load_loose(
         self, keys: list[str], decode: Callable[[bytes, str], Any], sink: dict[str, Any]
@@ -586,20 +601,26 @@ class Tracker:
                     self._add_event(event)
             return len(self._graph) - before
 
-    def compact(self) -> int:
-        """Bundle this model's loose records into one pack object, for fast loading.
+    def compact(self, *, merge: bool = True) -> int:
+        """Bundle this model's loose records into pack objects, for fast loading.
 
-        Remote stores answer one GET per record slowly; a pack holds many records in one
-        object. Compaction writes the pack (create-only), then deletes the loose records
-        it holds. It is safe while other processes log and load: writers keep writing
-        loose records (a later compaction packs them), and readers list loose records
-        before packs, so a record is never invisible. A compaction killed half-way leaves
-        records both loose and packed, which readers merge.
+        Remote stores answer one GET per record slowly, and decoding records one by one
+        is slow anywhere; a pack holds up to 10,000 versions with an index of them (see
+        docs/storage-format.md). Compaction writes the pack (create-only), then deletes
+        the loose records it holds. With ``merge`` it also merges packs of fewer than
+        10,000 records into fuller ones (writing the merged pack before deleting the
+        small ones), so that a store compacted every day stays a handful of objects.
+        It is safe while other processes log and load: writers keep writing loose
+        records (a later compaction packs them), and readers list loose records before
+        packs and list packs again when one vanishes, so a record is never invisible. A
+        compaction killed half-way leaves records both loose and packed, or in two packs,
+        which readers merge.
 
         Returns
         -------
         int
-            How many records were packed.
+            How many records were written into new packs (loose records packed, plus
+            records moved by merging).
 
         Raises
         ------
@@ -618,23 +639,55 @@ class Tracker:
                 for k in self.store.list(_keys.events_prefix(self.model))
                 if k.endswith(".json") and _keys.record_id(k) in self._events
             )
-            if not version_keys and not event_keys:
+            version_ids = [_keys.record_id(k) for k in version_keys]
+            event_ids = [_keys.record_id(k) for k in event_keys]
+            merged = self._packs_to_merge(bool(version_ids or event_ids)) if merge else []
+            for key in merged:
+                version_ids += self._loaded_packs[key][0]
+                event_ids += self._loaded_packs[key][1]
+            if not version_ids and not event_ids:
                 return 0
+            version_ids = sorted(set(version_ids))
+            event_ids = sorted(set(event_ids))
             self._ensure_marker()
             # Packs of bounded size keep a reader's peak memory low and let a remote
-            # store fetch them in parallel.
-            for start in range(0, max(len(version_keys), len(event_keys)), PACK_RECORDS):
-                chunk_versions = version_keys[start : start + PACK_RECORDS]
-                chunk_events = event_keys[start : start + PACK_RECORDS]
+            # store fetch them in parallel. Everything replaced is deleted only once all
+            # new packs are durable.
+            for start in range(0, max(len(version_ids), len(event_ids)), PACK_RECORDS):
+                chunk_versions = version_ids[start : start + PACK_RECORDS]
+                chunk_events = event_ids[start : start + PACK_RECORDS]
                 data = encode_pack(
-                    [self._graph.get(_keys.record_id(k)) for k in chunk_versions],
-                    [self._events[_keys.record_id(k)] for k in chunk_events],
+                    [self._graph.get(i) for i in chunk_versions],
+                    [self._events[i] for i in chunk_events],
                 )
                 key = _keys.pack_key(self.model, new_id())
                 self.store.put(key, data, mode="create")
-                self._loaded_packs.add(key)
-                self.store.delete_many(chunk_versions + chunk_events)
-            return len(version_keys) + len(event_keys)
+                self._loaded_packs[key] = (chunk_versions, chunk_events)
+            self.store.delete_many(version_keys + event_keys + merged)
+            for key in merged:
+                del self._loaded_packs[key]
+            return len(version_ids) + len(event_ids)
+
+    def _packs_to_merge(self, loose: bool) -> list[str]:
+        """Packs of fewer than PACK_RECORDS records to rewrite with the loose ones.
+
+        Only intact packs whose every record is loaded (a damaged pack is kept for fsck),
+        and only when that leaves fewer packs: with no loose records, at least two.
+        """
+        present = set(self.store.list(_keys.packs_prefix(self.model)))
+        small = []
+        for key in sorted(present):
+            contents = self._loaded_packs.get(key)
+            if contents is None or key in self._damaged_packs:
+                continue
+            versions, events = contents
+            if (
+                len(versions) + len(events) < PACK_RECORDS
+                and all(i in self._graph for i in versions)
+                and all(i in self._events for i in events)
+            ):
+                small.append(key)
+        return small if loose or len(small) > 1 else []
 
     def _add_event(self, event: Event) -> None:
         self._events[event.id] = event
