@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -123,3 +124,19 @@ def test_stores_of_every_released_format_still_load(tmp_path: Path, fmt: int) ->
     restored = tracker.checkout("production", at="2024-03-02", to=tmp_path / "out")
     assert restored.version.name == "fraud-v2"
     assert (tmp_path / "out/model/fraud_v2.pt").read_bytes() == bytes([2]) * 64
+
+
+def test_compacting_a_format_1_store_rewrites_its_pack_in_format_2(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    shutil.copytree(DATA / "store-format-1", store)
+    before = ml.Tracker.load("fraud-detector", storage=str(store))
+    history = [v.model_dump() for v in before.history()]
+    # the format-1 pack (2 versions) and the loose version and events, in one new pack
+    assert before.compact() == 5
+    (pack,) = (store / "models/fraud-detector/packs").iterdir()
+    assert pack.read_bytes().startswith(b'{"format":2,"type":"pack"')
+    after = ml.Tracker.load("fraud-detector", storage=str(store))
+    assert [v.model_dump() for v in after.history()] == history
+    assert after.resolve("production").name == "fraud-v2"
+    assert after.annotations("fraud-v3")[0].notes == "label leak in March data"
+    assert ml.fsck(str(store), verify_blobs=True).ok
