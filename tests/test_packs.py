@@ -24,6 +24,16 @@ def fill(tracker: ml.Tracker, n: int, start: int = 0) -> list[ml.ModelVersion]:
     ]
 
 
+def packed_store(tmp_path: Path, n: int) -> tuple[str, list[ml.ModelVersion], Path]:
+    """A store of ``n`` versions compacted into one pack: its URI, versions and pack file."""
+    store = str(tmp_path / "s")
+    tracker = ml.Tracker("m", storage=store)
+    versions = fill(tracker, n)
+    tracker.compact()
+    (pack,) = (tmp_path / "s/models/m/packs").iterdir()
+    return store, versions, pack
+
+
 def test_compact_then_load_is_identical(tmp_path: Path) -> None:
     store = str(tmp_path / "s")
     tracker = ml.Tracker("m", storage=store)
@@ -61,11 +71,7 @@ def test_records_both_loose_and_packed_are_merged(tmp_path: Path) -> None:
 
 
 def test_pack_listing_a_record_twice_is_corrupt(tmp_path: Path) -> None:
-    store = str(tmp_path / "s")
-    tracker = ml.Tracker("m", storage=store)
-    versions = fill(tracker, 3)
-    tracker.compact()
-    pack = next((tmp_path / "s/models/m/packs").iterdir())
+    store, versions, pack = packed_store(tmp_path, 3)
     packfile.repeat_version(pack, 0)
     with pytest.raises(ml.CorruptRecord, match="more than once") as info:
         ml.Tracker.load("m", storage=store)
@@ -78,11 +84,7 @@ def test_pack_listing_a_record_twice_is_corrupt(tmp_path: Path) -> None:
 def test_garbled_pack_fails_its_checksum_and_intact_records_are_salvaged(
     tmp_path: Path,
 ) -> None:
-    store = str(tmp_path / "s")
-    tracker = ml.Tracker("m", storage=store)
-    versions = fill(tracker, 3)
-    tracker.compact()
-    pack = next((tmp_path / "s/models/m/packs").iterdir())
+    store, versions, pack = packed_store(tmp_path, 3)
     header, _ = packfile.read(pack)
     data = bytearray(pack.read_bytes())
     at = data.index(b"\n") + 1 + header["index"]["offsets"][2] + 30
@@ -101,11 +103,7 @@ def test_garbled_pack_fails_its_checksum_and_intact_records_are_salvaged(
 
 def test_record_that_passes_the_checksum_but_not_validation(tmp_path: Path) -> None:
     # Only a writer that wrote it so can make this: the record is found bad when read.
-    store = str(tmp_path / "s")
-    tracker = ml.Tracker("m", storage=store)
-    versions = fill(tracker, 3)
-    tracker.compact()
-    pack = next((tmp_path / "s/models/m/packs").iterdir())
+    store, versions, pack = packed_store(tmp_path, 3)
     header, records = packfile.read(pack)
     records[2]["dataset"] = {"hash": ""}
     packfile.write(pack, header, records)
@@ -179,11 +177,7 @@ def test_a_pack_index_of_the_wrong_types_is_refused(
 ) -> None:
     # Even with a right checksum (the body is untouched), an index that would mislead the
     # graph (a non-id parent, a path in an id, a time that is not a number) is damage.
-    store = str(tmp_path / "s")
-    tracker = ml.Tracker("m", storage=store)
-    versions = fill(tracker, 3)
-    tracker.compact()
-    pack = next((tmp_path / "s/models/m/packs").iterdir())
+    store, versions, pack = packed_store(tmp_path, 3)
     header, records = packfile.read(pack)
     header["index"][column][1] = value
     packfile.write(pack, header, records)

@@ -363,10 +363,7 @@ class _PackSource:
         try:
             version = ModelVersion.model_validate_json(self.record_bytes(index))
         except ValidationError as error:
-            raise CorruptRecord(
-                f"{self.key!r} holds an invalid version record at index {index} "
-                f"({version_id}): {str(error).splitlines()[0]}; run `mlineage fsck`"
-            ) from None
+            raise _invalid_record(self.key, "version", index, error) from None
         if version.id != version_id or version.model != self.model:
             raise CorruptRecord(
                 f"{self.key!r} holds version {version.id} of model {version.model!r} at "
@@ -506,13 +503,15 @@ def _decode_lines(
             else:
                 events.append(_event_adapter.validate_json(line))
         except ValidationError as error:
-            problems.append(
-                CorruptRecord(
-                    f"{key!r} holds an invalid {kind} record at index {i}: "
-                    f"{str(error).splitlines()[0]}; run `mlineage fsck`"
-                )
-            )
+            problems.append(_invalid_record(key, kind, i, error))
     return versions, events, problems
+
+
+def _invalid_record(key: str, kind: str, index: int, error: ValidationError) -> CorruptRecord:
+    return CorruptRecord(
+        f"{key!r} holds an invalid {kind} record at index {index}: "
+        f"{str(error).splitlines()[0]}; run `mlineage fsck`"
+    )
 
 
 def _matches_index(version: ModelVersion, index: dict[str, Any], row: int) -> bool:
@@ -604,12 +603,7 @@ def _decode_pack_1(
             try:
                 sink.append(validate(item))
             except ValidationError as error:
-                problems.append(
-                    CorruptRecord(
-                        f"{key!r} holds an invalid {kind} record at index {i}: "
-                        f"{str(error).splitlines()[0]}; run `mlineage fsck`"
-                    )
-                )
+                problems.append(_invalid_record(key, kind, i, error))
     return versions, events, problems
 
 
