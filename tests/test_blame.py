@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 import statistics
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mlineage as ml
-from mlineage.blame import robust_scale
+from mlineage.blame import blame_steps, robust_scale
 
 _counter = itertools.count()
 
@@ -133,3 +134,37 @@ def test_blame_agrees_with_brute_force(values: list[float | None], direction: st
         assert culprit is not None
         assert culprit.notes == f"update {expected}"
         assert report.culprit == culprit
+
+
+def test_report_on_a_packed_history_reads_only_the_steps_looked_at(tmp_path: Path) -> None:
+    from mlineage.records import is_lazy
+
+    store = str(tmp_path / "s")
+    tracker = ml.Tracker("m", storage=store, capture_environment=False)
+    for i in range(60):
+        tracker.log(
+            model_path=f"{i}.pt",
+            dataset=ml.DataSnapshot(hash=f"h{i}"),
+            metrics={"acc": 0.9 - (0.05 if i == 41 else 0.0) + 0.001 * (i % 3)},
+            hyperparameters={"lr": 0.1 if i == 41 else 0.01},
+        )
+    tracker.compact()
+    loaded = ml.Tracker.load("m", storage=store)
+    report = loaded.blame_report("acc")
+    assert len(report.steps) == 59
+    assert sum(is_lazy(v) for v in loaded.versions()) == 60  # ranking read no record
+    assert report.culprit is not None and report.culprit.id == loaded.versions()[41].id
+    text = report.text(limit=3)
+    assert "lr: 0.01 -> 0.1" in text and "... 56 more steps" in text
+    # read: the three versions shown (their names) and the culprit's parent (its diff)
+    assert sum(is_lazy(v) for v in loaded.versions()) == 56
+    assert report.to_dict(limit=2)["total_steps"] == 59
+    assert len(report.to_dict(limit=2)["steps"]) == 2
+    eager = ml.Tracker("m", storage=store)
+    eager_history = eager.history()[::-1]
+    for version in eager_history:
+        _ = version.notes  # decoded: blame_steps over records gives the same ranking
+    same = blame_steps(eager_history, "acc", "decrease")
+    assert [(s.version.id, s.delta) for s in same.steps] == [
+        (s.version.id, s.delta) for s in report.steps
+    ]

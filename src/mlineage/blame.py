@@ -9,6 +9,7 @@ version it is compared with.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ __all__ = [
     "Direction",
     "blame_culprit",
     "blame_steps",
+    "rank_steps",
     "robust_scale",
     "worst_step",
 ]
@@ -82,7 +84,11 @@ class BlameStep:
         Ids of versions between ``previous`` and ``version`` that lack the metric; the
         change may have happened in any of them.
     changes : VersionDiff or None
-        What changed from ``previous`` to ``version`` (None when not requested).
+        What changed from ``previous`` to ``version``: computed by ``explain`` on first
+        access (a report ranks every step of a long history; only the steps looked at
+        pay for a diff). None when no ``explain`` was given.
+    explain : callable or None
+        ``explain(previous, version)``, the diff function behind ``changes``.
     """
 
     version: ModelVersion
@@ -93,7 +99,14 @@ class BlameStep:
     bad_amount: float
     score: float | None
     unmeasured: tuple[str, ...]
-    changes: VersionDiff | None
+    explain: Callable[[ModelVersion, ModelVersion], VersionDiff] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    @functools.cached_property
+    def changes(self) -> VersionDiff | None:
+        """What changed from ``previous`` to ``version`` (None when not requested)."""
+        return None if self.explain is None else self.explain(self.previous, self.version)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -141,24 +154,29 @@ class BlameReport:
             return self.steps[0].version
         return None
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
+    def to_dict(self, limit: int | None = None) -> dict[str, Any]:
+        """A JSON-ready dict; ``limit`` keeps the worst ``limit`` steps (each with its diff)."""
         return {
             "metric": self.metric,
             "direction": self.direction,
             "scale": self.scale,
             "culprit": None if self.culprit is None else self.culprit.id,
-            "steps": [s.to_dict() for s in self.steps],
+            "total_steps": len(self.steps),
+            "steps": [s.to_dict() for s in self.steps[:limit]],
             "skipped": list(self.skipped),
         }
 
     def __str__(self) -> str:
+        return self.text()
+
+    def text(self, limit: int | None = None) -> str:
+        """The report as ``str()`` gives it, with at most ``limit`` steps (worst first)."""
         head = f"blame {self.metric} ({self.direction} is bad)"
         if not self.steps:
             return head + ": fewer than two versions carry this metric"
         noise = "n/a" if self.scale is None else f"{self.scale:.4g}"
         lines = [f"{head}; step noise (1.4826*MAD) = {noise}"]
-        for rank, step in enumerate(self.steps, 1):
+        for rank, step in enumerate(self.steps[:limit], 1):
             v = step.version
             score = "" if step.score is None else f"  score {step.score:+.1f}"
             label = f" {v.name}" if v.name else ""
@@ -168,6 +186,8 @@ class BlameReport:
             )
             if rank == 1 and step.bad_amount > 0 and step.changes is not None:
                 lines += ["     " + x for x in str(step.changes).splitlines()[1:]]
+        if limit is not None and len(self.steps) > limit:
+            lines.append(f"... {len(self.steps) - limit} more steps")
         return "\n".join(lines)
 
 
@@ -201,40 +221,56 @@ def blame_steps(
     InvalidInput
         (a ``ValueError``) if ``direction`` is neither ``"decrease"`` nor ``"increase"``.
     """
+    return rank_steps(history, lambda k: history[k].metrics.get(metric), metric, direction, explain)
+
+
+def rank_steps(
+    history: Sequence[ModelVersion],
+    value_at: Callable[[int], float | None],
+    metric: str,
+    direction: Direction,
+    explain: Callable[[ModelVersion, ModelVersion], VersionDiff] | None = None,
+) -> BlameReport:
+    """:func:`blame_steps` with the metric's values given by position in ``history``.
+
+    ``value_at(k)`` is the metric at ``history[k]`` or None; the tracker passes its graph's
+    metric column, so ranking a 10^5-version history reads no record.
+    """
     if direction not in ("decrease", "increase"):
         raise InvalidInput(f"direction must be 'decrease' or 'increase', got {direction!r}")
     sign = -1.0 if direction == "decrease" else 1.0
-    measured: list[tuple[ModelVersion, tuple[str, ...]]] = []
+    measured: list[tuple[ModelVersion, float, tuple[str, ...]]] = []
     skipped: list[str] = []
     gap: list[str] = []
-    for version in history:
-        if metric in version.metrics:
-            measured.append((version, tuple(gap)))
+    for k, version in enumerate(history):
+        value = value_at(k)
+        if value is not None:
+            measured.append((version, value, tuple(gap)))
             gap = []
         else:
             skipped.append(version.id)
             if measured:
                 gap.append(version.id)
-    raw: list[tuple[ModelVersion, ModelVersion, float, tuple[str, ...]]] = []
-    for (previous, _), (version, unmeasured) in itertools.pairwise(measured):
-        raw.append(
-            (previous, version, version.metrics[metric] - previous.metrics[metric], unmeasured)
-        )
-    scale = robust_scale([delta for _, _, delta, _ in raw])
+    raw = [
+        (previous, before, version, after, unmeasured)
+        for (previous, before, _), (version, after, unmeasured) in itertools.pairwise(measured)
+    ]
+    scale = robust_scale([after - before for _, before, _, after, _ in raw])
     steps = []
-    for previous, version, delta, unmeasured in raw:
+    for previous, before, version, after, unmeasured in raw:
+        delta = after - before
         bad = sign * delta
         steps.append(
             BlameStep(
                 version=version,
                 previous=previous,
-                before=previous.metrics[metric],
-                after=version.metrics[metric],
+                before=before,
+                after=after,
                 delta=delta,
                 bad_amount=bad,
                 score=None if scale is None else bad / scale,
                 unmeasured=unmeasured,
-                changes=None if explain is None else explain(previous, version),
+                explain=explain,
             )
         )
     # Stable sort on the oldest-first list: equal steps keep the older one first.

@@ -5,7 +5,8 @@
     mlineage [--store URI] models
     mlineage [--store URI] history MODEL [REF] [--limit N] [--json]
     mlineage [--store URI] show MODEL REF [--json]
-    mlineage [--store URI] blame MODEL METRIC [--direction decrease|increase] [--on REF] [--json]
+    mlineage [--store URI] blame MODEL METRIC [--direction decrease|increase] [--on REF]
+                                 [--limit N] [--json]
     mlineage [--store URI] diff MODEL A B [--json]
     mlineage [--store URI] checkout MODEL [REF] [--at TIME] [--to DIR] [--overwrite] [--json]
     mlineage [--store URI] aliases MODEL [--json]
@@ -95,10 +96,11 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def _cmd_blame(args: argparse.Namespace) -> int:
     tracker = _tracker(args)
     report = tracker.blame_report(args.metric, args.direction, on=args.on)
+    limit = None if args.limit <= 0 else args.limit
     if args.json:
-        _print_json(report.to_dict())
+        _print_json(report.to_dict(limit))
     else:
-        print(report)
+        print(report.text(limit))
     return 0 if report.culprit is not None else 1
 
 
@@ -203,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("metric")
     p.add_argument("--direction", choices=["decrease", "increase"], default="decrease")
     p.add_argument("--on", default=None, help="version whose history to walk (default: latest)")
+    p.add_argument(
+        "--limit", type=int, default=20, help="show the N worst steps (default 20; 0 = all)"
+    )
     p.set_defaults(func=_cmd_blame)
     p = command("diff", "what changed between two versions")
     p.add_argument("model")

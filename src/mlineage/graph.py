@@ -392,6 +392,12 @@ class LineageGraph:
         values = np.fromiter((column[i] for i in kept), dtype=np.float64, count=len(kept))
         return kept, values
 
+    def metric_values(self, indices: list[int], metric: str) -> list[float | None]:
+        """``metric`` at each node of ``indices`` (None where not measured); reads no record."""
+        column = self._metrics.get(metric, [])
+        size = len(column)
+        return [column[i] if i < size else None for i in indices]
+
     def creation_indices(self) -> list[int]:
         """Node indices of every version in creation order (oldest first)."""
         index = self._index

@@ -36,7 +36,7 @@ from mlineage._coerce import (
 )
 from mlineage._columns import VersionColumns, utc_micros
 from mlineage._ids import ID_PATTERN, new_id
-from mlineage.blame import BlameReport, Direction, blame_steps, worst_step
+from mlineage.blame import BlameReport, Direction, rank_steps, worst_step
 from mlineage.codec import (
     FORMAT,
     STORE_MARKER_KEY,
@@ -1312,16 +1312,18 @@ class Tracker:
             history carry the metric. Ties go to the older step.
         """
         graph = self._graph
-        if on is None:
-            latest = graph.latest()
-            if latest is None:
-                return None
-            start = latest.id
-        else:
-            start = self.get_version(on).id
-        nodes, values = graph.metric_series(graph.first_parent_indices(start)[::-1], metric)
+        if on is None and graph.latest() is None:
+            return None
+        nodes, values = graph.metric_series(self._history_indices(on), metric)
         worst = worst_step(values, direction)
         return None if worst is None else graph.node(nodes[worst + 1])
+
+    def _history_indices(self, on: Ref | None) -> list[int]:
+        """Graph indices of the first-parent history of ``on`` (default: latest), oldest first."""
+        latest = self._graph.latest()
+        if on is None:
+            return [] if latest is None else self._graph.first_parent_indices(latest.id)[::-1]
+        return self._graph.first_parent_indices(self.get_version(on).id)[::-1]
 
     def blame_report(
         self, metric: str, direction: Direction = "decrease", on: Ref | None = None
@@ -1332,8 +1334,12 @@ class Tracker:
         noise (``bad_amount / (1.4826 * MAD of all steps)``) and the diff against the
         version it is compared with. ``str(report)`` reads well in a terminal.
         """
-        history = self.history(on)[::-1]
-        return blame_steps(history, metric, direction, self.diff)
+        indices = self._history_indices(on)
+        history = [self._graph.node(i) for i in indices]
+        values = self._graph.metric_values(indices, metric)
+        # The graph's metric column: ranking every step reads no record; a step's diff
+        # (its `changes`) is computed when looked at.
+        return rank_steps(history, values.__getitem__, metric, direction, self.diff)
 
     # -- display --------------------------------------------------------------------------
 
