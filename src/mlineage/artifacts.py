@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mlineage import _keys
 from mlineage._progress import Progress
-from mlineage.errors import CheckoutError, CorruptRecord, HashMismatch, NotFound, PathChanged
+from mlineage.errors import CheckoutError, CorruptRecord, HashMismatch, NotFound
 from mlineage.hashing import ManifestEntry, PathDigest, hash_path, parse_manifest
 from mlineage.records import ArtifactRef
 from mlineage.storage import LocalStore, Store
@@ -107,19 +107,8 @@ def _put_file(store: Store, source: str, sha256: str, progress: Progress) -> Non
     if store.exists(key):
         progress.update(os.path.getsize(source))
         return  # content-addressed: already there means already these bytes
-    if isinstance(store, LocalStore):
-        store.put_file(key, source, expected_sha256=sha256, on_bytes=progress.update)
-        return
-    with open(source, "rb") as f:
-        data = f.read()
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != sha256:
-        raise PathChanged(
-            f"{source} changed after it was hashed (now sha256:{actual}); "
-            "re-run when writes to it have finished"
-        )
-    store.put_if_absent(key, data)
-    progress.update(len(data))
+    # Streams: a local temporary linked into place, S3 multipart, GCS resumable upload.
+    store.put_file(key, source, expected_sha256=sha256, on_bytes=progress.update)
 
 
 def archive(store: Store, path: str, digest: PathDigest, *, progress: bool | None = None) -> None:
@@ -169,9 +158,7 @@ def _copy_verified(store: Store, sha256: str, dest: Path, label: str) -> None:
             actual = hash_path(blob, workers=1, progress=False).hash[7:]
             _fast_copy(blob, dest)
         else:
-            data = store.get(key)
-            actual = hashlib.sha256(data).hexdigest()
-            dest.write_bytes(data)
+            actual = store.get_file(key, dest)  # streamed, hashed on the way
     except NotFound:
         raise CheckoutError(
             f"{label}: archived blob sha256:{sha256} is missing from the store; run `mlineage fsck`"

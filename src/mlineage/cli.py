@@ -154,7 +154,8 @@ def _cmd_fsck(args: argparse.Namespace) -> int:
         _print_json(report.to_dict())
     else:
         for path in report.removed:
-            print(f"removed temporary file {path}")
+            what = "aborted" if "(incomplete upload" in path else "removed temporary file"
+            print(f"{what} {path}")
         print(report)
     return 0 if report.ok else 1
 

@@ -3,7 +3,8 @@
 A :class:`~mlineage.Tracker` stops at the first damaged record (or skips it with a warning);
 :func:`fsck` reads everything and lists every problem it finds, so that one run tells you
 what is wrong and where. It changes nothing unless asked to repair, and the only repair it
-makes is removing temporary files that killed writers left behind.
+makes is removing temporary files (and aborting incomplete S3 multipart uploads) that killed
+writers left behind.
 
 Problem kinds (stable strings, for scripts)::
 
@@ -27,6 +28,7 @@ Problem kinds (stable strings, for scripts)::
                           whose blob is missing
     bad-blob              a blob whose bytes do not hash to its key, or a malformed blob key
     temp-file             a leftover temporary file of a local store
+    partial-upload        an incomplete S3 multipart upload (of a large archived blob)
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +115,8 @@ class FsckReport:
     problems : list of Problem
         Every problem found, grouped by model, in the order they were found.
     removed : list of str
-        Temporary files removed by ``repair=True`` (paths relative to the store root).
+        Temporary files removed by ``repair=True`` (paths relative to the store root),
+        and incomplete uploads it aborted.
     checked : dict of str to int
         How many models, versions, events, packs, name claims, blobs and temporary files
         were looked at.
@@ -147,7 +151,7 @@ class FsckReport:
         line = f"{self.store}: checked {checked}: {verdict}"
         if self.removed:
             plural = "s" if len(self.removed) != 1 else ""
-            line += f"; removed {len(self.removed)} temporary file{plural}"
+            line += f"; removed {len(self.removed)} temporary file{plural} or upload{plural}"
         return line
 
     def __str__(self) -> str:
@@ -181,24 +185,26 @@ def fsck(
     version an event names exists, and that name claims and named versions agree. It
     checks the store marker, the manifests and archived blobs records refer to, and, with
     ``verify_blobs``, that every blob's bytes hash to its key. On a local store it lists
-    the temporary files that killed writers left (readers ignore them).
+    the temporary files that killed writers left (readers ignore them); on S3, the
+    incomplete multipart uploads (of large archived checkpoints) they left.
 
     Parameters
     ----------
     storage : str, os.PathLike, Store or None
         As for :class:`~mlineage.Tracker`.
     repair : bool
-        Remove orphan temporary files older than ``temp_age`` seconds, and nothing else:
+        Remove orphan temporary files and abort incomplete uploads older than ``temp_age``
+        seconds, and nothing else:
         every other problem needs a decision only a person can make (restore from a backup,
         delete a record), so it is reported, never "fixed".
     verify_blobs : bool
         Hash the bytes of every blob (reads every archived checkpoint; can be slow).
         Manifests are always verified.
     temp_age : float
-        Minimum age in seconds (by modification time) of a temporary file that ``repair``
-        removes. A younger one may belong to a writer that is still running: removing it
-        would make that write fail, so it is only reported. Use 0 only when you know no
-        writer is running.
+        Minimum age in seconds (by modification time, or upload start) of a temporary file
+        that ``repair`` removes, or an incomplete upload it aborts. A younger one may belong
+        to a writer that is still running: removing it would make that write fail, so it is
+        only reported. Use 0 only when you know no writer is running.
 
     Returns
     -------
@@ -251,7 +257,37 @@ def fsck(
         _check_temp_files(store, report, repair=repair, temp_age=temp_age)
     else:
         report.checked["temporary files"] = 0
+    if type(store).partial_uploads is not Store.partial_uploads:
+        _check_partial_uploads(store, report, repair=repair, temp_age=temp_age)
     return report
+
+
+def _check_partial_uploads(
+    store: Store, report: FsckReport, *, repair: bool, temp_age: float
+) -> None:
+    now = datetime.now(timezone.utc)
+    found = 0
+    for upload in store.partial_uploads():
+        found += 1
+        age = (now - upload.started).total_seconds()
+        if repair and age >= temp_age:
+            store.abort_partial_upload(upload)
+            report.removed.append(f"{upload.key} (incomplete upload {upload.upload_id})")
+            continue
+        hint = (
+            f"younger than {temp_age:g} s, so left alone: it may belong to a running writer"
+            if repair
+            else "run `mlineage fsck --repair` to abort it"
+        )
+        report.problems.append(
+            Problem(
+                "partial-upload",
+                upload.key,
+                f"incomplete upload in parts ({age:.0f} s old) of a writer that never "
+                f"finished; readers never see it, but the store keeps its parts; {hint}",
+            )
+        )
+    report.checked["partial uploads"] = found
 
 
 def _check_temp_files(

@@ -23,13 +23,23 @@ This module imports pytest and hypothesis; it is meant for test suites only.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlineage.errors import AlreadyExists, InvalidKey, MLineageError, NotFound, ReadOnlyError
+from mlineage.errors import (
+    AlreadyExists,
+    InvalidKey,
+    MLineageError,
+    NotFound,
+    PathChanged,
+    ReadOnlyError,
+)
 from mlineage.storage import Store, open_store
 
 __all__ = ["StoreTests"]
@@ -196,10 +206,57 @@ class StoreTests:
                 ro.put("k", b"y", mode="overwrite")
             with pytest.raises(ReadOnlyError):
                 ro.delete("k")
+            with pytest.raises(ReadOnlyError):
+                ro.put_file("f", __file__, expected_sha256="0" * 64)
             assert ro.get("k") == b"x"
         finally:
             store.read_only = False
         assert not store.exists("other")
+
+    # -- files (archived checkpoints) -----------------------------------------------------
+
+    @pytest.mark.parametrize("size", [0, 1000, 12 << 20])
+    def test_put_file_and_get_file_stream_verified_bytes(
+        self, store: Store, tmp_path: Path, size: int
+    ) -> None:
+        # 12 MiB with a 1 MiB threshold and 5 MiB parts: sent in three parts by backends
+        # that upload in parts.
+        store.stream_threshold = 1 << 20
+        if hasattr(store, "part_size"):
+            store.part_size = 5 << 20
+        data = os.urandom(size)
+        source = tmp_path / "checkpoint.bin"
+        source.write_bytes(data)
+        sha = hashlib.sha256(data).hexdigest()
+        sent: list[int] = []
+        store.put_file("blobs/ckpt", source, expected_sha256=sha, on_bytes=sent.append)
+        assert sum(sent) == size
+        assert self.get_raw(store, "blobs/ckpt") == data
+        store.put_file("blobs/ckpt", source, expected_sha256=sha)  # there already: a no-op
+        received: list[int] = []
+        dest = tmp_path / "restored.bin"
+        assert store.get_file("blobs/ckpt", dest, on_bytes=received.append) == sha
+        assert dest.read_bytes() == data and sum(received) == size
+        assert list(store.partial_uploads()) == []
+
+    @pytest.mark.parametrize("size", [1000, 12 << 20])
+    def test_put_file_of_changed_bytes_writes_nothing(
+        self, store: Store, tmp_path: Path, size: int
+    ) -> None:
+        store.stream_threshold = 1 << 20
+        if hasattr(store, "part_size"):
+            store.part_size = 5 << 20
+        source = tmp_path / "checkpoint.bin"
+        source.write_bytes(os.urandom(size))
+        with pytest.raises(PathChanged, match="changed after it was hashed"):
+            store.put_file("blobs/ckpt", source, expected_sha256="0" * 64)
+        assert not store.exists("blobs/ckpt")
+        assert list(store.partial_uploads()) == []  # a multipart upload was aborted
+
+    def test_get_file_of_a_missing_key(self, store: Store, tmp_path: Path) -> None:
+        with pytest.raises(NotFound):
+            store.get_file("blobs/none", tmp_path / "out.bin")
+        assert not (tmp_path / "out.bin").exists()
 
     def test_reopened_store_sees_writes(self, store: Store) -> None:
         if not self.reopenable:

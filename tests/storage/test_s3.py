@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import mlineage as ml
+from mlineage._keys import blob_key
 from mlineage.errors import (
     AlreadyExists,
     InvalidInput,
@@ -269,3 +273,56 @@ def test_import_mlineage_loads_no_cloud_sdk() -> None:
         "assert not loaded, loaded"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_large_file_goes_up_in_parts_and_fsck_aborts_a_dead_writers_upload(
+    s3_env: S3Server, tmp_path: Path
+) -> None:
+    store = S3Store(s3_env.bucket, s3_env.new_prefix())
+    store.stream_threshold, store.part_size = 1 << 20, 5 << 20
+    data = os.urandom(11 << 20)
+    source = tmp_path / "ckpt.bin"
+    source.write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    calls: list[str] = []
+    store._client.meta.events.register(
+        "before-call.s3.*", lambda model, **_: calls.append(model.name)
+    )
+    store.put_file(blob_key(sha), source, expected_sha256=sha)
+    assert calls.count("UploadPart") == 3 and "PutObject" not in calls
+    assert store.get(blob_key(sha)) == data
+    # A writer killed in the middle of a multipart upload leaves it incomplete.
+    raw = _raw_client(s3_env)
+    dead = blob_key("ab" * 32)
+    name = f"{store.prefix}/{dead}"
+    upload = raw.create_multipart_upload(Bucket=store.bucket, Key=name)["UploadId"]
+    raw.upload_part(
+        Bucket=store.bucket, Key=name, UploadId=upload, PartNumber=1, Body=data[: 6 << 20]
+    )
+    assert [u.key for u in store.partial_uploads()] == [dead]
+    assert not store.exists(dead)
+    report = ml.fsck(store)
+    assert [(p.kind, p.key) for p in report.problems] == [("partial-upload", dead)]
+    young = ml.fsck(store, repair=True)  # younger than the default age: left alone
+    assert [p.kind for p in young.problems] == ["partial-upload"] and not young.removed
+    repaired = ml.fsck(store, repair=True, temp_age=0)
+    assert repaired.ok and repaired.removed == [f"{dead} (incomplete upload {upload})"]
+    assert list(store.partial_uploads()) == []
+    store.close()
+
+
+def test_archive_and_checkout_of_a_large_checkpoint_stream_through_s3(
+    s3_env: S3Server, tmp_path: Path
+) -> None:
+    store = S3Store(s3_env.bucket, s3_env.new_prefix())
+    store.stream_threshold, store.part_size = 1 << 20, 5 << 20
+    checkpoint = tmp_path / "model.pt"
+    checkpoint.write_bytes(os.urandom(7 << 20))
+    tracker = ml.Tracker("m", storage=store, archive=True, capture_environment=False)
+    version = tracker.log(model_path=str(checkpoint), dataset=ml.DataSnapshot(hash="h"))
+    checkpoint.unlink()  # only the archived copy is left
+    restored = tracker.checkout(version.id, to=tmp_path / "out")
+    (path,) = (tmp_path / "out/model").iterdir()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == version.model_artifact.hash[7:]  # type: ignore[union-attr]
+    assert restored.version.id == version.id
+    store.close()

@@ -7,15 +7,44 @@ concrete methods on top. Behaviour that is not about bytes lives above this laye
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
-from mlineage.errors import AlreadyExists, InvalidKey, NotFound, ReadOnlyError
+from mlineage.errors import AlreadyExists, InvalidKey, NotFound, PathChanged, ReadOnlyError
 
-__all__ = ["PutMode", "Store", "validate_key"]
+__all__ = ["PartialUpload", "PutMode", "Store", "path_changed", "validate_key"]
+
+#: Bytes read or sent per step when streaming a file.
+CHUNK_SIZE = 1 << 20
+
+
+@dataclass(frozen=True)
+class PartialUpload:
+    """An upload in parts that was started and never completed (a killed writer's).
+
+    Invisible to readers, but the store keeps (and may bill) its parts until it is
+    aborted; ``mlineage fsck --repair`` aborts old ones.
+    """
+
+    key: str
+    upload_id: str
+    started: datetime
+
+
+def path_changed(source: str | os.PathLike[str], actual: str) -> PathChanged:
+    """The error for a file whose bytes changed between hashing and copying."""
+    return PathChanged(
+        f"{os.fspath(source)} changed after it was hashed (now sha256:{actual}); "
+        "re-run when writes to it have finished"
+    )
+
 
 PutMode = Literal["create", "overwrite"]
 
@@ -198,6 +227,77 @@ class Store(ABC):
             return
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
             yield from pool.map(fetch, keys)
+
+    #: Files larger than this are sent in parts (``put_file``) by backends that can.
+    stream_threshold = 64 << 20
+
+    def put_file(
+        self,
+        key: str,
+        source: str | os.PathLike[str],
+        *,
+        expected_sha256: str,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> None:
+        """Create ``key`` from a file, only if its bytes hash to ``expected_sha256``.
+
+        For content-addressed blobs: an existing ``key`` already holds these bytes and is
+        left alone. The default reads the file into memory and calls :meth:`put`;
+        backends override it to stream large files (never holding them whole in memory)
+        and never to make a partial or wrong object visible.
+
+        Raises
+        ------
+        PathChanged
+            If the file's bytes no longer hash to ``expected_sha256``; nothing is written.
+        """
+        self._check_writable(key)
+        if self.exists(key):
+            if on_bytes is not None:
+                on_bytes(os.path.getsize(source))
+            return
+        with open(source, "rb") as f:
+            data = f.read()
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != expected_sha256:
+            raise path_changed(source, actual)
+        self.put_if_absent(key, data)
+        if on_bytes is not None:
+            on_bytes(len(data))
+
+    def get_file(
+        self,
+        key: str,
+        dest: str | os.PathLike[str],
+        *,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> str:
+        """Write the object's bytes to the file ``dest``; return their SHA-256 (hex).
+
+        The default reads the object into memory; backends override it to stream.
+
+        Raises
+        ------
+        NotFound
+            If ``key`` does not exist (``dest`` is not created).
+        """
+        data = self.get(key)
+        with open(dest, "wb") as out:
+            out.write(data)
+        if on_bytes is not None:
+            on_bytes(len(data))
+        return hashlib.sha256(data).hexdigest()
+
+    def partial_uploads(self) -> Iterator[PartialUpload]:
+        """Uploads in parts under this store that were never completed (default: none)."""
+        return iter(())
+
+    def abort_partial_upload(self, upload: PartialUpload) -> None:
+        """Discard a :class:`PartialUpload` (it never was visible, so no key changes).
+
+        Allowed on a read-only store: it removes nothing a reader can see.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no partial uploads")
 
     def delete_many(self, keys: Iterable[str]) -> None:
         """Delete every key (missing ones are fine), with :attr:`max_workers` threads."""

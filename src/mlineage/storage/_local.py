@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from mlineage.errors import AlreadyExists, InvalidKey, NotFound, PathChanged, StoreError
-from mlineage.storage._base import PutMode, Store, validate_key
+from mlineage.errors import AlreadyExists, InvalidKey, NotFound, StoreError
+from mlineage.storage._base import PutMode, Store, path_changed, validate_key
 
 __all__ = ["TEMP_MARKER", "LocalStore", "is_temp_name"]
 
@@ -153,10 +153,7 @@ class LocalStore(Store):
                 if self.durable:
                     os.fsync(out.fileno())
             if digest.hexdigest() != expected_sha256:
-                raise PathChanged(
-                    f"{os.fspath(source)} changed after it was hashed (now "
-                    f"sha256:{digest.hexdigest()}); re-run when writes to it have finished"
-                )
+                raise path_changed(source, digest.hexdigest())
             try:
                 os.link(tmp, path)
             except FileExistsError:

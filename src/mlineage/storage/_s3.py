@@ -6,7 +6,10 @@ hundred milliseconds and is an optional extra (``pip install 'mlineage[s3]'``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import hashlib
+import os
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -17,7 +20,7 @@ from mlineage.errors import (
     StoreError,
     StoreUnavailable,
 )
-from mlineage.storage._base import PutMode
+from mlineage.storage._base import CHUNK_SIZE, PartialUpload, PutMode, path_changed
 from mlineage.storage._cloud import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
@@ -375,6 +378,127 @@ class S3Store(BucketStore):
             self._client.delete_object(Bucket=self.bucket, Key=name)
         except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
             raise self._translate(exc, f"delete {key!r}") from exc
+
+    #: Size of each part of a multipart upload (S3's minimum is 5 MiB; at most 10,000).
+    part_size = 64 << 20
+
+    def put_file(
+        self,
+        key: str,
+        source: str | os.PathLike[str],
+        *,
+        expected_sha256: str,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> None:
+        # docstring inherited
+        size = os.path.getsize(source)
+        if size <= self.stream_threshold:
+            super().put_file(key, source, expected_sha256=expected_sha256, on_bytes=on_bytes)
+            return
+        self._check_writable(key)
+        if self.exists(key):
+            if on_bytes is not None:
+                on_bytes(size)
+            return
+        # A multipart upload, hashed part by part: it is completed only when the bytes
+        # match, and aborted otherwise (or on any error), so no partial or wrong object is
+        # ever visible. A killed process leaves an incomplete upload that `mlineage fsck`
+        # reports and `--repair` aborts. Blobs are content-addressed, so completing over
+        # a copy another writer finished meanwhile rewrites the same bytes.
+        name = self._object_name(key)
+        part_size = max(self.part_size, -(-size // 9_000))
+        errors = (self._errors.ClientError, self._errors.BotoCoreError)
+        try:
+            upload_id = self._client.create_multipart_upload(Bucket=self.bucket, Key=name)[
+                "UploadId"
+            ]
+        except errors as exc:
+            raise self._translate(exc, f"upload {key!r}") from exc
+        try:
+            digest = hashlib.sha256()
+            parts: list[dict[str, Any]] = []
+            with open(source, "rb") as f:
+                while chunk := f.read(part_size):
+                    digest.update(chunk)
+                    number = len(parts) + 1
+                    answer = self._client.upload_part(
+                        Bucket=self.bucket,
+                        Key=name,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        Body=chunk,
+                    )
+                    parts.append({"ETag": answer["ETag"], "PartNumber": number})
+                    if on_bytes is not None:
+                        on_bytes(len(chunk))
+            if digest.hexdigest() != expected_sha256:
+                raise path_changed(source, digest.hexdigest())
+            self._client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=name,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                self._client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=name, UploadId=upload_id
+                )
+            if isinstance(exc, errors):
+                raise self._translate(exc, f"upload {key!r}") from exc
+            raise
+
+    def get_file(
+        self,
+        key: str,
+        dest: str | os.PathLike[str],
+        *,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> str:
+        # docstring inherited
+        name = self._object_name(key)
+        self._ensure_bucket()
+        digest = hashlib.sha256()
+        try:
+            body = self._client.get_object(Bucket=self.bucket, Key=name)["Body"]
+            with open(dest, "wb") as out:
+                for chunk in body.iter_chunks(CHUNK_SIZE):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    if on_bytes is not None:
+                        on_bytes(len(chunk))
+        except self._errors.ClientError as exc:
+            if _error_code(exc)[0] in ("NoSuchKey", "404"):
+                raise NotFound(f"no object {key!r} in store {self.uri}") from None
+            raise self._translate(exc, f"read {key!r}") from exc
+        except self._errors.BotoCoreError as exc:
+            raise self._translate(exc, f"read {key!r}") from exc
+        return digest.hexdigest()
+
+    def partial_uploads(self) -> Iterator[PartialUpload]:
+        # docstring inherited
+        self._ensure_bucket()
+        paginator = self._client.get_paginator("list_multipart_uploads")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._list_prefix("")):
+                for upload in page.get("Uploads", ()):
+                    key = self._key_of(upload["Key"])
+                    if key is not None:
+                        yield PartialUpload(key, upload["UploadId"], upload["Initiated"])
+        except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
+            raise self._translate(exc, "list incomplete uploads") from exc
+
+    def abort_partial_upload(self, upload: PartialUpload) -> None:
+        # docstring inherited
+        try:
+            self._client.abort_multipart_upload(
+                Bucket=self.bucket, Key=self._object_name(upload.key), UploadId=upload.upload_id
+            )
+        except self._errors.ClientError as exc:
+            if _error_code(exc)[0] != "NoSuchUpload":
+                raise self._translate(exc, f"abort the upload of {upload.key!r}") from exc
+        except self._errors.BotoCoreError as exc:
+            raise self._translate(exc, f"abort the upload of {upload.key!r}") from exc
 
     def close(self) -> None:
         # docstring inherited
