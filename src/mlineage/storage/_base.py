@@ -19,7 +19,7 @@ from typing import Literal
 
 from mlineage.errors import AlreadyExists, InvalidKey, NotFound, PathChanged, ReadOnlyError
 
-__all__ = ["PartialUpload", "PutMode", "Store", "path_changed", "validate_key"]
+__all__ = ["PartialUpload", "PutMode", "Store", "path_changed", "validate_key", "write_chunks"]
 
 #: Bytes read or sent per step when streaming a file.
 CHUNK_SIZE = 1 << 20
@@ -36,6 +36,28 @@ class PartialUpload:
     key: str
     upload_id: str
     started: datetime
+
+
+def write_chunks(
+    chunks: Iterator[bytes],
+    dest: str | os.PathLike[str],
+    on_bytes: Callable[[int], None] | None = None,
+) -> str:
+    """Write ``chunks`` to the file ``dest``, hashing them; return the SHA-256 (hex).
+
+    The first chunk is taken before ``dest`` is created, so a download that fails at once
+    (a missing object) leaves no file behind.
+    """
+    digest = hashlib.sha256()
+    chunk = next(chunks, b"")
+    with open(dest, "wb") as out:
+        while chunk:
+            digest.update(chunk)
+            out.write(chunk)
+            if on_bytes is not None:
+                on_bytes(len(chunk))
+            chunk = next(chunks, b"")
+    return digest.hexdigest()
 
 
 def path_changed(source: str | os.PathLike[str], actual: str) -> PathChanged:
@@ -242,9 +264,10 @@ class Store(ABC):
         """Create ``key`` from a file, only if its bytes hash to ``expected_sha256``.
 
         For content-addressed blobs: an existing ``key`` already holds these bytes and is
-        left alone. The default reads the file into memory and calls :meth:`put`;
-        backends override it to stream large files (never holding them whole in memory)
-        and never to make a partial or wrong object visible.
+        left alone. Files up to :attr:`stream_threshold` bytes are read into memory and
+        written with :meth:`put`; larger ones go through :meth:`_put_large_file`, which
+        backends override to stream them (never holding them whole in memory) without
+        ever making a partial or wrong object visible.
 
         Raises
         ------
@@ -252,10 +275,23 @@ class Store(ABC):
             If the file's bytes no longer hash to ``expected_sha256``; nothing is written.
         """
         self._check_writable(key)
+        size = os.path.getsize(source)
         if self.exists(key):
             if on_bytes is not None:
-                on_bytes(os.path.getsize(source))
+                on_bytes(size)
             return
+        if size > self.stream_threshold:
+            self._put_large_file(key, source, expected_sha256, on_bytes)
+        else:
+            self._put_whole_file(key, source, expected_sha256, on_bytes)
+
+    def _put_whole_file(
+        self,
+        key: str,
+        source: str | os.PathLike[str],
+        expected_sha256: str,
+        on_bytes: Callable[[int], None] | None,
+    ) -> None:
         with open(source, "rb") as f:
             data = f.read()
         actual = hashlib.sha256(data).hexdigest()
@@ -264,6 +300,19 @@ class Store(ABC):
         self.put_if_absent(key, data)
         if on_bytes is not None:
             on_bytes(len(data))
+
+    def _put_large_file(
+        self,
+        key: str,
+        source: str | os.PathLike[str],
+        expected_sha256: str,
+        on_bytes: Callable[[int], None] | None,
+    ) -> None:
+        """Stream a file above :attr:`stream_threshold` into the absent ``key``.
+
+        The default has no streaming upload and reads the file into memory.
+        """
+        self._put_whole_file(key, source, expected_sha256, on_bytes)
 
     def get_file(
         self,
@@ -281,12 +330,7 @@ class Store(ABC):
         NotFound
             If ``key`` does not exist (``dest`` is not created).
         """
-        data = self.get(key)
-        with open(dest, "wb") as out:
-            out.write(data)
-        if on_bytes is not None:
-            on_bytes(len(data))
-        return hashlib.sha256(data).hexdigest()
+        return write_chunks(iter([self.get(key)]), dest, on_bytes)
 
     def partial_uploads(self) -> Iterator[PartialUpload]:
         """Uploads in parts under this store that were never completed (default: none)."""

@@ -6,6 +6,7 @@ extra (``pip install 'mlineage[gcs]'``) and slow to import.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from mlineage.errors import (
     StoreError,
     StoreUnavailable,
 )
-from mlineage.storage._base import CHUNK_SIZE, PutMode, path_changed
+from mlineage.storage._base import CHUNK_SIZE, PutMode, path_changed, write_chunks
 from mlineage.storage._cloud import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
@@ -343,27 +344,18 @@ class GCSStore(BucketStore):
     #: Size of each chunk of a resumable upload (a multiple of 256 KiB).
     part_size = 64 << 20
 
-    def put_file(
+    def _put_large_file(
         self,
         key: str,
         source: str | os.PathLike[str],
-        *,
         expected_sha256: str,
-        on_bytes: Callable[[int], None] | None = None,
+        on_bytes: Callable[[int], None] | None,
     ) -> None:
-        # docstring inherited
-        size = os.path.getsize(source)
-        if size <= self.stream_threshold:
-            super().put_file(key, source, expected_sha256=expected_sha256, on_bytes=on_bytes)
-            return
-        self._check_writable(key)
-        if self.exists(key):
-            if on_bytes is not None:
-                on_bytes(size)
-            return
         # A resumable upload, hashed chunk by chunk: it is finalised (create-only) only
-        # when the bytes match. Otherwise, or when the process dies, the session is never
-        # finalised, so nothing is visible; GCS discards such sessions after a week.
+        # when the bytes match, and cancelled otherwise (or on any error). A session whose
+        # process died is never finalised, so nothing is visible; GCS discards it after a
+        # week. (The writer must not just be dropped: closing it, as garbage collection
+        # does, would finalise it.)
         blob = self._bucket.blob(self._object_name(key))
         digest = hashlib.sha256()
         try:
@@ -375,14 +367,19 @@ class GCSStore(BucketStore):
                 content_type="application/octet-stream",
                 timeout=self._timeout,
             )
-            with open(source, "rb") as f:
-                while chunk := f.read(CHUNK_SIZE):
-                    digest.update(chunk)
-                    writer.write(chunk)
-                    if on_bytes is not None:
-                        on_bytes(len(chunk))
-            if digest.hexdigest() != expected_sha256:
-                raise path_changed(source, digest.hexdigest())
+            try:
+                with open(source, "rb") as f:
+                    while chunk := f.read(CHUNK_SIZE):
+                        digest.update(chunk)
+                        writer.write(chunk)
+                        if on_bytes is not None:
+                            on_bytes(len(chunk))
+                if digest.hexdigest() != expected_sha256:
+                    raise path_changed(source, digest.hexdigest())
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    writer.terminate()
+                raise
             writer.close()
         except self._errors.PreconditionFailed:
             return  # another writer stored this content-addressed blob meanwhile
@@ -399,22 +396,13 @@ class GCSStore(BucketStore):
         # docstring inherited
         blob = self._bucket.blob(self._object_name(key))
         self._ensure_bucket()
-        digest = hashlib.sha256()
         try:
             with blob.open("rb", chunk_size=CHUNK_SIZE * 8, retry=self._retry) as reader:
-                chunk = reader.read(CHUNK_SIZE)  # before creating dest: NotFound leaves none
-                with open(dest, "wb") as out:
-                    while chunk:
-                        digest.update(chunk)
-                        out.write(chunk)
-                        if on_bytes is not None:
-                            on_bytes(len(chunk))
-                        chunk = reader.read(CHUNK_SIZE)
+                return write_chunks(iter(lambda: reader.read(CHUNK_SIZE), b""), dest, on_bytes)
         except self._errors.NotFound:
             raise NotFound(f"no object {key!r} in store {self.uri}") from None
         except self._sdk_errors as exc:
             raise self._translate(exc, f"read {key!r}") from exc
-        return digest.hexdigest()
 
     def close(self) -> None:
         # docstring inherited

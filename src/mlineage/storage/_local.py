@@ -114,31 +114,20 @@ class LocalStore(Store):
         """The file that holds ``key`` (it may not exist). For tools that need a real path."""
         return self._path(key)
 
-    def put_file(
+    #: Every file is streamed (through a temporary file linked into place).
+    stream_threshold = -1
+
+    def _put_large_file(
         self,
         key: str,
         source: str | os.PathLike[str],
-        *,
         expected_sha256: str,
-        on_bytes: Callable[[int], None] | None = None,
+        on_bytes: Callable[[int], None] | None,
     ) -> None:
-        """Create ``key`` from a file, streaming, and only if its bytes hash to ``expected_sha256``.
-
-        The copy goes to a temporary file that is hashed as it is written, fsynced and
-        linked into place like :meth:`put`; an existing ``key`` is left alone (blobs are
-        content-addressed, so it already holds these bytes).
-
-        ``on_bytes`` is called with each chunk's size (for progress reporting).
-
-        Raises
-        ------
-        PathChanged
-            If the source's bytes no longer match ``expected_sha256``.
-        """
-        self._check_writable(key)
+        # The copy goes to a temporary file that is hashed as it is written, fsynced and
+        # linked into place like put(); a key created meanwhile is left alone (blobs are
+        # content-addressed, so it already holds these bytes).
         path = self._path(key)
-        if path.exists():
-            return
         self._ensure_dir(path.parent)
         tmp = path.parent / f".{path.name}{TEMP_MARKER}{secrets.token_hex(6)}"
         digest = hashlib.sha256()

@@ -20,7 +20,13 @@ from mlineage.errors import (
     StoreError,
     StoreUnavailable,
 )
-from mlineage.storage._base import CHUNK_SIZE, PartialUpload, PutMode, path_changed
+from mlineage.storage._base import (
+    CHUNK_SIZE,
+    PartialUpload,
+    PutMode,
+    path_changed,
+    write_chunks,
+)
 from mlineage.storage._cloud import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
@@ -382,31 +388,20 @@ class S3Store(BucketStore):
     #: Size of each part of a multipart upload (S3's minimum is 5 MiB; at most 10,000).
     part_size = 64 << 20
 
-    def put_file(
+    def _put_large_file(
         self,
         key: str,
         source: str | os.PathLike[str],
-        *,
         expected_sha256: str,
-        on_bytes: Callable[[int], None] | None = None,
+        on_bytes: Callable[[int], None] | None,
     ) -> None:
-        # docstring inherited
-        size = os.path.getsize(source)
-        if size <= self.stream_threshold:
-            super().put_file(key, source, expected_sha256=expected_sha256, on_bytes=on_bytes)
-            return
-        self._check_writable(key)
-        if self.exists(key):
-            if on_bytes is not None:
-                on_bytes(size)
-            return
         # A multipart upload, hashed part by part: it is completed only when the bytes
         # match, and aborted otherwise (or on any error), so no partial or wrong object is
         # ever visible. A killed process leaves an incomplete upload that `mlineage fsck`
         # reports and `--repair` aborts. Blobs are content-addressed, so completing over
         # a copy another writer finished meanwhile rewrites the same bytes.
         name = self._object_name(key)
-        part_size = max(self.part_size, -(-size // 9_000))
+        part_size = max(self.part_size, -(-os.path.getsize(source) // 9_000))
         errors = (self._errors.ClientError, self._errors.BotoCoreError)
         try:
             upload_id = self._client.create_multipart_upload(Bucket=self.bucket, Key=name)[
@@ -458,22 +453,15 @@ class S3Store(BucketStore):
         # docstring inherited
         name = self._object_name(key)
         self._ensure_bucket()
-        digest = hashlib.sha256()
         try:
             body = self._client.get_object(Bucket=self.bucket, Key=name)["Body"]
-            with open(dest, "wb") as out:
-                for chunk in body.iter_chunks(CHUNK_SIZE):
-                    digest.update(chunk)
-                    out.write(chunk)
-                    if on_bytes is not None:
-                        on_bytes(len(chunk))
+            return write_chunks(body.iter_chunks(CHUNK_SIZE), dest, on_bytes)
         except self._errors.ClientError as exc:
             if _error_code(exc)[0] in ("NoSuchKey", "404"):
                 raise NotFound(f"no object {key!r} in store {self.uri}") from None
             raise self._translate(exc, f"read {key!r}") from exc
         except self._errors.BotoCoreError as exc:
             raise self._translate(exc, f"read {key!r}") from exc
-        return digest.hexdigest()
 
     def partial_uploads(self) -> Iterator[PartialUpload]:
         # docstring inherited
