@@ -103,12 +103,9 @@ def artifact_ref(path: str, digest: PathDigest, *, archived: bool) -> ArtifactRe
 
 def _put_file(store: Store, source: str, sha256: str, progress: Progress) -> None:
     """Copy one file into the blob ``sha256``, verifying the bytes on the way."""
-    key = _keys.blob_key(sha256)
-    if store.exists(key):
-        progress.update(os.path.getsize(source))
-        return  # content-addressed: already there means already these bytes
-    # Streams: a local temporary linked into place, S3 multipart, GCS resumable upload.
-    store.put_file(key, source, expected_sha256=sha256, on_bytes=progress.update)
+    # Content-addressed: a blob already there holds these bytes and is left alone. Large
+    # files stream: a local temporary linked into place, S3 multipart, GCS resumable.
+    store.put_file(_keys.blob_key(sha256), source, expected_sha256=sha256, on_bytes=progress.update)
 
 
 def archive(store: Store, path: str, digest: PathDigest, *, progress: bool | None = None) -> None:
