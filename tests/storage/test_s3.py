@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -325,4 +326,22 @@ def test_archive_and_checkout_of_a_large_checkpoint_stream_through_s3(
     (path,) = (tmp_path / "out/model").iterdir()
     assert hashlib.sha256(path.read_bytes()).hexdigest() == version.model_artifact.hash[7:]  # type: ignore[union-attr]
     assert restored.version.id == version.id
+    store.close()
+
+
+def test_delete_many_sends_a_request_per_thousand_keys(s3_env: S3Server) -> None:
+    store = S3Store(s3_env.bucket, s3_env.new_prefix())
+    keys = [f"loose/{i:05d}.json" for i in range(2_500)]
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda k: store.put(k, b"x"), keys))
+    calls: list[str] = []
+    store._client.meta.events.register(
+        "before-call.s3.*", lambda model, **_: calls.append(model.name)
+    )
+    store.delete_many([*keys[:2_000], "loose/missing.json", *keys[2_000:]])
+    assert calls.count("DeleteObjects") == 3 and "DeleteObject" not in calls
+    assert list(store.list("loose/")) == []
+    store.read_only = True
+    with pytest.raises(ml.ReadOnlyError):
+        store.delete_many(["loose/00001.json"])
     store.close()
