@@ -262,3 +262,18 @@ def test_reader_that_listed_packs_before_a_merge_finds_the_merged_pack(tmp_path:
     loaded = ml.Tracker("m", storage=reader_store)
     assert merged == [6]
     assert loaded.versions() == versions
+
+
+def test_record_offsets_out_of_order_are_a_damaged_header(tmp_path: Path) -> None:
+    store, versions, pack = packed_store(tmp_path, 3)
+    data = pack.read_bytes()
+    header, _ = packfile.read(pack)
+    offsets = header["index"]["offsets"]
+    swapped = [offsets[0], offsets[2], offsets[1], *offsets[3:]]
+    old = ("[" + ",".join(map(str, offsets)) + "]").encode()
+    new = ("[" + ",".join(map(str, swapped)) + "]").encode()
+    pack.write_bytes(data.replace(old, new, 1))  # the body and its checksum unchanged
+    with pytest.raises(ml.CorruptRecord, match="offsets out of order"):
+        ml.Tracker.load("m", storage=store)
+    with pytest.warns(RuntimeWarning, match="offsets out of order"):
+        assert ml.Tracker.load("m", storage=store, on_error="skip").versions() == versions

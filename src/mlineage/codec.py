@@ -328,10 +328,12 @@ def _pack_header(data: bytes, key: str) -> _PackLayout | None:
         and len(offsets) == n + layout.events + 1
         and offsets[0] == 0
         and offsets[-1] == len(data) - layout.body - len(_PACK_END)
+        and offsets == sorted(set(offsets))  # strictly increasing
     ):
         raise CorruptRecord(
             f"{key!r} has a damaged pack header (index columns of the wrong length, or "
-            "offsets that do not end where the pack does: truncated?); run `mlineage fsck`"
+            "record offsets out of order or not ending where the pack does: truncated?); "
+            "run `mlineage fsck`"
         )
     return layout
 
@@ -508,9 +510,10 @@ def _decode_lines(
 
 
 def _invalid_record(key: str, kind: str, index: int, error: ValidationError) -> CorruptRecord:
+    lines = str(error).splitlines()
+    detail = "; ".join(line.strip() for line in lines[1:3]) or lines[0]
     return CorruptRecord(
-        f"{key!r} holds an invalid {kind} record at index {index}: "
-        f"{str(error).splitlines()[0]}; run `mlineage fsck`"
+        f"{key!r} holds an invalid {kind} record at index {index} ({detail}); run `mlineage fsck`"
     )
 
 
