@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from mlineage.storage._base import PutMode, Store, validate_key
+from mlineage.storage._base import PartialUpload, PutMode, Store, validate_key
 from mlineage.storage._local import LocalStore
 from mlineage.storage._memory import MemoryStore
 from mlineage.storage._registry import (
@@ -26,6 +26,7 @@ __all__ = [
     "GCSStore",
     "LocalStore",
     "MemoryStore",
+    "PartialUpload",
     "PutMode",
     "S3Store",
     "Store",
