@@ -211,6 +211,25 @@ def test_version_name_taken_is_refused_and_nothing_written(
     assert files_under(store_path) == before
 
 
+def test_a_name_held_by_a_dead_writer_says_how_to_free_it(
+    tracker: ml.Tracker, store_path: Path
+) -> None:
+    log(tracker, 0, name="v1")
+    with pytest.raises(ml.NameTaken) as info:
+        log(tracker, 1, name="v1")
+    assert "not in the store" not in str(info.value)  # held by a real version
+    # A writer killed between claiming "v2" and writing its version left the claim.
+    claim = store_path / "models/fraud-detector/names/v2.json"
+    claim.write_text(json.dumps({"format": 2, "type": "name", "name": "v2", "version": "f" * 32}))
+    before = files_under(store_path)
+    with pytest.raises(ml.NameTaken, match="not in the store") as info:
+        log(tracker, 2, name="v2")
+    assert "mlineage fsck" in str(info.value) and "names/v2.json" in str(info.value)
+    assert files_under(store_path) == before
+    claim.unlink()  # what the message says frees the name
+    assert log(tracker, 3, name="v2").name == "v2"
+
+
 def test_version_name_that_looks_like_an_id_is_refused(tracker: ml.Tracker) -> None:
     with pytest.raises(ml.InvalidName, match="looks like a version id"):
         log(tracker, name="0" * 32)

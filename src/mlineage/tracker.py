@@ -828,10 +828,23 @@ class Tracker:
             except (ValueError, AttributeError, NotFound):
                 holder = None
             if holder != version.id:
+                hint = ""
+                if isinstance(holder, str) and not self._version_exists(holder):
+                    hint = (
+                        f" (which is not in the store: its writer may still be writing it, "
+                        f"or died after claiming the name; if no writer is running, "
+                        f"`mlineage fsck` reports it and deleting {key!r} frees the name)"
+                    )
                 raise NameTaken(
                     f"version name {version.name!r} is taken in model {self.model!r} by "
-                    f"version {holder}; choose another; nothing was written"
+                    f"version {holder}{hint}; choose another; nothing was written"
                 ) from None
+
+    def _version_exists(self, version_id: str) -> bool:
+        if version_id in self._graph:
+            return True
+        self.refresh()  # it may be in a pack written since this tracker looked
+        return version_id in self._graph
 
     def _write_event(self, event: Event) -> Event:
         self._ensure_marker()
