@@ -438,7 +438,15 @@ def read_pack(data: bytes, key: str, model: str, *, lenient: bool = False) -> Pa
                 _, events, event_problems = _decode_lines(data, key, layout)
                 problems += event_problems
         problems += _repeats("event", [e.id for e in events], key)
-        events = list({e.id: e for e in events}.values())
+        problems += [
+            CorruptRecord(
+                f"pack {key!r} holds event {e.id} of another model ({e.model!r}); "
+                "run `mlineage fsck`"
+            )
+            for e in events
+            if e.model != model
+        ]
+        events = list({e.id: e for e in events if e.model == model}.values())
         if problems and not lenient:
             raise problems[0]
         return PackContents(columns, events, problems)
