@@ -251,3 +251,22 @@ def test_packed_load_equals_eager_load(
         assert loaded.resolve("m", at=version.created_at).id == version.id
     assert loaded.versions() == versions  # reads every record: same content
     assert ml.fsck(loaded.store).ok
+
+
+def test_lazy_version_reads_from_any_source_once(
+    packed: tuple[ml.Tracker, list[ml.ModelVersion]],
+) -> None:
+    from mlineage.records import lazy_version
+
+    _, written = packed
+    reads: list[int] = []
+
+    class Source:
+        def load_version(self, index: int, version_id: str) -> ml.ModelVersion:
+            reads.append(index)
+            return written[index]
+
+    version = lazy_version(written[4].id, Source(), 4)
+    assert version.id == written[4].id and reads == []  # the id needs no read
+    assert version.notes == written[4].notes and version == written[4]
+    assert reads == [4]  # read once, then an ordinary version
