@@ -546,14 +546,16 @@ def lazy_version(version_id: str, source: VersionSource, index: int) -> ModelVer
     tracker loading 10^5 versions from packs builds its lineage from the packs' index
     and reads a record only when something looks at it.
     """
-    return lazy_versions([version_id], source)[0]
+    return lazy_versions([version_id], source, start=index)[0]
 
 
-def lazy_versions(version_ids: list[str], source: VersionSource) -> list[ModelVersion]:
-    """:func:`lazy_version` for record ``i`` of ``source`` for each ``version_ids[i]``."""
+def lazy_versions(
+    version_ids: list[str], source: VersionSource, *, start: int = 0
+) -> list[ModelVersion]:
+    """:func:`lazy_version` of record ``start + i`` of ``source`` for each ``version_ids[i]``."""
     out: list[ModelVersion] = []
     append, new, setattr_ = out.append, _new, _setattr
-    for index, version_id in enumerate(version_ids):
+    for index, version_id in enumerate(version_ids, start):
         version = new(ModelVersion)
         setattr_(version, "__dict__", {"id": version_id})
         # __pydantic_fields_set__ and __pydantic_extra__ stay unset until the record is
