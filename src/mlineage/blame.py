@@ -187,7 +187,8 @@ class BlameReport:
             if rank == 1 and step.bad_amount > 0 and step.changes is not None:
                 lines += ["     " + x for x in str(step.changes).splitlines()[1:]]
         if limit is not None and len(self.steps) > limit:
-            lines.append(f"... {len(self.steps) - limit} more steps")
+            more = len(self.steps) - limit
+            lines.append(f"... {more} more step{'s' if more != 1 else ''}")
         return "\n".join(lines)
 
 
