@@ -276,16 +276,22 @@ class S3Store(BucketStore):
         # docstring inherited
         name = self._object_name(key)
         self._ensure_bucket()
-        try:
+        with self._reading(key):
             response = self._client.get_object(Bucket=self.bucket, Key=name)
             data: bytes = response["Body"].read()
+        return data
+
+    @contextlib.contextmanager
+    def _reading(self, key: str) -> Iterator[None]:
+        """Translate the errors of reading ``key``: a missing key is NotFound."""
+        try:
+            yield
         except self._errors.ClientError as exc:
             if _error_code(exc)[0] in ("NoSuchKey", "404"):
                 raise NotFound(f"no object {key!r} in store {self.uri}") from None
             raise self._translate(exc, f"read {key!r}") from exc
         except self._errors.BotoCoreError as exc:
             raise self._translate(exc, f"read {key!r}") from exc
-        return data
 
     def put(self, key: str, data: bytes, *, mode: PutMode = "create") -> None:
         # docstring inherited
@@ -489,15 +495,9 @@ class S3Store(BucketStore):
         # docstring inherited
         name = self._object_name(key)
         self._ensure_bucket()
-        try:
+        with self._reading(key):
             body = self._client.get_object(Bucket=self.bucket, Key=name)["Body"]
             return write_chunks(body.iter_chunks(CHUNK_SIZE), dest, on_bytes)
-        except self._errors.ClientError as exc:
-            if _error_code(exc)[0] in ("NoSuchKey", "404"):
-                raise NotFound(f"no object {key!r} in store {self.uri}") from None
-            raise self._translate(exc, f"read {key!r}") from exc
-        except self._errors.BotoCoreError as exc:
-            raise self._translate(exc, f"read {key!r}") from exc
 
     def partial_uploads(self) -> Iterator[PartialUpload]:
         # docstring inherited
