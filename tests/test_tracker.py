@@ -205,7 +205,7 @@ def test_version_name_taken_is_refused_and_nothing_written(
     assert files_under(store_path) == before
     # another process that does not know the name yet is refused by the store's claim
     other = ml.Tracker("fraud-detector", storage=str(store_path))
-    other._names.clear()
+    other._index.names.clear()
     with pytest.raises(ml.NameTaken):
         log(other, 2, name="v1")
     assert files_under(store_path) == before

@@ -85,3 +85,15 @@ class VersionColumns:
         for column in self.metrics.values():
             if len(column) < before + added:
                 column += [None] * added
+
+    def take(self, rows: Sequence[int]) -> VersionColumns:
+        """A new table of the given rows, in that order."""
+        return VersionColumns(
+            ids=[self.ids[r] for r in rows],
+            parents=[self.parents[r] for r in rows],
+            kinds=[self.kinds[r] for r in rows],
+            names=[self.names[r] for r in rows],
+            created=[self.created[r] for r in rows],
+            metrics={name: [column[r] for r in rows] for name, column in self.metrics.items()},
+            nodes=[self.nodes[r] for r in rows],
+        )

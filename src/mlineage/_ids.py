@@ -13,9 +13,11 @@ import threading
 import time
 from datetime import datetime, timezone
 
-__all__ = ["ID_PATTERN", "id_time", "new_id"]
+__all__ = ["ID_PATTERN", "ID_REGEX", "id_time", "new_id"]
 
-ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+#: A version or event id: 32 lowercase hex digits (the one place this is spelt out).
+ID_REGEX = r"^[0-9a-f]{32}$"
+ID_PATTERN = re.compile(ID_REGEX)
 
 _lock = threading.Lock()
 _last_ms = -1

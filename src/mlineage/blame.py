@@ -22,11 +22,14 @@ from mlineage.records import ModelVersion
 if TYPE_CHECKING:
     import numpy as np
 
+    from mlineage.index import LineageIndex
+
 __all__ = [
     "BlameReport",
     "BlameStep",
     "Direction",
-    "blame_culprit",
+    "blame",
+    "blame_report",
     "blame_steps",
     "rank_steps",
     "robust_scale",
@@ -301,16 +304,30 @@ def worst_step(values: np.ndarray[Any, np.dtype[np.float64]], direction: Directi
     return worst if bad[worst] > 0 else None
 
 
-def blame_culprit(
-    history: Sequence[ModelVersion], metric: str, direction: Direction
+def blame(
+    index: LineageIndex, history: list[int], metric: str, direction: Direction
 ) -> ModelVersion | None:
-    """The culprit of :func:`blame_steps` without building the report (vectorised).
-
-    Same answer as ``blame_steps(history, metric, direction).culprit``.
-    """
-    import numpy as np
-
-    measured = [v for v in history if metric in v.metrics]
-    values = np.fromiter((v.metrics[metric] for v in measured), dtype=float, count=len(measured))
+    """The version whose step along ``history`` (graph indices, oldest first) moved
+    ``metric`` the most in the bad ``direction``; see ``Tracker.blame``."""
+    graph = index.graph
+    nodes, values = graph.metric_series(history, metric)
     worst = worst_step(values, direction)
-    return None if worst is None else measured[worst + 1]
+    return None if worst is None else graph.node(nodes[worst + 1])
+
+
+def blame_report(
+    index: LineageIndex,
+    history: list[int],
+    metric: str,
+    direction: Direction,
+    explain: Callable[[ModelVersion, ModelVersion], VersionDiff] | None = None,
+) -> BlameReport:
+    """Every step of ``metric`` along ``history`` (graph indices, oldest first), worst first.
+
+    Ranking reads the graph's metric column, no record; a step's diff (its ``changes``)
+    is computed when looked at.
+    """
+    graph = index.graph
+    versions = [graph.node(i) for i in history]
+    values = graph.metric_values(history, metric)
+    return rank_steps(versions, values.__getitem__, metric, direction, explain)

@@ -35,26 +35,23 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from mlineage import _keys
+from mlineage._reader import StoreReader
 from mlineage.codec import (
-    FORMAT,
-    READ_FORMATS,
     STORE_MARKER_KEY,
-    decode_event,
+    decode_claim,
     decode_marker,
     decode_pack,
-    decode_version,
     pack_listed_ids,
 )
 from mlineage.errors import CorruptRecord, HashMismatch, NotFound, ReadOnlyError, StoreFormatError
@@ -331,6 +328,19 @@ def _size(path: Path) -> int:
 
 
 @dataclass
+class _DecodedPack:
+    """A pack decoded in full, with its problems."""
+
+    records: list[ModelVersion | Event]
+    problems: list[CorruptRecord]
+
+
+def _decode_pack(data: bytes, key: str) -> _DecodedPack:
+    versions, events, problems = decode_pack(data, key, lenient=True)
+    return _DecodedPack([*versions, *events], problems)
+
+
+@dataclass
 class _Source:
     """Where one copy of a record was found."""
 
@@ -401,32 +411,34 @@ class _Checker:
     # -- one model ------------------------------------------------------------------------
 
     def check_model(self, model: str) -> None:
-        # Listing order matters when writers run meanwhile. Names before versions: a name
-        # is claimed before its version is written, so a claim seen here has its version
-        # in the later listing unless that writer died. Loose records before packs: a
-        # compactor deletes a loose record only after the pack holding it is durable.
+        # Names are listed before the records: a name is claimed before its version is
+        # written, so a claim seen here has its version in the later listing unless that
+        # writer died. The reader lists loose records before packs (see mlineage._reader).
         claims = _json_keys(self.store.list(f"{_keys.MODELS}{model}/names/"))
-        loose_versions = _json_keys(self.store.list(_keys.versions_prefix(model)))
-        loose_events = _json_keys(self.store.list(_keys.events_prefix(model)))
+        reader: StoreReader[_DecodedPack] = StoreReader(
+            self.store, model, _decode_pack, lambda pack: (r.id for r in pack.records)
+        )
+        result = reader.read()
         copies: dict[str, list[_Source]] = {}
-        damaged: set[str] = set()  # ids whose loose record did not decode
-        pack_keys: set[str] = set()
-        self.load_packs(model, copies, pack_keys, damaged)
-        vanished = self.load_loose(model, loose_versions, decode_version, copies, damaged)
-        vanished += self.load_loose(model, loose_events, decode_event, copies, damaged)
-        for _ in range(3):
-            vanished = [k for k in vanished if _keys.record_id(k) not in copies]
-            if not vanished:
-                break
-            self.load_packs(model, copies, pack_keys, damaged)
-        for key in vanished:
+        damaged: set[str] = set()  # ids of records that did not decode
+        for damage in result.damage:
+            if not damage.key.startswith(_keys.packs_prefix(model)):
+                damaged.add(_keys.record_id(damage.key))
+            self.problem(damage.kind, damage.key, _plain(damage.error))
+        for pack in result.packs:
+            self.check_pack(model, pack.key, pack.data, pack.contents, copies, damaged)
+        for item in result.loose:
+            copies.setdefault(item.record.id, []).append(_Source(item.key, item.record))
+        for key in result.vanished:
             self.problem(
                 "vanished-record",
                 key,
                 "the record was deleted while fsck ran and is in no pack; if no compaction "
                 "was running, it is lost",
             )
-        self.checked["packs"] += len(pack_keys)
+        self.checked["packs"] += len(result.packs) + sum(
+            1 for d in result.damage if d.key.startswith(_keys.packs_prefix(model))
+        )
         versions: dict[str, ModelVersion] = {}
         events: dict[str, Event] = {}
         for record_id, sources in copies.items():
@@ -450,85 +462,41 @@ class _Checker:
         for version in versions.values():
             self.note_references(model, version)
 
-    def load_loose(
+    def check_pack(
         self,
         model: str,
-        keys: list[str],
-        decode: Callable[[bytes, str], ModelVersion | Event],
+        key: str,
+        data: bytes,
+        pack: _DecodedPack,
         copies: dict[str, list[_Source]],
         damaged: set[str],
-    ) -> list[str]:
-        vanished = []
-        for key, data in self.store.get_many(keys):
-            if data is None:
-                vanished.append(key)
-                continue
-            try:
-                record: ModelVersion | Event = decode(data, key)
-            except StoreFormatError as exc:
-                damaged.add(_keys.record_id(key))
-                self.problem("newer-format", key, _plain(exc))
-                continue
-            except CorruptRecord as exc:
-                damaged.add(_keys.record_id(key))
-                self.problem("corrupt-record", key, _plain(exc))
-                continue
-            if _keys.record_id(key) != record.id or record.model != model:
-                damaged.add(_keys.record_id(key))
+    ) -> None:
+        for error in pack.problems:
+            # Repeated entries are reported below, one problem per repeated id.
+            if "more than once" not in str(error):
+                self.problem("corrupt-record", key, _plain(error))
+        listed = pack_listed_ids(data)
+        for kind, ids in listed.items():
+            for record_id, times in sorted(Counter(ids).items()):
+                if times > 1:
+                    self.problem(
+                        "duplicate-in-pack",
+                        key,
+                        f"lists {kind} {record_id} {times} times; a pack lists each record once",
+                    )
+        # Ids of the entries that did not decode, so that what refers to them is not
+        # reported again as dangling.
+        damaged.update({i for ids in listed.values() for i in ids} - {r.id for r in pack.records})
+        for record in pack.records:
+            if record.model != model:
                 self.problem(
                     "misplaced-record",
                     key,
-                    f"holds record {record.id} of model {record.model!r}; a record must sit "
-                    "under its own key in its own model",
+                    f"holds record {record.id} of model {record.model!r}; a pack holds "
+                    f"records of its own model ({model!r}) only",
                 )
                 continue
             copies.setdefault(record.id, []).append(_Source(key, record))
-        return vanished
-
-    def load_packs(
-        self, model: str, copies: dict[str, list[_Source]], seen: set[str], damaged: set[str]
-    ) -> None:
-        keys = sorted(set(_json_keys(self.store.list(_keys.packs_prefix(model)))) - seen)
-        for key, data in self.store.get_many(keys):
-            if data is None:
-                continue
-            seen.add(key)
-            try:
-                versions, events, problems = decode_pack(data, key, lenient=True)
-            except StoreFormatError as exc:
-                self.problem("newer-format", key, _plain(exc))
-                continue
-            except CorruptRecord as exc:
-                self.problem("corrupt-record", key, _plain(exc))
-                continue
-            for error in problems:
-                # Repeated entries are reported below, one problem per repeated id.
-                if "more than once" not in str(error):
-                    self.problem("corrupt-record", key, _plain(error))
-            records: list[ModelVersion | Event] = [*versions, *events]
-            listed = pack_listed_ids(data)
-            for kind, ids in listed.items():
-                for record_id, times in sorted(Counter(ids).items()):
-                    if times > 1:
-                        self.problem(
-                            "duplicate-in-pack",
-                            key,
-                            f"lists {kind} {record_id} {times} times; a pack lists each "
-                            "record once",
-                        )
-            # Ids of the entries that did not decode, so that what refers to them is not
-            # reported again as dangling.
-            damaged.update({i for ids in listed.values() for i in ids} - {r.id for r in records})
-            for record in records:
-                if record.model != model:
-                    self.problem(
-                        "misplaced-record",
-                        key,
-                        f"holds record {record.id} of model {record.model!r}; a pack holds "
-                        f"records of its own model ({model!r}) only",
-                    )
-                    continue
-                copies.setdefault(record.id, []).append(_Source(key, record))
 
     def check_graph(
         self,
@@ -617,39 +585,12 @@ class _Checker:
 
     def decode_claim(self, key: str, data: bytes, name: str) -> str | None:
         try:
-            doc = json.loads(data)
-        except (ValueError, UnicodeDecodeError):
-            self.problem(
-                "corrupt-record",
-                key,
-                f"name claim is not valid JSON (truncated or garbled, {len(data)} bytes)",
-            )
-            return None
-        fmt = doc.get("format") if isinstance(doc, dict) else None
-        if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > FORMAT:
-            self.problem(
-                "newer-format",
-                key,
-                f"name claim written in format {fmt}, newer than this mlineage reads "
-                f"(format {FORMAT}); upgrade mlineage",
-            )
-            return None
-        if (
-            not isinstance(doc, dict)
-            or fmt not in READ_FORMATS
-            or doc.get("type") != "name"
-            or doc.get("name") != name
-            or not isinstance(doc.get("version"), str)
-        ):
-            self.problem(
-                "corrupt-record",
-                key,
-                f"not a valid claim of name {name!r} (expected format, type 'name', the "
-                "name and a version id)",
-            )
-            return None
-        holder: str = doc["version"]
-        return holder
+            return decode_claim(data, key, name)
+        except StoreFormatError as exc:
+            self.problem("newer-format", key, _plain(exc))
+        except CorruptRecord as exc:
+            self.problem("corrupt-record", key, _plain(exc))
+        return None
 
     # -- blobs ----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import re
 from collections import OrderedDict
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -24,7 +24,8 @@ from pydantic import (
     model_serializer,
 )
 
-from mlineage._ids import ID_PATTERN
+from mlineage._ids import ID_PATTERN, ID_REGEX
+from mlineage._lazy import is_lazy, lazy_version, lazy_versions, materialise
 from mlineage.errors import InvalidName, MetricNotFound
 
 __all__ = [
@@ -37,13 +38,13 @@ __all__ = [
     "ModelVersion",
     "StatusEvent",
     "VersionStatus",
+    "is_lazy",
     "lazy_version",
     "lazy_versions",
     "validate_name",
 ]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_KIND = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_NAME_LENGTH = 128
 
 
@@ -379,7 +380,7 @@ class ModelVersion(_Record):
         Free-form JSON for integrations.
     """
 
-    id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    id: str = Field(pattern=ID_REGEX)
     model: str
     name: str | None = None
     parents: tuple[str, ...] = ()
@@ -411,45 +412,45 @@ class ModelVersion(_Record):
         # No annotations on purpose: pydantic then keeps the model's own serialisation
         # schema (a return annotation would replace it in model_json_schema).
         if self.__pydantic_private__ is not None:
-            _materialise(self)
+            materialise(self)
         return handler(self)
 
     if not TYPE_CHECKING:  # as in pydantic: keeps mypy from allowing any attribute
 
         def __getattr__(self, name: str) -> Any:
-            if name in _LAZY_ATTRIBUTES and _materialise(self):
+            if name in _LAZY_ATTRIBUTES and materialise(self):
                 return object.__getattribute__(self, name)
             return super().__getattr__(name)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ModelVersion):
-            _materialise(self)
-            _materialise(other)
+            materialise(self)
+            materialise(other)
         return super().__eq__(other)
 
     def __hash__(self) -> int:
         # What pydantic generates for frozen models; the dict fields make it raise.
-        _materialise(self)
+        materialise(self)
         return hash(tuple(self.__dict__[name] for name in _VERSION_FIELDS_ORDERED))
 
     def __iter__(self) -> Any:
-        _materialise(self)
+        materialise(self)
         return super().__iter__()
 
     def __repr_args__(self) -> Any:
-        _materialise(self)
+        materialise(self)
         return super().__repr_args__()
 
     def __getstate__(self) -> dict[Any, Any]:
-        _materialise(self)
+        materialise(self)
         return super().__getstate__()
 
     def __copy__(self) -> ModelVersion:
-        _materialise(self)
+        materialise(self)
         return super().__copy__()
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> ModelVersion:
-        _materialise(self)
+        materialise(self)
         return super().__deepcopy__(memo)
 
     @property
@@ -527,64 +528,10 @@ _VERSION_FIELDS_ORDERED = tuple(ModelVersion.model_fields)
 _LAZY_ATTRIBUTES = frozenset(
     [*_VERSION_FIELDS_ORDERED, "__pydantic_fields_set__", "__pydantic_extra__"]
 )
-_new = object.__new__
-_setattr = object.__setattr__
-
-
-class VersionSource(Protocol):
-    """Where a lazy version's full record comes from (a pack, see ``mlineage.codec``)."""
-
-    def load_version(self, index: int, version_id: str) -> ModelVersion:
-        """Read, validate and return record ``index``, which must have id ``version_id``."""
-        ...
-
-
-def lazy_version(version_id: str, source: VersionSource, index: int) -> ModelVersion:
-    """A :class:`ModelVersion` whose fields are read from ``source`` on first access.
-
-    Costs about a microsecond, against 10-20 for decoding and validating the record; a
-    tracker loading 10^5 versions from packs builds its lineage from the packs' index
-    and reads a record only when something looks at it.
-    """
-    return lazy_versions([version_id], source, start=index)[0]
-
-
-def lazy_versions(
-    version_ids: list[str], source: VersionSource, *, start: int = 0
-) -> list[ModelVersion]:
-    """:func:`lazy_version` of record ``start + i`` of ``source`` for each ``version_ids[i]``."""
-    out: list[ModelVersion] = []
-    append, new, setattr_ = out.append, _new, _setattr
-    for index, version_id in enumerate(version_ids, start):
-        version = new(ModelVersion)
-        setattr_(version, "__dict__", {"id": version_id})
-        # __pydantic_fields_set__ and __pydantic_extra__ stay unset until the record is
-        # read (__getattr__ reads it when asked for them): two fewer writes per version.
-        setattr_(version, "__pydantic_private__", {"source": source, "index": index})
-        append(version)
-    return out
-
-
-def _materialise(version: ModelVersion) -> bool:
-    """Read a lazy version's record into it; False if it was not lazy."""
-    private = version.__pydantic_private__
-    if private is None:
-        return False
-    full = private["source"].load_version(private["index"], version.__dict__["id"])
-    version.__dict__.update(full.__dict__)
-    _setattr(version, "__pydantic_fields_set__", full.__pydantic_fields_set__)
-    _setattr(version, "__pydantic_extra__", None)
-    _setattr(version, "__pydantic_private__", None)
-    return True
-
-
-def is_lazy(version: ModelVersion) -> bool:
-    """Whether ``version``'s record has not been read yet (for tests and diagnostics)."""
-    return version.__pydantic_private__ is not None
 
 
 class _Event(_Record):
-    id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    id: str = Field(pattern=ID_REGEX)
     model: str
     created_at: AwareDatetime
 

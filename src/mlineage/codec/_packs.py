@@ -1,19 +1,8 @@
-"""Records <-> JSON bytes, with a format number so later releases can read old stores.
+"""Packs: many records of one model in one object, for fast loading.
 
-Each stored record is one JSON document::
-
-    {"format": 2, "type": "version", "record": {...ModelVersion fields...}}
-
-``FORMAT`` is the newest format this release writes; it reads every format in
-``READ_FORMATS``. Reading a document whose format is newer raises
-:class:`~mlineage.errors.StoreFormatError` (upgrade mlineage); anything that does not
-decode to a valid record raises :class:`~mlineage.errors.CorruptRecord` naming the key.
-Every released format has a test store under ``tests/data/``.
-
-Format 2 changed only the pack: a header line with the versions' index as columns and a
-checksum, then one record per line (see docs/storage-format.md). :func:`read_pack` builds
-a tracker's lineage from the index and leaves every version record unread until something
-looks at it; :func:`decode_pack` decodes and checks everything (for fsck).
+:func:`read_pack` builds a tracker's lineage from a format-2 pack's index and leaves every
+version record unread until something looks at it; :func:`decode_pack` decodes and checks
+everything (for fsck). The layout is in docs/storage-format.md.
 """
 
 from __future__ import annotations
@@ -30,155 +19,27 @@ from pydantic_core import from_json
 from typing_extensions import TypedDict
 
 from mlineage._columns import VersionColumns, utc_micros
+from mlineage._ids import ID_REGEX
+from mlineage._lazy import lazy_versions
+from mlineage.codec._documents import (
+    FORMAT,
+    check_format,
+    diagnose,
+    event_adapter,
+    parse_json,
+)
 from mlineage.errors import CorruptRecord, StoreFormatError
-from mlineage.records import Event, ModelVersion, lazy_versions
+from mlineage.records import Event, ModelVersion
 
-__all__ = [
-    "FORMAT",
-    "READ_FORMATS",
-    "STORE_MARKER_KEY",
-    "PackContents",
-    "decode_event",
-    "decode_marker",
-    "decode_pack",
-    "decode_version",
-    "encode_event",
-    "encode_marker",
-    "encode_pack",
-    "encode_version",
-    "pack_listed_ids",
-    "read_pack",
-]
-
-#: Newest record format this release reads and writes.
-FORMAT: Literal[2] = 2
-#: Every format this release reads.
-READ_FORMATS = (1, 2)
-#: Key of the store-wide format marker.
-STORE_MARKER_KEY = "mlineage.json"
+__all__ = ["PackContents", "decode_pack", "encode_pack", "pack_listed_ids", "read_pack"]
 
 
-class _Envelope(BaseModel):
+class _PackDocument(BaseModel):  # format 1 packs
     model_config = ConfigDict(extra="forbid", frozen=True)
-    format: Literal[1, 2]
-
-
-class _VersionDocument(_Envelope):
-    type: Literal["version"]
-    record: ModelVersion
-
-
-class _EventDocument(_Envelope):
-    type: Literal["event"]
-    record: Event
-
-
-class _PackDocument(_Envelope):  # format 1 packs
     format: Literal[1]
     type: Literal["pack"]
     versions: list[ModelVersion]
     events: list[Event]
-
-
-_event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
-
-
-def encode_version(version: ModelVersion) -> bytes:
-    """Serialise a version as a format-``FORMAT`` JSON document."""
-    return (
-        _VersionDocument(format=FORMAT, type="version", record=version)
-        .model_dump_json(exclude_defaults=False)
-        .encode()
-    )
-
-
-def encode_event(event: Event) -> bytes:
-    """Serialise an event as a format-``FORMAT`` JSON document."""
-    return _EventDocument(format=FORMAT, type="event", record=event).model_dump_json().encode()
-
-
-def _diagnose(data: bytes, key: str, expected: str, error: Exception) -> Exception:
-    """Turn a failed decode into StoreFormatError (newer format) or CorruptRecord."""
-    try:
-        doc: Any = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        return CorruptRecord(
-            f"{key!r} is not valid JSON (truncated or garbled, {len(data)} bytes); "
-            "run `mlineage fsck` to list damaged records"
-        )
-    fmt = doc.get("format") if isinstance(doc, dict) else None
-    if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > FORMAT:
-        return StoreFormatError(
-            f"{key!r} was written in record format {fmt}, newer than this mlineage reads "
-            f"(format {FORMAT}); upgrade mlineage (pip install -U mlineage)"
-        )
-    if not isinstance(doc, dict) or doc.get("type") != expected or fmt is None:
-        return CorruptRecord(
-            f"{key!r} is not a {expected} record (format/type header missing or wrong); "
-            "run `mlineage fsck` to list damaged records"
-        )
-    detail = str(error).splitlines()
-    summary = "; ".join(detail[1:3]).strip() if len(detail) > 1 else str(error)
-    return CorruptRecord(
-        f"{key!r} holds an invalid {expected} record ({summary}); "
-        "run `mlineage fsck` to list damaged records"
-    )
-
-
-def decode_version(data: bytes, key: str = "<bytes>") -> ModelVersion:
-    """Parse a stored version document.
-
-    Raises
-    ------
-    StoreFormatError
-        If the document was written by a newer mlineage.
-    CorruptRecord
-        If the bytes are not a valid version record; the message names ``key``.
-    """
-    try:
-        return _VersionDocument.model_validate_json(data).record
-    except ValidationError as exc:
-        raise _diagnose(data, key, "version", exc) from None
-
-
-def decode_event(data: bytes, key: str = "<bytes>") -> Event:
-    """Parse a stored event document (see :func:`decode_version` for errors)."""
-    try:
-        return _EventDocument.model_validate_json(data).record
-    except ValidationError as exc:
-        raise _diagnose(data, key, "event", exc) from None
-
-
-def encode_marker() -> bytes:
-    """The store-wide marker written once at the store root."""
-    return json.dumps({"format": FORMAT, "kind": "mlineage-store"}).encode()
-
-
-def decode_marker(data: bytes, uri: str) -> int:
-    """Return the store format recorded in the marker, refusing newer ones.
-
-    Raises
-    ------
-    StoreFormatError
-        If the store was written by a newer mlineage.
-    CorruptRecord
-        If the marker is damaged.
-    """
-    try:
-        doc = json.loads(data)
-        fmt = doc["format"]
-        if not isinstance(fmt, int) or isinstance(fmt, bool):
-            raise TypeError(fmt)
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise CorruptRecord(
-            f"store marker {STORE_MARKER_KEY!r} in {uri} is damaged; run `mlineage fsck`"
-        ) from None
-    if fmt > FORMAT:
-        raise StoreFormatError(
-            f"store {uri} uses format {fmt}, newer than this mlineage reads (format {FORMAT}); "
-            "upgrade mlineage (pip install -U mlineage)"
-        )
-    return fmt
 
 
 # -- packs ----------------------------------------------------------------------------------
@@ -245,7 +106,7 @@ class _PackLayout:
     body: int  # offset of the body in the pack's bytes
 
 
-_VersionId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+_VersionId = Annotated[str, StringConstraints(pattern=ID_REGEX)]
 
 
 class _PackIndex(TypedDict):
@@ -299,11 +160,7 @@ def _pack_header(data: bytes, key: str) -> _PackLayout | None:
         if not isinstance(rough, dict) or rough.get("type") != "pack":
             return None
         fmt = rough.get("format")
-        if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > FORMAT:
-            raise StoreFormatError(
-                f"{key!r} was written in pack format {fmt}, newer than this mlineage reads "
-                f"(format {FORMAT}); upgrade mlineage (pip install -U mlineage)"
-            ) from None
+        check_format(fmt, f"pack {key!r}")
         if fmt != 2:
             return None
         detail = str(error).splitlines()
@@ -511,7 +368,7 @@ def _decode_lines(
                     continue
                 versions.append(version)
             else:
-                events.append(_event_adapter.validate_json(line))
+                events.append(event_adapter.validate_json(line))
         except ValidationError as error:
             problems.append(_invalid_record(key, kind, i, error))
     return versions, events, problems
@@ -589,9 +446,9 @@ def _decode_pack_1(
         document = _PackDocument.model_validate_json(data)
         return document.versions, list(document.events), []
     except ValidationError as exc:
-        envelope = _diagnose(data, key, "pack", exc)
+        envelope = diagnose(data, key, "pack", exc)
     try:
-        doc: Any = json.loads(data)
+        doc: Any = parse_json(data)
     except (ValueError, UnicodeDecodeError):
         raise envelope from None
     if not isinstance(envelope, CorruptRecord) or not (
@@ -607,7 +464,7 @@ def _decode_pack_1(
     problems: list[CorruptRecord] = []
     sections: tuple[tuple[str, Callable[[Any], Any], list[Any]], ...] = (
         ("version", ModelVersion.model_validate, versions),
-        ("event", _event_adapter.validate_python, events),
+        ("event", event_adapter.validate_python, events),
     )
     for kind, validate, sink in sections:
         for i, item in enumerate(doc[f"{kind}s"]):
@@ -633,14 +490,14 @@ def pack_listed_ids(data: bytes) -> dict[str, list[str]]:
         out["event"] = []
         for line in _record_lines(data, layout)[layout.versions :]:
             try:
-                item = json.loads(line)
+                item = parse_json(line)
             except (ValueError, UnicodeDecodeError):
                 continue
             if isinstance(item, dict) and isinstance(item.get("id"), str):
                 out["event"].append(item["id"])
         return out
     try:
-        doc = json.loads(data)
+        doc = parse_json(data)
     except (ValueError, UnicodeDecodeError):
         return {}
     for kind, field_name in (("version", "versions"), ("event", "events")):

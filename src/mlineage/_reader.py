@@ -1,0 +1,230 @@
+"""The one store reader: a model's loose records and packs, in the order that is safe while
+other processes write and compact.
+
+:class:`~mlineage.index.LineageIndex` (what a tracker loads) and :func:`mlineage.fsck`
+both read through :class:`StoreReader`; each decides what to do with the damage it reports.
+
+Why the order matters: a compactor writes a pack and only then deletes the loose records
+it holds, and merges packs by writing the merged pack before deleting the small ones. So
+loose keys are listed *before* packs, a listed loose record that has vanished by the time
+it is read is in a pack that a fresh listing shows, and a listed pack that has vanished
+was merged into one a fresh listing shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from mlineage import _keys
+from mlineage.codec import decode_event, decode_version
+from mlineage.errors import CorruptRecord, StoreFormatError
+from mlineage.records import Event, ModelVersion
+from mlineage.storage import Store
+
+__all__ = ["Damage", "LooseRecord", "PackRead", "ReadResult", "StoreReader"]
+
+T = TypeVar("T")
+#: How many times a reader lists again when something it listed vanished meanwhile.
+RELIST_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Damage:
+    """A key that could not be read as what it should hold."""
+
+    key: str
+    error: CorruptRecord | StoreFormatError
+    #: ``"corrupt-record"``, ``"newer-format"`` or ``"misplaced-record"`` (fsck's kinds).
+    kind: str
+
+
+@dataclass(frozen=True)
+class LooseRecord:
+    """A loose record that decoded and sits under its own key in its own model."""
+
+    key: str
+    record: ModelVersion | Event
+
+
+@dataclass(frozen=True)
+class PackRead(Generic[T]):
+    """A pack that was read: its key, bytes and what the caller's decoder made of them."""
+
+    key: str
+    data: bytes
+    contents: T
+
+
+@dataclass
+class ReadResult(Generic[T]):
+    """Everything one :meth:`StoreReader.read` found."""
+
+    loose: list[LooseRecord] = field(default_factory=list)
+    packs: list[PackRead[T]] = field(default_factory=list)
+    damage: list[Damage] = field(default_factory=list)
+    #: Loose keys deleted while reading and found in no pack (lost, unless a compactor ran).
+    vanished: list[str] = field(default_factory=list)
+
+
+def _json_keys(keys: Iterable[str]) -> list[str]:
+    # Readers ignore keys without the .json suffix (temporary files, foreign objects).
+    return sorted(k for k in keys if k.endswith(".json"))
+
+
+def misplaced(key: str, record: ModelVersion | Event, model: str) -> CorruptRecord:
+    """The error for a record that does not sit under its own key in its own model."""
+    return CorruptRecord(
+        f"{key!r} holds record {record.id} of model {record.model!r}; a record must sit "
+        f"under its own key in its own model ({model!r}); run `mlineage fsck`"
+    )
+
+
+class StoreReader(Generic[T]):
+    """Reads one model's records from a store.
+
+    Parameters
+    ----------
+    store : Store
+    model : str
+    decode_pack : callable
+        ``(bytes, key) -> T``: how to read a pack (lazily for a tracker, everything for
+        fsck). It may raise :class:`CorruptRecord` or :class:`StoreFormatError`.
+    pack_ids : callable
+        ``T -> ids``: the ids of the records a decoded pack holds (to tell a loose record
+        that vanished because it was packed from one that was lost).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        model: str,
+        decode_pack: Callable[[bytes, str], T],
+        pack_ids: Callable[[T], Iterable[str]],
+    ) -> None:
+        self.store = store
+        self.model = model
+        self._decode_pack = decode_pack
+        self._pack_ids = pack_ids
+
+    def list_packs(self) -> list[str]:
+        """Keys of the model's packs, sorted."""
+        return _json_keys(self.store.list(_keys.packs_prefix(self.model)))
+
+    def read(
+        self,
+        *,
+        known_versions: Callable[[str], bool] = lambda _: False,
+        known_events: Callable[[str], bool] = lambda _: False,
+        known_packs: Collection[str] = (),
+    ) -> ReadResult[T]:
+        """Read every record not already known: loose versions and events, then packs.
+
+        Parameters
+        ----------
+        known_versions, known_events : callable
+            Ids already loaded (their loose records are not read again).
+        known_packs : collection of str
+            Pack keys already loaded.
+        """
+        result: ResultBuilder[T] = ResultBuilder(self, set(known_packs))
+        versions = [
+            k
+            for k in _json_keys(self.store.list(_keys.versions_prefix(self.model)))
+            if not known_versions(_keys.record_id(k))
+        ]
+        events = [
+            k
+            for k in _json_keys(self.store.list(_keys.events_prefix(self.model)))
+            if not known_events(_keys.record_id(k))
+        ]
+        result.read_packs()
+        vanished = result.read_loose(versions, decode_version)
+        vanished += result.read_loose(events, decode_event)
+        for _ in range(RELIST_ATTEMPTS):
+            vanished = [k for k in vanished if _keys.record_id(k) not in result.packed_ids]
+            if not vanished:
+                break
+            result.read_packs()
+        result.result.vanished = vanished
+        return result.result
+
+    def read_version(self, version_id: str) -> ModelVersion | None:
+        """The loose record of one version, read by key (None if there is none).
+
+        For a parent that a concurrent listing did not return: a listing is not a
+        snapshot, but a read by key sees every completed write.
+
+        Raises
+        ------
+        CorruptRecord, StoreFormatError
+        """
+        key = _keys.version_key(self.model, version_id)
+        for _, data in self.store.get_many([key]):
+            if data is None:
+                return None
+            version = decode_version(data, key)
+            if version.id != version_id or version.model != self.model:
+                raise misplaced(key, version, self.model)
+            return version
+        return None
+
+
+class ResultBuilder(Generic[T]):
+    """The state of one read (what has been loaded so far)."""
+
+    def __init__(self, reader: StoreReader[T], known_packs: set[str]) -> None:
+        self.reader = reader
+        self.seen_packs = known_packs
+        self.packed_ids: set[str] = set()
+        self.result: ReadResult[T] = ReadResult()
+
+    def read_packs(self) -> None:
+        """Read the packs not read yet; list again when one vanished (it was merged)."""
+        reader = self.reader
+        for _ in range(RELIST_ATTEMPTS):
+            keys = [k for k in reader.list_packs() if k not in self.seen_packs]
+            vanished = False
+            for key, data in reader.store.get_many(keys):
+                if data is None:
+                    vanished = True
+                    continue
+                self.seen_packs.add(key)
+                try:
+                    contents = reader._decode_pack(data, key)
+                except StoreFormatError as exc:
+                    self.result.damage.append(Damage(key, exc, "newer-format"))
+                    continue
+                except CorruptRecord as exc:
+                    self.result.damage.append(Damage(key, exc, "corrupt-record"))
+                    continue
+                self.packed_ids.update(reader._pack_ids(contents))
+                self.result.packs.append(PackRead(key, data, contents))
+            if not vanished:
+                return
+
+    def read_loose(
+        self, keys: list[str], decode: Callable[[bytes, str], ModelVersion | Event]
+    ) -> list[str]:
+        """Decode loose records; return the keys that vanished meanwhile."""
+        vanished = []
+        model = self.reader.model
+        sink = self.result
+        for key, data in self.reader.store.get_many(keys):
+            if data is None:
+                vanished.append(key)
+                continue
+            try:
+                record = decode(data, key)
+            except StoreFormatError as exc:
+                sink.damage.append(Damage(key, exc, "newer-format"))
+                continue
+            except CorruptRecord as exc:
+                sink.damage.append(Damage(key, exc, "corrupt-record"))
+                continue
+            if _keys.record_id(key) != record.id or record.model != model:
+                sink.damage.append(Damage(key, misplaced(key, record, model), "misplaced-record"))
+                continue
+            sink.loose.append(LooseRecord(key, record))
+        return vanished

@@ -1,0 +1,268 @@
+"""What a tracker knows of one model: the lineage graph, names, events and alias moves.
+
+:class:`LineageIndex` owns the store reader (:class:`~mlineage._reader.StoreReader`) and
+keeps what it read: :meth:`LineageIndex.refresh` adds what other processes wrote since.
+Queries (:mod:`mlineage.refs`, blame, diff) and the write path (:mod:`mlineage.writer`)
+work on an index; the :class:`~mlineage.Tracker` facade holds one.
+"""
+
+from __future__ import annotations
+
+import bisect
+import gc
+import threading
+import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from operator import attrgetter
+from typing import Literal
+
+from mlineage import _keys
+from mlineage._columns import VersionColumns
+from mlineage._reader import RELIST_ATTEMPTS, StoreReader
+from mlineage.codec import STORE_MARKER_KEY, PackContents, decode_marker, read_pack
+from mlineage.errors import CorruptRecord, MLineageError, NotFound
+from mlineage.graph import LineageGraph
+from mlineage.records import (
+    AliasEvent,
+    AnnotationEvent,
+    Event,
+    ModelVersion,
+    StatusEvent,
+    VersionStatus,
+)
+from mlineage.storage import Store
+
+__all__ = ["LineageIndex", "OnError"]
+
+OnError = Literal["raise", "skip"]
+
+
+def _pack_ids(contents: PackContents) -> Iterator[str]:
+    yield from contents.versions.ids
+    for event in contents.events:
+        yield event.id
+
+
+class LineageIndex:
+    """The loaded lineage of one model in one store.
+
+    Parameters
+    ----------
+    store : Store
+    model : str
+        A validated model name.
+    on_error : {"raise", "skip"}
+        A damaged record raises :class:`~mlineage.errors.CorruptRecord`, or is skipped
+        with one warning per key.
+    """
+
+    def __init__(self, store: Store, model: str, *, on_error: OnError = "raise") -> None:
+        self.store = store
+        self.model = model
+        self.on_error: OnError = on_error
+        self.lock = threading.RLock()
+        self.graph = LineageGraph()
+        #: version name -> version id
+        self.names: dict[str, str] = {}
+        self.events: dict[str, Event] = {}
+        #: alias -> its moves, in the order they took effect
+        self.alias_events: dict[str, list[AliasEvent]] = {}
+        #: version id -> its annotations and status changes, oldest first
+        self.version_events: dict[str, list[AnnotationEvent | StatusEvent]] = {}
+        #: pack key -> the ids of the versions and events it holds (for merging packs)
+        self.loaded_packs: dict[str, tuple[list[str], list[str]]] = {}
+        #: packs with damage: never merged away, so fsck keeps reporting them
+        self.damaged_packs: set[str] = set()
+        self.marker_checked = False
+        self._warned: set[str] = set()
+        self.reader: StoreReader[PackContents] = StoreReader(
+            store, model, self._read_pack, _pack_ids
+        )
+
+    def _read_pack(self, data: bytes, key: str) -> PackContents:
+        return read_pack(data, key, self.model, lenient=self.on_error == "skip")
+
+    # -- damage -------------------------------------------------------------------------
+
+    def warn_skip(self, key: str, error: Exception) -> None:
+        """Warn once per key that a damaged record was skipped."""
+        if key not in self._warned:
+            self._warned.add(key)
+            warnings.warn(f"skipped damaged record: {error}", RuntimeWarning, stacklevel=4)
+
+    def record_error(self, key: str, error: MLineageError) -> None:
+        """Raise ``error``, or (``on_error="skip"``) warn and go on.
+
+        A record in a newer format is never skipped: this mlineage cannot tell damage
+        from what it does not know yet.
+        """
+        if self.on_error == "raise" or not isinstance(error, CorruptRecord):
+            raise error
+        self.warn_skip(key, error)
+
+    # -- loading ------------------------------------------------------------------------
+
+    def check_marker(self) -> None:
+        """Refuse a store written in a newer format (if it has a marker yet)."""
+        try:
+            data = self.store.get(STORE_MARKER_KEY)
+        except NotFound:
+            return
+        decode_marker(data, self.store.uri)
+        self.marker_checked = True
+
+    def refresh(self) -> int:
+        """Load the versions and events written since the last refresh; return how many
+        versions are new."""
+        import numpy  # noqa: F401  # the graph's index needs it; import it with the data
+
+        with self.lock, _gc_paused():
+            before = len(self.graph)
+            packed = VersionColumns()
+            events: dict[str, Event] = {}
+            self._read(packed, events)
+            orphans = packed.take(self._add(packed))
+            for _ in range(RELIST_ATTEMPTS):
+                if not len(orphans):
+                    break
+                orphans = self._find_parents(orphans, events)
+            for row, version_id in enumerate(orphans.ids):
+                missing = [p for p in orphans.parents[row] if p not in self.graph]
+                self.record_error(
+                    _keys.version_key(self.model, version_id),
+                    CorruptRecord(
+                        f"version {version_id} of model {self.model!r} names parent(s) "
+                        f"{', '.join(missing)} that are not in the store; run `mlineage fsck`"
+                    ),
+                )
+            for event in sorted(events.values(), key=_by_id):
+                if event.id not in self.events:
+                    self.add_event(event)
+            return len(self.graph) - before
+
+    def _read(self, packed: VersionColumns, events: dict[str, Event]) -> None:
+        """Read what is new into ``packed`` (versions) and ``events``."""
+        result = self.reader.read(
+            known_versions=self.graph.__contains__,
+            known_events=self.events.__contains__,
+            known_packs=self.loaded_packs,
+        )
+        for damage in result.damage:
+            if damage.kind == "corrupt-record" and damage.key.startswith(
+                _keys.packs_prefix(self.model)
+            ):
+                self.damaged_packs.add(damage.key)
+            self.record_error(damage.key, damage.error)
+        for pack in result.packs:
+            contents = pack.contents
+            for problem in contents.problems:
+                self.warn_skip(pack.key, problem)
+            if contents.problems:
+                self.damaged_packs.add(pack.key)
+            packed.extend(contents.versions)
+            for event in contents.events:
+                events.setdefault(event.id, event)
+            self.loaded_packs[pack.key] = (
+                list(contents.versions.ids),
+                [e.id for e in contents.events],
+            )
+        # A record both packed and loose (an interrupted compaction) is the same record;
+        # the packed copy is kept.
+        loose: dict[str, ModelVersion] = {}
+        for item in result.loose:
+            record = item.record
+            if isinstance(record, ModelVersion):
+                loose.setdefault(record.id, record)
+            else:
+                events.setdefault(record.id, record)
+        packed.extend(VersionColumns.from_versions(loose.values()))
+
+    def _add(self, columns: VersionColumns) -> list[int]:
+        """Add versions to the graph and their names; return the rows left out."""
+        orphans = set(self.graph.add_columns(columns))
+        names = self.names
+        for row, name in enumerate(columns.names):
+            if name is not None and row not in orphans:
+                names.setdefault(name, columns.ids[row])
+        return sorted(orphans, key=columns.ids.__getitem__)
+
+    def _find_parents(self, orphans: VersionColumns, events: dict[str, Event]) -> VersionColumns:
+        """Look again for the parents of versions whose parents were not seen.
+
+        A listing is not a snapshot: while others write, it can return a child and miss
+        its parent, written earlier. A read by key sees every completed write, and a
+        parent packed (and deleted loose) meanwhile is in a pack that a fresh listing
+        shows. Returns the versions still without their parents.
+        """
+        found = VersionColumns()
+        wanted = {p for parents in orphans.parents for p in parents if p not in self.graph}
+        wanted -= set(orphans.ids)
+        for parent_id in sorted(wanted):
+            try:
+                parent = self.reader.read_version(parent_id)
+            except CorruptRecord as exc:
+                self.record_error(_keys.version_key(self.model, parent_id), exc)
+                continue
+            if parent is not None:
+                found.extend(VersionColumns.from_versions([parent]))
+        if len(found) < len(wanted):
+            self._read(found, events)
+        found.extend(orphans)
+        return found.take(self._add(found))
+
+    def add_version(self, version: ModelVersion) -> None:
+        """Add a version this process just wrote."""
+        with self.lock:
+            self.graph.add(version)
+            if version.name is not None:
+                self.names[version.name] = version.id
+
+    def add_event(self, event: Event) -> None:
+        """Add an event (read, or just written)."""
+        with self.lock:
+            self.events[event.id] = event
+            if isinstance(event, AliasEvent):
+                moves = self.alias_events.setdefault(event.alias, [])
+                bisect.insort(moves, event, key=_alias_order)
+            else:
+                about = self.version_events.setdefault(event.version, [])
+                bisect.insort(about, event, key=_by_id)
+
+    # -- events of a version --------------------------------------------------------------
+
+    def annotations(self, version_id: str) -> list[AnnotationEvent]:
+        """Annotations of a version, oldest first."""
+        return [
+            e for e in self.version_events.get(version_id, ()) if isinstance(e, AnnotationEvent)
+        ]
+
+    def status(self, version_id: str) -> VersionStatus:
+        """A version's current status: its last status change, else ``COMMITTED``."""
+        changes = [e for e in self.version_events.get(version_id, ()) if isinstance(e, StatusEvent)]
+        return changes[-1].status if changes else VersionStatus.COMMITTED
+
+    def versions_with_events(self) -> Iterable[str]:
+        """Ids of the versions that have annotations or status changes."""
+        return self.version_events.keys()
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # Decoding 10^5 records creates millions of long-lived objects; every cyclic-GC pass
+    # during that would rescan all of them (quadratic-ish). The records hold no cycles.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+_by_id = attrgetter("id")
+
+
+def _alias_order(event: AliasEvent) -> tuple[datetime, str]:
+    return (event.effective_at, event.id)

@@ -1,0 +1,133 @@
+"""Reference resolution: what a string (id, prefix, name, alias, model) designates.
+
+Functions of a :class:`~mlineage.index.LineageIndex`; ``Tracker.get_version``,
+``Tracker.resolve`` and ``Tracker.abbrev`` delegate here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from mlineage._columns import utc_micros
+from mlineage._ids import ID_PATTERN
+from mlineage.errors import AliasNotFound, AmbiguousReference, InvalidTime, VersionNotFound
+from mlineage.index import LineageIndex
+from mlineage.records import ModelVersion
+
+__all__ = ["MIN_PREFIX", "Ref", "abbrev", "get_version", "history_indices", "resolve"]
+
+Ref = str | ModelVersion
+#: Fewest hex digits an id prefix needs.
+MIN_PREFIX = 4
+_HEX = frozenset("0123456789abcdef")
+
+
+def get_version(index: LineageIndex, ref: Ref) -> ModelVersion:
+    """The version ``ref`` names: a ModelVersion, full id, name, alias or unique prefix.
+
+    Tried in that order; an alias means its current target.
+
+    Raises
+    ------
+    VersionNotFound
+        If nothing matches.
+    AmbiguousReference
+        If an id prefix matches several versions; the message lists them.
+    """
+    graph, model = index.graph, index.model
+    with index.lock:
+        if isinstance(ref, ModelVersion):
+            if ref.id in graph:
+                return graph.get(ref.id)
+            raise VersionNotFound(f"version {ref.id} is not in model {model!r}")
+        if not isinstance(ref, str):
+            raise VersionNotFound(
+                f"a version reference is an id, prefix, name or alias (str), "
+                f"got {type(ref).__name__}: {ref!r}"
+            )
+        if ref in graph:
+            return graph.get(ref)
+        if ref in index.names:
+            return graph.get(index.names[ref])
+        if ref in index.alias_events:
+            return resolve(index, ref)
+        lowered = ref.lower()
+        if len(lowered) >= MIN_PREFIX and _HEX.issuperset(lowered):
+            matches = graph.match_prefix(lowered)
+            if len(matches) == 1:
+                return graph.get(matches[0])
+            if matches:
+                shown = ", ".join(m[:16] for m in matches[:10])
+                more = " and more" if len(matches) > 10 else ""
+                raise AmbiguousReference(
+                    f"id prefix {ref!r} matches several versions of {model!r}: "
+                    f"{shown}{more}; use more digits"
+                )
+        hint = ""
+        if ID_PATTERN.match(lowered) is None and len(lowered) < MIN_PREFIX:
+            hint = f" (id prefixes need at least {MIN_PREFIX} hex digits)"
+        raise VersionNotFound(f"no version, name or alias {ref!r} in model {model!r}{hint}")
+
+
+def abbrev(index: LineageIndex, ref: Ref, minimum: int = 8) -> str:
+    """The shortest unique prefix (at least ``minimum`` digits) of a version's id."""
+    version_id = get_version(index, ref).id
+    return version_id[: max(minimum, index.graph.unique_prefix_length(version_id))]
+
+
+def history_indices(index: LineageIndex, on: Ref | None) -> list[int]:
+    """Graph indices of the first-parent history of ``on`` (default: latest), oldest first."""
+    graph = index.graph
+    if on is None:
+        latest = graph.latest()
+        return [] if latest is None else graph.first_parent_indices(latest.id)[::-1]
+    return graph.first_parent_indices(get_version(index, on).id)[::-1]
+
+
+def resolve(index: LineageIndex, ref: Ref, at: datetime | None = None) -> ModelVersion:
+    """The version ``ref`` designated at ``at`` (an aware datetime; None: now).
+
+    An alias: where it pointed at ``at``; the model's name: the latest version created at
+    or before ``at``; a version: the latest on its first-parent history at ``at``.
+
+    Raises
+    ------
+    AliasNotFound
+        If the alias was never set, or was not set (or was removed) at ``at``.
+    InvalidTime
+        If ``at`` is before the first version; the message names its time.
+    VersionNotFound
+    """
+    graph = index.graph
+    with index.lock:
+        if isinstance(ref, str) and ref in index.alias_events and ref not in index.names:
+            moves = index.alias_events[ref]
+            # "Now" for an alias is the current time: a move recorded with a future
+            # effective time is not in force yet.
+            cutoff = datetime.now(timezone.utc) if at is None else at
+            candidates = [m for m in moves if m.effective_at <= cutoff]
+            if not candidates:
+                raise AliasNotFound(
+                    f"alias {ref!r} was not set at {at}; its first move was at "
+                    f"{moves[0].effective_at.isoformat()}"
+                )
+            move = candidates[-1]
+            if move.version is None:
+                raise AliasNotFound(f"alias {ref!r} was removed at {move.effective_at.isoformat()}")
+            return graph.get(move.version)
+        if isinstance(ref, str) and ref == index.model and ref not in index.names:
+            line = graph.creation_indices()
+        else:
+            line = graph.first_parent_indices(get_version(index, ref).id)[::-1]
+        if not line:
+            raise VersionNotFound(f"model {index.model!r} has no versions yet")
+        if at is None:
+            return graph.node(line[-1])
+        position = graph.latest_at(line, utc_micros(at))
+        if position is None:
+            first = graph.node(line[0])
+            raise InvalidTime(
+                f"{at.isoformat()} is before the first version "
+                f"{first.id[:12]} ({first.created_at.isoformat()})"
+            )
+        return graph.node(line[position])

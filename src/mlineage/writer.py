@@ -1,0 +1,378 @@
+"""The write path: building and committing versions, name claims, events, compaction.
+
+Every write is create-only, and a version record is written only after everything it
+points at (manifest, environment and archived blobs, its name claim), so a reader never
+sees a record whose references are missing and a killed writer leaves no partial record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from pydantic import ValidationError
+
+from mlineage import _keys
+from mlineage._coerce import coerce_hyperparameters, coerce_metrics, coerce_tags
+from mlineage._columns import utc_micros
+from mlineage._ids import new_id
+from mlineage.codec import (
+    STORE_MARKER_KEY,
+    decode_claim,
+    decode_marker,
+    encode_claim,
+    encode_event,
+    encode_marker,
+    encode_pack,
+    encode_version,
+)
+from mlineage.errors import (
+    AlreadyExists,
+    CorruptRecord,
+    InvalidInput,
+    InvalidTime,
+    MissingField,
+    NameTaken,
+    NotFound,
+    ReadOnlyError,
+    StoreFormatError,
+)
+from mlineage.index import LineageIndex
+from mlineage.records import (
+    AliasEvent,
+    AnnotationEvent,
+    DataSnapshot,
+    ModelVersion,
+    StatusEvent,
+    pending_manifest,
+    validate_name,
+)
+
+if TYPE_CHECKING:
+    from mlineage.hashing import PathDigest
+
+__all__ = ["PACK_RECORDS", "Draft", "Settings", "Writer"]
+
+#: Records per pack object written by compaction.
+PACK_RECORDS = 10_000
+E = TypeVar("E", AnnotationEvent, AliasEvent, StatusEvent)
+
+
+class Settings(Protocol):
+    """The tracker options the write path follows."""
+
+    archive: bool
+    capture_environment: bool
+    hash_artifacts: bool
+    read_only: bool
+
+
+class Draft(Protocol):
+    """A version being logged (``VersionLogger``): what the user set in the block."""
+
+    model_path: str | os.PathLike[str] | None
+    dataset: DataSnapshot | None
+    metrics: dict[str, Any]
+    hyperparameters: dict[str, Any]
+    notes: str
+    tags: list[str]
+    name: str | None
+    kind: str
+    metadata: dict[str, Any]
+    archive: bool | None
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        """Parent ids, fixed when the block started."""
+
+    @property
+    def timestamp(self) -> datetime | None:
+        """The creation time asked for (backfilling), or None for now."""
+
+    @property
+    def started_at(self) -> datetime:
+        """When the block was entered."""
+
+
+class Writer:
+    """Writes one model's records into the store of ``index`` and keeps the index current."""
+
+    def __init__(self, index: LineageIndex, settings: Settings) -> None:
+        self.index = index
+        self.store = index.store
+        self.settings = settings
+        self._blobs_written: set[str] = set()
+
+    def check_writable(self, what: str) -> None:
+        """Raise :class:`ReadOnlyError` if the tracker was opened read-only."""
+        if self.settings.read_only:
+            raise ReadOnlyError(
+                f"cannot {what}: tracker for {self.index.model!r} was opened read_only=True"
+            )
+
+    def ensure_marker(self) -> None:
+        """Write the store marker if the store has none (checking a marker found)."""
+        if not self.index.marker_checked:
+            if not self.store.put_if_absent(STORE_MARKER_KEY, encode_marker()):
+                decode_marker(self.store.get(STORE_MARKER_KEY), self.store.uri)
+            self.index.marker_checked = True
+
+    # -- versions -----------------------------------------------------------------------
+
+    def build(self, draft: Draft) -> tuple[ModelVersion, PathDigest | None, bytes | None]:
+        """Validate a draft into a record; also the checkpoint digest and environment bytes.
+
+        Raises
+        ------
+        MissingField, InvalidInput, InvalidTime
+            Naming the field; nothing is written.
+        """
+        if draft.model_path is None or not str(draft.model_path).strip():
+            raise MissingField(
+                "model_path is required: set `v.model_path` to the checkpoint this update "
+                "produced; nothing was written"
+            )
+        if draft.dataset is None:
+            raise MissingField(
+                "dataset is required: set `v.dataset = ml.DataSnapshot(path=..., hash=...)` "
+                "or `ml.DataSnapshot.from_path(...)`; nothing was written"
+            )
+        if not isinstance(draft.dataset, DataSnapshot):
+            raise InvalidInput(
+                f"dataset must be a DataSnapshot, got {type(draft.dataset).__name__}; "
+                "use ml.DataSnapshot.from_path(path) for files"
+            )
+        if not isinstance(draft.notes, str):
+            raise InvalidInput(f"notes must be a str, got {type(draft.notes).__name__}")
+        name = None if draft.name is None else validate_name(draft.name, "version name")
+        graph = self.index.graph
+        created = datetime.now(timezone.utc) if draft.timestamp is None else draft.timestamp
+        for parent_id in draft.parents:
+            # The graph's time column: a parent loaded from a pack stays unread.
+            if utc_micros(created) < graph.created_micros(parent_id):
+                parent = graph.get(parent_id)
+                raise InvalidTime(
+                    f"timestamp {created.isoformat()} is before parent {parent_id[:12]}'s "
+                    f"{parent.created_at.isoformat()}; a version cannot predate its parents"
+                )
+        # Imported here: hashing and environment capture are not needed at `import mlineage`.
+        from mlineage.artifacts import artifact_ref
+        from mlineage.environment import environment_blob
+        from mlineage.hashing import hash_path
+
+        settings = self.settings
+        model_path = os.fspath(draft.model_path)
+        archive = settings.archive if draft.archive is None else draft.archive
+        digest = None
+        if settings.hash_artifacts or archive:
+            if os.path.exists(model_path):
+                digest = hash_path(model_path)
+            elif archive:
+                raise MissingField(
+                    f"model_path {model_path!r} does not exist, so it cannot be archived; "
+                    "write the checkpoint before the block ends; nothing was written"
+                )
+        artifact = None if digest is None else artifact_ref(model_path, digest, archived=archive)
+        environment_ref = environment_bytes = None
+        if settings.capture_environment:
+            environment_ref, environment_bytes = environment_blob()
+        try:
+            version = ModelVersion(
+                id=new_id(created),
+                model=self.index.model,
+                name=name,
+                parents=draft.parents,
+                kind=draft.kind,
+                created_at=created,
+                started_at=min(draft.started_at, created),
+                model_path=model_path,
+                model_artifact=artifact,
+                dataset=draft.dataset,
+                environment_ref=environment_ref,
+                metrics=coerce_metrics(draft.metrics),
+                hyperparameters=coerce_hyperparameters(draft.hyperparameters),
+                notes=draft.notes,
+                tags=coerce_tags(draft.tags),
+                metadata=coerce_hyperparameters(draft.metadata),
+            )
+        except ValidationError as exc:
+            raise InvalidInput(f"version could not be built: {exc}; nothing was written") from None
+        return version, digest, environment_bytes
+
+    def commit(self, draft: Draft) -> ModelVersion:
+        """Build, write (blobs, name claim, then the record, durably) and index a version."""
+        version, digest, environment_bytes = self.build(draft)
+        data = encode_version(version)
+        index = self.index
+        with index.lock:
+            if version.name is not None and version.name in index.names:
+                raise NameTaken(
+                    f"version name {version.name!r} is taken in model {index.model!r} by "
+                    f"version {index.names[version.name]}; choose another; nothing was written"
+                )
+            self.ensure_marker()
+            self._write_blobs(version, digest, environment_bytes)
+            if version.name is not None:
+                self._claim_name(version.name, version.id)
+            self.store.put(_keys.version_key(index.model, version.id), data, mode="create")
+            index.add_version(version)
+        return version
+
+    def _write_blobs(
+        self, version: ModelVersion, digest: PathDigest | None, environment_bytes: bytes | None
+    ) -> None:
+        # Blobs first: a version record is only written once everything it points at is.
+        from mlineage.artifacts import archive, write_manifest
+
+        snapshot = version.dataset
+        if snapshot.manifest is not None and snapshot.manifest not in self._blobs_written:
+            manifest = pending_manifest(snapshot.manifest)
+            if manifest is None and not self.store.exists(snapshot.manifest):
+                manifest = _recompute_manifest(snapshot)
+            if manifest is not None:
+                write_manifest(self.store, manifest)
+            self._blobs_written.add(snapshot.manifest)
+        env_key = version.environment_ref
+        fresh = env_key is not None and env_key not in self._blobs_written
+        if fresh and env_key is not None and environment_bytes is not None:
+            # One environment blob serves every version logged from it: after the first,
+            # no round trip (a remote store would pay one per put_if_absent).
+            self.store.put_if_absent(env_key, environment_bytes)
+            self._blobs_written.add(env_key)
+        artifact = version.model_artifact
+        if digest is not None and artifact is not None:
+            if digest.kind == "directory":
+                write_manifest(self.store, digest.manifest_bytes())
+            if artifact.blob is not None:
+                archive(self.store, artifact.path, digest)
+
+    def _claim_name(self, name: str, version_id: str) -> None:
+        key = _keys.name_key(self.index.model, name)
+        try:
+            self.store.put(key, encode_claim(name, version_id), mode="create")
+        except AlreadyExists:
+            try:
+                holder: str | None = decode_claim(self.store.get(key), key, name)
+            except (CorruptRecord, StoreFormatError, NotFound):
+                holder = None
+            if holder == version_id:
+                return  # a retried write of our own claim
+            hint = ""
+            if holder is not None and not self._version_exists(holder):
+                hint = (
+                    f" (which is not in the store: its writer may still be writing it, "
+                    f"or died after claiming the name; if no writer is running, "
+                    f"`mlineage fsck` reports it and deleting {key!r} frees the name)"
+                )
+            raise NameTaken(
+                f"version name {name!r} is taken in model {self.index.model!r} by "
+                f"version {holder}{hint}; choose another; nothing was written"
+            ) from None
+
+    def _version_exists(self, version_id: str) -> bool:
+        if version_id in self.index.graph:
+            return True
+        self.index.refresh()  # it may be in a pack written since this tracker looked
+        return version_id in self.index.graph
+
+    # -- events -------------------------------------------------------------------------
+
+    def event(self, cls: type[E], **fields: Any) -> E:
+        """Write a new event of type ``cls`` (id and time are now) and index it."""
+        now = datetime.now(timezone.utc)
+        event = cls(id=new_id(now), model=self.index.model, created_at=now, **fields)
+        self.ensure_marker()
+        self.store.put(
+            _keys.event_key(self.index.model, event.id), encode_event(event), mode="create"
+        )
+        self.index.add_event(event)
+        return event
+
+    # -- compaction ---------------------------------------------------------------------
+
+    def compact(self, *, merge: bool = True) -> int:
+        """Pack the model's loose records (and, with ``merge``, its small packs).
+
+        See :meth:`mlineage.Tracker.compact`; returns the records written into new packs.
+        """
+        index, store, model = self.index, self.store, self.index.model
+        with index.lock:
+            index.refresh()
+            version_keys = sorted(
+                k
+                for k in store.list(_keys.versions_prefix(model))
+                if k.endswith(".json") and _keys.record_id(k) in index.graph
+            )
+            event_keys = sorted(
+                k
+                for k in store.list(_keys.events_prefix(model))
+                if k.endswith(".json") and _keys.record_id(k) in index.events
+            )
+            version_ids = [_keys.record_id(k) for k in version_keys]
+            event_ids = [_keys.record_id(k) for k in event_keys]
+            merged = self._packs_to_merge(bool(version_ids or event_ids)) if merge else []
+            for key in merged:
+                version_ids += index.loaded_packs[key][0]
+                event_ids += index.loaded_packs[key][1]
+            if not version_ids and not event_ids:
+                return 0
+            version_ids = sorted(set(version_ids))
+            event_ids = sorted(set(event_ids))
+            self.ensure_marker()
+            # Packs of bounded size keep a reader's peak memory low and let a remote
+            # store fetch them in parallel. Everything replaced is deleted only once all
+            # new packs are durable.
+            for start in range(0, max(len(version_ids), len(event_ids)), PACK_RECORDS):
+                chunk_versions = version_ids[start : start + PACK_RECORDS]
+                chunk_events = event_ids[start : start + PACK_RECORDS]
+                data = encode_pack(
+                    [index.graph.get(i) for i in chunk_versions],
+                    [index.events[i] for i in chunk_events],
+                )
+                key = _keys.pack_key(model, new_id())
+                store.put(key, data, mode="create")
+                index.loaded_packs[key] = (chunk_versions, chunk_events)
+            store.delete_many(version_keys + event_keys + merged)
+            for key in merged:
+                del index.loaded_packs[key]
+            return len(version_ids) + len(event_ids)
+
+    def _packs_to_merge(self, loose: bool) -> list[str]:
+        """Packs of fewer than PACK_RECORDS records to rewrite with the loose ones.
+
+        Only intact packs whose every record is loaded (a damaged pack is kept for fsck),
+        and only when that leaves fewer packs: with no loose records, at least two.
+        """
+        index = self.index
+        present: Iterable[str] = index.reader.list_packs()
+        small = []
+        for key in present:
+            contents = index.loaded_packs.get(key)
+            if contents is None or key in index.damaged_packs:
+                continue
+            versions, events = contents
+            if (
+                len(versions) + len(events) < PACK_RECORDS
+                and all(i in index.graph for i in versions)
+                and all(i in index.events for i in events)
+            ):
+                small.append(key)
+        return small if loose or len(small) > 1 else []
+
+
+def _recompute_manifest(snapshot: DataSnapshot) -> bytes:
+    """Manifest bytes of a snapshot whose in-memory copy is gone, from its path, verified."""
+    from mlineage.artifacts import sha256_of_key
+    from mlineage.hashing import hash_path
+
+    assert snapshot.manifest is not None and snapshot.path is not None
+    data = hash_path(snapshot.path).manifest_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256_of_key(snapshot.manifest):
+        raise MissingField(
+            f"the manifest of dataset {snapshot.path!r} is no longer in memory and the "
+            "directory has changed since DataSnapshot.from_path; snapshot it again"
+        )
+    return data
