@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import gc
+import os
 import threading
 import warnings
 from collections.abc import Iterable, Iterator
@@ -22,7 +23,7 @@ from mlineage import _keys
 from mlineage._columns import VersionColumns
 from mlineage._reader import RELIST_ATTEMPTS, StoreReader
 from mlineage.codec import STORE_MARKER_KEY, PackContents, decode_marker, read_pack
-from mlineage.errors import CorruptRecord, MLineageError, NotFound
+from mlineage.errors import AliasNotFound, CorruptRecord, MLineageError, ModelNotFound, NotFound
 from mlineage.graph import LineageGraph
 from mlineage.records import (
     AliasEvent,
@@ -34,9 +35,35 @@ from mlineage.records import (
 )
 from mlineage.storage import Store
 
-__all__ = ["LineageIndex", "OnError"]
+__all__ = ["LineageIndex", "OnError", "list_models"]
 
 OnError = Literal["raise", "skip"]
+
+
+def list_models(storage: str | os.PathLike[str] | Store | None = None) -> list[str]:
+    """Return the names of the models in a store, sorted.
+
+    Parameters
+    ----------
+    storage : str, os.PathLike, Store or None
+        As for :class:`Tracker`.
+
+    Examples
+    --------
+    >>> list_models("memory://list-models-doc")
+    []
+    """
+    from mlineage.storage import open_store
+
+    store = open_store(storage)
+    return [m for m in store.list_dir(_keys.MODELS) if _has_records(store, m)]
+
+
+def _has_records(store: Store, model: str) -> bool:
+    return any(
+        next(iter(store.list(prefix)), None) is not None
+        for prefix in (_keys.versions_prefix(model), _keys.packs_prefix(model))
+    )
 
 
 def _pack_ids(contents: PackContents) -> Iterator[str]:
@@ -229,6 +256,34 @@ class LineageIndex:
             else:
                 about = self.version_events.setdefault(event.version, [])
                 bisect.insort(about, event, key=_by_id)
+
+    def require_model(self) -> None:
+        """Raise :class:`ModelNotFound` (listing the models there) if the store has none
+        of this model's records."""
+        if len(self.graph) == 0 and not self.events:
+            models = list_models(self.store)
+            if self.model in models:
+                return  # every record was damaged and skipped (warnings issued)
+            have = ", ".join(repr(m) for m in models) if models else "none"
+            raise ModelNotFound(
+                f"model {self.model!r} is not in store {self.store.uri} (models there: {have})"
+            )
+
+    def alias_moves(self, alias: str) -> list[AliasEvent]:
+        """Every move of ``alias``, in the order they took effect.
+
+        Raises
+        ------
+        AliasNotFound
+            If the alias was never set; the message lists the aliases there are.
+        """
+        try:
+            return list(self.alias_events[alias])
+        except KeyError:
+            known = ", ".join(sorted(self.alias_events)) or "none"
+            raise AliasNotFound(
+                f"alias {alias!r} was never set in model {self.model!r} (aliases: {known})"
+            ) from None
 
     # -- events of a version --------------------------------------------------------------
 

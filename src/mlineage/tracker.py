@@ -14,29 +14,23 @@ import copy
 import os
 import sys
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
-from types import TracebackType
+from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from mlineage import _keys, refs
-from mlineage._coerce import as_utc, coerce_tags, parse_time
-from mlineage._columns import utc_micros
+from mlineage import refs
+from mlineage._coerce import as_utc, parse_time
 from mlineage.blame import BlameReport, Direction
 from mlineage.details import BlobDetails
 from mlineage.diff import VersionDiff
 from mlineage.errors import (
     AliasNotFound,
     InvalidInput,
-    InvalidTime,
-    MLineageError,
-    ModelNotFound,
 )
 from mlineage.graph import LineageGraph
-from mlineage.index import LineageIndex, OnError
+from mlineage.index import LineageIndex, OnError, list_models
 from mlineage.records import (
     AliasEvent,
     AnnotationEvent,
-    DataSnapshot,
     EnvironmentSnapshot,
     ModelVersion,
     StatusEvent,
@@ -45,163 +39,12 @@ from mlineage.records import (
 )
 from mlineage.refs import Ref
 from mlineage.storage import Store, open_store
-from mlineage.writer import PACK_RECORDS, Writer
+from mlineage.writer import PACK_RECORDS, VersionLogger, Writer
 
 if TYPE_CHECKING:
     from mlineage.checkout import Checkout
 
 __all__ = ["PACK_RECORDS", "Lineage", "Tracker", "VersionLogger", "list_models"]
-
-
-def list_models(storage: str | os.PathLike[str] | Store | None = None) -> list[str]:
-    """Return the names of the models in a store, sorted.
-
-    Parameters
-    ----------
-    storage : str, os.PathLike, Store or None
-        As for :class:`Tracker`.
-
-    Examples
-    --------
-    >>> list_models("memory://list-models-doc")
-    []
-    """
-    store = open_store(storage)
-    return [m for m in store.list_dir(_keys.MODELS) if _has_records(store, m)]
-
-
-def _has_records(store: Store, model: str) -> bool:
-    return any(
-        next(iter(store.list(prefix)), None) is not None
-        for prefix in (_keys.versions_prefix(model), _keys.packs_prefix(model))
-    )
-
-
-_LOGGER_FIELDS = frozenset(
-    {
-        "model_path",
-        "dataset",
-        "metrics",
-        "hyperparameters",
-        "notes",
-        "tags",
-        "name",
-        "kind",
-        "metadata",
-        "archive",
-    }
-)
-
-
-class VersionLogger:
-    """The object bound by ``with tracker.log_version() as v:``.
-
-    Set the fields inside the block; when the block ends without an exception the version
-    is validated, written (durably) and available as :attr:`version`. If the block raises,
-    nothing is written and the exception propagates. If a required field is missing or a
-    value cannot be stored, :class:`~mlineage.errors.InvalidInput` (a ``ValueError``) is
-    raised naming the field, and nothing is written.
-
-    Attributes
-    ----------
-    model_path : str or os.PathLike
-        Required: where the checkpoint of this update was written.
-    dataset : DataSnapshot
-        Required: the data the update was trained on.
-    metrics : dict
-        Metric name -> finite real number.
-    hyperparameters : dict
-        JSON-able values (numpy scalars and numeric arrays are converted).
-    notes : str
-    tags : list of str
-    name : str or None
-        Optional human name, unique within the model.
-    kind : str
-        Why this version exists: ``"update"`` (default), ``"fine_tune"``, ``"merge"``, ...
-    metadata : dict
-        Free-form JSON for integrations.
-    archive : bool or None
-        Copy the checkpoint's bytes into the store (None: the tracker's default).
-    """
-
-    def __init__(
-        self,
-        tracker: Tracker,
-        parents: tuple[str, ...],
-        *,
-        kind: str | None,
-        timestamp: datetime | None,
-        fields: dict[str, Any],
-    ) -> None:
-        self._tracker = tracker
-        self._parents = parents
-        self._timestamp = timestamp
-        self._version: ModelVersion | None = None
-        self._started_at = datetime.now(timezone.utc)
-        self.model_path: str | os.PathLike[str] | None = None
-        self.dataset: DataSnapshot | None = None
-        self.metrics: dict[str, Any] = {}
-        self.hyperparameters: dict[str, Any] = {}
-        self.notes: str = ""
-        self.tags: list[str] = []
-        self.name: str | None = None
-        self.kind: str = kind or ("update" if parents else "initial")
-        self.metadata: dict[str, Any] = {}
-        self.archive: bool | None = None
-        for key, value in fields.items():
-            if key not in _LOGGER_FIELDS:
-                raise InvalidInput(
-                    f"log_version() got an unknown field {key!r}; fields are "
-                    + ", ".join(sorted(_LOGGER_FIELDS))
-                )
-            setattr(self, key, value)
-
-    @property
-    def parents(self) -> tuple[str, ...]:
-        """Ids of the parents this version will have (fixed when the block starts)."""
-        return self._parents
-
-    @property
-    def timestamp(self) -> datetime | None:
-        """The creation time asked for with ``log_version(timestamp=...)``, else None."""
-        return self._timestamp
-
-    @property
-    def started_at(self) -> datetime:
-        """When the ``with`` block was entered."""
-        return self._started_at
-
-    @property
-    def version(self) -> ModelVersion:
-        """The committed version (available after the ``with`` block ends).
-
-        Raises
-        ------
-        MLineageError
-            If the block has not finished, or it raised and nothing was committed.
-        """
-        if self._version is None:
-            raise MLineageError(
-                "no version committed yet: `v.version` is available after the "
-                "`with tracker.log_version() as v:` block ends without an exception"
-            )
-        return self._version
-
-    def log_metric(self, name: str, value: float) -> None:
-        """Set one metric (same as ``v.metrics[name] = value``)."""
-        self.metrics[name] = value
-
-    def __enter__(self) -> VersionLogger:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self._version = self._tracker._writer.commit(self)
 
 
 class Lineage:
@@ -325,14 +168,7 @@ class Tracker:
             If the store has no versions of ``model``; the message lists the models it has.
         """
         tracker = cls(model, storage, read_only=read_only, on_error=on_error)
-        if len(tracker.graph) == 0 and not tracker._index.events:
-            models = list_models(tracker.store)
-            if model in models:
-                return tracker  # every record was damaged and skipped (warnings issued)
-            have = ", ".join(repr(m) for m in models) if models else "none"
-            raise ModelNotFound(
-                f"model {model!r} is not in store {tracker.store.uri} (models there: {have})"
-            )
+        tracker._index.require_model()
         return tracker
 
     @property
@@ -343,32 +179,18 @@ class Tracker:
     # -- loading and writing ----------------------------------------------------------------
 
     def refresh(self) -> int:
-        """Load versions and events written (by any process) since this tracker last looked.
-
-        Reads loose records and packs (see :meth:`compact`) and merges them; a record
-        found in both is loaded once.
-
-        Returns
-        -------
-        int
-            The number of new versions.
-        """
+        """Load what any process wrote since this tracker last looked; return how many
+        versions are new."""
         return self._index.refresh()
 
     def compact(self, *, merge: bool = True) -> int:
-        """Bundle this model's loose records into pack objects, for fast loading.
+        """Bundle this model's loose records into packs of up to 10,000, for fast loading.
 
-        Remote stores answer one GET per record slowly, and decoding records one by one
-        is slow anywhere; a pack holds up to 10,000 versions with an index of them (see
-        docs/storage-format.md). Compaction writes the pack (create-only), then deletes
-        the loose records it holds. With ``merge`` it also merges packs of fewer than
-        10,000 records into fuller ones (writing the merged pack before deleting the
-        small ones), so that a store compacted every day stays a handful of objects.
-        It is safe while other processes log and load: writers keep writing loose
-        records (a later compaction packs them), and readers list loose records before
-        packs and list packs again when one vanishes, so a record is never invisible. A
-        compaction killed half-way leaves records both loose and packed, or in two packs,
-        which readers merge.
+        Writes each pack (create-only), then deletes the loose records it holds; with
+        ``merge`` also rewrites packs of fewer than 10,000 records into fuller ones, so a
+        store compacted daily stays a few objects. Safe while others log, load or compact
+        (docs/storage-format.md says why); a compaction killed half-way leaves records in
+        two places, which readers merge.
 
         Returns
         -------
@@ -380,7 +202,6 @@ class Tracker:
         ------
         ReadOnlyError
         """
-        self._writer.check_writable("compact")
         return self._writer.compact(merge=merge)
 
     def log_version(
@@ -417,22 +238,7 @@ class Tracker:
         VersionNotFound, AmbiguousReference
             If a parent does not resolve (raised before the block runs).
         """
-        self._writer.check_writable("log a version")
-        if parent is not None and parents is not None:
-            raise InvalidInput("pass either parent= or parents=, not both")
-        index = self._index
-        with index.lock:
-            if parents is not None:
-                parent_ids = tuple(self.get_version(p).id for p in parents)
-                if len(set(parent_ids)) != len(parent_ids):
-                    raise InvalidInput(f"parents repeat a version: {list(parent_ids)}")
-            elif parent is not None:
-                parent_ids = (self.get_version(parent).id,)
-            else:
-                latest = index.graph.latest()
-                parent_ids = () if latest is None else (latest.id,)
-        when = None if timestamp is None else as_utc(parse_time(timestamp, what="timestamp"))
-        return VersionLogger(self, parent_ids, kind=kind, timestamp=when, fields=fields)
+        return self._writer.start(parent, parents, kind, timestamp, fields)
 
     def log(self, **fields: Any) -> ModelVersion:
         """Log a version in one call: ``tracker.log(model_path=..., dataset=..., ...)``.
@@ -452,54 +258,20 @@ class Tracker:
         AnnotationEvent
             The stored event.
         """
-        self._writer.check_writable("annotate")
-        version = self.get_version(ref)
-        if not isinstance(notes, str):
-            raise InvalidInput(f"notes must be a str, got {type(notes).__name__}")
-        tag_tuple = coerce_tags(list(tags))
-        if not notes and not tag_tuple:
-            raise InvalidInput("annotate() needs notes or tags")
-        return self._writer.event(AnnotationEvent, version=version.id, notes=notes, tags=tag_tuple)
+        return self._writer.annotate(ref, notes, tags)
 
     def set_alias(self, alias: str, ref: Ref | None, *, at: object = None) -> AliasEvent:
         """Point ``alias`` (``"production"``, ``"staging"``) at a version, or remove it.
 
-        Every move is kept: :meth:`alias_history` lists them and :meth:`resolve` answers
-        where the alias pointed at any time. When two moves claim the same moment, the one
-        with the larger event id (the later-recorded) wins.
-
-        Parameters
-        ----------
-        alias : str
-            Alias name (same rules as model names).
-        ref : str, ModelVersion or None
-            The version; ``None`` removes the alias from then on.
-        at : datetime, date or str, optional
-            When the move took effect, if not now (recording a past deployment).
+        Every move is kept (:meth:`alias_history`; :meth:`resolve` answers where it pointed
+        at any time; of two moves at one moment the later-recorded wins). ``ref=None``
+        removes the alias; ``at`` records a past deployment (default: now).
         """
-        self._writer.check_writable("move an alias")
-        validate_name(alias, "alias")
-        version = None if ref is None else self.get_version(ref)
-        effective = datetime.now(timezone.utc) if at is None else as_utc(parse_time(at))
-        if version is not None and utc_micros(effective) < self.graph.created_micros(version.id):
-            raise InvalidTime(
-                f"alias {alias!r} cannot point at {version.id[:12]} from "
-                f"{effective.isoformat()}: that version was only created at "
-                f"{version.created_at.isoformat()}"
-            )
-        target = None if version is None else version.id
-        return self._writer.event(AliasEvent, alias=alias, version=target, effective_at=effective)
+        return self._writer.set_alias(alias, ref, at)
 
     def set_status(self, ref: Ref, status: VersionStatus | str, *, reason: str = "") -> StatusEvent:
         """Record a lifecycle change of a version (deprecated, rolled back, ...)."""
-        self._writer.check_writable("change a status")
-        version = self.get_version(ref)
-        try:
-            value = VersionStatus(status)
-        except ValueError:
-            known = ", ".join(s.value for s in VersionStatus)
-            raise InvalidInput(f"unknown status {status!r}; use one of {known}") from None
-        return self._writer.event(StatusEvent, version=version.id, status=value, reason=reason)
+        return self._writer.set_status(ref, status, reason)
 
     # -- references -----------------------------------------------------------------------
 
@@ -529,13 +301,10 @@ class Tracker:
     def resolve(self, ref: Ref, at: object = None) -> ModelVersion:
         """Return the version ``ref`` designated at time ``at`` (default: now).
 
-        - an **alias**: where it pointed at ``at`` (its move history);
-        - the **model name**: the latest version committed at or before ``at``;
-        - a **version** (id, prefix, name): the latest version on its first-parent history
-          committed at or before ``at``.
-
-        ``at`` is a datetime, a date or an ISO string; naive times are UTC and a bare date
-        means the end of that day (UTC).
+        An **alias**: where it pointed at ``at``; the **model name**: the latest version
+        committed by ``at``; a **version** (id, prefix, name): the latest version on its
+        first-parent history committed by ``at``. ``at``: a datetime, date or ISO string;
+        naive times are UTC, a bare date means the end of that day (UTC).
 
         Raises
         ------
@@ -625,22 +394,14 @@ class Tracker:
         AliasNotFound
             If the alias was never set.
         """
-        try:
-            return list(self._index.alias_events[alias])
-        except KeyError:
-            known = ", ".join(sorted(self._index.alias_events)) or "none"
-            raise AliasNotFound(
-                f"alias {alias!r} was never set in model {self.model!r} (aliases: {known})"
-            ) from None
+        return self._index.alias_moves(alias)
 
     def diff(self, a: Ref, b: Ref) -> VersionDiff:
         """What changed from version ``a`` to version ``b``.
 
-        Hyperparameters added / removed / changed, metric deltas, the data snapshot (and,
-        when both snapshots were taken with ``DataSnapshot.from_path``, the files added,
-        removed and changed, from their manifests), row counts, the checkpoint hash,
-        installed packages / Python / git commit from the captured environments, notes
-        and tags. ``str(diff)`` reads well in a terminal; ``diff.to_dict()`` is JSON-ready.
+        Hyperparameters, metrics, the data snapshot (and the files added, removed and
+        changed when both came from ``DataSnapshot.from_path``), the checkpoint hash, the
+        captured environments, notes and tags. ``str()`` for a terminal, ``to_dict()``.
         """
         from mlineage.details import diff
 
@@ -649,8 +410,7 @@ class Tracker:
     def environment(self, ref: Ref) -> EnvironmentSnapshot | None:
         """The environment captured when a version was logged (None if none was).
 
-        Environments are blobs shared by every version logged from the same one; each is
-        read from the store once per tracker and verified against its hash.
+        A blob shared by the versions logged from one environment; read once, verified.
 
         Raises
         ------
@@ -669,37 +429,24 @@ class Tracker:
     ) -> Checkout:
         """Get exactly what ``ref`` designated at time ``at``, optionally as files in ``to``.
 
-        Parameters
-        ----------
-        ref : str or ModelVersion, optional
-            An alias (``"production"``: where it pointed at ``at``), a version id, prefix
-            or name (the latest version on its first-parent history at ``at``), or the
-            model's own name / None (the latest version committed at or before ``at``).
-        at : datetime, date or str, optional
-            Naive times are UTC; a bare date means the end of that day (UTC). Default: now.
-        to : path-like, optional
-            Materialise into this directory: the checkpoint (from the store's archive, or
-            from its original path, verified against the recorded hash either way),
-            ``version.json``, ``hyperparameters.json``, ``dataset.json``,
-            ``dataset-manifest.json``, ``environment.json`` and a pinned
-            ``requirements.txt``. Written to a temporary sibling and renamed at the end.
-        overwrite : bool
-            Replace a non-empty ``to`` directory.
+        ``ref`` and ``at`` mean what they mean for :meth:`resolve` (None: the model).
+        With ``to``, the checkpoint (from the archive or its original path, verified by
+        hash either way), the record, hyperparameters, dataset, manifest, environment and
+        a pinned ``requirements.txt`` are written to a temporary sibling of ``to`` and
+        renamed into place (``overwrite`` replaces a non-empty ``to``); see
+        :func:`mlineage.checkout.materialise`.
 
         Returns
         -------
         Checkout
-            The version, its data snapshot, hyperparameters, captured environment and its
-            difference from the current environment.
+            The version, data snapshot, hyperparameters, captured environment and its
+            difference from the current one.
 
         Raises
         ------
-        InvalidTime
-            If ``at`` is before the first version (the message names its time).
-        AliasNotFound, VersionNotFound
+        InvalidTime, AliasNotFound, VersionNotFound
         CheckoutError
-            If a file is missing or its hash does not match (naming the file, the expected
-            and the actual hash), or ``to`` is not empty; nothing is left half-written.
+            A file missing or with the wrong hash, or ``to`` not empty; nothing half-written.
         """
         from mlineage.details import checkout
 
@@ -718,22 +465,11 @@ class Tracker:
     ) -> ModelVersion | None:
         """The update whose step moved ``metric`` the most in the bad ``direction``.
 
-        Walks the first-parent history of ``on`` (default: the latest version) and compares
-        each version carrying the metric with its nearest ancestor on that history that
-        carries it too.
-
-        Parameters
-        ----------
-        metric : str
-        direction : {"decrease", "increase"}
-            The bad direction: ``"decrease"`` for accuracy, ``"increase"`` for loss.
-        on : str or ModelVersion, optional
-
-        Returns
-        -------
-        ModelVersion or None
-            None when no step moved the metric that way, or fewer than two versions on the
-            history carry the metric. Ties go to the older step.
+        Walks the first-parent history of ``on`` (default: latest), comparing each version
+        carrying the metric with the nearest one before it that does. ``direction`` is the
+        bad one: ``"decrease"`` for accuracy, ``"increase"`` for loss. Returns None when no
+        step moved that way (or fewer than two versions carry the metric); ties go to the
+        older step. :meth:`blame_report` gives every step with evidence.
         """
         from mlineage.blame import blame
 

@@ -11,12 +11,19 @@ import hashlib
 import os
 from collections.abc import Iterable
 from datetime import datetime, timezone
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
-from mlineage import _keys
-from mlineage._coerce import coerce_hyperparameters, coerce_metrics, coerce_tags
+from mlineage import _keys, refs
+from mlineage._coerce import (
+    as_utc,
+    coerce_hyperparameters,
+    coerce_metrics,
+    coerce_tags,
+    parse_time,
+)
 from mlineage._columns import utc_micros
 from mlineage._ids import new_id
 from mlineage.codec import (
@@ -35,6 +42,7 @@ from mlineage.errors import (
     InvalidInput,
     InvalidTime,
     MissingField,
+    MLineageError,
     NameTaken,
     NotFound,
     ReadOnlyError,
@@ -47,18 +55,147 @@ from mlineage.records import (
     DataSnapshot,
     ModelVersion,
     StatusEvent,
+    VersionStatus,
     pending_manifest,
     validate_name,
 )
+from mlineage.refs import Ref
 
 if TYPE_CHECKING:
     from mlineage.hashing import PathDigest
 
-__all__ = ["PACK_RECORDS", "Draft", "Settings", "Writer"]
+__all__ = ["PACK_RECORDS", "Settings", "VersionLogger", "Writer"]
 
 #: Records per pack object written by compaction.
 PACK_RECORDS = 10_000
 E = TypeVar("E", AnnotationEvent, AliasEvent, StatusEvent)
+
+
+_LOGGER_FIELDS = frozenset(
+    {
+        "model_path",
+        "dataset",
+        "metrics",
+        "hyperparameters",
+        "notes",
+        "tags",
+        "name",
+        "kind",
+        "metadata",
+        "archive",
+    }
+)
+
+
+class VersionLogger:
+    """The object bound by ``with tracker.log_version() as v:``.
+
+    Set the fields inside the block; when the block ends without an exception the version
+    is validated, written (durably) and available as :attr:`version`. If the block raises,
+    nothing is written and the exception propagates. If a required field is missing or a
+    value cannot be stored, :class:`~mlineage.errors.InvalidInput` (a ``ValueError``) is
+    raised naming the field, and nothing is written.
+
+    Attributes
+    ----------
+    model_path : str or os.PathLike
+        Required: where the checkpoint of this update was written.
+    dataset : DataSnapshot
+        Required: the data the update was trained on.
+    metrics : dict
+        Metric name -> finite real number.
+    hyperparameters : dict
+        JSON-able values (numpy scalars and numeric arrays are converted).
+    notes : str
+    tags : list of str
+    name : str or None
+        Optional human name, unique within the model.
+    kind : str
+        Why this version exists: ``"update"`` (default), ``"fine_tune"``, ``"merge"``, ...
+    metadata : dict
+        Free-form JSON for integrations.
+    archive : bool or None
+        Copy the checkpoint's bytes into the store (None: the tracker's default).
+    """
+
+    def __init__(
+        self,
+        writer: Writer,
+        parents: tuple[str, ...],
+        *,
+        kind: str | None,
+        timestamp: datetime | None,
+        fields: dict[str, Any],
+    ) -> None:
+        self._writer = writer
+        self._parents = parents
+        self._timestamp = timestamp
+        self._version: ModelVersion | None = None
+        self._started_at = datetime.now(timezone.utc)
+        self.model_path: str | os.PathLike[str] | None = None
+        self.dataset: DataSnapshot | None = None
+        self.metrics: dict[str, Any] = {}
+        self.hyperparameters: dict[str, Any] = {}
+        self.notes: str = ""
+        self.tags: list[str] = []
+        self.name: str | None = None
+        self.kind: str = kind or ("update" if parents else "initial")
+        self.metadata: dict[str, Any] = {}
+        self.archive: bool | None = None
+        for key, value in fields.items():
+            if key not in _LOGGER_FIELDS:
+                raise InvalidInput(
+                    f"log_version() got an unknown field {key!r}; fields are "
+                    + ", ".join(sorted(_LOGGER_FIELDS))
+                )
+            setattr(self, key, value)
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        """Ids of the parents this version will have (fixed when the block starts)."""
+        return self._parents
+
+    @property
+    def timestamp(self) -> datetime | None:
+        """The creation time asked for with ``log_version(timestamp=...)``, else None."""
+        return self._timestamp
+
+    @property
+    def started_at(self) -> datetime:
+        """When the ``with`` block was entered."""
+        return self._started_at
+
+    @property
+    def version(self) -> ModelVersion:
+        """The committed version (available after the ``with`` block ends).
+
+        Raises
+        ------
+        MLineageError
+            If the block has not finished, or it raised and nothing was committed.
+        """
+        if self._version is None:
+            raise MLineageError(
+                "no version committed yet: `v.version` is available after the "
+                "`with tracker.log_version() as v:` block ends without an exception"
+            )
+        return self._version
+
+    def log_metric(self, name: str, value: float) -> None:
+        """Set one metric (same as ``v.metrics[name] = value``)."""
+        self.metrics[name] = value
+
+    def __enter__(self) -> VersionLogger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self._version = self._writer.commit(self)
 
 
 class Settings(Protocol):
@@ -68,33 +205,6 @@ class Settings(Protocol):
     capture_environment: bool
     hash_artifacts: bool
     read_only: bool
-
-
-class Draft(Protocol):
-    """A version being logged (``VersionLogger``): what the user set in the block."""
-
-    model_path: str | os.PathLike[str] | None
-    dataset: DataSnapshot | None
-    metrics: dict[str, Any]
-    hyperparameters: dict[str, Any]
-    notes: str
-    tags: list[str]
-    name: str | None
-    kind: str
-    metadata: dict[str, Any]
-    archive: bool | None
-
-    @property
-    def parents(self) -> tuple[str, ...]:
-        """Parent ids, fixed when the block started."""
-
-    @property
-    def timestamp(self) -> datetime | None:
-        """The creation time asked for (backfilling), or None for now."""
-
-    @property
-    def started_at(self) -> datetime:
-        """When the block was entered."""
 
 
 class Writer:
@@ -122,7 +232,7 @@ class Writer:
 
     # -- versions -----------------------------------------------------------------------
 
-    def build(self, draft: Draft) -> tuple[ModelVersion, PathDigest | None, bytes | None]:
+    def build(self, draft: VersionLogger) -> tuple[ModelVersion, PathDigest | None, bytes | None]:
         """Validate a draft into a record; also the checkpoint digest and environment bytes.
 
         Raises
@@ -202,7 +312,7 @@ class Writer:
             raise InvalidInput(f"version could not be built: {exc}; nothing was written") from None
         return version, digest, environment_bytes
 
-    def commit(self, draft: Draft) -> ModelVersion:
+    def commit(self, draft: VersionLogger) -> ModelVersion:
         """Build, write (blobs, name claim, then the record, durably) and index a version."""
         version, digest, environment_bytes = self.build(draft)
         data = encode_version(version)
@@ -291,6 +401,73 @@ class Writer:
         self.index.add_event(event)
         return event
 
+    # -- what the tracker's verbs check before writing ------------------------------------
+
+    def start(
+        self,
+        parent: Ref | None,
+        parents: Iterable[Ref] | None,
+        kind: str | None,
+        timestamp: object,
+        fields: dict[str, Any],
+    ) -> VersionLogger:
+        """The :class:`VersionLogger` of ``Tracker.log_version`` (parents resolved now)."""
+        self.check_writable("log a version")
+        if parent is not None and parents is not None:
+            raise InvalidInput("pass either parent= or parents=, not both")
+        index = self.index
+        with index.lock:
+            if parents is not None:
+                parent_ids = tuple(refs.get_version(index, p).id for p in parents)
+                if len(set(parent_ids)) != len(parent_ids):
+                    raise InvalidInput(f"parents repeat a version: {list(parent_ids)}")
+            elif parent is not None:
+                parent_ids = (refs.get_version(index, parent).id,)
+            else:
+                latest = index.graph.latest()
+                parent_ids = () if latest is None else (latest.id,)
+        when = None if timestamp is None else as_utc(parse_time(timestamp, what="timestamp"))
+        return VersionLogger(self, parent_ids, kind=kind, timestamp=when, fields=fields)
+
+    def annotate(self, ref: Ref, notes: object, tags: Iterable[str]) -> AnnotationEvent:
+        """``Tracker.annotate``: validate, then write the event."""
+        self.check_writable("annotate")
+        version = refs.get_version(self.index, ref)
+        if not isinstance(notes, str):
+            raise InvalidInput(f"notes must be a str, got {type(notes).__name__}")
+        tag_tuple = coerce_tags(list(tags))
+        if not notes and not tag_tuple:
+            raise InvalidInput("annotate() needs notes or tags")
+        return self.event(AnnotationEvent, version=version.id, notes=notes, tags=tag_tuple)
+
+    def set_alias(self, alias: str, ref: Ref | None, at: object) -> AliasEvent:
+        """``Tracker.set_alias``: validate, then write the event."""
+        self.check_writable("move an alias")
+        validate_name(alias, "alias")
+        version = None if ref is None else refs.get_version(self.index, ref)
+        effective = datetime.now(timezone.utc) if at is None else as_utc(parse_time(at))
+        if version is not None and utc_micros(effective) < self.index.graph.created_micros(
+            version.id
+        ):
+            raise InvalidTime(
+                f"alias {alias!r} cannot point at {version.id[:12]} from "
+                f"{effective.isoformat()}: that version was only created at "
+                f"{version.created_at.isoformat()}"
+            )
+        target = None if version is None else version.id
+        return self.event(AliasEvent, alias=alias, version=target, effective_at=effective)
+
+    def set_status(self, ref: Ref, status: VersionStatus | str, reason: str) -> StatusEvent:
+        """``Tracker.set_status``: validate, then write the event."""
+        self.check_writable("change a status")
+        version = refs.get_version(self.index, ref)
+        try:
+            value = VersionStatus(status)
+        except ValueError:
+            known = ", ".join(s.value for s in VersionStatus)
+            raise InvalidInput(f"unknown status {status!r}; use one of {known}") from None
+        return self.event(StatusEvent, version=version.id, status=value, reason=reason)
+
     # -- compaction ---------------------------------------------------------------------
 
     def compact(self, *, merge: bool = True) -> int:
@@ -298,6 +475,7 @@ class Writer:
 
         See :meth:`mlineage.Tracker.compact`; returns the records written into new packs.
         """
+        self.check_writable("compact")
         index, store, model = self.index, self.store, self.index.model
         with index.lock:
             index.refresh()
