@@ -1,49 +1,12 @@
-"""Check a whole store for damage: ``mlineage fsck``.
-
-A :class:`~mlineage.Tracker` stops at the first damaged record (or skips it with a warning);
-:func:`fsck` reads everything and lists every problem it finds, so that one run tells you
-what is wrong and where. It changes nothing unless asked to repair, and the only repair it
-makes is removing temporary files (and aborting incomplete S3 multipart uploads) that killed
-writers left behind.
-
-Problem kinds (stable strings, for scripts)::
-
-    bad-marker            store marker mlineage.json is damaged
-    missing-marker        records exist but the store marker does not
-    newer-format          marker, record, pack or name claim written by a newer mlineage
-    bad-model-name        a directory under models/ that is not a valid model name
-    corrupt-record        version/event record, pack or name claim that does not decode
-    misplaced-record      record under another record's key, or of another model
-    duplicate-in-pack     a pack lists the same record more than once
-    conflicting-duplicate the same record id in two places (loose/packs) with different content
-    vanished-record       a loose record deleted while checking and found in no pack
-    dangling-parent       a version whose parent is in no record
-    dangling-event        an annotation, status change or alias move naming a missing version
-    unclaimed-name        a name claim whose version was never recorded
-    missing-name-claim    a named version whose name has no claim
-    name-conflict         a named version whose name is claimed by another version
-    missing-manifest      a manifest blob a record refers to is missing
-    corrupt-manifest      a manifest blob that does not hash to its key or does not parse
-    missing-blob          an archived checkpoint file, data profile or captured environment
-                          whose blob is missing
-    bad-blob              a blob whose bytes do not hash to its key, or a malformed blob key
-    temp-file             a leftover temporary file of a local store
-    partial-upload        an incomplete S3 multipart upload (of a large archived blob)
-"""
+"""The checks of :func:`mlineage.fsck`: records, graph, names, blobs."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import re
-import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 from mlineage import _keys
 from mlineage._reader import StoreReader
@@ -54,7 +17,8 @@ from mlineage.codec import (
     decode_pack,
     pack_listed_ids,
 )
-from mlineage.errors import CorruptRecord, HashMismatch, NotFound, ReadOnlyError, StoreFormatError
+from mlineage.errors import CorruptRecord, HashMismatch, NotFound, StoreFormatError
+from mlineage.fsck._report import FsckReport, Problem
 from mlineage.records import (
     AliasEvent,
     ArtifactRef,
@@ -63,268 +27,13 @@ from mlineage.records import (
     StatusEvent,
     validate_name,
 )
-from mlineage.storage import LocalStore, Store, open_store
+from mlineage.storage import LocalStore, Store
 
-__all__ = ["FsckReport", "Problem", "fsck"]
+__all__ = ["Checker"]
 
 _BLOB_KEY = re.compile(r"blobs/sha256/([0-9a-f]{2})/([0-9a-f]{62})\Z")
 _CHUNK = 1 << 20
 _FSCK_HINT = re.compile(r";? *run `mlineage fsck`[^;]*$")
-#: Seconds after which a temporary file is taken to be an orphan by default.
-DEFAULT_TEMP_AGE = 600.0
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a store.
-
-    Attributes
-    ----------
-    kind : str
-        A short stable string (see the module docstring), e.g. ``"corrupt-record"``.
-    key : str
-        The store key (or, for a temporary file, the path relative to the store root)
-        the problem is about.
-    message : str
-        What is wrong, in a sentence.
-    """
-
-    kind: str
-    key: str
-    message: str
-
-    def to_dict(self) -> dict[str, str]:
-        """``{"kind": ..., "key": ..., "message": ...}``."""
-        return {"kind": self.kind, "key": self.key, "message": self.message}
-
-    def __str__(self) -> str:
-        return f"{self.kind}: {self.key}: {self.message}"
-
-
-@dataclass
-class FsckReport:
-    """What :func:`fsck` found (and removed).
-
-    Attributes
-    ----------
-    store : str
-        URI of the store checked.
-    problems : list of Problem
-        Every problem found, grouped by model, in the order they were found.
-    removed : list of str
-        Temporary files removed by ``repair=True`` (paths relative to the store root),
-        and incomplete uploads it aborted.
-    checked : dict of str to int
-        How many models, versions, events, packs, name claims, blobs and temporary files
-        were looked at.
-    """
-
-    store: str
-    problems: list[Problem] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    checked: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        """True when no problem was found."""
-        return not self.problems
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """Problem kind -> how many, sorted by kind."""
-        return dict(sorted(Counter(p.kind for p in self.problems).items()))
-
-    def summary(self) -> str:
-        """One line: what was checked, how many problems of which kinds, what was removed."""
-        checked = ", ".join(
-            f"{n} {what if n != 1 else what.removesuffix('s')}" for what, n in self.checked.items()
-        )
-        if self.ok:
-            verdict = "no problems"
-        else:
-            kinds = ", ".join(f"{n} {kind}" for kind, n in self.counts.items())
-            plural = "s" if len(self.problems) != 1 else ""
-            verdict = f"{len(self.problems)} problem{plural} ({kinds})"
-        line = f"{self.store}: checked {checked}: {verdict}"
-        if self.removed:
-            plural = "s" if len(self.removed) != 1 else ""
-            line += f"; removed {len(self.removed)} temporary file{plural} or upload{plural}"
-        return line
-
-    def __str__(self) -> str:
-        return "\n".join([*(str(p) for p in self.problems), self.summary()])
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: store, ok, checked, counts, problems, removed."""
-        return {
-            "store": self.store,
-            "ok": self.ok,
-            "checked": dict(self.checked),
-            "counts": self.counts,
-            "problems": [p.to_dict() for p in self.problems],
-            "removed": list(self.removed),
-        }
-
-
-def fsck(
-    storage: str | os.PathLike[str] | Store | None = None,
-    *,
-    repair: bool = False,
-    verify_blobs: bool = True,
-    temp_age: float = DEFAULT_TEMP_AGE,
-) -> FsckReport:
-    """Read a whole store and report every problem in it.
-
-    For every model it decodes each loose version and event record and each pack, and
-    checks that records sit under their own key and model, that packs list each record
-    once, that a record both loose and packed (a compaction that was interrupted, or two
-    that ran at once) has the same content in both places, that every parent and every
-    version an event names exists, and that name claims and named versions agree. It
-    checks the store marker, the manifests and archived blobs records refer to, and, with
-    ``verify_blobs``, that every blob's bytes hash to its key. On a local store it lists
-    the temporary files that killed writers left (readers ignore them); on S3, the
-    incomplete multipart uploads (of large archived checkpoints) they left.
-
-    Parameters
-    ----------
-    storage : str, os.PathLike, Store or None
-        As for :class:`~mlineage.Tracker`.
-    repair : bool
-        Remove orphan temporary files and abort incomplete uploads older than ``temp_age``
-        seconds, and nothing else:
-        every other problem needs a decision only a person can make (restore from a backup,
-        delete a record), so it is reported, never "fixed".
-    verify_blobs : bool
-        Hash the bytes of every blob (reads every archived checkpoint; can be slow).
-        Manifests are always verified.
-    temp_age : float
-        Minimum age in seconds (by modification time, or upload start) of a temporary file
-        that ``repair`` removes, or an incomplete upload it aborts. A younger one may belong
-        to a writer that is still running: removing it would make that write fail, so it is
-        only reported. Use 0 only when you know no writer is running.
-
-    Returns
-    -------
-    FsckReport
-        ``report.ok`` is True when nothing was found; ``str(report)`` lists one problem a
-        line and a summary.
-
-    Raises
-    ------
-    ReadOnlyError
-        If ``repair=True`` and ``storage`` is a store opened read-only.
-    StoreError
-        If the store cannot be read (unreachable, access refused).
-
-    Notes
-    -----
-    Only local stores have temporary files: a write to S3 or GCS is one request that
-    either creates the whole object or nothing, so remote stores never have any. On Linux a
-    local create-only write stages its bytes in an unnamed ``O_TMPFILE`` inode, so only
-    archive copies, overwrites and platforms without ``O_TMPFILE`` can leave named
-    ``.<name>.tmp-<random>`` files behind.
-
-    ``fsck`` does not lock the store. While writers run it may report what they are in
-    the middle of: a temporary file, or an ``unclaimed-name`` between a name claim and
-    its version record. Run it again once they finish to tell those from real damage.
-    An ``unclaimed-name`` left by a writer that died keeps the name taken; delete the
-    claim (``models/<model>/names/<name>.json``) by hand to free it.
-
-    Examples
-    --------
-    >>> import mlineage as ml
-    >>> tracker = ml.Tracker("fsck-doc", storage="memory://fsck-doc")
-    >>> _ = tracker.log(model_path="m.pt", dataset=ml.DataSnapshot(hash="sha256:1"))
-    >>> report = fsck("memory://fsck-doc")
-    >>> report.ok, report.checked["versions"]
-    (True, 1)
-    """
-    if isinstance(storage, Store):
-        store = storage
-        if repair and store.read_only:
-            raise ReadOnlyError(f"cannot repair store {store.uri}: it was opened read-only")
-    else:
-        # Repairs delete temporary files directly, not through the store, so the store
-        # itself can always be read-only: fsck never writes a key.
-        store = open_store(storage, read_only=True)
-    checker = _Checker(store, verify_blobs=verify_blobs)
-    checker.run()
-    report = checker.report
-    if isinstance(store, LocalStore):
-        _check_temp_files(store, report, repair=repair, temp_age=temp_age)
-    else:
-        report.checked["temporary files"] = 0
-    if type(store).partial_uploads is not Store.partial_uploads:
-        _check_partial_uploads(store, report, repair=repair, temp_age=temp_age)
-    return report
-
-
-def _check_partial_uploads(
-    store: Store, report: FsckReport, *, repair: bool, temp_age: float
-) -> None:
-    now = datetime.now(timezone.utc)
-    found = 0
-    for upload in store.partial_uploads():
-        found += 1
-        age = (now - upload.started).total_seconds()
-        if repair and age >= temp_age:
-            store.abort_partial_upload(upload)
-            report.removed.append(f"{upload.key} (incomplete upload {upload.upload_id})")
-            continue
-        hint = (
-            f"younger than {temp_age:g} s, so left alone: it may belong to a running writer"
-            if repair
-            else "run `mlineage fsck --repair` to abort it"
-        )
-        report.problems.append(
-            Problem(
-                "partial-upload",
-                upload.key,
-                f"incomplete upload in parts ({age:.0f} s old) of a writer that never "
-                f"finished; readers never see it, but the store keeps its parts; {hint}",
-            )
-        )
-    report.checked["partial uploads"] = found
-
-
-def _check_temp_files(
-    store: LocalStore, report: FsckReport, *, repair: bool, temp_age: float
-) -> None:
-    now = time.time()
-    found = 0
-    for path in store.temp_files():
-        found += 1
-        relative = path.relative_to(store.root).as_posix()
-        try:
-            age = now - path.stat().st_mtime
-        except FileNotFoundError:
-            continue  # its writer finished (or another fsck removed it) meanwhile
-        if repair and age >= temp_age:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-            report.removed.append(relative)
-            continue
-        hint = (
-            f"younger than {temp_age:g} s, so left alone: it may belong to a running writer"
-            if repair
-            else "run `mlineage fsck --repair` to remove orphans"
-        )
-        report.problems.append(
-            Problem(
-                "temp-file",
-                relative,
-                f"leftover temporary file ({_size(path)} bytes, {age:.0f} s old) of a write "
-                f"that never finished; readers ignore it; {hint}",
-            )
-        )
-    report.checked["temporary files"] = found
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
 
 
 @dataclass
@@ -348,7 +57,9 @@ class _Source:
     record: ModelVersion | Event
 
 
-class _Checker:
+class Checker:
+    """Reads every model of a store through the store reader and checks it."""
+
     def __init__(self, store: Store, *, verify_blobs: bool) -> None:
         self.store = store
         self.verify_blobs = verify_blobs
