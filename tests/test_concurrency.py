@@ -11,6 +11,7 @@ The servers are started by the session fixtures in ``tests/conftest.py``; nothin
 from __future__ import annotations
 
 import multiprocessing
+import threading
 import os
 import uuid
 from collections.abc import Iterator
@@ -297,3 +298,54 @@ def test_compaction_races_with_writers(backend: Backend, workers: Workers) -> No
     assert loaded.compact() >= 0
     again = ml.Tracker.load(model, storage=backend.uri)
     assert again.versions() == loaded.versions()
+
+
+def test_readers_see_no_damage_while_eight_writers_and_a_compactor_run(
+    backend: Backend, workers: Workers
+) -> None:
+    # A listing is not a snapshot: while writers add records it can return a child and
+    # miss its parent. Readers must take that as "not visible yet", never as corruption.
+    model = fresh_model("readers")
+    root = _log(ml.Tracker(model, storage=backend.uri), 0)
+    count = backend.per_writer
+    command = {"action": "log", "uri": backend.uri, "model": model, "root": root.id}
+    done = threading.Event()
+    errors: list[str] = []
+    counts = {"refresh": 0, "load": 0, "compact": 0}
+
+    def read() -> None:
+        tracker = ml.Tracker(model, storage=backend.uri, read_only=True)
+        while not done.is_set():
+            try:
+                tracker.refresh()
+                counts["refresh"] += 1
+                ml.Tracker.load(model, storage=backend.uri, read_only=True)
+                counts["load"] += 1
+            except Exception as exc:  # any error at all is the failure under test
+                errors.append(f"{type(exc).__name__}: {exc}")
+
+    def compact() -> None:
+        tracker = ml.Tracker(model, storage=backend.uri)
+        while not done.is_set():
+            try:
+                tracker.compact()
+                counts["compact"] += 1
+            except Exception as exc:
+                errors.append(f"compactor: {type(exc).__name__}: {exc}")
+            done.wait(0.2)
+
+    threads = [threading.Thread(target=read), threading.Thread(target=compact)]
+    for thread in threads:
+        thread.start()
+    try:
+        results = workers.run([{**command, "count": count}] * WORKERS)
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join(timeout=120)
+    assert errors == []
+    assert counts["refresh"] > 0 and counts["load"] > 0 and counts["compact"] > 0
+    loaded = ml.Tracker.load(model, storage=backend.uri)
+    assert len(loaded) == 1 + sum(len(ids) for ids in results)
+    report = ml.fsck(backend.uri, verify_blobs=False)
+    assert report.ok, str(report)
