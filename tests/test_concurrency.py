@@ -11,8 +11,8 @@ The servers are started by the session fixtures in ``tests/conftest.py``; nothin
 from __future__ import annotations
 
 import multiprocessing
-import threading
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
