@@ -99,9 +99,12 @@ def test_records_are_frozen_and_strict() -> None:
     snapshot = ml.DataSnapshot(path="d", hash="sha256:1")
     with pytest.raises(Exception, match="frozen"):
         snapshot.hash = "x"  # type: ignore[misc]
-    with pytest.raises(Exception, match="extra"):
+    # A typed error naming the field and the accepted ones, never a raw pydantic error.
+    with pytest.raises(ml.InvalidRecord, match=r"unknown field 'color'.*accepted: path, hash"):
         ml.DataSnapshot(path="d", hash="h", color="red")  # type: ignore[call-arg]
-    with pytest.raises(Exception, match="hash"):
+    with pytest.raises(TypeError):
+        ml.DataSnapshot(path="d", hash="h", color="red")  # type: ignore[call-arg]
+    with pytest.raises(ml.InvalidInput, match="hash"):
         ml.DataSnapshot(path="d", hash="")
 
 

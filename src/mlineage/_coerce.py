@@ -6,16 +6,38 @@ import math
 import numbers
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from pydantic import JsonValue
 
 from mlineage.errors import InvalidHyperparameter, InvalidInput, InvalidMetric, InvalidTime
 
-__all__ = ["as_utc", "coerce_hyperparameters", "coerce_metrics", "coerce_tags", "parse_time"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_FUTURE_SKEW",
+    "MAX_INT_DIGITS",
+    "as_utc",
+    "check_log_time",
+    "coerce_hyperparameters",
+    "coerce_metrics",
+    "coerce_tags",
+    "parse_time",
+]
 
 _MAX_TAG_LENGTH = 256
+#: Deepest nesting of lists and dicts in a hyperparameter (or metadata) value. Records are
+#: decoded by a JSON parser with a recursion limit; a limit well inside it means whatever
+#: is accepted also loads.
+MAX_DEPTH = 64
+#: Largest integer magnitude in a hyperparameter, in decimal digits: Python refuses to
+#: convert integers of more than 4,300 digits to and from text (a denial-of-service guard).
+MAX_INT_DIGITS = 1000
+#: How far ahead of this machine's clock a backfilled ``log(timestamp=...)`` may be. A
+#: version from the future would become every later version's default parent, and every
+#: later ``log()`` would then be refused as predating its parent.
+MAX_FUTURE_SKEW = timedelta(days=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # A calendar date alone (2024-01-15, 20240115, optionally with a UTC "Z"): end of that day.
 _DATE_ONLY = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})Z?")
 
@@ -47,7 +69,10 @@ def coerce_metrics(metrics: object) -> dict[str, float]:
                     f"metric {key!r} must be a real number, got {type(value).__name__}: "
                     f"{value!r:.80}"
                 )
-        number = float(value)
+        try:
+            number = float(value)
+        except (OverflowError, ValueError):
+            number = math.inf  # 10**400, Fraction(10**400): beyond any float
         if not math.isfinite(number):
             raise InvalidMetric(
                 f"metric {key!r} is {number}; mlineage stores finite numbers only "
@@ -57,19 +82,34 @@ def coerce_metrics(metrics: object) -> dict[str, float]:
     return out
 
 
-def _json_value(value: Any, where: str) -> JsonValue:
+def _json_value(value: Any, where: str, depth: int = 0) -> JsonValue:
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        number = float(value)
-        if not math.isfinite(number):
+        number = int(value)
+        if number.bit_length() > MAX_INT_DIGITS * 3.33:
             raise InvalidHyperparameter(
-                f"hyperparameter {where} is {number}; JSON cannot hold NaN or infinity "
-                "(store it as a string, e.g. 'inf', if you mean it)"
+                f"hyperparameter {where} is an integer of {number.bit_length()} bits; "
+                f"integers are stored with at most {MAX_INT_DIGITS} digits (store a "
+                "larger one as a string)"
             )
         return number
+    if depth >= MAX_DEPTH and isinstance(value, (Mapping, list, tuple)):
+        raise InvalidHyperparameter(
+            f"hyperparameter {where} is nested more than {MAX_DEPTH} levels deep (or "
+            "refers to itself); flatten it or store it as a string"
+        )
+    if isinstance(value, numbers.Real):
+        try:
+            real = float(value)
+        except (OverflowError, ValueError):
+            real = math.inf
+        if not math.isfinite(real):
+            raise InvalidHyperparameter(
+                f"hyperparameter {where} is {real}; JSON cannot hold NaN or infinity "
+                "(store it as a string, e.g. 'inf', if you mean it)"
+            )
+        return real
     if isinstance(value, Mapping):
         out: dict[str, JsonValue] = {}
         for key, item in value.items():
@@ -77,14 +117,14 @@ def _json_value(value: Any, where: str) -> JsonValue:
                 raise InvalidHyperparameter(
                     f"hyperparameter {where} has a non-string key {key!r}; use str keys"
                 )
-            out[key] = _json_value(item, f"{where}[{key!r}]")
+            out[key] = _json_value(item, f"{where}[{key!r}]", depth + 1)
         return out
     if isinstance(value, (list, tuple)):
-        return [_json_value(item, f"{where}[{i}]") for i, item in enumerate(value)]
+        return [_json_value(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value)]
     kind = getattr(getattr(value, "dtype", None), "kind", None)
     if kind is not None and hasattr(value, "tolist"):
         if kind in "biuf":
-            return _json_value(value.tolist(), where)
+            return _json_value(value.tolist(), where, depth)
         raise InvalidHyperparameter(
             f"hyperparameter {where} is an array of dtype {value.dtype}; only arrays of "
             "numbers or booleans are converted"
@@ -119,6 +159,8 @@ def coerce_tags(tags: object) -> tuple[str, ...]:
     ------
     InvalidInput
     """
+    if tags is None:
+        return ()
     if isinstance(tags, str):
         tags = [tags]
     if not isinstance(tags, (list, tuple, set, frozenset)):
@@ -179,7 +221,43 @@ def parse_time(at: object, *, what: str = "at") -> datetime:
 
 
 def as_utc(value: datetime) -> datetime:
-    """Return ``value`` in UTC (naive values are taken as UTC)."""
+    """Return ``value`` in UTC (naive values are taken as UTC).
+
+    Raises
+    ------
+    InvalidTime
+        If the time in UTC is outside the years 1-9999 (``9999-12-31T23:59:59-01:00``).
+    """
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise InvalidTime(
+            f"{value.isoformat()} is outside the years 1-9999 once converted to UTC"
+        ) from None
+
+
+def check_log_time(when: datetime, *, now: datetime | None = None) -> datetime:
+    """Check a backfilled creation time (UTC) for ``log(timestamp=...)`` and return it.
+
+    Raises
+    ------
+    InvalidTime
+        Before 1970 (ids encode milliseconds since the Unix epoch), or more than
+        :data:`MAX_FUTURE_SKEW` ahead of this machine's clock.
+    """
+    if when < _EPOCH:
+        raise InvalidTime(
+            f"timestamp {when.isoformat()} is before 1970-01-01; version ids encode the "
+            "creation time as milliseconds since 1970, so history starts there"
+        )
+    limit = (now or datetime.now(timezone.utc)) + MAX_FUTURE_SKEW
+    if when > limit:
+        raise InvalidTime(
+            f"timestamp {when.isoformat()} is in the future (more than "
+            f"{MAX_FUTURE_SKEW} after this machine's clock, "
+            f"{limit - MAX_FUTURE_SKEW:%Y-%m-%d %H:%M} UTC); a version from the future would "
+            "become the parent of every later one; check the clock or the value"
+        )
+    return when

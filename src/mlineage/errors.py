@@ -24,6 +24,7 @@ caught builtins, keeps working::
     │   ├── PathNotFound (FileNotFoundError)  path to hash missing, or a dangling symlink
     │   ├── UnreadablePath (PermissionError)  file or directory the OS refuses to read
     │   ├── UnsupportedPath             FIFO, socket, device, or a symlink cycle
+    │   ├── InvalidRecord (TypeError)   record built by hand with a wrong or unknown field
     │   └── UnhashableData (TypeError)  array or column that cannot be hashed without pickle
     ├── LookupFailed (LookupError)
     │   ├── ModelNotFound (KeyError)    no such model in the store
@@ -51,6 +52,7 @@ __all__ = [
     "InvalidKey",
     "InvalidMetric",
     "InvalidName",
+    "InvalidRecord",
     "InvalidTime",
     "LookupFailed",
     "MLineageError",
@@ -140,6 +142,10 @@ class InvalidMetric(InvalidInput):
 
 class InvalidHyperparameter(InvalidInput, TypeError):
     """A hyperparameter value cannot be stored as JSON."""
+
+
+class InvalidRecord(InvalidInput, TypeError):
+    """A record (``DataSnapshot(...)``, ``ModelVersion(...)``) built with a bad or unknown field."""
 
 
 class InvalidTime(InvalidInput):

@@ -155,13 +155,19 @@ class LineageIndex:
                 if not len(orphans):
                     break
                 orphans = self._find_parents(orphans, events)
+            stuck = set(orphans.ids)
             for row, version_id in enumerate(orphans.ids):
                 missing = [p for p in orphans.parents[row] if p not in self.graph]
+                where = (
+                    "that descend from it (a parent cycle)"
+                    if set(missing) <= stuck
+                    else "that are not in the store"
+                )
                 self.record_error(
                     _keys.version_key(self.model, version_id),
                     CorruptRecord(
                         f"version {version_id} of model {self.model!r} names parent(s) "
-                        f"{', '.join(missing)} that are not in the store; run `mlineage fsck`"
+                        f"{', '.join(missing)} {where}; run `mlineage fsck`"
                     ),
                 )
             for event in sorted(events.values(), key=_by_id):

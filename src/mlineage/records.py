@@ -21,12 +21,15 @@ from pydantic import (
     Field,
     FiniteFloat,
     JsonValue,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
     model_serializer,
 )
 
 from mlineage._ids import ID_PATTERN, ID_REGEX
 from mlineage._lazy import is_lazy, lazy_version, lazy_versions, materialise
-from mlineage.errors import InvalidName, MetricNotFound
+from mlineage.errors import InvalidName, InvalidRecord, MetricNotFound
 
 __all__ = [
     "AliasEvent",
@@ -129,6 +132,30 @@ def pending_manifest(key: str) -> bytes | None:
 
 class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise InvalidRecord(explain_validation(type(self), exc)) from None
+
+
+def explain_validation(cls: type[BaseModel], error: ValidationError) -> str:
+    """One sentence per problem of a record built by hand, naming the field."""
+    name = cls.__name__
+    problems = []
+    for item in error.errors()[:5]:
+        field = ".".join(str(part) for part in item["loc"]) or "(record)"
+        if item["type"] == "extra_forbidden":
+            accepted = ", ".join(cls.model_fields)
+            problems.append(f"unknown field {field!r} (accepted: {accepted})")
+        elif item["type"] == "missing":
+            problems.append(f"missing required field {field!r}")
+        else:
+            problems.append(f"field {field!r}: {item['msg']} (got {item.get('input')!r:.60})")
+    more = len(error.errors()) - len(problems)
+    tail = f"; and {more} more" if more > 0 else ""
+    return f"{name}: " + "; ".join(problems) + tail
 
 
 class ArtifactRef(_Record):
@@ -397,6 +424,15 @@ class ModelVersion(_Record):
     tags: tuple[str, ...] = ()
     status: VersionStatus = VersionStatus.COMMITTED
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @field_validator("parents")
+    @classmethod
+    def _distinct_parents(cls, parents: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if len(set(parents)) != len(parents):
+            raise ValueError(f"parents repeat a version: {list(parents)}")
+        if info.data.get("id") in parents:
+            raise ValueError("a version cannot be its own parent")
+        return parents
 
     # -- lazily read records --------------------------------------------------------------
     # A version loaded from a pack starts with only its id in ``__dict__`` and a pointer to

@@ -84,11 +84,12 @@ def history_indices(index: LineageIndex, on: Ref | None) -> list[int]:
     return graph.first_parent_indices(get_version(index, on).id)[::-1]
 
 
-def resolve(index: LineageIndex, ref: Ref, at: datetime | None = None) -> ModelVersion:
+def resolve(index: LineageIndex, ref: Ref | None, at: datetime | None = None) -> ModelVersion:
     """The version ``ref`` designated at ``at`` (an aware datetime; None: now).
 
-    An alias: where it pointed at ``at``; the model's name: the latest version created at
-    or before ``at``; a version: the latest on its first-parent history at ``at``.
+    An alias: where it pointed at ``at``; None or the model's name (when no version or
+    alias is called that): the latest version created at or before ``at``; a version: the
+    latest on its first-parent history at ``at``.
 
     Raises
     ------
@@ -115,7 +116,9 @@ def resolve(index: LineageIndex, ref: Ref, at: datetime | None = None) -> ModelV
             if move.version is None:
                 raise AliasNotFound(f"alias {ref!r} was removed at {move.effective_at.isoformat()}")
             return graph.get(move.version)
-        if isinstance(ref, str) and ref == index.model and ref not in index.names:
+        if ref is None or (
+            ref == index.model and ref not in index.names and ref not in index.alias_events
+        ):
             line = graph.creation_indices()
         else:
             line = graph.first_parent_indices(get_version(index, ref).id)[::-1]

@@ -450,14 +450,10 @@ class Tracker:
         """
         from mlineage.details import checkout
 
-        if ref is None:
-            requested = self.model
-        elif isinstance(ref, ModelVersion):
-            requested = ref.id
-        else:
-            requested = ref
+        requested = ref.id if isinstance(ref, ModelVersion) else ref
         when = None if at is None else as_utc(parse_time(at))
         version = refs.resolve(self._index, requested, when)
+        requested = self.model if requested is None else requested
         return checkout(self._details, version, requested, when, to, overwrite=overwrite)
 
     def blame(

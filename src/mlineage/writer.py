@@ -14,11 +14,10 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from pydantic import ValidationError
-
 from mlineage import _keys, refs
 from mlineage._coerce import (
     as_utc,
+    check_log_time,
     coerce_hyperparameters,
     coerce_metrics,
     coerce_tags,
@@ -40,6 +39,7 @@ from mlineage.errors import (
     AlreadyExists,
     CorruptRecord,
     InvalidInput,
+    InvalidRecord,
     InvalidTime,
     MissingField,
     MLineageError,
@@ -258,6 +258,8 @@ class Writer:
         if not isinstance(draft.notes, str):
             raise InvalidInput(f"notes must be a str, got {type(draft.notes).__name__}")
         name = None if draft.name is None else validate_name(draft.name, "version name")
+        if name is not None:
+            self._refuse_shadowing(name, "version name")
         graph = self.index.graph
         created = datetime.now(timezone.utc) if draft.timestamp is None else draft.timestamp
         for parent_id in draft.parents:
@@ -308,8 +310,8 @@ class Writer:
                 tags=coerce_tags(draft.tags),
                 metadata=coerce_hyperparameters(draft.metadata),
             )
-        except ValidationError as exc:
-            raise InvalidInput(f"version could not be built: {exc}; nothing was written") from None
+        except InvalidRecord as exc:
+            raise InvalidRecord(f"version could not be built: {exc}; nothing was written") from None
         return version, digest, environment_bytes
 
     def commit(self, draft: VersionLogger) -> ModelVersion:
@@ -426,16 +428,22 @@ class Writer:
             else:
                 latest = index.graph.latest()
                 parent_ids = () if latest is None else (latest.id,)
-        when = None if timestamp is None else as_utc(parse_time(timestamp, what="timestamp"))
+        when = None
+        if timestamp is not None:
+            when = check_log_time(as_utc(parse_time(timestamp, what="timestamp")))
+        if kind is not None and (not isinstance(kind, str) or not kind):
+            raise InvalidInput(
+                f"kind must be a non-empty str such as 'update' or 'fine_tune', got {kind!r}"
+            )
         return VersionLogger(self, parent_ids, kind=kind, timestamp=when, fields=fields)
 
-    def annotate(self, ref: Ref, notes: object, tags: Iterable[str]) -> AnnotationEvent:
+    def annotate(self, ref: Ref, notes: object, tags: object) -> AnnotationEvent:
         """``Tracker.annotate``: validate, then write the event."""
         self.check_writable("annotate")
         version = refs.get_version(self.index, ref)
         if not isinstance(notes, str):
             raise InvalidInput(f"notes must be a str, got {type(notes).__name__}")
-        tag_tuple = coerce_tags(list(tags))
+        tag_tuple = coerce_tags(tags)
         if not notes and not tag_tuple:
             raise InvalidInput("annotate() needs notes or tags")
         return self.event(AnnotationEvent, version=version.id, notes=notes, tags=tag_tuple)
@@ -444,6 +452,7 @@ class Writer:
         """``Tracker.set_alias``: validate, then write the event."""
         self.check_writable("move an alias")
         validate_name(alias, "alias")
+        self._refuse_shadowing(alias, "alias")
         version = None if ref is None else refs.get_version(self.index, ref)
         effective = datetime.now(timezone.utc) if at is None else as_utc(parse_time(at))
         if version is not None and utc_micros(effective) < self.index.graph.created_micros(
@@ -457,10 +466,28 @@ class Writer:
         target = None if version is None else version.id
         return self.event(AliasEvent, alias=alias, version=target, effective_at=effective)
 
+    def _refuse_shadowing(self, name: str, what: str) -> None:
+        """Refuse a version name or alias that another reference already spells."""
+        index = self.index
+        taken = None
+        if name == index.model:
+            taken = "the model's own name (which means its latest version)"
+        elif what == "alias" and name in index.names:
+            taken = f"the name of version {index.names[name]}"
+        elif what == "version name" and name in index.alias_events:
+            taken = "an alias"
+        if taken is not None:
+            raise InvalidInput(
+                f"{what} {name!r} is {taken}; one of the two could never be referred to "
+                f"by name; choose another {what}"
+            )
+
     def set_status(self, ref: Ref, status: VersionStatus | str, reason: str) -> StatusEvent:
         """``Tracker.set_status``: validate, then write the event."""
         self.check_writable("change a status")
         version = refs.get_version(self.index, ref)
+        if not isinstance(reason, str):
+            raise InvalidInput(f"reason must be a str, got {type(reason).__name__}: {reason!r}")
         try:
             value = VersionStatus(status)
         except ValueError:

@@ -186,10 +186,15 @@ def _pack_header(data: bytes, key: str) -> _PackLayout | None:
         and offsets[0] == 0
         and offsets[-1] == len(data) - layout.body - len(_PACK_END)
         and offsets == sorted(set(offsets))  # strictly increasing
+        and all(
+            len(set(p)) == len(p) and i not in p
+            for i, p in zip(index["ids"], index["parents"], strict=True)
+        )
     ):
         raise CorruptRecord(
-            f"{key!r} has a damaged pack header (index columns of the wrong length, or "
-            "record offsets out of order or not ending where the pack does: truncated?); "
+            f"{key!r} has a damaged pack header (index columns of the wrong length, a version "
+            "listing a parent twice or itself, or record offsets out of order or not ending "
+            "where the pack does: truncated?); "
             "run `mlineage fsck`"
         )
     return layout

@@ -18,6 +18,7 @@ Problem kinds (stable strings, for scripts)::
     conflicting-duplicate the same record id in two places (loose/packs) with different content
     vanished-record       a loose record deleted while checking and found in no pack
     dangling-parent       a version whose parent is in no record
+    parent-cycle          a version that is its own ancestor (through one or more records)
     dangling-event        an annotation, status change or alias move naming a missing version
     unclaimed-name        a name claim whose version was never recorded
     missing-name-claim    a named version whose name has no claim

@@ -225,6 +225,7 @@ class Checker:
                     f"version {version.id} names parent(s) {', '.join(missing)} that are in "
                     "no record of the model; readers cannot place it in the lineage",
                 )
+        self.check_cycles(model, versions)
         for event in sorted(events.values(), key=lambda e: e.id):
             target = event.version
             if target is None or target in versions or target in damaged:
@@ -240,6 +241,26 @@ class Checker:
                 _keys.event_key(model, event.id),
                 f"{what} version {target}, which is in no record of the model",
             )
+
+    def check_cycles(self, model: str, versions: dict[str, ModelVersion]) -> None:
+        """Report versions whose ancestry loops back to themselves (loads refuse them)."""
+        import networkx as nx
+
+        graph = nx.DiGraph()
+        for version in versions.values():
+            graph.add_edges_from((p, version.id) for p in version.parents if p in versions)
+        for component in nx.strongly_connected_components(graph):
+            looping = sorted(component)
+            if len(looping) == 1 and not graph.has_edge(looping[0], looping[0]):
+                continue
+            for version_id in looping:
+                self.problem(
+                    "parent-cycle",
+                    _keys.version_key(model, version_id),
+                    f"version {version_id} is its own ancestor (through "
+                    f"{', '.join(v[:12] for v in looping)}); a lineage is acyclic, so readers "
+                    "cannot place it",
+                )
 
     def check_names(
         self,
