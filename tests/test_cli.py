@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -119,3 +120,164 @@ def test_checkout_at_a_time_and_into_a_directory(tmp_path: Path) -> None:
     early = cli("--store", store, "checkout", "fraud", "--at", "2023-12-01")
     assert early.returncode == 2
     assert "before the first version" in early.stderr
+
+
+def run_module(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``python -m mlineage ARGS`` with extra environment variables."""
+    return subprocess.run(
+        [sys.executable, "-m", "mlineage", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src"), **env},
+    )
+
+
+def test_python_dash_m_mlineage_runs_the_command(store: str) -> None:
+    result = run_module("--store", store, "models")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "fraud-detector\n"
+
+
+def test_debug_shows_the_traceback_before_or_after_the_command(store: str) -> None:
+    for args in (
+        ("--debug", "--store", store, "show", "fraud-detector", "nope"),
+        ("show", "fraud-detector", "nope", "--store", store, "--debug"),
+    ):
+        result = cli(*args)
+        assert result.returncode == 1
+        assert "Traceback" in result.stderr
+        assert "VersionNotFound: no version" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["history", "fraud-detector", "--limit", "-1"],
+        ["blame", "fraud-detector", "accuracy", "--limit", "-1"],
+        ["fsck", "--temp-age", "-5"],
+    ],
+)
+def test_negative_counts_are_usage_errors(store: str, args: list[str]) -> None:
+    result = cli("--store", store, *args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    option = args[-2]
+    assert f"Invalid value for '{option}': {args[-1]}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_limit_zero_still_means_all_steps_for_blame(store: str) -> None:
+    report = json.loads(
+        cli(
+            "--store", store, "blame", "fraud-detector", "accuracy", "--limit", "0", "--json"
+        ).stdout
+    )
+    assert len(report["steps"]) == report["total_steps"] == 2
+
+
+def test_every_command_has_help_with_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    from mlineage.cli import cli as group
+    from mlineage.cli import main
+
+    assert main(["--help"]) == 0
+    top = capsys.readouterr().out
+    assert "_MLINEAGE_COMPLETE=bash_source mlineage" in top
+    for name in group.commands:
+        assert main([name, "--help"]) == 0
+        text = capsys.readouterr().out
+        assert f"Usage: mlineage {name} " in text
+        examples = text.split("Examples:")[1]
+        assert re.search(rf"^ +mlineage .*\b{name}\b", examples, flags=re.M), text
+        assert "--json" in text and "--store" in text and "--debug" in text
+        assert name in top
+
+
+def test_main_returns_the_status_of_errors(store: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from mlineage.cli import main
+
+    assert main(["--store", store, "show", "fraud-detector", "nope"]) == 2
+    assert capsys.readouterr().err.startswith("mlineage: error: no version")
+    assert main(["history"]) == 2
+    assert "Missing argument 'MODEL'" in capsys.readouterr().err
+
+
+def test_store_from_the_environment(store: str) -> None:
+    result = run_module("aliases", "fraud-detector", MLINEAGE_STORE=store)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("production\t")
+
+
+def test_store_after_the_command_wins_over_the_one_before(store: str, tmp_path: Path) -> None:
+    result = cli(
+        "--store", str(tmp_path / "elsewhere"), "aliases", "fraud-detector", "--store", store
+    )
+    assert result.returncode == 0, result.stderr
+    name = json.loads(
+        cli("--store", store, "show", "fraud-detector", "production", "--json").stdout
+    )
+    assert result.stdout.split("\t")[2] == name["name"] + "\n"
+
+
+def test_aliases_are_a_table_on_a_terminal_and_tab_separated_in_a_pipe(store: str) -> None:
+    import pty
+
+    piped = cli("--store", store, "aliases", "fraud-detector").stdout
+    assert piped.count("\t") == 2 and piped.endswith("\tv1\n") and "\x1b" not in piped
+    leader, follower = pty.openpty()
+    result = subprocess.run(
+        [sys.executable, "-m", "mlineage", "--store", store, "aliases", "fraud-detector"],
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")},
+    )
+    os.close(follower)
+    shown = os.read(leader, 65536).decode()
+    os.close(leader)
+    assert result.returncode == 0, result.stderr
+    lines = [line.strip() for line in shown.splitlines()]
+    assert "alias" in lines[0] and "version" in lines[0] and "name" in lines[0]
+    assert lines[2].startswith("production") and lines[2].endswith("v1")
+    assert "\t" not in shown
+
+
+def test_a_closed_pipe_ends_quietly(store: str) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlineage", "--store", store, "history", "fraud-detector"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")},
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader goes away before anything is written, like `head -0`
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 0
+    assert stderr == b""
+
+
+def test_completion_offers_the_models_of_the_store(store: str) -> None:
+    result = run_module(
+        _MLINEAGE_COMPLETE="bash_complete",
+        COMP_WORDS=f"mlineage --store {store} history fr",
+        COMP_CWORD="4",
+    )
+    assert result.stdout.split() == ["plain,fraud-detector"]
+
+
+def test_help_imports_neither_numpy_nor_the_tracker() -> None:
+    code = (
+        "import sys\n"
+        "from mlineage.cli import main\n"
+        "status = main(['--help'])\n"
+        "heavy = ('numpy', 'mlineage.tracker', 'rich', 'pandas', 'networkx')\n"
+        "print(status, [m for m in heavy if m in sys.modules], file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")},
+    )
+    assert result.stderr.strip() == "0 []"

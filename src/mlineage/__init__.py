@@ -15,6 +15,8 @@ two versions.
 0.94
 """
 
+from typing import TYPE_CHECKING, Any
+
 from mlineage.blame import BlameReport, BlameStep
 from mlineage.diff import VersionDiff
 from mlineage.errors import (
@@ -53,7 +55,9 @@ from mlineage.records import (
     VersionStatus,
 )
 from mlineage.storage import Store, open_store
-from mlineage.tracker import Lineage, Tracker, VersionLogger, list_models
+
+if TYPE_CHECKING:
+    from mlineage.tracker import Lineage, Tracker, VersionLogger, list_models
 
 __version__ = "0.2.0"
 
@@ -101,3 +105,21 @@ __all__ = [
     "list_models",
     "open_store",
 ]
+
+# The tracker module is imported on first use of one of its names, so that a program that
+# only needs the records or the errors (and `mlineage --help`) does not load it.
+_FROM_TRACKER = frozenset({"Lineage", "Tracker", "VersionLogger", "list_models"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_TRACKER:
+        from mlineage import tracker
+
+        value = getattr(tracker, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mlineage' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _FROM_TRACKER)

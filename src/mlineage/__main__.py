@@ -1,0 +1,7 @@
+"""``python -m mlineage``: the ``mlineage`` command."""
+
+import sys
+
+from mlineage.cli import main
+
+sys.exit(main())

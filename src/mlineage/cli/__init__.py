@@ -1,0 +1,112 @@
+"""The ``mlineage`` command: query a lineage store from the shell.
+
+::
+
+    mlineage [--store URI] [--debug] models
+    mlineage [--store URI] [--debug] history MODEL [REF] [--limit N] [--json]
+    mlineage [--store URI] [--debug] show MODEL REF [--json]
+    mlineage [--store URI] [--debug] blame MODEL METRIC [--direction decrease|increase]
+                                           [--on REF] [--limit N] [--json]
+    mlineage [--store URI] [--debug] diff MODEL A B [--json]
+    mlineage [--store URI] [--debug] checkout MODEL [REF] [--at TIME] [--to DIR]
+                                              [--overwrite] [--json]
+    mlineage [--store URI] [--debug] aliases MODEL [--json]
+    mlineage [--store URI] [--debug] fsck [--repair] [--temp-age SECONDS] [--no-blobs] [--json]
+    mlineage [--store URI] [--debug] compact MODEL [--json]
+
+``--store`` and ``--debug`` may also follow the command (``mlineage fsck --store
+s3://bucket/lineage``). ``fsck`` checks the whole store and lists every problem;
+``--repair`` removes leftover temporary files older than ``--temp-age`` seconds (default
+600) and nothing else. ``compact`` bundles a model's loose records (and small packs) into
+packs and prints how many records it wrote. ``checkout`` answers "what did REF (an alias, a
+version, or the model when omitted) designate at TIME", and with ``--to DIR`` writes that
+version's verified files there.
+
+Exit status: 0 on success, 1 when the answer is "nothing found" (no culprit) or fsck found
+problems, 2 on an error (the message goes to stderr; ``--debug`` shows the traceback
+instead) or a usage error.
+
+The command is built on click, one module per family of commands: ``_history`` (queries),
+``_checkout`` (what a name designates), ``_store`` (the store as a whole); ``_common``
+holds what they share. A new command goes into one of them, or a new module, and is added
+to :data:`cli` below. Command modules import the tracker, numpy and rich inside the
+command functions, so that ``mlineage --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from mlineage.cli import _checkout, _history, _store
+from mlineage.cli._common import DEBUG_HELP, STORE_HELP, GlobalOptions, silence_stdout
+
+__all__ = ["cli", "main"]
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="""\b
+Examples:
+  mlineage --store ./lineage-store history fraud-detector
+  mlineage blame fraud-detector accuracy --json
+
+\b
+Exit status: 0 on success; 1 when blame finds no culprit or fsck finds a problem;
+2 on an error or a usage error.
+Shell completion (bash; zsh and fish likewise):
+  eval "$(_MLINEAGE_COMPLETE=bash_source mlineage)\"""",
+)
+@click.option("--store", metavar="URI", help=STORE_HELP)
+@click.option("--debug", is_flag=True, help=DEBUG_HELP)
+@click.pass_context
+def cli(ctx: click.Context, store: str | None, debug: bool) -> None:
+    """Query the lineage of continually trained models."""
+    ctx.obj = GlobalOptions(store=store, debug=debug)
+
+
+for _command in (
+    _history.models,
+    _history.history,
+    _history.show,
+    _history.blame,
+    _history.diff,
+    _checkout.checkout,
+    _checkout.aliases,
+    _store.fsck,
+    _store.compact,
+):
+    cli.add_command(_command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
+
+    Examples
+    --------
+    >>> main(["--help"])  # doctest: +ELLIPSIS
+    Usage: mlineage [OPTIONS] COMMAND [ARGS]...
+    ...
+    0
+    """
+    try:
+        status = cli.main(
+            args=None if argv is None else list(argv),
+            prog_name="mlineage",
+            standalone_mode=False,
+        )
+        # Output to a pipe is buffered: flush it here, where a reader that went away
+        # (`mlineage history m | head`) can still be handled, rather than at exit.
+        sys.stdout.flush()
+    except click.ClickException as exc:  # usage errors: click's message, exit status 2
+        exc.show()
+        return exc.exit_code
+    except click.Abort:  # Ctrl-C
+        click.echo("Aborted!", err=True)
+        return 1
+    except BrokenPipeError:
+        silence_stdout()
+        return 0
+    return int(status)

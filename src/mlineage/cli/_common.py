@@ -1,0 +1,142 @@
+"""What every command shares: ``--store``, ``--json`` and ``--debug``, output, typed errors.
+
+Nothing heavy is imported here: ``mlineage --help`` loads this module, and the tracker,
+numpy and rich are imported by the commands that use them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import click
+from click.shell_completion import CompletionItem
+
+from mlineage.errors import MLineageError
+
+if TYPE_CHECKING:
+    from mlineage.records import ModelVersion
+    from mlineage.tracker import Tracker
+
+STORE_HELP = "Store path or URI (default: $MLINEAGE_STORE, else ./.mlineage)."
+DEBUG_HELP = "Show the traceback of an error instead of a one-line message."
+
+
+@dataclass
+class GlobalOptions:
+    """The options given before the command (``mlineage --store S --debug history ...``)."""
+
+    store: str | None = None
+    debug: bool = False
+
+
+def command(
+    name: str, *, short_help: str, epilog: str
+) -> Callable[[Callable[..., int]], click.Command]:
+    """Make a function a ``mlineage`` command.
+
+    The command also takes ``--json`` (passed to the function as ``as_json``), ``--store``
+    and ``--debug``, which may follow the command name or precede it; the function gets
+    ``store``, the one that applies. A :class:`~mlineage.errors.MLineageError` it raises
+    becomes ``mlineage: error: <message>`` on stderr and exit status 2, unless ``--debug``
+    was given; a closed output pipe ends the command quietly with status 0.
+
+    The function's docstring is the command's ``--help`` text; ``epilog`` holds examples
+    (start it with ``\\b`` so click keeps its lines as they are).
+    """
+
+    def decorate(func: Callable[..., int]) -> click.Command:
+        @functools.wraps(func)
+        def run(*, store: str | None, debug: bool, **kwargs: Any) -> int:
+            ctx = click.get_current_context()
+            given = ctx.find_object(GlobalOptions) or GlobalOptions()
+            debug = debug or given.debug
+            try:
+                return func(store=given.store if store is None else store, **kwargs)
+            except MLineageError as exc:
+                if debug:
+                    raise
+                click.echo(f"mlineage: error: {exc}", err=True)
+                ctx.exit(2)
+            except BrokenPipeError:  # `mlineage history m | head`
+                silence_stdout()
+                ctx.exit(0)
+
+        cmd = click.command(name, short_help=short_help, epilog=epilog)(run)
+        cmd.params += [
+            click.Option(["--json", "as_json"], is_flag=True, help="Machine-readable output."),
+            click.Option(["--store"], metavar="URI", help=STORE_HELP),
+            click.Option(["--debug"], is_flag=True, help=DEBUG_HELP),
+        ]
+        return cmd
+
+    return decorate
+
+
+def silence_stdout() -> None:
+    """Point stdout at the null device, so that flushing it at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as indented JSON, non-ASCII characters as they are."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def print_rows(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Print a table: aligned, with a header, on a terminal; tab-separated values otherwise.
+
+    A pipe or file gets exactly one line of tab-separated values per row and no header,
+    for ``cut`` and ``awk``; no colour or escape code is ever written to it.
+    """
+    if not sys.stdout.isatty():
+        for row in rows:
+            click.echo("\t".join(row))
+        return
+    # Imported here: rich costs tens of milliseconds, and only a terminal needs it.
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*headers, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
+def open_tracker(model: str, store: str | None, *, read_only: bool = True) -> Tracker:
+    """Load ``model`` from ``store`` (read-only unless asked otherwise)."""
+    from mlineage.tracker import Tracker  # imported here: `mlineage --help` does not need it
+
+    return Tracker.load(model, storage=store, read_only=read_only)
+
+
+def version_dict(version: ModelVersion) -> dict[str, Any]:
+    """A version record as JSON-ready data."""
+    data: dict[str, Any] = version.model_dump(mode="json")
+    return data
+
+
+def complete_models(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Shell completion of a MODEL argument: the models of the store given so far."""
+    from mlineage.storage import open_store
+    from mlineage.tracker import list_models
+
+    # While completing, click parses without running callbacks: read the options given.
+    store = ctx.params.get("store")
+    if store is None and ctx.parent is not None:
+        store = ctx.parent.params.get("store")
+    try:
+        names = list_models(open_store(store, read_only=True))
+    except MLineageError:  # no store yet, or a bad URI: nothing to offer
+        return []
+    return [CompletionItem(name) for name in names if name.startswith(incomplete)]

@@ -1,0 +1,176 @@
+"""Query commands: ``models``, ``history``, ``show``, ``blame``, ``diff``."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import click
+
+from mlineage.cli._common import (
+    command,
+    complete_models,
+    open_tracker,
+    print_json,
+    version_dict,
+)
+
+if TYPE_CHECKING:
+    from mlineage.blame import Direction
+
+
+@command(
+    "models",
+    short_help="list the models in the store",
+    epilog="""\b
+Examples:
+  mlineage models
+  mlineage --store s3://ml-lineage/prod models --json""",
+)
+def models(store: str | None, as_json: bool) -> int:
+    """List the models in the store, one name a line, or "(no models)"."""
+    from mlineage.storage import open_store
+    from mlineage.tracker import list_models
+
+    names = list_models(open_store(store, read_only=True))
+    if as_json:
+        print_json(names)
+    else:
+        click.echo("\n".join(names) if names else "(no models)")
+    return 0
+
+
+@command(
+    "history",
+    short_help="first-parent history, newest first",
+    epilog="""\b
+Examples:
+  mlineage history fraud-detector --limit 10
+  mlineage history fraud-detector production --json""",
+)
+@click.argument("model", shell_complete=complete_models)
+@click.argument("ref", required=False)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="Show at most N versions.",
+    metavar="N",
+)
+def history(store: str | None, as_json: bool, model: str, ref: str | None, limit: int) -> int:
+    """First-parent history of REF (default: the latest version), newest first."""
+    tracker = open_tracker(model, store)
+    if as_json:
+        print_json([version_dict(v) for v in tracker.history(ref)[:limit]])
+    else:
+        click.echo(tracker.summary_text(ref, limit=limit))
+    return 0
+
+
+@command(
+    "show",
+    short_help="one version in full",
+    epilog="""\b
+Examples:
+  mlineage show fraud-detector production
+  mlineage show fraud-detector 3f2a9c1e --json""",
+)
+@click.argument("model", shell_complete=complete_models)
+@click.argument("ref")
+def show(store: str | None, as_json: bool, model: str, ref: str) -> int:
+    """One version (an alias, a version id or prefix, or a name) in full.
+
+    Also shows its current status, its annotations and the aliases that point at it.
+    """
+    tracker = open_tracker(model, store)
+    version = tracker.get_version(ref)
+    data = version_dict(version)
+    data["current_status"] = tracker.status(version).value
+    data["annotations"] = [e.model_dump(mode="json") for e in tracker.annotations(version)]
+    data["aliases"] = [a for a, v in tracker.aliases().items() if v.id == version.id]
+    if as_json:
+        print_json(data)
+        return 0
+    width = max(len(k) for k in data)
+    for key, value in data.items():
+        if value in (None, "", [], {}, ()):
+            continue
+        text = json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
+        click.echo(f"{key.ljust(width)}  {text}")
+    return 0
+
+
+@command(
+    "blame",
+    short_help="which update moved a metric the wrong way",
+    epilog="""\b
+Examples:
+  mlineage blame fraud-detector accuracy
+  mlineage blame fraud-detector loss --direction increase --on production --limit 5""",
+)
+@click.argument("model", shell_complete=complete_models)
+@click.argument("metric")
+@click.option(
+    "--direction",
+    type=click.Choice(["decrease", "increase"]),
+    default="decrease",
+    show_default=True,
+    help="Which way the metric moving is bad.",
+)
+@click.option("--on", metavar="REF", help="Version whose history to walk (default: latest).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    metavar="N",
+    help="Show the N worst steps; 0 shows all.",
+)
+def blame(
+    store: str | None,
+    as_json: bool,
+    model: str,
+    metric: str,
+    direction: Direction,
+    on: str | None,
+    limit: int,
+) -> int:
+    """Which update moved METRIC the wrong way: every step along the history, worst first.
+
+    Exit status 1 when no step moved it the wrong way (no culprit).
+    """
+    tracker = open_tracker(model, store)
+    report = tracker.blame_report(metric, direction, on=on)
+    shown = None if limit == 0 else limit
+    if as_json:
+        print_json(report.to_dict(shown))
+    else:
+        click.echo(report.text(shown))
+    return 0 if report.culprit is not None else 1
+
+
+@command(
+    "diff",
+    short_help="what changed between two versions",
+    epilog="""\b
+Examples:
+  mlineage diff fraud-detector v0 production
+  mlineage diff fraud-detector 3f2a9c1e 8b07d2aa --json""",
+)
+@click.argument("model", shell_complete=complete_models)
+@click.argument("a")
+@click.argument("b")
+def diff(store: str | None, as_json: bool, model: str, a: str, b: str) -> int:
+    """What changed from version A to version B.
+
+    Hyperparameters, metric deltas, the data snapshot (and its files, when both have
+    manifests), row counts, the checkpoint, the captured environments, notes and tags.
+    """
+    tracker = open_tracker(model, store)
+    result = tracker.diff(a, b)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        click.echo(result)
+    return 0
