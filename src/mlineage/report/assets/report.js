@@ -23,7 +23,7 @@
   var PAD = 18; // px left of lane 0 (room for the A / B row markers)
   var CHUNK = 100; // rows per content-visibility chunk
   var MIN_RUN = 4; // shortest linear run that collapses
-  var LONG_EDGE = 40; // rows; a cross-lane edge longer than this is drawn as stubs
+  var LONG_EDGE = 60; // rows; a cross-lane edge longer than this is drawn as stubs
   var KINDS = ["update", "fine_tune", "distill", "merge", "rollback", "initial"];
   var TABLE_ROWS = 2000; // analysis rows shown per table
 
@@ -327,34 +327,71 @@
       top[c] = Math.min(top[c], rowOf[i]);
       bottom[c] = Math.max(bottom[c], rowOf[i]);
     }
-    var edges = []; // {c: child, p: parent, first, elided}
-    for (i = 0; i < n; i++) {
-      var v = versions[i];
-      for (var k = 0; k < v.parents.length; k++) {
-        var p = byId.get(v.parents[k]);
-        if (p === undefined || rowOf[p] === rowOf[i]) continue;
-        var same = k === 0 && chainOf[p] === chainOf[i];
-        var span = rowOf[p] - rowOf[i];
-        var elided = !same && span > LONG_EDGE;
-        edges.push({ c: i, p: p, first: k === 0, same: same, elided: elided });
-        if (same || elided) continue;
-        if (k === 0) bottom[chainOf[i]] = Math.max(bottom[chainOf[i]], rowOf[p] - 1);
-        else top[chainOf[p]] = Math.min(top[chainOf[p]], rowOf[i] + 1);
-      }
-    }
-    // Lane 0 is the main line's; other chains take the lowest lane free over their rows.
+    // 1. Lanes for the chains' own rows: lane 0 is the main line's; every other chain takes
+    //    the lowest lane that is free over its rows. This is the width the DAG needs.
     var order = [];
     for (c = 1; c < chainCount; c++) if (top[c] !== Infinity) order.push(c);
     order.sort(function (a, b) { return top[a] - top[b] || a - b; });
     var laneOf = new Int32Array(chainCount);
     var laneEnd = [Infinity];
+    var taken = [[[top[0], bottom[0]]]]; // lane -> disjoint [top, bottom] intervals, sorted
     order.forEach(function (c) {
       var lane = 1;
       while (lane < laneEnd.length && laneEnd[lane] >= top[c]) lane++;
       laneOf[c] = lane;
       laneEnd[lane] = bottom[c];
+      (taken[lane] = taken[lane] || []).push([top[c], bottom[c]]);
+    });
+    // 2. Edges between chains run vertically in a lane beyond the chain's own rows: a branch
+    //    below its first version down to its parent, a merged-in parent up to the merge. Such
+    //    a stretch is drawn only where its lane is free (shortest edges first) and the edge
+    //    is not longer than LONG_EDGE rows; otherwise the edge becomes two labelled stubs.
+    var edges = [];
+    var cross = [];
+    for (i = 0; i < n; i++) {
+      var v = versions[i];
+      for (var k = 0; k < v.parents.length; k++) {
+        var p = byId.get(v.parents[k]);
+        if (p === undefined || rowOf[p] === rowOf[i]) continue;
+        var e = { c: i, p: p, first: k === 0, same: k === 0 && chainOf[p] === chainOf[i], elided: false };
+        edges.push(e);
+        if (!e.same) cross.push(e);
+      }
+    }
+    cross.sort(function (a, b) { return rowOf[a.p] - rowOf[a.c] - (rowOf[b.p] - rowOf[b.c]); });
+    cross.forEach(function (e) {
+      var rc = rowOf[e.c];
+      var rp = rowOf[e.p];
+      if (rp - rc > LONG_EDGE) {
+        e.elided = true;
+        return;
+      }
+      var lane, a, b;
+      if (e.first) {
+        lane = laneOf[chainOf[e.c]];
+        a = bottom[chainOf[e.c]] + 1;
+        b = rp - 1;
+      } else {
+        lane = laneOf[chainOf[e.p]];
+        a = rc + 1;
+        b = top[chainOf[e.p]] - 1;
+      }
+      if (a > b) return;
+      e.elided = !claim(taken[lane], a, b);
     });
     return { items: items, rowOf: rowOf, laneOf: laneOf, lanes: Math.max(1, laneEnd.length), edges: edges };
+  }
+
+  /** Add [a, b] to a lane's sorted disjoint intervals if it overlaps none; true if added. */
+  function claim(intervals, a, b) {
+    var lo = 0, hi = intervals.length;
+    while (lo < hi) {
+      var mid = (lo + hi) >> 1;
+      if (intervals[mid][1] < a) lo = mid + 1; else hi = mid;
+    }
+    if (lo < intervals.length && intervals[lo][0] <= b) return false;
+    intervals.splice(lo, 0, [a, b]);
+    return true;
   }
 
   function laneX(lane) {
@@ -421,8 +458,11 @@
   // -- lineage rendering -----------------------------------------------------------------
 
   var listEl, detailsEl, diffEl, chartsEl, tooltipEl, countEl;
-  var rowEls = []; // item row -> element
-  var nodeLayer = []; // chunk -> <g> for selection rings
+  var rowEls = []; // item row -> element (undefined until its chunk is built)
+  var chunks = []; // {el, start, end, g: the chunk's <g>, null until built}
+  var paths = null; // edgePaths(layout)
+  var observer = null;
+  var graphWidth = 0;
   var shown = -1; // the version in the details pane
   var selA = -1; // compare: from
   var selB = -1; // compare: to
@@ -432,59 +472,92 @@
     var scroll = listEl.scrollTop;
     layout = computeLayout();
     var L = layout;
-    var width = laneX(L.lanes - 1) + PAD;
-    var paths = edgePaths(L);
-    listEl.style.setProperty("--graph-w", width + "px");
+    graphWidth = laneX(L.lanes - 1) + PAD;
+    paths = edgePaths(L);
+    listEl.style.setProperty("--graph-w", graphWidth + "px");
+    if (observer) observer.disconnect();
+    observer = typeof IntersectionObserver === "function"
+      ? new IntersectionObserver(onChunksVisible, { root: listEl, rootMargin: "800px 0px" })
+      : null;
     var frag = document.createDocumentFragment();
-    rowEls = [];
-    nodeLayer = [];
-    var primary = D.primary_metric;
+    rowEls = new Array(L.items.length);
+    chunks = [];
     for (var start = 0; start < L.items.length; start += CHUNK) {
       var end = Math.min(start + CHUNK, L.items.length);
       var height = (end - start) * ROW;
-      var chunk = el("div", { class: "chunk", role: "presentation" });
-      chunk.style.height = height + "px";
-      chunk.style.containIntrinsicSize = "auto " + height + "px";
-      var g = svgEl("g", { transform: "translate(0 " + -start * ROW + ")" });
-      var groups = paths.chunks.get(start / CHUNK);
-      if (groups) {
-        groups.forEach(function (list, key) {
-          var parts = key.split("|");
-          var path = svgEl("path", {
-            d: list.join(""),
-            fill: "none",
-            "stroke-width": parts[1] === "main" ? 2 : 1.6,
-            "stroke-dasharray": parts[2] ? "3 3" : null,
-            "stroke-linecap": "round",
-          });
-          path.style.stroke = kindVar(parts[0]);
-          g.appendChild(path);
-        });
-      }
-      for (var r = start; r < end; r++) {
-        var item = L.items[r];
-        var row;
-        if (item.run) {
-          row = runRow(item, r, g);
-        } else {
-          row = versionRow(item.i, r, g, primary, paths.stubs.get(r));
-        }
-        rowEls.push(row);
-        chunk.appendChild(row);
-      }
-      var svg = svgEl("svg", { width: width, height: height, "aria-hidden": "true" }, g);
-      chunk.insertBefore(svg, chunk.firstChild);
-      nodeLayer.push(g);
-      frag.appendChild(chunk);
+      var div = el("div", { class: "chunk", role: "presentation", "data-chunk": chunks.length });
+      div.style.height = height + "px";
+      div.style.containIntrinsicSize = "auto " + height + "px";
+      chunks.push({ el: div, start: start, end: end, g: null });
+      frag.appendChild(div);
     }
     clear(listEl).appendChild(frag);
     listEl.scrollTop = scroll;
-    if (focusRow >= rowEls.length) focusRow = Math.max(0, rowEls.length - 1);
-    if (rowEls.length) rowEls[focusRow].tabIndex = 0;
+    // Rows on screen are built now, so the page is whole when the script ends; the others
+    // when they come near the viewport (a 10,000-row DOM would cost a second to build).
+    var first = Math.floor(listEl.scrollTop / ROW / CHUNK);
+    var last = Math.floor((listEl.scrollTop + listEl.clientHeight) / ROW / CHUNK);
+    for (var ch = first; ch <= Math.min(last, chunks.length - 1); ch++) buildChunk(chunks[ch]);
+    chunks.forEach(function (c) {
+      if (c.g) return;
+      if (observer) observer.observe(c.el);
+      else buildChunk(c);
+    });
+    if (focusRow >= L.items.length) focusRow = Math.max(0, L.items.length - 1);
+    var focused = rowEl(focusRow);
+    if (focused) focused.tabIndex = 0;
     markSelection();
     countEl.textContent =
       plural(L.items.length, "row") + " for " + plural(versions.length, "version") +
       (L.items.length < versions.length ? " (linear runs collapsed)" : "");
+  }
+
+  function onChunksVisible(entries) {
+    entries.forEach(function (entry) {
+      if (!entry.isIntersecting) return;
+      var c = chunks[Number(entry.target.getAttribute("data-chunk"))];
+      if (c && c.el === entry.target) buildChunk(c);
+    });
+  }
+
+  /** The rows and lines of one chunk. */
+  function buildChunk(c) {
+    if (c.g) return;
+    if (observer) observer.unobserve(c.el);
+    var g = svgEl("g", { transform: "translate(0 " + -c.start * ROW + ")" });
+    var groups = paths.chunks.get(c.start / CHUNK);
+    if (groups) {
+      groups.forEach(function (list, key) {
+        var parts = key.split("|");
+        var path = svgEl("path", {
+          d: list.join(""),
+          fill: "none",
+          "stroke-width": parts[1] === "main" ? 2 : 1.4,
+          "stroke-dasharray": parts[2] ? "3 3" : null,
+          "stroke-linecap": "round",
+        });
+        path.style.stroke = kindVar(parts[0]);
+        g.appendChild(path);
+      });
+    }
+    var frag = document.createDocumentFragment();
+    var primary = D.primary_metric;
+    for (var r = c.start; r < c.end; r++) {
+      var item = layout.items[r];
+      var row = item.run ? runRow(item, r, g) : versionRow(item.i, r, g, primary, paths.stubs.get(r));
+      rowEls[r] = row;
+      frag.appendChild(row);
+    }
+    c.el.appendChild(svgEl("svg", { width: graphWidth, height: (c.end - c.start) * ROW, "aria-hidden": "true" }, g));
+    c.el.appendChild(frag);
+    c.g = g;
+  }
+
+  /** The element of row r, building its chunk first if needed. */
+  function rowEl(r) {
+    if (r < 0 || r >= rowEls.length) return null;
+    if (!rowEls[r]) buildChunk(chunks[Math.floor(r / CHUNK)]);
+    return rowEls[r];
   }
 
   function versionRow(i, r, g, primary, stubs) {
@@ -571,20 +644,20 @@
     document.querySelectorAll("circle.ring").forEach(function (ring) {
       ring.parentNode.removeChild(ring);
     });
-    var row = rowEls[rowOfVersion(shown)];
-    if (shown >= 0 && row && !layout.items[rowOfVersion(shown)].run) row.setAttribute("aria-selected", "true");
+    var row = shown >= 0 ? rowEl(rowOfVersion(shown)) : null;
+    if (row && !layout.items[rowOfVersion(shown)].run) row.setAttribute("aria-selected", "true");
     [[selA, "node-selected", "is-a"], [selB, "node-b", "is-b"]].forEach(function (pair) {
       var i = pair[0];
       if (i < 0) return;
       var r = rowOfVersion(i);
-      var row = rowEls[r];
+      var row = rowEl(r);
       if (!row || layout.items[r].run) return;
       row.classList.add(pair[2]);
       var ring = svgEl("circle", {
         class: "ring " + pair[1], cx: laneX(layout.laneOf[chainOf[i]]), cy: rowY(r), r: 8,
         fill: "none",
       });
-      nodeLayer[Math.floor(r / CHUNK)].appendChild(ring);
+      chunks[Math.floor(r / CHUNK)].g.appendChild(ring);
     });
   }
 
@@ -612,9 +685,10 @@
     r = Math.max(0, Math.min(rowEls.length - 1, r));
     if (rowEls[focusRow]) rowEls[focusRow].tabIndex = -1;
     focusRow = r;
-    rowEls[r].tabIndex = 0;
+    var row = rowEl(r);
+    row.tabIndex = 0;
     scrollToRow(r);
-    if (focus) rowEls[r].focus({ preventScroll: true });
+    if (focus) row.focus({ preventScroll: true });
   }
 
   function select(i, opts) {
@@ -631,7 +705,7 @@
     try {
       history.replaceState(null, "", "#" + versions[i].id);
     } catch (err) {
-      // Some browsers refuse history changes on file:// pages; the hash is a convenience.
+      // Some browsers refuse history changes on pages opened from disk; the hash is a nicety.
     }
   }
 
