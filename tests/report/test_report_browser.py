@@ -159,7 +159,7 @@ def test_branches_and_merges_are_drawn(open_report, demo_report):
 
 
 def test_metric_charts_mark_suspects_and_select_on_click(open_report, demo_report):
-    path, v = demo_report
+    path, _ = demo_report
     report = open_report(path)
     page = report.page
     card = page.locator(".chart-card[data-metric='accuracy']")
@@ -205,22 +205,29 @@ def test_change_points_and_analyses_render(open_report, demo, tmp_path):
 def test_without_analyses_the_page_says_so(open_report, demo_report):
     path, _ = demo_report
     report = open_report(path)
-    assert (
-        "No drift analysis recorded for this model (see docs/analysis.md)"
-        in text_of(report, "[data-analysis='drift']")
+    assert "No drift analysis recorded for this model (see docs/analysis.md)" in text_of(
+        report, "[data-analysis='drift']"
     )
     assert "No behaviour fingerprints recorded" in text_of(report, "[data-analysis='behaviour']")
 
 
 def test_markup_in_the_data_stays_text(open_report, tmp_path):
     tracker = new_tracker("hostile")
-    first, second = hostile_lineage(tracker)
+    first, _ = hostile_lineage(tracker)
     report = open_report(write_report(tracker, tmp_path / "hostile.html", metric="accuracy"))
     page = report.page
     report.select("plain")
     details = text_of(report, "#details")
-    for where in ("notes", "tag", "annotation", "annotation-tag", "hp-key", "model_path",
-                  "dataset", "metric"):
+    for where in (
+        "notes",
+        "tag",
+        "annotation",
+        "annotation-tag",
+        "hp-key",
+        "model_path",
+        "dataset",
+        "metric",
+    ):
         assert xss(where) in details, where
     for where in ("hp-value", "meta-key", "meta-value"):  # JSON values are shown as JSON
         assert json.dumps(xss(where)) in details, where
@@ -277,6 +284,7 @@ def test_ten_thousand_versions_render_within_the_limit(open_report, browser, tmp
     assert page.evaluate("window.mlineageReport.versions") == 10_000
     runs = page.locator(".row.run")
     assert runs.count() >= 1
+
     def rows() -> int:  # rows are built as they scroll into view; the count says how many
         return int(text_of(report, "#row-count").split()[0].replace(",", ""))
 
