@@ -1,14 +1,20 @@
-"""What the object-store backends share: bucket + prefix naming, URI parsing, key mapping."""
+"""What the object-store backends share: bucket + prefix naming, URI parsing, key mapping,
+error translation around reads, and streamed uploads that become visible only when verified.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from abc import abstractmethod
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from mlineage.errors import InvalidInput, InvalidKey
+from mlineage.errors import InvalidInput, InvalidKey, NotFound, StoreError
 from mlineage.storage._base import Store, validate_key
 
-__all__ = ["BucketStore", "new_write_token", "parse_bucket_uri", "redact_url"]
+__all__ = ["BucketStore", "Upload", "new_write_token", "parse_bucket_uri", "redact_url"]
 
 #: Seconds allowed to open a TCP connection to an object store.
 CONNECT_TIMEOUT = 3.0
@@ -64,6 +70,19 @@ def parse_bucket_uri(uri: str, allowed: tuple[str, ...] = ()) -> tuple[str, str,
     return parts.netloc, parts.path, params
 
 
+class Upload(Protocol):
+    """An upload in parts that is invisible until :meth:`close` (S3 multipart, GCS resumable)."""
+
+    def write(self, chunk: bytes) -> None:
+        """Send the next bytes."""
+
+    def close(self) -> None:
+        """Complete the upload: the object becomes visible."""
+
+    def terminate(self) -> None:
+        """Discard the upload: nothing becomes visible."""
+
+
 class BucketStore(Store):
     """Base of stores that keep each key as one object ``<prefix>/<key>`` in a bucket.
 
@@ -80,6 +99,16 @@ class BucketStore(Store):
 
     #: URI scheme, set by each subclass.
     scheme: str = ""
+    #: Size of each part of a streamed upload (S3: at least 5 MiB, at most 10,000 parts;
+    #: GCS: a multiple of 256 KiB).
+    part_size = 64 << 20
+    #: The SDK's client; closed by :meth:`close` if the store made it.
+    _client: Any
+    _owns_client: bool
+    #: Exception types an SDK call raises for reasons outside our code (set by subclasses).
+    _sdk_errors: tuple[type[BaseException], ...] = ()
+    #: SDK exceptions meaning a create-only upload found its key taken.
+    _conflict_errors: tuple[type[BaseException], ...] = ()
 
     def __init__(self, bucket: str, prefix: str = "", *, read_only: bool = False) -> None:
         super().__init__(read_only=read_only)
@@ -123,3 +152,58 @@ class BucketStore(Store):
             return validate_key(name)
         except InvalidKey:
             return None
+
+    # -- what each SDK supplies ------------------------------------------------------------
+
+    @abstractmethod
+    def _translate(self, exc: BaseException, action: str) -> StoreError:
+        """Map an SDK exception to mlineage's hierarchy, without echoing credentials."""
+
+    @abstractmethod
+    def _is_missing(self, exc: BaseException) -> bool:
+        """Whether an SDK exception says that the object read does not exist."""
+
+    @abstractmethod
+    def _start_upload(self, name: str, size: int) -> Upload:
+        """Begin an invisible upload in parts of the object ``name`` (``size`` bytes)."""
+
+    # -- built on them ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _reading(self, key: str) -> Iterator[None]:
+        """Translate the errors of reading ``key``: a missing key is NotFound."""
+        try:
+            yield
+        except self._sdk_errors as exc:
+            if self._is_missing(exc):
+                raise NotFound(f"no object {key!r} in store {self.uri}") from None
+            raise self._translate(exc, f"read {key!r}") from exc
+
+    def _put_stream(
+        self, key: str, chunks: Iterator[bytes], size: int, verify: Callable[[], None]
+    ) -> None:
+        # docstring inherited
+        # The upload is completed only after verify(), and terminated on any error, so no
+        # partial or wrong object is ever visible. A killed process leaves an incomplete
+        # upload (S3: reported by `mlineage fsck`, aborted by `--repair`; GCS: expires).
+        name = self._object_name(key)
+        try:
+            upload = self._start_upload(name, size)
+            try:
+                for chunk in chunks:
+                    upload.write(chunk)
+                verify()
+                upload.close()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    upload.terminate()
+                raise
+        except self._conflict_errors:
+            return  # another writer stored this content-addressed blob meanwhile
+        except self._sdk_errors as exc:
+            raise self._translate(exc, f"upload {key!r}") from exc
+
+    def close(self) -> None:
+        # docstring inherited
+        if self._owns_client:
+            self._client.close()

@@ -6,25 +6,24 @@ extra (``pip install 'mlineage[gcs]'``) and slow to import.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
+from mlineage.content import CHUNK
 from mlineage.errors import (
     AlreadyExists,
     MissingDependency,
-    NotFound,
     StoreError,
     StoreUnavailable,
 )
-from mlineage.storage._base import CHUNK_SIZE, PutMode, path_changed, write_chunks
+from mlineage.storage._base import PutMode
 from mlineage.storage._cloud import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
     WRITE_TOKEN_FIELD,
     BucketStore,
+    Upload,
     new_write_token,
     parse_bucket_uri,
     redact_url,
@@ -150,6 +149,7 @@ class GCSStore(BucketStore):
         super().__init__(bucket, prefix, read_only=read_only)
         storage, self._errors, default_retry = _import_gcs()
         self._sdk_errors = _sdk_errors(self._errors)
+        self._conflict_errors = (self._errors.PreconditionFailed,)
         self._owns_client = client is None
         if client is None:
             client = _make_client(storage, project)
@@ -171,7 +171,7 @@ class GCSStore(BucketStore):
         return f"bucket {self.bucket!r} at GCS endpoint {self.endpoint_url}"
 
     def _translate(self, exc: BaseException, action: str) -> StoreError:
-        """Map an SDK exception to mlineage's hierarchy, without echoing credentials."""
+        # docstring inherited
         import requests
         from google.auth import exceptions as auth_exceptions
 
@@ -203,6 +203,10 @@ class GCSStore(BucketStore):
         message = getattr(exc, "message", None) or str(exc)
         return StoreError(f"{self._where()} refused to {action}: {type(exc).__name__}: {message}")
 
+    def _is_missing(self, exc: BaseException) -> bool:
+        # docstring inherited
+        return isinstance(exc, self._errors.NotFound)
+
     def _ensure_bucket(self) -> None:
         # Blob.exists() answers False for a missing bucket as for a missing object, so check
         # the bucket once. Listing (storage.objects.list) rather than reading the bucket's
@@ -233,14 +237,10 @@ class GCSStore(BucketStore):
         # docstring inherited
         name = self._object_name(key)
         self._ensure_bucket()
-        try:
+        with self._reading(key):
             data: bytes = self._bucket.blob(name).download_as_bytes(
                 timeout=self._timeout, retry=self._retry
             )
-        except self._errors.NotFound:
-            raise NotFound(f"no object {key!r} in store {self.uri}") from None
-        except self._sdk_errors as exc:
-            raise self._translate(exc, f"read {key!r}") from exc
         return data
 
     def put(self, key: str, data: bytes, *, mode: PutMode = "create") -> None:
@@ -341,73 +341,30 @@ class GCSStore(BucketStore):
         except self._sdk_errors as exc:
             raise self._translate(exc, f"delete {key!r}") from exc
 
-    #: Size of each chunk of a resumable upload (a multiple of 256 KiB).
-    part_size = 64 << 20
+    def _start_upload(self, name: str, size: int) -> Upload:
+        # A resumable upload, finalised (create-only) by close(). A session whose process
+        # died is never finalised, so nothing is visible; GCS discards it after a week.
+        # (The writer must not just be dropped: closing it, as garbage collection does,
+        # would finalise it; _put_stream terminates it.)
+        writer: Upload = self._bucket.blob(name).open(
+            "wb",
+            chunk_size=self.part_size,
+            retry=self._retry,
+            if_generation_match=0,
+            content_type="application/octet-stream",
+            timeout=self._timeout,
+        )
+        return writer
 
-    def _put_large_file(
-        self,
-        key: str,
-        source: str | os.PathLike[str],
-        expected_sha256: str,
-        on_bytes: Callable[[int], None] | None,
-    ) -> None:
-        # A resumable upload, hashed chunk by chunk: it is finalised (create-only) only
-        # when the bytes match, and cancelled otherwise (or on any error). A session whose
-        # process died is never finalised, so nothing is visible; GCS discards it after a
-        # week. (The writer must not just be dropped: closing it, as garbage collection
-        # does, would finalise it.)
-        blob = self._bucket.blob(self._object_name(key))
-        digest = hashlib.sha256()
-        try:
-            writer = blob.open(
-                "wb",
-                chunk_size=self.part_size,
-                retry=self._retry,
-                if_generation_match=0,
-                content_type="application/octet-stream",
-                timeout=self._timeout,
-            )
-            try:
-                with open(source, "rb") as f:
-                    while chunk := f.read(CHUNK_SIZE):
-                        digest.update(chunk)
-                        writer.write(chunk)
-                        if on_bytes is not None:
-                            on_bytes(len(chunk))
-                if digest.hexdigest() != expected_sha256:
-                    raise path_changed(source, digest.hexdigest())
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    writer.terminate()
-                raise
-            writer.close()
-        except self._errors.PreconditionFailed:
-            return  # another writer stored this content-addressed blob meanwhile
-        except self._sdk_errors as exc:
-            raise self._translate(exc, f"upload {key!r}") from exc
-
-    def get_file(
-        self,
-        key: str,
-        dest: str | os.PathLike[str],
-        *,
-        on_bytes: Callable[[int], None] | None = None,
-    ) -> str:
+    def _get_chunks(self, key: str) -> Iterator[bytes]:
         # docstring inherited
         blob = self._bucket.blob(self._object_name(key))
         self._ensure_bucket()
-        try:
-            with blob.open("rb", chunk_size=CHUNK_SIZE * 8, retry=self._retry) as reader:
-                return write_chunks(iter(lambda: reader.read(CHUNK_SIZE), b""), dest, on_bytes)
-        except self._errors.NotFound:
-            raise NotFound(f"no object {key!r} in store {self.uri}") from None
-        except self._sdk_errors as exc:
-            raise self._translate(exc, f"read {key!r}") from exc
-
-    def close(self) -> None:
-        # docstring inherited
-        if self._owns_client:
-            self._client.close()
+        with (
+            self._reading(key),
+            blob.open("rb", chunk_size=CHUNK * 8, retry=self._retry) as reader,
+        ):
+            yield from iter(lambda: reader.read(CHUNK), b"")
 
 
 def open_gcs_uri(uri: str, read_only: bool = False) -> GCSStore:

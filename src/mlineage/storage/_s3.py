@@ -6,28 +6,19 @@ hundred milliseconds and is an optional extra (``pip install 'mlineage[s3]'``).
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
+from mlineage.content import CHUNK
 from mlineage.errors import (
     AlreadyExists,
     MissingDependency,
-    NotFound,
     StoreError,
     StoreUnavailable,
 )
-from mlineage.storage._base import (
-    CHUNK_SIZE,
-    PartialUpload,
-    PutMode,
-    path_changed,
-    write_chunks,
-)
+from mlineage.storage._base import PartialUpload, PutMode
 from mlineage.storage._cloud import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
@@ -172,6 +163,7 @@ class S3Store(BucketStore):
     ) -> None:
         super().__init__(bucket, prefix, read_only=read_only)
         boto3, config_class, self._errors = _import_boto3()
+        self._sdk_errors = (self._errors.ClientError, self._errors.BotoCoreError)
         self._owns_client = client is None
         if client is None:
             config = config_class(
@@ -214,8 +206,8 @@ class S3Store(BucketStore):
     def _where(self) -> str:
         return f"bucket {self.bucket!r} at S3 endpoint {self.endpoint_url}"
 
-    def _translate(self, exc: Exception, action: str) -> StoreError:
-        """Map a boto3 exception to mlineage's hierarchy, without echoing credentials."""
+    def _translate(self, exc: BaseException, action: str) -> StoreError:
+        # docstring inherited
         errors = self._errors
         if isinstance(exc, errors.ClientError):
             code, status = _error_code(exc)
@@ -247,6 +239,11 @@ class S3Store(BucketStore):
                 f"{MAX_ATTEMPTS} attempts); check the endpoint URL and that the server is up"
             )
         return StoreError(f"{self._where()} failed to {action}: {type(exc).__name__}: {exc}")
+
+    def _is_missing(self, exc: BaseException) -> bool:
+        # docstring inherited
+        missing = ("NoSuchKey", "404")
+        return isinstance(exc, self._errors.ClientError) and _error_code(exc)[0] in missing
 
     def _no_bucket(self) -> StoreUnavailable:
         return StoreUnavailable(
@@ -281,18 +278,6 @@ class S3Store(BucketStore):
             data: bytes = response["Body"].read()
         return data
 
-    @contextlib.contextmanager
-    def _reading(self, key: str) -> Iterator[None]:
-        """Translate the errors of reading ``key``: a missing key is NotFound."""
-        try:
-            yield
-        except self._errors.ClientError as exc:
-            if _error_code(exc)[0] in ("NoSuchKey", "404"):
-                raise NotFound(f"no object {key!r} in store {self.uri}") from None
-            raise self._translate(exc, f"read {key!r}") from exc
-        except self._errors.BotoCoreError as exc:
-            raise self._translate(exc, f"read {key!r}") from exc
-
     def put(self, key: str, data: bytes, *, mode: PutMode = "create") -> None:
         # docstring inherited
         if mode not in ("create", "overwrite"):
@@ -303,7 +288,7 @@ class S3Store(BucketStore):
         if mode == "overwrite":
             try:
                 self._client.put_object(Bucket=self.bucket, Key=name, Body=bytes(data))
-            except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
+            except self._sdk_errors as exc:
                 raise self._translate(exc, f"write {key!r}") from exc
             return
         token = new_write_token()
@@ -330,7 +315,7 @@ class S3Store(BucketStore):
         # which landed although its reply was lost; the token it carried tells.
         try:
             head = self._client.head_object(Bucket=self.bucket, Key=name)
-        except (self._errors.ClientError, self._errors.BotoCoreError):
+        except self._sdk_errors:
             return False
         return bool(head.get("Metadata", {}).get(WRITE_TOKEN_FIELD) == token)
 
@@ -358,7 +343,7 @@ class S3Store(BucketStore):
                     key = self._key_of(entry["Key"])
                     if key is not None:
                         yield key
-        except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
+        except self._sdk_errors as exc:
             raise self._translate(exc, f"list {prefix!r}") from exc
 
     def list_dir(self, prefix: str) -> Iterator[str]:
@@ -376,7 +361,7 @@ class S3Store(BucketStore):
                 for entry in page.get("Contents", ()):
                     if self._key_of(entry["Key"]) is not None:
                         names.add(entry["Key"][len(full) :])
-        except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
+        except self._sdk_errors as exc:
             raise self._translate(exc, f"list {prefix!r}") from exc
         names.discard("")
         yield from sorted(names)
@@ -389,7 +374,7 @@ class S3Store(BucketStore):
         try:
             # S3 answers 204 for a missing key too, which is the idempotence we promise.
             self._client.delete_object(Bucket=self.bucket, Key=name)
-        except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
+        except self._sdk_errors as exc:
             raise self._translate(exc, f"delete {key!r}") from exc
 
     def delete_many(self, keys: Iterable[str]) -> None:
@@ -410,7 +395,7 @@ class S3Store(BucketStore):
                     Bucket=self.bucket,
                     Delete={"Objects": [{"Key": n} for n in batch], "Quiet": True},
                 )
-            except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
+            except self._sdk_errors as exc:
                 raise self._translate(exc, f"delete {len(batch)} keys") from exc
             failed = [e for e in answer.get("Errors", ()) if e.get("Code") != "NoSuchKey"]
             if failed:
@@ -427,77 +412,23 @@ class S3Store(BucketStore):
         with ThreadPoolExecutor(max_workers=min(self.max_workers, len(batches))) as pool:
             list(pool.map(delete, batches))
 
-    #: Size of each part of a multipart upload (S3's minimum is 5 MiB; at most 10,000).
-    part_size = 64 << 20
+    def _start_upload(self, name: str, size: int) -> _MultipartUpload:
+        # Parts grow for files over 576 GB, to stay within S3's 10,000 parts. Completing
+        # is not conditional: blobs are content-addressed, so completing over a copy
+        # another writer finished meanwhile rewrites the same bytes.
+        part_size = max(self.part_size, -(-size // 9_000))
+        return _MultipartUpload(self._client, self.bucket, name, part_size)
 
-    def _put_large_file(
-        self,
-        key: str,
-        source: str | os.PathLike[str],
-        expected_sha256: str,
-        on_bytes: Callable[[int], None] | None,
-    ) -> None:
-        # A multipart upload, hashed part by part: it is completed only when the bytes
-        # match, and aborted otherwise (or on any error), so no partial or wrong object is
-        # ever visible. A killed process leaves an incomplete upload that `mlineage fsck`
-        # reports and `--repair` aborts. Blobs are content-addressed, so completing over
-        # a copy another writer finished meanwhile rewrites the same bytes.
-        name = self._object_name(key)
-        part_size = max(self.part_size, -(-os.path.getsize(source) // 9_000))
-        errors = (self._errors.ClientError, self._errors.BotoCoreError)
-        try:
-            upload_id = self._client.create_multipart_upload(Bucket=self.bucket, Key=name)[
-                "UploadId"
-            ]
-        except errors as exc:
-            raise self._translate(exc, f"upload {key!r}") from exc
-        try:
-            digest = hashlib.sha256()
-            parts: list[dict[str, Any]] = []
-            with open(source, "rb") as f:
-                while chunk := f.read(part_size):
-                    digest.update(chunk)
-                    number = len(parts) + 1
-                    answer = self._client.upload_part(
-                        Bucket=self.bucket,
-                        Key=name,
-                        UploadId=upload_id,
-                        PartNumber=number,
-                        Body=chunk,
-                    )
-                    parts.append({"ETag": answer["ETag"], "PartNumber": number})
-                    if on_bytes is not None:
-                        on_bytes(len(chunk))
-            if digest.hexdigest() != expected_sha256:
-                raise path_changed(source, digest.hexdigest())
-            self._client.complete_multipart_upload(
-                Bucket=self.bucket,
-                Key=name,
-                UploadId=upload_id,
-                MultipartUpload={"Parts": parts},
-            )
-        except BaseException as exc:
-            with contextlib.suppress(Exception):
-                self._client.abort_multipart_upload(
-                    Bucket=self.bucket, Key=name, UploadId=upload_id
-                )
-            if isinstance(exc, errors):
-                raise self._translate(exc, f"upload {key!r}") from exc
-            raise
-
-    def get_file(
-        self,
-        key: str,
-        dest: str | os.PathLike[str],
-        *,
-        on_bytes: Callable[[int], None] | None = None,
-    ) -> str:
+    def _get_chunks(self, key: str) -> Iterator[bytes]:
         # docstring inherited
         name = self._object_name(key)
         self._ensure_bucket()
         with self._reading(key):
             body = self._client.get_object(Bucket=self.bucket, Key=name)["Body"]
-            return write_chunks(body.iter_chunks(CHUNK_SIZE), dest, on_bytes)
+            try:
+                yield from body.iter_chunks(CHUNK)
+            finally:
+                body.close()
 
     def partial_uploads(self) -> Iterator[PartialUpload]:
         # docstring inherited
@@ -509,7 +440,7 @@ class S3Store(BucketStore):
                     key = self._key_of(upload["Key"])
                     if key is not None:
                         yield PartialUpload(key, upload["UploadId"], upload["Initiated"])
-        except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
+        except self._sdk_errors as exc:
             raise self._translate(exc, "list incomplete uploads") from exc
 
     def abort_partial_upload(self, upload: PartialUpload) -> None:
@@ -524,10 +455,40 @@ class S3Store(BucketStore):
         except self._errors.BotoCoreError as exc:
             raise self._translate(exc, f"abort the upload of {upload.key!r}") from exc
 
+
+class _MultipartUpload:
+    """An S3 multipart upload of parts of ``part_size`` bytes (the last may be smaller)."""
+
+    def __init__(self, client: Any, bucket: str, name: str, part_size: int) -> None:
+        self._client = client
+        self._where = {"Bucket": bucket, "Key": name}
+        self._part_size = part_size
+        self._id = client.create_multipart_upload(**self._where)["UploadId"]
+        self._parts: list[dict[str, Any]] = []
+        self._buffer = bytearray()
+
+    def write(self, chunk: bytes) -> None:
+        self._buffer += chunk
+        if len(self._buffer) >= self._part_size:
+            self._send()
+
+    def _send(self) -> None:
+        number = len(self._parts) + 1
+        answer = self._client.upload_part(
+            **self._where, UploadId=self._id, PartNumber=number, Body=bytes(self._buffer)
+        )
+        self._parts.append({"ETag": answer["ETag"], "PartNumber": number})
+        self._buffer.clear()
+
     def close(self) -> None:
-        # docstring inherited
-        if self._owns_client:
-            self._client.close()
+        if self._buffer or not self._parts:
+            self._send()
+        self._client.complete_multipart_upload(
+            **self._where, UploadId=self._id, MultipartUpload={"Parts": self._parts}
+        )
+
+    def terminate(self) -> None:
+        self._client.abort_multipart_upload(**self._where, UploadId=self._id)
 
 
 def open_s3_uri(uri: str, read_only: bool = False) -> S3Store:
