@@ -19,7 +19,7 @@ from typing import Literal
 from mlineage.content import HashedChunks, file_chunks, write_file
 from mlineage.errors import AlreadyExists, InvalidKey, NotFound, PathChanged, ReadOnlyError
 
-__all__ = ["PartialUpload", "PutMode", "Store", "path_changed", "validate_key"]
+__all__ = ["PartialUpload", "PutMode", "Store", "check_mode", "path_changed", "validate_key"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,13 @@ def path_changed(source: str | os.PathLike[str], actual: str) -> PathChanged:
 
 
 PutMode = Literal["create", "overwrite"]
+
+
+def check_mode(mode: str) -> None:
+    """Refuse a ``put`` mode other than ``"create"`` and ``"overwrite"`` (``ValueError``)."""
+    if mode not in ("create", "overwrite"):
+        raise ValueError(f"mode must be 'create' or 'overwrite', got {mode!r}")
+
 
 _MAX_KEY_LENGTH = 1024
 # One pass for the common case: non-empty segments without control characters/backslash.

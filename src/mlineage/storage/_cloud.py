@@ -11,8 +11,15 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from mlineage.errors import InvalidInput, InvalidKey, NotFound, StoreError
-from mlineage.storage._base import Store, validate_key
+from mlineage.errors import (
+    AlreadyExists,
+    InvalidInput,
+    InvalidKey,
+    NotFound,
+    StoreError,
+    StoreUnavailable,
+)
+from mlineage.storage._base import PutMode, Store, check_mode, validate_key
 
 __all__ = ["BucketStore", "Upload", "new_write_token", "parse_bucket_uri", "redact_url"]
 
@@ -102,13 +109,15 @@ class BucketStore(Store):
     #: Size of each part of a streamed upload (S3: at least 5 MiB, at most 10,000 parts;
     #: GCS: a multiple of 256 KiB).
     part_size = 64 << 20
+    #: Name of the service, for messages ("S3", "GCS").
+    service: str = ""
+    #: The endpoint requests go to (credentials removed), for messages; set by subclasses.
+    endpoint_url: str
     #: The SDK's client; closed by :meth:`close` if the store made it.
     _client: Any
     _owns_client: bool
     #: Exception types an SDK call raises for reasons outside our code (set by subclasses).
     _sdk_errors: tuple[type[BaseException], ...] = ()
-    #: SDK exceptions meaning a create-only upload found its key taken.
-    _conflict_errors: tuple[type[BaseException], ...] = ()
 
     def __init__(self, bucket: str, prefix: str = "", *, read_only: bool = False) -> None:
         super().__init__(read_only=read_only)
@@ -124,6 +133,7 @@ class BucketStore(Store):
                 raise InvalidKey(f"invalid prefix for bucket {bucket!r}: {exc}") from None
         self.bucket = bucket
         self.prefix = prefix
+        self._bucket_checked = False
 
     @property
     def uri(self) -> str:
@@ -164,10 +174,78 @@ class BucketStore(Store):
         """Whether an SDK exception says that the object read does not exist."""
 
     @abstractmethod
+    def _is_conflict(self, exc: BaseException) -> bool:
+        """Whether an SDK exception says that a create-only write found its key taken."""
+
+    @abstractmethod
+    def _bucket_exists(self) -> bool:
+        """Whether the bucket exists (SDK errors propagate)."""
+
+    @abstractmethod
+    def _read(self, name: str) -> bytes:
+        """The bytes of object ``name``."""
+
+    @abstractmethod
+    def _read_chunks(self, name: str) -> Iterator[bytes]:
+        """The bytes of object ``name``, streamed in chunks."""
+
+    @abstractmethod
+    def _write(self, name: str, data: bytes, token: str | None) -> None:
+        """Write object ``name``: create-only carrying ``token``, or overwrite if it is None."""
+
+    @abstractmethod
+    def _is_own_write(self, exc: BaseException, name: str, token: str) -> bool:
+        """Whether the conflict ``exc`` of a create met the object that create wrote itself."""
+
+    @abstractmethod
+    def _object_exists(self, name: str) -> bool:
+        """Whether object ``name`` exists."""
+
+    @abstractmethod
+    def _list_names(self, prefix: str, *, delimited: bool) -> Iterator[str]:
+        """Object names starting with ``prefix``; ``delimited``: only those directly under
+        it, plus the deeper levels as common prefixes ending in ``/``."""
+
+    @abstractmethod
+    def _delete(self, name: str) -> None:
+        """Remove object ``name``; a missing object is not an error."""
+
+    @abstractmethod
     def _start_upload(self, name: str, size: int) -> Upload:
         """Begin an invisible upload in parts of the object ``name`` (``size`` bytes)."""
 
-    # -- built on them ---------------------------------------------------------------------
+    # -- the Store operations, built on them -----------------------------------------------
+
+    def _where(self) -> str:
+        return f"bucket {self.bucket!r} at {self.service} endpoint {self.endpoint_url}"
+
+    def _no_bucket(self) -> StoreUnavailable:
+        return StoreUnavailable(
+            f"bucket {self.bucket!r} does not exist at {self.service} endpoint "
+            f"{self.endpoint_url}; create it first or fix the storage URI"
+        )
+
+    def _ensure_bucket(self) -> None:
+        # A missing object and a missing bucket look alike to the SDKs (a bare 404, or
+        # exists() answering False), so the bucket is checked once per store instead.
+        if self._bucket_checked:
+            return
+        try:
+            found = self._bucket_exists()
+        except self._sdk_errors as exc:
+            raise self._translate(exc, "open the bucket") from exc
+        if not found:
+            raise self._no_bucket()
+        self._bucket_checked = True
+
+    def _name(self, key: str, *, write: bool = False) -> str:
+        """The object name of ``key``, once the key is valid, the bucket there, and (for
+        ``write``) the store writable."""
+        name = self._object_name(key)
+        if write:
+            self._check_writable(key)
+        self._ensure_bucket()
+        return name
 
     @contextlib.contextmanager
     def _reading(self, key: str) -> Iterator[None]:
@@ -178,6 +256,76 @@ class BucketStore(Store):
             if self._is_missing(exc):
                 raise NotFound(f"no object {key!r} in store {self.uri}") from None
             raise self._translate(exc, f"read {key!r}") from exc
+
+    @contextlib.contextmanager
+    def _doing(self, action: str) -> Iterator[None]:
+        """Translate the SDK's errors while trying to ``action``."""
+        try:
+            yield
+        except self._sdk_errors as exc:
+            raise self._translate(exc, action) from exc
+
+    def get(self, key: str) -> bytes:
+        # docstring inherited
+        name = self._name(key)
+        with self._reading(key):
+            return self._read(name)
+
+    def _get_chunks(self, key: str) -> Iterator[bytes]:
+        # docstring inherited
+        name = self._name(key)
+        with self._reading(key):
+            yield from self._read_chunks(name)
+
+    def put(self, key: str, data: bytes, *, mode: PutMode = "create") -> None:
+        # docstring inherited
+        check_mode(mode)
+        name = self._name(key, write=True)
+        token = new_write_token() if mode == "create" else None
+        try:
+            self._write(name, bytes(data), token)
+        except self._sdk_errors as exc:
+            if token is None or not self._is_conflict(exc):
+                raise self._translate(exc, f"write {key!r}") from exc
+            if not self._is_own_write(exc, name, token):
+                raise AlreadyExists(f"{key!r} already exists in store {self.uri}") from None
+
+    def exists(self, key: str) -> bool:
+        # docstring inherited
+        name = self._name(key)
+        with self._doing(f"look up {key!r}"):
+            return self._object_exists(name)
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        # docstring inherited
+        self._ensure_bucket()
+        with self._doing(f"list {prefix!r}"):
+            for name in self._list_names(self._list_prefix(prefix), delimited=False):
+                key = self._key_of(name)
+                if key is not None:
+                    yield key
+
+    def list_dir(self, prefix: str) -> Iterator[str]:
+        # docstring inherited
+        # The server groups deeper keys by their next segment (a delimiter), so a directory
+        # of a few models costs one request, not a walk over every record under it.
+        self._ensure_bucket()
+        full = self._list_prefix(prefix)
+        names: set[str] = set()
+        with self._doing(f"list {prefix!r}"):
+            for name in self._list_names(full, delimited=True):
+                if name.endswith("/"):
+                    names.add(name[len(full) :].rstrip("/"))
+                elif self._key_of(name) is not None:
+                    names.add(name[len(full) :])
+        names.discard("")
+        yield from sorted(names)
+
+    def delete(self, key: str) -> None:
+        # docstring inherited
+        name = self._name(key, write=True)
+        with self._doing(f"delete {key!r}"):
+            self._delete(name)
 
     def _put_stream(
         self, key: str, chunks: Iterator[bytes], size: int, verify: Callable[[], None]
@@ -198,9 +346,9 @@ class BucketStore(Store):
                 with contextlib.suppress(Exception):
                     upload.terminate()
                 raise
-        except self._conflict_errors:
-            return  # another writer stored this content-addressed blob meanwhile
         except self._sdk_errors as exc:
+            if self._is_conflict(exc):
+                return  # another writer stored this content-addressed blob meanwhile
             raise self._translate(exc, f"upload {key!r}") from exc
 
     def close(self) -> None:

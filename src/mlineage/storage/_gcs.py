@@ -6,25 +6,23 @@ extra (``pip install 'mlineage[gcs]'``) and slow to import.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from typing import Any
 
 from mlineage.content import CHUNK
 from mlineage.errors import (
-    AlreadyExists,
     MissingDependency,
     StoreError,
     StoreUnavailable,
 )
-from mlineage.storage._base import PutMode
 from mlineage.storage._cloud import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
     WRITE_TOKEN_FIELD,
     BucketStore,
     Upload,
-    new_write_token,
     parse_bucket_uri,
     redact_url,
 )
@@ -134,6 +132,7 @@ class GCSStore(BucketStore):
     """
 
     scheme = "gs"
+    service = "GCS"
     # The SDK's HTTP session pools 10 connections; more threads would only wait for them.
     max_workers = 10
 
@@ -149,7 +148,6 @@ class GCSStore(BucketStore):
         super().__init__(bucket, prefix, read_only=read_only)
         storage, self._errors, default_retry = _import_gcs()
         self._sdk_errors = _sdk_errors(self._errors)
-        self._conflict_errors = (self._errors.PreconditionFailed,)
         self._owns_client = client is None
         if client is None:
             client = _make_client(storage, project)
@@ -159,16 +157,11 @@ class GCSStore(BucketStore):
         # Retried writes are safe here: a create carries its generation precondition and an
         # overwrite writes the same bytes again.
         self._retry = default_retry.with_timeout(RETRY_TIMEOUT)
-        #: The endpoint requests go to (credentials removed), for messages.
         self.endpoint_url = redact_url(
             str(getattr(client, "api_endpoint", None) or _DEFAULT_ENDPOINT)
         )
-        self._bucket_checked = False
 
     # -- error mapping --------------------------------------------------------------------
-
-    def _where(self) -> str:
-        return f"bucket {self.bucket!r} at GCS endpoint {self.endpoint_url}"
 
     def _translate(self, exc: BaseException, action: str) -> StoreError:
         # docstring inherited
@@ -207,72 +200,59 @@ class GCSStore(BucketStore):
         # docstring inherited
         return isinstance(exc, self._errors.NotFound)
 
-    def _ensure_bucket(self) -> None:
-        # Blob.exists() answers False for a missing bucket as for a missing object, so check
-        # the bucket once. Listing (storage.objects.list) rather than reading the bucket's
-        # metadata (storage.buckets.get) works with object-level roles such as objectAdmin.
-        if self._bucket_checked:
-            return
-        try:
-            pages = self._client.list_blobs(
-                self._bucket,
-                prefix=self._list_prefix(""),
-                max_results=1,
-                timeout=self._timeout,
-                retry=self._retry,
-            )
-            list(pages)
-        except self._errors.NotFound as exc:
-            raise StoreUnavailable(
-                f"bucket {self.bucket!r} does not exist at GCS endpoint {self.endpoint_url}; "
-                "create it first or fix the storage URI"
-            ) from exc
-        except self._sdk_errors as exc:
-            raise self._translate(exc, "open the bucket") from exc
-        self._bucket_checked = True
-
-    # -- the five operations --------------------------------------------------------------
-
-    def get(self, key: str) -> bytes:
+    def _is_conflict(self, exc: BaseException) -> bool:
         # docstring inherited
-        name = self._object_name(key)
-        self._ensure_bucket()
-        with self._reading(key):
-            data: bytes = self._bucket.blob(name).download_as_bytes(
-                timeout=self._timeout, retry=self._retry
+        return isinstance(exc, self._errors.PreconditionFailed)
+
+    # -- requests -------------------------------------------------------------------------
+
+    def _bucket_exists(self) -> bool:
+        # docstring inherited
+        # Listing (storage.objects.list) rather than reading the bucket's metadata
+        # (storage.buckets.get) works with object-level roles such as objectAdmin.
+        try:
+            list(
+                self._client.list_blobs(
+                    self._bucket,
+                    prefix=self._list_prefix(""),
+                    max_results=1,
+                    timeout=self._timeout,
+                    retry=self._retry,
+                )
             )
+        except self._errors.NotFound:
+            return False
+        return True
+
+    def _read(self, name: str) -> bytes:
+        # docstring inherited
+        blob = self._bucket.blob(name)
+        data: bytes = blob.download_as_bytes(timeout=self._timeout, retry=self._retry)
         return data
 
-    def put(self, key: str, data: bytes, *, mode: PutMode = "create") -> None:
+    def _read_chunks(self, name: str) -> Iterator[bytes]:
         # docstring inherited
-        if mode not in ("create", "overwrite"):
-            raise ValueError(f"mode must be 'create' or 'overwrite', got {mode!r}")
-        name = self._object_name(key)
-        self._check_writable(key)
-        self._ensure_bucket()
+        blob = self._bucket.blob(name)
+        with blob.open("rb", chunk_size=CHUNK * 8, retry=self._retry) as reader:
+            yield from iter(lambda: reader.read(CHUNK), b"")
+
+    def _write(self, name: str, data: bytes, token: str | None) -> None:
+        # docstring inherited
         blob = self._bucket.blob(name)
         condition: dict[str, Any] = {}
-        token = new_write_token()
-        if mode == "create":
+        if token is not None:
             condition["if_generation_match"] = 0
             blob.metadata = {WRITE_TOKEN_FIELD: token}
-        try:
-            blob.upload_from_string(
-                bytes(data),
-                content_type="application/octet-stream",
-                timeout=self._timeout,
-                retry=self._retry,
-                **condition,
-            )
-        except self._errors.PreconditionFailed as exc:
-            if mode != "create":
-                raise self._translate(exc, f"write {key!r}") from exc
-            if not self._written_by(name, token):
-                raise AlreadyExists(f"{key!r} already exists in store {self.uri}") from None
-        except self._sdk_errors as exc:
-            raise self._translate(exc, f"write {key!r}") from exc
+        blob.upload_from_string(
+            data,
+            content_type="application/octet-stream",
+            timeout=self._timeout,
+            retry=self._retry,
+            **condition,
+        )
 
-    def _written_by(self, name: str, token: str) -> bool:
+    def _is_own_write(self, exc: BaseException, name: str, token: str) -> bool:
+        # docstring inherited
         # The SDK retries an upload whose reply was lost; the retry then finds the object
         # its first attempt wrote. The SDK does not say whether it retried, so every lost
         # create looks at the token (one metadata read, only when the key is taken).
@@ -282,64 +262,28 @@ class GCSStore(BucketStore):
             return False
         return blob is not None and (blob.metadata or {}).get(WRITE_TOKEN_FIELD) == token
 
-    def exists(self, key: str) -> bool:
+    def _object_exists(self, name: str) -> bool:
         # docstring inherited
-        name = self._object_name(key)
-        self._ensure_bucket()
-        try:
-            return bool(self._bucket.blob(name).exists(timeout=self._timeout, retry=self._retry))
-        except self._sdk_errors as exc:
-            raise self._translate(exc, f"look up {key!r}") from exc
+        blob = self._bucket.blob(name)
+        return bool(blob.exists(timeout=self._timeout, retry=self._retry))
 
-    def list(self, prefix: str = "") -> Iterator[str]:
+    def _list_names(self, prefix: str, *, delimited: bool) -> Iterator[str]:
         # docstring inherited
-        self._ensure_bucket()
-        try:
-            blobs = self._client.list_blobs(
-                self._bucket,
-                prefix=self._list_prefix(prefix),
-                timeout=self._timeout,
-                retry=self._retry,
-            )
-            for blob in blobs:
-                key = self._key_of(blob.name)
-                if key is not None:
-                    yield key
-        except self._sdk_errors as exc:
-            raise self._translate(exc, f"list {prefix!r}") from exc
+        blobs = self._client.list_blobs(
+            self._bucket,
+            prefix=prefix,
+            delimiter="/" if delimited else None,
+            timeout=self._timeout,
+            retry=self._retry,
+        )
+        for blob in blobs:
+            yield blob.name
+        yield from blobs.prefixes  # filled in while the pages above were read
 
-    def list_dir(self, prefix: str) -> Iterator[str]:
+    def _delete(self, name: str) -> None:
         # docstring inherited
-        # The server groups deeper names by their next segment ("delimiter"), so a directory
-        # of a few models costs one request, not a walk over every record under it.
-        self._ensure_bucket()
-        full = self._list_prefix(prefix)
-        names: set[str] = set()
-        try:
-            blobs = self._client.list_blobs(
-                self._bucket, prefix=full, delimiter="/", timeout=self._timeout, retry=self._retry
-            )
-            for blob in blobs:
-                if self._key_of(blob.name) is not None:
-                    names.add(blob.name[len(full) :])
-            # Filled in while the pages above were read.
-            names.update(p[len(full) :].rstrip("/") for p in blobs.prefixes)
-        except self._sdk_errors as exc:
-            raise self._translate(exc, f"list {prefix!r}") from exc
-        names.discard("")
-        yield from sorted(names)
-
-    def delete(self, key: str) -> None:
-        # docstring inherited
-        name = self._object_name(key)
-        self._check_writable(key)
-        self._ensure_bucket()
-        try:
+        with contextlib.suppress(self._errors.NotFound):
             self._bucket.blob(name).delete(timeout=self._timeout, retry=self._retry)
-        except self._errors.NotFound:
-            return
-        except self._sdk_errors as exc:
-            raise self._translate(exc, f"delete {key!r}") from exc
 
     def _start_upload(self, name: str, size: int) -> Upload:
         # A resumable upload, finalised (create-only) by close(). A session whose process
@@ -355,16 +299,6 @@ class GCSStore(BucketStore):
             timeout=self._timeout,
         )
         return writer
-
-    def _get_chunks(self, key: str) -> Iterator[bytes]:
-        # docstring inherited
-        blob = self._bucket.blob(self._object_name(key))
-        self._ensure_bucket()
-        with (
-            self._reading(key),
-            blob.open("rb", chunk_size=CHUNK * 8, retry=self._retry) as reader,
-        ):
-            yield from iter(lambda: reader.read(CHUNK), b"")
 
 
 def open_gcs_uri(uri: str, read_only: bool = False) -> GCSStore:

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from mlineage.errors import AlreadyExists, InvalidKey, NotFound, StoreError
-from mlineage.storage._base import PutMode, Store, validate_key
+from mlineage.storage._base import PutMode, Store, check_mode, validate_key
 
 __all__ = ["TEMP_MARKER", "LocalStore", "is_temp_name"]
 
@@ -201,8 +201,7 @@ class LocalStore(Store):
 
     def put(self, key: str, data: bytes, *, mode: PutMode = "create") -> None:
         # docstring inherited
-        if mode not in ("create", "overwrite"):
-            raise ValueError(f"mode must be 'create' or 'overwrite', got {mode!r}")
+        check_mode(mode)
         self._check_writable(key)
         # Plain strings, not pathlib: this is the hot path of log_version.
         path = self._file(key)

@@ -13,18 +13,16 @@ from urllib.parse import quote
 
 from mlineage.content import CHUNK
 from mlineage.errors import (
-    AlreadyExists,
     MissingDependency,
     StoreError,
     StoreUnavailable,
 )
-from mlineage.storage._base import PartialUpload, PutMode
+from mlineage.storage._base import PartialUpload
 from mlineage.storage._cloud import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
     WRITE_TOKEN_FIELD,
     BucketStore,
-    new_write_token,
     parse_bucket_uri,
     redact_url,
 )
@@ -147,6 +145,7 @@ class S3Store(BucketStore):
     """
 
     scheme = "s3"
+    service = "S3"
     # boto3 clients are thread-safe, and S3 latency, not bandwidth, bounds a fetch of many
     # small records.
     max_workers = 16
@@ -187,9 +186,7 @@ class S3Store(BucketStore):
             raise TypeError("pass either client= or endpoint_url/client options, not both")
         self._client = client
         self._endpoint_arg = endpoint_url
-        #: The endpoint requests go to (credentials removed), for messages.
         self.endpoint_url = redact_url(str(client.meta.endpoint_url))
-        self._bucket_checked = False
 
     @property
     def uri(self) -> str:
@@ -202,9 +199,6 @@ class S3Store(BucketStore):
         return f"{base}?endpoint_url={quote(redact_url(self._endpoint_arg), safe=':/')}"
 
     # -- error mapping --------------------------------------------------------------------
-
-    def _where(self) -> str:
-        return f"bucket {self.bucket!r} at S3 endpoint {self.endpoint_url}"
 
     def _translate(self, exc: BaseException, action: str) -> StoreError:
         # docstring inherited
@@ -245,137 +239,88 @@ class S3Store(BucketStore):
         missing = ("NoSuchKey", "404")
         return isinstance(exc, self._errors.ClientError) and _error_code(exc)[0] in missing
 
-    def _no_bucket(self) -> StoreUnavailable:
-        return StoreUnavailable(
-            f"bucket {self.bucket!r} does not exist at S3 endpoint {self.endpoint_url}; "
-            "create it first or fix the storage URI"
-        )
+    def _is_conflict(self, exc: BaseException) -> bool:
+        # docstring inherited
+        if not isinstance(exc, self._errors.ClientError):
+            return False
+        code, status = _error_code(exc)
+        return code in _PRECONDITION_CODES or status == 412
 
-    def _ensure_bucket(self) -> None:
-        # HEAD on a missing object and on a missing bucket both answer a bare 404, so
-        # exists() could not tell "no such key" from "no such bucket": check the bucket
-        # once per store instead.
-        if self._bucket_checked:
-            return
+    # -- requests -------------------------------------------------------------------------
+
+    def _bucket_exists(self) -> bool:
+        # docstring inherited
         try:
             self._client.head_bucket(Bucket=self.bucket)
         except self._errors.ClientError as exc:
             if _error_code(exc)[1] == 404:
-                raise self._no_bucket() from exc
-            raise self._translate(exc, "open the bucket") from exc
-        except self._errors.BotoCoreError as exc:
-            raise self._translate(exc, "open the bucket") from exc
-        self._bucket_checked = True
+                return False
+            raise
+        return True
 
-    # -- the five operations --------------------------------------------------------------
-
-    def get(self, key: str) -> bytes:
+    def _read(self, name: str) -> bytes:
         # docstring inherited
-        name = self._object_name(key)
-        self._ensure_bucket()
-        with self._reading(key):
-            response = self._client.get_object(Bucket=self.bucket, Key=name)
-            data: bytes = response["Body"].read()
+        data: bytes = self._client.get_object(Bucket=self.bucket, Key=name)["Body"].read()
         return data
 
-    def put(self, key: str, data: bytes, *, mode: PutMode = "create") -> None:
+    def _read_chunks(self, name: str) -> Iterator[bytes]:
         # docstring inherited
-        if mode not in ("create", "overwrite"):
-            raise ValueError(f"mode must be 'create' or 'overwrite', got {mode!r}")
-        name = self._object_name(key)
-        self._check_writable(key)
-        self._ensure_bucket()
-        if mode == "overwrite":
-            try:
-                self._client.put_object(Bucket=self.bucket, Key=name, Body=bytes(data))
-            except self._sdk_errors as exc:
-                raise self._translate(exc, f"write {key!r}") from exc
-            return
-        token = new_write_token()
+        body = self._client.get_object(Bucket=self.bucket, Key=name)["Body"]
         try:
-            self._client.put_object(
-                Bucket=self.bucket,
-                Key=name,
-                Body=bytes(data),
-                IfNoneMatch="*",
-                Metadata={WRITE_TOKEN_FIELD: token},
-            )
-        except self._errors.ClientError as exc:
-            code, status = _error_code(exc)
-            if code not in _PRECONDITION_CODES and status != 412:
-                raise self._translate(exc, f"write {key!r}") from exc
-            retried = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
-            if not (retried and self._written_by(name, token)):
-                raise AlreadyExists(f"{key!r} already exists in store {self.uri}") from None
-        except self._errors.BotoCoreError as exc:
-            raise self._translate(exc, f"write {key!r}") from exc
+            yield from body.iter_chunks(CHUNK)
+        finally:
+            body.close()
 
-    def _written_by(self, name: str, token: str) -> bool:
-        # A retried create that finds the key taken may be looking at its own first attempt,
-        # which landed although its reply was lost; the token it carried tells.
+    def _write(self, name: str, data: bytes, token: str | None) -> None:
+        # docstring inherited
+        if token is None:
+            self._client.put_object(Bucket=self.bucket, Key=name, Body=data)
+            return
+        self._client.put_object(
+            Bucket=self.bucket,
+            Key=name,
+            Body=data,
+            IfNoneMatch="*",
+            Metadata={WRITE_TOKEN_FIELD: token},
+        )
+
+    def _is_own_write(self, exc: BaseException, name: str, token: str) -> bool:
+        # docstring inherited
+        # Only a retried create can have met its own first attempt, which landed although
+        # its reply was lost; the token that attempt carried tells.
+        response = getattr(exc, "response", None) or {}
+        if not response.get("ResponseMetadata", {}).get("RetryAttempts", 0):
+            return False
         try:
             head = self._client.head_object(Bucket=self.bucket, Key=name)
         except self._sdk_errors:
             return False
         return bool(head.get("Metadata", {}).get(WRITE_TOKEN_FIELD) == token)
 
-    def exists(self, key: str) -> bool:
+    def _object_exists(self, name: str) -> bool:
         # docstring inherited
-        name = self._object_name(key)
-        self._ensure_bucket()
         try:
             self._client.head_object(Bucket=self.bucket, Key=name)
         except self._errors.ClientError as exc:
             if _error_code(exc)[1] == 404:
                 return False
-            raise self._translate(exc, f"look up {key!r}") from exc
-        except self._errors.BotoCoreError as exc:
-            raise self._translate(exc, f"look up {key!r}") from exc
+            raise
         return True
 
-    def list(self, prefix: str = "") -> Iterator[str]:
+    def _list_names(self, prefix: str, *, delimited: bool) -> Iterator[str]:
         # docstring inherited
-        self._ensure_bucket()
+        grouping = {"Delimiter": "/"} if delimited else {}
         paginator = self._client.get_paginator("list_objects_v2")
-        try:
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._list_prefix(prefix)):
-                for entry in page.get("Contents", ()):
-                    key = self._key_of(entry["Key"])
-                    if key is not None:
-                        yield key
-        except self._sdk_errors as exc:
-            raise self._translate(exc, f"list {prefix!r}") from exc
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, **grouping):
+            for entry in page.get("CommonPrefixes", ()):
+                yield entry["Prefix"]
+            for entry in page.get("Contents", ()):
+                yield entry["Key"]
 
-    def list_dir(self, prefix: str) -> Iterator[str]:
+    def _delete(self, name: str) -> None:
         # docstring inherited
-        # The server groups deeper keys by their next segment ("Delimiter"), so a directory
-        # of a few models costs one request, not a walk over every record under it.
-        self._ensure_bucket()
-        full = self._list_prefix(prefix)
-        names: set[str] = set()
-        paginator = self._client.get_paginator("list_objects_v2")
-        try:
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=full, Delimiter="/"):
-                for entry in page.get("CommonPrefixes", ()):
-                    names.add(entry["Prefix"][len(full) :].rstrip("/"))
-                for entry in page.get("Contents", ()):
-                    if self._key_of(entry["Key"]) is not None:
-                        names.add(entry["Key"][len(full) :])
-        except self._sdk_errors as exc:
-            raise self._translate(exc, f"list {prefix!r}") from exc
-        names.discard("")
-        yield from sorted(names)
-
-    def delete(self, key: str) -> None:
-        # docstring inherited
-        name = self._object_name(key)
-        self._check_writable(key)
-        self._ensure_bucket()
-        try:
-            # S3 answers 204 for a missing key too, which is the idempotence we promise.
-            self._client.delete_object(Bucket=self.bucket, Key=name)
-        except self._sdk_errors as exc:
-            raise self._translate(exc, f"delete {key!r}") from exc
+        # S3 answers 204 for a missing key too, which is the idempotence we promise.
+        self._client.delete_object(Bucket=self.bucket, Key=name)
 
     def delete_many(self, keys: Iterable[str]) -> None:
         # docstring inherited
@@ -418,17 +363,6 @@ class S3Store(BucketStore):
         # another writer finished meanwhile rewrites the same bytes.
         part_size = max(self.part_size, -(-size // 9_000))
         return _MultipartUpload(self._client, self.bucket, name, part_size)
-
-    def _get_chunks(self, key: str) -> Iterator[bytes]:
-        # docstring inherited
-        name = self._object_name(key)
-        self._ensure_bucket()
-        with self._reading(key):
-            body = self._client.get_object(Bucket=self.bucket, Key=name)["Body"]
-            try:
-                yield from body.iter_chunks(CHUNK)
-            finally:
-                body.close()
 
     def partial_uploads(self) -> Iterator[PartialUpload]:
         # docstring inherited
