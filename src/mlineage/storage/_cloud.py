@@ -93,6 +93,13 @@ class Upload(Protocol):
 class BucketStore(Store):
     """Base of stores that keep each key as one object ``<prefix>/<key>`` in a bucket.
 
+    The :class:`Store` operations are written here once; a backend supplies the SDK's
+    requests (``_read``, ``_write``, ``_list_names``, ``_start_upload``, ...) and says how
+    to read its errors (``_translate``, ``_is_missing``, ``_is_conflict``). Each create
+    carries a random token in the object's user metadata (``mlineage-write``), so a create
+    whose first attempt landed but whose reply was lost succeeds on retry instead of
+    reporting its own object as :class:`~mlineage.errors.AlreadyExists`.
+
     Parameters
     ----------
     bucket : str
@@ -190,12 +197,16 @@ class BucketStore(Store):
         """The bytes of object ``name``, streamed in chunks."""
 
     @abstractmethod
-    def _write(self, name: str, data: bytes, token: str | None) -> None:
-        """Write object ``name``: create-only carrying ``token``, or overwrite if it is None."""
+    def _write(self, name: str, data: bytes, metadata: dict[str, str] | None) -> None:
+        """Write object ``name``: create-only with user ``metadata``, or overwrite if None."""
 
     @abstractmethod
-    def _is_own_write(self, exc: BaseException, name: str, token: str) -> bool:
-        """Whether the conflict ``exc`` of a create met the object that create wrote itself."""
+    def _metadata(self, name: str) -> dict[str, str]:
+        """The user metadata of object ``name`` (empty if it is gone)."""
+
+    def _may_have_retried(self, exc: BaseException) -> bool:
+        """Whether the request that raised ``exc`` may have been sent more than once."""
+        return True
 
     @abstractmethod
     def _object_exists(self, name: str) -> bool:
@@ -281,14 +292,22 @@ class BucketStore(Store):
         # docstring inherited
         check_mode(mode)
         name = self._name(key, write=True)
-        token = new_write_token() if mode == "create" else None
+        token = new_write_token()
         try:
-            self._write(name, bytes(data), token)
+            self._write(name, bytes(data), {WRITE_TOKEN_FIELD: token} if mode == "create" else None)
         except self._sdk_errors as exc:
-            if token is None or not self._is_conflict(exc):
+            if mode != "create" or not self._is_conflict(exc):
                 raise self._translate(exc, f"write {key!r}") from exc
-            if not self._is_own_write(exc, name, token):
+            if not (self._may_have_retried(exc) and self._written_by(name, token)):
                 raise AlreadyExists(f"{key!r} already exists in store {self.uri}") from None
+
+    def _written_by(self, name: str, token: str) -> bool:
+        # A retried create that finds the key taken may be looking at its own first attempt,
+        # which landed although its reply was lost; the token it carried tells.
+        try:
+            return self._metadata(name).get(WRITE_TOKEN_FIELD) == token
+        except self._sdk_errors:
+            return False
 
     def exists(self, key: str) -> bool:
         # docstring inherited

@@ -12,15 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from mlineage.content import CHUNK
-from mlineage.errors import (
-    MissingDependency,
-    StoreError,
-    StoreUnavailable,
-)
+from mlineage.errors import MissingDependency, StoreError, StoreUnavailable
 from mlineage.storage._cloud import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
-    WRITE_TOKEN_FIELD,
     BucketStore,
     Upload,
     parse_bucket_uri,
@@ -119,10 +114,9 @@ class GCSStore(BucketStore):
     -----
     Requests time out after 3 s to connect and 4 s between bytes, and transient failures
     are retried for at most 10 s, so an unreachable endpoint raises
-    :class:`~mlineage.errors.StoreUnavailable` within about 10-15 s. Each create carries a
-    random token in the object's custom metadata (``mlineage-write``), so a create whose
-    first attempt landed but whose reply was lost succeeds on retry instead of reporting
-    its own object as :class:`~mlineage.errors.AlreadyExists`.
+    :class:`~mlineage.errors.StoreUnavailable` within about 10-15 s. The create token is
+    custom metadata; the SDK does not report retries, so every create that finds its key
+    taken reads it back.
 
     Examples
     --------
@@ -236,13 +230,13 @@ class GCSStore(BucketStore):
         with blob.open("rb", chunk_size=CHUNK * 8, retry=self._retry) as reader:
             yield from iter(lambda: reader.read(CHUNK), b"")
 
-    def _write(self, name: str, data: bytes, token: str | None) -> None:
+    def _write(self, name: str, data: bytes, metadata: dict[str, str] | None) -> None:
         # docstring inherited
         blob = self._bucket.blob(name)
         condition: dict[str, Any] = {}
-        if token is not None:
+        if metadata is not None:
             condition["if_generation_match"] = 0
-            blob.metadata = {WRITE_TOKEN_FIELD: token}
+            blob.metadata = metadata
         blob.upload_from_string(
             data,
             content_type="application/octet-stream",
@@ -251,16 +245,12 @@ class GCSStore(BucketStore):
             **condition,
         )
 
-    def _is_own_write(self, exc: BaseException, name: str, token: str) -> bool:
+    def _metadata(self, name: str) -> dict[str, str]:
         # docstring inherited
-        # The SDK retries an upload whose reply was lost; the retry then finds the object
-        # its first attempt wrote. The SDK does not say whether it retried, so every lost
-        # create looks at the token (one metadata read, only when the key is taken).
-        try:
-            blob = self._bucket.get_blob(name, timeout=self._timeout, retry=self._retry)
-        except self._sdk_errors:
-            return False
-        return blob is not None and (blob.metadata or {}).get(WRITE_TOKEN_FIELD) == token
+        # The SDK retries an upload whose reply was lost but does not say so: every create
+        # that finds its key taken reads this (one metadata read, only then).
+        blob = self._bucket.get_blob(name, timeout=self._timeout, retry=self._retry)
+        return dict((blob.metadata if blob is not None else None) or {})
 
     def _object_exists(self, name: str) -> bool:
         # docstring inherited

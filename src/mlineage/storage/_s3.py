@@ -12,16 +12,11 @@ from typing import Any
 from urllib.parse import quote
 
 from mlineage.content import CHUNK
-from mlineage.errors import (
-    MissingDependency,
-    StoreError,
-    StoreUnavailable,
-)
+from mlineage.errors import MissingDependency, StoreError, StoreUnavailable
 from mlineage.storage._base import PartialUpload
 from mlineage.storage._cloud import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
-    WRITE_TOKEN_FIELD,
     BucketStore,
     parse_bucket_uri,
     redact_url,
@@ -132,16 +127,18 @@ class S3Store(BucketStore):
     -----
     Requests time out after 3 s to connect and 4 s between bytes and are tried 3 times,
     so an unreachable endpoint raises :class:`~mlineage.errors.StoreUnavailable` within
-    about 10-15 s. Each create carries a random token in the object's user metadata
-    (``x-amz-meta-mlineage-write``), so a create whose first attempt landed but whose reply
-    was lost succeeds on retry instead of reporting its own object as
-    :class:`~mlineage.errors.AlreadyExists`.
+    about 10-15 s. The create token is the header ``x-amz-meta-mlineage-write``, read
+    back only when botocore reports that it retried the create.
 
     Examples
     --------
-    >>> store = S3Store("my-bucket", "lineage/prod")  # doctest: +SKIP
+    An explicit endpoint is part of the store's URI, so the URI reopens the same store:
+
+    >>> store = S3Store(  # doctest: +SKIP
+    ...     "my-bucket", "lineage/prod", endpoint_url="http://127.0.0.1:9000"
+    ... )
     >>> store.uri  # doctest: +SKIP
-    's3://my-bucket/lineage/prod'
+    's3://my-bucket/lineage/prod?endpoint_url=http://127.0.0.1:9000'
     """
 
     scheme = "s3"
@@ -271,31 +268,25 @@ class S3Store(BucketStore):
         finally:
             body.close()
 
-    def _write(self, name: str, data: bytes, token: str | None) -> None:
+    def _write(self, name: str, data: bytes, metadata: dict[str, str] | None) -> None:
         # docstring inherited
-        if token is None:
+        if metadata is None:
             self._client.put_object(Bucket=self.bucket, Key=name, Body=data)
             return
         self._client.put_object(
-            Bucket=self.bucket,
-            Key=name,
-            Body=data,
-            IfNoneMatch="*",
-            Metadata={WRITE_TOKEN_FIELD: token},
+            Bucket=self.bucket, Key=name, Body=data, IfNoneMatch="*", Metadata=metadata
         )
 
-    def _is_own_write(self, exc: BaseException, name: str, token: str) -> bool:
+    def _metadata(self, name: str) -> dict[str, str]:
         # docstring inherited
-        # Only a retried create can have met its own first attempt, which landed although
-        # its reply was lost; the token that attempt carried tells.
+        head = self._client.head_object(Bucket=self.bucket, Key=name)
+        return dict(head.get("Metadata", {}))
+
+    def _may_have_retried(self, exc: BaseException) -> bool:
+        # docstring inherited
+        # botocore reports its retries, so only a retried create reads the metadata.
         response = getattr(exc, "response", None) or {}
-        if not response.get("ResponseMetadata", {}).get("RetryAttempts", 0):
-            return False
-        try:
-            head = self._client.head_object(Bucket=self.bucket, Key=name)
-        except self._sdk_errors:
-            return False
-        return bool(head.get("Metadata", {}).get(WRITE_TOKEN_FIELD) == token)
+        return bool(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
 
     def _object_exists(self, name: str) -> bool:
         # docstring inherited
