@@ -76,8 +76,8 @@ def blob_key(sha256_hex: str) -> str:
 
     Examples
     --------
-    >>> blob_key("ab" + "0" * 62)
-    'blobs/sha256/ab/000000000000000000000000000000000000000000000000000000000000'
+    >>> blob_key("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    'blobs/sha256/e3/b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
     """
     return f"blobs/sha256/{sha256_hex[:2]}/{sha256_hex[2:]}"
 
