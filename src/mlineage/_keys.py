@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Blob keys belong to content addressing; re-exported here with the rest of the layout.
+from mlineage.content import blob_key
+
 __all__ = [
     "MODELS",
     "blob_key",
@@ -56,8 +59,3 @@ def record_id(key: str) -> str:
 def name_key(model: str, name: str) -> str:
     """Key of the claim on a unique version name."""
     return f"{MODELS}{model}/names/{name}.json"
-
-
-def blob_key(sha256_hex: str) -> str:
-    """Key of a content-addressed blob (``blobs/sha256/ab/cdef...``)."""
-    return f"blobs/sha256/{sha256_hex[:2]}/{sha256_hex[2:]}"

@@ -1,22 +1,30 @@
-"""Content-addressed blobs: archiving checkpoints and manifests, restoring them verified.
+"""Archiving checkpoints and manifests as content-addressed blobs, restoring them verified.
 
 A blob lives at ``blobs/sha256/<2 hex>/<62 hex>`` and holds exactly the bytes whose SHA-256
-names it, so writing one twice is a no-op (dedup) and reading one can be verified. A
-directory is archived as one blob per file plus a manifest blob (relative path, size,
-sha256 per file).
+names it (:mod:`mlineage.content`), so writing one twice is a no-op (dedup) and reading one
+can be verified. A directory is archived as one blob per file plus a manifest blob
+(relative path, size, sha256 per file).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 from pathlib import Path
 
-from mlineage import _keys
 from mlineage._progress import Progress
-from mlineage.errors import CheckoutError, CorruptRecord, HashMismatch, NotFound
+from mlineage.content import (
+    PREFIX,
+    blob_key,
+    blob_key_of,
+    file_chunks,
+    hex_of,
+    read_blob,
+    write_file,
+)
+from mlineage.content import digest_of_key as sha256_of_key
+from mlineage.errors import CheckoutError, CorruptRecord, HashMismatch, InvalidInput, NotFound
 from mlineage.hashing import ManifestEntry, PathDigest, hash_path, parse_manifest
 from mlineage.records import ArtifactRef
 from mlineage.storage import LocalStore, Store
@@ -31,39 +39,12 @@ __all__ = [
     "write_manifest",
 ]
 
-_CHUNK = 1 << 20
-
-
-def sha256_of_key(key: str) -> str:
-    """The hex digest a blob key names (``blobs/sha256/ab/cd...`` -> ``abcd...``)."""
-    parts = key.split("/")
-    return parts[-2] + parts[-1]
-
 
 def write_manifest(store: Store, data: bytes) -> str:
     """Store manifest bytes as a blob (no-op if present); return its key."""
-    key = _keys.blob_key(hashlib.sha256(data).hexdigest())
+    key = blob_key_of(data)
     store.put_if_absent(key, data)
     return key
-
-
-def read_blob(store: Store, key: str, what: str = "blob") -> bytes:
-    """Read a content-addressed blob and check its bytes against the hash in its key.
-
-    Raises
-    ------
-    NotFound
-        If the blob is missing.
-    HashMismatch
-        If its bytes do not match the key.
-    """
-    data = store.get(key)
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != sha256_of_key(key):
-        raise HashMismatch(
-            f"{what} {key} is corrupt: its bytes hash to sha256:{actual}; run `mlineage fsck`"
-        )
-    return data
 
 
 def manifest_entries(store: Store, key: str) -> tuple[ManifestEntry, ...]:
@@ -85,10 +66,10 @@ def artifact_ref(path: str, digest: PathDigest, *, archived: bool) -> ArtifactRe
     """Describe a hashed checkpoint (its manifest blob key for a directory)."""
     manifest = None
     if digest.kind == "directory":
-        manifest = _keys.blob_key(hashlib.sha256(digest.manifest_bytes()).hexdigest())
+        manifest = blob_key_of(digest.manifest_bytes())
     blob = None
     if archived:
-        blob = manifest if manifest is not None else _keys.blob_key(digest.hash[7:])
+        blob = manifest if manifest is not None else blob_key(hex_of(digest.hash))
     return ArtifactRef(
         # Absolute, so a checkout from the original files works from any directory.
         path=os.path.abspath(path),
@@ -105,7 +86,7 @@ def _put_file(store: Store, source: str, sha256: str, progress: Progress) -> Non
     """Copy one file into the blob ``sha256``, verifying the bytes on the way."""
     # Content-addressed: a blob already there holds these bytes and is left alone. Large
     # files stream: a local temporary linked into place, S3 multipart, GCS resumable.
-    store.put_file(_keys.blob_key(sha256), source, expected_sha256=sha256, on_bytes=progress.update)
+    store.put_file(blob_key(sha256), source, expected_sha256=sha256, on_bytes=progress.update)
 
 
 def archive(store: Store, path: str, digest: PathDigest, *, progress: bool | None = None) -> None:
@@ -116,7 +97,7 @@ def archive(store: Store, path: str, digest: PathDigest, *, progress: bool | Non
     """
     with Progress(digest.size, f"archiving {path}", enabled=progress) as bar:
         if digest.kind == "file":
-            _put_file(store, path, digest.hash[7:], bar)
+            _put_file(store, path, hex_of(digest.hash), bar)
             return
         for entry in digest.entries:
             _put_file(store, os.path.join(path, *entry.path.split("/")), entry.sha256, bar)
@@ -143,7 +124,7 @@ def _fast_copy(source: Path, dest: Path) -> None:
 
 
 def _copy_verified(store: Store, sha256: str, dest: Path, label: str) -> None:
-    key = _keys.blob_key(sha256)
+    key = blob_key(sha256)
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         if isinstance(store, LocalStore):
@@ -152,40 +133,36 @@ def _copy_verified(store: Store, sha256: str, dest: Path, label: str) -> None:
                 raise NotFound(key)
             # The hash cache makes repeat checkouts of an unchanged blob copy-bound; a blob
             # whose size, mtime or inode changed is always re-read and re-verified.
-            actual = hash_path(blob, workers=1, progress=False).hash[7:]
+            actual = hex_of(hash_path(blob, workers=1, progress=False).hash)
             _fast_copy(blob, dest)
         else:
             actual = store.get_file(key, dest)  # streamed, hashed on the way
     except NotFound:
         raise CheckoutError(
-            f"{label}: archived blob sha256:{sha256} is missing from the store; run `mlineage fsck`"
+            f"{label}: archived blob {PREFIX}{sha256} is missing from the store; "
+            "run `mlineage fsck`"
         ) from None
     if actual != sha256:
         with contextlib.suppress(FileNotFoundError):
             dest.unlink()
         raise CheckoutError(
-            f"{label}: archived copy is corrupt: expected sha256:{sha256}, got sha256:{actual}"
+            f"{label}: archived copy is corrupt: expected {PREFIX}{sha256}, got {PREFIX}{actual}"
         )
 
 
 def _copy_from_origin(source: Path, sha256: str, dest: Path, label: str) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
     try:
-        with open(source, "rb") as src, open(dest, "wb") as out:
-            while chunk := src.read(_CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
+        actual = write_file(file_chunks(source), dest)  # a vanished source leaves no dest
     except FileNotFoundError:
         raise CheckoutError(
             f"{label}: {source} no longer exists and the version was not archived "
             "(log with archive=True to keep a copy in the store)"
         ) from None
-    actual = digest.hexdigest()
     if actual != sha256:
         raise CheckoutError(
-            f"{label}: {source} has changed since it was logged: expected sha256:{sha256}, "
-            f"got sha256:{actual}"
+            f"{label}: {source} has changed since it was logged: expected {PREFIX}{sha256}, "
+            f"got {PREFIX}{actual}"
         )
 
 
@@ -207,7 +184,10 @@ def restore(store: Store, ref: ArtifactRef, dest: Path) -> list[Path]:
     """
     written: list[Path] = []
     if ref.kind == "file":
-        sha = ref.hash[7:]
+        try:
+            sha = hex_of(ref.hash)
+        except InvalidInput as exc:
+            raise CheckoutError(f"{ref.path}: its record is corrupt: {exc}") from None
         target = dest / (Path(ref.path).name or "model")
         if ref.blob is not None:
             _copy_verified(store, sha, target, ref.path)

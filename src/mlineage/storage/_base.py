@@ -7,7 +7,6 @@ concrete methods on top. Behaviour that is not about bytes lives above this laye
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from abc import ABC, abstractmethod
@@ -17,12 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from mlineage.content import HashedChunks, file_chunks, write_file
 from mlineage.errors import AlreadyExists, InvalidKey, NotFound, PathChanged, ReadOnlyError
 
-__all__ = ["PartialUpload", "PutMode", "Store", "path_changed", "validate_key", "write_chunks"]
-
-#: Bytes read or sent per step when streaming a file.
-CHUNK_SIZE = 1 << 20
+__all__ = ["PartialUpload", "PutMode", "Store", "check_mode", "path_changed", "validate_key"]
 
 
 @dataclass(frozen=True)
@@ -38,28 +35,6 @@ class PartialUpload:
     started: datetime
 
 
-def write_chunks(
-    chunks: Iterator[bytes],
-    dest: str | os.PathLike[str],
-    on_bytes: Callable[[int], None] | None = None,
-) -> str:
-    """Write ``chunks`` to the file ``dest``, hashing them; return the SHA-256 (hex).
-
-    The first chunk is taken before ``dest`` is created, so a download that fails at once
-    (a missing object) leaves no file behind.
-    """
-    digest = hashlib.sha256()
-    chunk = next(chunks, b"")
-    with open(dest, "wb") as out:
-        while chunk:
-            digest.update(chunk)
-            out.write(chunk)
-            if on_bytes is not None:
-                on_bytes(len(chunk))
-            chunk = next(chunks, b"")
-    return digest.hexdigest()
-
-
 def path_changed(source: str | os.PathLike[str], actual: str) -> PathChanged:
     """The error for a file whose bytes changed between hashing and copying."""
     return PathChanged(
@@ -69,6 +44,13 @@ def path_changed(source: str | os.PathLike[str], actual: str) -> PathChanged:
 
 
 PutMode = Literal["create", "overwrite"]
+
+
+def check_mode(mode: str) -> None:
+    """Refuse a ``put`` mode other than ``"create"`` and ``"overwrite"`` (``ValueError``)."""
+    if mode not in ("create", "overwrite"):
+        raise ValueError(f"mode must be 'create' or 'overwrite', got {mode!r}")
+
 
 _MAX_KEY_LENGTH = 1024
 # One pass for the common case: non-empty segments without control characters/backslash.
@@ -250,7 +232,7 @@ class Store(ABC):
         with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
             yield from pool.map(fetch, keys)
 
-    #: Files larger than this are sent in parts (``put_file``) by backends that can.
+    #: Files larger than this are streamed (``put_file``) by backends that can.
     stream_threshold = 64 << 20
 
     def put_file(
@@ -264,15 +246,29 @@ class Store(ABC):
         """Create ``key`` from a file, only if its bytes hash to ``expected_sha256``.
 
         For content-addressed blobs: an existing ``key`` already holds these bytes and is
-        left alone. Files up to :attr:`stream_threshold` bytes are read into memory and
-        written with :meth:`put`; larger ones go through :meth:`_put_large_file`, which
-        backends override to stream them (never holding them whole in memory) without
-        ever making a partial or wrong object visible.
+        left alone. The file is read once, hashed on the way; files up to
+        :attr:`stream_threshold` bytes are written with :meth:`put`, larger ones are
+        streamed through :meth:`_put_stream` (never whole in memory). Either way no
+        partial or wrong object is ever visible.
+
+        Parameters
+        ----------
+        key : str
+            Where to store the file's bytes.
+        source : str or os.PathLike
+            The file.
+        expected_sha256 : str
+            The SHA-256 (hex) its bytes had when they were hashed.
+        on_bytes : callable, optional
+            Progress callback, given the size of each chunk sent (the whole size at once
+            when ``key`` exists already).
 
         Raises
         ------
         PathChanged
             If the file's bytes no longer hash to ``expected_sha256``; nothing is written.
+        ReadOnlyError
+            If the store was opened read-only.
         """
         self._check_writable(key)
         size = os.path.getsize(source)
@@ -280,39 +276,50 @@ class Store(ABC):
             if on_bytes is not None:
                 on_bytes(size)
             return
+        chunks = HashedChunks(file_chunks(source), on_bytes)
+
+        def verify() -> None:
+            actual = chunks.hexdigest()
+            if actual != expected_sha256:
+                raise path_changed(source, actual)
+
         if size > self.stream_threshold:
-            self._put_large_file(key, source, expected_sha256, on_bytes)
+            self._put_stream(key, chunks, size, verify)
         else:
-            self._put_whole_file(key, source, expected_sha256, on_bytes)
+            self._put_whole(key, chunks, verify)
 
-    def _put_whole_file(
-        self,
-        key: str,
-        source: str | os.PathLike[str],
-        expected_sha256: str,
-        on_bytes: Callable[[int], None] | None,
-    ) -> None:
-        with open(source, "rb") as f:
-            data = f.read()
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != expected_sha256:
-            raise path_changed(source, actual)
+    def _put_whole(self, key: str, chunks: Iterator[bytes], verify: Callable[[], None]) -> None:
+        """Create ``key`` from chunks gathered in memory (after ``verify()``) with :meth:`put`."""
+        data = b"".join(chunks)
+        verify()
         self.put_if_absent(key, data)
-        if on_bytes is not None:
-            on_bytes(len(data))
 
-    def _put_large_file(
-        self,
-        key: str,
-        source: str | os.PathLike[str],
-        expected_sha256: str,
-        on_bytes: Callable[[int], None] | None,
+    def _put_stream(
+        self, key: str, chunks: Iterator[bytes], size: int, verify: Callable[[], None]
     ) -> None:
-        """Stream a file above :attr:`stream_threshold` into the absent ``key``.
+        """Write the object ``key`` from ``chunks``, streaming (the hook of :meth:`put_file`).
 
-        The default has no streaming upload and reads the file into memory.
+        Backends that can stream override this; the default gathers the chunks in memory.
+        An override consumes every chunk, then calls ``verify()`` after the last one and
+        before the object becomes visible; if ``verify()`` or anything else raises,
+        nothing becomes visible (and no partial upload is left behind). ``key`` was absent
+        when ``put_file`` looked; if another writer creates it meanwhile, either copy may
+        win, since a content-addressed key holds the same bytes either way.
+
+        Parameters
+        ----------
+        key : str
+            The absent key to create.
+        chunks : iterator of bytes
+            The bytes, in order; they are hashed (and progress reported) as they are
+            pulled.
+        size : int
+            How many bytes the chunks should add up to (to choose part sizes).
+        verify : callable
+            Raises (:class:`~mlineage.errors.PathChanged`) if the bytes were not the
+            expected ones.
         """
-        self._put_whole_file(key, source, expected_sha256, on_bytes)
+        self._put_whole(key, chunks, verify)
 
     def get_file(
         self,
@@ -323,14 +330,37 @@ class Store(ABC):
     ) -> str:
         """Write the object's bytes to the file ``dest``; return their SHA-256 (hex).
 
-        The default reads the object into memory; backends override it to stream.
+        The bytes are streamed from :meth:`_get_chunks` and hashed on the way.
+
+        Parameters
+        ----------
+        key : str
+            The object to read.
+        dest : str or os.PathLike
+            The file to write (replaced if it exists).
+        on_bytes : callable, optional
+            Progress callback, given the size of each chunk written.
+
+        Returns
+        -------
+        str
+            The SHA-256 (hex) of the bytes written.
 
         Raises
         ------
         NotFound
             If ``key`` does not exist (``dest`` is not created).
         """
-        return write_chunks(iter([self.get(key)]), dest, on_bytes)
+        return write_file(self._get_chunks(key), dest, on_bytes)
+
+    def _get_chunks(self, key: str) -> Iterator[bytes]:
+        """Yield the bytes of the object ``key`` in chunks (the hook of :meth:`get_file`).
+
+        Backends that can stream override this; the default reads the whole object with
+        :meth:`get`. It raises :class:`~mlineage.errors.NotFound` before yielding
+        anything if ``key`` does not exist.
+        """
+        yield self.get(key)
 
     def partial_uploads(self) -> Iterator[PartialUpload]:
         """Uploads in parts under this store that were never completed (default: none)."""

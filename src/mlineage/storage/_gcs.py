@@ -7,25 +7,17 @@ extra (``pip install 'mlineage[gcs]'``) and slow to import.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-from mlineage.errors import (
-    AlreadyExists,
-    MissingDependency,
-    NotFound,
-    StoreError,
-    StoreUnavailable,
-)
-from mlineage.storage._base import CHUNK_SIZE, PutMode, path_changed, write_chunks
+from mlineage.content import CHUNK
+from mlineage.errors import MissingDependency, StoreError, StoreUnavailable
 from mlineage.storage._cloud import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
-    WRITE_TOKEN_FIELD,
     BucketStore,
-    new_write_token,
+    Upload,
     parse_bucket_uri,
     redact_url,
 )
@@ -122,10 +114,9 @@ class GCSStore(BucketStore):
     -----
     Requests time out after 3 s to connect and 4 s between bytes, and transient failures
     are retried for at most 10 s, so an unreachable endpoint raises
-    :class:`~mlineage.errors.StoreUnavailable` within about 10-15 s. Each create carries a
-    random token in the object's custom metadata (``mlineage-write``), so a create whose
-    first attempt landed but whose reply was lost succeeds on retry instead of reporting
-    its own object as :class:`~mlineage.errors.AlreadyExists`.
+    :class:`~mlineage.errors.StoreUnavailable` within about 10-15 s. The create token is
+    custom metadata; the SDK does not report retries, so every create that finds its key
+    taken reads it back.
 
     Examples
     --------
@@ -135,6 +126,7 @@ class GCSStore(BucketStore):
     """
 
     scheme = "gs"
+    service = "GCS"
     # The SDK's HTTP session pools 10 connections; more threads would only wait for them.
     max_workers = 10
 
@@ -159,19 +151,14 @@ class GCSStore(BucketStore):
         # Retried writes are safe here: a create carries its generation precondition and an
         # overwrite writes the same bytes again.
         self._retry = default_retry.with_timeout(RETRY_TIMEOUT)
-        #: The endpoint requests go to (credentials removed), for messages.
         self.endpoint_url = redact_url(
             str(getattr(client, "api_endpoint", None) or _DEFAULT_ENDPOINT)
         )
-        self._bucket_checked = False
 
     # -- error mapping --------------------------------------------------------------------
 
-    def _where(self) -> str:
-        return f"bucket {self.bucket!r} at GCS endpoint {self.endpoint_url}"
-
     def _translate(self, exc: BaseException, action: str) -> StoreError:
-        """Map an SDK exception to mlineage's hierarchy, without echoing credentials."""
+        # docstring inherited
         import requests
         from google.auth import exceptions as auth_exceptions
 
@@ -203,211 +190,105 @@ class GCSStore(BucketStore):
         message = getattr(exc, "message", None) or str(exc)
         return StoreError(f"{self._where()} refused to {action}: {type(exc).__name__}: {message}")
 
-    def _ensure_bucket(self) -> None:
-        # Blob.exists() answers False for a missing bucket as for a missing object, so check
-        # the bucket once. Listing (storage.objects.list) rather than reading the bucket's
-        # metadata (storage.buckets.get) works with object-level roles such as objectAdmin.
-        if self._bucket_checked:
-            return
-        try:
-            pages = self._client.list_blobs(
-                self._bucket,
-                prefix=self._list_prefix(""),
-                max_results=1,
-                timeout=self._timeout,
-                retry=self._retry,
-            )
-            list(pages)
-        except self._errors.NotFound as exc:
-            raise StoreUnavailable(
-                f"bucket {self.bucket!r} does not exist at GCS endpoint {self.endpoint_url}; "
-                "create it first or fix the storage URI"
-            ) from exc
-        except self._sdk_errors as exc:
-            raise self._translate(exc, "open the bucket") from exc
-        self._bucket_checked = True
-
-    # -- the five operations --------------------------------------------------------------
-
-    def get(self, key: str) -> bytes:
+    def _is_missing(self, exc: BaseException) -> bool:
         # docstring inherited
-        name = self._object_name(key)
-        self._ensure_bucket()
+        return isinstance(exc, self._errors.NotFound)
+
+    def _is_conflict(self, exc: BaseException) -> bool:
+        # docstring inherited
+        return isinstance(exc, self._errors.PreconditionFailed)
+
+    # -- requests -------------------------------------------------------------------------
+
+    def _bucket_exists(self) -> bool:
+        # docstring inherited
+        # Listing (storage.objects.list) rather than reading the bucket's metadata
+        # (storage.buckets.get) works with object-level roles such as objectAdmin.
         try:
-            data: bytes = self._bucket.blob(name).download_as_bytes(
-                timeout=self._timeout, retry=self._retry
+            list(
+                self._client.list_blobs(
+                    self._bucket,
+                    prefix=self._list_prefix(""),
+                    max_results=1,
+                    timeout=self._timeout,
+                    retry=self._retry,
+                )
             )
         except self._errors.NotFound:
-            raise NotFound(f"no object {key!r} in store {self.uri}") from None
-        except self._sdk_errors as exc:
-            raise self._translate(exc, f"read {key!r}") from exc
+            return False
+        return True
+
+    def _read(self, name: str) -> bytes:
+        # docstring inherited
+        blob = self._bucket.blob(name)
+        data: bytes = blob.download_as_bytes(timeout=self._timeout, retry=self._retry)
         return data
 
-    def put(self, key: str, data: bytes, *, mode: PutMode = "create") -> None:
+    def _read_chunks(self, name: str) -> Iterator[bytes]:
         # docstring inherited
-        if mode not in ("create", "overwrite"):
-            raise ValueError(f"mode must be 'create' or 'overwrite', got {mode!r}")
-        name = self._object_name(key)
-        self._check_writable(key)
-        self._ensure_bucket()
+        blob = self._bucket.blob(name)
+        with blob.open("rb", chunk_size=CHUNK * 8, retry=self._retry) as reader:
+            yield from iter(lambda: reader.read(CHUNK), b"")
+
+    def _write(self, name: str, data: bytes, metadata: dict[str, str] | None) -> None:
+        # docstring inherited
         blob = self._bucket.blob(name)
         condition: dict[str, Any] = {}
-        token = new_write_token()
-        if mode == "create":
+        if metadata is not None:
             condition["if_generation_match"] = 0
-            blob.metadata = {WRITE_TOKEN_FIELD: token}
-        try:
-            blob.upload_from_string(
-                bytes(data),
-                content_type="application/octet-stream",
-                timeout=self._timeout,
-                retry=self._retry,
-                **condition,
-            )
-        except self._errors.PreconditionFailed as exc:
-            if mode != "create":
-                raise self._translate(exc, f"write {key!r}") from exc
-            if not self._written_by(name, token):
-                raise AlreadyExists(f"{key!r} already exists in store {self.uri}") from None
-        except self._sdk_errors as exc:
-            raise self._translate(exc, f"write {key!r}") from exc
+            blob.metadata = metadata
+        blob.upload_from_string(
+            data,
+            content_type="application/octet-stream",
+            timeout=self._timeout,
+            retry=self._retry,
+            **condition,
+        )
 
-    def _written_by(self, name: str, token: str) -> bool:
-        # The SDK retries an upload whose reply was lost; the retry then finds the object
-        # its first attempt wrote. The SDK does not say whether it retried, so every lost
-        # create looks at the token (one metadata read, only when the key is taken).
-        try:
-            blob = self._bucket.get_blob(name, timeout=self._timeout, retry=self._retry)
-        except self._sdk_errors:
-            return False
-        return blob is not None and (blob.metadata or {}).get(WRITE_TOKEN_FIELD) == token
-
-    def exists(self, key: str) -> bool:
+    def _metadata(self, name: str) -> dict[str, str]:
         # docstring inherited
-        name = self._object_name(key)
-        self._ensure_bucket()
-        try:
-            return bool(self._bucket.blob(name).exists(timeout=self._timeout, retry=self._retry))
-        except self._sdk_errors as exc:
-            raise self._translate(exc, f"look up {key!r}") from exc
+        # The SDK retries an upload whose reply was lost but does not say so: every create
+        # that finds its key taken reads this (one metadata read, only then).
+        blob = self._bucket.get_blob(name, timeout=self._timeout, retry=self._retry)
+        return dict((blob.metadata if blob is not None else None) or {})
 
-    def list(self, prefix: str = "") -> Iterator[str]:
+    def _object_exists(self, name: str) -> bool:
         # docstring inherited
-        self._ensure_bucket()
-        try:
-            blobs = self._client.list_blobs(
-                self._bucket,
-                prefix=self._list_prefix(prefix),
-                timeout=self._timeout,
-                retry=self._retry,
-            )
-            for blob in blobs:
-                key = self._key_of(blob.name)
-                if key is not None:
-                    yield key
-        except self._sdk_errors as exc:
-            raise self._translate(exc, f"list {prefix!r}") from exc
+        blob = self._bucket.blob(name)
+        return bool(blob.exists(timeout=self._timeout, retry=self._retry))
 
-    def list_dir(self, prefix: str) -> Iterator[str]:
+    def _list_names(self, prefix: str, *, delimited: bool) -> Iterator[str]:
         # docstring inherited
-        # The server groups deeper names by their next segment ("delimiter"), so a directory
-        # of a few models costs one request, not a walk over every record under it.
-        self._ensure_bucket()
-        full = self._list_prefix(prefix)
-        names: set[str] = set()
-        try:
-            blobs = self._client.list_blobs(
-                self._bucket, prefix=full, delimiter="/", timeout=self._timeout, retry=self._retry
-            )
-            for blob in blobs:
-                if self._key_of(blob.name) is not None:
-                    names.add(blob.name[len(full) :])
-            # Filled in while the pages above were read.
-            names.update(p[len(full) :].rstrip("/") for p in blobs.prefixes)
-        except self._sdk_errors as exc:
-            raise self._translate(exc, f"list {prefix!r}") from exc
-        names.discard("")
-        yield from sorted(names)
+        blobs = self._client.list_blobs(
+            self._bucket,
+            prefix=prefix,
+            delimiter="/" if delimited else None,
+            timeout=self._timeout,
+            retry=self._retry,
+        )
+        for blob in blobs:
+            yield blob.name
+        yield from blobs.prefixes  # filled in while the pages above were read
 
-    def delete(self, key: str) -> None:
+    def _delete(self, name: str) -> None:
         # docstring inherited
-        name = self._object_name(key)
-        self._check_writable(key)
-        self._ensure_bucket()
-        try:
+        with contextlib.suppress(self._errors.NotFound):
             self._bucket.blob(name).delete(timeout=self._timeout, retry=self._retry)
-        except self._errors.NotFound:
-            return
-        except self._sdk_errors as exc:
-            raise self._translate(exc, f"delete {key!r}") from exc
 
-    #: Size of each chunk of a resumable upload (a multiple of 256 KiB).
-    part_size = 64 << 20
-
-    def _put_large_file(
-        self,
-        key: str,
-        source: str | os.PathLike[str],
-        expected_sha256: str,
-        on_bytes: Callable[[int], None] | None,
-    ) -> None:
-        # A resumable upload, hashed chunk by chunk: it is finalised (create-only) only
-        # when the bytes match, and cancelled otherwise (or on any error). A session whose
-        # process died is never finalised, so nothing is visible; GCS discards it after a
-        # week. (The writer must not just be dropped: closing it, as garbage collection
-        # does, would finalise it.)
-        blob = self._bucket.blob(self._object_name(key))
-        digest = hashlib.sha256()
-        try:
-            writer = blob.open(
-                "wb",
-                chunk_size=self.part_size,
-                retry=self._retry,
-                if_generation_match=0,
-                content_type="application/octet-stream",
-                timeout=self._timeout,
-            )
-            try:
-                with open(source, "rb") as f:
-                    while chunk := f.read(CHUNK_SIZE):
-                        digest.update(chunk)
-                        writer.write(chunk)
-                        if on_bytes is not None:
-                            on_bytes(len(chunk))
-                if digest.hexdigest() != expected_sha256:
-                    raise path_changed(source, digest.hexdigest())
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    writer.terminate()
-                raise
-            writer.close()
-        except self._errors.PreconditionFailed:
-            return  # another writer stored this content-addressed blob meanwhile
-        except self._sdk_errors as exc:
-            raise self._translate(exc, f"upload {key!r}") from exc
-
-    def get_file(
-        self,
-        key: str,
-        dest: str | os.PathLike[str],
-        *,
-        on_bytes: Callable[[int], None] | None = None,
-    ) -> str:
-        # docstring inherited
-        blob = self._bucket.blob(self._object_name(key))
-        self._ensure_bucket()
-        try:
-            with blob.open("rb", chunk_size=CHUNK_SIZE * 8, retry=self._retry) as reader:
-                return write_chunks(iter(lambda: reader.read(CHUNK_SIZE), b""), dest, on_bytes)
-        except self._errors.NotFound:
-            raise NotFound(f"no object {key!r} in store {self.uri}") from None
-        except self._sdk_errors as exc:
-            raise self._translate(exc, f"read {key!r}") from exc
-
-    def close(self) -> None:
-        # docstring inherited
-        if self._owns_client:
-            self._client.close()
+    def _start_upload(self, name: str, size: int) -> Upload:
+        # A resumable upload, finalised (create-only) by close(). A session whose process
+        # died is never finalised, so nothing is visible; GCS discards it after a week.
+        # (The writer must not just be dropped: closing it, as garbage collection does,
+        # would finalise it; _put_stream terminates it.)
+        writer: Upload = self._bucket.blob(name).open(
+            "wb",
+            chunk_size=self.part_size,
+            retry=self._retry,
+            if_generation_match=0,
+            content_type="application/octet-stream",
+            timeout=self._timeout,
+        )
+        return writer
 
 
 def open_gcs_uri(uri: str, read_only: bool = False) -> GCSStore:

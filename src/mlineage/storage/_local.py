@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator
@@ -12,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from mlineage.errors import AlreadyExists, InvalidKey, NotFound, StoreError
-from mlineage.storage._base import PutMode, Store, path_changed, validate_key
+from mlineage.storage._base import PutMode, Store, check_mode, validate_key
 
 __all__ = ["TEMP_MARKER", "LocalStore", "is_temp_name"]
 
@@ -26,6 +25,12 @@ _PREFETCH_CHUNK = 512
 def is_temp_name(name: str) -> bool:
     """Return whether a file name is one of this store's in-flight temporary files."""
     return name.startswith(".") and TEMP_MARKER in name
+
+
+def _temp_path(path: str) -> str:
+    """A fresh temporary name beside ``path``: ``.<name>.tmp-<random>`` in its directory."""
+    directory, name = os.path.split(path)
+    return os.path.join(directory, f".{name}{TEMP_MARKER}{secrets.token_hex(6)}")
 
 
 def _fsync_dir(path: str | Path) -> None:
@@ -117,32 +122,24 @@ class LocalStore(Store):
     #: Every file is streamed (through a temporary file linked into place).
     stream_threshold = -1
 
-    def _put_large_file(
-        self,
-        key: str,
-        source: str | os.PathLike[str],
-        expected_sha256: str,
-        on_bytes: Callable[[int], None] | None,
+    def _put_stream(
+        self, key: str, chunks: Iterator[bytes], size: int, verify: Callable[[], None]
     ) -> None:
-        # The copy goes to a temporary file that is hashed as it is written, fsynced and
-        # linked into place like put(); a key created meanwhile is left alone (blobs are
-        # content-addressed, so it already holds these bytes).
+        # docstring inherited
+        # Like put(): a temporary file, fsynced and linked into place, but written chunk by
+        # chunk and verified before the link. A key created meanwhile is left alone (blobs
+        # are content-addressed, so it already holds these bytes).
         path = self._path(key)
         self._ensure_dir(path.parent)
-        tmp = path.parent / f".{path.name}{TEMP_MARKER}{secrets.token_hex(6)}"
-        digest = hashlib.sha256()
+        tmp = _temp_path(str(path))
         try:
-            with open(source, "rb") as src, open(tmp, "xb") as out:
-                while chunk := src.read(_READ_SIZE):
-                    digest.update(chunk)
+            with open(tmp, "xb") as out:
+                for chunk in chunks:
                     out.write(chunk)
-                    if on_bytes is not None:
-                        on_bytes(len(chunk))
                 out.flush()
                 if self.durable:
                     os.fsync(out.fileno())
-            if digest.hexdigest() != expected_sha256:
-                raise path_changed(source, digest.hexdigest())
+            verify()
             try:
                 os.link(tmp, path)
             except FileExistsError:
@@ -204,8 +201,7 @@ class LocalStore(Store):
 
     def put(self, key: str, data: bytes, *, mode: PutMode = "create") -> None:
         # docstring inherited
-        if mode not in ("create", "overwrite"):
-            raise ValueError(f"mode must be 'create' or 'overwrite', got {mode!r}")
+        check_mode(mode)
         self._check_writable(key)
         # Plain strings, not pathlib: this is the hot path of log_version.
         path = self._file(key)
@@ -220,7 +216,7 @@ class LocalStore(Store):
             and self._put_anonymous(key, data, name, directory)
         ):
             return
-        tmp = os.path.join(directory, f".{name}{TEMP_MARKER}{secrets.token_hex(6)}")
+        tmp = _temp_path(path)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         try:
             try:

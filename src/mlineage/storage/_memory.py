@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 
 from mlineage.errors import AlreadyExists, NotFound
-from mlineage.storage._base import PutMode, Store, validate_key
+from mlineage.storage._base import PutMode, Store, check_mode, validate_key
 
 __all__ = ["MemoryStore"]
 
@@ -53,8 +53,7 @@ class MemoryStore(Store):
 
     def put(self, key: str, data: bytes, *, mode: PutMode = "create") -> None:
         # docstring inherited
-        if mode not in ("create", "overwrite"):
-            raise ValueError(f"mode must be 'create' or 'overwrite', got {mode!r}")
+        check_mode(mode)
         validate_key(key)
         self._check_writable(key)
         with self._lock:

@@ -6,34 +6,18 @@ hundred milliseconds and is an optional extra (``pip install 'mlineage[s3]'``).
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
-from mlineage.errors import (
-    AlreadyExists,
-    MissingDependency,
-    NotFound,
-    StoreError,
-    StoreUnavailable,
-)
-from mlineage.storage._base import (
-    CHUNK_SIZE,
-    PartialUpload,
-    PutMode,
-    path_changed,
-    write_chunks,
-)
+from mlineage.content import CHUNK
+from mlineage.errors import MissingDependency, StoreError, StoreUnavailable
+from mlineage.storage._base import PartialUpload
 from mlineage.storage._cloud import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
-    WRITE_TOKEN_FIELD,
     BucketStore,
-    new_write_token,
     parse_bucket_uri,
     redact_url,
 )
@@ -143,19 +127,22 @@ class S3Store(BucketStore):
     -----
     Requests time out after 3 s to connect and 4 s between bytes and are tried 3 times,
     so an unreachable endpoint raises :class:`~mlineage.errors.StoreUnavailable` within
-    about 10-15 s. Each create carries a random token in the object's user metadata
-    (``x-amz-meta-mlineage-write``), so a create whose first attempt landed but whose reply
-    was lost succeeds on retry instead of reporting its own object as
-    :class:`~mlineage.errors.AlreadyExists`.
+    about 10-15 s. The create token is the header ``x-amz-meta-mlineage-write``, read
+    back only when botocore reports that it retried the create.
 
     Examples
     --------
-    >>> store = S3Store("my-bucket", "lineage/prod")  # doctest: +SKIP
+    An explicit endpoint is part of the store's URI, so the URI reopens the same store:
+
+    >>> store = S3Store(  # doctest: +SKIP
+    ...     "my-bucket", "lineage/prod", endpoint_url="http://127.0.0.1:9000"
+    ... )
     >>> store.uri  # doctest: +SKIP
-    's3://my-bucket/lineage/prod'
+    's3://my-bucket/lineage/prod?endpoint_url=http://127.0.0.1:9000'
     """
 
     scheme = "s3"
+    service = "S3"
     # boto3 clients are thread-safe, and S3 latency, not bandwidth, bounds a fetch of many
     # small records.
     max_workers = 16
@@ -172,6 +159,7 @@ class S3Store(BucketStore):
     ) -> None:
         super().__init__(bucket, prefix, read_only=read_only)
         boto3, config_class, self._errors = _import_boto3()
+        self._sdk_errors = (self._errors.ClientError, self._errors.BotoCoreError)
         self._owns_client = client is None
         if client is None:
             config = config_class(
@@ -195,9 +183,7 @@ class S3Store(BucketStore):
             raise TypeError("pass either client= or endpoint_url/client options, not both")
         self._client = client
         self._endpoint_arg = endpoint_url
-        #: The endpoint requests go to (credentials removed), for messages.
         self.endpoint_url = redact_url(str(client.meta.endpoint_url))
-        self._bucket_checked = False
 
     @property
     def uri(self) -> str:
@@ -211,11 +197,8 @@ class S3Store(BucketStore):
 
     # -- error mapping --------------------------------------------------------------------
 
-    def _where(self) -> str:
-        return f"bucket {self.bucket!r} at S3 endpoint {self.endpoint_url}"
-
-    def _translate(self, exc: Exception, action: str) -> StoreError:
-        """Map a boto3 exception to mlineage's hierarchy, without echoing credentials."""
+    def _translate(self, exc: BaseException, action: str) -> StoreError:
+        # docstring inherited
         errors = self._errors
         if isinstance(exc, errors.ClientError):
             code, status = _error_code(exc)
@@ -248,149 +231,87 @@ class S3Store(BucketStore):
             )
         return StoreError(f"{self._where()} failed to {action}: {type(exc).__name__}: {exc}")
 
-    def _no_bucket(self) -> StoreUnavailable:
-        return StoreUnavailable(
-            f"bucket {self.bucket!r} does not exist at S3 endpoint {self.endpoint_url}; "
-            "create it first or fix the storage URI"
-        )
+    def _is_missing(self, exc: BaseException) -> bool:
+        # docstring inherited
+        missing = ("NoSuchKey", "404")
+        return isinstance(exc, self._errors.ClientError) and _error_code(exc)[0] in missing
 
-    def _ensure_bucket(self) -> None:
-        # HEAD on a missing object and on a missing bucket both answer a bare 404, so
-        # exists() could not tell "no such key" from "no such bucket": check the bucket
-        # once per store instead.
-        if self._bucket_checked:
-            return
+    def _is_conflict(self, exc: BaseException) -> bool:
+        # docstring inherited
+        if not isinstance(exc, self._errors.ClientError):
+            return False
+        code, status = _error_code(exc)
+        return code in _PRECONDITION_CODES or status == 412
+
+    # -- requests -------------------------------------------------------------------------
+
+    def _bucket_exists(self) -> bool:
+        # docstring inherited
         try:
             self._client.head_bucket(Bucket=self.bucket)
         except self._errors.ClientError as exc:
             if _error_code(exc)[1] == 404:
-                raise self._no_bucket() from exc
-            raise self._translate(exc, "open the bucket") from exc
-        except self._errors.BotoCoreError as exc:
-            raise self._translate(exc, "open the bucket") from exc
-        self._bucket_checked = True
+                return False
+            raise
+        return True
 
-    # -- the five operations --------------------------------------------------------------
-
-    def get(self, key: str) -> bytes:
+    def _read(self, name: str) -> bytes:
         # docstring inherited
-        name = self._object_name(key)
-        self._ensure_bucket()
-        with self._reading(key):
-            response = self._client.get_object(Bucket=self.bucket, Key=name)
-            data: bytes = response["Body"].read()
+        data: bytes = self._client.get_object(Bucket=self.bucket, Key=name)["Body"].read()
         return data
 
-    @contextlib.contextmanager
-    def _reading(self, key: str) -> Iterator[None]:
-        """Translate the errors of reading ``key``: a missing key is NotFound."""
-        try:
-            yield
-        except self._errors.ClientError as exc:
-            if _error_code(exc)[0] in ("NoSuchKey", "404"):
-                raise NotFound(f"no object {key!r} in store {self.uri}") from None
-            raise self._translate(exc, f"read {key!r}") from exc
-        except self._errors.BotoCoreError as exc:
-            raise self._translate(exc, f"read {key!r}") from exc
-
-    def put(self, key: str, data: bytes, *, mode: PutMode = "create") -> None:
+    def _read_chunks(self, name: str) -> Iterator[bytes]:
         # docstring inherited
-        if mode not in ("create", "overwrite"):
-            raise ValueError(f"mode must be 'create' or 'overwrite', got {mode!r}")
-        name = self._object_name(key)
-        self._check_writable(key)
-        self._ensure_bucket()
-        if mode == "overwrite":
-            try:
-                self._client.put_object(Bucket=self.bucket, Key=name, Body=bytes(data))
-            except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
-                raise self._translate(exc, f"write {key!r}") from exc
+        body = self._client.get_object(Bucket=self.bucket, Key=name)["Body"]
+        try:
+            yield from body.iter_chunks(CHUNK)
+        finally:
+            body.close()
+
+    def _write(self, name: str, data: bytes, metadata: dict[str, str] | None) -> None:
+        # docstring inherited
+        if metadata is None:
+            self._client.put_object(Bucket=self.bucket, Key=name, Body=data)
             return
-        token = new_write_token()
-        try:
-            self._client.put_object(
-                Bucket=self.bucket,
-                Key=name,
-                Body=bytes(data),
-                IfNoneMatch="*",
-                Metadata={WRITE_TOKEN_FIELD: token},
-            )
-        except self._errors.ClientError as exc:
-            code, status = _error_code(exc)
-            if code not in _PRECONDITION_CODES and status != 412:
-                raise self._translate(exc, f"write {key!r}") from exc
-            retried = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
-            if not (retried and self._written_by(name, token)):
-                raise AlreadyExists(f"{key!r} already exists in store {self.uri}") from None
-        except self._errors.BotoCoreError as exc:
-            raise self._translate(exc, f"write {key!r}") from exc
+        self._client.put_object(
+            Bucket=self.bucket, Key=name, Body=data, IfNoneMatch="*", Metadata=metadata
+        )
 
-    def _written_by(self, name: str, token: str) -> bool:
-        # A retried create that finds the key taken may be looking at its own first attempt,
-        # which landed although its reply was lost; the token it carried tells.
-        try:
-            head = self._client.head_object(Bucket=self.bucket, Key=name)
-        except (self._errors.ClientError, self._errors.BotoCoreError):
-            return False
-        return bool(head.get("Metadata", {}).get(WRITE_TOKEN_FIELD) == token)
-
-    def exists(self, key: str) -> bool:
+    def _metadata(self, name: str) -> dict[str, str]:
         # docstring inherited
-        name = self._object_name(key)
-        self._ensure_bucket()
+        head = self._client.head_object(Bucket=self.bucket, Key=name)
+        return dict(head.get("Metadata", {}))
+
+    def _may_have_retried(self, exc: BaseException) -> bool:
+        # docstring inherited
+        # botocore reports its retries, so only a retried create reads the metadata.
+        response = getattr(exc, "response", None) or {}
+        return bool(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+
+    def _object_exists(self, name: str) -> bool:
+        # docstring inherited
         try:
             self._client.head_object(Bucket=self.bucket, Key=name)
         except self._errors.ClientError as exc:
             if _error_code(exc)[1] == 404:
                 return False
-            raise self._translate(exc, f"look up {key!r}") from exc
-        except self._errors.BotoCoreError as exc:
-            raise self._translate(exc, f"look up {key!r}") from exc
+            raise
         return True
 
-    def list(self, prefix: str = "") -> Iterator[str]:
+    def _list_names(self, prefix: str, *, delimited: bool) -> Iterator[str]:
         # docstring inherited
-        self._ensure_bucket()
+        grouping = {"Delimiter": "/"} if delimited else {}
         paginator = self._client.get_paginator("list_objects_v2")
-        try:
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._list_prefix(prefix)):
-                for entry in page.get("Contents", ()):
-                    key = self._key_of(entry["Key"])
-                    if key is not None:
-                        yield key
-        except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
-            raise self._translate(exc, f"list {prefix!r}") from exc
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, **grouping):
+            for entry in page.get("CommonPrefixes", ()):
+                yield entry["Prefix"]
+            for entry in page.get("Contents", ()):
+                yield entry["Key"]
 
-    def list_dir(self, prefix: str) -> Iterator[str]:
+    def _delete(self, name: str) -> None:
         # docstring inherited
-        # The server groups deeper keys by their next segment ("Delimiter"), so a directory
-        # of a few models costs one request, not a walk over every record under it.
-        self._ensure_bucket()
-        full = self._list_prefix(prefix)
-        names: set[str] = set()
-        paginator = self._client.get_paginator("list_objects_v2")
-        try:
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=full, Delimiter="/"):
-                for entry in page.get("CommonPrefixes", ()):
-                    names.add(entry["Prefix"][len(full) :].rstrip("/"))
-                for entry in page.get("Contents", ()):
-                    if self._key_of(entry["Key"]) is not None:
-                        names.add(entry["Key"][len(full) :])
-        except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
-            raise self._translate(exc, f"list {prefix!r}") from exc
-        names.discard("")
-        yield from sorted(names)
-
-    def delete(self, key: str) -> None:
-        # docstring inherited
-        name = self._object_name(key)
-        self._check_writable(key)
-        self._ensure_bucket()
-        try:
-            # S3 answers 204 for a missing key too, which is the idempotence we promise.
-            self._client.delete_object(Bucket=self.bucket, Key=name)
-        except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
-            raise self._translate(exc, f"delete {key!r}") from exc
+        # S3 answers 204 for a missing key too, which is the idempotence we promise.
+        self._client.delete_object(Bucket=self.bucket, Key=name)
 
     def delete_many(self, keys: Iterable[str]) -> None:
         # docstring inherited
@@ -410,7 +331,7 @@ class S3Store(BucketStore):
                     Bucket=self.bucket,
                     Delete={"Objects": [{"Key": n} for n in batch], "Quiet": True},
                 )
-            except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
+            except self._sdk_errors as exc:
                 raise self._translate(exc, f"delete {len(batch)} keys") from exc
             failed = [e for e in answer.get("Errors", ()) if e.get("Code") != "NoSuchKey"]
             if failed:
@@ -427,77 +348,12 @@ class S3Store(BucketStore):
         with ThreadPoolExecutor(max_workers=min(self.max_workers, len(batches))) as pool:
             list(pool.map(delete, batches))
 
-    #: Size of each part of a multipart upload (S3's minimum is 5 MiB; at most 10,000).
-    part_size = 64 << 20
-
-    def _put_large_file(
-        self,
-        key: str,
-        source: str | os.PathLike[str],
-        expected_sha256: str,
-        on_bytes: Callable[[int], None] | None,
-    ) -> None:
-        # A multipart upload, hashed part by part: it is completed only when the bytes
-        # match, and aborted otherwise (or on any error), so no partial or wrong object is
-        # ever visible. A killed process leaves an incomplete upload that `mlineage fsck`
-        # reports and `--repair` aborts. Blobs are content-addressed, so completing over
-        # a copy another writer finished meanwhile rewrites the same bytes.
-        name = self._object_name(key)
-        part_size = max(self.part_size, -(-os.path.getsize(source) // 9_000))
-        errors = (self._errors.ClientError, self._errors.BotoCoreError)
-        try:
-            upload_id = self._client.create_multipart_upload(Bucket=self.bucket, Key=name)[
-                "UploadId"
-            ]
-        except errors as exc:
-            raise self._translate(exc, f"upload {key!r}") from exc
-        try:
-            digest = hashlib.sha256()
-            parts: list[dict[str, Any]] = []
-            with open(source, "rb") as f:
-                while chunk := f.read(part_size):
-                    digest.update(chunk)
-                    number = len(parts) + 1
-                    answer = self._client.upload_part(
-                        Bucket=self.bucket,
-                        Key=name,
-                        UploadId=upload_id,
-                        PartNumber=number,
-                        Body=chunk,
-                    )
-                    parts.append({"ETag": answer["ETag"], "PartNumber": number})
-                    if on_bytes is not None:
-                        on_bytes(len(chunk))
-            if digest.hexdigest() != expected_sha256:
-                raise path_changed(source, digest.hexdigest())
-            self._client.complete_multipart_upload(
-                Bucket=self.bucket,
-                Key=name,
-                UploadId=upload_id,
-                MultipartUpload={"Parts": parts},
-            )
-        except BaseException as exc:
-            with contextlib.suppress(Exception):
-                self._client.abort_multipart_upload(
-                    Bucket=self.bucket, Key=name, UploadId=upload_id
-                )
-            if isinstance(exc, errors):
-                raise self._translate(exc, f"upload {key!r}") from exc
-            raise
-
-    def get_file(
-        self,
-        key: str,
-        dest: str | os.PathLike[str],
-        *,
-        on_bytes: Callable[[int], None] | None = None,
-    ) -> str:
-        # docstring inherited
-        name = self._object_name(key)
-        self._ensure_bucket()
-        with self._reading(key):
-            body = self._client.get_object(Bucket=self.bucket, Key=name)["Body"]
-            return write_chunks(body.iter_chunks(CHUNK_SIZE), dest, on_bytes)
+    def _start_upload(self, name: str, size: int) -> _MultipartUpload:
+        # Parts grow for files over 576 GB, to stay within S3's 10,000 parts. Completing
+        # is not conditional: blobs are content-addressed, so completing over a copy
+        # another writer finished meanwhile rewrites the same bytes.
+        part_size = max(self.part_size, -(-size // 9_000))
+        return _MultipartUpload(self._client, self.bucket, name, part_size)
 
     def partial_uploads(self) -> Iterator[PartialUpload]:
         # docstring inherited
@@ -509,7 +365,7 @@ class S3Store(BucketStore):
                     key = self._key_of(upload["Key"])
                     if key is not None:
                         yield PartialUpload(key, upload["UploadId"], upload["Initiated"])
-        except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
+        except self._sdk_errors as exc:
             raise self._translate(exc, "list incomplete uploads") from exc
 
     def abort_partial_upload(self, upload: PartialUpload) -> None:
@@ -524,10 +380,40 @@ class S3Store(BucketStore):
         except self._errors.BotoCoreError as exc:
             raise self._translate(exc, f"abort the upload of {upload.key!r}") from exc
 
+
+class _MultipartUpload:
+    """An S3 multipart upload of parts of ``part_size`` bytes (the last may be smaller)."""
+
+    def __init__(self, client: Any, bucket: str, name: str, part_size: int) -> None:
+        self._client = client
+        self._where = {"Bucket": bucket, "Key": name}
+        self._part_size = part_size
+        self._id = client.create_multipart_upload(**self._where)["UploadId"]
+        self._parts: list[dict[str, Any]] = []
+        self._buffer = bytearray()
+
+    def write(self, chunk: bytes) -> None:
+        self._buffer += chunk
+        if len(self._buffer) >= self._part_size:
+            self._send()
+
+    def _send(self) -> None:
+        number = len(self._parts) + 1
+        answer = self._client.upload_part(
+            **self._where, UploadId=self._id, PartNumber=number, Body=bytes(self._buffer)
+        )
+        self._parts.append({"ETag": answer["ETag"], "PartNumber": number})
+        self._buffer.clear()
+
     def close(self) -> None:
-        # docstring inherited
-        if self._owns_client:
-            self._client.close()
+        if self._buffer or not self._parts:
+            self._send()
+        self._client.complete_multipart_upload(
+            **self._where, UploadId=self._id, MultipartUpload={"Parts": self._parts}
+        )
+
+    def terminate(self) -> None:
+        self._client.abort_multipart_upload(**self._where, UploadId=self._id)
 
 
 def open_s3_uri(uri: str, read_only: bool = False) -> S3Store:
