@@ -302,10 +302,9 @@ def ks_pvalue(
         mode = "asymp"
     prob = math.nan
     if mode == "exact":
-        ok, d_exact, prob = _attempt_exact_2samp(n_a, n_b, g, d)
-        if ok:
-            d = d_exact
-        else:
+        # scipy keeps the lattice-snapped statistic even when it falls back to asymp
+        ok, d, prob = _attempt_exact_2samp(n_a, n_b, g, d)
+        if not ok:
             mode = "asymp"
     if mode == "asymp":
         m, n = sorted([float(n_a), float(n_b)], reverse=True)
