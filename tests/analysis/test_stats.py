@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import itertools
 import math
 
 import numpy as np
@@ -160,7 +161,8 @@ def test_js_distance_docs_values_and_scipy() -> None:
     assert js_distance([1, 0], [0.5, 0.5]) == 0.46450140402245893
     rng = np.random.default_rng(2)
     for _ in range(50):
-        p, q = rng.integers(0, 5, (2, 6)).astype(float) + [[1], [0]]
+        counts = rng.integers(0, 5, (2, 6)).astype(float)
+        p, q = counts[0] + 1, counts[1]
         assert js_distance(p, q) == pytest.approx(ssd.jensenshannon(p, q), rel=1e-12)
         assert js_distance(p, q, base=2) == pytest.approx(ssd.jensenshannon(p, q, base=2))
     assert js_distance([1, 0], [0, 1]) == pytest.approx(math.sqrt(math.log(2)))
@@ -202,8 +204,8 @@ def test_psi_on_raw_values_uses_reference_deciles() -> None:
     cur = rng.normal(0.3, size=10_000)
     edges = np.unique(np.quantile(ref, np.linspace(0, 1, 11)[1:-1]))
     full = np.concatenate(([-np.inf], edges, [np.inf]))
-    rc = np.array([np.sum((ref > lo) & (ref <= hi)) for lo, hi in zip(full, full[1:])])
-    cc = np.array([np.sum((cur > lo) & (cur <= hi)) for lo, hi in zip(full, full[1:])])
+    rc = np.array([np.sum((ref > lo) & (ref <= hi)) for lo, hi in itertools.pairwise(full)])
+    cc = np.array([np.sum((cur > lo) & (cur <= hi)) for lo, hi in itertools.pairwise(full)])
     assert psi(ref, cur) == pytest.approx(psi_from_counts(rc, cc), rel=1e-12)
     assert psi_severity(psi(ref, rng.normal(size=10_000))) == "none"
     assert psi_severity(psi(ref, rng.normal(1.0, size=10_000))) == "significant"

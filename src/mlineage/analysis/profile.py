@@ -358,6 +358,10 @@ class ColumnProfile:
         """Absorb finite values (moments must be added separately)."""
         if finite.size == 0:
             return
+        if not (finite.flags.writeable and finite.flags.c_contiguous):
+            # the sketch's binding takes only writable contiguous float64 arrays (pandas 3
+            # hands out read-only views)
+            finite = np.array(finite, dtype=np.float64, order="C")
         if self._sketch is not None:
             self._sketch.update(finite)
             return
@@ -368,7 +372,7 @@ class ColumnProfile:
         sketch = _kll()(self.k)
         if self._values.size:
             sketch.update(self._values)
-        sketch.update(np.ascontiguousarray(finite))
+        sketch.update(finite)
         self._sketch, self._values = sketch, None
 
     def _add_categories(self, counts: dict[str, int], other: int = 0) -> None:
