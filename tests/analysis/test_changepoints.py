@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import numpy as np
 import pytest
@@ -65,16 +66,16 @@ def _total(x: np.ndarray, bkps: list[int], pen: float) -> float:
     return sum(((x[s:e] - x[s:e].mean()) ** 2).sum() + pen for s, e in itertools.pairwise(edges))
 
 
-def test_binseg_is_fast_on_100k_points() -> None:
+def test_binseg_finds_two_shifts_in_100k_points_quickly() -> None:
     rng = np.random.default_rng(2)
     x = rng.normal(size=100_000)
     x[30_000:] += 1.0
     x[70_000:] -= 2.0
-    assert (
-        change_points(x) == [29_999, 70_001]
-        or change_points(x) == [30_000, 70_000]
-        or all(abs(b - t) <= 5 for b, t in zip(change_points(x), [30_000, 70_000], strict=False))
-    )
+    start = time.perf_counter()
+    found = change_points(x)
+    assert time.perf_counter() - start < 2.0
+    assert len(found) == 2
+    assert all(abs(b - t) <= 5 for b, t in zip(found, [30_000, 70_000], strict=True))
 
 
 def test_bad_input() -> None:
