@@ -5,6 +5,8 @@ from __future__ import annotations
 import doctest
 import itertools
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -277,3 +279,11 @@ def test_bh_matches_reference_implementation() -> None:
     assert benjamini_hochberg(p) == pytest.approx(brute)
     with pytest.raises(InvalidInput, match="NaN"):
         bonferroni([0.1, np.nan])
+
+
+def test_docs_analysis_page_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = Path(__file__).parents[2] / "docs" / "analysis.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
+    assert len(blocks) >= 4
+    monkeypatch.chdir(tmp_path)
+    exec(compile("\n".join(blocks), str(page), "exec"), {"__name__": "docs"})
