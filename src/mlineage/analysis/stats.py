@@ -662,8 +662,8 @@ def _smirnov_sf(n: int, x: float) -> float:
     """One-sided Smirnov tail ``Pr(D+_n >= x)`` (scipy.special.smirnov).
 
     scipy sums the Birnbaum-Tingey series in double-double arithmetic; here the same
-    terms are summed in log space in float64 (relative error ~1e-12 instead of ~1e-16),
-    stopping, as scipy does, once the remaining terms cannot change the sum.
+    terms are summed in log space in float64, largest first, stopping once the remaining
+    terms cannot change the sum (relative difference to scipy ~1e-12).
     """
     if n == 1:
         return 1.0 - x
@@ -683,37 +683,45 @@ def _smirnov_sf(n: int, x: float) -> float:
     if n > 1_000_000:
         logp = -((6.0 * n * x + 1) ** 2) / 18.0 / n
         return math.exp(logp) if logp < -math.log(2) else 1.0 + math.expm1(logp)
-    n_terms = n - nxfl  # v = 0 .. n - nxfl - 1
-    eps = np.finfo(np.float64).eps
-    log_binom = 0.0
-    pieces: list[FloatArray] = []
-    total_max = -math.inf
-    chunk = 2048
-    start = 0
-    while start < n_terms:
-        v = np.arange(start, min(start + chunk, n_terms), dtype=np.float64)
-        # log C(n, v) by cumulative log-ratios C(n, v+1)/C(n, v) = (n - v)/(v + 1)
-        steps = np.log((n - v) / (v + 1.0))
+    # Terms v = 0 .. n - nxfl - 1. Index them by w = n - v (w = nxfl + 1 .. n): the terms
+    # are largest next to the boundary w ~ n x and fall off geometrically as w grows, so
+    # summing from there and stopping once the rest cannot matter takes few terms. With
+    # t = w/n - x (computed from the exact split n x = nxfl + alpha):
+    #   A_w = C(n, w) * (1 - t)^(n - w - 1) * t^w
+    w0 = nxfl + 1
+    steps0 = np.log((n - np.arange(w0, dtype=np.float64)) / np.arange(1, w0 + 1))
+    log_binom = float(steps0.sum())  # log C(n, w0)
+    eps = float(np.finfo(np.float64).eps)
+    running = 0.0  # sum of exp(logt - ref)
+    ref = -math.inf
+    chunk = 4096
+    start = w0
+    while start <= n:
+        w = np.arange(start, min(start + chunk, n + 1), dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            steps = np.log((n - w) / (w + 1.0))  # C(n, w+1) / C(n, w)
         lb = log_binom + np.concatenate(([0.0], np.cumsum(steps[:-1])))
-        log_binom = float(lb[-1] + steps[-1])
-        t1 = v / n + x
-        t2 = (n - v) / n - x
-        logt = lb + (v - 1.0) * np.log(t1) + (n - v) * np.log(t2)
-        pieces.append(logt)
-        total_max = max(total_max, float(logt.max()))
+        log_binom = float(lb[-1] + steps[-1]) if w[-1] < n else 0.0
+        t = ((w - nxfl) - alpha) / n
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logt = lb + (n - w - 1.0) * np.log1p(-t) + w * np.log(t)
+        logt = np.where(np.isnan(logt), -np.inf, logt)
+        top = float(logt.max())
+        if top > ref:
+            running *= math.exp(ref - top) if ref > -math.inf else 0.0
+            ref = top
+        running += float(np.exp(logt - ref).sum()) if ref > -math.inf else 0.0
         start += chunk
-        remaining = n_terms - start
         last = float(logt[-1])
-        running = sum(float(np.exp(p - total_max).sum()) for p in pieces)
         if (
             logt.size > 1
-            and logt[-1] < logt[-2]
-            and (4 * remaining * math.exp(last - total_max) < eps * running)
+            and last <= float(logt[-2])
+            and (last == -math.inf or 4 * (n - start + 1) * math.exp(last - ref) < eps * running)
         ):
             break
-    logs = np.concatenate(pieces)
-    total = float(np.exp(logs - total_max).sum())
-    return _clip(x * total * math.exp(total_max))
+    if ref == -math.inf:
+        return 0.0
+    return _clip(x * running * math.exp(ref))
 
 
 # --------------------------------------------------------------------------------------
