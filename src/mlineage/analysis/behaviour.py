@@ -300,8 +300,9 @@ class GroupChange:
         The group label, as a plain Python value.
     n : int
         Number of examples in the group.
-    churn : float
-        Share of the group whose prediction changed.
+    churn : float or None
+        Share of the group whose prediction changed (None when only per-group accuracies
+        were known, not the rows).
     accuracy_old, accuracy_new : float or None
         Accuracy of each model on the group.
     accuracy_delta : float or None
@@ -315,7 +316,7 @@ class GroupChange:
 
     group: GroupLabel
     n: int
-    churn: float
+    churn: float | None
     accuracy_old: float | None = None
     accuracy_new: float | None = None
     accuracy_delta: float | None = None
@@ -429,7 +430,7 @@ def _group_changes(
             GroupChange(label, int(size), rate)
             for label, size, rate in zip(plain, sizes.tolist(), churns, strict=True)
         ]
-        rows.sort(key=lambda r: (-r.churn, -r.n, str(r.group)))
+        rows.sort(key=lambda r: (-(r.churn or 0.0), -r.n, str(r.group)))
         return rows
     old_ok = np.bincount(codes[old_correct], minlength=k)
     new_ok = np.bincount(codes[new_correct], minlength=k)
