@@ -112,6 +112,12 @@ class _Products:
     """Centred cross products of X and Y, computed once for CKA and Procrustes."""
 
     def __init__(self, X: _Float, Y: _Float, *, self_products: bool) -> None:  # noqa: N803
+        # nan/inf in the inputs propagate into the products, which are checked below;
+        # numpy's warnings about them would only duplicate the error.
+        with np.errstate(invalid="ignore", over="ignore"):
+            self._compute(X, Y, self_products=self_products)
+
+    def _compute(self, X: _Float, Y: _Float, *, self_products: bool) -> None:  # noqa: N803
         n = X.shape[0]
         mx, my = _means(X), _means(Y)
         dtype = np.result_type(X.dtype, Y.dtype)
@@ -503,7 +509,14 @@ def mean_embedding_cosine(X: npt.ArrayLike, Y: npt.ArrayLike) -> float:  # noqa:
     _check_finite("X", x)
     _check_finite("Y", y)
     mx, my = _means(x), _means(y)
+    for name, mean, rows in (("X", mx, x), ("Y", my, y)):
+        # Relative to the typical row length: the mean of centred rows is rounding noise.
+        if float(np.linalg.norm(mean)) <= 1e-12 * float(
+            np.sqrt(np.mean(np.square(rows)) * rows.shape[1])
+        ):
+            raise InvalidInput(
+                f"the mean embedding of {name} is (numerically) the zero vector, whose "
+                "direction is undefined"
+            )
     norms = float(np.linalg.norm(mx) * np.linalg.norm(my))
-    if norms == 0.0:
-        raise InvalidInput("a mean embedding is the zero vector, whose direction is undefined")
     return float(min(max(float(mx @ my) / norms, -1.0), 1.0))
