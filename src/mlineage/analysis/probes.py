@@ -793,7 +793,7 @@ class Fingerprint:
 
         Examples
         --------
-        >>> Fingerprint.from_bytes(b"junk")
+        >>> Fingerprint.from_bytes(b"junk")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
         mlineage.errors.CorruptRecord: not a serialised mlineage fingerprint: ...
