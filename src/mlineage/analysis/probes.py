@@ -74,7 +74,7 @@ def _storable(name: str, values: object) -> _Array:
         raise UnhashableData(
             f"{name} has dtype {array.dtype}: its buffer holds pointers to Python objects, "
             "which mlineage would need pickle to store; convert it to a fixed dtype first "
-            f"(e.g. {name}.astype(float), or {name}.astype(str) for text)"
+            "(e.g. .astype(float), or .astype(str) for text)"
         )
     if array.dtype.names is not None:
         raise InvalidInput(
