@@ -161,9 +161,6 @@ def test_procrustes_zero_for_rotated_copies_and_large_for_unrelated(
     assert procrustes_distance(X, rng.normal(size=(500, 12))) > 1.0
 
 
-finite = st.floats(-10, 10, allow_nan=False)
-
-
 @settings(max_examples=60, deadline=None)
 @given(
     st.integers(3, 25),
