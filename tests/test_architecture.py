@@ -78,7 +78,11 @@ def test_the_import_graph_has_no_cycles() -> None:
 @pytest.mark.parametrize("lower", LOWER)
 def test_lower_layers_import_nothing_from_upper_ones(lower: str) -> None:
     modules = _modules()
-    mine = [p for n, p in modules.items() if n == f"mlineage.{lower}" or n.startswith(f"mlineage.{lower}.")]
+    mine = [
+        p
+        for n, p in modules.items()
+        if n == f"mlineage.{lower}" or n.startswith(f"mlineage.{lower}.")
+    ]
     upper = tuple(f"mlineage.{u}" for u in UPPER)
     for path in mine:
         tree = ast.parse(path.read_text())
@@ -93,8 +97,6 @@ def test_lower_layers_import_nothing_from_upper_ones(lower: str) -> None:
 
 
 def test_no_module_is_a_second_facade() -> None:
-    sizes = {
-        str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in ROOT.rglob("*.py")
-    }
+    sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in ROOT.rglob("*.py")}
     assert {name: n for name, n in sizes.items() if n > 620} == {}
     assert sizes["tracker.py"] < 520

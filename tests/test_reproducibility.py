@@ -245,15 +245,15 @@ def test_time_travel_with_alias_moves_across_months(work: Path) -> None:
 
 
 def test_manifest_recomputed_when_no_longer_held_in_memory(work: Path) -> None:
-    from mlineage import records
+    from mlineage import content
 
     snapshot = ml.DataSnapshot.from_path(work / "data/feb")
-    records._PENDING_MANIFESTS.clear()  # as if evicted by hundreds of later snapshots
+    content._PENDING_MANIFESTS.clear()  # as if evicted by hundreds of later snapshots
     tracker = ml.Tracker("fraud", storage=str(work / "store"))
     version = tracker.log(model_path=str(work / "ckpt/feb.pt"), dataset=snapshot)
     assert tracker.store.exists(version.dataset.manifest or "")
     changed = ml.DataSnapshot.from_path(work / "data/jan")
-    records._PENDING_MANIFESTS.clear()
+    content._PENDING_MANIFESTS.clear()
     write(work / "data/jan/new.csv", "x")
     with pytest.raises(ml.MissingField, match="snapshot it again"):
         ml.Tracker("other", storage=str(work / "store2")).log(

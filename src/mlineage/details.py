@@ -6,15 +6,18 @@ them — :func:`diff` and :func:`checkout`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import warnings
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from mlineage.content import BlobCache
 from mlineage.diff import VersionDiff, diff_dicts, diff_versions
-from mlineage.errors import CorruptRecord, HashMismatch, NotFound
+from mlineage.errors import CorruptRecord, HashMismatch, NotFound, StoreError
 from mlineage.records import EnvironmentSnapshot, ModelVersion
 from mlineage.storage import Store
 
@@ -29,8 +32,8 @@ class BlobDetails:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._manifests: dict[str, dict[str, str] | None] = {}
-        self._environments: dict[str, EnvironmentSnapshot] = {}
+        self.blobs = BlobCache(store)
+        self._unreadable: set[str] = set()
 
     def environment(self, version: ModelVersion) -> EnvironmentSnapshot | None:
         """The environment captured when ``version`` was logged (None if none was).
@@ -38,47 +41,51 @@ class BlobDetails:
         Raises
         ------
         CorruptRecord
-            If the blob is missing or damaged (run ``mlineage fsck``).
+            If the blob is missing, damaged, or the record's reference is not a blob key
+            (run ``mlineage fsck``).
         """
         key = version.environment_ref
         if key is None:
             return None
-        cached = self._environments.get(key)
-        if cached is None:
-            from mlineage.artifacts import read_blob
-
-            try:
-                data = read_blob(self.store, key, "environment blob")
-            except NotFound:
-                raise CorruptRecord(
-                    f"environment blob {key} is missing from {self.store.uri}; run `mlineage fsck`"
-                ) from None
-            except HashMismatch as exc:
-                raise CorruptRecord(str(exc)) from None
-            try:
-                cached = EnvironmentSnapshot.model_validate_json(data)
-            except ValidationError as exc:
-                raise CorruptRecord(
-                    f"environment blob {key} is not an environment record ({exc.error_count()} "
-                    "errors); run `mlineage fsck`"
-                ) from None
-            self._environments[key] = cached
-        return cached
+        try:
+            return self.blobs.get(key, _decode_environment, "environment blob")
+        except NotFound:
+            raise CorruptRecord(
+                f"environment blob {key} is missing from {self.store.uri}; run `mlineage fsck`"
+            ) from None
+        except (HashMismatch, StoreError) as exc:
+            raise CorruptRecord(f"environment of version {version.id}: {exc}") from None
 
     def manifest(self, key: str) -> dict[str, str] | None:
-        """path -> sha256 of a manifest blob; None (with a warning) if it is unreadable."""
-        if key in self._manifests:
-            return self._manifests[key]
-        from mlineage.artifacts import manifest_entries
+        """path -> sha256 of a manifest blob; None (with one warning) if it is unreadable."""
+        from mlineage.hashing import parse_manifest
 
         try:
-            entries = manifest_entries(self.store, key)
-        except (NotFound, HashMismatch, CorruptRecord) as exc:
-            warnings.warn(f"skipped damaged record: {exc}", RuntimeWarning, stacklevel=4)
-            self._manifests[key] = None
+            return self.blobs.get(key, _manifest_dict(parse_manifest), "manifest blob")
+        except (NotFound, HashMismatch, CorruptRecord, StoreError) as exc:
+            if key not in self._unreadable:
+                self._unreadable.add(key)
+                warnings.warn(f"skipped damaged record: {exc}", RuntimeWarning, stacklevel=4)
             return None
-        cached = self._manifests[key] = {e.path: e.sha256 for e in entries}
-        return cached
+
+
+def _decode_environment(data: bytes) -> EnvironmentSnapshot:
+    try:
+        return EnvironmentSnapshot.model_validate_json(data)
+    except ValidationError as exc:
+        raise CorruptRecord(
+            f"environment blob is not an environment record ({exc.error_count()} errors); "
+            "run `mlineage fsck`"
+        ) from None
+
+
+@functools.cache
+def _manifest_dict(parse: Callable[[bytes], Any]) -> Callable[[bytes], dict[str, str]]:
+    # One decode function per parser, so the blob cache keys on it.
+    def decode(data: bytes) -> dict[str, str]:
+        return {e.path: e.sha256 for e in parse(data)}
+
+    return decode
 
 
 def diff(details: BlobDetails, va: ModelVersion, vb: ModelVersion) -> VersionDiff:

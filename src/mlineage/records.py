@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections import OrderedDict
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -107,27 +106,6 @@ class VersionStatus(str, Enum):
     DEPRECATED = "deprecated"
     ROLLED_BACK = "rolled_back"
     ARCHIVED = "archived"
-
-
-# Manifests computed by DataSnapshot.from_path, waiting to be written to a store's blobs
-# when the snapshot is logged. Kept beside the records, not in them: a private attribute
-# would cost every decoded record a few microseconds. Bounded; an evicted manifest is
-# recomputed from the snapshot's path at log time.
-_PENDING_MANIFESTS: OrderedDict[str, bytes] = OrderedDict()
-_PENDING_LIMIT = 256
-
-
-def remember_manifest(key: str, data: bytes) -> None:
-    """Keep the manifest blob ``key`` of a new snapshot until it is logged."""
-    _PENDING_MANIFESTS[key] = data
-    _PENDING_MANIFESTS.move_to_end(key)
-    while len(_PENDING_MANIFESTS) > _PENDING_LIMIT:
-        _PENDING_MANIFESTS.popitem(last=False)
-
-
-def pending_manifest(key: str) -> bytes | None:
-    """The manifest bytes ``from_path`` computed for blob ``key``, if still held."""
-    return _PENDING_MANIFESTS.get(key)
 
 
 class _Record(BaseModel):
@@ -270,6 +248,8 @@ class DataSnapshot(_Record):
             manifest_bytes = digest.manifest_bytes()
             manifest_key = _keys.blob_key(hashlib.sha256(manifest_bytes).hexdigest())
         if manifest_key is not None and manifest_bytes is not None:
+            from mlineage.content import remember_manifest
+
             remember_manifest(manifest_key, manifest_bytes)
         return cls(
             path=os.fspath(path),

@@ -35,6 +35,7 @@ from mlineage.codec import (
     encode_pack,
     encode_version,
 )
+from mlineage.content import digest_of_key, pending_manifest
 from mlineage.errors import (
     AlreadyExists,
     CorruptRecord,
@@ -56,7 +57,6 @@ from mlineage.records import (
     ModelVersion,
     StatusEvent,
     VersionStatus,
-    pending_manifest,
     validate_name,
 )
 from mlineage.refs import Ref
@@ -570,12 +570,11 @@ class Writer:
 
 def _recompute_manifest(snapshot: DataSnapshot) -> bytes:
     """Manifest bytes of a snapshot whose in-memory copy is gone, from its path, verified."""
-    from mlineage.artifacts import sha256_of_key
     from mlineage.hashing import hash_path
 
     assert snapshot.manifest is not None and snapshot.path is not None
     data = hash_path(snapshot.path).manifest_bytes()
-    if hashlib.sha256(data).hexdigest() != sha256_of_key(snapshot.manifest):
+    if hashlib.sha256(data).hexdigest() != digest_of_key(snapshot.manifest):
         raise MissingField(
             f"the manifest of dataset {snapshot.path!r} is no longer in memory and the "
             "directory has changed since DataSnapshot.from_path; snapshot it again"

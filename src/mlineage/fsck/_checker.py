@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -17,6 +16,7 @@ from mlineage.codec import (
     decode_pack,
     pack_listed_ids,
 )
+from mlineage.content import digest_of_key, hash_blobs, is_blob_key
 from mlineage.errors import CorruptRecord, HashMismatch, NotFound, StoreFormatError
 from mlineage.fsck._report import FsckReport, Problem
 from mlineage.records import (
@@ -27,12 +27,10 @@ from mlineage.records import (
     StatusEvent,
     validate_name,
 )
-from mlineage.storage import LocalStore, Store
+from mlineage.storage import Store
 
 __all__ = ["Checker"]
 
-_BLOB_KEY = re.compile(r"blobs/sha256/([0-9a-f]{2})/([0-9a-f]{62})\Z")
-_CHUNK = 1 << 20
 _FSCK_HINT = re.compile(r";? *run `mlineage fsck`[^;]*$")
 
 
@@ -351,7 +349,7 @@ class Checker:
         bad: set[str] = set()
         wellformed = []
         for key in sorted(keys):
-            if _BLOB_KEY.match(key):
+            if is_blob_key(key):
                 wellformed.append(key)
             else:
                 bad.add(key)
@@ -360,8 +358,8 @@ class Checker:
                     key,
                     "not a blob key (blobs/sha256/<2 hex>/<62 hex>); no record can refer to it",
                 )
-        for key, actual in self.hash_blobs(wellformed):
-            if actual is not None and actual != _digest_of(key):
+        for key, actual in hash_blobs(self.store, wellformed):
+            if actual is not None and actual != digest_of_key(key):
                 bad.add(key)
                 self.problem(
                     "bad-blob",
@@ -369,27 +367,6 @@ class Checker:
                     f"its bytes hash to sha256:{actual}, not to its key: the blob is corrupt",
                 )
         return bad
-
-    def hash_blobs(self, keys: list[str]) -> Iterable[tuple[str, str | None]]:
-        store = self.store
-        if isinstance(store, LocalStore):
-            # Stream from the file: archived checkpoints can be larger than memory.
-            for key in keys:
-                digest = hashlib.sha256()
-                try:
-                    with open(store.path_of(key), "rb") as f:
-                        while chunk := f.read(_CHUNK):
-                            digest.update(chunk)
-                except FileNotFoundError:
-                    yield key, None
-                    continue
-                yield key, digest.hexdigest()
-            return
-        # Remote: a bounded batch at a time, so that only that many blobs are in memory.
-        batch = max(1, store.max_workers)
-        for start in range(0, len(keys), batch):
-            for key, data in store.get_many(keys[start : start + batch]):
-                yield key, None if data is None else hashlib.sha256(data).hexdigest()
 
     def check_references(self, blobs: set[str], bad: set[str]) -> None:
         from mlineage.artifacts import manifest_entries  # imports numpy via hashing
@@ -427,7 +404,7 @@ class Checker:
             if key in blobs:
                 continue
             what, referrers = uses[0][1], [u[0] for u in uses]
-            if not _BLOB_KEY.match(key):
+            if not is_blob_key(key):
                 message = f"{what} of {_referrers(referrers)} refers to {key!r}, not a blob key"
             else:
                 message = f"{what} blob of {_referrers(referrers)} is missing"
@@ -446,11 +423,6 @@ def _label(artifact: ArtifactRef) -> str:
 def _referrers(keys: list[str]) -> str:
     shown = ", ".join(keys[:3])
     return shown + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
-
-
-def _digest_of(key: str) -> str:
-    parts = key.split("/")
-    return parts[-2] + parts[-1]
 
 
 def _json_keys(keys: Iterable[str]) -> list[str]:
