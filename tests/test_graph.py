@@ -50,12 +50,22 @@ def test_traversals_agree_with_networkx(choices: list[list[int]], rnd: object) -
     reference.add_edges_from((p, v.id) for v in versions for p in v.parents)
     assert nx.is_directed_acyclic_graph(reference)
     for version in versions:
+        # Breadth-first, nearest first (the prototype's contract): the shortest distance
+        # of each returned version from the start never decreases, and max_depth cuts it.
+        up = nx.single_source_shortest_path_length(reference.reverse(copy=False), version.id)
         ancestors = [v.id for v in graph.ancestors(version.id)]
         assert set(ancestors) == nx.ancestors(reference, version.id)
-        assert ancestors == sorted(ancestors, reverse=True)
+        assert [up[a] for a in ancestors] == sorted(up[a] for a in ancestors)
+        assert {v.id for v in graph.ancestors(version.id, max_depth=1)} == {
+            a for a in ancestors if up[a] == 1
+        }
+        down = nx.single_source_shortest_path_length(reference, version.id)
         descendants = [v.id for v in graph.descendants(version.id)]
         assert set(descendants) == nx.descendants(reference, version.id)
-        assert descendants == sorted(descendants)
+        assert [down[d] for d in descendants] == sorted(down[d] for d in descendants)
+        by_creation = [v.id for v in graph.ancestors_by_creation(version.id)]
+        assert by_creation == sorted(ancestors, reverse=True)
+        assert [v.id for v in graph.descendants_by_creation(version.id)] == sorted(descendants)
         chain = graph.first_parent_chain(version.id)
         assert chain[0] == version
         for child, parent in itertools.pairwise(chain):

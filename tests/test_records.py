@@ -69,7 +69,7 @@ def versions(draw: st.DrawFn) -> ml.ModelVersion:
 @given(versions())
 def test_version_round_trips(version: ml.ModelVersion) -> None:
     data = encode_version(version)
-    assert json.loads(data)["format"] == ml.codec.FORMAT == 2
+    assert json.loads(data)["format"] == ml.codec.FORMAT == 3
     assert decode_version(data) == version
 
 
@@ -108,9 +108,10 @@ def test_records_are_frozen_and_strict() -> None:
         ml.DataSnapshot(path="d", hash="")
 
 
-@pytest.mark.parametrize("fmt", [1, 2])
+@pytest.mark.parametrize("fmt", [1, 2, 3])
 def test_stores_of_every_released_format_still_load(tmp_path: Path, fmt: int) -> None:
-    # format 1: 0.1.0 (one-document packs); format 2: packs with a columnar index
+    # format 1: 0.1.0 (one-document packs); format 2: packs with a columnar index;
+    # format 3: prototype fields (record_count, snapshot notes, committed_at, ...)
     tracker = ml.Tracker.load(
         "fraud-detector", storage=str(DATA / f"store-format-{fmt}"), read_only=True
     )
@@ -127,9 +128,22 @@ def test_stores_of_every_released_format_still_load(tmp_path: Path, fmt: int) ->
     restored = tracker.checkout("production", at="2024-03-02", to=tmp_path / "out")
     assert restored.version.name == "fraud-v2"
     assert (tmp_path / "out/model/fraud_v2.pt").read_bytes() == bytes([2]) * 64
+    if fmt >= 3:  # what format 3 added
+        v2 = tracker.get_version("fraud-v2")
+        assert v2.dataset.record_count == v2.dataset.num_rows == 2000
+        assert v2.dataset.schema_version == "2"
+        assert v2.dataset.notes == "transactions up to month 2"
+        assert v2.dataset.metadata == {"source": "kafka", "month": 2}
+        assert v2.committed_at == v2.created_at
+    else:  # older records read with the new fields empty, the same on every load
+        v2 = tracker.get_version("fraud-v2")
+        assert v2.dataset.created_at is None and v2.dataset.notes is None
+        assert v2.committed_at == v2.created_at
 
 
-def test_compacting_a_format_1_store_rewrites_its_pack_in_format_2(tmp_path: Path) -> None:
+def test_compacting_a_format_1_store_rewrites_its_pack_in_the_current_format(
+    tmp_path: Path,
+) -> None:
     store = tmp_path / "store"
     shutil.copytree(DATA / "store-format-1", store)
     before = ml.Tracker.load("fraud-detector", storage=str(store))
@@ -137,7 +151,7 @@ def test_compacting_a_format_1_store_rewrites_its_pack_in_format_2(tmp_path: Pat
     # the format-1 pack (2 versions) and the loose version and events, in one new pack
     assert before.compact() == 5
     (pack,) = (store / "models/fraud-detector/packs").iterdir()
-    assert pack.read_bytes().startswith(b'{"format":2,"type":"pack"')
+    assert pack.read_bytes().startswith(b'{"format":3,"type":"pack"')
     after = ml.Tracker.load("fraud-detector", storage=str(store))
     assert [v.model_dump() for v in after.history()] == history
     assert after.resolve("production").name == "fraud-v2"

@@ -328,8 +328,12 @@ def test_metric_delta_and_missing_metric(tracker: ml.Tracker) -> None:
     log(tracker, 1, metrics={"accuracy": 0.94})
     history = tracker.history()
     assert history[0].metric_delta(history[1], "accuracy") == pytest.approx(0.04)
+    # The prototype's contract: None when either side lacks the metric ...
+    assert history[0].metric_delta(history[1], "auc") is None
+    # ... and metric_change is the strict variant.
+    assert history[0].metric_change(history[1], "accuracy") == pytest.approx(0.04)
     with pytest.raises(ml.MetricNotFound, match="has no metric 'auc'") as info:
-        history[0].metric_delta(history[1], "auc")
+        history[0].metric_change(history[1], "auc")
     assert isinstance(info.value, KeyError)
 
 
@@ -426,7 +430,7 @@ def test_log_is_durable_create_only(tracker: ml.Tracker, store_path: Path) -> No
     with pytest.raises(ml.AlreadyExists):
         tracker.store.put(key, b"{}")
     assert json.loads((store_path / key).read_text())["record"]["id"] == version.id
-    assert json.loads((store_path / "mlineage.json").read_text())["format"] == 2
+    assert json.loads((store_path / "mlineage.json").read_text())["format"] == 3
 
 
 def test_memory_store_shares_within_process() -> None:

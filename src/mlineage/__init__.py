@@ -55,13 +55,15 @@ from mlineage.errors import (
     VersionNotFound,
 )
 from mlineage.fsck import FsckReport, fsck
-from mlineage.graph import LineageGraph
+from mlineage.graph import LineageEdge, LineageGraph
 from mlineage.records import (
     AliasEvent,
     AnnotationEvent,
     ArtifactRef,
     DataSnapshot,
     EnvironmentSnapshot,
+    FingerprintEvent,
+    FingerprintRef,
     ModelVersion,
     StatusEvent,
     VersionStatus,
@@ -87,6 +89,8 @@ __all__ = [
     "CorruptRecord",
     "DataSnapshot",
     "EnvironmentSnapshot",
+    "FingerprintEvent",
+    "FingerprintRef",
     "FsckReport",
     "HashMismatch",
     "InvalidHyperparameter",
@@ -97,6 +101,7 @@ __all__ = [
     "InvalidRecord",
     "InvalidTime",
     "Lineage",
+    "LineageEdge",
     "LineageGraph",
     "LookupFailed",
     "MLineageError",

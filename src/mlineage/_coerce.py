@@ -22,6 +22,7 @@ __all__ = [
     "coerce_hyperparameters",
     "coerce_metrics",
     "coerce_tags",
+    "one_of",
     "parse_time",
 ]
 
@@ -40,6 +41,23 @@ MAX_FUTURE_SKEW = timedelta(days=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # A calendar date alone (2024-01-15, 20240115, optionally with a UTC "Z"): end of that day.
 _DATE_ONLY = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})Z?")
+
+
+def one_of(*, required: bool = True, **spellings: Any) -> Any:
+    """The one value given among two spellings of an argument (``model=`` / ``model_name=``).
+
+    Raises
+    ------
+    InvalidInput
+        If both are given, or (``required``) neither.
+    """
+    given = {name: value for name, value in spellings.items() if value is not None}
+    names = " or ".join(f"{name}=" for name in spellings)
+    if len(given) > 1:
+        raise InvalidInput(f"pass {names}, not both (they are two names for one argument)")
+    if not given and required:
+        raise InvalidInput(f"{names} is required")
+    return next(iter(given.values()), None)
 
 
 def coerce_metrics(metrics: object) -> dict[str, float]:

@@ -34,9 +34,15 @@ class BlobDetails:
         self.store = store
         self.blobs = BlobCache(store)
         self._unreadable: set[str] = set()
+        from mlineage import _environments
+
+        # Versions this tracker loads read their environment from this store.
+        _environments.register_reader(self.read_environment)
 
     def environment(self, version: ModelVersion) -> EnvironmentSnapshot | None:
         """The environment captured when ``version`` was logged (None if none was).
+
+        The same object ``version.environment`` returns (one per blob in the process).
 
         Raises
         ------
@@ -44,17 +50,26 @@ class BlobDetails:
             If the blob is missing, damaged, or the record's reference is not a blob key
             (run ``mlineage fsck``).
         """
+        from mlineage import _environments
+
         key = version.environment_ref
-        if key is None:
-            return None
         try:
-            return self.blobs.get(key, _decode_environment, "environment blob")
+            return _environments.get(key, self.read_environment)
         except NotFound:
             raise CorruptRecord(
                 f"environment blob {key} is missing from {self.store.uri}; run `mlineage fsck`"
             ) from None
         except (HashMismatch, StoreError) as exc:
             raise CorruptRecord(f"environment of version {version.id}: {exc}") from None
+
+    def read_environment(self, key: str) -> EnvironmentSnapshot:
+        """Read and verify environment blob ``key`` from this store.
+
+        Raises
+        ------
+        NotFound, HashMismatch, CorruptRecord
+        """
+        return self.blobs.get(key, _decode_environment, "environment blob")
 
     def manifest(self, key: str) -> dict[str, str] | None:
         """path -> sha256 of a manifest blob; None (with one warning) if it is unreadable."""

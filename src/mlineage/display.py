@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlineage.records import ModelVersion
 
 if TYPE_CHECKING:
     from mlineage.tracker import Tracker
 
-__all__ = ["summary_text"]
+__all__ = ["SummaryText", "summary_text"]
+
+
+class SummaryText(str):
+    """Text that shows as itself, not as a quoted string, in a REPL and a notebook."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return f"<pre>{escape(str(self))}</pre>"
 
 
 def summary_text(tracker: Tracker, history: list[ModelVersion], limit: int | None = 50) -> str:

@@ -15,14 +15,16 @@ import bisect
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pydantic import Field, JsonValue
+
 from mlineage._columns import VersionColumns
-from mlineage.errors import VersionNotFound
-from mlineage.records import ModelVersion
+from mlineage.errors import InvalidInput, InvalidRecord, VersionNotFound
+from mlineage.records import ModelVersion, Record
 
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["LineageGraph"]
+__all__ = ["LineageEdge", "LineageGraph"]
 
 
 class LineageGraph:
@@ -52,6 +54,7 @@ class LineageGraph:
         # metric -> value per node index (None: not measured; may be shorter than _nodes)
         self._metrics: dict[str, list[float | None]] = {}
         self._nx: Any = None
+        self._edges: dict[tuple[str, str], LineageEdge] = {}  # added with add_edge
         self.add_many(versions)
 
     # -- building -------------------------------------------------------------------------
@@ -355,18 +358,63 @@ class LineageGraph:
                 extend(edges[node])
         return seen
 
-    def ancestors(self, version_id: str) -> list[ModelVersion]:
-        """Every version ``version_id`` descends from (through any parent), newest first.
+    def ancestors(self, version_id: str, max_depth: int | None = None) -> list[ModelVersion]:
+        """Every version ``version_id`` descends from, breadth-first: nearest first.
 
-        The same set as ``networkx.ancestors(graph.nx, version_id)``.
+        Parents, then grandparents, ... (within one level, newest first); the start is
+        excluded; ``max_depth`` stops after that many levels. The same set as
+        ``networkx.ancestors(graph.nx, version_id)`` when unbounded.
+
+        Raises
+        ------
+        VersionNotFound
+            If ``version_id`` is not in the graph.
         """
+        return self._levels(version_id, self._parents, max_depth, newest_first=True)
+
+    def descendants(self, version_id: str, max_depth: int | None = None) -> list[ModelVersion]:
+        """Every version descending from ``version_id``, breadth-first: nearest first.
+
+        Children, then grandchildren, ... (within one level, oldest first); the start is
+        excluded; ``max_depth`` stops after that many levels.
+        """
+        return self._levels(version_id, self._children, max_depth, newest_first=False)
+
+    def _levels(
+        self,
+        version_id: str,
+        edges: list[tuple[int, ...]] | list[list[int]],
+        max_depth: int | None,
+        *,
+        newest_first: bool,
+    ) -> list[ModelVersion]:
+        if max_depth is not None and (
+            not isinstance(max_depth, int) or isinstance(max_depth, bool) or max_depth < 0
+        ):
+            raise InvalidInput(f"max_depth must be None or an int >= 0, got {max_depth!r}")
+        start = self._idx(version_id)
+        seen = {start}
+        level = [start]
+        out: list[ModelVersion] = []
+        depth = 0
+        while level and (max_depth is None or depth < max_depth):
+            following = []
+            for node in level:
+                for nxt in edges[node]:
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        following.append(nxt)
+            out += self._by_creation(following, newest_first)
+            level = following
+            depth += 1
+        return out
+
+    def ancestors_by_creation(self, version_id: str) -> list[ModelVersion]:
+        """Every ancestor of ``version_id``, newest first (``Lineage.ancestors``)."""
         return self._by_creation(self._reach(self._idx(version_id), self._parents), True)
 
-    def descendants(self, version_id: str) -> list[ModelVersion]:
-        """Every version descending from ``version_id``, oldest first.
-
-        The same set as ``networkx.descendants(graph.nx, version_id)``.
-        """
+    def descendants_by_creation(self, version_id: str) -> list[ModelVersion]:
+        """Every descendant of ``version_id``, oldest first (``Lineage.descendants``)."""
         return self._by_creation(self._reach(self._idx(version_id), self._children), False)
 
     def first_parent_indices(self, version_id: str) -> list[int]:
@@ -475,6 +523,85 @@ class LineageGraph:
         a = self._idx(ancestor)
         return a in self._reach(self._idx(version_id), self._parents)
 
+    # -- the prototype's standalone API ---------------------------------------------------
+
+    def add_version(self, version: ModelVersion) -> None:
+        """Add a version, with edges from its parents (which must be in the graph).
+
+        Raises
+        ------
+        InvalidInput
+            (a ``ValueError``) if a version with this id is already in the graph.
+        VersionNotFound
+            (a ``KeyError``) if a parent is not.
+        """
+        if version.id in self._index:
+            raise InvalidInput(f"version {version.id} is already in the graph")
+        self.add(version)
+
+    def add_edge(self, edge: LineageEdge) -> None:
+        """Add an edge between two versions already in the graph (another parent link).
+
+        Raises
+        ------
+        VersionNotFound
+            (a ``KeyError``) if either end is not in the graph.
+        """
+        source, target = self._idx(edge.source_id), self._idx(edge.target_id)
+        if source in self._parents[target]:
+            return
+        self._parents[target] = (*self._parents[target], source)
+        self._children[source].append(target)
+        self._edges[(edge.source_id, edge.target_id)] = edge
+        if self._nx is not None:
+            self._nx.add_edge(
+                edge.source_id, edge.target_id, kind=edge.edge_type, first_parent=False
+            )
+
+    def get_version(self, version_id: str) -> ModelVersion:
+        """The version object added under ``version_id`` (see :meth:`get`)."""
+        return self.get(version_id)
+
+    def history(self, version_id: str) -> list[ModelVersion]:
+        """The first-parent chain that ends at ``version_id``, **root first**.
+
+        (``Tracker.history`` is newest first, as ``git log`` is.)
+        """
+        return self.first_parent_chain(version_id)[::-1]
+
+    def all_versions(self) -> list[ModelVersion]:
+        """Every version, by creation time (oldest first)."""
+        return self.versions()
+
     def __repr__(self) -> str:
         edges = sum(len(p) for p in self._parents)
         return f"<LineageGraph {len(self)} versions, {edges} edges>"
+
+
+class LineageEdge(Record):
+    """An edge of the lineage: ``source_id`` (parent) -> ``target_id`` (child).
+
+    Edges normally come from a version's ``parents``; :meth:`LineageGraph.add_edge` adds
+    one explicitly (the prototype's API).
+
+    Examples
+    --------
+    >>> LineageEdge("a" * 32, "b" * 32).edge_type
+    'update'
+    """
+
+    source_id: str
+    target_id: str
+    edge_type: str = "update"
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @classmethod
+    def _prepare_arguments(cls, args: tuple[Any, ...], data: dict[str, Any]) -> dict[str, Any]:
+        names = ("source_id", "target_id", "edge_type", "metadata")
+        if len(args) > len(names):
+            raise InvalidRecord(f"LineageEdge takes at most {len(names)} arguments")
+        for name, value in zip(names, args, strict=False):
+            if name in data:
+                raise InvalidRecord(f"LineageEdge got two values for {name!r}")
+            data[name] = value
+        return data

@@ -29,6 +29,7 @@ from mlineage.records import (
     AliasEvent,
     AnnotationEvent,
     Event,
+    FingerprintEvent,
     ModelVersion,
     StatusEvent,
     VersionStatus,
@@ -96,8 +97,8 @@ class LineageIndex:
         self.events: dict[str, Event] = {}
         #: alias -> its moves, in the order they took effect
         self.alias_events: dict[str, list[AliasEvent]] = {}
-        #: version id -> its annotations and status changes, oldest first
-        self.version_events: dict[str, list[AnnotationEvent | StatusEvent]] = {}
+        #: version id -> its annotations, status changes and fingerprints, oldest first
+        self.version_events: dict[str, list[AnnotationEvent | StatusEvent | FingerprintEvent]] = {}
         #: pack key -> the ids of the versions and events it holds (for merging packs)
         self.loaded_packs: dict[str, tuple[list[str], list[str]]] = {}
         #: packs with damage: never merged away, so fsck keeps reporting them

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import copy
 import os
-import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from mlineage import refs
-from mlineage._coerce import as_utc, parse_time
+from mlineage._coerce import as_utc, one_of, parse_time
 from mlineage.blame import BlameReport, Direction
 from mlineage.details import BlobDetails
 from mlineage.diff import VersionDiff
+from mlineage.display import SummaryText
 from mlineage.errors import (
     AliasNotFound,
     InvalidInput,
@@ -56,11 +56,11 @@ class Lineage:
 
     def ancestors(self) -> list[ModelVersion]:
         """Every version this one descends from (through any parent), newest first."""
-        return self.tracker.graph.ancestors(self.version.id)
+        return self.tracker.graph.ancestors_by_creation(self.version.id)
 
     def descendants(self) -> list[ModelVersion]:
         """Every version descending from this one, oldest first."""
-        return self.tracker.graph.descendants(self.version.id)
+        return self.tracker.graph.descendants_by_creation(self.version.id)
 
     def history(self) -> list[ModelVersion]:
         """This version and its first-parent ancestors, newest first."""
@@ -84,26 +84,24 @@ class Tracker:
     Parameters
     ----------
     model : str
-        Model name: 1-128 ASCII letters, digits, ``.``, ``_``, ``-``.
+        Model name: 1-128 ASCII letters, digits, ``.``, ``_``, ``-`` (``model_name=``
+        is the prototype's spelling).
     storage : str, os.PathLike, Store or None
-        Where the lineage store is: a directory path, ``file://``, ``memory://name``,
-        ``s3://bucket/prefix``, ``gs://bucket/prefix``, or a :class:`Store`. ``None``
-        means ``$MLINEAGE_STORE``, else ``./.mlineage``.
+        A directory, ``file://``, ``memory://name``, ``s3://bucket/prefix``,
+        ``gs://bucket/prefix`` or a :class:`Store`; None: ``$MLINEAGE_STORE``, else
+        ``./.mlineage``.
     read_only : bool
-        Refuse every write (for auditors and dashboards).
+        Refuse every write (auditors, dashboards).
     on_error : {"raise", "skip"}
-        What to do with a damaged record while loading: raise
-        :class:`~mlineage.errors.CorruptRecord` naming its key (default), or skip it and
-        warn once per key.
+        A damaged record raises :class:`~mlineage.errors.CorruptRecord` naming its key,
+        or is skipped with one warning per key.
     archive : bool
-        Copy every version's checkpoint bytes into the store (content-addressed, so the
-        same bytes are stored once); per version with ``v.archive``.
+        Copy checkpoints into the store's content-addressed blobs (per version:
+        ``v.archive``).
     capture_environment : bool
-        Record Python, platform, installed packages, git commit and torch/CUDA versions
-        with each version (cached per process; never environment variables).
+        Record Python, platform, packages, git commit, torch/CUDA (never env variables).
     hash_artifacts : bool
-        Hash the checkpoint at ``model_path`` when it exists (a cache makes unchanged
-        files free); ``checkout`` verifies against this hash.
+        Hash the checkpoint at ``model_path`` when it exists; checkout verifies it.
 
     Examples
     --------
@@ -119,7 +117,7 @@ class Tracker:
 
     def __init__(
         self,
-        model: str,
+        model: str | None = None,
         storage: str | os.PathLike[str] | Store | None = None,
         *,
         read_only: bool = False,
@@ -127,8 +125,9 @@ class Tracker:
         archive: bool = False,
         capture_environment: bool = True,
         hash_artifacts: bool = True,
+        model_name: str | None = None,
     ) -> None:
-        self.model = validate_name(model, "model")
+        self.model = validate_name(one_of(model=model, model_name=model_name), "model")
         self.archive = archive
         self.capture_environment = capture_environment
         self.hash_artifacts = hash_artifacts
@@ -151,11 +150,12 @@ class Tracker:
     @classmethod
     def load(
         cls,
-        model: str,
+        model: str | None = None,
         storage: str | os.PathLike[str] | Store | None = None,
         *,
         read_only: bool = False,
         on_error: OnError = "raise",
+        model_name: str | None = None,
     ) -> Tracker:
         """Open an existing model's lineage (in a new process, a notebook, a dashboard).
 
@@ -167,9 +167,21 @@ class Tracker:
         ModelNotFound
             If the store has no versions of ``model``; the message lists the models it has.
         """
-        tracker = cls(model, storage, read_only=read_only, on_error=on_error)
+        name = one_of(model=model, model_name=model_name)
+        tracker = cls(name, storage, read_only=read_only, on_error=on_error)
         tracker._index.require_model()
         return tracker
+
+    @property
+    def model_name(self) -> str:
+        """The model's name (the prototype's name for :attr:`model`)."""
+        return self.model
+
+    @property
+    def storage_path(self) -> str:
+        """Where the store is: a local store's directory, else the store's URI."""
+        root = getattr(self.store, "root", None)
+        return self.store.uri if root is None else str(root)
 
     @property
     def _graph(self) -> LineageGraph:
@@ -211,33 +223,33 @@ class Tracker:
         parents: Iterable[Ref] | None = None,
         kind: str | None = None,
         timestamp: datetime | str | None = None,
+        parent_id: Ref | None = None,
         **fields: Any,
     ) -> VersionLogger:
         """Start logging a new version; use as ``with tracker.log_version() as v:``.
 
         Parameters
         ----------
-        parent : str or ModelVersion, optional
-            The parent version (id, prefix, name or alias). Default: the latest version
-            this tracker knows (call :meth:`refresh` first to include other processes').
+        parent, parent_id : str or ModelVersion, optional
+            The parent (id, prefix, name or alias); default: the latest version this
+            tracker knows (:meth:`refresh` first to see other processes'). ``parent_id``
+            is the prototype's spelling.
         parents : iterable, optional
             Several parents, for merges; the first is the first parent.
         kind : str, optional
-            Edge kind: ``"update"`` (default), ``"fine_tune"``, ``"distill"``, ``"merge"``,
-            ``"rollback"``, ... (``"initial"`` for a root).
+            ``"update"`` (default), ``"fine_tune"``, ``"distill"``, ``"merge"``, ...
         timestamp : datetime or str, optional
-            Commit time to record instead of now, for backfilling history from old logs;
-            it may not predate the parents.
+            Creation time to record instead of now (backfilling); not before the parents,
+            1970 or more than a day ahead.
         **fields
             Initial values of :class:`VersionLogger` fields (``model_path=...``).
 
         Raises
         ------
-        ReadOnlyError
-            If the tracker is read-only.
-        VersionNotFound, AmbiguousReference
-            If a parent does not resolve (raised before the block runs).
+        ReadOnlyError, VersionNotFound, AmbiguousReference, InvalidTime
+            Before the block runs.
         """
+        parent = one_of(parent=parent, parent_id=parent_id, required=False)
         return self._writer.start(parent, parents, kind, timestamp, fields)
 
     def log(self, **fields: Any) -> ModelVersion:
@@ -343,8 +355,14 @@ class Tracker:
         """Branch tips (versions without children), oldest first."""
         return self.graph.leaves()
 
-    def history(self, ref: Ref | None = None) -> list[ModelVersion]:
-        """The first-parent history of ``ref`` (default: the latest version), newest first."""
+    def history(
+        self, ref: Ref | None = None, *, from_version_id: str | None = None
+    ) -> list[ModelVersion]:
+        """The first-parent history of ``ref`` (default: the latest version), newest first.
+
+        ``from_version_id`` is the prototype's name for ``ref``.
+        """
+        ref = one_of(ref=ref, from_version_id=from_version_id, required=False)
         graph = self.graph
         return [graph.node(i) for i in reversed(refs.history_indices(self._index, ref))]
 
@@ -495,9 +513,16 @@ class Tracker:
 
         return summary_text(self, self.history(ref), limit)
 
-    def summary(self, ref: Ref | None = None, *, file: IO[str] | None = None) -> None:
-        """Print the history of ``ref`` (default: latest) newest first, one line a version."""
-        print(self.summary_text(ref), file=file or sys.stdout)
+    def summary(self, ref: Ref | None = None, *, file: IO[str] | None = None) -> SummaryText:
+        """The history of ``ref`` (default: latest) as a table, newest first.
+
+        Returns the text (a ``str`` that a REPL or notebook shows as the table itself:
+        ``print(tracker.summary())`` prints it once); with ``file``, also writes it there.
+        """
+        text = SummaryText(self.summary_text(ref))
+        if file is not None:
+            print(text, file=file)
+        return text
 
     def __repr__(self) -> str:
         return f"Tracker({self.model!r}, storage={self.store.uri!r}, versions={len(self)})"

@@ -308,6 +308,8 @@ class Writer:
                 hyperparameters=coerce_hyperparameters(draft.hyperparameters),
                 notes=draft.notes,
                 tags=coerce_tags(draft.tags),
+                status=VersionStatus.COMMITTED,
+                committed_at=created,
                 metadata=coerce_hyperparameters(draft.metadata),
             )
         except InvalidRecord as exc:

@@ -12,8 +12,10 @@ Every released format has a test store under ``tests/data/``.
 
 The codec owns every stored document: version and event records, the store marker, name
 claims (:mod:`._documents`) and packs (:mod:`._packs`). Format 2 changed only the pack: a
-header line with the versions' index as columns and a checksum, then one record per line
-(see docs/storage-format.md).
+header line with the versions' index as columns and a checksum, then one record per line.
+Format 3 added record fields (a snapshot's ``created_at``, ``schema_version``, ``notes``
+and ``metadata``; a version's ``committed_at`` and ``fingerprints``) and the fingerprint
+event; older records read with those fields empty (see docs/storage-format.md).
 """
 
 from mlineage.codec._documents import (

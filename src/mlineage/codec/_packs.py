@@ -122,7 +122,7 @@ class _PackIndex(TypedDict):
 
 class _PackHeader(TypedDict):
     __pydantic_config__ = ConfigDict(extra="forbid", strict=True)  # type: ignore[misc]
-    format: Literal[2]
+    format: Literal[2, 3]
     type: Literal["pack"]
     model: str
     versions: Annotated[int, Field(ge=0)]
@@ -161,7 +161,7 @@ def _pack_header(data: bytes, key: str) -> _PackLayout | None:
             return None
         fmt = rough.get("format")
         check_format(fmt, f"pack {key!r}")
-        if fmt != 2:
+        if fmt not in (2, 3):
             return None
         detail = str(error).splitlines()
         raise CorruptRecord(

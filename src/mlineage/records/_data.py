@@ -1,0 +1,280 @@
+"""What a version points at: its data snapshot, its checkpoint, its environment."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, Field, JsonValue
+
+from mlineage.errors import InvalidRecord
+from mlineage.records._base import Record
+
+__all__ = ["ArtifactRef", "DataSnapshot", "EnvironmentSnapshot"]
+
+
+class ArtifactRef(Record):
+    """A file or directory identified by content: where it was, its hash and size.
+
+    Attributes
+    ----------
+    path : str
+        Where the artifact was when it was recorded (as given by the user).
+    hash : str
+        ``"sha256:<hex>"``; for a directory, the hash of its manifest.
+    size : int
+        Total bytes.
+    kind : {"file", "directory"}
+    num_files : int
+        1 for a file.
+    manifest : str or None
+        Store key of the directory manifest blob (relative path, size, hash per file).
+    blob : str or None
+        Store key of the archived bytes when the artifact was archived into the store.
+    """
+
+    path: str
+    hash: str
+    size: int = Field(ge=0)
+    kind: Literal["file", "directory"] = "file"
+    num_files: int = Field(default=1, ge=0)
+    manifest: str | None = None
+    blob: str | None = None
+
+
+class DataSnapshot(Record):
+    """The exact data a version was trained on, identified by content.
+
+    ``DataSnapshot(path=..., hash=...)`` records a snapshot whose hash you computed
+    yourself; :meth:`from_path`, :meth:`from_array` and :meth:`from_dataframe` compute it.
+
+    Attributes
+    ----------
+    path : str or None
+        Where the data lives (a file, a directory, a table name, a URI).
+    hash : str
+        Content hash, conventionally ``"<algorithm>:<hex>"``.
+    size : int or None
+        Total bytes, when known.
+    num_files : int or None
+        Files in a directory snapshot.
+    num_rows : int or None
+        Rows, for tabular or array data. The canonical name; ``record_count`` (the
+        prototype's name) is the same value: accepted by the constructor and readable.
+    columns : dict or None
+        Column name -> dtype, for tabular data.
+    manifest : str or None
+        Store key of the per-file manifest blob of a directory snapshot.
+    profile : str or None
+        Store key of the statistical profile blob used for drift analysis.
+    source : str
+        How the snapshot was made: ``"reference"``, ``"path"``, ``"array"``, ``"dataframe"``.
+    schema_version : str or None
+        The data's schema version, if you track one.
+    created_at : datetime or None
+        When the snapshot was taken (UTC; default: when the object was made). None for
+        snapshots recorded by a store older than format 3.
+    notes : str or None
+    metadata : dict
+        Free-form JSON.
+
+    Examples
+    --------
+    >>> s = DataSnapshot(path="./data/", hash="sha256:" + "a" * 64, record_count=120)
+    >>> s.num_rows, s.record_count
+    (120, 120)
+    >>> str(s)
+    "DataSnapshot(path='./data/', hash=sha256:aaaaaaaaaaaa...)"
+    """
+
+    path: str | None = None
+    hash: str = Field(min_length=1)
+    size: int | None = Field(default=None, ge=0)
+    num_files: int | None = Field(default=None, ge=0)
+    num_rows: int | None = Field(default=None, ge=0)
+    columns: dict[str, str] | None = None
+    manifest: str | None = None
+    profile: str | None = None
+    source: Literal["reference", "path", "array", "dataframe"] = "reference"
+    schema_version: str | None = None
+    created_at: AwareDatetime | None = None
+    notes: str | None = None
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @classmethod
+    def _prepare_arguments(cls, args: tuple[Any, ...], data: dict[str, Any]) -> dict[str, Any]:
+        if args:
+            raise InvalidRecord("DataSnapshot takes keyword arguments (path=..., hash=...)")
+        if "record_count" in data:
+            count = data.pop("record_count")
+            rows = data.get("num_rows")
+            if rows is not None and count is not None and rows != count:
+                raise InvalidRecord(
+                    f"DataSnapshot: record_count={count!r} and num_rows={rows!r} are one value "
+                    "(two names for the row count); pass one of them"
+                )
+            if rows is None:
+                data["num_rows"] = count
+        if "created_at" not in data:
+            data["created_at"] = datetime.now(timezone.utc)
+        return data
+
+    @property
+    def record_count(self) -> int | None:
+        """The row count (the prototype's name for :attr:`num_rows`)."""
+        return self.num_rows
+
+    def __hash__(self) -> int:
+        # Equal snapshots hash equal; the dict fields (columns, metadata) are left out.
+        return hash((self.path, self.hash, self.size, self.num_rows, self.created_at))
+
+    def __str__(self) -> str:
+        shown = self.hash if len(self.hash) <= 19 else self.hash[:19] + "..."
+        return f"DataSnapshot(path={self.path!r}, hash={shown})"
+
+    @classmethod
+    def from_path(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        workers: int | None = None,
+        cache: bool = True,
+        progress: bool | None = None,
+        notes: str | None = None,
+    ) -> DataSnapshot:
+        """Snapshot a file or directory by content.
+
+        The hash is deterministic: the same bytes under the same relative paths give the
+        same hash on any machine, whatever order the files are created or listed in (see
+        :func:`mlineage.hashing.hash_path` for symlinks, empty directories and errors).
+        A directory's per-file manifest (path, size, sha256) is kept and written to the
+        store's blobs when the snapshot is logged, so ``Tracker.diff`` can later say which
+        files were added, removed or changed. Unchanged files are not read again (a local
+        cache keyed by path, size, mtime and inode).
+
+        Parameters
+        ----------
+        path : path-like
+        workers : int, optional
+            Hashing threads (default: a few per core).
+        cache : bool
+            Use the local hash cache (``$MLINEAGE_CACHE_DIR``, default ``~/.cache/mlineage``).
+        progress : bool, optional
+            Progress line on stderr: None = only on a terminal and when slower than ~1 s.
+        notes : str, optional
+            Free text kept with the snapshot.
+
+        Raises
+        ------
+        PathNotFound, UnreadablePath, UnsupportedPath, PathChanged
+        """
+        from mlineage import _keys
+        from mlineage.hashing import hash_path
+
+        digest = hash_path(path, workers=workers, cache=cache, progress=progress)
+        manifest_key = None
+        manifest_bytes = None
+        if digest.kind == "directory":
+            import hashlib
+
+            manifest_bytes = digest.manifest_bytes()
+            manifest_key = _keys.blob_key(hashlib.sha256(manifest_bytes).hexdigest())
+        if manifest_key is not None and manifest_bytes is not None:
+            from mlineage.content import remember_manifest
+
+            remember_manifest(manifest_key, manifest_bytes)
+        return cls(
+            path=os.fspath(path),
+            hash=digest.hash,
+            size=digest.size,
+            num_files=digest.num_files,
+            manifest=manifest_key,
+            source="path",
+            notes=notes,
+        )
+
+    @classmethod
+    def from_array(cls, X: Any, y: Any = None, *, path: str | None = None) -> DataSnapshot:  # noqa: N803
+        """Snapshot in-memory numpy data (features ``X`` and optional labels ``y``).
+
+        The hash covers dtype (with byte order), shape and bytes, so it is the same in every
+        process and on every machine of the same byte order; the row count and column
+        dtypes are recorded. Object arrays are refused (they would need pickling).
+
+        Raises
+        ------
+        UnhashableData
+        """
+        from mlineage.hashing import hash_array
+
+        digest = hash_array(X, y)
+        return cls(
+            path=path,
+            hash=digest.hash,
+            num_rows=digest.num_rows,
+            columns=digest.columns,
+            source="array",
+        )
+
+    @classmethod
+    def from_dataframe(cls, df: Any, *, path: str | None = None) -> DataSnapshot:
+        """Snapshot a pandas DataFrame: column names, dtypes, index and values.
+
+        pandas is only needed if you pass a DataFrame; mlineage does not depend on it.
+
+        Raises
+        ------
+        UnhashableData
+            For cells that have no stable byte form (lists, dicts, arbitrary objects).
+        """
+        from mlineage.hashing import hash_dataframe
+
+        digest = hash_dataframe(df)
+        return cls(
+            path=path,
+            hash=digest.hash,
+            num_rows=digest.num_rows,
+            columns=digest.columns,
+            source="dataframe",
+        )
+
+
+class EnvironmentSnapshot(Record):
+    """The software environment a version was produced in.
+
+    Captured automatically at log time and stored once per distinct environment as a
+    content-addressed blob that versions point at (``ModelVersion.environment_ref``).
+    Never holds environment variables, tokens or credentials.
+
+    Attributes
+    ----------
+    python_version : str
+    implementation : str
+        ``"CPython"``, ``"PyPy"``, ...
+    platform : str
+        ``platform.platform()``.
+    machine : str
+        CPU architecture.
+    packages : dict
+        Installed distribution name (normalised) -> version.
+    git_commit, git_branch : str or None
+        Of the repository the training script ran in, when there is one.
+    git_dirty : bool or None
+        Whether that work tree had uncommitted changes.
+    torch_version, cuda_version : str or None
+        When torch was imported by the training script.
+    captured_at : datetime or None
+    """
+
+    python_version: str = ""
+    implementation: str = ""
+    platform: str = ""
+    machine: str = ""
+    packages: dict[str, str] = Field(default_factory=dict)
+    git_commit: str | None = None
+    git_branch: str | None = None
+    git_dirty: bool | None = None
+    torch_version: str | None = None
+    cuda_version: str | None = None
+    captured_at: datetime | None = None

@@ -1,0 +1,386 @@
+"""The version record: one node of the lineage DAG, and the fingerprints it carries."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from pydantic import (
+    AwareDatetime,
+    Field,
+    FiniteFloat,
+    JsonValue,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+
+from mlineage._ids import ID_REGEX, new_id
+from mlineage._lazy import materialise
+from mlineage.errors import InvalidInput, InvalidRecord, MetricNotFound
+from mlineage.records._base import Record, VersionStatus
+from mlineage.records._data import ArtifactRef, DataSnapshot, EnvironmentSnapshot
+
+__all__ = ["FingerprintRef", "ModelVersion"]
+
+
+class FingerprintRef(Record):
+    """A version's behaviour on a probe set: summaries here, arrays in blobs.
+
+    Attributes
+    ----------
+    probe : str
+        The probe set's content hash (``"sha256:..."``).
+    probe_name : str
+    probe_blob : str or None
+        Blob key of the probe set's bytes (inputs, labels, groups), stored once.
+    blob : str
+        Blob key of the fingerprint's bytes (predictions, probabilities, embeddings).
+    summary : dict
+        Small JSON summary: accuracy, per-group accuracy, calibration, sizes.
+    """
+
+    probe: str = Field(min_length=1)
+    probe_name: str = ""
+    probe_blob: str | None = None
+    blob: str
+    summary: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+def _remember_environment(environment: object) -> str:
+    """Blob key of a hand-given environment, kept for ``ModelVersion.environment``."""
+    import hashlib
+
+    from mlineage import _environments
+    from mlineage.content import blob_key
+
+    if not isinstance(environment, EnvironmentSnapshot):
+        raise InvalidRecord(
+            f"ModelVersion: environment must be an EnvironmentSnapshot, got "
+            f"{type(environment).__name__}"
+        )
+    data = environment.model_copy(update={"captured_at": None}).model_dump_json().encode()
+    key = blob_key(hashlib.sha256(data).hexdigest())
+    _environments.put(key, environment)
+    return key
+
+
+class ModelVersion(Record):
+    """One immutable update of a model: a node of the lineage DAG.
+
+    A tracker builds these (``tracker.log_version()``); they can also be built by hand, as
+    the prototype did: ``ModelVersion("fraud", "./v1.pt", snapshot, metrics={...},
+    parent_ids=[...])`` (or by keyword, ``model_name=``/``model=``, ``parent_ids=``/
+    ``parents=``, ``environment=``). A hand-built version gets a new id and ``created_at``
+    now, and starts ``STAGED`` until :meth:`commit`; every version a tracker writes is
+    ``COMMITTED`` with ``committed_at`` set.
+
+    Attributes
+    ----------
+    id : str
+        Time-ordered id (32 hex digits); any unique prefix of 4+ digits resolves.
+    model : str
+        The model this version belongs to.
+    name : str or None
+        Optional human name, unique within the model (``"fraud-model-v3.2"``).
+    parents : tuple of str
+        Parent version ids; the first is the *first parent* that history follows.
+    kind : str
+        Why this version exists relative to its parents: ``"initial"``, ``"update"``,
+        ``"fine_tune"``, ``"distill"``, ``"merge"``, ``"rollback"``, ...
+    created_at : datetime
+        When the version was committed (UTC).
+    started_at : datetime or None
+        When the ``log_version`` block was entered.
+    model_path : str
+        Where the checkpoint was written.
+    model_artifact : ArtifactRef or None
+        Content hash (and archived copy) of the checkpoint, when computed.
+    dataset : DataSnapshot
+        The data the version was trained on.
+    metrics : dict of str to float
+    hyperparameters : dict
+        JSON values.
+    environment_ref : str or None
+        Store key of the captured :class:`EnvironmentSnapshot` blob (content-addressed,
+        so the many versions logged from one environment share one blob); read it with
+        ``Tracker.environment(version)``.
+    notes : str
+    tags : tuple of str
+    status : VersionStatus
+        ``COMMITTED`` in every stored record (``STAGED`` for a hand-built version not yet
+        committed); see ``Tracker.status`` for later changes.
+    committed_at : datetime or None
+        When it was committed (None while staged).
+    metadata : dict
+        Free-form JSON for integrations.
+    fingerprints : tuple of FingerprintRef
+        Behaviour on probe sets recorded with the version (arrays in blobs).
+
+    Examples
+    --------
+    >>> from mlineage import DataSnapshot
+    >>> v = ModelVersion("fraud", "./v1.pt", DataSnapshot(path="d/", hash="sha256:1"))
+    >>> v.status.value, v.committed_at is None, v.is_root()
+    ('staged', True, True)
+    >>> _ = v.commit()
+    >>> v.status.value, v.committed_at is not None
+    ('committed', True)
+    """
+
+    id: str = Field(pattern=ID_REGEX)
+    model: str
+    name: str | None = None
+    parents: tuple[str, ...] = ()
+    kind: str = Field(default="update", pattern=r"^[a-z][a-z0-9_]*$")
+    created_at: AwareDatetime
+    started_at: AwareDatetime | None = None
+    model_path: str
+    model_artifact: ArtifactRef | None = None
+    dataset: DataSnapshot
+    metrics: dict[str, FiniteFloat] = Field(default_factory=dict)
+    hyperparameters: dict[str, JsonValue] = Field(default_factory=dict)
+    environment_ref: str | None = None
+    notes: str = ""
+    tags: tuple[str, ...] = ()
+    status: VersionStatus = VersionStatus.COMMITTED
+    committed_at: AwareDatetime | None = None
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    fingerprints: tuple[FingerprintRef, ...] = ()
+
+    @classmethod
+    def _prepare_arguments(cls, args: tuple[Any, ...], data: dict[str, Any]) -> dict[str, Any]:
+        if len(args) > len(_POSITIONAL):
+            raise InvalidRecord(
+                f"ModelVersion takes at most {len(_POSITIONAL)} positional arguments "
+                f"({', '.join(_POSITIONAL)}), got {len(args)}"
+            )
+        for old, new in _ALIASES.items():
+            if old in data:
+                if new in data:
+                    raise InvalidRecord(f"ModelVersion: pass {old}= or {new}=, not both")
+                data[new] = data.pop(old)
+        for name, value in zip(_POSITIONAL, args, strict=False):
+            if name in data:
+                raise InvalidRecord(f"ModelVersion got two values for {name!r}")
+            data[name] = value
+        environment = data.pop("environment", None)
+        if environment is not None:
+            data.setdefault("environment_ref", _remember_environment(environment))
+        now = datetime.now(timezone.utc)
+        data.setdefault("created_at", now)
+        if "id" not in data:
+            created = data["created_at"]
+            data["id"] = new_id(created if isinstance(created, datetime) else now)
+        data.setdefault("status", VersionStatus.STAGED)
+        if "parents" in data and isinstance(data["parents"], list):
+            data["parents"] = tuple(data["parents"])
+        return data
+
+    @model_validator(mode="after")
+    def _committed_at(self) -> ModelVersion:
+        # Stores before format 3 have no committed_at: a committed version was committed
+        # when it was created.
+        if self.status is VersionStatus.COMMITTED and self.committed_at is None:
+            object.__setattr__(self, "committed_at", self.created_at)
+        return self
+
+    @field_validator("parents")
+    @classmethod
+    def _distinct_parents(cls, parents: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if len(set(parents)) != len(parents):
+            raise ValueError(f"parents repeat a version: {list(parents)}")
+        if info.data.get("id") in parents:
+            raise ValueError("a version cannot be its own parent")
+        return parents
+
+    # -- lazily read records --------------------------------------------------------------
+    # A version loaded from a pack starts with only its id in ``__dict__`` and a pointer to
+    # its bytes in ``__pydantic_private__`` (see :func:`lazy_version`); the first access to
+    # any other field reads and validates the whole record. Everything that looks at the
+    # fields (attributes, ==, hash, repr, dict(), copy, pickle, serialisation, also nested
+    # in another model) reads it first, so a lazy version is indistinguishable from one
+    # decoded eagerly. An eagerly built version has ``__pydantic_private__ = None`` and
+    # pays nothing for this.
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler):  # type: ignore[no-untyped-def]
+        # No annotations on purpose: pydantic then keeps the model's own serialisation
+        # schema (a return annotation would replace it in model_json_schema).
+        if self.__pydantic_private__ is not None:
+            materialise(self)
+        return handler(self)
+
+    if not TYPE_CHECKING:  # as in pydantic: keeps mypy from allowing any attribute
+
+        def __getattr__(self, name: str) -> Any:
+            if name in _LAZY_ATTRIBUTES and materialise(self):
+                return object.__getattribute__(self, name)
+            return super().__getattr__(name)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ModelVersion):
+            materialise(self)
+            materialise(other)
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        # What pydantic generates for frozen models; the dict fields make it raise.
+        materialise(self)
+        return hash(tuple(self.__dict__[name] for name in _VERSION_FIELDS_ORDERED))
+
+    def __iter__(self) -> Any:
+        materialise(self)
+        return super().__iter__()
+
+    def __repr_args__(self) -> Any:
+        materialise(self)
+        return super().__repr_args__()
+
+    def __getstate__(self) -> dict[Any, Any]:
+        materialise(self)
+        return super().__getstate__()
+
+    def __copy__(self) -> ModelVersion:
+        materialise(self)
+        return super().__copy__()
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> ModelVersion:
+        materialise(self)
+        return super().__deepcopy__(memo)
+
+    @property
+    def model_name(self) -> str:
+        """The model's name (the prototype's name for :attr:`model`)."""
+        return self.model
+
+    @property
+    def parent_ids(self) -> list[str]:
+        """Parent ids, first parent first (the prototype's name for :attr:`parents`)."""
+        return list(self.parents)
+
+    @property
+    def environment(self) -> EnvironmentSnapshot | None:
+        """The environment captured when this version was logged, or None.
+
+        Read on first use from the store of the tracker that loaded the version (the
+        same object ``tracker.environment(version)`` returns); None when none was
+        captured, or no open tracker's store has it.
+        """
+        from mlineage import _environments
+
+        return _environments.get(self.environment_ref)
+
+    def is_root(self) -> bool:
+        """Whether this version has no parents."""
+        return not self.parents
+
+    def commit(self) -> ModelVersion:
+        """Mark a hand-built (staged) version committed, stamping ``committed_at``; once.
+
+        Returns the version itself. Versions a tracker writes are committed already.
+
+        Raises
+        ------
+        InvalidInput
+            If it is committed already (its record is immutable from then on).
+        """
+        if self.status is not VersionStatus.STAGED:
+            raise InvalidInput(
+                f"version {self.short_id} is {self.status.value} already (committed at "
+                f"{self.committed_at}); a committed version is immutable"
+            )
+        object.__setattr__(self, "status", VersionStatus.COMMITTED)
+        object.__setattr__(self, "committed_at", datetime.now(timezone.utc))
+        self.__pydantic_fields_set__.update({"status", "committed_at"})
+        return self
+
+    @property
+    def parent_id(self) -> str | None:
+        """The first parent's id, or None for a root version."""
+        return self.parents[0] if self.parents else None
+
+    @property
+    def short_id(self) -> str:
+        """The first 12 hex digits of the id (the millisecond timestamp part)."""
+        return self.id[:12]
+
+    def metric(self, name: str) -> float:
+        """Return metric ``name``.
+
+        Raises
+        ------
+        MetricNotFound
+            If this version has no such metric; the message lists the ones it has.
+        """
+        try:
+            return self.metrics[name]
+        except KeyError:
+            have = ", ".join(sorted(self.metrics)) or "none"
+            raise MetricNotFound(
+                f"version {self.id} has no metric {name!r} (it has: {have})"
+            ) from None
+
+    def metric_delta(self, other: ModelVersion, metric: str) -> float | None:
+        """Return ``self.metrics[metric] - other.metrics[metric]``, or None if either lacks it.
+
+        ``history[0].metric_delta(history[1], "accuracy")`` is how much the newest update
+        moved accuracy. (The prototype's contract; :meth:`metric_change` raises instead.)
+        """
+        if metric not in self.metrics or metric not in other.metrics:
+            return None
+        return self.metrics[metric] - other.metrics[metric]
+
+    def metric_change(self, other: ModelVersion, metric: str) -> float:
+        """Like :meth:`metric_delta`, but a missing metric is an error.
+
+        Raises
+        ------
+        MetricNotFound
+            If either version lacks the metric; the message lists the ones it has.
+        """
+        return self.metric(metric) - other.metric(metric)
+
+    def __str__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        return f"ModelVersion({self.short_id}{label}, model={self.model!r}, {self.status.value})"
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        metrics = ", ".join(f"{k}={v:.4g}" for k, v in list(self.metrics.items())[:4])
+        return (
+            f"<ModelVersion {self.id[:12]}{label} of {self.model!r} "
+            f"{self.created_at:%Y-%m-%d %H:%M:%S} {metrics}>"
+        )
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        rows = [
+            ("id", self.id),
+            ("name", self.name or ""),
+            ("parents", ", ".join(p[:12] for p in self.parents) or "(root)"),
+            ("kind", self.kind),
+            ("created", f"{self.created_at:%Y-%m-%d %H:%M:%S %Z}"),
+            ("model", self.model_path),
+            ("dataset", f"{self.dataset.path or ''} {self.dataset.hash}"),
+            ("metrics", ", ".join(f"{k}={v:.6g}" for k, v in self.metrics.items())),
+            ("hyperparameters", ", ".join(f"{k}={v}" for k, v in self.hyperparameters.items())),
+            ("notes", self.notes),
+            ("tags", ", ".join(self.tags)),
+        ]
+        body = "".join(
+            f"<tr><th style='text-align:left'>{escape(k)}</th><td>{escape(str(v))}</td></tr>"
+            for k, v in rows
+        )
+        return f"<table>{body}</table>"
+
+
+_POSITIONAL = ("model", "model_path", "dataset")
+_ALIASES = {"model_name": "model", "parent_ids": "parents"}
+_VERSION_FIELDS_ORDERED = tuple(ModelVersion.model_fields)
+# What a lazy version reads its record for: its fields and the pydantic slots left unset.
+_LAZY_ATTRIBUTES = frozenset(
+    [*_VERSION_FIELDS_ORDERED, "__pydantic_fields_set__", "__pydantic_extra__"]
+)
