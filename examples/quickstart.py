@@ -37,4 +37,4 @@ assert culprit is not None
 print(f"\naccuracy dropped most at {culprit.name}: {culprit.notes!r}")
 print(f"  data {culprit.dataset.path}  hyperparameters {culprit.hyperparameters}\n")
 print(tracker.blame_report("accuracy", "decrease"), "\n")
-tracker.summary()
+print(tracker.summary())

@@ -540,7 +540,7 @@ def test_summary_prints_history(tracker: ml.Tracker, capsys: pytest.CaptureFixtu
     log(tracker, 0, name="v1", notes="first")
     second = log(tracker, 1, notes="second")
     tracker.set_alias("production", second)
-    tracker.summary()
+    print(tracker.summary())
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert "2 versions" in lines[0]

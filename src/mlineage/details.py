@@ -53,8 +53,12 @@ class BlobDetails:
         from mlineage import _environments
 
         key = version.environment_ref
+        if key is None:
+            return None
         try:
-            return _environments.get(key, self.read_environment)
+            # This store's blob, verified (once per tracker); the object kept for the key
+            # in the process, so that `version.environment` is this very object.
+            return _environments.put(key, self.read_environment(key))
         except NotFound:
             raise CorruptRecord(
                 f"environment blob {key} is missing from {self.store.uri}; run `mlineage fsck`"

@@ -11,6 +11,7 @@ sub-facades or functions of a tracker, not as more methods here.
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -42,6 +43,7 @@ from mlineage.storage import Store, open_store
 from mlineage.writer import PACK_RECORDS, VersionLogger, Writer
 
 if TYPE_CHECKING:
+    from mlineage.analysis.lineage import Analysis
     from mlineage.checkout import Checkout
 
 __all__ = ["PACK_RECORDS", "Lineage", "Tracker", "VersionLogger", "list_models"]
@@ -182,6 +184,13 @@ class Tracker:
         """Where the store is: a local store's directory, else the store's URI."""
         root = getattr(self.store, "root", None)
         return self.store.uri if root is None else str(root)
+
+    @functools.cached_property
+    def analysis(self) -> Analysis:
+        """Drift, behaviour and change points along this lineage (built on first use)."""
+        from mlineage.analysis.lineage import Analysis
+
+        return Analysis(self)
 
     @property
     def _graph(self) -> LineageGraph:

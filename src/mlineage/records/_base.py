@@ -93,7 +93,7 @@ class RecordMeta(ModelMetaclass):
     the prototype's positional arguments and names, and fill defaults such as "now".
     """
 
-    def __call__(cls, *args: Any, **data: Any) -> Any:
+    def __call__(cls, *args: Any, **data: Any) -> Any:  # noqa: N805
         prepare = getattr(cls, "_prepare_arguments", None)
         if prepare is not None:
             data = prepare(args, data)

@@ -1,0 +1,172 @@
+"""``tracker.analysis``: the analysis functions applied along a tracker's lineage.
+
+A lazy sub-facade (the way DVC's ``Repo`` exposes ``repo.metrics``): the tracker builds it
+on first access, and each method reads what it needs from the lineage (the graph's metric
+columns, stored profiles and fingerprints) and hands arrays to the plain functions of
+:mod:`mlineage.analysis`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from mlineage.errors import MetricNotFound
+from mlineage.records import ModelVersion
+
+if TYPE_CHECKING:
+    from mlineage.refs import Ref
+    from mlineage.tracker import Tracker
+
+__all__ = ["Analysis", "ChangePoints"]
+
+
+@dataclass(frozen=True)
+class ChangePoints:
+    """Level shifts of a metric along a first-parent history (oldest first).
+
+    Attributes
+    ----------
+    metric : str
+    versions : list of ModelVersion
+        The versions that carry the metric, oldest first.
+    values : list of float
+        The metric at each of them.
+    breakpoints : list of int
+        Positions in ``versions`` where a new level starts.
+    method : str
+    penalty : float
+    """
+
+    metric: str
+    versions: list[ModelVersion]
+    values: list[float]
+    breakpoints: list[int]
+    method: str
+    penalty: float
+    segments: list[tuple[int, int, float]] = field(default_factory=list)
+
+    @property
+    def changed_at(self) -> list[ModelVersion]:
+        """The first version of each new level (the updates that shifted the metric)."""
+        return [self.versions[b] for b in self.breakpoints]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: each change with its version and the levels before and after."""
+        return {
+            "metric": self.metric,
+            "method": self.method,
+            "penalty": self.penalty,
+            "points": len(self.values),
+            "changes": [
+                {
+                    "version": self.versions[b].id,
+                    "name": self.versions[b].name,
+                    "position": b,
+                    "before": before[2],
+                    "after": after[2],
+                }
+                for b, before, after in zip(
+                    self.breakpoints, self.segments, self.segments[1:], strict=False
+                )
+            ],
+        }
+
+    def __str__(self) -> str:
+        if not self.breakpoints:
+            return (
+                f"{self.metric}: no level shift in {len(self.values)} versions "
+                f"({self.method}, penalty {self.penalty:.3g})"
+            )
+        lines = [f"{self.metric}: {len(self.breakpoints)} level shift(s) ({self.method})"]
+        for change in self.to_dict()["changes"]:
+            label = f" ({change['name']})" if change["name"] else ""
+            lines.append(
+                f"  at {change['version'][:12]}{label}: "
+                f"{change['before']:.4g} -> {change['after']:.4g}"
+            )
+        return "\n".join(lines)
+
+
+class Analysis:
+    """Analyses along the lineage of one tracker: ``tracker.analysis``.
+
+    Parameters
+    ----------
+    tracker : Tracker
+    """
+
+    def __init__(self, tracker: Tracker) -> None:
+        self._tracker = tracker
+
+    def __repr__(self) -> str:
+        return f"<Analysis of {self._tracker!r}>"
+
+    # -- change points --------------------------------------------------------------------
+
+    def change_points(
+        self,
+        metric: str,
+        *,
+        on: Ref | None = None,
+        method: Literal["binseg", "pelt"] = "binseg",
+        penalty: float | None = None,
+        min_size: int = 1,
+    ) -> ChangePoints:
+        """Level shifts of ``metric`` along the first-parent history of ``on``.
+
+        Finds a slow decline over several updates, not just the worst single step
+        (:meth:`~mlineage.Tracker.blame`): binary segmentation (default) or PELT on the
+        metric series, L2 cost, breakpoints at any version (ruptures' ``jump=1``).
+
+        Parameters
+        ----------
+        metric : str
+        on : str or ModelVersion, optional
+            Whose history (default: the latest version).
+        method : {"binseg", "pelt"}
+        penalty : float, optional
+            Cost of one more level; default
+            :func:`~mlineage.analysis.default_penalty` (``3 sigma^2 ln n``, sigma a
+            robust noise estimate).
+        min_size : int
+            Fewest versions in one level.
+
+        Raises
+        ------
+        MetricNotFound
+            If no version on the history carries ``metric``.
+        """
+        from mlineage import refs
+        from mlineage.analysis.changepoints import change_points, default_penalty
+
+        index = self._tracker._index
+        history = refs.history_indices(index, on)
+        nodes, values = index.graph.metric_series(history, metric)
+        if len(nodes) == 0:
+            raise MetricNotFound(
+                f"no version on the history of {self._tracker.model!r} carries metric {metric!r}"
+            )
+        pen = default_penalty(values) if penalty is None and len(values) > 2 else penalty
+        pen = 0.0 if pen is None else float(pen)
+        points = (
+            change_points(values, method=method, penalty=pen, min_size=min_size)
+            if len(values) > 2 * min_size
+            else []
+        )
+        bounds = [0, *points, len(values)]
+        segments = [
+            (start, end, float(values[start:end].mean()))
+            for start, end in itertools.pairwise(bounds)
+        ]
+        graph = index.graph
+        return ChangePoints(
+            metric=metric,
+            versions=[graph.node(i) for i in nodes],
+            values=[float(v) for v in values],
+            breakpoints=points,
+            method=method,
+            penalty=pen,
+            segments=segments,
+        )

@@ -1,0 +1,46 @@
+"""tracker.analysis.change_points: level shifts along a history, found from the graph's column."""
+
+from __future__ import annotations
+
+import pytest
+
+import mlineage as ml
+
+
+def _tracker(values: list[float]) -> ml.Tracker:
+    tracker = ml.Tracker("cp", storage="memory://", capture_environment=False)
+    for i, value in enumerate(values):
+        tracker.log(
+            model_path=f"m{i}.pt",
+            dataset=ml.DataSnapshot(hash=f"sha256:{i}"),
+            metrics={"accuracy": value},
+            name=f"month-{i + 1}",
+        )
+    return tracker
+
+
+def test_a_shift_at_month_seven_is_found() -> None:
+    noise = [0.001, -0.002, 0.0015, 0.0, -0.001, 0.002]
+    values = [0.90 + n for n in noise] + [0.84 + n for n in noise]
+    report = _tracker(values).analysis.change_points("accuracy")
+    assert [v.name for v in report.changed_at] == ["month-7"]
+    (change,) = report.to_dict()["changes"]
+    assert change["before"] == pytest.approx(0.90, abs=0.002)
+    assert change["after"] == pytest.approx(0.84, abs=0.002)
+    assert "month-7" in str(report)
+
+
+def test_a_slow_decline_is_a_level_shift_not_one_bad_step() -> None:
+    values = [0.90] * 6 + [0.89, 0.88, 0.87, 0.86, 0.85] + [0.85] * 6
+    tracker = _tracker(values)
+    report = tracker.analysis.change_points("accuracy")
+    assert report.breakpoints, str(report)
+    assert all(6 <= b <= 11 for b in report.breakpoints)
+
+
+def test_flat_series_and_missing_metric() -> None:
+    tracker = _tracker([0.9] * 8)
+    assert tracker.analysis.change_points("accuracy").breakpoints == []
+    with pytest.raises(ml.MetricNotFound):
+        tracker.analysis.change_points("auc")
+    assert tracker.analysis is tracker.analysis  # built once
