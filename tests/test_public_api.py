@@ -1,4 +1,4 @@
-"""The code users already run: README quick start and DESIGN.md's API, in fresh processes."""
+"""The code users already run: README quick start and the design's API, in fresh processes."""
 
 from __future__ import annotations
 

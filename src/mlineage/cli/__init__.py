@@ -40,7 +40,7 @@ from collections.abc import Sequence
 
 import click
 
-from mlineage.cli import _checkout, _history, _store
+from mlineage.cli import _checkout, _demo, _history, _store
 from mlineage.cli._common import DEBUG_HELP, STORE_HELP, GlobalOptions, silence_stdout
 
 __all__ = ["cli", "main"]
@@ -77,6 +77,7 @@ for _command in (
     _checkout.aliases,
     _store.fsck,
     _store.compact,
+    _demo.demo,
 ):
     cli.add_command(_command)
 

@@ -1,0 +1,80 @@
+"""``mlineage demo``: README's first command builds a real store, quickly, on a fresh path."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import mlineage as ml
+from mlineage.demo import build_demo
+
+SRC = Path(__file__).parents[1] / "src"
+
+
+def test_the_demo_command_builds_the_story_in_a_fresh_directory(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "mlineage", "demo"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 60
+    out = result.stdout
+    assert "Built 13 versions of 'fraud-detector'" in out
+    assert "lineage.html" in out and out.count("mlineage --store") == 3
+    store = tmp_path / "mlineage-demo" / "store"
+    tracker = ml.Tracker.load("fraud-detector", storage=str(store))
+    history = tracker.history()
+    assert [v.name for v in history][-1] == "fraud-2024-01" and len(history) == 12
+    assert tracker.blame("accuracy").name == "fraud-2024-05"  # type: ignore[union-attr]
+    assert tracker.status("fraud-2024-05") == ml.VersionStatus.ROLLED_BACK
+    assert len(tracker.alias_history("production")) == 4
+    assert tracker.resolve("production", at="2024-06-05").name == "fraud-2024-05"
+    assert tracker.resolve("production", at="2024-06-09").name == "fraud-2024-04"
+    assert tracker.aliases()["production"].name == "fraud-2024-10"
+    merge = tracker.get_version("fraud-2024-08")
+    fine_tune = tracker.get_version("fraud-2024-06-north")
+    assert merge.kind == "merge" and merge.parents[1] == fine_tune.id
+    assert fine_tune.kind == "fine_tune"
+    assert (tmp_path / "mlineage-demo" / "lineage.html").stat().st_size > 10_000
+    assert ml.fsck(str(store)).ok
+
+
+def test_the_demo_refuses_a_non_empty_directory_unless_forced(tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(ml.InvalidInput, match="not empty"):
+        build_demo(tmp_path)
+    result = build_demo(tmp_path, force=True, report=False)
+    assert (tmp_path / "keep.txt").read_text() == "mine"  # only the demo's own files go
+    assert result.versions == 13 and not result.report.exists()
+    again = subprocess.run(
+        [sys.executable, "-m", "mlineage", "demo", "--path", str(tmp_path), "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+        timeout=120,
+        check=False,
+    )
+    assert again.returncode == 2 and "not empty" in again.stderr
+    assert "Traceback" not in again.stderr
+    forced = subprocess.run(
+        [sys.executable, "-m", "mlineage", "demo", "--path", str(tmp_path), "--force", "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+        timeout=120,
+        check=False,
+    )
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads(forced.stdout)["culprit"] == "fraud-2024-05"
