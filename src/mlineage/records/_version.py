@@ -10,8 +10,6 @@ from pydantic import (
     Field,
     FiniteFloat,
     JsonValue,
-    ValidationInfo,
-    field_validator,
     model_serializer,
     model_validator,
 )
@@ -179,21 +177,18 @@ class ModelVersion(Record):
         return data
 
     @model_validator(mode="after")
-    def _committed_at(self) -> ModelVersion:
+    def _check(self) -> ModelVersion:
+        # One validator (one Python call per decoded record) for both checks.
+        parents = self.parents
+        if parents and (len(set(parents)) != len(parents) or self.id in parents):
+            raise ValueError(
+                f"parents repeat a version or name the version itself: {list(parents)}"
+            )
         # Stores before format 3 have no committed_at: a committed version was committed
         # when it was created.
-        if self.status is VersionStatus.COMMITTED and self.committed_at is None:
+        if self.committed_at is None and self.status is VersionStatus.COMMITTED:
             object.__setattr__(self, "committed_at", self.created_at)
         return self
-
-    @field_validator("parents")
-    @classmethod
-    def _distinct_parents(cls, parents: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
-        if len(set(parents)) != len(parents):
-            raise ValueError(f"parents repeat a version: {list(parents)}")
-        if info.data.get("id") in parents:
-            raise ValueError("a version cannot be its own parent")
-        return parents
 
     # -- lazily read records --------------------------------------------------------------
     # A version loaded from a pack starts with only its id in ``__dict__`` and a pointer to
