@@ -219,6 +219,11 @@ class CheckoutError(MLineageError):
 class UnsupportedObject(StoreError, CorruptRecord):
     """A store entry is a symlink, FIFO, device or socket, or larger than the format allows."""
 
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        #: The store key (or path relative to the root) of the entry.
+        self.key = key
+
 
 class StoreReadOnly(StoreError, PermissionError):
     """The file system holding the store (or a checkout target) is mounted read-only."""

@@ -215,14 +215,16 @@ class LocalStore(Store):
             f"{key!r} in store {self.uri} is {what}, not a regular file; mlineage stores "
             "regular files only and follows no symlink inside a store (it could lead reads "
             "and writes outside it): remove it, or replace it with the file it stands for; "
-            "run `mlineage fsck`"
+            "run `mlineage fsck`",
+            key,
         )
 
     def _too_large(self, key: str, size: int, limit: int) -> UnsupportedObject:
         return UnsupportedObject(
             f"{key!r} in store {self.uri} is {size} bytes or more, larger than the format "
             f"allows there ({limit} bytes), so mlineage did not write it and will not read "
-            "it; run `mlineage fsck`"
+            "it; run `mlineage fsck`",
+            key,
         )
 
     def _check_dirs(self, directory: str) -> None:
@@ -257,7 +259,8 @@ class LocalStore(Store):
                 f"{relative} in store {self.uri} is {_describe(mode)}, not a directory; "
                 "mlineage follows no symlink inside a store (it could lead reads and writes "
                 "outside it): replace it with a real directory (to keep a store on another "
-                "disk, point the store's own path there); run `mlineage fsck`"
+                "disk, point the store's own path there); run `mlineage fsck`",
+                relative,
             )
 
     def checked_path(self, key: str) -> Path:
