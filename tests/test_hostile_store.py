@@ -454,9 +454,7 @@ URIS = [
 
 
 @pytest.mark.parametrize("uri", URIS)
-def test_credentials_in_bucket_uris_are_refused_and_never_shown(
-    tmp_path: Path, uri: str
-) -> None:
+def test_credentials_in_bucket_uris_are_refused_and_never_shown(tmp_path: Path, uri: str) -> None:
     for attempt in (
         lambda: open_store(uri),
         lambda: ml.Tracker(MODEL, storage=uri),
