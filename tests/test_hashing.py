@@ -209,7 +209,17 @@ _entries = st.dictionaries(
 ).map(lambda d: tuple(ManifestEntry(p, size, sha) for p, (size, sha) in d.items()))
 
 
-@given(entries=_entries)
+def _is_tree(entries: tuple[ManifestEntry, ...]) -> bool:
+    """No file is also a directory of another (as on any file system)."""
+    paths = {e.path for e in entries}
+    return not any(
+        "/".join(e.path.split("/")[:depth]) in paths
+        for e in entries
+        for depth in range(1, e.path.count("/") + 1)
+    )
+
+
+@given(entries=_entries.filter(_is_tree))
 def test_manifest_round_trips(entries: tuple[ManifestEntry, ...]) -> None:
     digest = PathDigest("directory", manifest_hash(entries), 0, len(entries), entries)
     data = digest.manifest_bytes()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 from mlineage._progress import Progress
@@ -18,13 +20,20 @@ from mlineage.content import (
     PREFIX,
     blob_key,
     blob_key_of,
-    file_chunks,
     hex_of,
     read_blob,
     write_file,
 )
 from mlineage.content import digest_of_key as sha256_of_key
-from mlineage.errors import CheckoutError, CorruptRecord, HashMismatch, InvalidInput, NotFound
+from mlineage.errors import (
+    CheckoutError,
+    CorruptRecord,
+    HashMismatch,
+    InvalidInput,
+    InvalidKey,
+    NotFound,
+    UnsupportedObject,
+)
 from mlineage.hashing import ManifestEntry, PathDigest, hash_path, parse_manifest
 from mlineage.records import ArtifactRef
 from mlineage.storage import LocalStore, Store
@@ -128,9 +137,7 @@ def _copy_verified(store: Store, sha256: str, dest: Path, label: str) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         if isinstance(store, LocalStore):
-            blob = store.path_of(key)
-            if not blob.is_file():
-                raise NotFound(key)
+            blob = store.checked_path(key)  # a regular file, not a symlink or a FIFO
             # The hash cache makes repeat checkouts of an unchanged blob copy-bound; a blob
             # whose size, mtime or inode changed is always re-read and re-verified.
             actual = hex_of(hash_path(blob, workers=1, progress=False).hash)
@@ -142,6 +149,8 @@ def _copy_verified(store: Store, sha256: str, dest: Path, label: str) -> None:
             f"{label}: archived blob {PREFIX}{sha256} is missing from the store; "
             "run `mlineage fsck`"
         ) from None
+    except UnsupportedObject as exc:
+        raise CheckoutError(f"{label}: archived blob {PREFIX}{sha256}: {exc}") from None
     if actual != sha256:
         with contextlib.suppress(FileNotFoundError):
             dest.unlink()
@@ -150,20 +159,65 @@ def _copy_verified(store: Store, sha256: str, dest: Path, label: str) -> None:
         )
 
 
-def _copy_from_origin(source: Path, sha256: str, dest: Path, label: str) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
+def _open_origin(source: Path, label: str) -> int:
+    """Open an original checkpoint file for reading; refuse what is not a regular file.
+
+    A record names the path, and a record can come from anyone: ``O_NONBLOCK`` keeps a
+    FIFO from hanging the open, and only a regular file is read (``/dev/zero`` never ends).
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        actual = write_file(file_chunks(source), dest)  # a vanished source leaves no dest
-    except FileNotFoundError:
+        fd = os.open(source, flags)
+    except (FileNotFoundError, NotADirectoryError):
         raise CheckoutError(
             f"{label}: {source} no longer exists and the version was not archived "
             "(log with archive=True to keep a copy in the store)"
         ) from None
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno is not None else str(exc)
+        raise CheckoutError(f"{label}: cannot read {source}: {reason}") from None
+    if stat.S_ISREG(os.fstat(fd).st_mode):
+        return fd
+    os.close(fd)
+    raise CheckoutError(
+        f"{label}: {source} is not a regular file (a directory, FIFO, socket or device), so "
+        "it cannot be the checkpoint file that was logged; the record may be damaged "
+        "(run `mlineage fsck`)"
+    )
+
+
+def _origin_chunks(fd: int) -> Iterator[bytes]:
+    with os.fdopen(fd, "rb") as f:
+        while chunk := f.read(1 << 20):
+            yield chunk
+
+
+def _copy_from_origin(source: Path, sha256: str, dest: Path, label: str) -> None:
+    fd = _open_origin(source, label)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except BaseException:
+        os.close(fd)
+        raise
+    actual = write_file(_origin_chunks(fd), dest)
     if actual != sha256:
+        # Not the digest it has now: a record can name any local file, and its hash is
+        # not for the record's author to learn from a checkout's error message.
         raise CheckoutError(
-            f"{label}: {source} has changed since it was logged: expected {PREFIX}{sha256}, "
-            f"got {PREFIX}{actual}"
+            f"{label}: {source} has changed since it was logged (its bytes no longer hash "
+            f"to {PREFIX}{sha256}); restore it, or check out a version that was archived"
         )
+
+
+def _target_name(ref: ArtifactRef) -> str:
+    """The name a checked-out artifact gets under ``model/``: its own, never ``..``."""
+    name = Path(ref.path).name
+    if name == "..":
+        raise CheckoutError(
+            f"{ref.path}: its record is corrupt: a checkpoint path ending in '..' was not "
+            "written by mlineage (it records absolute, normalised paths); run `mlineage fsck`"
+        )
+    return name or "model"
 
 
 def restore(store: Store, ref: ArtifactRef, dest: Path) -> list[Path]:
@@ -188,7 +242,7 @@ def restore(store: Store, ref: ArtifactRef, dest: Path) -> list[Path]:
             sha = hex_of(ref.hash)
         except InvalidInput as exc:
             raise CheckoutError(f"{ref.path}: its record is corrupt: {exc}") from None
-        target = dest / (Path(ref.path).name or "model")
+        target = dest / _target_name(ref)
         if ref.blob is not None:
             _copy_verified(store, sha, target, ref.path)
         else:
@@ -198,9 +252,9 @@ def restore(store: Store, ref: ArtifactRef, dest: Path) -> list[Path]:
         raise CheckoutError(f"{ref.path}: directory artifact has no manifest in its record")
     try:
         entries = manifest_entries(store, ref.manifest)
-    except (NotFound, HashMismatch, CorruptRecord) as exc:
+    except (NotFound, HashMismatch, CorruptRecord, InvalidKey) as exc:
         raise CheckoutError(f"{ref.path}: cannot read its manifest: {exc}") from None
-    root = dest / (Path(ref.path).name or "model")
+    root = dest / _target_name(ref)
     for entry in entries:
         target = root.joinpath(*entry.path.split("/"))
         label = f"{ref.path}/{entry.path}"

@@ -18,9 +18,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlineage.errors import CheckoutError, CorruptRecord, HashMismatch, NotFound
+from mlineage.errors import (
+    CheckoutError,
+    CorruptRecord,
+    HashMismatch,
+    InvalidInput,
+    InvalidKey,
+    NotFound,
+)
 from mlineage.records import DataSnapshot, EnvironmentSnapshot, ModelVersion
-from mlineage.storage import Store
+from mlineage.storage import Store, map_os_errors
 
 if TYPE_CHECKING:
     from mlineage.environment import EnvironmentDiff
@@ -111,12 +118,27 @@ def materialise(
     CheckoutError
         If ``to`` exists and is not empty (unless ``overwrite=True``), is a file, or any
         checkpoint file is missing or does not match its recorded hash (the message names
-        the file, the expected and the actual hash). Nothing is left behind.
+        the file and the expected hash). Nothing is left behind.
+    StoreReadOnly, PermissionDenied, StoreFull
+        If ``to`` is on a read-only file system, may not be written, or the disk fills up;
+        the message names ``to``. Nothing is left behind.
+    InvalidInput
+        If ``to`` contains a NUL character.
     """
+    if "\0" in os.fspath(to):
+        raise InvalidInput(
+            f"checkout target {os.fspath(to)!r} contains a NUL character, which no file "
+            "system allows in a path"
+        )
+    dest = Path(to).expanduser().absolute()
+    with map_os_errors(dest, "write the checkout to"):
+        return _materialise(store, checkout, dest, overwrite=overwrite)
+
+
+def _materialise(store: Store, checkout: Checkout, dest: Path, *, overwrite: bool) -> Checkout:
     from mlineage.artifacts import manifest_entries, restore
     from mlineage.environment import requirements_txt
 
-    dest = Path(to).expanduser().absolute()
     if dest.exists() and not dest.is_dir():
         raise CheckoutError(f"checkout target {dest} is a file; choose a directory")
     if dest.exists() and not _empty_dir(dest) and not overwrite:
@@ -143,7 +165,7 @@ def materialise(
         if checkout.dataset.manifest is not None:
             try:
                 entries = manifest_entries(store, checkout.dataset.manifest)
-            except (NotFound, HashMismatch, CorruptRecord) as exc:
+            except (NotFound, HashMismatch, CorruptRecord, InvalidKey) as exc:
                 raise CheckoutError(f"dataset manifest of version {version.id}: {exc}") from None
             _write_json(
                 tmp / "dataset-manifest.json",

@@ -434,13 +434,8 @@ def hash_blob(store: Store, key: str) -> str | None:
     >>> hash_blob(store, "blobs/x") == hashlib.sha256(b"abc").hexdigest()
     True
     """
-    from mlineage.storage import LocalStore  # storage imports this module
-
-    if isinstance(store, LocalStore):
-        try:
-            return copy_hashed(file_chunks(store.path_of(key)), None)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
+    # Every backend streams get_file (a local store reads its regular file in chunks and
+    # refuses symlinks and special files).
     try:
         return store.get_file(key, os.devnull)
     except NotFound:

@@ -13,7 +13,11 @@ caught builtins, keeps working::
     │   ├── MissingDependency (ImportError)   backend extra not installed
     │   ├── StoreUnavailable (ConnectionError)  backend cannot be reached
     │   ├── StoreFormatError            store written by a newer mlineage
-    │   └── ReadOnlyError (PermissionError)   write through a read-only tracker
+    │   ├── ReadOnlyError (PermissionError)   write through a read-only tracker
+    │   ├── UnsupportedObject (CorruptRecord)  symlink, FIFO, device or oversized file in a store
+    │   ├── StoreReadOnly (PermissionError)    file system mounted read-only
+    │   ├── PermissionDenied (PermissionError) the OS refuses to write (or read) a file
+    │   └── StoreFull (OSError)         no space left on the device, or quota exceeded
     ├── CorruptRecord (ValueError)      stored bytes that do not decode to a record
     ├── InvalidInput (ValueError)       bad value passed by the caller
     │   ├── MissingField                a required field of a version was not set
@@ -62,15 +66,19 @@ __all__ = [
     "ModelNotFound",
     "NameTaken",
     "NotFound",
+    "PermissionDenied",
     "PathChanged",
     "PathNotFound",
     "ReadOnlyError",
     "StoreError",
     "StoreFormatError",
+    "StoreFull",
+    "StoreReadOnly",
     "StoreUnavailable",
     "UnhashableData",
     "UnknownScheme",
     "UnreadablePath",
+    "UnsupportedObject",
     "UnsupportedPath",
     "VersionNotFound",
 ]
@@ -206,3 +214,24 @@ class PathChanged(MLineageError):
 
 class CheckoutError(MLineageError):
     """A version could not be reconstructed (missing or altered files)."""
+
+
+class UnsupportedObject(StoreError, CorruptRecord):
+    """A store entry is a symlink, FIFO, device or socket, or larger than the format allows."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        #: The store key (or path relative to the root) of the entry.
+        self.key = key
+
+
+class StoreReadOnly(StoreError, PermissionError):
+    """The file system holding the store (or a checkout target) is mounted read-only."""
+
+
+class PermissionDenied(StoreError, PermissionError):
+    """The operating system refuses to write (or read) a file of the store or a checkout."""
+
+
+class StoreFull(StoreError, OSError):
+    """No space is left on the device holding the store or a checkout, or a quota is full."""

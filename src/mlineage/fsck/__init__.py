@@ -27,8 +27,17 @@ Problem kinds (stable strings, for scripts)::
     corrupt-manifest      a manifest blob that does not hash to its key or does not parse
     missing-blob          an archived checkpoint file, data profile or captured environment
                           whose blob is missing
-    bad-blob              a blob whose bytes do not hash to its key, or a malformed blob key
+    bad-blob              a blob whose bytes do not hash to its key, a malformed blob key,
+                          or (local store) a symlink, FIFO, socket or device under blobs/
+    bad-layout            a file where a model's versions/, events/, packs/ or names/
+                          directory must be, a directory where mlineage.json must be, or
+                          (local store) a symlink or special file elsewhere in the store
     temp-file             a leftover temporary file of a local store
+
+A local store's object is a regular file and its directories are real directories: a
+symlink, FIFO, socket or device is not read (readers ignore it) and is reported as
+``corrupt-record`` under ``models/``, ``bad-blob`` under ``blobs/`` and ``bad-layout``
+elsewhere. A record or pack larger than the format allows is a ``corrupt-record``.
     partial-upload        an incomplete S3 multipart upload (of a large archived blob)
 """
 
@@ -40,10 +49,11 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from mlineage.codec import STORE_MARKER_KEY
 from mlineage.errors import ReadOnlyError
 from mlineage.fsck._checker import Checker
 from mlineage.fsck._report import FsckReport, Problem
-from mlineage.storage import LocalStore, Store, open_store
+from mlineage.storage import LocalStore, Store, map_os_errors, open_store
 
 __all__ = ["DEFAULT_TEMP_AGE", "FsckReport", "Problem", "fsck"]
 
@@ -98,6 +108,9 @@ def fsck(
     ------
     ReadOnlyError
         If ``repair=True`` and ``storage`` is a store opened read-only.
+    StoreReadOnly, PermissionDenied
+        If ``repair=True`` and a temporary file cannot be removed (read-only file system,
+        permission refused); the message names it.
     StoreError
         If the store cannot be read (unreachable, access refused).
 
@@ -136,6 +149,7 @@ def fsck(
     checker.run()
     report = checker.report
     if isinstance(store, LocalStore):
+        _check_entries(store, report)
         _check_temp_files(store, report, repair=repair, temp_age=temp_age)
     else:
         report.checked["temporary files"] = 0
@@ -172,6 +186,28 @@ def _check_partial_uploads(
     report.checked["partial uploads"] = found
 
 
+def _check_entries(store: LocalStore, report: FsckReport) -> None:
+    for relative, what in store.unsupported_entries():
+        if relative == STORE_MARKER_KEY:
+            continue  # reported by the marker check, as bad-marker
+        if relative.startswith("models/"):
+            kind = "corrupt-record"
+        elif relative.startswith("blobs/"):
+            kind = "bad-blob"
+        else:
+            kind = "bad-layout"
+        report.problems.append(
+            Problem(
+                kind,
+                relative,
+                f"is {what}, not a regular file or directory; mlineage follows no symlink "
+                "and opens no special file inside a store (it could lead reads and writes "
+                "outside it, or hang), so readers ignore it and writes through it fail: "
+                "remove it, or replace it with what it stands for",
+            )
+        )
+
+
 def _check_temp_files(
     store: LocalStore, report: FsckReport, *, repair: bool, temp_age: float
 ) -> None:
@@ -185,7 +221,7 @@ def _check_temp_files(
         except FileNotFoundError:
             continue  # its writer finished (or another fsck removed it) meanwhile
         if repair and age >= temp_age:
-            with contextlib.suppress(FileNotFoundError):
+            with map_os_errors(path, "remove"), contextlib.suppress(FileNotFoundError):
                 path.unlink()
             report.removed.append(relative)
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from mlineage import _keys
@@ -17,7 +17,13 @@ from mlineage.codec import (
     pack_listed_ids,
 )
 from mlineage.content import digest_of_key, hash_blobs, is_blob_key
-from mlineage.errors import CorruptRecord, HashMismatch, NotFound, StoreFormatError
+from mlineage.errors import (
+    CorruptRecord,
+    HashMismatch,
+    NotFound,
+    StoreFormatError,
+    UnsupportedObject,
+)
 from mlineage.fsck._report import FsckReport, Problem
 from mlineage.records import (
     AliasEvent,
@@ -27,9 +33,14 @@ from mlineage.records import (
     StatusEvent,
     validate_name,
 )
-from mlineage.storage import Store
+from mlineage.storage import LocalStore, PutMode, Store
 
 __all__ = ["Checker"]
+
+#: Directories of a model that must not be objects (a file there hides every record).
+_MODEL_DIRS = ("versions", "events", "packs", "names")
+#: How many unreadable objects of one model fsck steps around before it gives up on it.
+_MAX_UNREADABLE = 100
 
 _FSCK_HINT = re.compile(r";? *run `mlineage fsck`[^;]*$")
 
@@ -97,8 +108,18 @@ class Checker:
         """Check the marker; return False if the store is too new to check further."""
         try:
             data = self.store.get(STORE_MARKER_KEY)
+        except UnsupportedObject as exc:
+            self.problem("bad-marker", STORE_MARKER_KEY, _plain(exc))
+            return True
         except NotFound:
-            if next(iter(self.store.list(_keys.MODELS)), None) is not None:
+            if _is_directory(self.store, STORE_MARKER_KEY):
+                self.problem(
+                    "bad-layout",
+                    STORE_MARKER_KEY,
+                    "the store marker is a directory, where a file must be; remove it (the "
+                    "next write through a Tracker recreates the marker)",
+                )
+            elif next(iter(self.store.list(_keys.MODELS)), None) is not None:
                 self.problem(
                     "missing-marker",
                     STORE_MARKER_KEY,
@@ -123,13 +144,35 @@ class Checker:
         # Names are listed before the records: a name is claimed before its version is
         # written, so a claim seen here has its version in the later listing unless that
         # writer died. The reader lists loose records before packs (see mlineage._reader).
+        self.check_layout(model)
         claims = _json_keys(self.store.list(f"{_keys.MODELS}{model}/names/"))
-        reader: StoreReader[_DecodedPack] = StoreReader(
-            self.store, model, _decode_pack, lambda pack: (r.id for r in pack.records)
-        )
-        result = reader.read()
+        # An object the store will not read (too large for the format) stops a read: read
+        # again without it, so that one such object hides nothing else.
+        view = _Without(self.store)
+        for _ in range(_MAX_UNREADABLE):
+            reader: StoreReader[_DecodedPack] = StoreReader(
+                view, model, _decode_pack, lambda pack: (r.id for r in pack.records)
+            )
+            try:
+                result = reader.read()
+                break
+            except UnsupportedObject as exc:
+                key = exc.key
+                if key is None or key in view.hidden or not key.startswith(f"{_keys.MODELS}"):
+                    raise
+                view.hidden.add(key)
+                self.problem("corrupt-record", key, _plain(exc))
+        else:
+            self.problem(
+                "corrupt-record",
+                f"{_keys.MODELS}{model}/",
+                f"more than {_MAX_UNREADABLE} objects of the model cannot be read; the rest "
+                "of the model was not checked",
+            )
+            return
         copies: dict[str, list[_Source]] = {}
         damaged: set[str] = set()  # ids of records that did not decode
+        damaged.update(_keys.record_id(k) for k in view.hidden if "/packs/" not in k)
         for damage in result.damage:
             if not damage.key.startswith(_keys.packs_prefix(model)):
                 damaged.add(_keys.record_id(damage.key))
@@ -170,6 +213,18 @@ class Checker:
         self.check_names(model, claims, versions, damaged)
         for version in versions.values():
             self.note_references(model, version)
+
+    def check_layout(self, model: str) -> None:
+        """Report a file standing where a directory of the model must be."""
+        for name in _MODEL_DIRS:
+            key = f"{_keys.MODELS}{model}/{name}"
+            if self.store.exists(key):
+                self.problem(
+                    "bad-layout",
+                    key,
+                    f"is a file where the directory of the model's {name} must be: readers "
+                    "see none of them and writers cannot add any; move the file away",
+                )
 
     def check_pack(
         self,
@@ -428,3 +483,49 @@ def _referrers(keys: list[str]) -> str:
 def _json_keys(keys: Iterable[str]) -> list[str]:
     # Readers ignore keys without the .json suffix; so does fsck.
     return sorted(k for k in keys if k.endswith(".json"))
+
+
+def _is_directory(store: Store, key: str) -> bool:
+    """Whether ``key`` names a directory (of a local store) or a prefix of other keys."""
+    if isinstance(store, LocalStore):
+        return store.path_of(key).is_dir()
+    return next(iter(store.list(f"{key}/")), None) is not None
+
+
+class _Without(Store):
+    """A read-only view of a store that leaves some keys out of its listings."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(read_only=True)
+        self.store = store
+        self.max_workers = store.max_workers
+        self.hidden: set[str] = set()
+
+    @property
+    def uri(self) -> str:
+        # docstring inherited
+        return self.store.uri
+
+    def get(self, key: str) -> bytes:
+        # docstring inherited
+        return self.store.get(key)
+
+    def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
+        # docstring inherited
+        return self.store.get_many(keys)
+
+    def put(self, key: str, data: bytes, *, mode: PutMode = "create") -> None:
+        # docstring inherited
+        self._check_writable(key)
+
+    def exists(self, key: str) -> bool:
+        # docstring inherited
+        return self.store.exists(key)
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        # docstring inherited
+        return (k for k in self.store.list(prefix) if k not in self.hidden)
+
+    def delete(self, key: str) -> None:
+        # docstring inherited
+        self._check_writable(key)

@@ -139,7 +139,8 @@ def parse_manifest(data: bytes) -> tuple[ManifestEntry, ...]:
     CorruptRecord
         If ``data`` is not JSON, has another format number, or an entry is malformed
         (including a path that is absolute or has ``.``/``..`` parts, which could escape
-        the directory on restore), duplicated or out of order.
+        the directory on restore), duplicated or out of order, or if it lists a file
+        ``x`` and a file ``x/y``. Nesting too deep to parse is invalid JSON too.
 
     Examples
     --------
@@ -151,6 +152,8 @@ def parse_manifest(data: bytes) -> tuple[ManifestEntry, ...]:
         document = json.loads(data)
     except (ValueError, TypeError) as exc:
         raise CorruptRecord(f"manifest is not valid JSON ({exc}); re-create it") from None
+    except RecursionError:  # "[[[[..." deep enough to exhaust the parser's stack
+        raise CorruptRecord("manifest is not valid JSON (nested too deeply)") from None
     if not isinstance(document, dict) or set(document) != {"format", "entries"}:
         raise CorruptRecord("manifest must be an object with exactly 'format' and 'entries'")
     if document["format"] != MANIFEST_FORMAT:
@@ -176,4 +179,20 @@ def parse_manifest(data: bytes) -> tuple[ManifestEntry, ...]:
             raise CorruptRecord(f"manifest entry {index} ({path!r}) is duplicated or out of order")
         previous = key
         entries.append(ManifestEntry(path, size, sha))
+    _refuse_files_as_directories(entries)
     return tuple(entries)
+
+
+def _refuse_files_as_directories(entries: list[ManifestEntry]) -> None:
+    """Refuse a manifest listing a file ``x`` and a file ``x/y``: no directory holds both,
+    and a checkout could not write them."""
+    files = {e.path for e in entries}
+    for entry in entries:
+        parts = entry.path.split("/")
+        for depth in range(1, len(parts)):
+            parent = "/".join(parts[:depth])
+            if parent in files:
+                raise CorruptRecord(
+                    f"manifest lists {parent!r} as a file and {entry.path!r} inside it; "
+                    "no directory holds both"
+                )

@@ -9,7 +9,15 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from mlineage.storage._base import PartialUpload, PutMode, Store, validate_key
+from mlineage.storage._base import (
+    PartialUpload,
+    PutMode,
+    Store,
+    map_os_errors,
+    read_limit,
+    translate_os_error,
+    validate_key,
+)
 from mlineage.storage._local import LocalStore
 from mlineage.storage._memory import MemoryStore
 from mlineage.storage._registry import (
@@ -31,8 +39,11 @@ __all__ = [
     "S3Store",
     "Store",
     "known_schemes",
+    "map_os_errors",
     "open_store",
+    "read_limit",
     "register_scheme",
+    "translate_os_error",
     "validate_key",
 ]
 

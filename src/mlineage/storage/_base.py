@@ -7,6 +7,8 @@ concrete methods on top. Behaviour that is not about bytes lives above this laye
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
 from abc import ABC, abstractmethod
@@ -17,9 +19,30 @@ from datetime import datetime
 from typing import Literal
 
 from mlineage.content import HashedChunks, file_chunks, write_file
-from mlineage.errors import AlreadyExists, InvalidKey, NotFound, PathChanged, ReadOnlyError
+from mlineage.errors import (
+    AlreadyExists,
+    InvalidKey,
+    MLineageError,
+    NotFound,
+    PathChanged,
+    PermissionDenied,
+    ReadOnlyError,
+    StoreError,
+    StoreFull,
+    StoreReadOnly,
+)
 
-__all__ = ["PartialUpload", "PutMode", "Store", "check_mode", "path_changed", "validate_key"]
+__all__ = [
+    "PartialUpload",
+    "PutMode",
+    "Store",
+    "check_mode",
+    "map_os_errors",
+    "path_changed",
+    "read_limit",
+    "translate_os_error",
+    "validate_key",
+]
 
 
 @dataclass(frozen=True)
@@ -45,11 +68,139 @@ def path_changed(source: str | os.PathLike[str], actual: str) -> PathChanged:
 
 PutMode = Literal["create", "overwrite"]
 
+# errno -> (error class, what happened, what to do). Only resource faults are translated:
+# any other OSError is a bug or damage that its own caller reports.
+_RESOURCE_FAULTS: dict[int, tuple[type[StoreError], str, str]] = {
+    errno.EROFS: (
+        StoreReadOnly,
+        "the file system is mounted read-only",
+        "remount it writable or use a location on a writable file system; a read-only "
+        "store can still be read (read_only=True)",
+    ),
+    errno.EACCES: (
+        PermissionDenied,
+        "permission denied",
+        "check the owner and mode of the path and its directories, or run as a user who "
+        "may write there",
+    ),
+    errno.EPERM: (
+        PermissionDenied,
+        "operation not permitted",
+        "check the path's owner, mode and attributes (an immutable or append-only "
+        "attribute: lsattr), or run as a user who may write there",
+    ),
+    errno.ENOSPC: (
+        StoreFull,
+        "no space left on the device",
+        "free space (or move the store or target to a larger disk) and retry",
+    ),
+    errno.EDQUOT: (
+        StoreFull,
+        "the disk quota is exceeded",
+        "free space or raise the quota, and retry",
+    ),
+}
+
+
+def translate_os_error(exc: OSError, path: str | os.PathLike[str], doing: str) -> StoreError | None:
+    """The typed error for a resource fault (read-only file system, permission, full disk).
+
+    Parameters
+    ----------
+    exc : OSError
+        What the operating system raised.
+    path : str or os.PathLike
+        The file or directory being worked on, named in the message.
+    doing : str
+        What was being done, as a verb phrase (``"write"``, ``"remove"``).
+
+    Returns
+    -------
+    StoreError or None
+        :class:`~mlineage.errors.StoreReadOnly` (``EROFS``),
+        :class:`~mlineage.errors.PermissionDenied` (``EACCES``, ``EPERM``) or
+        :class:`~mlineage.errors.StoreFull` (``ENOSPC``, ``EDQUOT``), carrying the
+        original ``errno`` and ``filename``; None for any other error.
+
+    Examples
+    --------
+    >>> import errno
+    >>> err = translate_os_error(OSError(errno.ENOSPC, "No space"), "/s/x.json", "write")
+    >>> type(err).__name__, err.errno
+    ('StoreFull', 28)
+    >>> print(err)
+    cannot write /s/x.json: no space left on the device; free space (or move ...
+    """
+    fault = _RESOURCE_FAULTS.get(exc.errno) if exc.errno is not None else None
+    if fault is None:
+        return None
+    cls, what, remedy = fault
+    error = cls(f"cannot {doing} {os.fspath(path)}: {what}; {remedy}")
+    # The builtin's attributes, for callers that look at errno (they catch OSError).
+    error.errno = exc.errno  # type: ignore[attr-defined]
+    error.filename = os.fspath(path)  # type: ignore[attr-defined]
+    return error
+
+
+@contextlib.contextmanager
+def map_os_errors(path: str | os.PathLike[str], doing: str) -> Iterator[None]:
+    """Turn resource faults raised inside the block into typed store errors.
+
+    The one translation every local write path (and a checkout's target) goes through,
+    like httpx's ``map_exceptions``: see :func:`translate_os_error`. Errors of mlineage
+    itself (``AlreadyExists`` is a ``FileExistsError``) and other ``OSError`` pass
+    unchanged.
+
+    Examples
+    --------
+    >>> import errno
+    >>> from mlineage.errors import StoreReadOnly
+    >>> try:
+    ...     with map_os_errors("/store", "write"):
+    ...         raise OSError(errno.EROFS, "Read-only file system")
+    ... except StoreReadOnly as exc:
+    ...     print(exc.errno == errno.EROFS)
+    True
+    """
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, MLineageError):
+            raise
+        error = translate_os_error(exc, path, doing)
+        if error is None:
+            raise
+        raise error from exc
+
 
 def check_mode(mode: str) -> None:
     """Refuse a ``put`` mode other than ``"create"`` and ``"overwrite"`` (``ValueError``)."""
     if mode not in ("create", "overwrite"):
         raise ValueError(f"mode must be 'create' or 'overwrite', got {mode!r}")
+
+
+#: Largest loose record, event, name claim or store marker a store reads (16 MiB). A
+#: record is a few KiB; anything this big was not written by mlineage.
+MAX_RECORD_SIZE = 16 << 20
+#: Largest pack a store reads (1 GiB): a pack holds at most 10,000 records.
+MAX_PACK_SIZE = 1 << 30
+
+
+def read_limit(key: str) -> int | None:
+    """The most bytes the format allows under ``key`` (None: no limit, e.g. blobs).
+
+    Examples
+    --------
+    >>> read_limit("models/m/packs/0001.json") == MAX_PACK_SIZE
+    True
+    >>> read_limit("blobs/sha256/ab/cd") is None
+    True
+    """
+    if key.startswith("models/"):
+        return MAX_PACK_SIZE if "/packs/" in key else MAX_RECORD_SIZE
+    if key == "mlineage.json":
+        return MAX_RECORD_SIZE
+    return None
 
 
 _MAX_KEY_LENGTH = 1024

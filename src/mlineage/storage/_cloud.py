@@ -43,12 +43,37 @@ def new_write_token() -> str:
     return uuid.uuid4().hex
 
 
-def redact_url(url: str) -> str:
-    """Return ``url`` without any ``user:password@`` part, for error messages and URIs."""
-    parts = urlsplit(url)
+def redact_url(url: str, mask: str = "") -> str:
+    """Return ``url`` without any ``user:password@`` part, for error messages and URIs.
+
+    Parameters
+    ----------
+    url : str
+    mask : str
+        Put in place of the user info, followed by ``@`` (``"***"``); default: nothing.
+
+    Examples
+    --------
+    >>> redact_url("s3://KEY:SECRET@bucket/p", "***")
+    's3://***@bucket/p'
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unparsable netloc ("[" unbalanced): keep nothing of it
+        scheme, _, _ = url.partition("://")
+        return f"{scheme}://{mask}@..." if mask else f"{scheme}://..."
     if "@" not in parts.netloc:
         return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{mask}@{host}" if mask else host))
+
+
+_CREDENTIAL_CHAINS = {
+    "s3": "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ~/.aws/credentials or "
+    "an instance role",
+    "gs": "GOOGLE_APPLICATION_CREDENTIALS, `gcloud auth application-default login` or the "
+    "metadata server",
+}
 
 
 def parse_bucket_uri(uri: str, allowed: tuple[str, ...] = ()) -> tuple[str, str, dict[str, str]]:
@@ -59,6 +84,24 @@ def parse_bucket_uri(uri: str, allowed: tuple[str, ...] = ()) -> tuple[str, str,
     InvalidInput
         For a URI without a bucket, with a fragment, or with a parameter not in ``allowed``.
     """
+    scheme, _, rest = uri.partition("://")
+    authority = rest.split("/", 1)[0]
+    if "@" in authority or ":" in authority:
+        # Credentials in a URI end up in logs, shell history, reprs and error messages. A
+        # secret may hold '/', so everything up to the last '@' is masked.
+        shown = (
+            f"{scheme}://***@{rest.rpartition('@')[2]}"
+            if "@" in rest
+            else f"{scheme}://***/{rest.partition('/')[2]}"
+        )
+        chain = _CREDENTIAL_CHAINS.get(scheme.lower(), "the SDK's credential chain")
+        raise InvalidInput(
+            f"storage URI {shown!r} has credentials in it (a user or password before the "
+            "bucket); mlineage takes none in URIs, which end up in logs and shell history: "
+            f"remove them and give them to the SDK's credential chain instead ({chain})"
+        )
+    if any(ord(c) < 32 for c in uri):
+        raise InvalidInput(f"storage URI {uri!r} contains a control character (NUL, newline)")
     parts = urlsplit(uri)
     if not parts.netloc:
         raise InvalidInput(
@@ -128,8 +171,22 @@ class BucketStore(Store):
 
     def __init__(self, bucket: str, prefix: str = "", *, read_only: bool = False) -> None:
         super().__init__(read_only=read_only)
-        if not isinstance(bucket, str) or not bucket or "/" in bucket or bucket != bucket.strip():
-            raise InvalidKey(f"bucket name {bucket!r} is empty or contains '/' or spaces")
+        if isinstance(bucket, str) and ("@" in bucket or ":" in bucket):
+            # Never echoed: "KEY:SECRET@bucket" is credentials pasted where a name goes.
+            raise InvalidKey(
+                "bucket name contains '@' or ':' (credentials?); pass the bare bucket name "
+                "and give credentials to the SDK's credential chain"
+            )
+        if (
+            not isinstance(bucket, str)
+            or not bucket
+            or "/" in bucket
+            or bucket != bucket.strip()
+            or any(ord(c) < 32 for c in bucket)
+        ):
+            raise InvalidKey(
+                f"bucket name {bucket!r} is empty or contains '/', spaces or control characters"
+            )
         if not isinstance(prefix, str):
             raise InvalidKey(f"bucket prefix must be a str, got {type(prefix).__name__}")
         prefix = prefix.strip("/")

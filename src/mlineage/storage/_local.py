@@ -6,12 +6,28 @@ import contextlib
 import errno
 import os
 import secrets
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from mlineage.errors import AlreadyExists, InvalidKey, NotFound, StoreError
-from mlineage.storage._base import PutMode, Store, check_mode, validate_key
+from mlineage.errors import (
+    AlreadyExists,
+    InvalidInput,
+    InvalidKey,
+    NotFound,
+    StoreError,
+    UnsupportedObject,
+)
+from mlineage.storage._base import (
+    PutMode,
+    Store,
+    check_mode,
+    map_os_errors,
+    read_limit,
+    translate_os_error,
+    validate_key,
+)
 
 __all__ = ["TEMP_MARKER", "LocalStore", "is_temp_name"]
 
@@ -20,6 +36,31 @@ TEMP_MARKER = ".tmp-"
 _READ_SIZE = 1 << 20
 _PREFETCH_MIN = 1024
 _PREFETCH_CHUNK = 512
+# Never follow a symlink as the last component, never block opening a FIFO.
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+# What open(O_NOFOLLOW) of a symlink fails with: ELOOP (Linux, macOS), EMLINK (FreeBSD),
+# EFTYPE (NetBSD).
+_SYMLINK_ERRNOS = {errno.ELOOP, errno.EMLINK, getattr(errno, "EFTYPE", errno.ELOOP)}
+
+
+def _describe(mode: int) -> str:
+    """What a file of this mode is, for messages ("a symlink", "a FIFO")."""
+    if stat.S_ISLNK(mode):
+        return "a symlink"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    return "a special file"
 
 
 def is_temp_name(name: str) -> bool:
@@ -53,6 +94,16 @@ class LocalStore(Store):
     leaves nothing; elsewhere (and for overwrites and file copies) it is a named
     ``.<name>.tmp-<random>`` file, which readers ignore and ``fsck --repair`` removes.
 
+    Below the root (which may itself be a symlink), an object is a regular file and a
+    directory is a real directory: the store follows no symlink and opens no FIFO, socket
+    or device. Listings leave such entries out, reading one raises
+    :class:`~mlineage.errors.UnsupportedObject`, writing through a symlinked directory is
+    refused, and ``mlineage fsck`` reports them. Records and packs larger than the
+    format allows (:func:`~mlineage.storage._base.read_limit`) are refused the same way.
+    A read-only file system, a permission refused and a full disk raise
+    :class:`~mlineage.errors.StoreReadOnly`, :class:`~mlineage.errors.PermissionDenied`
+    and :class:`~mlineage.errors.StoreFull`, naming the path.
+
     Parameters
     ----------
     root : str or os.PathLike
@@ -67,10 +118,16 @@ class LocalStore(Store):
         self, root: str | os.PathLike[str], *, read_only: bool = False, durable: bool = True
     ) -> None:
         super().__init__(read_only=read_only)
+        if "\0" in os.fspath(root):
+            raise InvalidInput(
+                f"store path {os.fspath(root)!r} contains a NUL character, which no file "
+                "system allows in a path"
+            )
         self.root = Path(root).expanduser().absolute()
         self._root_str = str(self.root) + os.sep
         self.durable = durable
         self._made_dirs: set[str | Path] = set()
+        self._real_dirs: set[str] = set()
         self._anonymous_temp = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
 
     @property
@@ -89,31 +146,148 @@ class LocalStore(Store):
     def get(self, key: str) -> bytes:
         # docstring inherited
         path = self._file(key)
+        fd, size = self._open_object(key, path)
         try:
-            # os.open/os.read: half the cost of open() for the many small records we read.
-            fd = os.open(path, os.O_RDONLY)
-        except (FileNotFoundError, NotADirectoryError):
-            raise NotFound(f"no object {key!r} in store {self.uri}") from None
-        except IsADirectoryError:
-            raise NotFound(f"{key!r} is a directory in store {self.uri}, not an object") from None
-        try:
+            limit = read_limit(key)
+            if limit is not None and size > limit:
+                raise self._too_large(key, size, limit)
             chunks: list[bytes] = []
+            total = 0
             # The first read asks for the whole file (a pack is megabytes): one read and
-            # no join copy; later reads catch a file that grew meanwhile.
-            want = max(os.fstat(fd).st_size + 1, _READ_SIZE)
+            # no join copy; later reads catch a file that grew meanwhile (up to the limit).
+            want = max(size + 1, _READ_SIZE)
             while True:
-                try:
+                with map_os_errors(path, "read"):
                     chunk = os.read(fd, want)
-                except IsADirectoryError:
-                    raise NotFound(
-                        f"{key!r} is a directory in store {self.uri}, not an object"
-                    ) from None
                 if not chunk:
                     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
                 chunks.append(chunk)
+                total += len(chunk)
+                if limit is not None and total > limit:
+                    raise self._too_large(key, total, limit)
                 want = _READ_SIZE
         finally:
             os.close(fd)
+
+    def _open_object(self, key: str, path: str) -> tuple[int, int]:
+        """Open the regular file holding ``key``; return its descriptor and size.
+
+        Never follows a symlink (``O_NOFOLLOW``, and every directory below the root is
+        checked once) and never blocks (``O_NONBLOCK``: opening a FIFO would wait for a
+        writer); what is not a regular file is refused before a byte is read.
+
+        Raises
+        ------
+        NotFound
+            If nothing (or a directory) is there.
+        UnsupportedObject
+            If a symlink, FIFO, socket or device is there, or on the way there.
+        """
+        self._check_dirs(os.path.dirname(path))
+        try:
+            # os.open/os.read: half the cost of open() for the many small records we read.
+            fd = os.open(path, _OPEN_FLAGS)
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFound(f"no object {key!r} in store {self.uri}") from None
+        except OSError as exc:
+            if exc.errno in _SYMLINK_ERRNOS:
+                raise self._unsupported(key, "a symlink") from None
+            if exc.errno == errno.ENXIO:  # a socket (or a device without its driver)
+                raise self._unsupported(key, "a socket or device") from None
+            error = translate_os_error(exc, path, "read")
+            if error is None:
+                raise
+            raise error from exc
+        try:
+            info = os.fstat(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        if stat.S_ISREG(info.st_mode):
+            return fd, info.st_size
+        os.close(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise NotFound(f"{key!r} is a directory in store {self.uri}, not an object")
+        raise self._unsupported(key, _describe(info.st_mode))
+
+    def _unsupported(self, key: str, what: str) -> UnsupportedObject:
+        return UnsupportedObject(
+            f"{key!r} in store {self.uri} is {what}, not a regular file; mlineage stores "
+            "regular files only and follows no symlink inside a store (it could lead reads "
+            "and writes outside it): remove it, or replace it with the file it stands for; "
+            "run `mlineage fsck`",
+            key,
+        )
+
+    def _too_large(self, key: str, size: int, limit: int) -> UnsupportedObject:
+        return UnsupportedObject(
+            f"{key!r} in store {self.uri} is {size} bytes or more, larger than the format "
+            f"allows there ({limit} bytes), so mlineage did not write it and will not read "
+            "it; run `mlineage fsck`",
+            key,
+        )
+
+    def _check_dirs(self, directory: str) -> None:
+        """Refuse a symlink among the directories from the root down to ``directory``.
+
+        Each real directory is remembered, so this costs a set lookup after the first
+        time. Missing directories are fine (a read finds nothing, a write creates them).
+
+        Raises
+        ------
+        UnsupportedObject
+            If one of them is a symlink (or a FIFO, device, ...).
+        """
+        if directory in self._real_dirs or len(directory) < len(self._root_str):
+            return
+        level = self._root_str[:-1]
+        for part in directory[len(self._root_str) :].split(os.sep):
+            level = f"{level}{os.sep}{part}"
+            if level in self._real_dirs:
+                continue
+            try:
+                mode = os.lstat(level).st_mode
+            except (FileNotFoundError, NotADirectoryError):
+                return
+            if stat.S_ISDIR(mode):
+                self._real_dirs.add(level)
+                continue
+            if stat.S_ISREG(mode):
+                return  # a file in the way: the caller's open or mkdir reports it
+            relative = level[len(self._root_str) :].replace(os.sep, "/")
+            raise UnsupportedObject(
+                f"{relative} in store {self.uri} is {_describe(mode)}, not a directory; "
+                "mlineage follows no symlink inside a store (it could lead reads and writes "
+                "outside it): replace it with a real directory (to keep a store on another "
+                "disk, point the store's own path there); run `mlineage fsck`",
+                relative,
+            )
+
+    def checked_path(self, key: str) -> Path:
+        """The file holding ``key``, after checking it is a regular file in the store.
+
+        For tools that read the file themselves (checkout copies it in the kernel).
+
+        Raises
+        ------
+        NotFound
+            If nothing (or a directory) is there.
+        UnsupportedObject
+            If a symlink, FIFO, socket or device is there, or on the way there.
+        """
+        path = self._file(key)
+        fd, _ = self._open_object(key, path)
+        os.close(fd)
+        return Path(path)
+
+    def _get_chunks(self, key: str) -> Iterator[bytes]:
+        # docstring inherited
+        # Streamed: blobs (archived checkpoints) can be any size.
+        path = self._file(key)
+        fd, _ = self._open_object(key, path)
+        with os.fdopen(fd, "rb") as f, map_os_errors(path, "read"):
+            while chunk := f.read(_READ_SIZE):
+                yield chunk
 
     def path_of(self, key: str) -> Path:
         """The file that holds ``key`` (it may not exist). For tools that need a real path."""
@@ -130,6 +304,10 @@ class LocalStore(Store):
         # chunk and verified before the link. A key created meanwhile is left alone (blobs
         # are content-addressed, so it already holds these bytes).
         path = self._path(key)
+        with map_os_errors(path, "write"):
+            self._stream_to(path, chunks, verify)
+
+    def _stream_to(self, path: Path, chunks: Iterator[bytes], verify: Callable[[], None]) -> None:
         self._ensure_dir(path.parent)
         tmp = _temp_path(str(path))
         try:
@@ -175,11 +353,17 @@ class LocalStore(Store):
 
     def exists(self, key: str) -> bool:
         # docstring inherited
-        return self._path(key).is_file()
+        path = self._file(key)
+        try:
+            self._check_dirs(os.path.dirname(path))
+            return stat.S_ISREG(os.lstat(path).st_mode)
+        except (FileNotFoundError, NotADirectoryError, UnsupportedObject):
+            return False
 
     def _ensure_dir(self, directory: str | Path) -> None:
         if directory in self._made_dirs:
             return
+        self._check_dirs(os.fspath(directory))
         directory = Path(directory)
         missing = []
         level = directory
@@ -208,6 +392,10 @@ class LocalStore(Store):
         if mode == "create" and os.path.lexists(path):
             # Cheap early exit; the os.link below is what actually guarantees create-only.
             raise AlreadyExists(f"{key!r} already exists in store {self.uri}")
+        with map_os_errors(path, "write"):
+            self._put(key, data, mode, path)
+
+    def _put(self, key: str, data: bytes, mode: PutMode, path: str) -> None:
         directory, name = os.path.split(path)
         self._ensure_dir(directory)
         if (
@@ -310,18 +498,24 @@ class LocalStore(Store):
         # docstring inherited
         self._check_writable(key)
         path = self._path(key)
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            return
-        except IsADirectoryError:
-            raise InvalidKey(f"{key!r} is a directory in store {self.uri}, not an object") from None
-        if self.durable:
-            _fsync_dir(path.parent)
+        self._check_dirs(str(path.parent))
+        with map_os_errors(path, "remove"):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                return
+            except IsADirectoryError:
+                raise InvalidKey(
+                    f"{key!r} is a directory in store {self.uri}, not an object"
+                ) from None
+            if self.durable:
+                _fsync_dir(path.parent)
 
     def list(self, prefix: str = "") -> Iterator[str]:
         # docstring inherited
         # Walk only the deepest directory the prefix pins down, then filter by string prefix.
+        # Only regular files are listed: symlinks, FIFOs, sockets and devices are not
+        # objects (fsck reports them), and no symlinked directory is entered.
         head, _, _ = prefix.rpartition("/")
         start = self.root.joinpath(*head.split("/")) if head else self.root
         base = f"{head}/" if head else ""
@@ -331,21 +525,32 @@ class LocalStore(Store):
         # docstring inherited
         head = prefix.rstrip("/")
         directory = self.root.joinpath(*head.split("/")) if head else self.root
-        try:
-            names = [e.name for e in os.scandir(directory) if not is_temp_name(e.name)]
-        except (FileNotFoundError, NotADirectoryError):
-            return
+        entries = self._scan(directory)
+        names = [
+            e.name
+            for e in entries
+            if not is_temp_name(e.name)
+            and (e.is_dir(follow_symlinks=False) or e.is_file(follow_symlinks=False))
+        ]
         yield from sorted(names)
 
-    def _walk(self, directory: Path, base: str) -> Iterator[str]:
+    def _scan(self, directory: Path) -> tuple[os.DirEntry[str], ...]:
+        """The entries of a directory of the store; none if it is missing or a symlink."""
         try:
-            entries = list(os.scandir(directory))
+            self._check_dirs(str(directory))
+        except UnsupportedObject:
+            return ()
+        try:
+            with map_os_errors(directory, "list"):
+                return tuple(os.scandir(directory))
         except (FileNotFoundError, NotADirectoryError):
-            return
-        for entry in entries:
+            return ()
+
+    def _walk(self, directory: Path, base: str) -> Iterator[str]:
+        for entry in self._scan(directory):
             if entry.is_dir(follow_symlinks=False):
                 yield from self._walk(Path(entry.path), f"{base}{entry.name}/")
-            elif not is_temp_name(entry.name):
+            elif entry.is_file(follow_symlinks=False) and not is_temp_name(entry.name):
                 yield f"{base}{entry.name}"
 
     def temp_files(self) -> Iterator[Path]:
@@ -356,3 +561,20 @@ class LocalStore(Store):
             for name in files:
                 if is_temp_name(name):
                     yield Path(dirpath) / name
+
+    def unsupported_entries(self) -> Iterator[tuple[str, str]]:
+        """Yield ``(path relative to the root, what it is)`` for every entry below the root
+        that is neither a regular file nor a real directory (symlinks, FIFOs, sockets,
+        devices): readers ignore them and ``mlineage fsck`` reports them."""
+        if not self.root.is_dir():
+            return
+        for dirpath, dirs, files in os.walk(self.root):
+            for name in sorted([*dirs, *files]):
+                path = os.path.join(dirpath, name)
+                try:
+                    mode = os.lstat(path).st_mode
+                except FileNotFoundError:
+                    continue
+                if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                    relative = os.path.relpath(path, self.root).replace(os.sep, "/")
+                    yield relative, _describe(mode)

@@ -9,6 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 from mlineage.errors import UnknownScheme
 from mlineage.storage._base import Store
+from mlineage.storage._cloud import redact_url
 from mlineage.storage._local import LocalStore
 from mlineage.storage._memory import MemoryStore
 
@@ -25,7 +26,10 @@ StoreFactory = Callable[[str, bool], Store]
 def _open_file(uri: str, read_only: bool) -> Store:
     parts = urlsplit(uri)
     if parts.netloc not in ("", "localhost"):
-        raise UnknownScheme(f"file:// URIs must be local, got host {parts.netloc!r} in {uri!r}")
+        host = parts.netloc.rpartition("@")[2]  # never echo a user:password@ part
+        raise UnknownScheme(
+            f"file:// URIs must be local, got host {host!r} in {redact_url(uri, '***')!r}"
+        )
     return LocalStore(unquote(parts.path), read_only=read_only)
 
 
@@ -124,7 +128,8 @@ def open_store(
     factory = _SCHEMES.get(scheme.lower())
     if factory is None:
         raise UnknownScheme(
-            f"unknown storage scheme {scheme!r} in {storage!r}; known schemes are "
+            f"unknown storage scheme {scheme!r} in {redact_url(storage, '***')!r}; known "
+            "schemes are "
             + ", ".join(f"{s}://" for s in known_schemes())
             + " (or a plain directory path)"
         )
