@@ -315,3 +315,28 @@ def test_a_cyclic_pack_index_is_refused(tmp_path: Path) -> None:
     packfile.write(pack, header, records)
     with pytest.raises(ml.CorruptRecord, match="parent twice"):
         ml.Tracker.load(MODEL, storage=str(root))
+
+
+# -- records larger than the format allows -------------------------------------------------
+
+
+def test_an_oversized_loose_record_is_skipped_in_skip_mode_and_refused_at_write(
+    tmp_path: Path,
+) -> None:
+    from mlineage.storage._base import MAX_RECORD_SIZE
+
+    root = tmp_path / "store"
+    tracker = new_tracker(root)
+    kept = [log(tracker, i) for i in range(3)]
+    huge = root / "models" / MODEL / "versions" / f"{new_id()}.json"
+    with open(huge, "wb") as f:  # sparse: no disk is used
+        f.truncate(MAX_RECORD_SIZE + 1)
+    with pytest.raises(ml.CorruptRecord):
+        ml.Tracker.load(MODEL, storage=str(root))
+    with pytest.warns(RuntimeWarning, match="skipped damaged record"):
+        skipping = ml.Tracker.load(MODEL, storage=str(root), on_error="skip")
+    assert [v.id for v in skipping.versions()] == [v.id for v in kept]
+    huge.unlink()
+    with pytest.raises(ml.InvalidInput, match="bytes; the format allows"):
+        log(tracker, 9, notes="x" * (MAX_RECORD_SIZE + 10))
+    assert len(ml.Tracker.load(MODEL, storage=str(root))) == 3

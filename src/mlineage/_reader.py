@@ -13,13 +13,13 @@ was merged into one a fresh listing shows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from mlineage import _keys
 from mlineage.codec import decode_event, decode_version
-from mlineage.errors import CorruptRecord, StoreFormatError
+from mlineage.errors import CorruptRecord, NotFound, StoreFormatError
 from mlineage.records import Event, ModelVersion
 from mlineage.storage import Store
 
@@ -71,6 +71,28 @@ class ReadResult(Generic[T]):
 def _json_keys(keys: Iterable[str]) -> list[str]:
     # Readers ignore keys without the .json suffix (temporary files, foreign objects).
     return sorted(k for k in keys if k.endswith(".json"))
+
+
+def read_each(store: Store, keys: list[str]) -> Iterator[tuple[str, bytes | CorruptRecord | None]]:
+    """``store.get_many(keys)``, where a key that is not a readable object is its own damage.
+
+    A special file, a symlink out of the store or an oversized object raises
+    :class:`CorruptRecord` from the store; it must not hide the keys after it, so the rest
+    are then read one by one. Yields the bytes, None (vanished) or the error, in order.
+    """
+    done = 0
+    try:
+        for item in store.get_many(keys):
+            yield item
+            done += 1
+    except CorruptRecord:
+        for key in keys[done:]:
+            try:
+                yield key, store.get(key)
+            except NotFound:
+                yield key, None
+            except CorruptRecord as exc:
+                yield key, exc
 
 
 def misplaced(key: str, record: ModelVersion | Event, model: str) -> CorruptRecord:
@@ -186,11 +208,14 @@ class ResultBuilder(Generic[T]):
         for _ in range(RELIST_ATTEMPTS):
             keys = [k for k in reader.list_packs() if k not in self.seen_packs]
             vanished = False
-            for key, data in reader.store.get_many(keys):
+            for key, data in read_each(reader.store, keys):
                 if data is None:
                     vanished = True
                     continue
                 self.seen_packs.add(key)
+                if isinstance(data, CorruptRecord):
+                    self.result.damage.append(Damage(key, data, "corrupt-record"))
+                    continue
                 try:
                     contents = reader._decode_pack(data, key)
                 except StoreFormatError as exc:
@@ -211,9 +236,12 @@ class ResultBuilder(Generic[T]):
         vanished = []
         model = self.reader.model
         sink = self.result
-        for key, data in self.reader.store.get_many(keys):
+        for key, data in read_each(self.reader.store, keys):
             if data is None:
                 vanished.append(key)
+                continue
+            if isinstance(data, CorruptRecord):
+                sink.damage.append(Damage(key, data, "corrupt-record"))
                 continue
             try:
                 record = decode(data, key)

@@ -60,6 +60,7 @@ from mlineage.records import (
     validate_name,
 )
 from mlineage.refs import Ref
+from mlineage.storage._base import MAX_RECORD_SIZE
 
 if TYPE_CHECKING:
     from mlineage.hashing import PathDigest
@@ -320,6 +321,13 @@ class Writer:
         """Build, write (blobs, name claim, then the record, durably) and index a version."""
         version, digest, environment_bytes = self.build(draft)
         data = encode_version(version)
+        if len(data) > MAX_RECORD_SIZE:
+            raise InvalidInput(
+                f"the version record would be {len(data):,} bytes; the format allows "
+                f"{MAX_RECORD_SIZE:,} (keep large things — arrays, long notes, big "
+                "hyperparameter tables — in files or blobs and log their paths); nothing "
+                "was written"
+            )
         index = self.index
         with index.lock:
             if version.name is not None and version.name in index.names:
