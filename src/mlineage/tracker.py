@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from mlineage import refs
+from mlineage import _html, refs, views
 from mlineage._coerce import as_utc, parse_time
 from mlineage.blame import BlameReport, Direction
 from mlineage.details import BlobDetails
@@ -501,3 +501,14 @@ class Tracker:
 
     def __repr__(self) -> str:
         return f"Tracker({self.model!r}, storage={self.store.uri!r}, versions={len(self)})"
+
+    # -- views: functions of a tracker, documented where they are defined -------------------
+
+    def versions_with_events(self) -> list[str]:
+        """Ids of the versions annotated or given a status since they were written."""
+        return list(self._index.versions_with_events())
+
+    report = views.write_report
+    to_pandas = views.to_pandas
+    plot = views.plot
+    _repr_html_ = _html.tracker_html
