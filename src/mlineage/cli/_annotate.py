@@ -63,7 +63,10 @@ Examples:
 @click.pass_context
 def alias(ctx: click.Context, store: str | None, debug: bool) -> None:
     """Point an alias at a version, or remove it. Every move is kept (`mlineage aliases`
-    lists where they point now; `show` and the report show their history)."""
+    lists where they point now; `show` and the report show their history).
+
+    `set` and `rm` take --json (the event written), --store and --debug, as every command.
+    """
     given = ctx.find_object(GlobalOptions) or GlobalOptions()
     ctx.obj = GlobalOptions(
         store=given.store if store is None else store, debug=debug or given.debug
