@@ -53,6 +53,26 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
         out[prefix] = value
 
 
+def _short_ids(ids: list[str], minimum: int = 8) -> list[str]:
+    """The shortest unique prefix (``minimum`` digits or more) of each of the sorted ``ids``.
+
+    What :meth:`Tracker.abbrev` gives one id at a time, for all of them at once: an id's
+    shortest unique prefix is one digit longer than its longest common prefix with either
+    neighbour in sorted order.
+    """
+    import numpy as np
+
+    if not ids:
+        return []
+    digits = np.frombuffer("".join(ids).encode("ascii"), dtype=np.uint8).reshape(len(ids), -1)
+    # Common prefix of each id with the next: the position of the first differing digit.
+    common = np.argmin(digits[1:] == digits[:-1], axis=1) if len(ids) > 1 else np.zeros(0, int)
+    length = np.full(len(ids), minimum, dtype=np.int64)
+    length[:-1] = np.maximum(length[:-1], common + 1)
+    length[1:] = np.maximum(length[1:], common + 1)
+    return [i[:n] for i, n in zip(ids, length.tolist(), strict=True)]
+
+
 def to_pandas(tracker: Tracker) -> Any:
     """Every version of ``tracker`` as a ``pandas.DataFrame``, one row each, oldest first.
 
@@ -69,7 +89,8 @@ def to_pandas(tracker: Tracker) -> Any:
         including tags added by annotations), ``status`` (current, as a string),
         ``aliases`` (tuple of the aliases pointing at it now), then ``metric.<name>``
         (float, NaN where not recorded) for each metric and ``hp.<a>.<b>`` for each
-        hyperparameter, nested dicts flattened (missing values are None).
+        hyperparameter, nested dicts flattened (missing: NaN or None, as pandas infers
+        the column's type).
 
     Raises
     ------
@@ -108,9 +129,8 @@ def to_pandas(tracker: Tracker) -> Any:
     metrics: dict[str, list[float]] = {}
     hyper: dict[str, list[Any]] = {}
     nan = float("nan")
-    ids, shorts, names, parents, kinds = (
+    ids, names, parents, kinds = (
         columns["id"],
-        columns["short_id"],
         columns["name"],
         columns["parents"],
         columns["kind"],
@@ -118,7 +138,6 @@ def to_pandas(tracker: Tracker) -> Any:
     for row, version in enumerate(versions):
         version_id = version.id
         ids.append(version_id)
-        shorts.append(version_id[: max(8, graph.unique_prefix_length(version_id))])
         names.append(version.name)
         parents.append(version.parents)
         kinds.append(version.kind)
@@ -140,9 +159,13 @@ def to_pandas(tracker: Tracker) -> Any:
             if column is None:
                 column = metrics[name] = [nan] * row
             column.append(value)
-        if version.hyperparameters:
+        hyperparameters = version.hyperparameters
+        if hyperparameters:
             flat: dict[str, Any] = {}
-            _flatten("hp", version.hyperparameters, flat)
+            if any(isinstance(v, Mapping) for v in hyperparameters.values()):
+                _flatten("hp", hyperparameters, flat)
+            else:  # the common case, flat already
+                flat = {f"hp.{k}": v for k, v in hyperparameters.items()}
             for name, value in flat.items():
                 hp_column = hyper.get(name)
                 if hp_column is None:
@@ -154,6 +177,7 @@ def to_pandas(tracker: Tracker) -> Any:
         for hp_column in hyper.values():
             if len(hp_column) == row:
                 hp_column.append(None)
+    columns["short_id"] = _short_ids(ids)  # ids are sorted: creation order
     data: dict[str, Any] = {}
     for name in COLUMNS:
         if name == "created_at":
