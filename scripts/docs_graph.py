@@ -21,6 +21,7 @@ import mlineage as ml
 
 ROOT = Path(__file__).parents[1]
 PAGE = ROOT / "docs" / "index.md"
+LOG = ["log", "--graph", "fraud-detector"]
 
 
 def build(storage: Path) -> None:
@@ -72,14 +73,17 @@ def main() -> int:
         store = Path(tmp) / "lineage-store"
         build(store)
         out = subprocess.run(
-            [sys.executable, "-m", "mlineage.cli", "--store", str(store), "log", "--graph",
-             "fraud-detector"],
-            capture_output=True, text=True, check=True,
+            [sys.executable, "-m", "mlineage.cli", "--store", str(store), *LOG],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
     block = f"```text\n$ mlineage log --graph fraud-detector\n{out}```"
     text = PAGE.read_text()
-    pattern = re.compile(r"(<!-- log-graph -->\n).*?(\n<!-- /log-graph -->)", re.S)
-    PAGE.write_text(pattern.sub(lambda m: m.group(1) + block + m.group(2), text))
+    # Blank lines around the block: an HTML comment followed directly by a fence would
+    # make Markdown read the fence as part of the comment's HTML block.
+    pattern = re.compile(r"(<!-- log-graph -->)\n.*?(<!-- /log-graph -->)", re.S)
+    PAGE.write_text(pattern.sub(lambda m: f"{m.group(1)}\n\n{block}\n\n{m.group(2)}", text))
     print(block)
     return 0
 

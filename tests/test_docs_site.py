@@ -110,3 +110,11 @@ def test_pages_make_no_network_request_in_a_browser(site: Path) -> None:
         finally:
             browser.close()
     assert requests == []
+
+
+def test_front_page_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = (ROOT / "docs" / "index.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.S)
+    assert blocks
+    monkeypatch.chdir(tmp_path)
+    exec(compile("\n".join(blocks), "docs/index.md", "exec"), {"__name__": "docs"})
