@@ -4,6 +4,7 @@ elsewhere: no web fonts, no CDN scripts or styles."""
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import shutil
@@ -82,34 +83,51 @@ def test_pages_make_no_network_request_in_a_browser(site: Path) -> None:
     """Material's script holds fallbacks it fetches only when needed (a ResizeObserver
     polyfill for old browsers, mermaid for diagrams, which no page has): a real browser
     opening the pages must request nothing but local files."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         print(f"skipped: no Chromium at {CHROMIUM} (apt-get install chromium)")
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    requests: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            page = browser.new_page()
+    pages = [(site / n).as_uri() for n in ("index.html", "reference/mlineage/index.html")]
+    # In a process of its own: Playwright's sync API refuses to start in a thread where an
+    # event loop runs, which other tests of the session (the report's browser, a Jupyter
+    # client) may leave behind.
+    result = subprocess.run(
+        [sys.executable, "-c", _BROWSE, CHROMIUM, *pages],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
 
-            def record(route: object) -> None:
-                url = route.request.url  # type: ignore[attr-defined]
-                if not url.startswith(("file:", "data:", "blob:")):
-                    requests.append(url)
-                    route.abort()  # type: ignore[attr-defined]
-                else:
-                    route.continue_()  # type: ignore[attr-defined]
 
-            page.route("**/*", record)
-            for name in ("index.html", "reference/mlineage/index.html", "report/index.html"):
-                page.goto((site / name).as_uri())
-                page.wait_for_load_state("load")
-                page.wait_for_timeout(300)
-        finally:
-            browser.close()
-    assert requests == []
+_BROWSE = """
+import json, sys
+from playwright.sync_api import sync_playwright
+
+requests = []
+
+def record(route):
+    url = route.request.url
+    if url.startswith(("file:", "data:", "blob:")):
+        route.continue_()
+    else:
+        requests.append(url)
+        route.abort()
+
+with sync_playwright() as playwright:
+    browser = playwright.chromium.launch(
+        executable_path=sys.argv[1], args=["--no-sandbox", "--disable-gpu"]
+    )
+    page = browser.new_page()
+    page.route("**/*", record)
+    for url in sys.argv[2:]:
+        page.goto(url)
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(300)
+    browser.close()
+print(json.dumps(requests))
+"""
 
 
 def test_front_page_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
