@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from mlineage import _html
 from mlineage.diff import VersionDiff
 from mlineage.errors import InvalidInput
 from mlineage.records import ModelVersion
@@ -168,6 +169,9 @@ class BlameReport:
             "steps": [s.to_dict() for s in self.steps[:limit]],
             "skipped": list(self.skipped),
         }
+
+    def _repr_html_(self) -> str:
+        return _html.blame_html(self)
 
     def __str__(self) -> str:
         return self.text()

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlineage import _html
 from mlineage.errors import (
     CheckoutError,
     CorruptRecord,
@@ -67,6 +68,9 @@ class Checkout:
     environment_diff: EnvironmentDiff | None
     path: Path | None = None
     files: tuple[Path, ...] = field(default=())
+
+    def _repr_html_(self) -> str:
+        return _html.checkout_html(self)
 
     def __str__(self) -> str:
         v = self.version

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import JsonValue
 
+from mlineage import _html
 from mlineage.records import DataSnapshot, ModelVersion
 
 __all__ = ["DictDiff", "VersionDiff", "diff_dicts", "diff_versions"]
@@ -144,6 +145,9 @@ class VersionDiff:
             "tags_added": list(self.tags_added),
             "tags_removed": list(self.tags_removed),
         }
+
+    def _repr_html_(self) -> str:
+        return _html.diff_html(self)
 
     def __str__(self) -> str:
         a, b = self.a, self.b

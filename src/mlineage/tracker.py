@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from mlineage import refs
+from mlineage import _html, refs, views
 from mlineage._coerce import as_utc, one_of, parse_time
 from mlineage.blame import BlameReport, Direction
 from mlineage.details import BlobDetails
@@ -29,6 +29,7 @@ from mlineage.errors import (
 )
 from mlineage.graph import LineageGraph
 from mlineage.index import LineageIndex, OnError, list_models
+from mlineage.lineage import Lineage
 from mlineage.records import (
     AliasEvent,
     AnnotationEvent,
@@ -47,37 +48,6 @@ if TYPE_CHECKING:
     from mlineage.checkout import Checkout
 
 __all__ = ["PACK_RECORDS", "Lineage", "Tracker", "VersionLogger", "list_models"]
-
-
-class Lineage:
-    """Structural queries around one version: ``tracker.lineage(ref)``."""
-
-    def __init__(self, tracker: Tracker, version: ModelVersion) -> None:
-        self.tracker = tracker
-        self.version = version
-
-    def ancestors(self) -> list[ModelVersion]:
-        """Every version this one descends from (through any parent), newest first."""
-        return self.tracker.graph.ancestors_by_creation(self.version.id)
-
-    def descendants(self) -> list[ModelVersion]:
-        """Every version descending from this one, oldest first."""
-        return self.tracker.graph.descendants_by_creation(self.version.id)
-
-    def history(self) -> list[ModelVersion]:
-        """This version and its first-parent ancestors, newest first."""
-        return self.tracker.graph.first_parent_chain(self.version.id)
-
-    def parents(self) -> list[ModelVersion]:
-        """Direct parents, first parent first."""
-        return self.tracker.graph.parents(self.version.id)
-
-    def children(self) -> list[ModelVersion]:
-        """Direct children, oldest first."""
-        return self.tracker.graph.children(self.version.id)
-
-    def __repr__(self) -> str:
-        return f"<Lineage of {self.version!r}>"
 
 
 class Tracker:
@@ -162,12 +132,7 @@ class Tracker:
         """Open an existing model's lineage (in a new process, a notebook, a dashboard).
 
         Unlike the constructor, which starts a new model when the store has none of that
-        name, ``load`` insists that the model exists.
-
-        Raises
-        ------
-        ModelNotFound
-            If the store has no versions of ``model``; the message lists the models it has.
+        name, ``load`` raises ``ModelNotFound`` (listing the models there) if it has none.
         """
         name = one_of(model=model, model_name=model_name)
         tracker = cls(name, storage, read_only=read_only, on_error=on_error)
@@ -211,17 +176,9 @@ class Tracker:
         ``merge`` also rewrites packs of fewer than 10,000 records into fuller ones, so a
         store compacted daily stays a few objects. Safe while others log, load or compact
         (docs/storage-format.md says why); a compaction killed half-way leaves records in
-        two places, which readers merge.
-
-        Returns
-        -------
-        int
-            How many records were written into new packs (loose records packed, plus
-            records moved by merging).
-
-        Raises
-        ------
-        ReadOnlyError
+        two places, which readers merge. Returns how many records went into new packs
+        (loose records packed, plus records moved by merging); ``ReadOnlyError`` on a
+        read-only tracker.
         """
         return self._writer.compact(merge=merge)
 
@@ -272,12 +229,9 @@ class Tracker:
         return logger.version
 
     def annotate(self, ref: Ref, *, notes: str = "", tags: Iterable[str] = ()) -> AnnotationEvent:
-        """Attach a note and/or tags to a version after the fact (the version is unchanged).
+        """Attach a note and/or tags to a version after the fact; return the stored event.
 
-        Returns
-        -------
-        AnnotationEvent
-            The stored event.
+        The version itself is unchanged (a version is never rewritten).
         """
         return self._writer.annotate(ref, notes, tags)
 
@@ -414,13 +368,8 @@ class Tracker:
         return out
 
     def alias_history(self, alias: str) -> list[AliasEvent]:
-        """Every move of ``alias``, in the order they took effect.
-
-        Raises
-        ------
-        AliasNotFound
-            If the alias was never set.
-        """
+        """Every move of ``alias``, in the order they took effect (``AliasNotFound`` if the
+        alias was never set)."""
         return self._index.alias_moves(alias)
 
     def diff(self, a: Ref, b: Ref) -> VersionDiff:
@@ -437,12 +386,8 @@ class Tracker:
     def environment(self, ref: Ref) -> EnvironmentSnapshot | None:
         """The environment captured when a version was logged (None if none was).
 
-        A blob shared by the versions logged from one environment; read once, verified.
-
-        Raises
-        ------
-        CorruptRecord
-            If the blob is missing or damaged (run ``mlineage fsck``).
+        A blob shared by the versions logged from one environment, read once and verified;
+        ``CorruptRecord`` if it is missing or damaged (run ``mlineage fsck``).
         """
         return self._details.environment(self.get_version(ref))
 
@@ -535,3 +480,14 @@ class Tracker:
 
     def __repr__(self) -> str:
         return f"Tracker({self.model!r}, storage={self.store.uri!r}, versions={len(self)})"
+
+    # -- views: functions of a tracker, documented where they are defined -------------------
+
+    def versions_with_events(self) -> list[str]:
+        """Ids of the versions annotated or given a status since they were written."""
+        return list(self._index.versions_with_events())
+
+    report = views.write_report
+    to_pandas = views.to_pandas
+    plot = views.plot
+    _repr_html_ = _html.tracker_html

@@ -3,6 +3,7 @@
 ::
 
     mlineage [--store URI] [--debug] models
+    mlineage [--store URI] [--debug] log MODEL [--graph] [--limit N] [--metric M] [--json]
     mlineage [--store URI] [--debug] history MODEL [REF] [--limit N] [--json]
     mlineage [--store URI] [--debug] show MODEL REF [--json]
     mlineage [--store URI] [--debug] blame MODEL METRIC [--direction decrease|increase]
@@ -11,6 +12,10 @@
     mlineage [--store URI] [--debug] checkout MODEL [REF] [--at TIME] [--to DIR]
                                               [--overwrite] [--json]
     mlineage [--store URI] [--debug] aliases MODEL [--json]
+    mlineage [--store URI] [--debug] alias set MODEL ALIAS REF [--at TIME] [--json]
+    mlineage [--store URI] [--debug] alias rm MODEL ALIAS [--at TIME] [--json]
+    mlineage [--store URI] [--debug] annotate MODEL REF [--notes TEXT] [--tag T ...] [--json]
+    mlineage [--store URI] [--debug] report MODEL [-o FILE] [--metric M] [--title T] [--open]
     mlineage [--store URI] [--debug] fsck [--repair] [--temp-age SECONDS] [--no-blobs] [--json]
     mlineage [--store URI] [--debug] compact MODEL [--json]
 
@@ -27,10 +32,12 @@ problems, 2 on an error (the message goes to stderr; ``--debug`` shows the trace
 instead) or a usage error.
 
 The command is built on click, one module per family of commands: ``_history`` (queries),
-``_checkout`` (what a name designates), ``_store`` (the store as a whole); ``_common``
-holds what they share. A new command goes into one of them, or a new module, and is added
-to :data:`cli` below. Command modules import the tracker, numpy and rich inside the
-command functions, so that ``mlineage --help`` starts fast.
+``_log`` (the DAG), ``_checkout`` (what a name designates), ``_annotate`` (events written
+afterwards: annotations, alias moves), ``_report`` (the HTML report), ``_store`` (the
+store as a whole); ``_common`` holds what they share. A new command goes into one of
+them, or a new module, and is added to :data:`cli` below. Command modules import the
+tracker, numpy and rich inside the command functions, so that ``mlineage --help`` starts
+fast.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from collections.abc import Sequence
 
 import click
 
-from mlineage.cli import _checkout, _demo, _history, _store
+from mlineage.cli import _annotate, _checkout, _demo, _history, _log, _report, _store
 from mlineage.cli._common import DEBUG_HELP, STORE_HELP, GlobalOptions, silence_stdout
 
 __all__ = ["cli", "main"]
@@ -50,8 +57,11 @@ __all__ = ["cli", "main"]
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="""\b
 Examples:
-  mlineage --store ./lineage-store history fraud-detector
+  mlineage --store ./lineage-store log fraud-detector --graph
+  mlineage history fraud-detector --limit 10
   mlineage blame fraud-detector accuracy --json
+  mlineage alias set fraud-detector production fraud-w2
+  mlineage report fraud-detector -o lineage.html --open
 
 \b
 Exit status: 0 on success; 1 when blame finds no culprit or fsck finds a problem;
@@ -69,12 +79,16 @@ def cli(ctx: click.Context, store: str | None, debug: bool) -> None:
 
 for _command in (
     _history.models,
+    _log.log,
     _history.history,
     _history.show,
     _history.blame,
     _history.diff,
     _checkout.checkout,
     _checkout.aliases,
+    _annotate.alias,
+    _annotate.annotate,
+    _report.report,
     _store.fsck,
     _store.compact,
     _demo.demo,

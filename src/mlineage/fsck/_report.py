@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlineage import _html
+
 __all__ = ["FsckReport", "Problem"]
 
 
@@ -85,6 +87,9 @@ class FsckReport:
             plural = "s" if len(self.removed) != 1 else ""
             line += f"; removed {len(self.removed)} temporary file{plural} or upload{plural}"
         return line
+
+    def _repr_html_(self) -> str:
+        return _html.fsck_html(self)
 
     def __str__(self) -> str:
         return "\n".join([*(str(p) for p in self.problems), self.summary()])

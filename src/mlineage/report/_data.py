@@ -133,9 +133,13 @@ def build_report_data(
     for alias, target in current_aliases.items():
         aliases_of.setdefault(target.id, []).append(alias)
     environments: dict[str, dict[str, Any]] = {}
+    # Only these versions have annotations or status changes to look up; the others'
+    # come from their records (10^4 versions, 10^3 events: one lookup per event).
+    with_events = set(tracker.versions_with_events())
     rows = []
     for version in versions:
-        rows.append(_version_row(tracker, version, aliases_of.get(version.id, [])))
+        row = _version_row(tracker, version, aliases_of.get(version.id, []), with_events)
+        rows.append(row)
         ref = version.environment_ref
         if ref is not None and ref not in environments:
             environments[ref] = _environment(tracker, version)
@@ -180,8 +184,11 @@ def _spine(tracker: Tracker, versions: Sequence[ModelVersion]) -> list[ModelVers
     return tracker.history(tip)[::-1]
 
 
-def _version_row(tracker: Tracker, version: ModelVersion, aliases: list[str]) -> dict[str, Any]:
-    annotations = tracker.annotations(version)
+def _version_row(
+    tracker: Tracker, version: ModelVersion, aliases: list[str], with_events: set[str]
+) -> dict[str, Any]:
+    has_events = version.id in with_events
+    annotations = tracker.annotations(version) if has_events else []
     tags = list(version.tags)
     for event in annotations:
         tags += [t for t in event.tags if t not in tags]
@@ -212,7 +219,7 @@ def _version_row(tracker: Tracker, version: ModelVersion, aliases: list[str]) ->
         "notes": version.notes,
         "tags": list(version.tags),
         "all_tags": tags,
-        "status": tracker.status(version).value,
+        "status": (tracker.status(version) if has_events else version.status).value,
         "annotations": [
             {"created_at": e.created_at.isoformat(), "notes": e.notes, "tags": list(e.tags)}
             for e in annotations

@@ -1,0 +1,327 @@
+"""Views of a tracker's lineage for notebooks: a pandas table and a metric plot.
+
+Functions of a tracker (``Tracker.to_pandas`` and ``Tracker.plot`` are one-line
+delegations to them). pandas and matplotlib are optional: each is imported inside the
+function that needs it, and a missing one raises
+:class:`~mlineage.errors.MissingDependency` naming what to install.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from mlineage.errors import InvalidInput, MissingDependency
+
+if TYPE_CHECKING:
+    import os
+    from pathlib import Path
+
+    from matplotlib.axes import Axes
+
+    from mlineage.blame import Direction
+    from mlineage.refs import Ref
+    from mlineage.tracker import Tracker
+
+__all__ = ["plot", "to_pandas", "write_report"]
+
+#: The columns every :func:`to_pandas` frame has, in order, before its metric and
+#: hyperparameter columns.
+COLUMNS = (
+    "id",
+    "short_id",
+    "name",
+    "parents",
+    "kind",
+    "created_at",
+    "dataset_hash",
+    "dataset_path",
+    "dataset_rows",
+    "notes",
+    "tags",
+    "status",
+    "aliases",
+)
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    """``{"a": {"b": 1}}`` under ``"hp"`` -> ``out["hp.a.b"] = 1``; lists stay values."""
+    if isinstance(value, Mapping) and value:
+        for key, item in value.items():
+            _flatten(f"{prefix}.{key}", item, out)
+    else:
+        out[prefix] = value
+
+
+def _short_ids(ids: list[str], minimum: int = 8) -> list[str]:
+    """The shortest unique prefix (``minimum`` digits or more) of each of the sorted ``ids``.
+
+    What :meth:`Tracker.abbrev` gives one id at a time, for all of them at once: an id's
+    shortest unique prefix is one digit longer than its longest common prefix with either
+    neighbour in sorted order.
+    """
+    import numpy as np
+
+    if not ids:
+        return []
+    digits = np.frombuffer("".join(ids).encode("ascii"), dtype=np.uint8).reshape(len(ids), -1)
+    # Common prefix of each id with the next: the position of the first differing digit.
+    common = np.argmin(digits[1:] == digits[:-1], axis=1) if len(ids) > 1 else np.zeros(0, int)
+    length = np.full(len(ids), minimum, dtype=np.int64)
+    length[:-1] = np.maximum(length[:-1], common + 1)
+    length[1:] = np.maximum(length[1:], common + 1)
+    return [i[:n] for i, n in zip(ids, length.tolist(), strict=True)]
+
+
+def to_pandas(tracker: Tracker) -> Any:
+    """Every version of ``tracker`` as a ``pandas.DataFrame``, one row each, oldest first.
+
+    Parameters
+    ----------
+    tracker : Tracker
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``id``, ``short_id`` (the shortest unique prefix, 8+ digits), ``name``,
+        ``parents`` (tuple of ids), ``kind``, ``created_at`` (UTC timestamps),
+        ``dataset_hash``, ``dataset_path``, ``dataset_rows``, ``notes``, ``tags`` (tuple,
+        including tags added by annotations), ``status`` (current, as a string),
+        ``aliases`` (tuple of the aliases pointing at it now), then ``metric.<name>``
+        (float, NaN where not recorded) for each metric and ``hp.<a>.<b>`` for each
+        hyperparameter, nested dicts flattened (missing: NaN or None, as pandas infers
+        the column's type).
+
+    Raises
+    ------
+    MissingDependency
+        If pandas is not installed (``pip install pandas``).
+
+    Examples
+    --------
+    >>> import mlineage as ml
+    >>> t = ml.Tracker("doc-pandas", storage="memory://views-pandas-doc",
+    ...                capture_environment=False)
+    >>> _ = t.log(model_path="m.pt", dataset=ml.DataSnapshot(hash="sha256:0"),
+    ...           metrics={"accuracy": 0.9}, hyperparameters={"opt": {"lr": 0.1}})
+    >>> df = to_pandas(t)
+    >>> df[["kind", "metric.accuracy", "hp.opt.lr"]].values.tolist()
+    [['initial', 0.9, 0.1]]
+    """
+    try:
+        # Imported here: pandas is optional and `import mlineage` stays light.
+        import pandas as pd  # type: ignore[import-untyped]
+    except ImportError as exc:
+        raise MissingDependency(
+            "tracker.to_pandas() needs pandas, which is not installed; run: pip install pandas"
+        ) from exc
+    import numpy as np
+
+    graph = tracker.graph
+    versions = graph.versions()  # creation order
+    count = len(versions)
+    aliases_of: dict[str, list[str]] = {}
+    for alias, target in tracker.aliases().items():
+        aliases_of.setdefault(target.id, []).append(alias)
+    with_events = set(tracker.versions_with_events())
+    columns: dict[str, list[Any]] = {name: [] for name in COLUMNS if name != "created_at"}
+    created = np.empty(count, dtype=np.int64)
+    metrics: dict[str, list[float]] = {}
+    hyper: dict[str, list[Any]] = {}
+    nan = float("nan")
+    ids, names, parents, kinds = (
+        columns["id"],
+        columns["name"],
+        columns["parents"],
+        columns["kind"],
+    )
+    for row, version in enumerate(versions):
+        version_id = version.id
+        ids.append(version_id)
+        names.append(version.name)
+        parents.append(version.parents)
+        kinds.append(version.kind)
+        created[row] = graph.created_micros(version_id)
+        dataset = version.dataset
+        columns["dataset_hash"].append(dataset.hash)
+        columns["dataset_path"].append(dataset.path)
+        columns["dataset_rows"].append(dataset.num_rows)
+        columns["notes"].append(version.notes)
+        if version_id in with_events:
+            columns["tags"].append(tuple(tracker.tags(version)))
+            columns["status"].append(tracker.status(version).value)
+        else:
+            columns["tags"].append(version.tags)
+            columns["status"].append(version.status.value)
+        columns["aliases"].append(tuple(aliases_of.get(version_id, ())))
+        for name, value in version.metrics.items():
+            column = metrics.get(name)
+            if column is None:
+                column = metrics[name] = [nan] * row
+            column.append(value)
+        hyperparameters = version.hyperparameters
+        if hyperparameters:
+            flat: dict[str, Any] = {}
+            if any(isinstance(v, Mapping) for v in hyperparameters.values()):
+                _flatten("hp", hyperparameters, flat)
+            else:  # the common case, flat already
+                flat = {f"hp.{k}": v for k, v in hyperparameters.items()}
+            for name, value in flat.items():
+                hp_column = hyper.get(name)
+                if hp_column is None:
+                    hp_column = hyper[name] = [None] * row
+                hp_column.append(value)
+        for column in metrics.values():
+            if len(column) == row:
+                column.append(nan)
+        for hp_column in hyper.values():
+            if len(hp_column) == row:
+                hp_column.append(None)
+    columns["short_id"] = _short_ids(ids)  # ids are sorted: creation order
+    data: dict[str, Any] = {}
+    for name in COLUMNS:
+        if name == "created_at":
+            data[name] = pd.to_datetime(created, unit="us", utc=True)
+        elif name == "dataset_rows":
+            data[name] = pd.array(columns[name], dtype="Int64")
+        else:
+            data[name] = columns[name]
+    for name in sorted(metrics):
+        data[f"metric.{name}"] = np.asarray(metrics[name], dtype=np.float64)
+    for name in sorted(hyper):
+        data[name] = hyper[name]
+    return pd.DataFrame(data)
+
+
+def plot(
+    tracker: Tracker,
+    metric: str,
+    ax: Axes | None = None,
+    direction: Direction | None = None,
+    *,
+    on: Ref | None = None,
+    change_points: Sequence[Ref] = (),
+    suspects: int = 3,
+) -> Axes:
+    """Plot ``metric`` along the first-parent history, marking blame suspects.
+
+    Parameters
+    ----------
+    tracker : Tracker
+    metric : str
+        The metric to plot.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; default a new figure's axes.
+    direction : {"decrease", "increase"}, optional
+        The bad direction, for blame. Default: guessed from the name (a rise is bad for
+        names containing loss, error, mse, mae, rmse or latency).
+    on : ref, optional
+        The version whose history to plot (default: the latest).
+    change_points : sequence of refs, optional
+        Versions to mark with a dashed vertical line (e.g. from
+        ``mlineage.analysis`` change-point detection).
+    suspects : int
+        How many of the worst blame steps to mark (default 3).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on: x is the position along the history (oldest 0), y the metric.
+
+    Raises
+    ------
+    MissingDependency
+        If matplotlib is not installed (``pip install 'mlineage[plot]'``).
+    MetricNotFound
+        If no version on the history records ``metric``.
+    VersionNotFound, AmbiguousReference
+        If ``on`` or a change point does not resolve.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import mlineage as ml
+    >>> t = ml.Tracker("doc-plot", storage="memory://views-plot-doc", capture_environment=False)
+    >>> for acc in (0.90, 0.92, 0.85):
+    ...     _ = t.log(model_path="m.pt", dataset=ml.DataSnapshot(hash="sha256:0"),
+    ...               metrics={"accuracy": acc})
+    >>> ax = plot(t, "accuracy")
+    >>> ax.get_ylabel()
+    'accuracy'
+    """
+    try:
+        # Imported here: matplotlib is optional and slow to import.
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise MissingDependency(
+            "tracker.plot() needs matplotlib, which is not installed; "
+            "run: pip install 'mlineage[plot]'"
+        ) from exc
+    from mlineage.errors import MetricNotFound
+    from mlineage.report._data import bad_direction
+
+    if direction is None:
+        direction = bad_direction(metric)
+    elif direction not in ("decrease", "increase"):
+        raise InvalidInput(f"direction must be 'decrease' or 'increase', got {direction!r}")
+    history = tracker.history(on)[::-1]  # oldest first
+    position = {v.id: i for i, v in enumerate(history)}
+    xs = [i for i, v in enumerate(history) if metric in v.metrics]
+    if not xs:
+        raise MetricNotFound(
+            f"no version on the history of model {tracker.model!r} records metric {metric!r}"
+        )
+    ys = [history[i].metrics[metric] for i in xs]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3.5))
+    ax.plot(xs, ys, marker="o", markersize=3, linewidth=1.2, label=metric)
+    report = tracker.blame_report(metric, direction, on=on)
+    worst = [s for s in report.steps[:suspects] if s.bad_amount > 0]
+    for rank, step in enumerate(worst, 1):
+        x = position[step.version.id]
+        ax.scatter([x], [step.after], s=80, facecolors="none", edgecolors="tab:red", zorder=3)
+        label = step.version.name or tracker.abbrev(step.version)
+        ax.annotate(
+            f"#{rank} {label}",
+            (x, step.after),
+            textcoords="offset points",
+            xytext=(4, -12 if direction == "decrease" else 6),
+            fontsize=8,
+            color="tab:red",
+        )
+    for ref in change_points:
+        version = tracker.get_version(ref)
+        if version.id in position:
+            ax.axvline(position[version.id], linestyle="--", linewidth=1, color="tab:gray")
+    ax.set_xlabel(f"first-parent history of {tracker.model} (oldest = 0)")
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric} ({direction} is bad); red rings: blame suspects")
+    return ax
+
+
+def write_report(
+    tracker: Tracker,
+    path: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+    metric: str | None = None,
+    analyses: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write the offline HTML lineage report of ``tracker`` (``tracker.report(path)``).
+
+    The same as :func:`mlineage.report.write_report`, which documents the parameters,
+    the page and the errors; ``mlineage.report`` is imported on first use.
+
+    Returns
+    -------
+    pathlib.Path
+        The absolute path of the written report.
+
+    Examples
+    --------
+    ``tracker.report("lineage.html", metric="accuracy")``, then open ``lineage.html``.
+    """
+    from mlineage.report import write_report as write  # imported when first used
+
+    return write(tracker, path, title=title, metric=metric, analyses=analyses)

@@ -1,0 +1,145 @@
+"""Notebook views: to_pandas, plot, and the _repr_html_ of trackers and results."""
+
+from __future__ import annotations
+
+import doctest
+import html
+import itertools
+import os
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+import mlineage as ml
+from mlineage import _html, display, views
+
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+XSS = "<img src=x onerror=alert(1)>"
+_stores = itertools.count()
+
+
+@pytest.mark.parametrize("module", [views, _html, display])
+def test_docstring_examples_run(module: object) -> None:
+    pytest.importorskip("matplotlib").use("Agg")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
+    assert result.failed == 0 and result.attempted > 0
+
+
+@pytest.fixture
+def tracker() -> ml.Tracker:
+    t = ml.Tracker(
+        "views", storage=f"memory://views-{os.getpid()}-{next(_stores)}", capture_environment=False
+    )
+    for i, acc in enumerate([0.90, 0.91, 0.84, 0.92]):
+        t.log(
+            name=f"v{i}",
+            timestamp=T0 + timedelta(days=i),
+            model_path=f"m{i}.pt",
+            dataset=ml.DataSnapshot(path=f"data/{i}/", hash=f"sha256:{i}", num_rows=100 + i),
+            metrics={"accuracy": acc} if i != 1 else {"accuracy": acc, "loss": 0.2},
+            hyperparameters={"optimizer": {"lr": 0.1 * (i + 1), "name": "adam"}, "bs": 32},
+            notes=XSS if i == 2 else f"update {i}",
+            tags=[XSS] if i == 2 else [],
+        )
+    t.log(
+        parent="v1",
+        kind="fine_tune",
+        name="ft",
+        model_path="ft.pt",
+        dataset=ml.DataSnapshot(hash="sha256:ft"),
+        metrics={"accuracy": 0.95},
+    )
+    t.set_alias("production", "v1", at=T0 + timedelta(days=5))
+    t.annotate("v2", notes="regression", tags=["incident"])
+    t.set_status("v0", "deprecated")
+    return t
+
+
+def test_to_pandas_one_row_per_version(tracker: ml.Tracker) -> None:
+    df = tracker.to_pandas()
+    assert list(df.columns[:13]) == list(views.COLUMNS)
+    assert list(df["name"]) == ["v0", "v1", "v2", "v3", "ft"]
+    assert list(df["short_id"]) == [tracker.abbrev(i) for i in df["id"]]
+    assert df.loc[1, "metric.loss"] == 0.2 and df["metric.loss"].isna().sum() == 4
+    assert df.loc[2, "hp.optimizer.lr"] == pytest.approx(0.3)
+    assert df["hp.bs"].isna().tolist() == [False] * 4 + [True]  # ft logged none
+    assert df.loc[2, "tags"] == (XSS, "incident")
+    assert df.loc[0, "status"] == "deprecated" and df.loc[1, "status"] == "committed"
+    assert df.loc[1, "aliases"] == ("production",)
+    assert df.loc[4, "parents"] == (tracker.get_version("v1").id,)
+    assert df.loc[0, "kind"] == "initial" and df.loc[4, "kind"] == "fine_tune"
+    assert str(df["created_at"].dt.tz) == "UTC"
+    assert df.loc[3, "created_at"].to_pydatetime() == T0 + timedelta(days=3)
+    assert list(df["dataset_rows"])[:4] == [100, 101, 102, 103]
+
+
+def test_to_pandas_of_an_empty_tracker() -> None:
+    t = ml.Tracker("empty", storage=f"memory://views-empty-{os.getpid()}")
+    assert t.to_pandas().shape == (0, len(views.COLUMNS))
+
+
+def test_to_pandas_without_pandas_names_the_install(
+    tracker: ml.Tracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ml.MissingDependency, match="pip install pandas"):
+        tracker.to_pandas()
+
+
+def test_plot_marks_suspects_and_change_points(tracker: ml.Tracker) -> None:
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ax = tracker.plot("accuracy", on="v3", change_points=["v3"])
+    line = ax.get_lines()[0]
+    assert list(line.get_ydata()) == [0.90, 0.91, 0.84, 0.92]
+    assert any(t.get_text() == "#1 v2" for t in ax.texts)
+    assert any(list(v.get_xdata()) == [3, 3] for v in ax.get_lines()[1:])
+    _, given = plt.subplots()
+    assert tracker.plot("loss", ax=given, on="v3") is given  # "loss": a rise is the bad way
+    with pytest.raises(ml.MetricNotFound):
+        tracker.plot("f1")
+    plt.close("all")
+
+
+def test_plot_without_matplotlib(tracker: ml.Tracker, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ml.MissingDependency, match="mlineage\\[plot\\]"):
+        tracker.plot("accuracy")
+
+
+def test_html_views_escape_everything(tracker: ml.Tracker, tmp_path: Path) -> None:
+    shown = {
+        "tracker": tracker._repr_html_(),
+        "diff": tracker.diff("v1", "v2")._repr_html_(),
+        "blame": tracker.blame_report("accuracy", on="v3")._repr_html_(),
+        "checkout": tracker.checkout("v2")._repr_html_(),
+        "fsck": ml.fsck(tracker.store)._repr_html_(),
+        "version": tracker.get_version("v2")._repr_html_(),
+    }
+    for name, text in shown.items():
+        assert "<img" not in text, name
+        assert text.startswith(("<div>", "<table")), name
+    assert html.escape(XSS) in shown["diff"]  # v2's note
+    assert "production" in shown["tracker"] and "5" in shown["tracker"]
+    assert "#" in shown["blame"] and "v2" in shown["blame"]
+    assert "hyperparameter optimizer" in shown["diff"]
+    assert "no problems" in shown["fsck"]
+    # The plain text forms are unchanged.
+    assert str(tracker.diff("v1", "v2")).startswith("diff ")
+    assert repr(tracker).startswith("Tracker('views'")
+
+
+def test_report_from_the_tracker(tracker: ml.Tracker, tmp_path: Path) -> None:
+    path = tracker.report(tmp_path / "r.html", metric="accuracy", title="T")
+    assert path == tmp_path / "r.html" and "<title>T</title>" in path.read_text()
+
+
+def test_versions_with_events(tracker: ml.Tracker) -> None:
+    assert set(tracker.versions_with_events()) == {
+        tracker.get_version("v2").id,
+        tracker.get_version("v0").id,
+    }
