@@ -112,9 +112,9 @@ def change_points(
     ``predict(pen=penalty)``: repeatedly split the segment whose best split reduces the
     cost most, while that reduction exceeds ``penalty``. O(n log n) with prefix sums;
     greedy. ``"pelt"``: the exact optimum of cost + ``penalty`` per segment, as
-    ``ruptures.Pelt(model="l2")`` (which can miss it when ``min_size > 1``); linear time when changes are frequent, quadratic on a
-    long series without change (no candidate can be pruned then) — prefer ``"binseg"``
-    for series of more than ~10,000 points.
+    ``ruptures.Pelt(model="l2")`` (which can miss it when ``min_size > 1``); linear time
+    when changes are frequent, quadratic on a long series without change (no candidate
+    can be pruned then) — prefer ``"binseg"`` for series of more than ~10,000 points.
 
     Parameters
     ----------
