@@ -21,7 +21,7 @@ from mlineage.analysis._ks import KSResult, _ks_statistic_sorted, ks_pvalue
 from mlineage.analysis._sketch import (
     OTHER,
 )
-from mlineage.errors import InvalidInput, MissingDependency
+from mlineage.errors import CorruptRecord, InvalidInput, MissingDependency
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped]
@@ -87,6 +87,20 @@ class FeatureDrift:
         """Fields as a JSON-ready dict."""
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: Any) -> FeatureDrift:
+        """The inverse of :meth:`to_dict`.
+
+        Raises
+        ------
+        CorruptRecord
+            If ``data`` does not hold a feature's drift.
+        """
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise CorruptRecord(f"not a stored feature drift: {exc}") from None
+
 
 @dataclass(frozen=True)
 class DriftReport:
@@ -106,6 +120,9 @@ class DriftReport:
         The thresholds used.
     correction : str
         ``"bonferroni"`` or ``"bh"``.
+    reference, current : str or None
+        Ids of the versions compared, when the report comes from a lineage
+        (``tracker.analysis.drift``); None for two profiles compared directly.
     """
 
     features: list[FeatureDrift]
@@ -115,6 +132,8 @@ class DriftReport:
     alpha: float
     correction: str
     drift_share: float
+    reference: str | None = None
+    current: str | None = None
 
     @property
     def drifted(self) -> list[FeatureDrift]:
@@ -177,7 +196,10 @@ class DriftReport:
             )
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-        return self.summary() + "\n\n" + "\n".join(line.rstrip() for line in lines)
+        head = ""
+        if self.reference is not None and self.current is not None:
+            head = f"drift {self.reference[:12]} -> {self.current[:12]}: "
+        return head + self.summary() + "\n\n" + "\n".join(line.rstrip() for line in lines)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the whole report."""
@@ -189,7 +211,43 @@ class DriftReport:
             "alpha": self.alpha,
             "correction": self.correction,
             "drift_share": self.drift_share,
+            "reference": self.reference,
+            "current": self.current,
         }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> DriftReport:
+        """The inverse of :meth:`to_dict` (how a cached report is read back).
+
+        Raises
+        ------
+        CorruptRecord
+            If ``data`` does not hold a drift report.
+
+        Examples
+        --------
+        >>> ref = DataProfile.from_array([[0.0], [1.0], [2.0]])
+        >>> report = drift_between(ref, ref)
+        >>> DriftReport.from_dict(report.to_dict()) == report
+        True
+        """
+        if not isinstance(data, dict):
+            raise CorruptRecord("a stored drift report is not a JSON object")
+        try:
+            label = data["label"]
+            return cls(
+                features=[FeatureDrift.from_dict(f) for f in data["features"]],
+                drifted_share=float(data["drifted_share"]),
+                dataset_drift=bool(data["dataset_drift"]),
+                label=None if label is None else FeatureDrift.from_dict(label),
+                alpha=float(data["alpha"]),
+                correction=str(data["correction"]),
+                drift_share=float(data["drift_share"]),
+                reference=data.get("reference"),
+                current=data.get("current"),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CorruptRecord(f"not a stored drift report: {exc!r}") from None
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per feature (and one for the label, ``role == "label"``).
