@@ -43,6 +43,7 @@ from mlineage.storage import Store, open_store
 from mlineage.writer import PACK_RECORDS, VersionLogger, Writer
 
 if TYPE_CHECKING:
+    from mlineage.analysis._bisect import BisectResult
     from mlineage.analysis.lineage import Analysis
     from mlineage.checkout import Checkout
 
@@ -513,6 +514,24 @@ class Tracker:
 
         history = refs.history_indices(self._index, on)
         return blame_report(self._index, history, metric, direction, self.diff)
+
+    def bisect(
+        self,
+        good: Ref,
+        bad: Ref,
+        test: Callable[[ModelVersion], bool | None],
+        *,
+        skip: Iterable[Ref] = (),
+    ) -> BisectResult:
+        """The first bad version on the first-parent path from ``good`` to ``bad``.
+
+        A binary search like ``git bisect``: ``test(version)`` returns True when the
+        version is good, False when bad, None (or raises ``mlineage.analysis.Untestable``)
+        to skip it, as are the versions in ``skip``; see docs/analysis.md.
+        """
+        from mlineage.analysis._bisect import bisect
+
+        return bisect(self, good, bad, test, skip)
 
     # -- display --------------------------------------------------------------------------
 
