@@ -6,13 +6,17 @@
     mlineage [--store URI] [--debug] history MODEL [REF] [--limit N] [--json]
     mlineage [--store URI] [--debug] show MODEL REF [--json]
     mlineage [--store URI] [--debug] blame MODEL METRIC [--direction decrease|increase]
-                                           [--on REF] [--limit N] [--json]
+                                           [--on REF] [--limit N] [--with-drift] [--json]
     mlineage [--store URI] [--debug] diff MODEL A B [--json]
     mlineage [--store URI] [--debug] checkout MODEL [REF] [--at TIME] [--to DIR]
                                               [--overwrite] [--json]
     mlineage [--store URI] [--debug] aliases MODEL [--json]
     mlineage [--store URI] [--debug] fsck [--repair] [--temp-age SECONDS] [--no-blobs] [--json]
     mlineage [--store URI] [--debug] compact MODEL [--json]
+    mlineage [--store URI] [--debug] drift MODEL [A] [B] [--alpha P] [--correction C]
+                                           [--write-cache] [--json]
+    mlineage [--store URI] [--debug] drift-along MODEL [--on REF] [--write-cache] [--json]
+    mlineage [--store URI] [--debug] bisect run MODEL GOOD BAD [--json] -- CMD [ARG...]
 
 ``--store`` and ``--debug`` may also follow the command (``mlineage fsck --store
 s3://bucket/lineage``). ``fsck`` checks the whole store and lists every problem;
@@ -27,7 +31,8 @@ problems, 2 on an error (the message goes to stderr; ``--debug`` shows the trace
 instead) or a usage error.
 
 The command is built on click, one module per family of commands: ``_history`` (queries),
-``_checkout`` (what a name designates), ``_store`` (the store as a whole); ``_common``
+``_checkout`` (what a name designates), ``_store`` (the store as a whole), ``_drift``
+(data drift and bisection); ``_common``
 holds what they share. A new command goes into one of them, or a new module, and is added
 to :data:`cli` below. Command modules import the tracker, numpy and rich inside the
 command functions, so that ``mlineage --help`` starts fast.
@@ -40,7 +45,7 @@ from collections.abc import Sequence
 
 import click
 
-from mlineage.cli import _checkout, _history, _store
+from mlineage.cli import _checkout, _drift, _history, _store
 from mlineage.cli._common import DEBUG_HELP, STORE_HELP, GlobalOptions, silence_stdout
 
 __all__ = ["cli", "main"]
@@ -77,6 +82,9 @@ for _command in (
     _checkout.aliases,
     _store.fsck,
     _store.compact,
+    _drift.drift,
+    _drift.drift_along,
+    _drift.bisect,
 ):
     cli.add_command(_command)
 
