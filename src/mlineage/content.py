@@ -485,13 +485,9 @@ def remember_blob(key: str, data: bytes) -> None:
     Parameters
     ----------
     key : str
-        The blob key, which must be the key of ``data``.
+        The blob key of ``data`` (checked when the blob is written:
+        :func:`write_pending_blob`).
     data : bytes
-
-    Raises
-    ------
-    InvalidKey
-        If ``key`` is not the blob key of ``data``.
 
     Examples
     --------
@@ -499,8 +495,6 @@ def remember_blob(key: str, data: bytes) -> None:
     >>> pending_blob(blob_key_of(b"{}"))
     b'{}'
     """
-    if key != blob_key_of(data):
-        raise InvalidKey(f"{key!r} is not the blob key of the bytes given")
     _PENDING[key] = data
     _PENDING.move_to_end(key)
     while len(_PENDING) > _PENDING_LIMIT:
@@ -524,6 +518,8 @@ def write_pending_blob(store: Store, key: str, what: str) -> None:
     ------
     InvalidKey
         If ``key`` is not a blob key.
+    HashMismatch
+        If the pending bytes do not hash to ``key`` (nothing is written).
     MissingField
         If the bytes are no longer held and the store does not have the blob.
     """
@@ -531,6 +527,10 @@ def write_pending_blob(store: Store, key: str, what: str) -> None:
         raise InvalidKey(f"{what} {key!r} is not a blob key (blobs/sha256/<2 hex>/<62 hex>)")
     data = pending_blob(key)
     if data is not None:
+        if blob_key_of(data) != key:
+            raise HashMismatch(
+                f"the pending {what} bytes do not hash to {key}; nothing was written"
+            )
         store.put_if_absent(key, data)
     elif not store.exists(key):
         raise MissingField(

@@ -294,3 +294,15 @@ def test_spearman_with_ties_matches_scipy() -> None:
 def test_change_points_name_month_seven(history: ml.Tracker) -> None:
     points = history.analysis.change_points("accuracy")
     assert [v.name for v in points.changed_at] == ["month-7"]
+
+
+def test_pending_bytes_that_do_not_match_their_key_are_never_written() -> None:
+    from mlineage.errors import HashMismatch
+    from mlineage.storage import MemoryStore
+
+    store = MemoryStore()
+    key = content.blob_key_of(b"profile")
+    content.remember_blob(key, b"something else")
+    with pytest.raises(HashMismatch):
+        content.write_pending_blob(store, key, "data profile")
+    assert not store.exists(key)
