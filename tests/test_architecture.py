@@ -26,6 +26,8 @@ UPPER = (
     "report",
     "analysis",
 )
+#: The leaf that DataSnapshot.from_array/from_dataframe/from_path(profile=True) call.
+SNAPSHOT_PROFILE = "mlineage.analysis._snapshot_profile"
 
 
 def _module_name(path: Path) -> str:
@@ -93,7 +95,23 @@ def test_lower_layers_import_nothing_from_upper_ones(lower: str) -> None:
             elif isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             bad = [n for n in names if n in upper or n.startswith(tuple(u + "." for u in upper))]
+            # The one exception: snapshot constructors (profile=True) call the profiling
+            # leaf, which imports only the profile statistics, content and errors.
+            bad = [n for n in bad if not n.startswith(SNAPSHOT_PROFILE)]
             assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+def test_the_snapshot_profiling_leaf_imports_no_lineage_module() -> None:
+    modules = _modules()
+    allowed = ("mlineage.analysis._", "mlineage.content", "mlineage.errors")
+    seen, todo = set(), [SNAPSHOT_PROFILE]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        assert name.startswith(allowed), f"{SNAPSHOT_PROFILE} reaches {name}"
+        todo += _top_level_imports(modules[name], modules)
 
 
 def test_no_module_is_a_second_facade() -> None:

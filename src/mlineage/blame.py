@@ -23,7 +23,11 @@ from mlineage.records import ModelVersion
 if TYPE_CHECKING:
     import numpy as np
 
+    from mlineage.analysis._drift_lineage import DriftCorrelation, DriftStep
     from mlineage.index import LineageIndex
+
+#: ``drift_of(previous, version)``: the data drift of a step (``tracker.analysis.blame``).
+DriftOf = Callable[[ModelVersion, ModelVersion], "DriftStep"]
 
 __all__ = [
     "BlameReport",
@@ -93,6 +97,10 @@ class BlameStep:
         pay for a diff). None when no ``explain`` was given.
     explain : callable or None
         ``explain(previous, version)``, the diff function behind ``changes``.
+    drift : DriftStep or None
+        The data drift from ``previous`` to ``version`` (top drifted features; a note
+        when either has no profile): computed on first access, only for reports made
+        by ``tracker.analysis.blame``; None otherwise.
     """
 
     version: ModelVersion
@@ -106,11 +114,17 @@ class BlameStep:
     explain: Callable[[ModelVersion, ModelVersion], VersionDiff] | None = field(
         default=None, repr=False, compare=False
     )
+    drift_of: DriftOf | None = field(default=None, repr=False, compare=False)
 
     @functools.cached_property
     def changes(self) -> VersionDiff | None:
         """What changed from ``previous`` to ``version`` (None when not requested)."""
         return None if self.explain is None else self.explain(self.previous, self.version)
+
+    @functools.cached_property
+    def drift(self) -> DriftStep | None:
+        """The data drift of this step (None unless the report was made with drift)."""
+        return None if self.drift_of is None else self.drift_of(self.previous, self.version)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -125,6 +139,7 @@ class BlameStep:
             "score": self.score,
             "unmeasured": list(self.unmeasured),
             "changes": None if self.changes is None else self.changes.to_dict(),
+            "drift": None if self.drift is None else self.drift.to_dict(),
         }
 
 
@@ -150,6 +165,34 @@ class BlameReport:
     steps: tuple[BlameStep, ...]
     scale: float | None
     skipped: tuple[str, ...] = field(default=())
+    correlate: Callable[[BlameReport, str], DriftCorrelation] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def drift_correlation(self, measure: str = "score") -> DriftCorrelation:
+        """Spearman's rho between each step's data drift and how much worse it made the metric.
+
+        Only for reports made by ``tracker.analysis.blame`` (reads or computes every
+        step's drift, through the store's drift cache; steps without profiles are left
+        out and counted).
+
+        Parameters
+        ----------
+        measure : {"score", "drifted_share"}
+            Per-step drift: the mean effect size (W1/std, JS distance) or the share of
+            drifted features.
+
+        Raises
+        ------
+        InvalidInput
+            For a report made without drift (``tracker.blame_report``), or a bad measure.
+        """
+        if self.correlate is None:
+            raise InvalidInput(
+                "this blame report was made without drift evidence; use "
+                "tracker.analysis.blame(metric, ...) for a report with drift"
+            )
+        return self.correlate(self, measure)
 
     @property
     def culprit(self) -> ModelVersion | None:
@@ -193,6 +236,8 @@ class BlameReport:
             )
             if rank == 1 and step.bad_amount > 0 and step.changes is not None:
                 lines += ["     " + x for x in str(step.changes).splitlines()[1:]]
+            if rank == 1 and step.bad_amount > 0 and step.drift is not None:
+                lines.append(f"     data drift: {step.drift.summary()}")
         if limit is not None and len(self.steps) > limit:
             more = len(self.steps) - limit
             lines.append(f"... {more} more step{'s' if more != 1 else ''}")
@@ -238,11 +283,13 @@ def rank_steps(
     metric: str,
     direction: Direction,
     explain: Callable[[ModelVersion, ModelVersion], VersionDiff] | None = None,
+    drift_of: DriftOf | None = None,
 ) -> BlameReport:
     """:func:`blame_steps` with the metric's values given by position in ``history``.
 
     ``value_at(k)`` is the metric at ``history[k]`` or None; the tracker passes its graph's
-    metric column, so ranking a 10^5-version history reads no record.
+    metric column, so ranking a 10^5-version history reads no record. ``drift_of`` gives
+    each step its (lazy) ``drift``.
     """
     if direction not in ("decrease", "increase"):
         raise InvalidInput(f"direction must be 'decrease' or 'increase', got {direction!r}")
@@ -279,6 +326,7 @@ def rank_steps(
                 score=None if scale is None else bad / scale,
                 unmeasured=unmeasured,
                 explain=explain,
+                drift_of=drift_of,
             )
         )
     # Stable sort on the oldest-first list: equal steps keep the older one first.
@@ -325,13 +373,14 @@ def blame_report(
     metric: str,
     direction: Direction,
     explain: Callable[[ModelVersion, ModelVersion], VersionDiff] | None = None,
+    drift_of: DriftOf | None = None,
 ) -> BlameReport:
     """Every step of ``metric`` along ``history`` (graph indices, oldest first), worst first.
 
     Ranking reads the graph's metric column, no record; a step's diff (its ``changes``)
-    is computed when looked at.
+    and drift are computed when looked at.
     """
     graph = index.graph
     versions = [graph.node(i) for i in history]
     values = graph.metric_values(history, metric)
-    return rank_steps(versions, values.__getitem__, metric, direction, explain)
+    return rank_steps(versions, values.__getitem__, metric, direction, explain, drift_of)

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from mlineage.records import ModelVersion
 
 if TYPE_CHECKING:
+    from mlineage.refs import Ref
     from mlineage.tracker import Tracker
 
-__all__ = ["GraphRow", "SummaryText", "graph_rows", "summary_text"]
+__all__ = ["GraphRow", "SummaryText", "graph_rows", "summary", "summary_text"]
 
 
 class SummaryText(str):
@@ -32,8 +33,30 @@ class SummaryText(str):
         return f"<pre>{escape(str(self))}</pre>"
 
 
-def summary_text(tracker: Tracker, history: list[ModelVersion], limit: int | None = 50) -> str:
-    """``history`` (newest first) as a table: id, time, name and aliases, metrics, notes."""
+def summary_text(tracker: Tracker, ref: Ref | None = None, limit: int | None = 50) -> str:
+    """The history of ``ref`` as a table, newest first (``Tracker.summary_text``).
+
+    One line a version: id, time, name and aliases, up to four metrics, notes; at most
+    ``limit`` versions (None: all).
+    """
+    return _table(tracker, tracker.history(ref), limit)
+
+
+def summary(
+    tracker: Tracker, ref: Ref | None = None, *, file: IO[str] | None = None
+) -> SummaryText:
+    """The history of ``ref`` (default: latest) as a table, newest first (``Tracker.summary``).
+
+    Returns the text (a ``str`` that a REPL or notebook shows as the table itself:
+    ``print(tracker.summary())`` prints it once); with ``file``, also writes it there.
+    """
+    text = SummaryText(summary_text(tracker, ref))
+    if file is not None:
+        print(text, file=file)
+    return text
+
+
+def _table(tracker: Tracker, history: list[ModelVersion], limit: int | None) -> str:
     if not history:
         return f"model {tracker.model!r}: no versions yet ({tracker.store.uri})"
     shown = history if limit is None else history[:limit]

@@ -35,11 +35,13 @@ caught builtins, keeps working::
     │   ├── VersionNotFound (KeyError)  no version matches the reference
     │   ├── AmbiguousReference          id prefix matching several versions
     │   ├── AliasNotFound (KeyError)    alias never set, or not set at that time
-    │   └── MetricNotFound (KeyError)   version has no such metric
+    │   ├── MetricNotFound (KeyError)   version has no such metric
+    │   └── ProfileNotFound (KeyError)  version's data snapshot has no stored profile
     ├── NameTaken (ValueError)          version name already claimed in the model
     ├── HashMismatch (ValueError)       content does not match its recorded hash
     ├── PathChanged                     file modified while it was being hashed
-    └── CheckoutError                   a version could not be reconstructed
+    ├── CheckoutError                   a version could not be reconstructed
+    └── Untestable                      raised by a bisect test: skip this version
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ __all__ = [
     "PermissionDenied",
     "PathChanged",
     "PathNotFound",
+    "ProfileNotFound",
     "ReadOnlyError",
     "StoreError",
     "StoreFormatError",
@@ -80,6 +83,7 @@ __all__ = [
     "UnreadablePath",
     "UnsupportedObject",
     "UnsupportedPath",
+    "Untestable",
     "VersionNotFound",
 ]
 
@@ -235,3 +239,11 @@ class PermissionDenied(StoreError, PermissionError):
 
 class StoreFull(StoreError, OSError):
     """No space is left on the device holding the store or a checkout, or a quota is full."""
+
+
+class ProfileNotFound(LookupFailed, KeyError):
+    """A version's data snapshot has no stored profile, so drift cannot be computed."""
+
+
+class Untestable(MLineageError):
+    """Raised by a bisect test for a version it cannot judge: the version is skipped."""

@@ -15,14 +15,13 @@ import functools
 import os
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
-from mlineage import _html, refs, views
+from mlineage import _html, display, refs, views
 from mlineage._coerce import as_utc, one_of, parse_time
 from mlineage.blame import BlameReport, Direction
 from mlineage.details import BlobDetails
 from mlineage.diff import VersionDiff
-from mlineage.display import SummaryText
 from mlineage.errors import (
     AliasNotFound,
     InvalidInput,
@@ -44,6 +43,7 @@ from mlineage.storage import Store, open_store
 from mlineage.writer import PACK_RECORDS, VersionLogger, Writer
 
 if TYPE_CHECKING:
+    from mlineage.analysis._bisect import BisectResult
     from mlineage.analysis.lineage import Analysis
     from mlineage.checkout import Checkout
 
@@ -459,24 +459,23 @@ class Tracker:
         history = refs.history_indices(self._index, on)
         return blame_report(self._index, history, metric, direction, self.diff)
 
-    # -- display --------------------------------------------------------------------------
+    def bisect(
+        self,
+        good: Ref,
+        bad: Ref,
+        test: Callable[[ModelVersion], bool | None],
+        *,
+        skip: Iterable[Ref] = (),
+    ) -> BisectResult:
+        """The first bad version on the first-parent path from ``good`` to ``bad``.
 
-    def summary_text(self, ref: Ref | None = None, limit: int | None = 50) -> str:
-        """The history as a table (newest first), as :meth:`summary` prints it."""
-        from mlineage.display import summary_text
-
-        return summary_text(self, self.history(ref), limit)
-
-    def summary(self, ref: Ref | None = None, *, file: IO[str] | None = None) -> SummaryText:
-        """The history of ``ref`` (default: latest) as a table, newest first.
-
-        Returns the text (a ``str`` that a REPL or notebook shows as the table itself:
-        ``print(tracker.summary())`` prints it once); with ``file``, also writes it there.
+        A binary search like ``git bisect``: ``test(version)`` returns True when the
+        version is good, False when bad, None (or raises ``mlineage.analysis.Untestable``)
+        to skip it, as are the versions in ``skip``; see docs/analysis.md.
         """
-        text = SummaryText(self.summary_text(ref))
-        if file is not None:
-            print(text, file=file)
-        return text
+        from mlineage.analysis._bisect import bisect
+
+        return bisect(self, good, bad, test, skip)
 
     def __repr__(self) -> str:
         return f"Tracker({self.model!r}, storage={self.store.uri!r}, versions={len(self)})"
@@ -487,6 +486,8 @@ class Tracker:
         """Ids of the versions annotated or given a status since they were written."""
         return list(self._index.versions_with_events())
 
+    summary_text = display.summary_text
+    summary = display.summary
     report = views.write_report
     to_pandas = views.to_pandas
     plot = views.plot

@@ -35,7 +35,7 @@ from mlineage.codec import (
     encode_pack,
     encode_version,
 )
-from mlineage.content import digest_of_key, pending_manifest
+from mlineage.content import digest_of_key, pending_manifest, write_pending_blob
 from mlineage.errors import (
     AlreadyExists,
     CorruptRecord,
@@ -357,6 +357,9 @@ class Writer:
             if manifest is not None:
                 write_manifest(self.store, manifest)
             self._blobs_written.add(snapshot.manifest)
+        if snapshot.profile is not None and snapshot.profile not in self._blobs_written:
+            write_pending_blob(self.store, snapshot.profile, "data profile")
+            self._blobs_written.add(snapshot.profile)
         env_key = version.environment_ref
         fresh = env_key is not None and env_key not in self._blobs_written
         if fresh and env_key is not None and environment_bytes is not None:

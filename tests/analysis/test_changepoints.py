@@ -51,14 +51,52 @@ def test_agrees_with_ruptures(method: str) -> None:
         assert change_points(x, method, pen, min_size, jump) == expected  # type: ignore[arg-type]
 
 
-@given(st.lists(st.floats(-100, 100), min_size=4, max_size=40), st.floats(0.1, 50))
-@settings(max_examples=60, deadline=None)
-def test_pelt_property_against_ruptures(values: list[float], pen: float) -> None:
+def _optimum(x: np.ndarray, pen: float, min_size: int) -> float:
+    """Optimal penalised L2 cost by dynamic programming without pruning, O(n^2)."""
+    n = x.size
+    best = [0.0] + [np.inf] * n
+    for t in range(min_size, n + 1):
+        for s in [0, *range(min_size, t - min_size + 1)]:
+            if best[s] < np.inf:
+                seg = x[s:t]
+                best[t] = min(best[t], best[s] + float(((seg - seg.mean()) ** 2).sum()) + pen)
+    return best[n]
+
+
+@given(
+    st.lists(st.floats(-100, 100), min_size=4, max_size=40),
+    st.floats(0.1, 50),
+    st.integers(1, 4),
+)
+@settings(max_examples=80, deadline=None)
+def test_pelt_property_against_ruptures(values: list[float], pen: float, min_size: int) -> None:
+    # PELT is exact: its cost is the optimum (brute-force oracle). ruptures' Pelt agrees
+    # or is worse: with min_size > 1 it prunes a point before it could be used and its
+    # trimming zips admissible points with a list that skips some, so it can miss the
+    # optimum (test_pelt_is_exact_where_ruptures_is_not) -- never better than ours.
     x = np.array(values)
-    expected = rpt.Pelt(model="l2", min_size=2, jump=1).fit(x).predict(pen=pen)[:-1]
+    if x.size < 2 * min_size:
+        return
+    got = change_points(x, "pelt", pen, min_size)
+    assert _total(x, got, pen) == pytest.approx(_optimum(x, pen, min_size), rel=1e-9)
+    expected = rpt.Pelt(model="l2", min_size=min_size, jump=1).fit(x).predict(pen=pen)[:-1]
+    assert got == expected or _total(x, got, pen) <= _total(x, expected, pen) * (1 + 1e-9)
+
+
+def test_pelt_is_exact_where_ruptures_is_not() -> None:
+    # Found by the property above: the old pruning dropped t=10 at end 11 although 11
+    # could not yet serve as the last breakpoint of ends 12 (min_size 2), and returned
+    # [3, 5, 8, 11] (cost 7644.6) instead of the optimum [3, 5, 8, 10] (7414.6).
+    x = np.array([-23, -79, -70, 41, 2, -96, -82, -70, 28, 66, 28, 66, -18], dtype=float)
+    pen = 49.222695828599726
+    assert change_points(x, "pelt", pen) == [3, 5, 8, 10]
+    # Here ruptures misses the optimum ([3, 5, 7, 9, 13], cost 11026.9 > 10958.2).
+    x = np.array([2, -77, 26, -94, -84, 30, 48, 24, 12, 99, 21, 74, 46, 89, 37], dtype=float)
+    pen = 24.704249680698734
     got = change_points(x, "pelt", pen)
-    cost = _total(x, got, pen)
-    assert got == expected or cost == pytest.approx(_total(x, expected, pen), rel=1e-9)
+    assert got == [3, 5, 7, 9, 12]
+    assert _total(x, got, pen) == pytest.approx(_optimum(x, pen, 2))
+    assert rpt.Pelt(model="l2", min_size=2, jump=1).fit(x).predict(pen=pen)[:-1] != got
 
 
 def _total(x: np.ndarray, bkps: list[int], pen: float) -> float:

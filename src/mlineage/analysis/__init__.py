@@ -8,6 +8,9 @@ and the papers (docs/analysis.md, docs/behaviour.md):
   :func:`wasserstein`, :func:`js_distance`, :func:`kl_divergence`, :func:`psi`,
   :func:`chi2_contingency`, :func:`bonferroni`, :func:`benjamini_hochberg`;
 - change points in a metric series: :func:`change_points`;
+- on a lineage (``tracker.analysis``): :class:`DriftAlong`, :class:`DriftStep`,
+  :class:`DriftCorrelation`, :func:`drift_score`; ``tracker.bisect``:
+  :class:`BisectResult`, :class:`Untestable`;
 - behaviour on a probe set: :class:`ProbeSet`, :class:`Fingerprint`,
   :func:`compare_fingerprints`, :func:`churn`, :func:`negative_flip_rate`,
   :func:`positive_flip_rate`, :func:`backward_trust_compatibility`;
@@ -19,6 +22,8 @@ On a tracker, ``tracker.analysis`` (:class:`~mlineage.analysis.lineage.Analysis`
 them along the lineage. ``import mlineage`` does not import this package.
 """
 
+from mlineage.analysis._bisect import BisectResult
+from mlineage.analysis._drift_lineage import DriftAlong, DriftCorrelation, DriftStep, drift_score
 from mlineage.analysis.behaviour import (
     GroupChange,
     GroupMetrics,
@@ -75,16 +80,21 @@ from mlineage.analysis.stats import (
     wasserstein,
     wasserstein_normed,
 )
+from mlineage.errors import Untestable
 
 __all__ = [
     "PSI_EPSILON",
     "BehaviorDiff",
+    "BisectResult",
     "CalibrationBin",
     "CalibrationResult",
     "Chi2Result",
     "ColumnProfile",
     "DataProfile",
+    "DriftAlong",
+    "DriftCorrelation",
     "DriftReport",
+    "DriftStep",
     "FeatureDrift",
     "Fingerprint",
     "Flip",
@@ -92,6 +102,7 @@ __all__ = [
     "GroupMetrics",
     "KSResult",
     "ProbeSet",
+    "Untestable",
     "backward_trust_compatibility",
     "benjamini_hochberg",
     "bonferroni",
@@ -103,6 +114,7 @@ __all__ = [
     "compare_fingerprints",
     "default_penalty",
     "drift_between",
+    "drift_score",
     "expected_calibration_error",
     "group_flip_rates",
     "group_metrics",

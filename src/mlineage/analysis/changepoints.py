@@ -19,6 +19,7 @@ series is a straight line or constant and has no change point.
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import Any, Literal
 
 import numpy as np
@@ -111,9 +112,9 @@ def change_points(
     ``predict(pen=penalty)``: repeatedly split the segment whose best split reduces the
     cost most, while that reduction exceeds ``penalty``. O(n log n) with prefix sums;
     greedy. ``"pelt"``: the exact optimum of cost + ``penalty`` per segment, as
-    ``ruptures.Pelt(model="l2")``; linear time when changes are frequent, quadratic on a
-    long series without change (no candidate can be pruned then) — prefer ``"binseg"``
-    for series of more than ~10,000 points.
+    ``ruptures.Pelt(model="l2")`` (which can miss it when ``min_size > 1``); linear time
+    when changes are frequent, quadratic on a long series without change (no candidate
+    can be pruned then) — prefer ``"binseg"`` for series of more than ~10,000 points.
 
     Parameters
     ----------
@@ -205,26 +206,39 @@ def _binseg(cost: _L2Cost, n: int, pen: float, min_size: int, jump: int) -> list
 
 
 def _pelt(cost: _L2Cost, n: int, pen: float, min_size: int, jump: int) -> list[int]:
-    # F[t]: optimal cost (with pen per segment) of x[:t]; ruptures' recursion and pruning.
+    # F[t]: optimal cost (with pen per segment) of x[:t]; ruptures' recursion and pruning
+    # rule (drop t once F[t] + C(t, s) > F[s]), applied late enough to stay exact. The
+    # rule rests on F[s] + C(s, s') + pen being a candidate for every later end s', which
+    # holds only for s' >= s + min_size: s is not yet admissible before then. So a point
+    # condemned at end s is dropped only from end s + min_size on. (ruptures drops it at
+    # once, and its trimming zips the admissible points with a list that skips those
+    # without a partition, so with min_size > 1 it can keep or drop the wrong points and
+    # miss the optimum.)
     ends = [k for k in range(0, n, jump) if k >= min_size] + [n]
     best = np.zeros(n + 1)
     known = np.zeros(n + 1, dtype=bool)
     known[0] = True
+    alive = np.ones(n + 1, dtype=bool)
     last = np.zeros(n + 1, dtype=np.int64)
     admissible = np.empty(0, dtype=np.int64)
+    condemned: deque[tuple[int, npt.NDArray[np.int64]]] = deque()
     for bkp in ends:
+        while condemned and condemned[0][0] + min_size <= bkp:
+            alive[condemned.popleft()[1]] = False
         new_pt = ((bkp - min_size) // jump) * jump
         admissible = np.append(admissible, new_pt)
+        admissible = admissible[alive[admissible]]
         cand = admissible[known[admissible]]
         if cand.size == 0:
-            admissible = cand
             continue
         totals = best[cand] + cost.cost(cand, bkp) + pen
         i = int(np.argmin(totals))
         best[bkp] = totals[i]
         known[bkp] = True
         last[bkp] = cand[i]
-        admissible = cand[totals <= best[bkp] + pen]
+        doomed = cand[totals > best[bkp] + pen]
+        if doomed.size:
+            condemned.append((bkp, doomed))
     out: list[int] = []
     t = n
     while t > 0:

@@ -8,6 +8,8 @@ columns, stored profiles and fingerprints) and hands arrays to the plain functio
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -16,6 +18,9 @@ from mlineage.errors import MetricNotFound
 from mlineage.records import ModelVersion
 
 if TYPE_CHECKING:
+    from mlineage.analysis._drift_lineage import DriftAlong, DriftLineage
+    from mlineage.analysis._drift_report import DriftReport
+    from mlineage.blame import BlameReport, Direction
     from mlineage.refs import Ref
     from mlineage.tracker import Tracker
 
@@ -170,3 +175,105 @@ class Analysis:
             penalty=pen,
             segments=segments,
         )
+
+    # -- data drift -----------------------------------------------------------------------
+
+    @functools.cached_property
+    def _drift(self) -> DriftLineage:
+        from mlineage.analysis._drift_lineage import DriftLineage
+
+        return DriftLineage(self._tracker)
+
+    def drift(
+        self,
+        a: Ref | None = None,
+        b: Ref | None = None,
+        *,
+        alpha: float = 0.05,
+        correction: Literal["bonferroni", "bh"] = "bonferroni",
+        drift_share: float = 0.5,
+    ) -> DriftReport:
+        """Data drift from version ``a`` to version ``b``, from their stored profiles.
+
+        :func:`~mlineage.analysis.drift_between` on the profiles stored with the two
+        versions' data snapshots, so it works after the raw data is deleted. Defaults:
+        ``b`` the latest version, ``a`` its first parent; with one version given, that
+        version against its first parent. The report is kept in the store's drift cache
+        (``models/<model>/cache/drift/``, docs/storage-format.md), so asking again reads it.
+
+        Parameters
+        ----------
+        a, b : str or ModelVersion, optional
+            Reference and current versions.
+        alpha, correction, drift_share
+            As in :func:`~mlineage.analysis.drift_between`.
+
+        Returns
+        -------
+        DriftReport
+            With ``reference`` and ``current`` set to the two versions' ids.
+
+        Raises
+        ------
+        ProfileNotFound
+            Naming the version that has no profile and how to record one
+            (``DataSnapshot.from_array(X, y, profile=True)``).
+        InvalidInput
+            ``b`` is a root and ``a`` was not given, or bad thresholds.
+        VersionNotFound, AmbiguousReference
+        """
+        params = {"alpha": alpha, "correction": correction, "drift_share": drift_share}
+        return self._drift.between(a, b, params)
+
+    def drift_along(
+        self,
+        on: Ref | None = None,
+        *,
+        alpha: float = 0.05,
+        correction: Literal["bonferroni", "bh"] = "bonferroni",
+        drift_share: float = 0.5,
+        threshold: float = 3.5,
+    ) -> DriftAlong:
+        """Data drift of every step along the first-parent history of ``on`` (default: latest).
+
+        Each version is compared with its first parent; a step where either side has no
+        profile is reported as such. Reports come from the store's drift cache when there
+        (a second call reads instead of recomputing) and are added to it otherwise
+        (not by a read-only tracker). A step is anomalous when its
+        :func:`~mlineage.analysis._drift_lineage.drift_score` is an outlier against the
+        series' own robust scale: :func:`~mlineage.analysis.robust_z` above ``threshold``.
+
+        Returns
+        -------
+        DriftAlong
+            ``steps`` oldest first, ``anomalous``, ``str()``, ``to_dict()``, ``to_pandas()``.
+        """
+        params = {"alpha": alpha, "correction": correction, "drift_share": drift_share}
+        return self._drift.along(on, params, threshold)
+
+    def blame(
+        self, metric: str, direction: Direction = "decrease", on: Ref | None = None
+    ) -> BlameReport:
+        """:meth:`~mlineage.Tracker.blame_report` whose steps carry their data drift.
+
+        Ranking stays as fast as ``blame_report``: a step's ``drift`` (its top drifted
+        features, or a note when a side has no profile) is computed when first looked at,
+        and ``report.drift_correlation()`` (Spearman's rho between per-step drift and how
+        much worse each step made the metric) only when called.
+        """
+        from mlineage import refs
+        from mlineage.blame import blame_report
+
+        tracker = self._tracker
+        history = refs.history_indices(tracker._index, on)
+        drift = self._drift
+        params = {"alpha": 0.05, "correction": "bonferroni", "drift_share": 0.5}
+        report = blame_report(
+            tracker._index,
+            history,
+            metric,
+            direction,
+            tracker.diff,
+            lambda previous, version: drift.step(previous, version, params),
+        )
+        return dataclasses.replace(report, correlate=drift.correlation)

@@ -7,7 +7,7 @@
     mlineage [--store URI] [--debug] history MODEL [REF] [--limit N] [--json]
     mlineage [--store URI] [--debug] show MODEL REF [--json]
     mlineage [--store URI] [--debug] blame MODEL METRIC [--direction decrease|increase]
-                                           [--on REF] [--limit N] [--json]
+                                           [--on REF] [--limit N] [--with-drift] [--json]
     mlineage [--store URI] [--debug] diff MODEL A B [--json]
     mlineage [--store URI] [--debug] checkout MODEL [REF] [--at TIME] [--to DIR]
                                               [--overwrite] [--json]
@@ -18,6 +18,10 @@
     mlineage [--store URI] [--debug] report MODEL [-o FILE] [--metric M] [--title T] [--open]
     mlineage [--store URI] [--debug] fsck [--repair] [--temp-age SECONDS] [--no-blobs] [--json]
     mlineage [--store URI] [--debug] compact MODEL [--json]
+    mlineage [--store URI] [--debug] drift MODEL [A] [B] [--alpha P] [--correction C]
+                                           [--write-cache] [--json]
+    mlineage [--store URI] [--debug] drift-along MODEL [--on REF] [--write-cache] [--json]
+    mlineage [--store URI] [--debug] bisect run MODEL GOOD BAD [--json] -- CMD [ARG...]
 
 ``--store`` and ``--debug`` may also follow the command (``mlineage fsck --store
 s3://bucket/lineage``). ``fsck`` checks the whole store and lists every problem;
@@ -34,8 +38,9 @@ instead) or a usage error.
 The command is built on click, one module per family of commands: ``_history`` (queries),
 ``_log`` (the DAG), ``_checkout`` (what a name designates), ``_annotate`` (events written
 afterwards: annotations, alias moves), ``_report`` (the HTML report), ``_store`` (the
-store as a whole); ``_common`` holds what they share. A new command goes into one of
-them, or a new module, and is added to :data:`cli` below. Command modules import the
+store as a whole), ``_drift`` (data drift and bisection), ``_demo`` (the demo);
+``_common`` holds what they share. A new command goes into one of them, or a new module,
+and is added to :data:`cli` below. Command modules import the
 tracker, numpy and rich inside the command functions, so that ``mlineage --help`` starts
 fast.
 """
@@ -47,7 +52,7 @@ from collections.abc import Sequence
 
 import click
 
-from mlineage.cli import _annotate, _checkout, _demo, _history, _log, _report, _store
+from mlineage.cli import _annotate, _checkout, _demo, _drift, _history, _log, _report, _store
 from mlineage.cli._common import DEBUG_HELP, STORE_HELP, GlobalOptions, silence_stdout
 
 __all__ = ["cli", "main"]
@@ -91,6 +96,9 @@ for _command in (
     _report.report,
     _store.fsck,
     _store.compact,
+    _drift.drift,
+    _drift.drift_along,
+    _drift.bisect,
     _demo.demo,
 ):
     cli.add_command(_command)

@@ -127,6 +127,12 @@ Examples:
     metavar="N",
     help="Show the N worst steps; 0 shows all.",
 )
+@click.option(
+    "--with-drift",
+    is_flag=True,
+    help="Add each shown step's data drift (from stored profiles) and the rank correlation "
+    "of drift with the metric getting worse.",
+)
 def blame(
     store: str | None,
     as_json: bool,
@@ -135,12 +141,17 @@ def blame(
     direction: Direction,
     on: str | None,
     limit: int,
+    with_drift: bool,
 ) -> int:
     """Which update moved METRIC the wrong way: every step along the history, worst first.
 
     Exit status 1 when no step moved it the wrong way (no culprit).
     """
     tracker = open_tracker(model, store)
+    if with_drift:
+        from mlineage.cli._drift import blame_with_drift
+
+        return blame_with_drift(tracker, metric, direction, on, limit, as_json)
     report = tracker.blame_report(metric, direction, on=on)
     shown = None if limit == 0 else limit
     if as_json:

@@ -142,6 +142,8 @@ class DataSnapshot(Record):
         cache: bool = True,
         progress: bool | None = None,
         notes: str | None = None,
+        profile: bool = False,
+        label: str | None = None,
     ) -> DataSnapshot:
         """Snapshot a file or directory by content.
 
@@ -164,10 +166,21 @@ class DataSnapshot(Record):
             Progress line on stderr: None = only on a terminal and when slower than ~1 s.
         notes : str, optional
             Free text kept with the snapshot.
+        profile : bool
+            Also profile the data for drift analysis (``tracker.analysis.drift``): a
+            Parquet or CSV file, or a directory of them, read batch by batch in bounded
+            memory (needs pandas, and pyarrow for Parquet: ``pip install 'mlineage[data]'``).
+            The profile is stored as a blob when the snapshot is logged.
+        label : str, optional
+            With ``profile``: the label column, profiled as the label.
 
         Raises
         ------
         PathNotFound, UnreadablePath, UnsupportedPath, PathChanged
+        InvalidInput
+            ``profile=True`` on a path that is not Parquet/CSV data.
+        MissingDependency
+            ``profile=True`` without pandas (or pyarrow, for Parquet).
         """
         from mlineage import _keys
         from mlineage.hashing import hash_path
@@ -184,60 +197,126 @@ class DataSnapshot(Record):
             from mlineage.content import remember_manifest
 
             remember_manifest(manifest_key, manifest_bytes)
+        profile_key = None
+        if profile:
+            from mlineage.analysis._snapshot_profile import profile_path
+
+            profile_key = profile_path(path, label)
         return cls(
             path=os.fspath(path),
             hash=digest.hash,
             size=digest.size,
             num_files=digest.num_files,
             manifest=manifest_key,
+            profile=profile_key,
             source="path",
             notes=notes,
         )
 
     @classmethod
-    def from_array(cls, X: Any, y: Any = None, *, path: str | None = None) -> DataSnapshot:  # noqa: N803
+    def from_array(
+        cls,
+        X: Any,  # noqa: N803
+        y: Any = None,
+        *,
+        path: str | None = None,
+        profile: bool = False,
+    ) -> DataSnapshot:
         """Snapshot in-memory numpy data (features ``X`` and optional labels ``y``).
 
         The hash covers dtype (with byte order), shape and bytes, so it is the same in every
         process and on every machine of the same byte order; the row count and column
         dtypes are recorded. Object arrays are refused (they would need pickling).
 
+        With ``profile=True`` the data is also profiled
+        (:meth:`mlineage.analysis.DataProfile.from_array`; ``y`` as the label) and the
+        profile stored as a blob when the snapshot is logged, so
+        ``tracker.analysis.drift`` works after the data is gone.
+
         Raises
         ------
         UnhashableData
+        InvalidInput
+            With ``profile``: data that cannot be profiled.
         """
         from mlineage.hashing import hash_array
 
         digest = hash_array(X, y)
+        profile_key = None
+        if profile:
+            from mlineage.analysis._snapshot_profile import profile_array
+
+            profile_key = profile_array(X, y)
         return cls(
             path=path,
             hash=digest.hash,
             num_rows=digest.num_rows,
             columns=digest.columns,
+            profile=profile_key,
             source="array",
         )
 
     @classmethod
-    def from_dataframe(cls, df: Any, *, path: str | None = None) -> DataSnapshot:
+    def from_dataframe(
+        cls,
+        df: Any,
+        *,
+        path: str | None = None,
+        profile: bool = False,
+        label: str | None = None,
+    ) -> DataSnapshot:
         """Snapshot a pandas DataFrame: column names, dtypes, index and values.
 
         pandas is only needed if you pass a DataFrame; mlineage does not depend on it.
+        With ``profile=True`` the frame is also profiled (``label`` names its label
+        column) and the profile stored as a blob when the snapshot is logged.
 
         Raises
         ------
         UnhashableData
             For cells that have no stable byte form (lists, dicts, arbitrary objects).
+        InvalidInput
+            With ``profile``: ``label`` is not a column, or a column cannot be profiled.
         """
         from mlineage.hashing import hash_dataframe
 
         digest = hash_dataframe(df)
+        profile_key = None
+        if profile:
+            from mlineage.analysis._snapshot_profile import profile_frame
+
+            profile_key = profile_frame(df, label)
         return cls(
             path=path,
             hash=digest.hash,
             num_rows=digest.num_rows,
             columns=digest.columns,
+            profile=profile_key,
             source="dataframe",
         )
+
+    def with_profile(self, profile: Any) -> DataSnapshot:
+        """This snapshot with ``profile`` attached (stored as a blob when it is logged).
+
+        Parameters
+        ----------
+        profile : mlineage.analysis.DataProfile
+            A profile of the snapshot's data, e.g. built batch by batch with
+            ``DataProfile.from_batches``.
+
+        Returns
+        -------
+        DataSnapshot
+            A copy whose ``profile`` is the profile's blob key.
+
+        Raises
+        ------
+        InvalidInput
+            If ``profile`` is not a ``DataProfile``.
+        """
+        from mlineage.analysis._snapshot_profile import keep
+
+        return self.model_copy(update={"profile": keep(profile)})
 
 
 class EnvironmentSnapshot(Record):

@@ -1,0 +1,536 @@
+"""Data drift on the lineage: between two versions, along a history, as blame evidence.
+
+Everything is computed from the profiles stored with the versions' data snapshots
+(``DataSnapshot.from_array(..., profile=True)``), so it works after the raw data is gone.
+Profiles are read verified (their bytes must hash to their key).
+
+**The drift cache.** A drift report depends only on the two profiles and the test
+parameters, all immutable, so it is computed once per store. The report is stored as a
+content-addressed blob (its bytes hash to its key, like every blob), and the lookup
+``(profile a, profile b, parameters) -> report blob`` as a small create-only JSON object::
+
+    models/<model>/cache/drift/<digest>.json
+    {"format": 1, "kind": "drift", "reference_profile": "blobs/sha256/...",
+     "current_profile": "blobs/sha256/...", "parameters": {...}, "algorithm": 1,
+     "result": "blobs/sha256/..."}
+
+``<digest>`` is the SHA-256 of the canonical JSON of the inputs (the object without
+``result``). The report blob is written before the entry, so an entry never names a missing
+blob; the entry is written create-only, so two processes racing write the same answer once.
+A read-only tracker computes without writing. A damaged entry or report is ignored and the
+report recomputed (fsck reports damaged blobs). ``ALGORITHM`` changes when
+:func:`~mlineage.analysis.drift_between` would give a different answer, which retires
+older entries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mlineage import refs
+from mlineage.analysis._data_profile import DataProfile
+from mlineage.analysis._drift_report import DriftReport, FeatureDrift, drift_between
+from mlineage.analysis.changepoints import robust_z
+from mlineage.content import BlobCache, blob_key_of, read_blob
+from mlineage.errors import (
+    AlreadyExists,
+    CorruptRecord,
+    HashMismatch,
+    InvalidInput,
+    MissingDependency,
+    NotFound,
+    ProfileNotFound,
+)
+from mlineage.records import ModelVersion
+
+if TYPE_CHECKING:
+    import pandas as pd  # type: ignore[import-untyped]
+
+    from mlineage.blame import BlameReport
+    from mlineage.refs import Ref
+    from mlineage.tracker import Tracker
+
+__all__ = [
+    "ANOMALY_Z",
+    "DriftAlong",
+    "DriftCorrelation",
+    "DriftLineage",
+    "DriftStep",
+    "cache_key",
+    "drift_score",
+]
+
+#: A step is anomalous when its drift score's robust z-score exceeds this (Iglewicz &
+#: Hoaglin's 3.5).
+ANOMALY_Z = 3.5
+#: Version of the drift computation behind cached reports.
+ALGORITHM = 1
+CACHE_FORMAT = 1
+_HOW_TO_PROFILE = (
+    "record one with DataSnapshot.from_array(X, y, profile=True) (or from_dataframe / "
+    "from_path(..., profile=True), or snapshot.with_profile(DataProfile...))"
+)
+
+
+def cache_key(model: str, digest: str) -> str:
+    """Key of the drift cache entry ``digest`` of ``model`` (see the module docstring)."""
+    return f"models/{model}/cache/drift/{digest}.json"
+
+
+def drift_score(report: DriftReport) -> float:
+    """One number for how far a dataset moved: the mean effect size over tested features.
+
+    Per feature: the Wasserstein-1 distance normalised by the reference's std for
+    numeric columns, the Jensen-Shannon distance (natural log) for categorical ones; the
+    share of drifted features when no feature has either. Unlike a p-value it does not
+    grow with the number of rows, so steps of different sizes compare.
+
+    Examples
+    --------
+    >>> ref = DataProfile.from_array([[0.0], [1.0], [2.0], [3.0]])
+    >>> cur = DataProfile.from_array([[1.0], [2.0], [3.0], [4.0]])
+    >>> round(drift_score(drift_between(ref, cur)), 4)
+    0.8944
+    """
+    sizes = [
+        f.wasserstein_normed if f.kind == "numeric" else f.js_distance
+        for f in report.features
+        if f.test != "none"
+    ]
+    finite = [s for s in sizes if s is not None and math.isfinite(s)]
+    return float(np.mean(finite)) if finite else report.drifted_share
+
+
+@dataclass(frozen=True)
+class DriftStep:
+    """The drift of one step of a history: a version against its first parent.
+
+    Attributes
+    ----------
+    version : ModelVersion
+        The step's version (current data).
+    parent : ModelVersion
+        The version it is compared with (reference data).
+    report : DriftReport or None
+        None when either side has no profile (see ``note``).
+    note : str or None
+        Why there is no report.
+    score : float or None
+        :func:`drift_score` of the report.
+    z : float or None
+        Robust z-score of ``score`` among the history's steps (None for fewer than 3).
+    anomalous : bool
+        ``z > ANOMALY_Z``.
+    cached : bool
+        The report was read from the store's drift cache, not computed.
+    """
+
+    version: ModelVersion
+    parent: ModelVersion
+    report: DriftReport | None
+    note: str | None = None
+    score: float | None = None
+    z: float | None = None
+    anomalous: bool = False
+    cached: bool = False
+
+    def top(self, n: int = 3) -> list[FeatureDrift]:
+        """The ``n`` most drifted features (most significant first); [] without a report."""
+        return [] if self.report is None else self.report.drifted[:n]
+
+    def summary(self, n: int = 3) -> str:
+        """One line: the drifted share and the top drifted features, or the note."""
+        if self.report is None:
+            return f"no drift report: {self.note}"
+        tested = sum(f.test != "none" for f in self.report.features)
+        text = f"{len(self.report.drifted)} of {tested} features drifted"
+        if self.top(n):
+            text += ": " + ", ".join(f"{f.name} ({f.test} {f.statistic:.3g})" for f in self.top(n))
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, with the top drifted features and the full report."""
+        return {
+            "version": self.version.id,
+            "name": self.version.name,
+            "parent": self.parent.id,
+            "score": self.score,
+            "z": self.z,
+            "anomalous": self.anomalous,
+            "cached": self.cached,
+            "note": self.note,
+            "top": [f.name for f in self.top()],
+            "report": None if self.report is None else self.report.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class DriftAlong:
+    """Drift of every step of a first-parent history (oldest first), with anomalies.
+
+    Attributes
+    ----------
+    model : str
+    steps : list of DriftStep
+        One per version after the first.
+    threshold : float
+        The robust z-score above which a step is anomalous.
+    """
+
+    model: str
+    steps: list[DriftStep]
+    threshold: float = ANOMALY_Z
+
+    @property
+    def anomalous(self) -> list[DriftStep]:
+        """The anomalous steps, oldest first."""
+        return [s for s in self.steps if s.anomalous]
+
+    @property
+    def cached(self) -> int:
+        """How many reports were read from the drift cache."""
+        return sum(s.cached for s in self.steps)
+
+    def __str__(self) -> str:
+        with_report = sum(s.report is not None for s in self.steps)
+        lines = [
+            f"drift along {self.model}: {len(self.steps)} steps, {with_report} with "
+            f"profiles, {len(self.anomalous)} anomalous (robust z > {self.threshold:g})"
+        ]
+        for s in self.steps:
+            label = f" {s.version.name}" if s.version.name else ""
+            flag = "  ANOMALOUS" if s.anomalous else ""
+            score = "-" if s.score is None else f"{s.score:.3g}"
+            z = "" if s.z is None else f" z {s.z:+.1f}"
+            lines.append(f"  {s.version.id[:12]}{label}  score {score}{z}{flag}  {s.summary()}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: every step (with its report) and the anomalous ids."""
+        return {
+            "model": self.model,
+            "threshold": self.threshold,
+            "anomalous": [s.version.id for s in self.anomalous],
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per step: version, parent, score, z, anomalous, drifted share, top.
+
+        Raises
+        ------
+        MissingDependency
+            pandas is not installed (``pip install 'mlineage[data]'``).
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise MissingDependency(
+                "DriftAlong.to_pandas needs pandas; pip install 'mlineage[data]'"
+            ) from None
+        return pd.DataFrame(
+            [
+                {
+                    "version": s.version.id,
+                    "name": s.version.name,
+                    "parent": s.parent.id,
+                    "score": s.score,
+                    "z": s.z,
+                    "anomalous": s.anomalous,
+                    "drifted_share": None if s.report is None else s.report.drifted_share,
+                    "top": ", ".join(f.name for f in s.top()),
+                    "note": s.note,
+                    "cached": s.cached,
+                }
+                for s in self.steps
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class DriftCorrelation:
+    """Spearman rank correlation between per-step drift and how much worse a metric got.
+
+    Attributes
+    ----------
+    metric : str
+    measure : {"score", "drifted_share"}
+        The per-step drift measure (:func:`drift_score`, or the share of drifted features).
+    rho : float or None
+        Spearman's rho (ranks with ties averaged, as ``scipy.stats.spearmanr``) between
+        the measure and the steps' ``bad_amount`` (positive: the metric got worse), so a
+        positive rho means "more drift, worse metric". None when fewer than 3 steps have
+        both, or either side is constant.
+    n : int
+        Steps with both a drift measure and a metric delta.
+    without_profile : int
+        Steps left out because a side has no profile.
+    """
+
+    metric: str
+    measure: str
+    rho: float | None
+    n: int
+    without_profile: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "metric": self.metric,
+            "measure": self.measure,
+            "rho": self.rho,
+            "n": self.n,
+            "without_profile": self.without_profile,
+        }
+
+    def __str__(self) -> str:
+        rho = "undefined" if self.rho is None else f"{self.rho:+.3f}"
+        return (
+            f"Spearman rho between step drift ({self.measure}) and {self.metric} getting "
+            f"worse: {rho} over {self.n} steps ({self.without_profile} without profiles)"
+        )
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """Spearman's rho with average ranks for ties; None if fewer than 3 or constant.
+
+    Examples
+    --------
+    >>> spearman([1, 2, 3, 4], [1, 3, 2, 4])
+    0.8
+    """
+    if len(x) < 3 or len(x) != len(y):
+        return None
+    rx, ry = _ranks(np.asarray(x, dtype=float)), _ranks(np.asarray(y, dtype=float))
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    denom = math.sqrt(float(rx @ rx) * float(ry @ ry))
+    return None if denom == 0 else round(float(rx @ ry) / denom, 12)
+
+
+def _ranks(values: np.ndarray[Any, np.dtype[np.float64]]) -> np.ndarray[Any, np.dtype[Any]]:
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    average = ends - (counts - 1) / 2.0
+    return np.asarray(average[inverse], dtype=np.float64)
+
+
+class DriftLineage:
+    """Drift between a tracker's versions, through the store's drift cache.
+
+    Parameters
+    ----------
+    tracker : Tracker
+    """
+
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+        self.store = tracker.store
+        self.model = tracker.model
+        self.profiles = BlobCache(tracker.store)
+        self.reports = BlobCache(tracker.store)
+
+    # -- profiles -----------------------------------------------------------------------
+
+    def profile_key(self, version: ModelVersion) -> str:
+        """The version's profile blob key, or ProfileNotFound saying how to record one."""
+        key = version.dataset.profile
+        if key is None:
+            label = f" ({version.name})" if version.name else ""
+            raise ProfileNotFound(
+                f"version {version.id[:12]}{label} of model {self.model!r} has no data "
+                f"profile: its snapshot was logged without one (or by an mlineage older "
+                f"than data profiles), so drift cannot be computed for it; {_HOW_TO_PROFILE}"
+            )
+        return key
+
+    def profile(self, version: ModelVersion, cache: bool = True) -> DataProfile:
+        """The stored profile of ``version``, verified against its key.
+
+        Raises
+        ------
+        ProfileNotFound
+            No profile recorded, or its blob is missing from the store.
+        CorruptRecord
+            The blob is damaged or does not decode to a profile.
+        """
+        key = self.profile_key(version)
+        try:
+            if cache:
+                return self.profiles.get(key, DataProfile.from_bytes, "data profile")
+            return DataProfile.from_bytes(read_blob(self.store, key, "data profile"))
+        except NotFound:
+            raise ProfileNotFound(
+                f"the data profile {key} of version {version.id[:12]} is missing from the "
+                "store; run `mlineage fsck`"
+            ) from None
+        except HashMismatch as exc:
+            raise CorruptRecord(str(exc)) from None
+
+    # -- reports --------------------------------------------------------------------------
+
+    def report(
+        self,
+        reference: ModelVersion,
+        current: ModelVersion,
+        params: dict[str, Any],
+        profiles: dict[str, DataProfile] | None = None,
+    ) -> tuple[DriftReport, bool]:
+        """The drift report between two versions, and whether it came from the cache.
+
+        ``profiles`` (key -> profile) lets a walk along a history reuse the profile it
+        read for the previous step without keeping every profile in memory.
+        """
+        key_a, key_b = self.profile_key(reference), self.profile_key(current)
+        entry = {
+            "format": CACHE_FORMAT,
+            "kind": "drift",
+            "reference_profile": key_a,
+            "current_profile": key_b,
+            "parameters": params,
+            "algorithm": ALGORITHM,
+        }
+        digest = hashlib.sha256(_canonical(entry)).hexdigest()
+        found = self._cached(cache_key(self.model, digest), entry)
+        if found is not None:
+            return replace(found, reference=reference.id, current=current.id), True
+        if profiles is None:
+            pa, pb = self.profile(reference), self.profile(current)
+        else:
+            held_a, held_b = profiles.get(key_a), profiles.get(key_b)
+            pa = self.profile(reference, cache=False) if held_a is None else held_a
+            pb = self.profile(current, cache=False) if held_b is None else held_b
+            profiles.clear()
+            profiles[key_b] = pb
+        report = drift_between(pa, pb, **params)
+        if not self.tracker.read_only:
+            self._store(cache_key(self.model, digest), entry, report)
+        return replace(report, reference=reference.id, current=current.id), False
+
+    def _cached(self, key: str, entry: dict[str, Any]) -> DriftReport | None:
+        try:
+            stored = json.loads(self.store.get(key))
+            if not isinstance(stored, dict) or stored.get("format") != CACHE_FORMAT:
+                return None
+            if {k: stored.get(k) for k in entry} != entry:
+                return None  # a digest collision, or an entry written by hand
+            return self.reports.get(str(stored["result"]), _decode_report, "drift report")
+        except (NotFound, KeyError, ValueError, CorruptRecord, HashMismatch):
+            return None
+
+    def _store(self, key: str, entry: dict[str, Any], report: DriftReport) -> None:
+        data = _canonical({"format": CACHE_FORMAT, "kind": "drift-report", **report.to_dict()})
+        blob = blob_key_of(data)
+        self.store.put_if_absent(blob, data)  # the blob before the entry that names it
+        # Create-only: a process that stored the same inputs' entry first wrote this answer.
+        with contextlib.suppress(AlreadyExists):
+            self.store.put(key, _canonical({**entry, "result": blob}), mode="create")
+
+    # -- queries --------------------------------------------------------------------------
+
+    def between(self, a: Ref | None, b: Ref | None, params: dict[str, Any]) -> DriftReport:
+        """``tracker.analysis.drift``: see :meth:`mlineage.analysis.lineage.Analysis.drift`."""
+        _check(params)
+        index = self.tracker._index
+        if b is None and a is not None:
+            a, b = None, a
+        if b is None:
+            latest = index.graph.latest()
+            if latest is None:
+                raise InvalidInput(f"model {self.model!r} has no versions to compare")
+            current = latest
+        else:
+            current = refs.get_version(index, b)
+        if a is None:
+            parent = index.graph.first_parent(current.id)
+            if parent is None:
+                raise InvalidInput(
+                    f"version {current.id[:12]} is a root: it has no parent to compare its "
+                    "data with; pass both versions: drift(a, b)"
+                )
+            reference = parent
+        else:
+            reference = refs.get_version(index, a)
+        return self.report(reference, current, params)[0]
+
+    def along(self, on: Ref | None, params: dict[str, Any], threshold: float) -> DriftAlong:
+        """``tracker.analysis.drift_along``."""
+        _check(params)
+        index = self.tracker._index
+        history = [index.graph.node(i) for i in refs.history_indices(index, on)]
+        profiles: dict[str, DataProfile] = {}
+        steps = [self.step(p, v, params, profiles) for p, v in itertools.pairwise(history)]
+        scored = [i for i, s in enumerate(steps) if s.score is not None]
+        if len(scored) >= 3:
+            z = robust_z([steps[i].score for i in scored])
+            for i, zi in zip(scored, z.tolist(), strict=True):
+                steps[i] = replace(steps[i], z=zi, anomalous=zi > threshold)
+        return DriftAlong(self.model, steps, threshold)
+
+    def step(
+        self,
+        parent: ModelVersion,
+        version: ModelVersion,
+        params: dict[str, Any],
+        profiles: dict[str, DataProfile] | None = None,
+    ) -> DriftStep:
+        """The drift of one step; a note instead of a report when a side has no profile."""
+        try:
+            report, cached = self.report(parent, version, params, profiles)
+        except ProfileNotFound as exc:
+            return DriftStep(version, parent, None, note=str(exc).split(";")[0])
+        return DriftStep(version, parent, report, score=drift_score(report), cached=cached)
+
+    def correlation(self, report: BlameReport, measure: str) -> DriftCorrelation:
+        """Spearman's rho between each blame step's drift and its ``bad_amount``."""
+        if measure not in ("score", "drifted_share"):
+            raise InvalidInput(f"measure must be 'score' or 'drifted_share', got {measure!r}")
+        drift, bad, missing = [], [], 0
+        params = _params()
+        for s in sorted(report.steps, key=lambda s: s.version.created_at):
+            if s.previous.dataset.profile is None or s.version.dataset.profile is None:
+                missing += 1
+                continue
+            step = s.drift if s.drift is not None else self.step(s.previous, s.version, params)
+            if step.report is None or step.score is None:
+                missing += 1
+                continue
+            drift.append(step.score if measure == "score" else step.report.drifted_share)
+            bad.append(s.bad_amount)
+        return DriftCorrelation(report.metric, measure, spearman(drift, bad), len(drift), missing)
+
+
+def _params(
+    alpha: float = 0.05, correction: str = "bonferroni", drift_share: float = 0.5
+) -> dict[str, Any]:
+    return {"alpha": alpha, "correction": correction, "drift_share": drift_share}
+
+
+def _check(params: dict[str, Any]) -> None:
+    # drift_between validates too, but a cache hit never reaches it.
+    if not (0 < params["alpha"] < 1):
+        raise InvalidInput(f"alpha must lie in (0, 1), got {params['alpha']!r}")
+    if not (0 < params["drift_share"] <= 1):
+        raise InvalidInput(f"drift_share must lie in (0, 1], got {params['drift_share']!r}")
+    if params["correction"] not in ("bonferroni", "bh"):
+        raise InvalidInput(f"correction must be 'bonferroni' or 'bh', got {params['correction']!r}")
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _decode_report(data: bytes) -> DriftReport:
+    try:
+        stored = json.loads(data)
+    except ValueError:
+        raise CorruptRecord("a cached drift report is not JSON") from None
+    return DriftReport.from_dict(stored)
