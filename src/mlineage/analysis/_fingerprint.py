@@ -23,7 +23,7 @@ from mlineage.analysis.calibration import CalibrationResult
 from mlineage.errors import CorruptRecord, InvalidInput
 
 if TYPE_CHECKING:
-    pass
+    from mlineage.analysis._probeset import ProbeSet
 
 __all__ = ["Fingerprint"]
 
@@ -53,11 +53,17 @@ class Fingerprint:
         Per-group accuracy, when the probe set has labels and groups.
     calibration : CalibrationResult, optional
         Calibration of ``proba`` against the labels.
+    group_by : str, default "group"
+        What the group labels are (the probe set's ``group_by``).
 
     Attributes
     ----------
-    probe_hash, predictions, proba, embeddings, classes, accuracy, groups, calibration
+    probe_hash, predictions, proba, embeddings, classes, accuracy, groups, calibration, group_by
         As given (arrays read-only, ``groups`` a tuple).
+    probe : ProbeSet or None
+        The probe set it was made from, when made by :meth:`ProbeSet.evaluate` or
+        :meth:`ProbeSet.fingerprint` (so that logging it can store the probe set too);
+        None when read back or built by hand. Not part of the bytes.
 
     Raises
     ------
@@ -84,6 +90,7 @@ class Fingerprint:
         accuracy: float | None = None,
         groups: tuple[GroupMetrics, ...] | list[GroupMetrics] = (),
         calibration: CalibrationResult | None = None,
+        group_by: str = "group",
         _copy: bool = True,
     ) -> None:
         if not (isinstance(probe_hash, str) and probe_hash.startswith("sha256:")):
@@ -109,6 +116,8 @@ class Fingerprint:
         self.accuracy = None if accuracy is None else float(accuracy)
         self.groups = tuple(groups)
         self.calibration = calibration
+        self.group_by = str(group_by)
+        self.probe: ProbeSet | None = None
 
     @property
     def n(self) -> int:
@@ -137,8 +146,9 @@ class Fingerprint:
         dict
             ``probe`` (hash), ``n``, ``accuracy`` (None without labels), ``groups``
             (``{str(label): {"n", "accuracy"}}``), ``ece`` and ``mce`` (None without
-            probabilities and labels), ``n_classes`` (None without probabilities) and
-            ``embedding_dim`` (None without embeddings).
+            probabilities and labels), ``n_classes`` (None without probabilities),
+            ``embedding_dim`` (None without embeddings) and ``group_by`` (what the
+            groups are).
 
         Examples
         --------
@@ -159,6 +169,7 @@ class Fingerprint:
             "mce": None if self.calibration is None else self.calibration.mce,
             "n_classes": n_classes,
             "embedding_dim": None if self.embeddings is None else int(self.embeddings.shape[1]),
+            "group_by": self.group_by,
         }
 
     def to_bytes(self) -> bytes:
@@ -186,6 +197,7 @@ class Fingerprint:
             "accuracy": self.accuracy,
             "groups": [[g.group, g.n, g.accuracy] for g in self.groups],
             "calibration": None if self.calibration is None else self.calibration.to_dict(),
+            "group_by": self.group_by,
         }
         return _pack("fingerprint", meta, arrays)
 
@@ -230,6 +242,7 @@ class Fingerprint:
                 calibration=None
                 if calibration is None
                 else CalibrationResult.from_dict(calibration),
+                group_by=meta.get("group_by", "group"),
                 _copy=False,
             )
         except (KeyError, TypeError, ValueError) as exc:

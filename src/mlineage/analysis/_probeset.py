@@ -47,6 +47,9 @@ class ProbeSet:
         Group (slice) label of each row (numbers or strings), for per-group accuracy.
     name : str, default "probe"
         A human name; not part of the hash.
+    group_by : str, default "group"
+        What the group labels are (``"region"``, ``"language"``): the name per-slice
+        blame asks for (``tracker.blame(..., slice_by="region")``); not part of the hash.
 
     Attributes
     ----------
@@ -64,7 +67,7 @@ class ProbeSet:
         An input of Python objects (dtype ``object``).
     InvalidInput
         No rows, ``y`` or ``groups`` of another length or not 1-D, ``nan`` among labels
-        or groups, or a name that is not a string.
+        or groups, or a name or ``group_by`` that is not a string.
 
     Examples
     --------
@@ -83,9 +86,12 @@ class ProbeSet:
         groups: npt.ArrayLike | None = None,
         *,
         name: str = "probe",
+        group_by: str = "group",
     ) -> None:
         if not isinstance(name, str):
             raise InvalidInput(f"name must be a string, got {type(name).__name__}")
+        if not isinstance(group_by, str) or not group_by:
+            raise InvalidInput(f"group_by must be a non-empty string, got {group_by!r}")
         x = _storable("X", X)
         if x.ndim == 0 or x.shape[0] == 0:
             raise InvalidInput(f"X has shape {x.shape}; a probe set needs at least one row")
@@ -93,6 +99,7 @@ class ProbeSet:
         labels = None if y is None else _labels("y", _storable("y", y), n)
         group = None if groups is None else _labels("groups", _storable("groups", groups), n)
         self.name = name
+        self.group_by = group_by
         self.X = _frozen(x, copy=True)
         self.y = None if labels is None else _frozen(labels, copy=True)
         self.groups = None if group is None else _frozen(group, copy=True)
@@ -142,7 +149,8 @@ class ProbeSet:
             arrays["y"] = self.y
         if self.groups is not None:
             arrays["groups"] = self.groups
-        return _pack("probe", {"name": self.name, "hash": self.hash}, arrays)
+        meta = {"name": self.name, "hash": self.hash, "group_by": self.group_by}
+        return _pack("probe", meta, arrays)
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview) -> ProbeSet:
@@ -172,7 +180,13 @@ class ProbeSet:
         """
         meta, arrays = _unpack(data, "probe")
         try:
-            probe = cls(arrays["X"], arrays.get("y"), arrays.get("groups"), name=meta["name"])
+            probe = cls(
+                arrays["X"],
+                arrays.get("y"),
+                arrays.get("groups"),
+                name=meta["name"],
+                group_by=meta.get("group_by", "group"),
+            )
         except (KeyError, InvalidInput) as exc:
             raise CorruptRecord(f"damaged serialised probe set: {exc}") from exc
         if probe.hash != meta.get("hash"):
@@ -288,7 +302,7 @@ class ProbeSet:
                 )
             if p is not None:
                 calibration = expected_calibration_error(p, self.y, n_bins, classes=labels)
-        return Fingerprint(
+        fingerprint = Fingerprint(
             self.hash,
             pred,
             proba=p,
@@ -297,8 +311,11 @@ class ProbeSet:
             accuracy=accuracy,
             groups=groups,
             calibration=calibration,
+            group_by=self.group_by,
             _copy=copy,
         )
+        fingerprint.probe = self
+        return fingerprint
 
     def evaluate(
         self,
