@@ -23,6 +23,7 @@ Run: ``python examples/continual_sklearn.py [STORE_DIR]`` (needs ``pip install
 
 from __future__ import annotations
 
+import functools
 import sys
 import tempfile
 import warnings
@@ -111,8 +112,8 @@ def main(store: str) -> None:
             v.metrics = {"accuracy": float(model.score(test_x, test_y))}
             v.hyperparameters = {"hidden": model.hidden_layer_sizes[0], "lr": 0.01}
             v.fingerprint = probe.evaluate(
-                predict_proba=lambda b: model.predict_proba(b),
-                embed=lambda b: hidden(model, b),
+                predict_proba=model.predict_proba,
+                embed=functools.partial(hidden, model),
             )
 
     print("Monthly accuracy (what the dashboard showed):")
