@@ -284,7 +284,10 @@ def _pct(value: float | None) -> str:
 def _same_probe(old: Fingerprint, new: Fingerprint, probe: ProbeSet | None) -> None:
     for name, fp in (("old", old), ("new", new)):
         if not isinstance(fp, Fingerprint):
-            raise InvalidInput(f"{name} must be a Fingerprint, got {type(fp).__name__}")
+            hint = ""
+            if type(fp).__name__ == "ModelVersion":
+                hint = "; for two versions use tracker.analysis.churn_between(version, parent)"
+            raise InvalidInput(f"{name} must be a Fingerprint, got {type(fp).__name__}{hint}")
     if old.probe_hash != new.probe_hash:
         raise InvalidInput(
             f"the fingerprints were taken on different probe sets ({old.probe_hash[:19]}... "
