@@ -36,7 +36,8 @@ caught builtins, keeps working::
     │   ├── AmbiguousReference          id prefix matching several versions
     │   ├── AliasNotFound (KeyError)    alias never set, or not set at that time
     │   ├── MetricNotFound (KeyError)   version has no such metric
-    │   └── ProfileNotFound (KeyError)  version's data snapshot has no stored profile
+    │   ├── ProfileNotFound (KeyError)  version's data snapshot has no stored profile
+    │   └── FingerprintNotFound (KeyError)  no fingerprint on that probe set
     ├── NameTaken (ValueError)          version name already claimed in the model
     ├── HashMismatch (ValueError)       content does not match its recorded hash
     ├── PathChanged                     file modified while it was being hashed
@@ -52,6 +53,7 @@ __all__ = [
     "AmbiguousReference",
     "CheckoutError",
     "CorruptRecord",
+    "FingerprintNotFound",
     "HashMismatch",
     "InvalidHyperparameter",
     "InvalidInput",
@@ -198,6 +200,10 @@ class AmbiguousReference(LookupFailed):
 
 class AliasNotFound(LookupFailed, KeyError):
     """The alias was never set, or did not point anywhere at the requested time."""
+
+
+class FingerprintNotFound(LookupFailed, KeyError):
+    """A version has no fingerprint on the probe set asked for (or two share none)."""
 
 
 class MetricNotFound(LookupFailed, KeyError):

@@ -15,7 +15,7 @@ import functools
 import os
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from mlineage import _html, display, refs, views
 from mlineage._coerce import as_utc, one_of, parse_time
@@ -43,7 +43,7 @@ from mlineage.storage import Store, open_store
 from mlineage.writer import PACK_RECORDS, VersionLogger, Writer
 
 if TYPE_CHECKING:
-    from mlineage.analysis._bisect import BisectResult
+    from mlineage.analysis._behaviour_history import SliceBlame
     from mlineage.analysis.lineage import Analysis
     from mlineage.checkout import Checkout
 
@@ -428,19 +428,37 @@ class Tracker:
         requested = self.model if requested is None else requested
         return checkout(self._details, version, requested, when, to, overwrite=overwrite)
 
+    @overload
     def blame(
-        self, metric: str, direction: Direction = "decrease", on: Ref | None = None
-    ) -> ModelVersion | None:
+        self, metric: str, direction: Direction = ..., on: Ref | None = ..., *, slice_by: None = ...
+    ) -> ModelVersion | None: ...
+    @overload
+    def blame(
+        self, metric: str, direction: Direction = ..., on: Ref | None = ..., *, slice_by: str
+    ) -> SliceBlame: ...
+    def blame(
+        self,
+        metric: str,
+        direction: Direction = "decrease",
+        on: Ref | None = None,
+        *,
+        slice_by: str | None = None,
+    ) -> ModelVersion | SliceBlame | None:
         """The update whose step moved ``metric`` the most in the bad ``direction``.
 
         Walks the first-parent history of ``on`` (default: latest), comparing each version
         carrying the metric with the nearest one before it that does. ``direction`` is the
         bad one: ``"decrease"`` for accuracy, ``"increase"`` for loss. Returns None when no
         step moved that way (or fewer than two versions carry the metric); ties go to the
-        older step. :meth:`blame_report` gives every step with evidence.
+        older step. :meth:`blame_report` gives every step with evidence. With
+        ``slice_by`` (a probe set's ``group_by``, e.g. ``"region"``): a
+        :class:`~mlineage.analysis.SliceBlame` mapping each group to the update that hurt
+        it, from the fingerprints' per-group ``metric`` (docs/behaviour.md).
         """
         from mlineage.blame import blame
 
+        if slice_by is not None:
+            return self.analysis.blame_slices(metric, direction, on, slice_by=slice_by)
         if on is None and self.graph.latest() is None:
             return None
         return blame(self._index, refs.history_indices(self._index, on), metric, direction)
@@ -459,24 +477,6 @@ class Tracker:
         history = refs.history_indices(self._index, on)
         return blame_report(self._index, history, metric, direction, self.diff)
 
-    def bisect(
-        self,
-        good: Ref,
-        bad: Ref,
-        test: Callable[[ModelVersion], bool | None],
-        *,
-        skip: Iterable[Ref] = (),
-    ) -> BisectResult:
-        """The first bad version on the first-parent path from ``good`` to ``bad``.
-
-        A binary search like ``git bisect``: ``test(version)`` returns True when the
-        version is good, False when bad, None (or raises ``mlineage.analysis.Untestable``)
-        to skip it, as are the versions in ``skip``; see docs/analysis.md.
-        """
-        from mlineage.analysis._bisect import bisect
-
-        return bisect(self, good, bad, test, skip)
-
     def __repr__(self) -> str:
         return f"Tracker({self.model!r}, storage={self.store.uri!r}, versions={len(self)})"
 
@@ -486,6 +486,7 @@ class Tracker:
         """Ids of the versions annotated or given a status since they were written."""
         return list(self._index.versions_with_events())
 
+    bisect = views.bisect
     summary_text = display.summary_text
     summary = display.summary
     report = views.write_report

@@ -8,7 +8,7 @@ function that needs it, and a missing one raises
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlineage.errors import InvalidInput, MissingDependency
@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
     from matplotlib.axes import Axes
 
+    from mlineage.analysis._bisect import BisectResult
     from mlineage.blame import Direction
+    from mlineage.records import ModelVersion
     from mlineage.refs import Ref
     from mlineage.tracker import Tracker
 
@@ -325,3 +327,30 @@ def write_report(
     from mlineage.report import write_report as write  # imported when first used
 
     return write(tracker, path, title=title, metric=metric, analyses=analyses)
+
+
+def bisect(
+    tracker: Tracker,
+    good: Ref,
+    bad: Ref,
+    test: Callable[[ModelVersion], bool | None],
+    *,
+    skip: Iterable[Ref] = (),
+) -> BisectResult:
+    """The first bad version on the first-parent path from ``good`` to ``bad``
+    (``tracker.bisect``).
+
+    A binary search like ``git bisect``: ``test(version)`` returns True when the version
+    is good, False when bad, None (or raises ``mlineage.analysis.Untestable``) to skip
+    it, as are the versions in ``skip``; at most ``ceil(log2 n)`` tests without skips.
+    See docs/analysis.md.
+
+    Returns
+    -------
+    BisectResult
+        The first bad version, the versions tested with their outcomes, the skipped ones,
+        and whether skips left the answer ambiguous.
+    """
+    from mlineage.analysis._bisect import bisect as search  # numpy: imported on first use
+
+    return search(tracker, good, bad, test, skip)

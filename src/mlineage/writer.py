@@ -54,6 +54,8 @@ from mlineage.records import (
     AliasEvent,
     AnnotationEvent,
     DataSnapshot,
+    FingerprintEvent,
+    FingerprintRef,
     ModelVersion,
     StatusEvent,
     VersionStatus,
@@ -69,7 +71,7 @@ __all__ = ["PACK_RECORDS", "Settings", "VersionLogger", "Writer"]
 
 #: Records per pack object written by compaction.
 PACK_RECORDS = 10_000
-E = TypeVar("E", AnnotationEvent, AliasEvent, StatusEvent)
+E = TypeVar("E", AnnotationEvent, AliasEvent, StatusEvent, FingerprintEvent)
 
 
 _LOGGER_FIELDS = frozenset(
@@ -84,6 +86,7 @@ _LOGGER_FIELDS = frozenset(
         "kind",
         "metadata",
         "archive",
+        "fingerprint",
     }
 )
 
@@ -117,6 +120,9 @@ class VersionLogger:
         Free-form JSON for integrations.
     archive : bool or None
         Copy the checkpoint's bytes into the store (None: the tracker's default).
+    fingerprint : Fingerprint or list of Fingerprint
+        Behaviour on probe sets (``probe.evaluate(...)``): the arrays are stored as blobs
+        (the probe set once), the record holds a ``FingerprintRef`` with the summary.
     """
 
     def __init__(
@@ -143,6 +149,8 @@ class VersionLogger:
         self.kind: str = kind or ("update" if parents else "initial")
         self.metadata: dict[str, Any] = {}
         self.archive: bool | None = None
+        self.fingerprint: Any = None
+        self._blobs: dict[str, bytes] = {}  # fingerprint blobs, written before the record
         for key, value in fields.items():
             if key not in _LOGGER_FIELDS:
                 raise InvalidInput(
@@ -216,6 +224,7 @@ class Writer:
         self.store = index.store
         self.settings = settings
         self._blobs_written: set[str] = set()
+        self._probe_blobs: dict[str, str] = {}  # probe hash -> blob key of the stored set
 
     def check_writable(self, what: str) -> None:
         """Raise :class:`ReadOnlyError` if the tracker was opened read-only."""
@@ -292,6 +301,7 @@ class Writer:
         environment_ref = environment_bytes = None
         if settings.capture_environment:
             environment_ref, environment_bytes = environment_blob()
+        fingerprints = self._fingerprints(draft)
         try:
             version = ModelVersion(
                 id=new_id(created),
@@ -312,6 +322,7 @@ class Writer:
                 status=VersionStatus.COMMITTED,
                 committed_at=created,
                 metadata=coerce_hyperparameters(draft.metadata),
+                fingerprints=fingerprints,
             )
         except InvalidRecord as exc:
             raise InvalidRecord(f"version could not be built: {exc}; nothing was written") from None
@@ -336,6 +347,7 @@ class Writer:
                     f"version {index.names[version.name]}; choose another; nothing was written"
                 )
             self.ensure_marker()
+            self.write_fingerprint_blobs(draft._blobs)
             self._write_blobs(version, digest, environment_bytes)
             if version.name is not None:
                 self._claim_name(version.name, version.id)
@@ -373,6 +385,26 @@ class Writer:
                 write_manifest(self.store, digest.manifest_bytes())
             if artifact.blob is not None:
                 archive(self.store, artifact.path, digest)
+
+    def _fingerprints(self, draft: VersionLogger) -> tuple[FingerprintRef, ...]:
+        """The draft's fingerprints as references; their blobs are kept on the draft."""
+        if draft.fingerprint is None:
+            return ()
+        # Imported here: fingerprints need numpy; versions without them do not.
+        from mlineage.analysis._behaviour_lineage import find_probe_blob, prepare
+
+        prepared = prepare(
+            draft.fingerprint, self._probe_blobs, lambda h: find_probe_blob(self.index, h)
+        )
+        draft._blobs = prepared.blobs
+        return prepared.refs
+
+    def write_fingerprint_blobs(self, blobs: dict[str, bytes]) -> None:
+        """Store a probe set (once per store) and fingerprints' arrays (create-only)."""
+        for key, data in blobs.items():
+            if key not in self._blobs_written:
+                self.store.put_if_absent(key, data)
+                self._blobs_written.add(key)
 
     def _claim_name(self, name: str, version_id: str) -> None:
         key = _keys.name_key(self.index.model, name)

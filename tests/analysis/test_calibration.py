@@ -47,7 +47,7 @@ def test_torchmetrics_binary_example_is_0_29_in_both_conventions() -> None:
     assert positive.bins[0].accuracy == 0.0
     assert positive.mce == pytest.approx(1 - 2.05 / 3)
     # Top-label: confidences .75 .75 .55 .75 .75, all predictions right: one bin.
-    top = expected_calibration_error(TM_TARGET, TM_PREDS, n_bins=2)
+    top = expected_calibration_error(TM_PREDS, TM_TARGET, n_bins=2)
     assert top.ece == pytest.approx(0.29)
     assert [b.count for b in top.bins] == [0, 5]
     assert top.bins[0].confidence is None
@@ -58,7 +58,7 @@ def test_the_two_binary_conventions_differ_in_general() -> None:
     # Positive-class: bins at .2 (acc 1, gap .8) and .8 (acc 1, gap .2): ECE .5.
     # Top-label: both confidence .8, one right one wrong: acc .5, gap .3: ECE .3.
     assert calibration_from_confidence([1, 1], [0.2, 0.8], n_bins=10).ece == pytest.approx(0.5)
-    assert expected_calibration_error([1, 1], [0.2, 0.8], n_bins=10).ece == pytest.approx(0.3)
+    assert expected_calibration_error([0.2, 0.8], [1, 1], n_bins=10).ece == pytest.approx(0.3)
 
 
 @settings(max_examples=80, deadline=None)
@@ -73,7 +73,7 @@ def test_matches_brute_force(n: int, k: int, n_bins: int, seed: int) -> None:
     logits = rng.normal(size=(n, k)) * 3
     proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     y = rng.integers(0, k, n)
-    result = expected_calibration_error(y, proba, n_bins)
+    result = expected_calibration_error(proba, y, n_bins)
     predicted = proba.argmax(axis=1)
     confidence = proba.max(axis=1)
     ece, mce = brute_force(list(predicted == y), list(confidence), n_bins)
@@ -91,7 +91,7 @@ def test_confidence_on_a_bin_edge_goes_to_the_lower_bin() -> None:
 
 
 def test_single_class_and_perfect_calibration() -> None:
-    r = expected_calibration_error([0, 0, 0], [[1.0, 0.0]] * 3)
+    r = expected_calibration_error([[1.0, 0.0]] * 3, [0, 0, 0])
     assert r.ece == 0.0
     assert r.mce == 0.0
     assert r.bins[-1].count == 3
@@ -99,17 +99,17 @@ def test_single_class_and_perfect_calibration() -> None:
 
 def test_classes_name_the_columns() -> None:
     proba = [[0.9, 0.1], [0.3, 0.7]]
-    named = expected_calibration_error(["cat", "dog"], proba, 10, classes=["cat", "dog"])
-    by_index = expected_calibration_error([0, 1], proba, 10)
+    named = expected_calibration_error(proba, ["cat", "dog"], 10, classes=["cat", "dog"])
+    by_index = expected_calibration_error(proba, [0, 1], 10)
     assert named == by_index
     # 1-D binary: classes = [negative, positive].
-    assert expected_calibration_error(["no", "yes"], [0.1, 0.7], 10, classes=["no", "yes"]) == (
-        expected_calibration_error([0, 1], [0.1, 0.7], 10)
+    assert expected_calibration_error([0.1, 0.7], ["no", "yes"], 10, classes=["no", "yes"]) == (
+        expected_calibration_error([0.1, 0.7], [0, 1], 10)
     )
     with pytest.raises(InvalidInput, match="not among classes"):
-        expected_calibration_error(["cat", "cow"], proba, classes=["cat", "dog"])
+        expected_calibration_error(proba, ["cat", "cow"], classes=["cat", "dog"])
     with pytest.raises(InvalidInput, match="pass classes="):
-        expected_calibration_error(["cat", "dog"], proba)
+        expected_calibration_error(proba, ["cat", "dog"])
 
 
 @pytest.mark.parametrize(
@@ -121,19 +121,21 @@ def test_classes_name_the_columns() -> None:
         ([0, 1], [0.2, 1.5], r"\[0, 1\]"),
         ([0, 1], [[0.2, 0.2], [0.5, 0.5]], "sums to 0.4"),
         ([0, 3], [[0.2, 0.8], [0.5, 0.5]], "outside 0..1"),
-        ([0.25, 0.5], [0, 1], "labels come first"),
+        ([0.25, 0.5], [0, 1], "look swapped"),
+        ([[0.2, 0.8], [0.6, 0.4]], [0, 1], "look swapped"),
         ([0, 1], np.ones((2, 2, 2)) / 2, "1-D"),
     ],
 )
 def test_bad_input(y: object, proba: object, message: str) -> None:
+    # Parameters listed as (labels, probabilities); the call takes probabilities first.
     with pytest.raises(InvalidInput, match=message):
-        expected_calibration_error(y, proba)  # type: ignore[arg-type]
+        expected_calibration_error(proba, y)  # type: ignore[arg-type]
 
 
 def test_bad_bins_and_outcomes() -> None:
     for bins in (0, -1, 2.5, True):
         with pytest.raises(InvalidInput, match="n_bins"):
-            expected_calibration_error([0], [0.2], bins)  # type: ignore[arg-type]
+            expected_calibration_error([0.2], [0], bins)  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="0 and 1"):
         calibration_from_confidence([2, 0], [0.2, 0.3])
 
@@ -141,7 +143,7 @@ def test_bad_bins_and_outcomes() -> None:
 def test_to_dict_round_trip_and_json() -> None:
     import json
 
-    r = expected_calibration_error(TM_TARGET, TM_PREDS, n_bins=4)
+    r = expected_calibration_error(TM_PREDS, TM_TARGET, n_bins=4)
     data = json.loads(json.dumps(r.to_dict()))
     assert CalibrationResult.from_dict(data) == r
     assert data["edges"] == [0.0, 0.25, 0.5, 0.75, 1.0]
@@ -151,3 +153,11 @@ def test_to_dict_round_trip_and_json() -> None:
 
 def test_docstring_examples_run() -> None:
     assert doctest.testmod(calibration, raise_on_error=False).failed == 0
+
+
+def test_swapped_arguments_get_a_typed_error_that_says_so() -> None:
+    # The order before 0.4 was (y_true, proba): an old call must not pass silently.
+    with pytest.raises(InvalidInput, match=r"look swapped.*expected_calibration_error\(proba, y\)"):
+        expected_calibration_error(TM_TARGET, TM_PREDS)
+    with pytest.raises(InvalidInput, match="look swapped"):
+        expected_calibration_error([1, 0], [[0.1, 0.9], [0.6, 0.4]])

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from mlineage.analysis import probes
+from mlineage.analysis import _arrays, _compare, _fingerprint, _probeset, probes
 from mlineage.analysis.behaviour import churn, negative_flip_rate
 from mlineage.analysis.probes import (
     BehaviorDiff,
@@ -197,7 +197,7 @@ def test_no_pickle_in_the_container(probe: ProbeSet) -> None:
     assert ProbeSet.from_bytes(data) == probe
     buffer = io.BytesIO()
     np.save(buffer, np.array([1, "a"], dtype=object), allow_pickle=True)
-    evil = probes._MAGIC  # build a container whose X blob needs pickle
+    evil = _arrays._MAGIC  # build a container whose X blob needs pickle
     blob = buffer.getvalue()
     header = {
         "format": 1,
@@ -494,8 +494,9 @@ def test_behavior_diff_is_a_plain_value() -> None:
     assert "10 examples" in str(diff)
 
 
-def test_docstring_examples_run() -> None:
-    assert doctest.testmod(probes, raise_on_error=False).failed == 0
+@pytest.mark.parametrize("module", [probes, _arrays, _probeset, _fingerprint, _compare])
+def test_docstring_examples_run(module: Any) -> None:
+    assert doctest.testmod(module, raise_on_error=False).failed == 0
 
 
 def test_docs_page_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

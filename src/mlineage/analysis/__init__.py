@@ -16,12 +16,15 @@ and the papers (docs/analysis.md, docs/behaviour.md):
   :func:`positive_flip_rate`, :func:`backward_trust_compatibility`;
 - representations: :func:`linear_cka`, :func:`rbf_cka`, :func:`minibatch_cka`,
   :func:`procrustes_distance`;
-- calibration: :func:`expected_calibration_error`.
+- calibration: :func:`expected_calibration_error`;
+- results of the behaviour queries on a lineage: :class:`SliceBlame`
+  (``tracker.blame(metric, slice_by=...)``), :class:`SilentShifts`, :class:`ShiftStep`.
 
 On a tracker, ``tracker.analysis`` (:class:`~mlineage.analysis.lineage.Analysis`) applies
 them along the lineage. ``import mlineage`` does not import this package.
 """
 
+from mlineage.analysis._behaviour_history import ShiftStep, SilentShifts, SliceBlame
 from mlineage.analysis._bisect import BisectResult
 from mlineage.analysis._drift_lineage import DriftAlong, DriftCorrelation, DriftStep, drift_score
 from mlineage.analysis.behaviour import (
@@ -103,6 +106,9 @@ __all__ = [
     "KSResult",
     "ProbeSet",
     "Untestable",
+    "ShiftStep",
+    "SilentShifts",
+    "SliceBlame",
     "backward_trust_compatibility",
     "benjamini_hochberg",
     "bonferroni",

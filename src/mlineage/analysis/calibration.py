@@ -8,12 +8,13 @@ bin), and
 ``ECE = sum_m |B_m| / n * |accuracy(B_m) - confidence(B_m)|``, ``MCE = max_m |...|`` over
 non-empty bins.
 
-Two entry points, truth first as everywhere in mlineage:
+Two entry points:
 
-- :func:`expected_calibration_error` takes labels and predicted probabilities and uses the
-  **top-label** confidence (Guo et al.): the largest class probability, and whether that
-  class is the true one. A 1-D input is P(positive) of a binary classifier: the
-  confidence is ``max(p, 1 - p)`` and the predicted class is 1 when ``p >= 0.5``.
+- :func:`expected_calibration_error` takes predicted probabilities and labels, in that
+  order (``expected_calibration_error(proba, y)``), and uses the **top-label** confidence
+  (Guo et al.): the largest class probability, and whether that class is the true one.
+  A 1-D input is P(positive) of a binary classifier: the confidence is ``max(p, 1 - p)``
+  and the predicted class is 1 when ``p >= 0.5``.
 - :func:`calibration_from_confidence` takes any (outcome, confidence) pairs.
   ``calibration_from_confidence(y == 1, p)`` is the **positive-class** reliability that
   torchmetrics' ``binary_calibration_error`` computes.
@@ -225,10 +226,10 @@ def _probabilities(values: npt.ArrayLike, name: str) -> _F64:
 
 
 def _top_label(
-    y_true: npt.ArrayLike, proba: npt.ArrayLike, classes: npt.ArrayLike | None
+    proba: npt.ArrayLike, y_true: npt.ArrayLike, classes: npt.ArrayLike | None
 ) -> tuple[npt.NDArray[np.bool_], _F64]:
     p = _probabilities(proba, "proba")
-    y = _labels("y_true", y_true, p.shape[0])
+    y = _labels("y", y_true, p.shape[0])
     if p.ndim == 1:
         k = 2
         confidence = np.maximum(p, 1.0 - p)
@@ -255,33 +256,33 @@ def _top_label(
         missing = ~np.isin(y, labels)
         if missing.any():
             raise InvalidInput(
-                f"y_true holds {y[missing][0]!r}, which is not among classes; the columns "
+                f"y holds {y[missing][0]!r}, which is not among classes; the columns "
                 f"of proba must cover every label"
             )
         return np.asarray(labels[predicted] == y, dtype=bool), confidence
     if y.dtype.kind not in "biuf":
         raise InvalidInput(
-            f"y_true holds {y.dtype} labels; without classes= the columns of proba are "
+            f"y holds {y.dtype} labels; without classes= the columns of proba are "
             "classes 0..k-1, so pass classes= (e.g. model.classes_ in scikit-learn)"
         )
     as_int = y.astype(np.int64)
     if y.dtype.kind == "f" and not np.array_equal(as_int, y):
         raise InvalidInput(
-            f"y_true holds non-integer values such as {y[as_int != y][0]!r}; labels come "
-            "first (expected_calibration_error(y_true, proba)), as class indices 0..k-1"
+            f"y holds non-integer values such as {y[as_int != y][0]!r}; labels are class "
+            "indices 0..k-1 (or pass classes=)"
         )
     if as_int.min() < 0 or as_int.max() >= k:
         bad = as_int[(as_int < 0) | (as_int >= k)][0]
         raise InvalidInput(
-            f"y_true holds the class index {int(bad)}, outside 0..{k - 1} for the {k} "
+            f"y holds the class index {int(bad)}, outside 0..{k - 1} for the {k} "
             "classes of proba; pass classes= to name the columns"
         )
     return predicted == as_int, confidence
 
 
 def expected_calibration_error(
-    y_true: npt.ArrayLike,
-    proba: npt.ArrayLike,
+    confidence_or_proba: npt.ArrayLike,
+    y: npt.ArrayLike,
     n_bins: int = 15,
     *,
     classes: npt.ArrayLike | None = None,
@@ -290,17 +291,17 @@ def expected_calibration_error(
 
     Parameters
     ----------
-    y_true : array_like of shape (n,)
-        True labels: class indices ``0..k-1`` (the columns of ``proba``), or any labels
-        when ``classes`` names the columns.
-    proba : array_like of shape (n, k), (n,) or (n, 1)
-        Class probabilities, each row summing to 1 (within 1e-3). A 1-D (or single
-        column) input is P(class 1) of a binary classifier, whose top-label confidence is
-        ``max(p, 1 - p)`` and predicted class is 1 when ``p >= 0.5``.
+    confidence_or_proba : array_like of shape (n, k), (n,) or (n, 1)
+        Class probabilities, each row summing to 1 (within 1e-3); or, 1-D (or a single
+        column), the confidence P(class 1) of a binary classifier, whose top-label
+        confidence is ``max(p, 1 - p)`` and predicted class is 1 when ``p >= 0.5``.
+    y : array_like of shape (n,)
+        True labels: class indices ``0..k-1`` (the columns of the probabilities), or any
+        labels when ``classes`` names the columns.
     n_bins : int, default 15
         Number of equal-width confidence bins.
     classes : array_like of shape (k,), optional
-        Label of each column of ``proba`` (two labels for 1-D input, negative first), as
+        Label of each column (two labels for 1-D input, negative first), as
         scikit-learn's ``classes_``.
 
     Returns
@@ -312,23 +313,46 @@ def expected_calibration_error(
     ------
     InvalidInput
         Empty input, different lengths, ``nan``, probabilities outside [0, 1] or rows not
-        summing to 1, labels outside the classes, or ``n_bins < 1``.
+        summing to 1, labels outside the classes, ``n_bins < 1``, or arguments that look
+        swapped (labels first, probabilities second: the message says so).
 
     Examples
     --------
     torchmetrics' ``binary_calibration_error`` docstring example gives 0.29; top-label
     binning gives the same value here:
 
-    >>> r = expected_calibration_error([0, 0, 1, 1, 1], [0.25, 0.25, 0.55, 0.75, 0.75], 2)
+    >>> r = expected_calibration_error([0.25, 0.25, 0.55, 0.75, 0.75], [0, 0, 1, 1, 1], 2)
     >>> round(r.ece, 4), [b.count for b in r.bins]
     (0.29, [0, 5])
-    >>> r = expected_calibration_error([1, 0], [[0.1, 0.9], [0.6, 0.4]], n_bins=10)
+    >>> r = expected_calibration_error([[0.1, 0.9], [0.6, 0.4]], [1, 0], n_bins=10)
     >>> round(r.ece, 4), round(r.mce, 4)
     (0.25, 0.4)
     """
     bins = _check_bins(n_bins)
-    correct, confidence = _top_label(y_true, proba, classes)
+    try:
+        correct, confidence = _top_label(confidence_or_proba, y, classes)
+    except InvalidInput as exc:
+        if _looks_swapped(confidence_or_proba, y):
+            raise InvalidInput(
+                f"{exc}; the arguments look swapped (labels first, probabilities second): "
+                "call expected_calibration_error(proba, y)"
+            ) from None
+        raise
     return _from_pairs(correct, confidence, bins)
+
+
+def _looks_swapped(first: npt.ArrayLike, second: npt.ArrayLike) -> bool:
+    """Labels where probabilities belong and probabilities where labels belong."""
+    try:
+        a, b = np.asarray(first), np.asarray(second)
+    except (TypeError, ValueError):
+        return False
+    if a.ndim != 1 or a.size == 0 or b.size == 0 or b.dtype.kind != "f":
+        return False
+    labels_first = a.dtype.kind in "biu" or (
+        a.dtype.kind == "f" and bool(np.all(np.isfinite(a))) and bool(np.all(a == np.round(a)))
+    )
+    return labels_first and bool(np.any(b != np.round(b))) and bool(np.all((b >= 0) & (b <= 1)))
 
 
 def calibration_from_confidence(

@@ -11,15 +11,21 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlineage.errors import MetricNotFound
-from mlineage.records import ModelVersion
+from mlineage.records import FingerprintEvent, FingerprintRef, ModelVersion
 
 if TYPE_CHECKING:
+    from mlineage.analysis._behaviour_history import SilentShifts, SliceBlame
+    from mlineage.analysis._behaviour_lineage import BehaviourLineage
+    from mlineage.analysis._compare import BehaviorDiff
     from mlineage.analysis._drift_lineage import DriftAlong, DriftLineage
     from mlineage.analysis._drift_report import DriftReport
+    from mlineage.analysis._fingerprint import Fingerprint
+    from mlineage.analysis._probeset import ProbeSet
     from mlineage.blame import BlameReport, Direction
     from mlineage.refs import Ref
     from mlineage.tracker import Tracker
@@ -277,3 +283,152 @@ class Analysis:
             lambda previous, version: drift.step(previous, version, params),
         )
         return dataclasses.replace(report, correlate=drift.correlation)
+
+    # -- behaviour ------------------------------------------------------------------------
+
+    @functools.cached_property
+    def _behaviour(self) -> BehaviourLineage:
+        from mlineage.analysis._behaviour_lineage import BehaviourLineage
+
+        return BehaviourLineage(self._tracker)
+
+    def fingerprint(
+        self,
+        ref: Ref,
+        probe: ProbeSet,
+        *,
+        predict: Callable[[Any], Any] | None = None,
+        predict_proba: Callable[[Any], Any] | None = None,
+        embed: Callable[[Any], Any] | None = None,
+        fingerprint: Fingerprint | None = None,
+    ) -> FingerprintEvent:
+        """Record a version's behaviour on ``probe`` after the fact (the version is unchanged).
+
+        Evaluates the model's callables on the probe set (as :meth:`ProbeSet.evaluate`), or
+        takes a ``fingerprint`` computed elsewhere; stores the probe set (once) and the
+        fingerprint's arrays as blobs, then a :class:`~mlineage.records.FingerprintEvent`.
+
+        Raises
+        ------
+        ReadOnlyError, VersionNotFound
+        InvalidInput
+            Both ``fingerprint`` and callables, or a fingerprint of another probe set.
+        """
+        return self._behaviour.record(
+            ref,
+            probe,
+            predict=predict,
+            predict_proba=predict_proba,
+            embed=embed,
+            fingerprint=fingerprint,
+        )
+
+    def fingerprints(self, ref: Ref) -> list[FingerprintRef]:
+        """A version's fingerprints: those logged with it, then those recorded later."""
+        return self._behaviour.refs(ref)
+
+    def load_fingerprint(
+        self, ref: Ref | FingerprintRef, probe: str | ProbeSet | None = None
+    ) -> Fingerprint:
+        """A version's stored fingerprint on ``probe`` (its only one when None).
+
+        ``probe`` is a probe set, its name or its hash (a prefix of 4+ hex digits does);
+        ``ref`` may also be a :class:`~mlineage.records.FingerprintRef`. The blob is read
+        once, verified against its key, and cached.
+
+        Raises
+        ------
+        FingerprintNotFound
+            None on that probe set (the message lists the version's probe sets).
+        CorruptRecord
+            The blob is missing or damaged (run ``mlineage fsck``).
+        """
+        return self._behaviour.load(ref, probe)
+
+    def load_probe(self, probe_hash: str | FingerprintRef) -> ProbeSet:
+        """The stored probe set with this hash (inputs, labels, groups), verified.
+
+        Raises
+        ------
+        FingerprintNotFound
+            No record of the model stores it.
+        """
+        return self._behaviour.load_probe(probe_hash)
+
+    def compare(
+        self,
+        a: Ref | None = None,
+        b: Ref | None = None,
+        *,
+        probe: str | ProbeSet | None = None,
+        top: int = 20,
+    ) -> BehaviorDiff:
+        """How behaviour changed from version ``a`` to version ``b`` on a shared probe set.
+
+        With only ``a``: ``a`` against its first parent; with neither: the latest version
+        against its first parent. The probe set is the one both have fingerprints on
+        (several: the one ``b`` recorded last; ``probe=`` chooses). Flip rates and
+        per-group changes come from the stored probe set, representation drift when both
+        have embeddings, calibration when both have probabilities (see
+        :func:`~mlineage.analysis.compare_fingerprints`).
+
+        Raises
+        ------
+        FingerprintNotFound
+            The two share no probe set; the message names the probe sets each has.
+        InvalidInput
+            ``a`` has no parent and no ``b`` was given.
+        """
+        return self._behaviour.compare(a, b, probe, top)
+
+    def churn_between(self, version: Ref, parent: Ref | None) -> float | None:
+        """Share of probe predictions that differ between two versions, or None.
+
+        Made for :meth:`~mlineage.Tracker.query`:
+        ``tracker.query(lambda v, p: (tracker.analysis.churn_between(v, p) or 0) > 0.1)``.
+        None when ``parent`` is None or the two share no probe set; reads the two
+        fingerprint blobs only when called (cached afterwards).
+        """
+        return self._behaviour.churn_between(version, parent)
+
+    def blame_slices(
+        self,
+        metric: str,
+        direction: Direction = "decrease",
+        on: Ref | None = None,
+        *,
+        slice_by: str = "group",
+    ) -> SliceBlame:
+        """Per-group blame: ``tracker.blame(metric, slice_by=...)``; see there."""
+        from mlineage.analysis._behaviour_history import blame_slices
+
+        return blame_slices(self._behaviour, metric, direction, on, slice_by)
+
+    def silent_shifts(
+        self,
+        threshold: float | Mapping[str, float] | None = None,
+        on: Ref | None = None,
+        *,
+        probe: str | ProbeSet | None = None,
+        noise: float = 2.0,
+    ) -> SilentShifts:
+        """Steps where behaviour moved while every tracked metric stayed within its noise.
+
+        Walks the first-parent history of ``on`` (default: latest); for each version
+        whose parent shares a fingerprint on the probe set (default: the one most versions
+        have), behaviour moved if churn, 1 - linear CKA of the embeddings, or the change
+        of ECE exceeds its threshold (``threshold``: one number for all three, or a
+        mapping with keys ``churn``, ``cka``, ``ece``; defaults 0.05, 0.05, 0.02). A
+        metric stayed flat if ``|delta| <= noise * 1.4826 * MAD`` of its step deltas
+        along the history (blame's robust scale; with no scale, only an unchanged value
+        is flat). Reads two fingerprint blobs per step.
+
+        Returns
+        -------
+        SilentShifts
+            ``.shifts`` the silent steps; ``.steps`` every step measured; ``str()``,
+            ``to_dict()``, ``to_pandas()``.
+        """
+        from mlineage.analysis._behaviour_history import silent_shifts
+
+        return silent_shifts(self._behaviour, threshold, on, probe, noise)

@@ -7,8 +7,12 @@
     mlineage [--store URI] [--debug] history MODEL [REF] [--limit N] [--json]
     mlineage [--store URI] [--debug] show MODEL REF [--json]
     mlineage [--store URI] [--debug] blame MODEL METRIC [--direction decrease|increase]
-                                           [--on REF] [--limit N] [--with-drift] [--json]
+                                           [--on REF] [--limit N] [--with-drift] [--slice-by G]
+                                           [--json]
     mlineage [--store URI] [--debug] diff MODEL A B [--json]
+    mlineage [--store URI] [--debug] compare MODEL [A] [B] [--probe P] [--top N] [--json]
+    mlineage [--store URI] [--debug] shifts MODEL [--on REF] [--probe P] [--threshold T]
+                                            [--noise K] [--json]
     mlineage [--store URI] [--debug] checkout MODEL [REF] [--at TIME] [--to DIR]
                                               [--overwrite] [--json]
     mlineage [--store URI] [--debug] aliases MODEL [--json]
@@ -31,14 +35,15 @@ packs and prints how many records it wrote. ``checkout`` answers "what did REF (
 version, or the model when omitted) designate at TIME", and with ``--to DIR`` writes that
 version's verified files there.
 
-Exit status: 0 on success, 1 when the answer is "nothing found" (no culprit) or fsck found
-problems, 2 on an error (the message goes to stderr; ``--debug`` shows the traceback
-instead) or a usage error.
+Exit status: 0 on success, 1 when the answer is "nothing found" (no culprit, no silent
+shift) or fsck found problems, 2 on an error (the message goes to stderr; ``--debug``
+shows the traceback instead) or a usage error.
 
 The command is built on click, one module per family of commands: ``_history`` (queries),
 ``_log`` (the DAG), ``_checkout`` (what a name designates), ``_annotate`` (events written
 afterwards: annotations, alias moves), ``_report`` (the HTML report), ``_store`` (the
-store as a whole), ``_drift`` (data drift and bisection), ``_demo`` (the demo);
+store as a whole), ``_drift`` (data drift and bisection), ``_behaviour``
+(compare, shifts), ``_demo`` (the demo);
 ``_common`` holds what they share. A new command goes into one of them, or a new module,
 and is added to :data:`cli` below. Command modules import the
 tracker, numpy and rich inside the command functions, so that ``mlineage --help`` starts
@@ -52,7 +57,17 @@ from collections.abc import Sequence
 
 import click
 
-from mlineage.cli import _annotate, _checkout, _demo, _drift, _history, _log, _report, _store
+from mlineage.cli import (
+    _annotate,
+    _behaviour,
+    _checkout,
+    _demo,
+    _drift,
+    _history,
+    _log,
+    _report,
+    _store,
+)
 from mlineage.cli._common import DEBUG_HELP, STORE_HELP, GlobalOptions, silence_stdout
 
 __all__ = ["cli", "main"]
@@ -89,6 +104,8 @@ for _command in (
     _history.show,
     _history.blame,
     _history.diff,
+    _behaviour.compare,
+    _behaviour.shifts,
     _checkout.checkout,
     _checkout.aliases,
     _annotate.alias,

@@ -107,7 +107,8 @@ def show(store: str | None, as_json: bool, model: str, ref: str) -> int:
     epilog="""\b
 Examples:
   mlineage blame fraud-detector accuracy
-  mlineage blame fraud-detector loss --direction increase --on production --limit 5""",
+  mlineage blame fraud-detector loss --direction increase --on production --limit 5
+  mlineage blame fraud-detector accuracy --slice-by region""",
 )
 @click.argument("model", shell_complete=complete_models)
 @click.argument("metric")
@@ -133,6 +134,7 @@ Examples:
     help="Add each shown step's data drift (from stored profiles) and the rank correlation "
     "of drift with the metric getting worse.",
 )
+@click.option("--slice-by", metavar="G", help="Blame per group of the fingerprints' probe set.")
 def blame(
     store: str | None,
     as_json: bool,
@@ -142,16 +144,22 @@ def blame(
     on: str | None,
     limit: int,
     with_drift: bool,
+    slice_by: str | None,
 ) -> int:
     """Which update moved METRIC the wrong way: every step along the history, worst first.
 
-    Exit status 1 when no step moved it the wrong way (no culprit).
+    With --slice-by G: per group G of the probe set, the update that hurt it (from the
+    fingerprints). Exit status 1 when no step moved it the wrong way (no culprit).
     """
     tracker = open_tracker(model, store)
     if with_drift:
         from mlineage.cli._drift import blame_with_drift
 
         return blame_with_drift(tracker, metric, direction, on, limit, as_json)
+    if slice_by is not None:
+        slices = tracker.blame(metric, direction, on=on, slice_by=slice_by)
+        print_json(slices.to_dict()) if as_json else click.echo(slices)
+        return 0 if slices.worst() is not None else 1
     report = tracker.blame_report(metric, direction, on=on)
     shown = None if limit == 0 else limit
     if as_json:

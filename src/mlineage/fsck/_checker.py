@@ -29,6 +29,8 @@ from mlineage.records import (
     AliasEvent,
     ArtifactRef,
     Event,
+    FingerprintEvent,
+    FingerprintRef,
     ModelVersion,
     StatusEvent,
     validate_name,
@@ -280,6 +282,7 @@ class Checker:
                 )
         self.check_cycles(model, versions)
         for event in sorted(events.values(), key=lambda e: e.id):
+            self.note_references(model, event)
             target = event.version
             if target is None or target in versions or target in damaged:
                 continue
@@ -379,8 +382,19 @@ class Checker:
 
     # -- blobs ----------------------------------------------------------------------------
 
-    def note_references(self, model: str, version: ModelVersion) -> None:
-        key = _keys.version_key(model, version.id)
+    def note_references(self, model: str, version: ModelVersion | Event) -> None:
+        if isinstance(version, FingerprintEvent):
+            fingerprints: tuple[FingerprintRef, ...] = (version.fingerprint,)
+            key = _keys.event_key(model, version.id)
+        else:
+            fingerprints = version.fingerprints if isinstance(version, ModelVersion) else ()
+            key = _keys.version_key(model, version.id)
+        for ref in fingerprints:
+            if ref.probe_blob is not None:
+                self.blob_refs.setdefault(ref.probe_blob, []).append((key, "probe set"))
+            self.blob_refs.setdefault(ref.blob, []).append((key, "fingerprint"))
+        if not isinstance(version, ModelVersion):
+            return
         if version.dataset.manifest is not None:
             self.manifest_refs.setdefault(version.dataset.manifest, []).append(key)
         if version.dataset.profile is not None:

@@ -1,0 +1,408 @@
+"""Behaviour on the lineage: fingerprints stored with versions, read back and compared.
+
+The write side (:func:`prepare`) turns the fingerprints given to a
+version (``v.fingerprint = probe.evaluate(...)``) or recorded later
+(``tracker.analysis.fingerprint(...)``) into :class:`~mlineage.records.FingerprintRef`
+records and the blobs they point at: the probe set's bytes (content-addressed, so stored
+once however many versions use it) and each fingerprint's arrays. The writer stores the
+blobs before the record that refers to them.
+
+The read side (:class:`BehaviourLineage`, reached through ``tracker.analysis``) finds a
+version's fingerprints (its record, then its fingerprint events), reads each blob at most
+once per tracker (verified against its key; a small cache keeps the last few decoded) and
+compares two versions on the probe set they share.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from mlineage.content import blob_key_of, read_blob
+from mlineage.errors import (
+    CorruptRecord,
+    FingerprintNotFound,
+    HashMismatch,
+    InvalidInput,
+    NotFound,
+    StoreError,
+)
+from mlineage.records import FingerprintEvent, FingerprintRef, ModelVersion
+
+if TYPE_CHECKING:
+    from mlineage.analysis._compare import BehaviorDiff
+    from mlineage.analysis._fingerprint import Fingerprint
+    from mlineage.analysis._probeset import ProbeSet
+    from mlineage.index import LineageIndex
+    from mlineage.refs import Ref
+    from mlineage.tracker import Tracker
+
+__all__ = ["BehaviourLineage", "Prepared", "find_probe_blob", "prepare"]
+
+_T = TypeVar("_T")
+#: Decoded blobs kept per tracker: enough for a walk along a history (two at a time)
+#: and a few comparisons, without holding every embedding matrix of a long lineage.
+_CACHE_ENTRIES = 8
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Fingerprints ready to store: the references for the record and the blobs to write."""
+
+    refs: tuple[FingerprintRef, ...]
+    blobs: dict[str, bytes]
+
+
+def prepare(
+    value: object,
+    probe_blobs: dict[str, str],
+    find_probe_blob: Callable[[str], str | None],
+) -> Prepared:
+    """Check what was given as ``v.fingerprint`` and serialise it.
+
+    Parameters
+    ----------
+    value : Fingerprint or sequence of Fingerprint
+    probe_blobs : dict
+        Probe hash -> blob key of probe sets already stored (read and updated): a probe
+        set is serialised and hashed once per writer, not once per version.
+    find_probe_blob : callable
+        Probe hash -> blob key of that probe set in the lineage, or None; asked only for
+        a fingerprint that does not carry its probe set (read back, or built by hand).
+
+    Raises
+    ------
+    InvalidInput
+        Not a Fingerprint (or list of them), or two fingerprints on one probe set.
+    """
+    from mlineage.analysis._fingerprint import Fingerprint  # numpy: only when used
+
+    items = [value] if isinstance(value, Fingerprint) else value
+    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
+        raise InvalidInput(
+            f"fingerprint must be a Fingerprint (probe.evaluate(...)) or a list of them, got "
+            f"{type(value).__name__}; nothing was written"
+        )
+    refs: list[FingerprintRef] = []
+    blobs: dict[str, bytes] = {}
+    seen: set[str] = set()
+    for item in items:
+        if not isinstance(item, Fingerprint):
+            raise InvalidInput(
+                f"fingerprint must hold Fingerprint objects, got {type(item).__name__}; "
+                "nothing was written"
+            )
+        if item.probe_hash in seen:
+            raise InvalidInput(
+                f"two fingerprints on probe set {item.probe_hash[:19]}... for one version; "
+                "give one per probe set; nothing was written"
+            )
+        seen.add(item.probe_hash)
+        probe = item.probe
+        probe_key = probe_blobs.get(item.probe_hash)
+        if probe_key is None and probe is not None:
+            data = probe.to_bytes()
+            probe_key = blob_key_of(data)
+            blobs[probe_key] = data
+        elif probe_key is None:
+            probe_key = find_probe_blob(item.probe_hash)
+        data = item.to_bytes()
+        key = blob_key_of(data)
+        blobs[key] = data
+        refs.append(
+            FingerprintRef(
+                probe=item.probe_hash,
+                probe_name="" if probe is None else probe.name,
+                probe_blob=probe_key,
+                blob=key,
+                summary=item.summary(),
+            )
+        )
+        if probe_key is not None:
+            probe_blobs[item.probe_hash] = probe_key
+    return Prepared(tuple(refs), blobs)
+
+
+def find_probe_blob(index: LineageIndex, probe_hash: str) -> str | None:
+    """Blob key of a stored copy of probe set ``probe_hash``, from any record or event.
+
+    Reads every version record of the lineage: asked only for a fingerprint that does not
+    carry its probe set.
+    """
+    for event in list(index.events.values()):
+        if isinstance(event, FingerprintEvent) and event.fingerprint.probe == probe_hash:
+            key = event.fingerprint.probe_blob
+            if key is not None:
+                return key
+    for version in index.graph.versions():
+        for f in version.fingerprints:
+            if f.probe == probe_hash and f.probe_blob is not None:
+                return f.probe_blob
+    return None
+
+
+class BehaviourLineage:
+    """Fingerprints along one tracker's lineage: ``tracker.analysis``'s behaviour half.
+
+    Parameters
+    ----------
+    tracker : Tracker
+    """
+
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+        self._cache: OrderedDict[tuple[str, str], object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- finding fingerprints -------------------------------------------------------------
+
+    def version(self, ref: Ref) -> ModelVersion:
+        """The version ``ref`` names."""
+        return self.tracker.get_version(ref)
+
+    def refs(self, ref: Ref) -> list[FingerprintRef]:
+        """The version's fingerprints: its record's, then its fingerprint events', oldest first."""
+        version = self.version(ref)
+        later = self.tracker._index.version_events.get(version.id, ())
+        return [
+            *version.fingerprints,
+            *(e.fingerprint for e in later if isinstance(e, FingerprintEvent)),
+        ]
+
+    def by_probe(self, ref: Ref) -> dict[str, FingerprintRef]:
+        """Probe hash -> the version's latest fingerprint on it."""
+        return {f.probe: f for f in self.refs(ref)}
+
+    def select(self, ref: Ref, probe: str | ProbeSet | None) -> FingerprintRef:
+        """The version's fingerprint on ``probe`` (its only one when None).
+
+        Raises
+        ------
+        FingerprintNotFound
+            None on that probe set, or none at all, or several and ``probe`` is None.
+        """
+        version = self.version(ref)
+        found = self.by_probe(version)
+        if not found:
+            raise FingerprintNotFound(
+                f"version {version.id[:12]} of {version.model!r} has no fingerprint; set "
+                "v.fingerprint = probe.evaluate(...) when logging, or record one with "
+                "tracker.analysis.fingerprint(version, probe, predict=...)"
+            )
+        if probe is None:
+            if len(found) == 1:
+                return next(iter(found.values()))
+            raise FingerprintNotFound(
+                f"version {version.id[:12]} has fingerprints on {len(found)} probe sets "
+                f"({_probe_list(found.values())}); pass probe= (a name or hash)"
+            )
+        matches = [f for f in found.values() if _matches(f, probe)]
+        if len(matches) != 1:
+            what = "no fingerprint" if not matches else "several fingerprints"
+            raise FingerprintNotFound(
+                f"version {version.id[:12]} has {what} on probe {_probe_name(probe)!r}; it "
+                f"has {_probe_list(found.values())}"
+            )
+        return matches[0]
+
+    def find_probe_blob(self, probe_hash: str) -> str | None:
+        """Blob key of a stored copy of probe set ``probe_hash`` (see :func:`find_probe_blob`)."""
+        return find_probe_blob(self.tracker._index, probe_hash)
+
+    # -- reading blobs --------------------------------------------------------------------
+
+    def _read(self, key: str, kind: str, decode: Callable[[bytes], _T]) -> _T:
+        with self._lock:
+            cached = self._cache.get((key, kind))
+            if cached is not None:
+                self._cache.move_to_end((key, kind))
+                return cached  # type: ignore[return-value]
+        store = self.tracker.store
+        try:
+            value = decode(read_blob(store, key, f"{kind} blob"))
+        except NotFound:
+            raise CorruptRecord(
+                f"{kind} blob {key} is missing from {store.uri}; run `mlineage fsck`"
+            ) from None
+        except (HashMismatch, StoreError) as exc:
+            raise CorruptRecord(f"{kind} blob {key}: {exc}; run `mlineage fsck`") from None
+        with self._lock:
+            self._cache[(key, kind)] = value
+            while len(self._cache) > _CACHE_ENTRIES:
+                self._cache.popitem(last=False)
+        return value
+
+    def load(self, ref: Ref | FingerprintRef, probe: str | ProbeSet | None = None) -> Fingerprint:
+        """The stored fingerprint (a version and a probe, or a FingerprintRef), verified."""
+        from mlineage.analysis._fingerprint import Fingerprint
+
+        fref = ref if isinstance(ref, FingerprintRef) else self.select(ref, probe)
+        fingerprint = self._read(fref.blob, "fingerprint", Fingerprint.from_bytes)
+        if fingerprint.probe_hash != fref.probe:
+            raise CorruptRecord(
+                f"fingerprint blob {fref.blob} belongs to probe {fingerprint.probe_hash}, but "
+                f"the record says {fref.probe}; run `mlineage fsck`"
+            )
+        return fingerprint
+
+    def load_probe(self, probe: str | FingerprintRef) -> ProbeSet:
+        """A stored probe set, by its hash (or a FingerprintRef on it), verified."""
+        from mlineage.analysis._probeset import ProbeSet
+
+        if isinstance(probe, FingerprintRef):
+            probe_hash, key = probe.probe, probe.probe_blob
+        else:
+            if not isinstance(probe, str):
+                raise InvalidInput(f"probe must be a probe hash, got {type(probe).__name__}")
+            probe_hash, key = probe, None
+        if key is None:
+            key = self.find_probe_blob(probe_hash)
+        if key is None:
+            raise FingerprintNotFound(
+                f"no record of {self.tracker.model!r} stores probe set {probe_hash!r}; it is "
+                "stored when a fingerprint made by probe.evaluate(...) is logged"
+            )
+        loaded = self._read(key, "probe set", ProbeSet.from_bytes)
+        if loaded.hash != probe_hash:
+            raise CorruptRecord(
+                f"probe set blob {key} holds probe {loaded.hash}, not {probe_hash}; run "
+                "`mlineage fsck`"
+            )
+        return loaded
+
+    # -- recording after the fact ---------------------------------------------------------
+
+    def record(
+        self,
+        ref: Ref,
+        probe: ProbeSet,
+        *,
+        predict: Callable[[Any], Any] | None = None,
+        predict_proba: Callable[[Any], Any] | None = None,
+        embed: Callable[[Any], Any] | None = None,
+        fingerprint: Fingerprint | None = None,
+    ) -> FingerprintEvent:
+        """Evaluate (or take) a fingerprint of an existing version and store it as an event."""
+        from mlineage.analysis._probeset import ProbeSet
+
+        writer = self.tracker._writer
+        writer.check_writable("record a fingerprint")
+        version = self.version(ref)
+        if not isinstance(probe, ProbeSet):
+            raise InvalidInput(f"probe must be a ProbeSet, got {type(probe).__name__}")
+        if fingerprint is None:
+            fingerprint = probe.evaluate(predict, predict_proba, embed)
+        elif predict is not None or predict_proba is not None or embed is not None:
+            raise InvalidInput("pass either fingerprint= or the model's callables, not both")
+        elif fingerprint.probe_hash != probe.hash:
+            raise InvalidInput(
+                f"the fingerprint was taken on probe {fingerprint.probe_hash[:19]}..., not on "
+                f"{probe.hash[:19]}... ({probe.name!r})"
+            )
+        elif fingerprint.probe is None:
+            fingerprint.probe = probe
+        prepared = prepare(fingerprint, writer._probe_blobs, self.find_probe_blob)
+        writer.ensure_marker()
+        writer.write_fingerprint_blobs(prepared.blobs)
+        return writer.event(FingerprintEvent, version=version.id, fingerprint=prepared.refs[0])
+
+    # -- comparing ------------------------------------------------------------------------
+
+    def pair(self, a: Ref | None, b: Ref | None) -> tuple[ModelVersion, ModelVersion]:
+        """(old, new): ``a`` and ``b``; ``a`` and its first parent; or the latest and its."""
+        if b is not None:
+            if a is None:
+                raise InvalidInput("compare(b=...) needs a as well: compare(a, b)")
+            return self.version(a), self.version(b)
+        if a is None:
+            latest = self.tracker.latest()
+            if latest is None:
+                raise FingerprintNotFound(f"model {self.tracker.model!r} has no versions")
+            new = latest
+        else:
+            new = self.version(a)
+        old = self.tracker.graph.first_parent(new.id)
+        if old is None:
+            raise InvalidInput(
+                f"version {new.id[:12]} has no parent to compare with; name both: compare(a, b)"
+            )
+        return old, new
+
+    def shared(
+        self, old: ModelVersion, new: ModelVersion, probe: str | ProbeSet | None
+    ) -> tuple[FingerprintRef, FingerprintRef]:
+        """The two versions' fingerprints on one probe set they share.
+
+        Several shared and ``probe`` None: the one ``new`` recorded last.
+
+        Raises
+        ------
+        FingerprintNotFound
+            They share none (or not ``probe``); the message lists the probes of each.
+        """
+        mine, theirs = self.by_probe(old), self.by_probe(new)
+        common = [h for h in theirs if h in mine and (probe is None or _matches(theirs[h], probe))]
+        if not common:
+            wanted = "" if probe is None else f" {_probe_name(probe)!r}"
+            raise FingerprintNotFound(
+                f"versions {old.id[:12]} and {new.id[:12]} share no probe set{wanted}: "
+                f"{old.id[:12]} has {_probe_list(mine.values())}; {new.id[:12]} has "
+                f"{_probe_list(theirs.values())}; evaluate both on one ProbeSet "
+                "(tracker.analysis.fingerprint(version, probe, predict=...))"
+            )
+        last = common[-1]
+        return mine[last], theirs[last]
+
+    def compare(
+        self, a: Ref | None, b: Ref | None, probe: str | ProbeSet | None, top: int
+    ) -> BehaviorDiff:
+        """``tracker.analysis.compare``: see there."""
+        from mlineage.analysis._compare import compare_fingerprints
+        from mlineage.analysis._probeset import ProbeSet
+
+        old, new = self.pair(a, b)
+        first, second = self.shared(old, new, probe)
+        probe_set = probe if isinstance(probe, ProbeSet) else None
+        if probe_set is None:
+            stored = first if first.probe_blob is not None else second
+            probe_set = None if stored.probe_blob is None else self.load_probe(stored)
+        return compare_fingerprints(self.load(first), self.load(second), probe_set, top)
+
+    def churn_between(self, version: Ref, parent: Ref | None) -> float | None:
+        """``tracker.analysis.churn_between``: see there."""
+        from mlineage.analysis._compare import churn_between
+
+        if parent is None:
+            return None
+        old, new = self.version(parent), self.version(version)
+        try:
+            first, second = self.shared(old, new, None)
+        except FingerprintNotFound:
+            return None
+        return churn_between(self.load(first), self.load(second))
+
+
+def _matches(fref: FingerprintRef, probe: object) -> bool:
+    from mlineage.analysis._probeset import ProbeSet
+
+    if isinstance(probe, ProbeSet):
+        return fref.probe == probe.hash
+    if not isinstance(probe, str) or not probe:
+        raise InvalidInput(f"probe must be a ProbeSet, a probe name or a probe hash, got {probe!r}")
+    if probe == fref.probe_name:
+        return True
+    digits = probe.removeprefix("sha256:")
+    return len(digits) >= 4 and fref.probe.removeprefix("sha256:").startswith(digits)
+
+
+def _probe_name(probe: object) -> str:
+    name = getattr(probe, "name", None)
+    return str(name) if name is not None else str(probe)
+
+
+def _probe_list(refs: Iterable[FingerprintRef]) -> str:
+    items = [f"{r.probe_name or 'probe'!r} ({r.probe[:19]}...)" for r in refs]
+    return ", ".join(items) if items else "no fingerprint"

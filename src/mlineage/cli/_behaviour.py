@@ -1,0 +1,99 @@
+"""Behaviour commands: ``compare`` (two versions on a shared probe set) and ``shifts``."""
+
+from __future__ import annotations
+
+import click
+
+from mlineage.cli._common import command, complete_models, open_tracker, print_json
+
+
+@command(
+    "compare",
+    short_help="how behaviour changed between two versions",
+    epilog="""\b
+Examples:
+  mlineage compare fraud-detector                 # latest against its parent
+  mlineage compare fraud-detector production      # production against its parent
+  mlineage compare fraud-detector v3 v4 --probe holdout --json""",
+)
+@click.argument("model", shell_complete=complete_models)
+@click.argument("a", required=False)
+@click.argument("b", required=False)
+@click.option("--probe", metavar="P", help="Probe set name or hash (default: the shared one).")
+@click.option(
+    "--top",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    metavar="N",
+    help="List at most N flipped examples.",
+)
+def compare(
+    store: str | None,
+    as_json: bool,
+    model: str,
+    a: str | None,
+    b: str | None,
+    probe: str | None,
+    top: int,
+) -> int:
+    """Behaviour from version A to version B on the probe set both were fingerprinted on.
+
+    With only A: A against its first parent; with neither: the latest version against its
+    first parent. Churn, flip rates, per-group accuracy, representation drift and
+    calibration, from the stored fingerprints.
+    """
+    tracker = open_tracker(model, store)
+    diff = tracker.analysis.compare(a, b, probe=probe, top=top)
+    if as_json:
+        print_json(diff.to_dict())
+    else:
+        click.echo(diff)
+    return 0
+
+
+@command(
+    "shifts",
+    short_help="steps where behaviour moved but metrics stayed flat",
+    epilog="""\b
+Examples:
+  mlineage shifts fraud-detector
+  mlineage shifts fraud-detector --on production --threshold 0.1 --json""",
+)
+@click.argument("model", shell_complete=complete_models)
+@click.option("--on", metavar="REF", help="Version whose history to walk (default: latest).")
+@click.option("--probe", metavar="P", help="Probe set name or hash (default: the most used).")
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    metavar="T",
+    help="One threshold for churn, 1 - CKA and |ECE change| (default 0.05, 0.05, 0.02).",
+)
+@click.option(
+    "--noise",
+    type=click.FloatRange(min=0.0),
+    default=2.0,
+    show_default=True,
+    help="A metric is flat within NOISE x its robust step noise.",
+)
+def shifts(
+    store: str | None,
+    as_json: bool,
+    model: str,
+    on: str | None,
+    probe: str | None,
+    threshold: float | None,
+    noise: float,
+) -> int:
+    """Silent shifts: updates whose behaviour moved while every metric stayed in its noise.
+
+    Exit status 1 when there is none.
+    """
+    tracker = open_tracker(model, store)
+    result = tracker.analysis.silent_shifts(threshold, on, probe=probe, noise=noise)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        click.echo(result)
+    return 0 if result.shifts else 1
