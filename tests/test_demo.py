@@ -47,8 +47,17 @@ def test_the_demo_command_builds_the_story_in_a_fresh_directory(tmp_path: Path) 
     fine_tune = tracker.get_version("fraud-2024-06-north")
     assert merge.kind == "merge" and merge.parents[1] == fine_tune.id
     assert fine_tune.kind == "fine_tune"
-    assert (tmp_path / "mlineage-demo" / "lineage.html").stat().st_size > 10_000
+    report = (tmp_path / "mlineage-demo" / "lineage.html").read_text()
+    assert len(report) > 10_000
+    assert '"drift"' in report and '"behaviour"' in report  # the analyses' panels
     assert ml.fsck(str(store)).ok
+    # the silent shift: the data drifted and behaviour moved, the metrics did not
+    anomalous = [s.version.name for s in tracker.analysis.drift_along().anomalous]
+    assert "fraud-2024-09" in anomalous
+    shifts = [s.version.name for s in tracker.analysis.silent_shifts().shifts]
+    assert "fraud-2024-09" in shifts and "fraud-2024-05" not in shifts
+    changes = tracker.analysis.change_points("accuracy").changed_at
+    assert changes and changes[0].name == "fraud-2024-05"
 
 
 def test_the_demo_refuses_a_non_empty_directory_unless_forced(tmp_path: Path) -> None:

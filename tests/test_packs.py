@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import mlineage as ml
-import mlineage.writer
+import mlineage.compaction
 from tests import packfile
 
 
@@ -213,7 +213,7 @@ def test_metric_floats_survive_the_index_exactly(tmp_path: Path) -> None:
 def test_small_packs_are_merged_and_full_ones_left_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(mlineage.writer, "PACK_RECORDS", 10)
+    monkeypatch.setattr(mlineage.compaction, "PACK_RECORDS", 10)
     store = str(tmp_path / "s")
     packs = tmp_path / "s/models/m/packs"
     tracker = ml.Tracker("m", storage=store)

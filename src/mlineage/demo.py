@@ -6,15 +6,18 @@ every month, as a continually trained fraud model is — on a synthetic transact
 - twelve monthly updates of ``fraud-detector`` (January to December 2024);
 - May's labels are corrupted (a third flipped by a broken labelling job): accuracy drops,
   and ``blame`` names May;
-- September's update adds a feature rescaled upstream (a silent shift): accuracy stays
-  flat while the model's predictions move;
+- September onboards a new merchant category (its data drifts: ``drift_along`` flags it)
+  and reweights fraud in training: 6% of the predictions on the fixed probe set flip while
+  accuracy stays within its month-to-month noise (``silent_shifts`` finds it);
 - a branch: a fine-tune for the rare ``north`` region from June, merged back in August;
 - ``production`` moves three times; the move to May is rolled back (May's status becomes
   ``rolled_back`` and ``production`` returns to April).
 
 Every version records its checkpoint (an ``.npy`` file, hashed), its exact training data
-(a content hash of the arrays), hyperparameters, metrics on a fixed test set, notes and
-tags. Then it writes the offline HTML report.
+(a content hash of the arrays, with a data profile for drift), its behaviour on a fixed
+probe set (a fingerprint: scores and per-feature contributions, per region),
+hyperparameters, metrics on that month's holdout, notes and tags. Then it writes the
+offline HTML report, with its drift and behaviour panels.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import numpy as np
 from mlineage.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from mlineage.analysis import Fingerprint, ProbeSet
     from mlineage.tracker import Tracker
 
 __all__ = ["DEMO_MODEL", "DemoResult", "build_demo"]
@@ -77,13 +81,16 @@ def _train(
     y: np.ndarray[Any, Any],
     lr: float,
     epochs: int,
+    fraud_weight: float = 1.0,
 ) -> np.ndarray[Any, Any]:
-    """Logistic regression (with bias), warm-started from ``weights``, full-batch GD."""
+    """Logistic regression (with bias), warm-started from ``weights``, full-batch GD;
+    ``fraud_weight`` weighs the fraud class in the loss."""
     Xb = np.hstack([X, np.ones((len(X), 1))])  # noqa: N806
+    sample = np.where(y == 1, fraud_weight, 1.0)
     w: np.ndarray[Any, Any] = weights.copy()
     for _ in range(epochs):
         p = 1 / (1 + np.exp(-(Xb @ w)))
-        w -= lr * Xb.T @ (p - y) / len(y)
+        w -= lr * Xb.T @ (sample * (p - y)) / sample.sum()
     return w
 
 
@@ -119,6 +126,15 @@ def _metrics(
     }
 
 
+def _fingerprint(probe: ProbeSet, w: np.ndarray[Any, Any]) -> Fingerprint:
+    """The model's behaviour on the fixed probe set: scores, and per-feature contributions
+    as its representation."""
+    return probe.evaluate(
+        predict_proba=lambda x: _scores(w, x),
+        embed=lambda x: np.asarray(x) * w[:-1],
+    )
+
+
 def build_demo(
     path: str | Path = "mlineage-demo", *, force: bool = False, report: bool = True
 ) -> DemoResult:
@@ -141,6 +157,7 @@ def build_demo(
         If ``path`` exists and is not empty (without ``force``), or is a file.
     """
     import mlineage as ml
+    from mlineage.analysis import ProbeSet
 
     root = Path(path)
     if root.exists() and not root.is_dir():
@@ -162,6 +179,9 @@ def build_demo(
     rng = np.random.default_rng(20240101)
     X_test, y_test, regions_test = _month_data(rng, 6, 4000)  # noqa: N806
     weights = np.zeros(len(FEATURES) + 1)
+    probe = ProbeSet(
+        X_test[:1500], y_test[:1500], groups=regions_test[:1500], name="holdout", group_by="region"
+    )
     by_month: dict[int, ml.ModelVersion] = {}
     trained: dict[int, np.ndarray[Any, Any]] = {}
     fine_tune: ml.ModelVersion | None = None
@@ -174,11 +194,15 @@ def build_demo(
         if month == CORRUPTED:  # the new labelling vendor marks most fraud as legitimate
             train_y = np.where((y == 1) & (rng.random(len(y)) < 0.45), 0, y)
             notes += " (new labelling vendor)"
-        if month == SHIFTED:
-            notes += " (new merchant category onboarded)"
+        fraud_weight = 1.0
+        if month == SHIFTED:  # and the team reweights fraud to catch more of it
+            fraud_weight = 1.6
+            notes += " (new merchant category onboarded; fraud reweighted x1.6)"
+        if month == SHIFTED + 1:
+            notes += " (fraud weight back to 1.0)"
         # After May's rollback, June trains on from April's weights.
         base = trained[CORRUPTED - 1] if month == CORRUPTED + 1 else weights
-        weights = _train(base, X, train_y, lr, epochs)
+        weights = _train(base, X, train_y, lr, epochs, fraud_weight)
         trained[month] = weights
         checkpoint = root / "checkpoints" / f"model_2024_{month + 1:02d}.npy"
         np.save(checkpoint, weights)
@@ -195,10 +219,17 @@ def build_demo(
         ) as v:
             v.model_path = str(checkpoint)
             v.dataset = ml.DataSnapshot.from_array(
-                X, train_y, path=f"s3://fraud-data/2024/{label}/"
+                X, train_y, path=f"s3://fraud-data/2024/{label}/", profile=True
             )
-            v.metrics = _metrics(weights, X_test, y_test, regions_test)
-            v.hyperparameters = {"lr": lr, "epochs": epochs, "warm_start": month > 0}
+            v.fingerprint = _fingerprint(probe, weights)
+            # Each month is scored on that month's fresh holdout: realistic noise.
+            v.metrics = _metrics(weights, *_month_data(rng, month, 3000))
+            v.hyperparameters = {
+                "lr": lr,
+                "epochs": epochs,
+                "warm_start": month > 0,
+                "fraud_weight": fraud_weight,
+            }
             v.notes = notes
             v.tags = tags
             v.name = f"fraud-2024-{month + 1:02d}"
@@ -214,9 +245,10 @@ def build_demo(
                 timestamp=datetime(2024, 7, 10, 12, tzinfo=timezone.utc),
                 model_path=str(checkpoint),
                 dataset=ml.DataSnapshot.from_array(
-                    X[north], y[north], path="s3://fraud-data/2024/jun/north/"
+                    X[north], y[north], path="s3://fraud-data/2024/jun/north/", profile=True
                 ),
-                metrics=_metrics(tuned, X_test, y_test, regions_test),
+                fingerprint=_fingerprint(probe, tuned),
+                metrics=_metrics(tuned, *_month_data(rng, month, 3000)),
                 hyperparameters={"lr": 0.3, "epochs": 40, "region": RARE},
                 notes="Fine-tune for the north region",
                 tags=["fine-tune", RARE],
@@ -226,9 +258,7 @@ def build_demo(
     culprit = tracker.blame("accuracy")
     report_path = root / "lineage.html"
     if report:
-        from mlineage.report import write_report
-
-        write_report(tracker, report_path, metric="accuracy")
+        tracker.report(report_path, metric="accuracy")
     return DemoResult(
         path=root,
         store=store,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, overload
 from mlineage import _html, display, refs, views
 from mlineage._coerce import as_utc, one_of, parse_time
 from mlineage.blame import BlameReport, Direction
+from mlineage.compaction import PACK_RECORDS
 from mlineage.details import BlobDetails
 from mlineage.diff import VersionDiff
 from mlineage.errors import (
@@ -40,7 +41,7 @@ from mlineage.records import (
 )
 from mlineage.refs import Ref
 from mlineage.storage import Store, open_store
-from mlineage.writer import PACK_RECORDS, VersionLogger, Writer
+from mlineage.writer import VersionLogger, Writer
 
 if TYPE_CHECKING:
     from mlineage.analysis._behaviour_history import SliceBlame

@@ -313,7 +313,10 @@ def write_report(
     """Write the offline HTML lineage report of ``tracker`` (``tracker.report(path)``).
 
     The same as :func:`mlineage.report.write_report`, which documents the parameters,
-    the page and the errors; ``mlineage.report`` is imported on first use.
+    the page and the errors; ``mlineage.report`` is imported on first use. Without
+    ``analyses``, the report shows what the store holds: the change points of every
+    metric, the data drift of every step whose versions have profiles, and the behaviour
+    shifts of every step whose versions share a probe set's fingerprints.
 
     Returns
     -------
@@ -326,6 +329,10 @@ def write_report(
     """
     from mlineage.report import write_report as write  # imported when first used
 
+    if analyses is None:
+        from mlineage.analysis._report_rows import collect
+
+        analyses = collect(tracker)
     return write(tracker, path, title=title, metric=metric, analyses=analyses)
 
 

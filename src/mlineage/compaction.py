@@ -1,0 +1,95 @@
+"""Compaction: a model's loose records (and small packs) rewritten into packs.
+
+Safe while others log, load and compact: every new pack is written (create-only) before
+anything it replaces is deleted, so a record is always in at least one place a reader
+lists; a compaction killed half-way leaves records in two places, which readers merge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from mlineage import _keys
+from mlineage._ids import new_id
+from mlineage.codec import encode_pack
+
+if TYPE_CHECKING:
+    from mlineage.index import LineageIndex
+    from mlineage.writer import Writer
+
+__all__ = ["PACK_RECORDS", "compact"]
+
+#: Records per pack object written by compaction.
+PACK_RECORDS = 10_000
+
+
+def compact(writer: Writer, *, merge: bool = True) -> int:
+    """Pack the model's loose records (and, with ``merge``, its small packs).
+
+    See :meth:`mlineage.Tracker.compact`; returns the records written into new packs.
+    """
+    writer.check_writable("compact")
+    index, store, model = writer.index, writer.store, writer.index.model
+    with index.lock:
+        index.refresh()
+        version_keys = sorted(
+            k
+            for k in store.list(_keys.versions_prefix(model))
+            if k.endswith(".json") and _keys.record_id(k) in index.graph
+        )
+        event_keys = sorted(
+            k
+            for k in store.list(_keys.events_prefix(model))
+            if k.endswith(".json") and _keys.record_id(k) in index.events
+        )
+        version_ids = [_keys.record_id(k) for k in version_keys]
+        event_ids = [_keys.record_id(k) for k in event_keys]
+        merged = _packs_to_merge(index, bool(version_ids or event_ids)) if merge else []
+        for key in merged:
+            version_ids += index.loaded_packs[key][0]
+            event_ids += index.loaded_packs[key][1]
+        if not version_ids and not event_ids:
+            return 0
+        version_ids = sorted(set(version_ids))
+        event_ids = sorted(set(event_ids))
+        writer.ensure_marker()
+        # Packs of bounded size keep a reader's peak memory low and let a remote
+        # store fetch them in parallel. Everything replaced is deleted only once all
+        # new packs are durable.
+        for start in range(0, max(len(version_ids), len(event_ids)), PACK_RECORDS):
+            chunk_versions = version_ids[start : start + PACK_RECORDS]
+            chunk_events = event_ids[start : start + PACK_RECORDS]
+            data = encode_pack(
+                [index.graph.get(i) for i in chunk_versions],
+                [index.events[i] for i in chunk_events],
+            )
+            key = _keys.pack_key(model, new_id())
+            store.put(key, data, mode="create")
+            index.loaded_packs[key] = (chunk_versions, chunk_events)
+        store.delete_many(version_keys + event_keys + merged)
+        for key in merged:
+            del index.loaded_packs[key]
+        return len(version_ids) + len(event_ids)
+
+
+def _packs_to_merge(index: LineageIndex, loose: bool) -> list[str]:
+    """Packs of fewer than PACK_RECORDS records to rewrite with the loose ones.
+
+    Only intact packs whose every record is loaded (a damaged pack is kept for fsck),
+    and only when that leaves fewer packs: with no loose records, at least two.
+    """
+    present: Iterable[str] = index.reader.list_packs()
+    small = []
+    for key in present:
+        contents = index.loaded_packs.get(key)
+        if contents is None or key in index.damaged_packs:
+            continue
+        versions, events = contents
+        if (
+            len(versions) + len(events) < PACK_RECORDS
+            and all(i in index.graph for i in versions)
+            and all(i in index.events for i in events)
+        ):
+            small.append(key)
+    return small if loose or len(small) > 1 else []
