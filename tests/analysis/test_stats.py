@@ -313,3 +313,16 @@ def test_split_modules_keep_every_public_name_importable() -> None:
             value = getattr(module, name)
             if name in analysis.__all__:
                 assert getattr(analysis, name) is value
+
+
+@pytest.mark.parametrize(("d", "n"), [(0.01, 100_000), (0.005, 500_000), (0.02, 20_000)])
+def test_the_limiting_kolmogorov_pvalue_agrees_with_scipy_for_large_samples(
+    d: float, n: int
+) -> None:
+    from scipy.stats import ks_2samp as scipy_ks  # noqa: F401  # the oracle's family
+    from scipy.stats import kstwo
+
+    from mlineage.analysis._ks import kolmogorov_pvalue
+
+    exact = float(kstwo.sf(d, round(n * n / (2 * n))))
+    assert kolmogorov_pvalue(d, n, n) == pytest.approx(exact, rel=0.02)
