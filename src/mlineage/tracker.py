@@ -327,8 +327,8 @@ class Tracker:
         ``from_version_id`` is the prototype's name for ``ref``.
         """
         ref = one_of(ref=ref, from_version_id=from_version_id, required=False)
-        graph = self.graph
-        return [graph.node(i) for i in reversed(refs.history_indices(self._index, ref))]
+        start = self.graph.latest() if ref is None else self.get_version(ref)
+        return [] if start is None else self.graph.first_parent_chain(start.id)
 
     def query(
         self, predicate: Callable[[ModelVersion, ModelVersion | None], bool]

@@ -10,6 +10,7 @@ from pydantic import (
     Field,
     FiniteFloat,
     JsonValue,
+    field_serializer,
     model_serializer,
     model_validator,
 )
@@ -198,6 +199,12 @@ class ModelVersion(Record):
     # in another model) reads it first, so a lazy version is indistinguishable from one
     # decoded eagerly. An eagerly built version has ``__pydantic_private__ = None`` and
     # pays nothing for this.
+
+    @field_serializer("committed_at", when_used="json")
+    def _committed_at_json(self, value: datetime | None) -> datetime | None:
+        # A tracker commits a version when it creates it: stored as null and read back as
+        # created_at (the validator), one timestamp less to parse per record.
+        return None if value is not None and value == self.created_at else value
 
     @model_serializer(mode="wrap")
     def _serialize(self, handler):  # type: ignore[no-untyped-def]
