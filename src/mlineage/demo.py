@@ -34,6 +34,7 @@ from mlineage.errors import InvalidInput
 
 if TYPE_CHECKING:
     from mlineage.analysis import Fingerprint, ProbeSet
+    from mlineage.records import DataSnapshot
     from mlineage.tracker import Tracker
 
 __all__ = ["DEMO_MODEL", "DemoResult", "build_demo"]
@@ -124,6 +125,15 @@ def _metrics(
         "auc": round(float(auc), 4),
         "accuracy_north": round(float(np.mean(pred[north] == y[north])), 4),
     }
+
+
+def _snapshot(X: np.ndarray[Any, Any], y: np.ndarray[Any, Any], path: str) -> DataSnapshot:  # noqa: N803
+    """The training data by content hash, with a profile (named columns) for drift."""
+    from mlineage.analysis import DataProfile
+    from mlineage.records import DataSnapshot
+
+    profile = DataProfile.from_array(X, y, columns=list(FEATURES), label_name="fraud")
+    return DataSnapshot.from_array(X, y, path=path).with_profile(profile)
 
 
 def _fingerprint(probe: ProbeSet, w: np.ndarray[Any, Any]) -> Fingerprint:
@@ -218,9 +228,7 @@ def build_demo(
             timestamp=datetime(2024, month + 1, 28, 12, tzinfo=timezone.utc),
         ) as v:
             v.model_path = str(checkpoint)
-            v.dataset = ml.DataSnapshot.from_array(
-                X, train_y, path=f"s3://fraud-data/2024/{label}/", profile=True
-            )
+            v.dataset = _snapshot(X, train_y, f"s3://fraud-data/2024/{label}/")
             v.fingerprint = _fingerprint(probe, weights)
             # Each month is scored on that month's fresh holdout: realistic noise.
             v.metrics = _metrics(weights, *_month_data(rng, month, 3000))
@@ -244,9 +252,7 @@ def build_demo(
                 kind="fine_tune",
                 timestamp=datetime(2024, 7, 10, 12, tzinfo=timezone.utc),
                 model_path=str(checkpoint),
-                dataset=ml.DataSnapshot.from_array(
-                    X[north], y[north], path="s3://fraud-data/2024/jun/north/", profile=True
-                ),
+                dataset=_snapshot(X[north], y[north], "s3://fraud-data/2024/jun/north/"),
                 fingerprint=_fingerprint(probe, tuned),
                 metrics=_metrics(tuned, *_month_data(rng, month, 3000)),
                 hyperparameters={"lr": 0.3, "epochs": 40, "region": RARE},
