@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import pickle
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -215,7 +216,8 @@ def test_packed_load_equals_eager_load(
 ) -> None:
     # Any DAG, any finite metrics (exact float round trip), split over several packs and
     # loose records: the lineage and every answer equal those of the eager records.
-    store = f"memory://lazy-{id(steps)}-{len(steps)}-{packs}"
+    # A fresh store per example: id() of a collected list can be reused by the next one.
+    store = f"memory://lazy-{uuid.uuid4().hex}"
     tracker = ml.Tracker("m", storage=store, capture_environment=False, hash_artifacts=False)
     versions: list[ml.ModelVersion] = []
     for i, (pick, merge, metrics) in enumerate(steps):
