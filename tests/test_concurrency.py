@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Barrier
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -72,6 +76,13 @@ def _run(command: dict[str, Any], barrier: Barrier, me: int) -> Any:
     if action == "idle":
         barrier.wait(BARRIER_TIMEOUT)
         return None
+    if action == "burn":  # contend for the CPU with everyone else
+        barrier.wait(BARRIER_TIMEOUT)
+        deadline = time.monotonic() + command["seconds"]
+        spins = 0
+        while time.monotonic() < deadline:
+            spins += sum(range(10_000)) > 0
+        return spins
     tracker = _tracker(command)
     if action == "log":
         # Half the writers name their parent, half rely on the default (the latest version
@@ -81,6 +92,16 @@ def _run(command: dict[str, Any], barrier: Barrier, me: int) -> Any:
         ids = []
         for i in range(command["count"]):
             previous = _log(tracker, i, parent=previous if me % 2 == 0 else None)
+            ids.append(previous.id)
+        return ids
+    if action == "log_for":
+        # Log a chain (half with explicit parents) for a number of seconds.
+        previous = tracker.get_version(command["root"])
+        barrier.wait(BARRIER_TIMEOUT)
+        deadline = time.monotonic() + command["seconds"]
+        ids = []
+        while time.monotonic() < deadline:
+            previous = _log(tracker, len(ids), parent=previous if me % 2 == 0 else None)
             ids.append(previous.id)
         return ids
     if action == "claim":
@@ -107,6 +128,17 @@ def _run(command: dict[str, Any], barrier: Barrier, me: int) -> Any:
     if action == "compact":
         barrier.wait(BARRIER_TIMEOUT)
         return [tracker.compact() for _ in range(command["rounds"])]
+    if action == "compact_for":
+        barrier.wait(BARRIER_TIMEOUT)
+        deadline = time.monotonic() + command["seconds"]
+        rounds, errors = 0, []
+        while time.monotonic() < deadline:
+            try:
+                tracker.compact()
+                rounds += 1
+            except Exception as exc:  # reported with the readers' errors
+                errors.append(f"compactor: {type(exc).__name__}: {exc}")
+        return rounds, errors
     raise ValueError(f"unknown command {action!r}")
 
 
@@ -349,3 +381,69 @@ def test_readers_see_no_damage_while_eight_writers_and_a_compactor_run(
     assert len(loaded) == 1 + sum(len(ids) for ids in results)
     report = ml.fsck(backend.uri, verify_blobs=False)
     assert report.ok, str(report)
+
+
+#: Seconds the contended readers test runs its writers, compactor and CPU burners.
+CONTENDED_SECONDS = 25.0
+
+
+@pytest.mark.slow
+def test_readers_and_the_cli_see_no_damage_on_a_contended_machine(
+    tmp_path: Path, workers: Workers
+) -> None:
+    # Issue 16: on a loaded machine a directory listing takes long enough for writers to
+    # add whole chains of versions behind it, so a reader saw a child whose ancestors the
+    # listing missed, and reported "names parent(s) ... not in the store". Four writers, a
+    # compactor looping and two CPU burners (the worker pool), against a reader that
+    # refreshes and reloads and `mlineage history` run over and over: not one error.
+    uri = str(tmp_path / "store")
+    model = fresh_model("contended")
+    root = _log(ml.Tracker(model, storage=uri), 0)
+    base = {"uri": uri, "model": model, "seconds": CONTENDED_SECONDS}
+    log = {**base, "action": "log_for", "root": root.id}
+    compact = {**base, "action": "compact_for"}
+    burn = {"action": "burn", "seconds": CONTENDED_SECONDS}
+    idle = {"action": "idle"}
+    done = threading.Event()
+    errors: list[str] = []
+    counts = {"refresh": 0, "load": 0, "cli": 0}
+
+    def read() -> None:
+        tracker = None
+        while not done.is_set():
+            try:
+                if tracker is None or counts["refresh"] % 5 == 4:
+                    tracker = ml.Tracker.load(model, storage=uri, read_only=True)
+                    counts["load"] += 1
+                tracker.refresh()
+                counts["refresh"] += 1
+            except Exception as exc:  # any error at all is the failure under test
+                errors.append(f"reader: {type(exc).__name__}: {exc}")
+                tracker = None
+
+    def history() -> None:
+        command = [sys.executable, "-m", "mlineage", "history", model, "--store", uri]
+        command += ["--limit", "3"]
+        while not done.is_set():
+            run = subprocess.run(command, capture_output=True, text=True)
+            counts["cli"] += 1
+            if run.returncode != 0:
+                errors.append(f"mlineage history: exit {run.returncode}: {run.stderr.strip()}")
+
+    threads = [threading.Thread(target=read), threading.Thread(target=history)]
+    for thread in threads:
+        thread.start()
+    try:
+        results = workers.run([log, log, log, log, compact, burn, burn, idle])
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join(timeout=120)
+    compactions, compactor_errors = results[4]
+    errors += compactor_errors
+    assert not errors, f"{len(errors)} errors ({counts}, {compactions} compactions): {errors}"
+    assert counts["refresh"] >= 50 and counts["load"] >= 10 and counts["cli"] >= 3, counts
+    assert compactions >= 5
+    logged = {i for ids in results[:4] for i in ids}
+    loaded = ml.Tracker.load(model, storage=uri)
+    assert {v.id for v in loaded.versions()} == {root.id, *logged}
