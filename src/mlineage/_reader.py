@@ -9,6 +9,11 @@ it holds, and merges packs by writing the merged pack before deleting the small 
 loose keys are listed *before* packs, a listed loose record that has vanished by the time
 it is read is in a pack that a fresh listing shows, and a listed pack that has vanished
 was merged into one a fresh listing shows.
+
+Nor is a listing a snapshot: it can return a version and miss ancestors written while it
+ran. Those are read by key (:meth:`StoreReader.read_versions`), and the packs listed again
+(:meth:`StoreReader.read_packs`) for any that is no longer loose; the index decides how
+long to look (:meth:`mlineage.index.LineageIndex.refresh`, docs/storage-format.md).
 """
 
 from __future__ import annotations
@@ -172,25 +177,28 @@ class StoreReader(Generic[T]):
         result.result.vanished = vanished
         return result.result
 
-    def read_version(self, version_id: str) -> ModelVersion | None:
-        """The loose record of one version, read by key (None if there is none).
+    def read_packs(self, known_packs: Collection[str]) -> ReadResult[T]:
+        """List the packs again and read those not in ``known_packs`` (only packs).
 
-        For a parent that a concurrent listing did not return: a listing is not a
-        snapshot, but a read by key sees every completed write.
-
-        Raises
-        ------
-        CorruptRecord, StoreFormatError
+        For parents that were neither listed nor loose when read by key: their loose
+        records were deleted by a compactor after the packs holding them became durable,
+        so a listing of packs made now shows them.
         """
-        key = _keys.version_key(self.model, version_id)
-        for _, data in self.store.get_many([key]):
-            if data is None:
-                return None
-            version = decode_version(data, key)
-            if version.id != version_id or version.model != self.model:
-                raise misplaced(key, version, self.model)
-            return version
-        return None
+        result: ResultBuilder[T] = ResultBuilder(self, set(known_packs))
+        result.read_packs()
+        return result.result
+
+    def read_versions(self, version_ids: Iterable[str]) -> ReadResult[T]:
+        """Read the loose records of these versions by key, without listing.
+
+        For parents that a concurrent listing did not return: a listing is not a
+        snapshot, but a read by key sees every completed write. A version that is not
+        loose is in :attr:`ReadResult.vanished` (by key).
+        """
+        result: ResultBuilder[T] = ResultBuilder(self, set())
+        keys = [_keys.version_key(self.model, i) for i in version_ids]
+        result.result.vanished = result.read_loose(keys, decode_version)
+        return result.result
 
 
 class ResultBuilder(Generic[T]):

@@ -15,13 +15,14 @@ import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
 from typing import Literal
 
 from mlineage import _keys
 from mlineage._columns import VersionColumns
-from mlineage._reader import RELIST_ATTEMPTS, StoreReader
+from mlineage._reader import RELIST_ATTEMPTS, ReadResult, StoreReader
 from mlineage.codec import STORE_MARKER_KEY, PackContents, decode_marker, read_pack
 from mlineage.errors import AliasNotFound, CorruptRecord, MLineageError, ModelNotFound, NotFound
 from mlineage.graph import LineageGraph
@@ -71,6 +72,16 @@ def _pack_ids(contents: PackContents) -> Iterator[str]:
     yield from contents.versions.ids
     for event in contents.events:
         yield event.id
+
+
+@dataclass
+class _Found:
+    """What one refresh read besides versions: events, and the packs it read (recorded
+    as loaded once their versions are in the graph)."""
+
+    events: dict[str, Event] = field(default_factory=dict)
+    #: pack key -> the ids of the versions and events it holds
+    packs: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
 
 
 class LineageIndex:
@@ -143,25 +154,37 @@ class LineageIndex:
 
     def refresh(self) -> int:
         """Load the versions and events written since the last refresh; return how many
-        versions are new."""
+        versions are new.
+
+        A pack is remembered as loaded (and not read again) only once every version it
+        holds is in the graph: a refresh cut short by an error leaves the rest of its
+        packs to the next one, so no version is lost to this index for good.
+        """
         import numpy  # noqa: F401  # the graph's index needs it; import it with the data
 
         with self.lock, _gc_paused():
             before = len(self.graph)
-            packed = VersionColumns()
-            events: dict[str, Event] = {}
-            self._read(packed, events)
-            orphans = packed.take(self._add(packed))
-            for _ in range(RELIST_ATTEMPTS):
-                if not len(orphans):
-                    break
-                orphans = self._find_parents(orphans, events)
-            stuck = set(orphans.ids)
+            new = _Found()
+            versions = VersionColumns()
+            result = self.reader.read(
+                known_versions=self.graph.__contains__,
+                known_events=self.events.__contains__,
+                known_packs=self.loaded_packs,
+            )
+            self._take(result, versions, new)
+            orphans = self._find_parents(versions.take(self._add(versions)), new)
+            for event in sorted(new.events.values(), key=_by_id):
+                if event.id not in self.events:
+                    self.add_event(event)
+            left_out = set(orphans.ids)
+            for key, (version_ids, event_ids) in new.packs.items():
+                if left_out.isdisjoint(version_ids):
+                    self.loaded_packs[key] = (version_ids, event_ids)
             for row, version_id in enumerate(orphans.ids):
                 missing = [p for p in orphans.parents[row] if p not in self.graph]
                 where = (
                     "that descend from it (a parent cycle)"
-                    if set(missing) <= stuck
+                    if set(missing) <= left_out
                     else "that are not in the store"
                 )
                 self.record_error(
@@ -171,18 +194,13 @@ class LineageIndex:
                         f"{', '.join(missing)} {where}; run `mlineage fsck`"
                     ),
                 )
-            for event in sorted(events.values(), key=_by_id):
-                if event.id not in self.events:
-                    self.add_event(event)
             return len(self.graph) - before
 
-    def _read(self, packed: VersionColumns, events: dict[str, Event]) -> None:
-        """Read what is new into ``packed`` (versions) and ``events``."""
-        result = self.reader.read(
-            known_versions=self.graph.__contains__,
-            known_events=self.events.__contains__,
-            known_packs=self.loaded_packs,
-        )
+    def _take(
+        self, result: ReadResult[PackContents], versions: VersionColumns, new: _Found
+    ) -> None:
+        """Report what ``result`` found damaged; add its versions to ``versions`` and its
+        events and packs to ``new``."""
         for damage in result.damage:
             if damage.kind == "corrupt-record" and damage.key.startswith(
                 _keys.packs_prefix(self.model)
@@ -195,13 +213,10 @@ class LineageIndex:
                 self.warn_skip(pack.key, problem)
             if contents.problems:
                 self.damaged_packs.add(pack.key)
-            packed.extend(contents.versions)
+            versions.extend(contents.versions)
             for event in contents.events:
-                events.setdefault(event.id, event)
-            self.loaded_packs[pack.key] = (
-                list(contents.versions.ids),
-                [e.id for e in contents.events],
-            )
+                new.events.setdefault(event.id, event)
+            new.packs[pack.key] = (list(contents.versions.ids), [e.id for e in contents.events])
         # A record both packed and loose (an interrupted compaction) is the same record;
         # the packed copy is kept.
         loose: dict[str, ModelVersion] = {}
@@ -210,8 +225,46 @@ class LineageIndex:
             if isinstance(record, ModelVersion):
                 loose.setdefault(record.id, record)
             else:
-                events.setdefault(record.id, record)
-        packed.extend(VersionColumns.from_versions(loose.values()))
+                new.events.setdefault(record.id, record)
+        versions.extend(VersionColumns.from_versions(loose.values()))
+
+    def _find_parents(self, orphans: VersionColumns, new: _Found) -> VersionColumns:
+        """Look for the parents of versions whose parents were not seen; return the
+        versions still without them.
+
+        A listing is not a snapshot. A directory is read in hash order, an object store
+        page by page, and a listing of thousands of loose records takes long enough on a
+        busy machine for a writer to add a whole chain behind it: the listing returns a
+        child and misses its parent, grandparent and more, all written earlier. So the
+        missing ancestors are read by key, one generation a round, for as many rounds as
+        the chain is long. A round that finds a version not seen before is progress; only
+        rounds that find nothing count against :data:`RELIST_ATTEMPTS`, so the search
+        ends (every round of progress finds a version in the store). Counting every round
+        was the window of issue 16: a missed chain of four, common under load, was
+        reported as a parent "not in the store".
+
+        A parent that is not loose either was packed, and its loose record deleted, by a
+        compactor after this read listed the packs; the compactor made the pack durable
+        first, and merges write the merged pack before deleting the small ones, so a
+        fresh listing of packs shows one that holds it.
+        """
+        fruitless = 0
+        while len(orphans) and fruitless < RELIST_ATTEMPTS:
+            wanted = {p for parents in orphans.parents for p in parents if p not in self.graph}
+            wanted -= set(orphans.ids)
+            if not wanted:
+                break  # their parents are among them: a parent cycle
+            found = VersionColumns()
+            by_key = self.reader.read_versions(sorted(wanted))
+            self._take(by_key, found, new)
+            if by_key.vanished:
+                self._take(self.reader.read_packs({*self.loaded_packs, *new.packs}), found, new)
+            located = len(self.graph) + len(orphans)
+            found.extend(orphans)
+            orphans = found.take(self._add(found))
+            # Progress: a version neither placed nor waiting before (placed or waiting now).
+            fruitless = 0 if len(self.graph) + len(orphans) > located else fruitless + 1
+        return orphans
 
     def _add(self, columns: VersionColumns) -> list[int]:
         """Add versions to the graph and their names; return the rows left out."""
@@ -221,30 +274,6 @@ class LineageIndex:
             if name is not None and row not in orphans:
                 names.setdefault(name, columns.ids[row])
         return sorted(orphans, key=columns.ids.__getitem__)
-
-    def _find_parents(self, orphans: VersionColumns, events: dict[str, Event]) -> VersionColumns:
-        """Look again for the parents of versions whose parents were not seen.
-
-        A listing is not a snapshot: while others write, it can return a child and miss
-        its parent, written earlier. A read by key sees every completed write, and a
-        parent packed (and deleted loose) meanwhile is in a pack that a fresh listing
-        shows. Returns the versions still without their parents.
-        """
-        found = VersionColumns()
-        wanted = {p for parents in orphans.parents for p in parents if p not in self.graph}
-        wanted -= set(orphans.ids)
-        for parent_id in sorted(wanted):
-            try:
-                parent = self.reader.read_version(parent_id)
-            except CorruptRecord as exc:
-                self.record_error(_keys.version_key(self.model, parent_id), exc)
-                continue
-            if parent is not None:
-                found.extend(VersionColumns.from_versions([parent]))
-        if len(found) < len(wanted):
-            self._read(found, events)
-        found.extend(orphans)
-        return found.take(self._add(found))
 
     def add_version(self, version: ModelVersion) -> None:
         """Add a version this process just wrote."""
