@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from multiprocessing.connection import Connection
@@ -389,7 +389,7 @@ CONTENDED_SECONDS = 25.0
 
 @pytest.mark.slow
 def test_readers_and_the_cli_see_no_damage_on_a_contended_machine(
-    tmp_path: Path, workers: Workers
+    tmp_path: Path, workers: Workers, record_property: Callable[[str, object], None]
 ) -> None:
     # Issue 16: on a loaded machine a directory listing takes long enough for writers to
     # add whole chains of versions behind it, so a reader saw a child whose ancestors the
@@ -441,9 +441,11 @@ def test_readers_and_the_cli_see_no_damage_on_a_contended_machine(
             thread.join(timeout=120)
     compactions, compactor_errors = results[4]
     errors += compactor_errors
+    logged = {i for ids in results[:4] for i in ids}
+    for name, value in [*counts.items(), ("compactions", compactions), ("logged", len(logged))]:
+        record_property(name, value)  # in --junitxml reports, for runs under other loads
     assert not errors, f"{len(errors)} errors ({counts}, {compactions} compactions): {errors}"
     assert counts["refresh"] >= 50 and counts["load"] >= 10 and counts["cli"] >= 3, counts
     assert compactions >= 5
-    logged = {i for ids in results[:4] for i in ids}
     loaded = ml.Tracker.load(model, storage=uri)
     assert {v.id for v in loaded.versions()} == {root.id, *logged}

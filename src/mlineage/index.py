@@ -178,7 +178,7 @@ class LineageIndex:
                     self.add_event(event)
             left_out = set(orphans.ids)
             for key, (version_ids, event_ids) in new.packs.items():
-                if left_out.isdisjoint(version_ids):
+                if not left_out or left_out.isdisjoint(version_ids):
                     self.loaded_packs[key] = (version_ids, event_ids)
             for row, version_id in enumerate(orphans.ids):
                 missing = [p for p in orphans.parents[row] if p not in self.graph]
