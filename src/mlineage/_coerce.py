@@ -318,8 +318,8 @@ def surrogate_message(value: object, where: str) -> str | None:
     place, text, match = found
     return (
         f"{place} holds a lone surrogate {match.group()!r} at position {match.start()} "
-        f"({text!r:.80}): not Unicode, so it cannot be stored; such text comes from a file "
-        "name or bytes that are not UTF-8 (os.fsdecode, errors='surrogateescape'); decode "
+        f"({text!r:.80}): not Unicode, so no UTF-8 or JSON file can hold it; such text comes "
+        "from a file name or bytes that are not UTF-8 (os.fsdecode, errors='surrogateescape'); decode "
         "them explicitly, e.g. os.fsencode(text).decode('utf-8', 'backslashreplace') (or "
         "errors='replace'), and pass that"
     )
