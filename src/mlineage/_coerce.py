@@ -318,10 +318,11 @@ def surrogate_message(value: object, where: str) -> str | None:
     place, text, match = found
     return (
         f"{place} holds a lone surrogate {match.group()!r} at position {match.start()} "
-        f"({text!r:.80}): not Unicode, so no UTF-8 or JSON file can hold it; such text comes "
-        "from a file name or bytes that are not UTF-8 (os.fsdecode, errors='surrogateescape'); decode "
-        "them explicitly, e.g. os.fsencode(text).decode('utf-8', 'backslashreplace') (or "
-        "errors='replace'), and pass that"
+        f"({text!r:.80}): not Unicode, so no UTF-8 or JSON file can hold it; such text "
+        "comes from a file name or bytes that are not UTF-8 (os.fsdecode, "
+        "errors='surrogateescape'); decode them explicitly, e.g. "
+        "os.fsencode(text).decode('utf-8', 'backslashreplace') (or errors='replace'), and "
+        "pass that"
     )
 
 
@@ -339,6 +340,8 @@ def escape_surrogates(json_text: str) -> str:
     >>> escape_surrogates(json.dumps(["caf\\udce9"], ensure_ascii=False))
     '["caf\\\\udce9"]'
     """
+    if json_text.isascii():  # constant time for an ASCII str; most JSON is
+        return json_text
     return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", json_text)
 
 
