@@ -184,6 +184,52 @@ def test_a_full_disk_raises_store_full_and_leaves_nothing_half_written(
     assert loaded.compact() == 3
 
 
+def test_a_report_demo_or_checkout_onto_a_full_disk_is_one_line_and_leaves_nothing(
+    tmpfs: Tmpfs, tmp_path: Path
+) -> None:
+    root = tmp_path / "store"  # the store has room; the targets do not
+    tracker = new_tracker(root)
+    first = log_checkpoint(tracker, tmp_path)
+    report = tmpfs.path / "lineage.html"
+    report.write_text("the old report")
+    filler = fill(tmpfs.path)
+    with pytest.raises(StoreFull, match=r"cannot write the report to .*no space left") as info:
+        tracker.report(report)
+    assert isinstance(info.value, OSError) and str(report) in str(info.value)
+    assert report.read_text() == "the old report"
+    assert sorted(p.name for p in tmpfs.path.iterdir()) == ["filler", "lineage.html"]
+    for command in (
+        ["report", MODEL, "-o", str(report)],
+        ["checkout", MODEL, first.id, "--to", str(tmpfs.path / "out")],
+        ["demo", "--path", str(tmpfs.path / "demo")],
+    ):
+        result = run_cli(*command, "--store", str(root), cwd=tmp_path)
+        assert result.returncode == 2, (command, result.stderr)
+        assert result.stderr.startswith("mlineage: error: cannot write"), result.stderr
+        assert "no space left" in result.stderr and str(tmpfs.path) in result.stderr
+        assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+        assert leftovers(tmpfs.path) == []
+    assert report.read_text() == "the old report"
+    assert not (tmpfs.path / "out").exists()
+    filler.unlink()
+    result = run_cli("report", MODEL, "-o", str(report), "--store", str(root), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert report.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_any_other_os_error_of_a_command_is_one_line(tmp_path: Path) -> None:
+    tracker = new_tracker(tmp_path / "store")
+    log(tracker)
+    command = ["report", MODEL, "-o", "r" * 300 + ".html", "--store", str(tmp_path / "store")]
+    result = run_cli(*command, cwd=tmp_path)  # a file name longer than any may be
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("mlineage: error: File name too long: "), result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    debug = run_cli(*command, "--debug", cwd=tmp_path)
+    assert "Traceback" in debug.stderr and "OSError" in debug.stderr
+    assert list(tmp_path.glob("*.tmp")) == [] and list(tmp_path.glob(".r*")) == []
+
+
 # -- a read-only file system ---------------------------------------------------------------------
 
 

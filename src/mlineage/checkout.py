@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlineage import _html
+from mlineage._coerce import escape_surrogates
 from mlineage.errors import (
     CheckoutError,
     CorruptRecord,
@@ -96,7 +97,9 @@ class Checkout:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    # Manifest paths keep file names that are not UTF-8 as lone surrogates: as escapes.
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
+    path.write_text(escape_surrogates(text) + "\n", encoding="utf-8")
 
 
 def _empty_dir(path: Path) -> bool:

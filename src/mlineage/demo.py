@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mlineage.errors import InvalidInput
+from mlineage.storage import map_os_errors
 
 if TYPE_CHECKING:
     from mlineage.analysis import Fingerprint, ProbeSet
@@ -165,24 +166,32 @@ def build_demo(
     ------
     InvalidInput
         If ``path`` exists and is not empty (without ``force``), or is a file.
+    StoreFull, StoreReadOnly, PermissionDenied
+        If the disk fills up, or ``path`` may not be written; the message names ``path``.
     """
-    import mlineage as ml
-    from mlineage.analysis import ProbeSet
-
     root = Path(path)
     if root.exists() and not root.is_dir():
         raise InvalidInput(f"{root} is a file; give the demo a directory")
-    if root.exists() and any(root.iterdir()):
-        if not force:
-            raise InvalidInput(
-                f"{root} is not empty; pass --force to replace the earlier demo, or another path"
-            )
+    if root.exists() and any(root.iterdir()) and not force:
+        raise InvalidInput(
+            f"{root} is not empty; pass --force to replace the earlier demo, or another path"
+        )
+    # Checkpoints and the report are files outside the store: a full disk or a read-only
+    # file system gets the store's typed errors for them too.
+    with map_os_errors(root, "write the demo to"):
         for name in ("store", "checkpoints", "lineage.html"):
             target = root / name
             if target.is_dir():
                 shutil.rmtree(target)
             elif target.exists():
                 target.unlink()
+        return _build(root, report)
+
+
+def _build(root: Path, report: bool) -> DemoResult:
+    import mlineage as ml
+    from mlineage.analysis import ProbeSet
+
     (root / "checkpoints").mkdir(parents=True, exist_ok=True)
     store = root / "store"
     tracker = ml.Tracker(DEMO_MODEL, storage=str(store))

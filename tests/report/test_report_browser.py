@@ -298,3 +298,130 @@ def test_ten_thousand_versions_render_within_the_limit(open_report, browser, tmp
     assert page.locator("#details h2").inner_text() == middle
     assert page.locator(".row[aria-selected='true'] .name").inner_text() == middle
     assert page.evaluate("document.activeElement.getAttribute('aria-selected')") == "true"
+
+
+#: Names that are also properties every plain JavaScript object inherits.
+PROTOTYPE_NAMES = ["constructor", "toString", "__proto__", "hasOwnProperty", "valueOf"]
+
+
+def test_names_of_object_properties_are_plain_names(open_report, tmp_path):
+    """Metric names, hyperparameter keys, aliases, tags and table columns that name
+    ``Object.prototype`` members: never read as the inherited member (a function, a NaN
+    chart point), whichever version lacks them."""
+    tracker = new_tracker("proto")
+    names = PROTOTYPE_NAMES
+    first = tracker.log(
+        name="first",
+        model_path="a.pt",
+        dataset=snapshot(0),
+        metrics={"accuracy": 0.9},
+        hyperparameters={"lr": 0.1},
+        tags=names,
+    )
+    second = tracker.log(
+        name="second",
+        model_path="b.pt",
+        dataset=snapshot(1),
+        metrics={"accuracy": 0.8, **{n: 0.5 + i / 10 for i, n in enumerate(names)}},
+        hyperparameters={"lr": 0.1, **{n: i for i, n in enumerate(names)}},
+    )
+    third = tracker.log(
+        name="third", model_path="c.pt", dataset=snapshot(2), metrics={"accuracy": 0.7}
+    )
+    for alias in (n for n in names if n != "__proto__"):  # "_" cannot start a name
+        tracker.set_alias(alias, second)
+    path = write_report(
+        tracker,
+        tmp_path / "proto.html",
+        metric="toString",
+        analyses={"drift": [{"constructor": 1.5}, {"feature": "x"}]},
+    )
+    report = open_report(path)  # the newest version, which has none of them, is selected
+    page = report.page
+
+    def coordinates() -> list[str]:
+        return page.eval_on_selector_all(
+            "svg circle, svg line, svg polyline, svg text",
+            "els => els.flatMap(e => ['cx', 'cy', 'x', 'y', 'x1', 'x2', 'points']"
+            ".map(a => e.getAttribute(a) || ''))",
+        )
+
+    assert not [c for c in coordinates() if "NaN" in c]
+    for name in names:
+        card = page.locator(f".chart-card[data-metric='{name}']")
+        assert card.count() == 1, name
+        assert card.locator("circle.sel").get_attribute("visibility") == "hidden", name
+    rows = {
+        row.get_attribute("data-id"): row.locator(".value").inner_text()
+        for row in page.locator(".row[data-id]").all()
+    }
+    assert rows == {first.id: "", second.id: "0.6", third.id: ""}  # toString on second only
+    assert "function" not in text_of(report, "#lineage-list")
+
+    report.select("second")
+    details = text_of(report, "#details")
+    assert "NaN" not in details and "function" not in details
+    metrics = page.locator("#details table.grid").first.locator("tr").all_inner_texts()
+    by_name = {r.split("\t")[0]: r.split("\t")[1:] for r in metrics[1:]}
+    for i, name in enumerate(names):
+        assert by_name[name] == [f"{0.5 + i / 10:g}", "\u2014"], name  # no value on the parent
+    assert not [c for c in coordinates() if "NaN" in c]
+    assert (
+        page.locator(".chart-card[data-metric='__proto__'] circle.sel").get_attribute("visibility")
+        == "visible"
+    )
+
+    report.select("first")
+    report.select("second", shift=True)
+    hyper = text_of(report, "#diff-hyperparameters")
+    for i, name in enumerate(names):
+        assert f"+ {name} = {i}" in hyper, name
+    assert "~" not in hyper
+    diff_rows = page.locator("#diff-metrics tr").all_inner_texts()
+    diff_by_name = {r.split("\t")[0]: r.split("\t")[1:] for r in diff_rows[1:]}
+    for i, name in enumerate(names):
+        assert diff_by_name[name] == ["\u2014", f"{0.5 + i / 10:g}", "\u2014"], name
+    assert "NaN" not in text_of(report, "#diff") and "function" not in text_of(report, "#diff")
+    tags = text_of(report, "#details")
+    assert all(name in tags for name in names)
+
+    page.fill("#find", "constructor")  # an alias
+    page.press("#find", "Enter")
+    assert page.locator("#details h2").inner_text() == "second"
+    page.fill("#find", "__proto__")  # neither a version nor an alias
+    page.press("#find", "Enter")
+    assert "no version matches __proto__" in text_of(report, "#lineage")
+    aliases = text_of(report, "#alias-table")
+    assert all(name in aliases for name in names if name != "__proto__")
+    cells = page.locator("[data-analysis='drift'] td").all_inner_texts()
+    assert cells == ["1.5", "\u2014", "\u2014", "x"]
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "#%",
+        "#%E0%A4%A",
+        "#%FF%FE",
+        "#" + xss("fragment"),
+        "#" + "%41" * 50_000,
+        "#" + "0" * 32,  # an id no version has
+        "#nope",
+        "#",
+    ],
+    ids=["percent", "cut-utf8", "not-utf8", "markup", "long", "unknown-id", "unknown", "empty"],
+)
+def test_a_malformed_or_hostile_fragment_is_ignored(open_report, demo_report, fragment):
+    path, _ = demo_report
+    report = open_report(path, fragment=fragment)  # drawn, without errors (the fixture)
+    page = report.page
+    assert page.locator("#details h2").inner_text() == "v7"  # the default: the tip
+    assert page.locator(".row[data-id]").count() > 0 and page.locator(".chart-card").count() == 2
+    assert page.locator("[role=alert]").count() == 0
+
+
+def test_a_fragment_naming_a_version_by_name_or_alias_selects_it(open_report, demo_report):
+    path, _ = demo_report
+    assert open_report(path, fragment="#ft0").page.locator("#details h2").inner_text() == "ft0"
+    page = open_report(path, fragment="#production").page
+    assert page.locator("#details h2").inner_text() == "v5"

@@ -278,6 +278,62 @@ def test_misshapen_analyses_are_refused(demo, analyses: object, message: str) ->
         build_report_data(tracker, analyses=analyses)  # type: ignore[arg-type]
 
 
+def _nested(depth: int) -> list:
+    outer: list = []
+    inner = outer
+    for _ in range(depth):
+        inner.append([])
+        inner = inner[0]
+    return outer
+
+
+def _loop() -> list:
+    cell: list = [1]
+    cell.append(cell)
+    return cell
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        (_nested(5000), r"\]\[0\] is nested more than 64 levels deep \(or refers to itself\)"),
+        (_loop(), r"is nested more than 64 levels deep \(or refers to itself\)"),
+        ({"a": _loop()}, r"\['a'\]\[1\]\[1\].* refers to itself"),
+        (10**5000, r"is an integer of 16610 bits; .* \(pass a larger one as a string\)"),
+    ],
+    ids=["5000-deep", "self-referential", "self-referential-in-a-dict", "huge-int"],
+)
+def test_cells_json_cannot_hold_are_refused_and_nothing_is_written(
+    demo, tmp_path: Path, cell: object, message: str
+) -> None:
+    tracker, _ = demo
+    target = tmp_path / "r.html"
+    points = {"accuracy": [{"version": "v1", "x": cell}]}
+    for analyses in ({"drift": [{"c": cell}]}, {"change_points": points}):
+        with pytest.raises(ml.InvalidInput, match=message):
+            write_report(tracker, target, analyses=analyses)
+    assert list(tmp_path.iterdir()) == []
+    shallow = _nested(63)  # the deepest accepted: 64 levels with the list itself
+    data = build_report_data(tracker, analyses={"drift": [{"c": shallow}]})
+    assert data["analyses"]["drift"][0]["c"] == shallow
+
+
+def test_text_that_is_not_unicode_is_kept_in_the_data_or_refused_as_a_title(
+    demo, tmp_path: Path
+) -> None:
+    """A profile keeps column names of files that are not UTF-8 exactly (as surrogates);
+    the page holds them as JSON escapes instead of failing to write."""
+    tracker, _ = demo
+    row = {"feature": "caf\udce9", "caf\udce9": 1}
+    path = write_report(tracker, tmp_path / "r.html", analyses={"drift": [row]})
+    page = path.read_bytes().decode("utf-8")  # valid UTF-8 throughout
+    assert "\\udce9" in page
+    assert embedded(page)["analyses"]["drift"] == [row]
+    with pytest.raises(ml.InvalidInput, match=r"^title holds a lone surrogate '\\udce9'"):
+        write_report(tracker, tmp_path / "t.html", title="caf\udce9")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
+
+
 def test_change_point_at_an_unknown_version(demo) -> None:
     tracker, _ = demo
     with pytest.raises(ml.VersionNotFound):

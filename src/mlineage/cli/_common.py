@@ -42,9 +42,10 @@ def command(
 
     The command also takes ``--json`` (passed to the function as ``as_json``), ``--store``
     and ``--debug``, which may follow the command name or precede it; the function gets
-    ``store``, the one that applies. A :class:`~mlineage.errors.MLineageError` it raises
-    becomes ``mlineage: error: <message>`` on stderr and exit status 2, unless ``--debug``
-    was given; a closed output pipe ends the command quietly with status 0.
+    ``store``, the one that applies. A :class:`~mlineage.errors.MLineageError` or an
+    ``OSError`` it raises becomes ``mlineage: error: <message>`` on stderr and exit status
+    2, unless ``--debug`` was given; a closed output pipe ends the command quietly with
+    status 0.
 
     The function's docstring is the command's ``--help`` text; ``epilog`` holds examples
     (start it with ``\\b`` so click keeps its lines as they are).
@@ -66,6 +67,11 @@ def command(
             except BrokenPipeError:  # `mlineage history m | head`
                 silence_stdout()
                 ctx.exit(0)
+            except OSError as exc:  # the machine refused (an I/O error): not a bug of ours
+                if debug:
+                    raise
+                click.echo(f"mlineage: error: {os_error_message(exc)}", err=True)
+                ctx.exit(2)
 
         cmd = click.command(name, short_help=short_help, epilog=epilog)(run)
         cmd.params += [
@@ -76,6 +82,14 @@ def command(
         return cmd
 
     return decorate
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an ``OSError``: what the system said, and about which file."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    files = [os.fsdecode(f) for f in (exc.filename, exc.filename2) if f is not None]
+    where = f": {' -> '.join(files)}" if files else ""
+    return f"{what}{where} (--debug shows where it happened)"
 
 
 def silence_stdout() -> None:

@@ -10,9 +10,11 @@ import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic_core import PydanticSerializationError
 
+from mlineage._coerce import surrogate_message
 from mlineage._ids import ID_PATTERN
-from mlineage.errors import CorruptRecord, StoreFormatError
+from mlineage.errors import CorruptRecord, InvalidInput, StoreFormatError
 from mlineage.records import Event, ModelVersion
 
 __all__ = [
@@ -84,17 +86,49 @@ event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 
 def encode_version(version: ModelVersion) -> bytes:
-    """Serialise a version as a format-``FORMAT`` JSON document."""
-    return (
-        _VersionDocument(format=FORMAT, type="version", record=version)
-        .model_dump_json(exclude_defaults=False)
-        .encode()
-    )
+    """Serialise a version as a format-``FORMAT`` JSON document.
+
+    Raises
+    ------
+    InvalidInput
+        If a string of the record (a field, a dict key, a list item) holds a lone
+        surrogate; the message names it.
+    """
+    return _encode(_VersionDocument(format=FORMAT, type="version", record=version), "version")
 
 
 def encode_event(event: Event) -> bytes:
-    """Serialise an event as a format-``FORMAT`` JSON document."""
-    return _EventDocument(format=FORMAT, type="event", record=event).model_dump_json().encode()
+    """Serialise an event as a format-``FORMAT`` JSON document.
+
+    Raises
+    ------
+    InvalidInput
+        As :func:`encode_version`.
+    """
+    return _encode(_EventDocument(format=FORMAT, type="event", record=event), event.type)
+
+
+# U+FFFD in UTF-8: what pydantic writes for a lone surrogate in a dict key.
+_REPLACEMENT = "\ufffd".encode()
+
+
+def _encode(document: _VersionDocument | _EventDocument, what: str) -> bytes:
+    # Text that is not Unicode (a lone surrogate, from os.fsdecode of a name that is not
+    # UTF-8) must be refused, never stored altered. Encoding finds it for free: pydantic
+    # raises on one in a value and writes U+FFFD for one in a dict key; only then (or for
+    # a genuine U+FFFD) is the record searched, to name the field.
+    try:
+        data = document.model_dump_json().encode()
+    except PydanticSerializationError:
+        problem = surrogate_message(document.record, what)
+        if problem is None:
+            raise
+        raise InvalidInput(f"{problem}; nothing was written") from None
+    if _REPLACEMENT in data:
+        problem = surrogate_message(document.record, what)
+        if problem is not None:
+            raise InvalidInput(f"{problem}; nothing was written")
+    return data
 
 
 def diagnose(data: bytes, key: str, expected: str, error: Exception) -> Exception:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from mlineage._coerce import surrogate_message
 from mlineage._ids import ID_PATTERN
 from mlineage.errors import InvalidName, InvalidRecord
 
@@ -122,6 +123,9 @@ def explain_validation(cls: type[BaseModel], error: ValidationError) -> str:
             problems.append(f"unknown field {field!r} (accepted: {accepted})")
         elif item["type"] == "missing":
             problems.append(f"missing required field {field!r}")
+        elif item["type"] == "string_unicode":  # a constrained str with a lone surrogate
+            problem = surrogate_message(item.get("input"), field)
+            problems.append(problem or f"field {field!r}: {item['msg']}")
         else:
             problems.append(f"field {field!r}: {item['msg']} (got {item.get('input')!r:.60})")
     more = len(error.errors()) - len(problems)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from mlineage.errors import InvalidInput
 from mlineage.report._data import build_report_data
 from mlineage.report._html import render_html
+from mlineage.storage import map_os_errors
 
 if TYPE_CHECKING:
     from mlineage.tracker import Tracker
@@ -75,8 +76,10 @@ def write_report(
     InvalidInput
         If ``path`` is not a path, is a directory, or its directory does not exist; or
         as :func:`build_report_data` raises. Nothing is written then.
-    OSError
-        If the file cannot be written (permissions, full disk); nothing is left behind.
+    StoreFull, StoreReadOnly, PermissionDenied
+        If the disk fills up or the file may not be written (each an ``OSError``; any
+        other ``OSError`` passes unchanged); the message names ``path``. Nothing is left
+        behind, and a report already at ``path`` is untouched.
 
     Examples
     --------
@@ -85,18 +88,20 @@ def write_report(
     """
     target = _target(path)
     page = render_html(build_report_data(tracker, title=title, metric=metric, analyses=analyses))
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(page)
-            out.flush()
-            os.fsync(out.fileno())
-        # mkstemp creates the file private (0600); a report is an ordinary document.
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    # The translation a checkout's target gets: a full disk is StoreFull (an OSError).
+    with map_os_errors(target, "write the report to"):
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+                out.write(page)
+                out.flush()
+                os.fsync(out.fileno())
+            # mkstemp creates the file private (0600); a report is an ordinary document.
+            os.chmod(temp, 0o644)
+            os.replace(temp, target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
     return target
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
+from mlineage._coerce import MAX_DEPTH, MAX_INT_DIGITS, surrogate_message
 from mlineage.errors import InvalidInput, MLineageError
 
 if TYPE_CHECKING:
@@ -124,6 +125,9 @@ def build_report_data(
         )
     if title is not None and not isinstance(title, str):
         raise InvalidInput(f"title must be a string, got {type(title).__name__}")
+    problem = None if title is None else surrogate_message(title, "title")
+    if problem is not None:
+        raise InvalidInput(problem)
     versions = tracker.graph.topological_order()
     spine = _spine(tracker, versions)
     counts = _metric_counts(versions)
@@ -396,19 +400,35 @@ def _rows(where: str, rows: object) -> list[dict[str, Any]]:
     return out
 
 
-def _cell(where: str, value: object) -> Any:
-    """A JSON-ready copy of ``value``; NaN and infinities become their names as text."""
-    if value is None or isinstance(value, (str, bool, int)):
+def _cell(where: str, value: object, depth: int = 0) -> Any:
+    """A JSON-ready copy of ``value``; NaN and infinities become their names as text.
+
+    Nesting is bounded as for hyperparameters, which also stops a list that contains
+    itself: the page's JSON must be written and read by parsers with a recursion limit.
+    """
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, int):
+        if value.bit_length() > MAX_INT_DIGITS * 3.33:
+            raise InvalidInput(
+                f"{where} is an integer of {value.bit_length()} bits; a table cell holds at "
+                f"most {MAX_INT_DIGITS} digits (pass a larger one as a string)"
+            )
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
+    if depth >= MAX_DEPTH and isinstance(value, (Mapping, list, tuple)):
+        raise InvalidInput(
+            f"{where} is nested more than {MAX_DEPTH} levels deep (or refers to itself); "
+            "flatten it or pass it as a string"
+        )
     if isinstance(value, Mapping):
-        return {str(k): _cell(where, v) for k, v in value.items()}
+        return {str(k): _cell(f"{where}[{k!r}]", v, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_cell(where, v) for v in value]
+        return [_cell(f"{where}[{i}]", v, depth + 1) for i, v in enumerate(value)]
     item = getattr(value, "item", None)  # numpy scalars
     if callable(item) and getattr(value, "ndim", None) == 0:
-        return _cell(where, item())
+        return _cell(where, item(), depth)
     raise InvalidInput(
         f"{where} is a {type(value).__name__}; a table cell must be a string, number, "
         "bool, None, or a list or dict of those"

@@ -15,6 +15,8 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
+from mlineage._coerce import escape_surrogates
+
 __all__ = ["CSP", "DATA_ELEMENT_ID", "json_for_script", "render_html"]
 
 #: No network at all: inline script and style only, images only from ``data:`` URLs.
@@ -72,8 +74,9 @@ def json_for_script(data: Any) -> str:
     Returns
     -------
     str
-        Compact JSON in which ``<``, ``>``, ``&``, U+2028 and U+2029 are ``\\u`` escapes,
-        so no string in the data can close the element (``</script>``) or open a comment.
+        Compact JSON in which ``<``, ``>``, ``&``, U+2028, U+2029 and lone surrogates are
+        ``\\u`` escapes, so no string in the data can close the element (``</script>``)
+        or open a comment, and the page can be written as UTF-8.
 
     Raises
     ------
@@ -88,7 +91,9 @@ def json_for_script(data: Any) -> str:
     '{"notes":"\\\\u003c/script\\\\u003e\\\\u003cb\\\\u003e"}'
     """
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.translate(_SCRIPT_ESCAPES)
+    # Names kept exactly from files that are not UTF-8 (a profile's columns) hold lone
+    # surrogates, which the page (UTF-8) cannot hold; as escapes, JSON.parse reads them.
+    return escape_surrogates(text.translate(_SCRIPT_ESCAPES))
 
 
 @cache

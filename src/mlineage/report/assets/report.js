@@ -26,6 +26,7 @@
   var LONG_EDGE = 60; // rows; a cross-lane edge longer than this is drawn as stubs
   var KINDS = ["update", "fine_tune", "distill", "merge", "rollback", "initial"];
   var TABLE_ROWS = 2000; // analysis rows shown per table
+  var MAX_FRAGMENT = 512; // longest URL fragment read as a reference (names are <= 128)
 
   // -- DOM helpers -----------------------------------------------------------------------
 
@@ -146,6 +147,23 @@
   }
 
   // -- data ------------------------------------------------------------------------------
+
+  // Keys in the data are user strings (metric names, hyperparameter keys, column names),
+  // and a plain object also answers "constructor", "toString" or "__proto__" from its
+  // prototype. Every lookup by such a key goes through has/own (the data's objects come
+  // from JSON.parse, which makes each key, "__proto__" included, an own property); lookup
+  // tables built here are Maps.
+  var hasOwn = Object.prototype.hasOwnProperty;
+
+  /** Whether obj (parsed JSON, or null) has key as its own property. */
+  function has(obj, key) {
+    return obj !== null && obj !== undefined && hasOwn.call(obj, key);
+  }
+
+  /** obj[key] if key is obj's own property, else undefined. */
+  function own(obj, key) {
+    return has(obj, key) ? obj[key] : undefined;
+  }
 
   var D;
   var versions; // parents before children
@@ -582,8 +600,8 @@
       chips,
       el("span", {
         class: "value",
-        text: primary && primary in v.metrics ? fmtNum(v.metrics[primary]) : "",
-        title: primary && primary in v.metrics ? primary : null,
+        text: primary && has(v.metrics, primary) ? fmtNum(v.metrics[primary]) : "",
+        title: primary && has(v.metrics, primary) ? primary : null,
       }),
       el("span", { class: "date", text: fmtDate(v.created_at) }),
     ]);
@@ -757,7 +775,7 @@
 
   function onListKey(event) {
     var moves = { ArrowDown: 1, ArrowUp: -1, PageDown: 20, PageUp: -20 };
-    if (event.key in moves) {
+    if (has(moves, event.key)) {
       setFocusRow(focusRow + moves[event.key], true);
     } else if (event.key === "Home") {
       setFocusRow(0, true);
@@ -829,7 +847,7 @@
 
   function environmentRows(ref) {
     if (!ref) return el("p", { class: "empty", text: "No environment captured for this version." });
-    var env = D.environments[ref];
+    var env = own(D.environments, ref);
     if (!env || env.error) {
       return el("p", { class: "notice", text: "Environment unavailable: " + (env ? env.error : "missing") });
     }
@@ -909,7 +927,7 @@
       el("tr", null, el("th", { text: "metric" }), el("th", { class: "num", text: "value" }),
         el("th", { class: "num", text: "\u0394 vs first parent" })),
       metricNames.map(function (m) {
-        var d = parentV && m in parentV.metrics ? v.metrics[m] - parentV.metrics[m] : null;
+        var d = parentV && has(parentV.metrics, m) ? v.metrics[m] - parentV.metrics[m] : null;
         return el("tr", null, el("td", { text: m }), el("td", { class: "num", text: fmtNum(v.metrics[m]) }),
           deltaCell(m, d));
       })) : el("p", { class: "empty", text: "No metrics recorded." })));
@@ -963,11 +981,11 @@
   function dictDiff(a, b) {
     var out = { added: [], removed: [], changed: [] };
     Object.keys(b).sort().forEach(function (k) {
-      if (!(k in a)) out.added.push([k, b[k]]);
+      if (!has(a, k)) out.added.push([k, b[k]]);
       else if (canonical(a[k]) !== canonical(b[k])) out.changed.push([k, a[k], b[k]]);
     });
     Object.keys(a).sort().forEach(function (k) {
-      if (!(k in b)) out.removed.push([k, a[k]]);
+      if (!has(b, k)) out.removed.push([k, a[k]]);
     });
     return out;
   }
@@ -1032,15 +1050,15 @@
     append(diffEl, section("Hyperparameters", hpLines.length ? el("div", { id: "diff-hyperparameters" }, hpLines)
       : el("p", { class: "empty", text: "Same hyperparameters." })));
     var names = Object.keys(a.metrics);
-    Object.keys(b.metrics).forEach(function (m) { if (!(m in a.metrics)) names.push(m); });
+    Object.keys(b.metrics).forEach(function (m) { if (!has(a.metrics, m)) names.push(m); });
     names.sort();
     if (names.length) {
       append(diffEl, section("Metrics", el("table", { class: "grid", id: "diff-metrics" },
         el("tr", null, el("th", { text: "metric" }), el("th", { class: "num", text: "A" }),
           el("th", { class: "num", text: "B" }), el("th", { class: "num", text: "\u0394 (B \u2212 A)" })),
         names.map(function (m) {
-          var x = a.metrics[m];
-          var y = b.metrics[m];
+          var x = own(a.metrics, m);
+          var y = own(b.metrics, m);
           var d = typeof x === "number" && typeof y === "number" ? y - x : null;
           if (d !== 0) any = true;
           return el("tr", null, el("td", { text: m }), el("td", { class: "num", text: fmtNum(x) }),
@@ -1078,8 +1096,8 @@
     } else if (a.environment_ref === b.environment_ref) {
       envContent = el("p", { class: "empty", text: "Same environment." });
     } else {
-      var ea = D.environments[a.environment_ref];
-      var eb = D.environments[b.environment_ref];
+      var ea = own(D.environments, a.environment_ref);
+      var eb = own(D.environments, b.environment_ref);
       if (!ea || !eb || ea.error || eb.error) {
         envContent = el("p", { class: "notice", text: "Environment unavailable: " + ((ea && ea.error) || (eb && eb.error) || "missing") });
       } else {
@@ -1287,7 +1305,7 @@
     var v = shown >= 0 ? versions[shown] : null;
     charts.forEach(function (c) {
       var pos = v ? spinePos.get(v.id) : undefined;
-      if (pos === undefined || !(c.metric.name in v.metrics)) {
+      if (pos === undefined || !has(v.metrics, c.metric.name)) {
         c.sel.setAttribute("visibility", "hidden");
         return;
       }
@@ -1339,7 +1357,7 @@
     panels.forEach(function (p) {
       var panel = el("section", { class: "panel", id: "analysis-" + p[0].replace(/[^A-Za-z0-9_-]/g, "_"), "data-analysis": p[0] },
         el("h2", { text: p[1] }));
-      var rows = analyses[p[0]];
+      var rows = own(analyses, p[0]);
       if (!rows) panel.appendChild(el("p", { class: "empty", text: p[2] }));
       else if (!rows.length) panel.appendChild(el("p", { class: "empty", text: "The analysis recorded no rows." }));
       else panel.appendChild(analysisTable(rows));
@@ -1359,7 +1377,7 @@
       el("tr", null, columns.map(function (c) { return el("th", { text: c }); })));
     rows.slice(0, TABLE_ROWS).forEach(function (row) {
       table.appendChild(el("tr", null, columns.map(function (c) {
-        var value = row[c];
+        var value = own(row, c);
         if (typeof value === "number") return el("td", { class: "num", text: fmtNum(value) });
         if (typeof value === "string" && byId.has(value)) return el("td", null, versionLink(value));
         if (value === undefined || value === null) return el("td", { class: "muted", text: "\u2014" });
@@ -1494,11 +1512,27 @@
     renderAnalyses(analyses);
     if (versions.length) {
       renderLineage();
-      var fromHash = location.hash.length > 1 ? resolve(decodeURIComponent(location.hash.slice(1))) : { error: "none" };
+      var fromHash = fragmentVersion();
       var tip = byId.get(D.spine.length ? D.spine[D.spine.length - 1] : versions[versions.length - 1].id);
-      select(fromHash.error ? tip : fromHash.i);
+      select(fromHash === undefined ? tip : fromHash);
       listEl.scrollTop = Math.max(0, rowOfVersion(shown) * ROW - listEl.clientHeight / 2);
     }
+  }
+
+  /** The version the URL's fragment names (#<id, name or alias>), or undefined. Anyone can
+   *  send a link: a fragment that is not percent-encoded UTF-8 ("#%E0%A4%A"), too long to
+   *  be a reference, or naming no version is ignored, and the default view is drawn. */
+  function fragmentVersion() {
+    var raw = location.hash.slice(1);
+    if (!raw || raw.length > MAX_FRAGMENT) return undefined;
+    var ref;
+    try {
+      ref = decodeURIComponent(raw);
+    } catch (err) {
+      return undefined; // URIError: no reference is spelt like that
+    }
+    var found = resolve(ref);
+    return found.error ? undefined : found.i;
   }
 
   function fail(message) {
