@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -91,15 +91,15 @@ class FeatureDrift:
     def from_dict(cls, data: Any) -> FeatureDrift:
         """The inverse of :meth:`to_dict`.
 
+        Every field is checked: names and notes are strings, statistics numbers or None,
+        ``drifted`` a bool, counts non-negative integers; unknown fields are refused.
+
         Raises
         ------
         CorruptRecord
             If ``data`` does not hold a feature's drift.
         """
-        try:
-            return cls(**data)
-        except TypeError as exc:
-            raise CorruptRecord(f"not a stored feature drift: {exc}") from None
+        return cls(**_checked(data, _FEATURE_FIELDS, "feature drift"))
 
 
 @dataclass(frozen=True)
@@ -231,23 +231,22 @@ class DriftReport:
         >>> DriftReport.from_dict(report.to_dict()) == report
         True
         """
-        if not isinstance(data, dict):
-            raise CorruptRecord("a stored drift report is not a JSON object")
-        try:
-            label = data["label"]
-            return cls(
-                features=[FeatureDrift.from_dict(f) for f in data["features"]],
-                drifted_share=float(data["drifted_share"]),
-                dataset_drift=bool(data["dataset_drift"]),
-                label=None if label is None else FeatureDrift.from_dict(label),
-                alpha=float(data["alpha"]),
-                correction=str(data["correction"]),
-                drift_share=float(data["drift_share"]),
-                reference=data.get("reference"),
-                current=data.get("current"),
+        values = _checked(data, _REPORT_FIELDS, "drift report")
+        features, label = values.pop("features"), values.pop("label", None)
+        if not isinstance(features, list):
+            raise CorruptRecord(
+                f"a stored drift report's features are {_kind(features)}, not a list"
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CorruptRecord(f"not a stored drift report: {exc!r}") from None
+        if not 0.0 <= values["drifted_share"] <= 1.0:
+            raise CorruptRecord(
+                f"a stored drift report's drifted_share is {values['drifted_share']!r}, "
+                "outside [0, 1]"
+            )
+        return cls(
+            features=[FeatureDrift.from_dict(f) for f in features],
+            label=None if label is None else FeatureDrift.from_dict(label),
+            **values,
+        )
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per feature (and one for the label, ``role == "label"``).
@@ -271,6 +270,77 @@ class DriftReport:
         if self.label is not None:
             rows.append({"role": "label", **self.label.to_dict()})
         return pd.DataFrame(rows)
+
+
+#: What each stored field must be: "str", "number" (int or float, read as float), "bool",
+#: "count" (an int >= 0) or "any" (checked by the caller); "?" also allows None. Fields
+#: left out must have a default.
+_FEATURE_FIELDS = {
+    "name": "str",
+    "kind": "str",
+    "test": "str",
+    "statistic": "number?",
+    "pvalue": "number?",
+    "pvalue_corrected": "number?",
+    "drifted": "bool",
+    "method": "str",
+    "error_bound": "number",
+    "n_ref": "count",
+    "n_cur": "count",
+    "wasserstein_normed": "number?",
+    "psi": "number?",
+    "js_distance": "number?",
+    "linf": "number?",
+    "note": "str?",
+}
+_REPORT_FIELDS = {
+    "features": "any",
+    "drifted_share": "number",
+    "dataset_drift": "bool",
+    "label": "any",
+    "alpha": "number",
+    "correction": "str",
+    "drift_share": "number",
+    "reference": "str?",
+    "current": "str?",
+}
+_REQUIRED = {
+    "feature drift": {f.name for f in fields(FeatureDrift) if f.default is MISSING},
+    "drift report": {f.name for f in fields(DriftReport) if f.default is MISSING},
+}
+
+
+def _kind(value: object) -> str:
+    return f"{value!r:.60} ({type(value).__name__})"
+
+
+def _checked(data: Any, spec: dict[str, str], what: str) -> dict[str, Any]:
+    """The fields of a stored ``what``, each of the type ``spec`` names, or CorruptRecord."""
+    if not isinstance(data, dict):
+        raise CorruptRecord(f"a stored {what} is {_kind(data)}, not a JSON object")
+    unknown = sorted(str(k) for k in data if k not in spec)
+    missing = sorted(_REQUIRED[what] - set(data))
+    if unknown or missing:
+        raise CorruptRecord(f"a stored {what} has unknown fields {unknown} or lacks {missing}")
+    out: dict[str, Any] = {}
+    for name, value in data.items():
+        kind = spec[name].rstrip("?")
+        if kind == "any" or (value is None and spec[name].endswith("?")):
+            out[name] = value
+        elif kind == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[name] = float(value)
+        elif kind == "count" and isinstance(value, int) and not isinstance(value, bool):
+            if value < 0:
+                raise CorruptRecord(f"a stored {what}'s {name} is {value}, a negative count")
+            out[name] = value
+        elif (kind == "bool" and isinstance(value, bool)) or (
+            kind == "str" and isinstance(value, str)
+        ):
+            out[name] = value
+        else:
+            expected = spec[name].replace("?", " or None")
+            raise CorruptRecord(f"a stored {what}'s {name} is {_kind(value)}, not a {expected}")
+    return out
 
 
 def _fmt(value: float | None) -> str:
