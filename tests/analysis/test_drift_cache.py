@@ -71,6 +71,25 @@ def _plant_blob(tracker: ml.Tracker, data: bytes) -> str:
     return key
 
 
+def _field(tracker: ml.Tracker, change: dict[str, Any]) -> tuple[str, Any]:
+    """The one field of ``change``, a version name replaced by what that field holds."""
+    name, value = next(iter(change.items()))
+    if name.endswith("_profile"):
+        return name, str(tracker.get_version(value).dataset.profile)
+    if name in ("reference", "current"):
+        return name, tracker.get_version(value).id
+    return name, value
+
+
+def _plant_report(
+    tracker: ml.Tracker, inputs: dict[str, Any], bound: dict[str, Any], report: DriftReport
+) -> None:
+    """Point the lookup of ``inputs`` at a report blob that says it was computed from
+    ``bound``."""
+    doc = {"format": 2, "kind": "drift-report", "inputs": bound, "report": report.to_dict()}
+    _plant_lookup(tracker, inputs, _plant_blob(tracker, canonical(doc)))
+
+
 def _plant_lookup(tracker: ml.Tracker, inputs: dict[str, Any], result: object) -> str:
     key = _lookup_key(tracker, inputs)
     tracker.store.put(key, canonical({**inputs, "result": result}), mode="overwrite")
@@ -118,67 +137,38 @@ def test_another_pairs_lookup_copied_under_this_key_is_recomputed(tracker: ml.Tr
 
 
 @pytest.mark.parametrize(
-    "change",
+    ("where", "change"),
     [
-        {"reference_profile": "month-7"},  # the report of other profiles ...
-        {"current_profile": "month-8"},
-        {"reference": "month-5"},  # ... of another pair with the same profiles' keys
-        {"parameters": {"alpha": 0.5, "correction": "bonferroni", "drift_share": 0.5}},
-        {"parameters": {"alpha": 0.05, "correction": "bh", "drift_share": 0.5}},
-        {"algorithm": 0},
+        ("inputs", {"reference_profile": "month-7"}),  # the report of other profiles ...
+        ("inputs", {"current_profile": "month-8"}),
+        ("inputs", {"reference": "month-5"}),  # ... of another pair with the same profiles
+        ("inputs", {"parameters": {"alpha": 0.5, "correction": "bonferroni", "drift_share": 0.5}}),
+        ("inputs", {"parameters": {"alpha": 0.05, "correction": "bh", "drift_share": 0.5}}),
+        ("inputs", {"algorithm": 0}),
+        ("report", {"reference": "month-7"}),  # inputs right, the report's own fields not
+        ("report", {"current": "month-8"}),
+        ("report", {"alpha": 0.5}),
+        ("report", {"correction": "bh"}),
     ],
-    ids=lambda change: next(iter(change)),
+    ids=lambda value: value if isinstance(value, str) else next(iter(value)),
 )
 def test_a_report_bound_to_other_inputs_is_recomputed(
-    tracker: ml.Tracker, change: dict[str, Any]
+    tracker: ml.Tracker, where: str, change: dict[str, Any]
 ) -> None:
-    # A report blob that says it was computed from other inputs (other profiles, another
-    # version, other parameters, another algorithm) holding month 7 -> 8's answer, named
-    # by month 6 -> 7's lookup.
+    # Month 6 -> 7's lookup names a report blob that says it was computed from other
+    # inputs (other profiles, another version, other parameters, another algorithm) and
+    # holds month 7 -> 8's answer; or one whose inputs are right but whose own versions or
+    # parameters are not, with every feature marked undrifted.
     inputs = _inputs(tracker, "month-6", "month-7")
-    name, value = next(iter(change.items()))
-    if name.endswith("profile"):
-        value = str(tracker.get_version(value).dataset.profile)
-    elif name == "reference":
-        value = tracker.get_version(value).id
-    wrong = _truth(tracker, "month-7", "month-8")
-    wrong = replace(wrong, reference=inputs["reference"], current=inputs["current"])
-    blob = _plant_blob(
-        tracker,
-        canonical(
-            {
-                "format": 2,
-                "kind": "drift-report",
-                "inputs": {**inputs, name: value},
-                "report": wrong.to_dict(),
-            }
-        ),
-    )
-    _plant_lookup(tracker, inputs, blob)
-    _assert_recomputed_then_repaired(tracker)
-
-
-@pytest.mark.parametrize(
-    "field",
-    [{"reference": "month-7"}, {"current": "month-8"}, {"alpha": 0.5}, {"correction": "bh"}],
-    ids=lambda field: next(iter(field)),
-)
-def test_a_report_whose_own_fields_disagree_with_its_inputs_is_recomputed(
-    tracker: ml.Tracker, field: dict[str, Any]
-) -> None:
-    inputs = _inputs(tracker, "month-6", "month-7")
-    name, value = next(iter(field.items()))
-    if name in ("reference", "current"):
-        value = tracker.get_version(value).id
-    report = replace(_truth(tracker, "month-6", "month-7"), **{name: value})
-    wrong = replace(report, features=[replace(f, drifted=False) for f in report.features])
-    blob = _plant_blob(
-        tracker,
-        canonical(
-            {"format": 2, "kind": "drift-report", "inputs": inputs, "report": wrong.to_dict()}
-        ),
-    )
-    _plant_lookup(tracker, inputs, blob)
+    name, value = _field(tracker, change)
+    if where == "inputs":
+        wrong = _truth(tracker, "month-7", "month-8")
+        wrong = replace(wrong, reference=inputs["reference"], current=inputs["current"])
+        _plant_report(tracker, inputs, {**inputs, name: value}, wrong)
+    else:
+        wrong = replace(_truth(tracker, "month-6", "month-7"), **{name: value})
+        wrong = replace(wrong, features=[replace(f, drifted=False) for f in wrong.features])
+        _plant_report(tracker, inputs, inputs, wrong)
     _assert_recomputed_then_repaired(tracker)
 
 
