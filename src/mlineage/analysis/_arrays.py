@@ -2,7 +2,7 @@
 
 Bytes format (probe sets and fingerprints alike), never pickle; format 2::
 
-    b"mlineage-arrays\n"          magic, 16 bytes
+    b"mlineage-arrays\\n"          magic, 16 bytes
     uint64 little-endian          length of the JSON header
     JSON header                   {"format": 2, "kind": ..., "meta": {...},
                                    "arrays": [{"name": ..., "bytes": ...}, ...]}
