@@ -18,6 +18,7 @@ import mlineage as ml
 from mlineage import content
 from mlineage.analysis import DataProfile, DriftReport, drift_between
 from mlineage.analysis._drift_cache import DriftCache, canonical
+from mlineage.errors import CorruptRecord
 from mlineage.storage import LocalStore
 from tests.analysis.test_drift_lineage import SHIFTED, _history
 
@@ -378,3 +379,20 @@ def test_fsck_accepts_the_cache(tracker: ml.Tracker) -> None:
         lookup["reference"],
         lookup["current"],
     )
+
+
+def test_a_canonical_report_reads_back_equal_and_checked(tracker: ml.Tracker) -> None:
+    # Cached reports are canonical JSON (sorted keys), read by a fast path; a report in
+    # field order goes through the field-by-field checks. Both give the same report, and
+    # a wrong type is refused on either.
+    report = _truth(tracker, "month-6", "month-7")
+    as_written = report.to_dict()
+    canonical_form = json.loads(canonical(as_written))
+    assert list(canonical_form["features"][0]) == sorted(as_written["features"][0])
+    assert DriftReport.from_dict(canonical_form) == DriftReport.from_dict(as_written) == report
+    for form in (as_written, canonical_form):
+        for field, value in (("statistic", "0.4"), ("n_cur", -1), ("drifted", 1)):
+            bad = json.loads(json.dumps(form))
+            bad["features"][3][field] = value
+            with pytest.raises(CorruptRecord, match=field):
+                DriftReport.from_dict(bad)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -231,7 +232,7 @@ class DriftReport:
         >>> DriftReport.from_dict(report.to_dict()) == report
         True
         """
-        values = _checked(data, _REPORT_FIELDS, "drift report")
+        values = dict(_checked(data, _REPORT_FIELDS, "drift report"))
         features, label = values.pop("features"), values.pop("label", None)
         if not isinstance(features, list):
             raise CorruptRecord(
@@ -243,7 +244,7 @@ class DriftReport:
                 "outside [0, 1]"
             )
         return cls(
-            features=[FeatureDrift.from_dict(f) for f in features],
+            features=_features(features),
             label=None if label is None else FeatureDrift.from_dict(label),
             **values,
         )
@@ -314,33 +315,81 @@ def _kind(value: object) -> str:
     return f"{value!r:.60} ({type(value).__name__})"
 
 
+#: The plain types JSON decodes each kind of field to (exact types: a bool is no count).
+_PLAIN: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "str?": (str, type(None)),
+    "number": (float,),
+    "number?": (float, type(None)),
+    "bool": (bool,),
+    "count": (int,),
+}
+
+_PLAIN_OF = {
+    what: {name: _PLAIN.get(kind, ()) for name, kind in spec.items()}
+    for what, spec in (("feature drift", _FEATURE_FIELDS), ("drift report", _REPORT_FIELDS))
+}
+_FEATURE_ORDER = tuple(sorted(_FEATURE_FIELDS))
+_FEATURE_FIELD_ORDER = tuple(f.name for f in fields(FeatureDrift))
+_FEATURE_PLAIN = [frozenset(_PLAIN[_FEATURE_FIELDS[name]]) for name in _FEATURE_ORDER]
+_COUNTS = {
+    what: [name for name, kind in spec.items() if kind == "count"]
+    for what, spec in (("feature drift", _FEATURE_FIELDS), ("drift report", _REPORT_FIELDS))
+}
+
+
 def _checked(data: Any, spec: dict[str, str], what: str) -> dict[str, Any]:
-    """The fields of a stored ``what``, each of the type ``spec`` names, or CorruptRecord."""
+    """The fields of a stored ``what``, each of the type ``spec`` names, or CorruptRecord.
+
+    ``data`` itself when every field has its plain JSON type, else a converted copy.
+    """
     if not isinstance(data, dict):
         raise CorruptRecord(f"a stored {what} is {_kind(data)}, not a JSON object")
-    unknown = sorted(str(k) for k in data if k not in spec)
-    missing = sorted(_REQUIRED[what] - set(data))
-    if unknown or missing:
+    if not (data.keys() <= spec.keys() and _REQUIRED[what] <= data.keys()):
+        unknown = sorted(str(k) for k in data if k not in spec)
+        missing = sorted(_REQUIRED[what] - data.keys())
         raise CorruptRecord(f"a stored {what} has unknown fields {unknown} or lacks {missing}")
-    out: dict[str, Any] = {}
-    for name, value in data.items():
-        kind = spec[name].rstrip("?")
-        if kind == "any" or (value is None and spec[name].endswith("?")):
-            out[name] = value
-        elif kind == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
-            out[name] = float(value)
-        elif kind == "count" and isinstance(value, int) and not isinstance(value, bool):
-            if value < 0:
-                raise CorruptRecord(f"a stored {what}'s {name} is {value}, a negative count")
-            out[name] = value
-        elif (kind == "bool" and isinstance(value, bool)) or (
-            kind == "str" and isinstance(value, str)
-        ):
-            out[name] = value
-        else:
-            expected = spec[name].replace("?", " or None")
-            raise CorruptRecord(f"a stored {what}'s {name} is {_kind(value)}, not a {expected}")
+    # Run for every feature of every cached report: plain JSON types take one set lookup.
+    plain = _PLAIN_OF[what]
+    odd = [n for n, v in data.items() if type(v) not in plain[n] and spec[n] != "any"]
+    out = data
+    if odd:
+        out = {**data, **{n: _converted(data[n], spec[n], f"a stored {what}'s {n}") for n in odd}}
+    for name in _COUNTS[what]:
+        if name in out and out[name] < 0:
+            raise CorruptRecord(f"a stored {what}'s {name} is {out[name]}, a negative count")
     return out
+
+
+def _features(items: list[Any]) -> list[FeatureDrift]:
+    """``FeatureDrift.from_dict`` of each item, with a fast path for what a cached report
+    holds (canonical JSON: every field, sorted, of its plain type), checked in C loops."""
+    out = []
+    for item in items:
+        if (
+            type(item) is dict
+            and tuple(item) == _FEATURE_ORDER
+            and all(map(operator.contains, _FEATURE_PLAIN, map(type, item.values())))
+            and item["n_ref"] >= 0
+            and item["n_cur"] >= 0
+        ):
+            # positional: twice as fast as keywords for a frozen dataclass of 16 fields
+            out.append(FeatureDrift(*map(item.__getitem__, _FEATURE_FIELD_ORDER)))
+        else:
+            out.append(FeatureDrift.from_dict(item))
+    return out
+
+
+def _converted(value: object, kind: str, field: str) -> Any:
+    """A field not of its plain JSON type: an int or a float subclass for a number, a str
+    subclass for a str; anything else is CorruptRecord."""
+    base = kind.rstrip("?")
+    if base == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if base == "str" and isinstance(value, str):
+        return str(value)
+    expected = kind.replace("?", " or None")
+    raise CorruptRecord(f"{field} is {_kind(value)}, not a {expected}")
 
 
 def _fmt(value: float | None) -> str:
