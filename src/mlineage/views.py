@@ -357,6 +357,14 @@ def bisect(
     BisectResult
         The first bad version, the versions tested with their outcomes, the skipped ones,
         and whether skips left the answer ambiguous.
+
+    Raises
+    ------
+    InvalidInput
+        ``test`` is not callable (raised before any evaluation); ``good`` is not a
+        first-parent ancestor of ``bad``; ``test`` returned something other than a bool,
+        a numpy bool or None (the message names the value and its type: the string
+        ``"False"`` or an exit code is not read by its truthiness).
     """
     from mlineage.analysis._bisect import bisect as search  # numpy: imported on first use
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -113,3 +114,52 @@ def test_bad_arguments_and_errors_of_the_test() -> None:
         tracker.bisect("v0", "v4", broken)
     one = tracker.bisect("v3", "v4", _is_good)  # one candidate: nothing to evaluate
     assert one.first_bad.name == "v4" and one.evaluated == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["False", "True", "", 0, 1, 0.0, np.int64(0), np.array(True), np.array([False]), [], object()],
+    ids=lambda value: type(value).__name__,
+)
+def test_only_bools_and_none_are_answers(answer: object) -> None:
+    tracker = _line(9, 4)
+    seen: list[str] = []
+
+    def test(version: ModelVersion) -> object:
+        seen.append(str(version.name))
+        return answer
+
+    with pytest.raises(InvalidInput, match="bisect's test returned") as caught:
+        tracker.bisect("v0", "v8", test)  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert type(answer).__qualname__ in message and repr(answer)[:40] in message
+    assert seen[0] in message and len(seen) == 1  # stops at the first such answer
+
+
+def test_an_exit_code_is_not_read_by_its_truthiness() -> None:
+    # 0 is "good" to git bisect run but falsy to Python: the old reading took it as bad.
+    tracker = _line(9, 4)
+    with pytest.raises(InvalidInput, match=r"status == 0"):
+        tracker.bisect("v0", "v8", lambda v: 0 if _is_good(v) else 1)  # type: ignore[arg-type,return-value]
+    found = tracker.bisect("v0", "v8", lambda v: (0 if _is_good(v) else 1) == 0)
+    assert found.first_bad.name == "v4"
+
+
+@given(st.integers(2, 30), st.data())
+@settings(max_examples=30, deadline=None)
+def test_numpy_bools_answer_like_bools(n: int, data: st.DataObject) -> None:
+    first_bad = data.draw(st.integers(1, n - 1))
+    tracker = _line(n, first_bad)
+    result = tracker.bisect("v0", f"v{n - 1}", lambda v: np.bool_(_is_good(v)))
+    assert result.first_bad.name == f"v{first_bad}"
+    assert all(type(outcome) is bool for _, outcome in result.evaluated)
+
+
+@pytest.mark.parametrize("test", [None, "accuracy > 0.85", True, 0])
+def test_a_test_that_is_not_callable_is_refused_before_any_evaluation(test: object) -> None:
+    tracker = _line(5, 2)
+    with pytest.raises(InvalidInput, match="must be callable") as caught:
+        tracker.bisect("v3", "v4", test)  # type: ignore[arg-type]  # one candidate: no evaluation
+    assert repr(test) in str(caught.value)
+    with pytest.raises(InvalidInput, match="must be callable"):
+        tracker.bisect("v0", "v4", test)  # type: ignore[arg-type]

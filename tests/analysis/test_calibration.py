@@ -161,3 +161,37 @@ def test_swapped_arguments_get_a_typed_error_that_says_so() -> None:
         expected_calibration_error(TM_TARGET, TM_PREDS)
     with pytest.raises(InvalidInput, match="look swapped"):
         expected_calibration_error([1, 0], [[0.1, 0.9], [0.6, 0.4]])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"ece": "0.1"},
+        {"ece": float("nan")},
+        {"mce": 1.5},
+        {"n": 5.0},
+        {"n": True},
+        {"n": 6},  # the counts add up to 5
+        {"count": [2, -1, 1, 2, 1]},
+        {"count": [2.0, 1, 1, 0, 1]},
+        {"confidence": ["0.2", 0.4, 0.6, None, 0.9]},
+        {"accuracy": [float("nan"), 1.0, 0.0, None, 1.0]},
+        {"edges": [0.0, 0.4, 0.2, 0.6, 0.8, 1.0]},
+        {"edges": [0.0, 0.25, 0.5, 0.75, 1.0]},
+        {"extra": 1},
+    ],
+    ids=repr,
+)
+def test_from_dict_checks_every_field(change: dict[str, object]) -> None:
+    good = {
+        "ece": 0.1,
+        "mce": 0.3,
+        "n": 5,
+        "edges": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+        "count": [2, 1, 1, 0, 1],
+        "confidence": [0.2, 0.4, 0.6, None, 0.9],
+        "accuracy": [0.5, 1.0, 0.0, None, 1.0],
+    }
+    assert CalibrationResult.from_dict(good).n == 5
+    with pytest.raises(InvalidInput):
+        CalibrationResult.from_dict({**good, **change})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -125,6 +126,46 @@ def test_bad_input() -> None:
         change_points([1.0, 2.0], penalty=-1)
     with pytest.raises(InvalidInput, match="min_size"):
         change_points([1.0, 2.0], min_size=0)
+
+
+BAD_OPTIONS = [
+    {"method": "x"},
+    {"method": None},
+    {"method": ["binseg"]},
+    {"penalty": -1},
+    {"penalty": -1e-300},
+    {"penalty": float("nan")},
+    {"penalty": float("inf")},
+    {"penalty": "1.0"},
+    {"penalty": True},
+    {"penalty": [1.0]},
+    {"penalty": np.float64("nan")},
+    {"min_size": 0},
+    {"min_size": -3},
+    {"min_size": 1.5},
+    {"min_size": True},
+    {"min_size": "2"},
+    {"jump": 0},
+    {"jump": 2.0},
+    {"jump": np.bool_(True)},
+]
+
+
+@pytest.mark.parametrize("options", BAD_OPTIONS, ids=repr)
+@pytest.mark.parametrize("values", [[], [1.0], [1.0, 2.0], [0.9] * 12, [1.0, np.nan]], ids=len)
+def test_options_are_checked_before_the_series_whatever_its_length(
+    options: dict[str, Any], values: list[float]
+) -> None:
+    name, value = next(iter(options.items()))
+    with pytest.raises(InvalidInput, match=name) as caught:
+        change_points(values, **options)
+    assert repr(value) in str(caught.value)
+
+
+def test_numpy_scalars_are_valid_options() -> None:
+    acc = [0.91, 0.90, 0.92, 0.91, 0.90, 0.91, 0.84, 0.83, 0.85, 0.84, 0.83, 0.84]
+    assert change_points(acc, penalty=np.float32(0.001), min_size=np.int64(2)) == [6]
+    assert change_points(acc, penalty=0, jump=np.int32(1)) == change_points(acc, penalty=0.0)
 
 
 def test_robust_z() -> None:

@@ -206,19 +206,43 @@ def test_the_cache_keeps_the_store_valid(history: ml.Tracker) -> None:
     assert content.read_blob(history.store, entry["result"])  # hashes to its key
 
 
+@pytest.mark.parametrize(
+    "damage", [b"{garbage", b"[" * 100_000 + b"]" * 100_000], ids=["garbage", "nested"]
+)
 def test_a_damaged_cache_entry_is_recomputed(
-    history: ml.Tracker, monkeypatch: pytest.MonkeyPatch
+    history: ml.Tracker, monkeypatch: pytest.MonkeyPatch, damage: bytes
 ) -> None:
     before = history.analysis.drift_along()
     store = history.store
     assert isinstance(store, LocalStore)
     for key in store.list("models/churn/cache/drift/"):
-        store.path_of(key).write_text("{garbage")
+        store.path_of(key).write_bytes(damage)
     calls = _count_computations(monkeypatch)
     fresh = ml.Tracker.load("churn", storage=history.storage_path)
     after = fresh.analysis.drift_along()
     assert len(calls) == 11 and after.cached == 0
     assert [s.report for s in after.steps] == [s.report for s in before.steps]
+
+
+def test_a_cache_entry_naming_another_pairs_report_is_not_served(history: ml.Tracker) -> None:
+    # Month 7's lookup pointed at month 12's report (nothing drifted): the answer for
+    # month 7 must still name the shifted features.
+    history.analysis.drift_along()
+    store = history.store
+    profile = {history.get_version(f"month-{m}").dataset.profile: m for m in (7, 12)}
+    entries = {}
+    for key in store.list("models/churn/cache/drift/"):
+        entry = json.loads(store.get(key))
+        if entry["current_profile"] in profile:
+            entries[profile[entry["current_profile"]]] = (key, entry)
+    key, entry = entries[7]
+    store.put(
+        key, json.dumps({**entry, "result": entries[12][1]["result"]}).encode(), mode="overwrite"
+    )
+    fresh = ml.Tracker.load("churn", storage=history.storage_path)
+    assert sorted(f.name for f in fresh.analysis.drift("month-7").drifted) == SHIFTED
+    step = fresh.analysis.drift_along().steps[5]
+    assert step.version.name == "month-7" and sorted(f.name for f in step.top()) == SHIFTED
 
 
 def test_a_read_only_tracker_computes_without_writing(history: ml.Tracker) -> None:

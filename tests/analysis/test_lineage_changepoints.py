@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import mlineage as ml
+from mlineage.errors import InvalidInput
 
 
 def _tracker(values: list[float]) -> ml.Tracker:
@@ -44,3 +45,26 @@ def test_flat_series_and_missing_metric() -> None:
     with pytest.raises(ml.MetricNotFound):
         tracker.analysis.change_points("auc")
     assert tracker.analysis is tracker.analysis  # built once
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"method": "x"},
+        {"penalty": -1},
+        {"penalty": float("nan")},
+        {"penalty": "high"},
+        {"min_size": 0},
+        {"min_size": 2.0},
+    ],
+    ids=repr,
+)
+@pytest.mark.parametrize("versions", [1, 2, 3, 12])
+def test_options_are_checked_on_a_history_of_any_length(
+    options: dict[str, object], versions: int
+) -> None:
+    tracker = _tracker([0.9] * versions)
+    with pytest.raises(InvalidInput, match=next(iter(options))):
+        tracker.analysis.change_points("accuracy", **options)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match=next(iter(options))):
+        tracker.analysis.change_points("not-recorded", **options)  # type: ignore[arg-type]

@@ -167,12 +167,14 @@ def test_corrupt_probe_bytes(probe: ProbeSet) -> None:
 
 
 def _rewrite_header(data: bytes, change: Any) -> bytes:
+    """Edit the header as a tool would that also rewrites the trailing checksum."""
     start = len(b"mlineage-arrays\n")
     (length,) = struct.unpack_from("<Q", data, start)
     header = json.loads(data[start + 8 : start + 8 + length])
     change(header)
     text = json.dumps(header).encode()
-    return data[:start] + struct.pack("<Q", len(text)) + text + data[start + 8 + length :]
+    body = data[:start] + struct.pack("<Q", len(text)) + text + data[start + 8 + length : -32]
+    return body + hashlib.sha256(body).digest()
 
 
 def test_probe_bytes_with_a_wrong_hash_or_newer_format(probe: ProbeSet) -> None:

@@ -7,6 +7,13 @@ test cannot judge (it returns None or raises :class:`~mlineage.errors.Untestable
 listed in ``skip``, is skipped as ``git bisect skip`` does: the search tests the untested
 version nearest the middle instead; if only skipped versions remain between the last good
 and the first bad ones, the answer is ambiguous and every one of them is a candidate.
+
+The test's answer is read strictly: True or False (Python or numpy booleans) or None.
+Anything else — the string ``"False"``, a process exit code (0 means good to ``git bisect
+run`` but is falsy to Python), a 0-d array — stops the search with
+:class:`~mlineage.errors.InvalidInput` naming the value, rather than being read by its
+truthiness. ``mlineage bisect run`` maps a command's exit status itself, as ``git bisect
+run`` does.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from mlineage import refs
 from mlineage.errors import InvalidInput, Untestable
@@ -25,8 +34,8 @@ if TYPE_CHECKING:
 
 __all__ = ["BisectResult", "bisect"]
 
-#: ``test(version)``: True (or truthy) when the version is good, False when bad, None
-#: (or raising Untestable) when it cannot be judged.
+#: ``test(version)``: True (a bool or numpy bool) when the version is good, False when
+#: bad, None (or raising Untestable) when it cannot be judged; anything else is an error.
 Test = Callable[[ModelVersion], "bool | None"]
 
 
@@ -100,6 +109,11 @@ def bisect(
     tracker: Tracker, good: Ref, bad: Ref, test: Test, skip: Iterable[Ref] = ()
 ) -> BisectResult:
     """``tracker.bisect``: see :meth:`mlineage.Tracker.bisect`."""
+    if not callable(test):
+        raise InvalidInput(
+            f"bisect's test must be callable (a function of a ModelVersion returning True "
+            f"for good, False for bad, None to skip), got {_shown(test)}"
+        )
     index = tracker._index
     good_v, bad_v = refs.get_version(index, good), refs.get_version(index, bad)
     path = [index.graph.node(i) for i in refs.history_indices(index, bad_v)]
@@ -126,10 +140,9 @@ def bisect(
             outcome = None
         else:
             try:
-                result = test(version)
+                outcome = _outcome(test(version), version)
             except Untestable:
-                result = None
-            outcome = None if result is None else bool(result)
+                outcome = None
             evaluated.append((version, outcome))
         if outcome is None:
             untestable.add(mid)
@@ -157,3 +170,29 @@ def _nearest_untested(mid: int, lo: int, hi: int, untestable: set[int]) -> int |
             if lo <= i < hi and i not in untestable:
                 return i
     return None
+
+
+def _outcome(result: object, version: ModelVersion) -> bool | None:
+    """The test's answer: a bool, a numpy bool or None; anything else is InvalidInput."""
+    if result is None:
+        return None
+    if isinstance(result, (bool, np.bool_)):
+        return bool(result)
+    label = version.id[:12] + (f" ({version.name})" if version.name else "")
+    raise InvalidInput(
+        f"bisect's test returned {_shown(result)} for version {label}; it must return True "
+        "(good), False (bad) or None (skip), or raise Untestable. Truthiness is not "
+        "guessed: the string 'False' is truthy and an exit code of 0 means good. For a "
+        "process's exit status return `status == 0`, or use `mlineage bisect run`, which "
+        "reads it as git bisect run does (0 good, 125 skip, 1-127 bad)"
+    )
+
+
+def _shown(value: object) -> str:
+    """``repr`` (shortened) and the type, for messages about a value of the wrong kind."""
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    kind = type(value)
+    module = "" if kind.__module__ == "builtins" else kind.__module__ + "."
+    return f"{text} ({module}{kind.__qualname__})"

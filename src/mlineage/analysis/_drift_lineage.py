@@ -4,31 +4,14 @@ Everything is computed from the profiles stored with the versions' data snapshot
 (``DataSnapshot.from_array(..., profile=True)``), so it works after the raw data is gone.
 Profiles are read verified (their bytes must hash to their key).
 
-**The drift cache.** A drift report depends only on the two profiles and the test
-parameters, all immutable, so it is computed once per store. The report is stored as a
-content-addressed blob (its bytes hash to its key, like every blob), and the lookup
-``(profile a, profile b, parameters) -> report blob`` as a small create-only JSON object::
-
-    models/<model>/cache/drift/<digest>.json
-    {"format": 1, "kind": "drift", "reference_profile": "blobs/sha256/...",
-     "current_profile": "blobs/sha256/...", "parameters": {...}, "algorithm": 1,
-     "result": "blobs/sha256/..."}
-
-``<digest>`` is the SHA-256 of the canonical JSON of the inputs (the object without
-``result``). The report blob is written before the entry, so an entry never names a missing
-blob; the entry is written create-only, so two processes racing write the same answer once.
-A read-only tracker computes without writing. A damaged entry or report is ignored and the
-report recomputed (fsck reports damaged blobs). ``ALGORITHM`` changes when
-:func:`~mlineage.analysis.drift_between` would give a different answer, which retires
-older entries.
+Reports go through the store's drift cache (:mod:`mlineage.analysis._drift_cache`): each
+cached report is bound to its pair of versions, their profiles and the parameters, checked
+on every read, and recomputed on any mismatch or damage.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import itertools
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -38,11 +21,11 @@ import numpy as np
 
 from mlineage import refs
 from mlineage.analysis._data_profile import DataProfile
+from mlineage.analysis._drift_cache import DriftCache
 from mlineage.analysis._drift_report import DriftReport, FeatureDrift, drift_between
 from mlineage.analysis.changepoints import robust_z
-from mlineage.content import BlobCache, blob_key_of, read_blob
+from mlineage.content import BlobCache, read_blob
 from mlineage.errors import (
-    AlreadyExists,
     CorruptRecord,
     HashMismatch,
     InvalidInput,
@@ -65,25 +48,16 @@ __all__ = [
     "DriftCorrelation",
     "DriftLineage",
     "DriftStep",
-    "cache_key",
     "drift_score",
 ]
 
 #: A step is anomalous when its drift score's robust z-score exceeds this (Iglewicz &
 #: Hoaglin's 3.5).
 ANOMALY_Z = 3.5
-#: Version of the drift computation behind cached reports.
-ALGORITHM = 1
-CACHE_FORMAT = 1
 _HOW_TO_PROFILE = (
     "record one with DataSnapshot.from_array(X, y, profile=True) (or from_dataframe / "
     "from_path(..., profile=True), or snapshot.with_profile(DataProfile...))"
 )
-
-
-def cache_key(model: str, digest: str) -> str:
-    """Key of the drift cache entry ``digest`` of ``model`` (see the module docstring)."""
-    return f"models/{model}/cache/drift/{digest}.json"
 
 
 def drift_score(report: DriftReport) -> float:
@@ -107,7 +81,8 @@ def drift_score(report: DriftReport) -> float:
         if f.test != "none"
     ]
     finite = [s for s in sizes if s is not None and math.isfinite(s)]
-    return float(np.mean(finite)) if finite else report.drifted_share
+    # math.fsum, not numpy: called for every step of a history, on ~10 numbers.
+    return math.fsum(finite) / len(finite) if finite else report.drifted_share
 
 
 @dataclass(frozen=True)
@@ -336,7 +311,7 @@ class DriftLineage:
         self.store = tracker.store
         self.model = tracker.model
         self.profiles = BlobCache(tracker.store)
-        self.reports = BlobCache(tracker.store)
+        self.cache = DriftCache(tracker.store, tracker.model, tracker.read_only)
 
     # -- profiles -----------------------------------------------------------------------
 
@@ -390,18 +365,10 @@ class DriftLineage:
         read for the previous step without keeping every profile in memory.
         """
         key_a, key_b = self.profile_key(reference), self.profile_key(current)
-        entry = {
-            "format": CACHE_FORMAT,
-            "kind": "drift",
-            "reference_profile": key_a,
-            "current_profile": key_b,
-            "parameters": params,
-            "algorithm": ALGORITHM,
-        }
-        digest = hashlib.sha256(_canonical(entry)).hexdigest()
-        found = self._cached(cache_key(self.model, digest), entry)
+        inputs = self.cache.inputs(reference.id, current.id, key_a, key_b, params)
+        found = self.cache.get(inputs)
         if found is not None:
-            return replace(found, reference=reference.id, current=current.id), True
+            return found, True
         if profiles is None:
             pa, pb = self.profile(reference), self.profile(current)
         else:
@@ -410,29 +377,11 @@ class DriftLineage:
             pb = self.profile(current, cache=False) if held_b is None else held_b
             profiles.clear()
             profiles[key_b] = pb
-        report = drift_between(pa, pb, **params)
-        if not self.tracker.read_only:
-            self._store(cache_key(self.model, digest), entry, report)
-        return replace(report, reference=reference.id, current=current.id), False
-
-    def _cached(self, key: str, entry: dict[str, Any]) -> DriftReport | None:
-        try:
-            stored = json.loads(self.store.get(key))
-            if not isinstance(stored, dict) or stored.get("format") != CACHE_FORMAT:
-                return None
-            if {k: stored.get(k) for k in entry} != entry:
-                return None  # a digest collision, or an entry written by hand
-            return self.reports.get(str(stored["result"]), _decode_report, "drift report")
-        except (NotFound, KeyError, ValueError, CorruptRecord, HashMismatch):
-            return None
-
-    def _store(self, key: str, entry: dict[str, Any], report: DriftReport) -> None:
-        data = _canonical({"format": CACHE_FORMAT, "kind": "drift-report", **report.to_dict()})
-        blob = blob_key_of(data)
-        self.store.put_if_absent(blob, data)  # the blob before the entry that names it
-        # Create-only: a process that stored the same inputs' entry first wrote this answer.
-        with contextlib.suppress(AlreadyExists):
-            self.store.put(key, _canonical({**entry, "result": blob}), mode="create")
+        report = replace(
+            drift_between(pa, pb, **params), reference=reference.id, current=current.id
+        )
+        self.cache.put(inputs, report)
+        return report, False
 
     # -- queries --------------------------------------------------------------------------
 
@@ -522,15 +471,3 @@ def _check(params: dict[str, Any]) -> None:
         raise InvalidInput(f"drift_share must lie in (0, 1], got {params['drift_share']!r}")
     if params["correction"] not in ("bonferroni", "bh"):
         raise InvalidInput(f"correction must be 'bonferroni' or 'bh', got {params['correction']!r}")
-
-
-def _canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
-
-
-def _decode_report(data: bytes) -> DriftReport:
-    try:
-        stored = json.loads(data)
-    except ValueError:
-        raise CorruptRecord("a cached drift report is not JSON") from None
-    return DriftReport.from_dict(stored)

@@ -18,6 +18,7 @@ from mlineage.analysis._arrays import (
     _storable,
     _unpack,
 )
+from mlineage.analysis._inputs import _count, _real
 from mlineage.analysis.behaviour import GroupMetrics, _labels
 from mlineage.analysis.calibration import CalibrationResult
 from mlineage.errors import CorruptRecord, InvalidInput
@@ -68,7 +69,11 @@ class Fingerprint:
     Raises
     ------
     InvalidInput
-        Arrays of inconsistent lengths or shapes.
+        Arrays of inconsistent lengths or shapes; an ``accuracy`` that is not a number in
+        [0, 1]; ``groups`` that are not :class:`GroupMetrics` with distinct labels,
+        positive integer sizes adding up to ``n`` and accuracies in [0, 1] that add up to
+        ``accuracy``; a ``calibration`` of another number of rows, or without ``proba``
+        and ``accuracy``; a ``group_by`` that is not a non-empty string.
 
     Examples
     --------
@@ -104,19 +109,29 @@ class Fingerprint:
             else _embedding_matrix(_storable("embeddings", embeddings), n)
         )
         labels = None if classes is None else _labels("classes", _storable("classes", classes))
-        if accuracy is not None and not (
-            isinstance(accuracy, (int, float)) and 0.0 <= accuracy <= 1.0
-        ):
-            raise InvalidInput(f"accuracy must be a number in [0, 1], got {accuracy!r}")
+        acc = None if accuracy is None else _real(accuracy, "accuracy", 0.0, 1.0)
+        if not isinstance(group_by, str) or not group_by:
+            raise InvalidInput(f"group_by must be a non-empty string, got {group_by!r:.80}")
+        self.groups = _checked_groups(groups, n, acc)
+        if calibration is not None:
+            if not isinstance(calibration, CalibrationResult):
+                raise InvalidInput(
+                    f"calibration must be a CalibrationResult, got {type(calibration).__name__}"
+                )
+            if calibration.n != n or p is None or acc is None:
+                raise InvalidInput(
+                    f"calibration over {calibration.n} rows does not fit a fingerprint of "
+                    f"{n} rows{'' if p is not None else ' without proba'}"
+                    f"{'' if acc is not None else ' without accuracy'}"
+                )
         self.probe_hash = probe_hash
         self.predictions = _frozen(pred, copy=_copy)
         self.proba = None if p is None else _frozen(p, copy=_copy)
         self.embeddings = None if emb is None else _frozen(emb, copy=_copy)
         self.classes = None if labels is None else _frozen(labels, copy=_copy)
-        self.accuracy = None if accuracy is None else float(accuracy)
-        self.groups = tuple(groups)
+        self.accuracy = acc
         self.calibration = calibration
-        self.group_by = str(group_by)
+        self.group_by = group_by
         self.probe: ProbeSet | None = None
 
     @property
@@ -217,7 +232,10 @@ class Fingerprint:
         Raises
         ------
         CorruptRecord
-            Truncated, altered or foreign bytes.
+            Truncated, altered or foreign bytes: the whole document must match its
+            checksum (format 2), and every header field is checked as the constructor
+            checks it (types, ranges, group sizes adding up to ``n``, per-group accuracies
+            adding up to ``accuracy``). Also for any nesting depth of the header.
         StoreFormatError
             Written in a newer format by a newer mlineage.
 
@@ -230,7 +248,15 @@ class Fingerprint:
         """
         meta, arrays = _unpack(data, "fingerprint")
         try:
-            calibration = meta["calibration"]
+            unknown = set(meta) - _META_KEYS | set(arrays) - _ARRAYS
+            missing = _META_KEYS - {"group_by"} - set(meta)  # format 1 could lack group_by
+            if unknown or missing:
+                raise InvalidInput(f"fields {sorted(unknown)} unknown, {sorted(missing)} missing")
+            groups, calibration = meta["groups"], meta["calibration"]
+            if not isinstance(groups, list) or not all(
+                isinstance(g, list) and len(g) == 3 for g in groups
+            ):
+                raise InvalidInput(f"groups are {groups!r:.80}, not [label, n, accuracy] lists")
             return cls(
                 meta["probe_hash"],
                 arrays["predictions"],
@@ -238,12 +264,61 @@ class Fingerprint:
                 embeddings=arrays.get("embeddings"),
                 classes=arrays.get("classes"),
                 accuracy=meta["accuracy"],
-                groups=tuple(GroupMetrics(g, int(n), float(a)) for g, n, a in meta["groups"]),
+                groups=[GroupMetrics(*g) for g in groups],
                 calibration=None
                 if calibration is None
                 else CalibrationResult.from_dict(calibration),
                 group_by=meta.get("group_by", "group"),
                 _copy=False,
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CorruptRecord(f"damaged serialised fingerprint: {exc}") from exc
+        except (KeyError, InvalidInput) as exc:
+            raise CorruptRecord(f"damaged serialised fingerprint: {exc}") from None
+
+
+_META_KEYS = {"probe_hash", "accuracy", "groups", "calibration", "group_by"}
+_ARRAYS = {"predictions", "proba", "embeddings", "classes"}
+#: Slack for per-group accuracies (hits / size, rounded to floats) adding up.
+_TOLERANCE = 1e-6
+
+
+def _checked_groups(
+    groups: tuple[GroupMetrics, ...] | list[GroupMetrics], n: int, accuracy: float | None
+) -> tuple[GroupMetrics, ...]:
+    """``groups`` as a tuple, each checked, together a partition of the ``n`` rows."""
+    if isinstance(groups, (str, bytes)) or not isinstance(groups, (tuple, list)):
+        raise InvalidInput(f"groups must be a list of GroupMetrics, got {type(groups).__name__}")
+    out, labels, hits = [], set(), 0
+    for g in groups:
+        if not isinstance(g, GroupMetrics):
+            raise InvalidInput(f"groups must hold GroupMetrics, got {g!r:.80}")
+        label = g.group
+        if isinstance(label, float):
+            _real(label, "a group label")
+        elif not isinstance(label, (str, int)):
+            raise InvalidInput(
+                f"group label {label!r:.80} ({type(label).__name__}) is not a str, int, "
+                "float or bool"
+            )
+        if str(label) in labels:
+            raise InvalidInput(f"group {str(label)!r} is listed twice")
+        labels.add(str(label))
+        size = _count(g.n, f"the size of group {str(label)!r}", minimum=1)
+        share = _real(g.accuracy, f"the accuracy of group {str(label)!r}", 0.0, 1.0)
+        correct = share * size
+        if abs(correct - round(correct)) > _TOLERANCE * size:
+            raise InvalidInput(
+                f"group {str(label)!r}: accuracy {share!r} of {size} rows is not a share "
+                "of whole rows"
+            )
+        hits += round(correct)
+        out.append(GroupMetrics(label, size, share))
+    if out:
+        total = sum(g.n for g in out)
+        if total != n:
+            raise InvalidInput(f"the groups hold {total} rows, the fingerprint {n}")
+        if accuracy is None or abs(accuracy * n - hits) > _TOLERANCE * n:
+            raise InvalidInput(
+                f"the groups' accuracies add up to {hits} correct of {n} rows, but the "
+                f"accuracy is {accuracy!r}"
+            )
+    return tuple(out)

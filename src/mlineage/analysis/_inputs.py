@@ -1,7 +1,9 @@
-"""Input checks shared by the drift statistics: samples and counts as float arrays."""
+"""Input checks shared by the statistics: samples and counts as float arrays, and the
+scalars that stored results hold (real numbers in a range, counts)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -59,3 +61,31 @@ def _counts(values: Any, name: str) -> FloatArray:
     if arr.sum() <= 0:
         raise InvalidInput(f"{name} sums to 0; a distribution needs some mass")
     return arr
+
+
+def _real(value: object, name: str, low: float = -math.inf, high: float = math.inf) -> float:
+    """A finite real number in ``[low, high]`` as a float: an int or float, not a bool."""
+    if not (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, (bool, np.bool_))
+        and math.isfinite(value)
+        and low <= value <= high
+    ):
+        raise InvalidInput(
+            f"{name} is {value!r:.80} ({type(value).__name__}); it must be a finite number "
+            f"in [{low:g}, {high:g}]"
+        )
+    return float(value)
+
+
+def _count(value: object, name: str, minimum: int = 0) -> int:
+    """An integer >= ``minimum`` (a Python or numpy integer, not a bool or a float)."""
+    if not (
+        isinstance(value, (int, np.integer))
+        and not isinstance(value, (bool, np.bool_))
+        and value >= minimum
+    ):
+        raise InvalidInput(
+            f"{name} is {value!r:.80} ({type(value).__name__}); it must be an integer >= {minimum}"
+        )
+    return int(value)

@@ -168,8 +168,9 @@ class ProbeSet:
         Raises
         ------
         CorruptRecord
-            Truncated, altered or foreign bytes, or content that no longer matches the
-            recorded hash.
+            Truncated, altered or foreign bytes (format 2: the whole document must match
+            its checksum), a header field of the wrong type or an unknown one (at any
+            nesting depth), or content that no longer matches the recorded hash.
         StoreFormatError
             Written in a newer format by a newer mlineage.
 
@@ -180,6 +181,12 @@ class ProbeSet:
         """
         meta, arrays = _unpack(data, "probe")
         try:
+            unknown = set(meta) - {"name", "hash", "group_by"}
+            if unknown or not {"name", "hash"} <= set(meta) or set(arrays) - {"X", "y", "groups"}:
+                raise InvalidInput(
+                    f"the header has fields {sorted(meta)} and arrays {sorted(arrays)}; expected "
+                    "name, hash (and group_by), and X (and y, groups)"
+                )
             probe = cls(
                 arrays["X"],
                 arrays.get("y"),

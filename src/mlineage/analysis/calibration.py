@@ -27,12 +27,14 @@ al. (and mlineage) put it in the lower one.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from mlineage.analysis._inputs import _count, _real
 from mlineage.analysis.behaviour import _as_array, _labels
 from mlineage.errors import InvalidInput
 
@@ -123,7 +125,7 @@ class CalibrationResult:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CalibrationResult:
+    def from_dict(cls, data: Any) -> CalibrationResult:
         """Rebuild a result from :meth:`to_dict` output.
 
         Parameters
@@ -138,7 +140,10 @@ class CalibrationResult:
         Raises
         ------
         InvalidInput
-            Missing keys or bin lists of inconsistent lengths.
+            Not a dict of exactly those keys; bin lists of inconsistent lengths; an error
+            or bin confidence or accuracy that is not a number in [0, 1] (or None for an
+            empty bin's); counts that are not non-negative integers adding up to ``n``;
+            edges that do not rise within [0, 1].
 
         Examples
         --------
@@ -148,24 +153,42 @@ class CalibrationResult:
         ... ).bins[0].count
         1
         """
-        try:
-            edges = [float(e) for e in data["edges"]]
-            counts, conf, acc = data["count"], data["confidence"], data["accuracy"]
-            if not len(edges) - 1 == len(counts) == len(conf) == len(acc):
-                raise ValueError("bin lists of different lengths")
-            bins = tuple(
-                CalibrationBin(
-                    edges[i],
-                    edges[i + 1],
-                    int(counts[i]),
-                    None if conf[i] is None else float(conf[i]),
-                    None if acc[i] is None else float(acc[i]),
-                )
-                for i in range(len(counts))
+        keys = {"ece", "mce", "n", "edges", "count", "confidence", "accuracy"}
+        if not isinstance(data, dict) or set(data) != keys:
+            raise InvalidInput(
+                f"not a calibration result dict (expected the keys {sorted(keys)}): {data!r:.200}"
             )
-            return cls(float(data["ece"]), float(data["mce"]), int(data["n"]), bins)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidInput(f"not a calibration result dict ({exc}): {data!r:.200}") from exc
+        lists = [data[k] for k in ("edges", "count", "confidence", "accuracy")]
+        if not all(isinstance(v, list) for v in lists) or not (
+            len(lists[0]) - 1 == len(lists[1]) == len(lists[2]) == len(lists[3])
+        ):
+            raise InvalidInput(
+                f"not a calibration result dict (bin lists of different lengths): {data!r:.200}"
+            )
+        low, high = -_RANGE_TOLERANCE, 1.0 + _RANGE_TOLERANCE
+        edges = [_real(e, "a calibration bin edge", low, high) for e in lists[0]]
+        if any(b <= a for a, b in itertools.pairwise(edges)):
+            raise InvalidInput(f"calibration bin edges {edges} do not rise")
+        counts = [_count(c, "a calibration bin count") for c in lists[1]]
+        n = _count(data["n"], "the calibration's n")
+        if sum(counts) != n:
+            raise InvalidInput(f"calibration bin counts add up to {sum(counts)}, not n = {n}")
+
+        def mean(value: object, name: str) -> float | None:
+            return None if value is None else _real(value, name, low, high)
+
+        bins = tuple(
+            CalibrationBin(
+                edges[i],
+                edges[i + 1],
+                counts[i],
+                mean(lists[2][i], "a calibration bin confidence"),
+                mean(lists[3][i], "a calibration bin accuracy"),
+            )
+            for i in range(len(counts))
+        )
+        ece = _real(data["ece"], "the calibration's ece", low, high)
+        return cls(ece, _real(data["mce"], "the calibration's mce", low, high), n, bins)
 
 
 def _check_bins(n_bins: int) -> int:

@@ -47,6 +47,33 @@ def _series(values: Any) -> FloatArray:
     return x
 
 
+def _check_options(method: object, penalty: object, min_size: object, jump: object = 1) -> None:
+    """Raise InvalidInput unless :func:`change_points`' options are valid.
+
+    Called before the series is looked at, so a bad option fails on a series of any
+    length, even one too short to search.
+    """
+    if not isinstance(method, str) or method not in ("binseg", "pelt"):
+        raise InvalidInput(f"method must be 'binseg' or 'pelt', got {method!r}")
+    if penalty is not None and not (
+        isinstance(penalty, (int, float, np.integer, np.floating))
+        and not isinstance(penalty, (bool, np.bool_))
+        and math.isfinite(penalty)
+        and penalty >= 0
+    ):
+        raise InvalidInput(
+            f"penalty must be None (the default penalty) or a finite number >= 0, got "
+            f"{penalty!r} ({type(penalty).__name__})"
+        )
+    for name, value in (("min_size", min_size), ("jump", jump)):
+        if (
+            not isinstance(value, (int, np.integer))
+            or isinstance(value, (bool, np.bool_))
+            or value < 1
+        ):
+            raise InvalidInput(f"{name} must be an integer >= 1, got {value!r}")
+
+
 def default_penalty(values: Any) -> float:
     """The default penalty of :func:`change_points`: ``3 * sigma**2 * log(n)``.
 
@@ -139,8 +166,9 @@ def change_points(
     Raises
     ------
     InvalidInput
-        Non-finite or non-1-D values, unknown ``method``, negative ``penalty``,
-        ``min_size < 1`` or ``jump < 1``.
+        Non-finite or non-1-D values, unknown ``method``, a ``penalty`` that is not a
+        finite number >= 0, ``min_size`` or ``jump`` not an integer >= 1; the options
+        are checked first, whatever the series' length.
 
     Examples
     --------
@@ -150,15 +178,10 @@ def change_points(
     >>> change_points(acc)
     [6]
     """
+    _check_options(method, penalty, min_size, jump)
     x = _series(values)
-    if method not in ("binseg", "pelt"):
-        raise InvalidInput(f"method must be 'binseg' or 'pelt', got {method!r}")
-    for name, value in (("min_size", min_size), ("jump", jump)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise InvalidInput(f"{name} must be an integer >= 1, got {value!r}")
     pen = default_penalty(x) if penalty is None else float(penalty)
-    if not (pen >= 0 and math.isfinite(pen)):
-        raise InvalidInput(f"penalty must be a finite number >= 0, got {penalty!r}")
+    min_size, jump = int(min_size), int(jump)
     n = x.size
     if n < 2 * min_size:
         return []

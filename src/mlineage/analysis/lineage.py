@@ -146,12 +146,17 @@ class Analysis:
 
         Raises
         ------
+        InvalidInput
+            An unknown ``method``, a ``penalty`` that is not a finite number >= 0, or a
+            ``min_size`` that is not an integer >= 1 — checked before the history is
+            read, so also when it has too few versions to search.
         MetricNotFound
             If no version on the history carries ``metric``.
         """
         from mlineage import refs
-        from mlineage.analysis.changepoints import change_points, default_penalty
+        from mlineage.analysis.changepoints import _check_options, change_points, default_penalty
 
+        _check_options(method, penalty, min_size)
         index = self._tracker._index
         history = refs.history_indices(index, on)
         nodes, values = index.graph.metric_series(history, metric)
