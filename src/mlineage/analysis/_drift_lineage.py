@@ -73,7 +73,7 @@ __all__ = [
 #: Hoaglin's 3.5).
 ANOMALY_Z = 3.5
 #: Version of the drift computation behind cached reports.
-ALGORITHM = 1
+ALGORITHM = 2
 CACHE_FORMAT = 1
 _HOW_TO_PROFILE = (
     "record one with DataSnapshot.from_array(X, y, profile=True) (or from_dataframe / "
