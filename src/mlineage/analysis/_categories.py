@@ -24,7 +24,7 @@ import base64
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from mlineage.analysis._sketch import _b64, _frequent, lg_map_size
+from mlineage.analysis._sketch import _deserialize, _frequent, lg_map_size
 from mlineage.errors import CorruptRecord, InvalidInput
 
 ErrorType = Literal["no_false_positives", "no_false_negatives"]
@@ -188,12 +188,7 @@ class CategoryCounts:
             )
         out.other_error = error
         freq = _frequent()
-        try:
-            sketch = freq.deserialize(_b64(raw, name, "sketch"))
-        except (ValueError, IndexError, RuntimeError, TypeError) as exc:
-            raise CorruptRecord(
-                f"profile column {name!r}: sketch does not deserialise: {exc}"
-            ) from None
+        sketch = _deserialize(freq, raw, name)
         if sketch.total_weight + other != count or sketch.epsilon != freq.get_epsilon_for_lg_size(
             lg_map_size(top_k)
         ):

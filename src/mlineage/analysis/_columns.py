@@ -25,6 +25,7 @@ from mlineage.analysis._sketch import (
     FloatArray,
     Kind,
     _b64,
+    _deserialize,
     _get,
     _get_count,
     _get_float,
@@ -530,13 +531,7 @@ class ColumnProfile:
                     raise CorruptRecord(f"profile column {name!r}: values are not sorted")
                 col._values = arr
             else:
-                kll = _kll()
-                try:
-                    sk = kll.deserialize(_b64(sketch, name, "sketch"))
-                except (ValueError, IndexError, RuntimeError, TypeError) as exc:
-                    raise CorruptRecord(
-                        f"profile column {name!r}: sketch does not deserialise: {exc}"
-                    ) from None
+                sk = _deserialize(_kll(), sketch, name)
                 if sk.n != col.count or sk.k != col.k:
                     raise CorruptRecord(
                         f"profile column {name!r}: sketch holds {sk.n} values (k={sk.k}) for "

@@ -171,6 +171,14 @@ def _b64(value: Any, col: str, key: str) -> bytes:
         raise CorruptRecord(f"profile column {col!r}: {key!r} is not valid base64") from None
 
 
+def _deserialize(sketch_class: Any, value: Any, col: str) -> Any:
+    """A DataSketches sketch from a column's base64 ``"sketch"`` field."""
+    try:
+        return sketch_class.deserialize(_b64(value, col, "sketch"))
+    except (ValueError, IndexError, RuntimeError, TypeError) as exc:
+        raise CorruptRecord(f"profile column {col!r}: sketch does not deserialise: {exc}") from None
+
+
 # --------------------------------------------------------------------------------------
 # Batches -> columns
 
