@@ -220,6 +220,14 @@ class ColumnProfile:
         ------
         InvalidInput
             The column is numeric, or ``error_type`` is not one of the two.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mlineage.analysis import DataProfile
+        >>> col = DataProfile.from_array(np.array(["a", "b", "a"], dtype=object))["0"]
+        >>> col.frequent_items(), col.count_error
+        ([('a', 2, 2, 2), ('b', 1, 1, 1)], 0)
         """
         if self._cats is None:
             raise InvalidInput(f"column {self.name!r} is numeric; it has no categories")
