@@ -185,7 +185,7 @@ def test_garbled_sketch_and_values_raise_corrupt_record() -> None:
     small["columns"][0]["values"] = base64.b64encode(np.array([3.0, 1.0, 2.0]).tobytes()).decode()
     with pytest.raises(CorruptRecord, match="sorted"):
         DataProfile.from_bytes(json.dumps(small).encode())
-    newer = DataProfile.from_array([1.0]).to_dict() | {"format": 2}
+    newer = DataProfile.from_array([1.0]).to_dict() | {"format": 3}
     with pytest.raises(StoreFormatError, match="upgrade"):
         DataProfile.from_bytes(json.dumps(newer).encode())
 
@@ -296,3 +296,15 @@ def test_dataset_drift_uses_share_threshold() -> None:
     assert not drift_between(
         DataProfile.from_array(a), DataProfile.from_array(b), drift_share=0.75
     ).dataset_drift
+
+
+def test_arguments_of_the_wrong_type_are_typed_errors() -> None:
+    p = DataProfile.from_array([1.0, 2.0])
+    with pytest.raises(InvalidInput, match="reference must be a DataProfile, got NoneType"):
+        drift_between(None, p)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="current must be a DataProfile, got dict"):
+        drift_between(p, {})  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="merge needs a DataProfile, got NoneType"):
+        p.merge(None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="merge needs a ColumnProfile, got DataProfile"):
+        p["0"].merge(p)  # type: ignore[arg-type]

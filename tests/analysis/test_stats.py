@@ -43,6 +43,7 @@ from mlineage.errors import InvalidInput
         "_distances",
         "_chi2",
         "_sketch",
+        "_columns",
         "_data_profile",
         "_drift_report",
         "changepoints",

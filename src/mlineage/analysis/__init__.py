@@ -58,6 +58,7 @@ from mlineage.analysis.profile import (
     DriftReport,
     FeatureDrift,
     drift_between,
+    frequent_items_epsilon,
     sketch_rank_error,
 )
 from mlineage.analysis.representation import (
@@ -122,6 +123,7 @@ __all__ = [
     "drift_between",
     "drift_score",
     "expected_calibration_error",
+    "frequent_items_epsilon",
     "group_flip_rates",
     "group_metrics",
     "js_distance",

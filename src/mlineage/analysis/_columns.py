@@ -1,15 +1,23 @@
-"""Column profiles: moments, exact values or a KLL sketch, category counts."""
+"""Column profiles: moments, exact values or a KLL sketch, category counts or a sketch."""
 
 from __future__ import annotations
 
 import base64
-import math
 from collections import Counter
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from mlineage.analysis._categories import CategoryCounts, ErrorType
+from mlineage.analysis._moments import (
+    block_moments,
+    column_moments,
+    combine,
+    full_value,
+    scale_of,
+    std_of,
+)
 from mlineage.analysis._sketch import (
     DEFAULT_EXACT_LIMIT,
     DEFAULT_K,
@@ -17,6 +25,7 @@ from mlineage.analysis._sketch import (
     FloatArray,
     Kind,
     _b64,
+    _deserialize,
     _get,
     _get_count,
     _get_float,
@@ -51,31 +60,25 @@ class ColumnProfile:
         +/-inf entries of a numeric column (kept out of every statistic).
     min, max, mean : float or None
         Over the counted values of a numeric column; None when there are none (and
-        always for categorical columns).
-    m2 : float
-        Sum of squared deviations from the mean (Chan et al.'s M2).
-    categories : dict of str to int
-        Counts of the kept categories (categorical columns; keys are ``str(value)``).
-    other : int
-        Count of the values in categories beyond ``top_k``.
+        always for categorical columns). The mean is finite for any finite values.
     """
 
     __slots__ = (
+        "_cats",
+        "_m2",
+        "_m2_scale",
         "_sketch",
         "_values",
-        "categories",
         "count",
         "exact_limit",
         "infinite",
         "k",
         "kind",
-        "m2",
         "max",
         "mean",
         "min",
         "missing",
         "name",
-        "other",
         "top_k",
     )
 
@@ -99,11 +102,12 @@ class ColumnProfile:
         self.min: float | None = None
         self.max: float | None = None
         self.mean: float | None = None
-        self.m2 = 0.0
+        # M2 = _m2 * 4**_m2_scale; the scale is 0 unless M2 exceeds float64 (_moments.py)
+        self._m2 = 0.0
+        self._m2_scale = 0
         self._values: FloatArray | None = np.empty(0) if kind == "numeric" else None
         self._sketch: Any = None
-        self.categories: dict[str, int] = {}
-        self.other = 0
+        self._cats = CategoryCounts(top_k) if kind == "categorical" else None
 
     # --- reading --------------------------------------------------------------------
 
@@ -132,15 +136,102 @@ class ColumnProfile:
         return view
 
     @property
+    def m2(self) -> float:
+        """Sum of squared deviations from the mean (Chan et al.'s M2).
+
+        ``inf`` (or 0) when it lies outside float64's range (values beyond ~1e154, or
+        all below ~1e-154); the profile keeps it scaled, so :attr:`std` and merges stay
+        exact up to rounding.
+        """
+        return full_value(self._m2, self._m2_scale)
+
+    @property
     def variance(self) -> float | None:
-        """Population variance (``ddof=0``) of the counted values, or None if none."""
-        return None if self.count == 0 else self.m2 / self.count
+        """Population variance (``ddof=0``) of the counted values, or None if none.
+
+        ``inf`` (or 0) when it lies outside float64's range (see :attr:`m2`).
+        """
+        if self.count == 0:
+            return None
+        if self._m2_scale == 0:
+            return self._m2 / self.count
+        return full_value(self._m2 / self.count, self._m2_scale)
 
     @property
     def std(self) -> float | None:
-        """Population standard deviation (``ddof=0``), or None if no values."""
-        var = self.variance
-        return None if var is None else math.sqrt(var)
+        """Population standard deviation (``ddof=0``), or None if no values.
+
+        Finite for any finite values, even when :attr:`variance` is ``inf``.
+        """
+        if self.count == 0:
+            return None
+        return std_of(self._m2, self._m2_scale, self.count)
+
+    @property
+    def categories(self) -> dict[str, int]:
+        """Counts of the reported categories of a categorical column (``{}`` if numeric).
+
+        Keys are ``str(value)``. Exact while the column has at most ``top_k`` distinct
+        categories: every category with its count. Above, from the frequent-items sketch:
+        at most ``top_k`` categories, those whose count the sketch guarantees to exceed
+        :attr:`count_error` (DataSketches' ``NO_FALSE_POSITIVES`` list), largest first,
+        each with its guaranteed lower bound: the true count lies in
+        ``[categories[c], categories[c] + count_error]``.
+        """
+        return {} if self._cats is None else self._cats.reported()
+
+    @property
+    def other(self) -> int:
+        """Values not in :attr:`categories` (the ``"__other__"`` bucket of drift tables)."""
+        if self._cats is None:
+            return 0
+        return self.count - sum(self.categories.values())
+
+    @property
+    def count_error(self) -> int:
+        """Bound on the error of any category count (0 when the counts are exact).
+
+        The frequent-items sketch's maximum error, ``upper - lower`` bound of every
+        category (at most :func:`frequent_items_epsilon` x :attr:`count`), plus the rows
+        an old profile pooled as "other". Always 0 for numeric columns.
+        """
+        return 0 if self._cats is None else self._cats.max_error
+
+    def frequent_items(
+        self, error_type: ErrorType = "no_false_positives"
+    ) -> list[tuple[str, int, int, int]]:
+        """Heavy hitters of a categorical column, as DataSketches' ``get_frequent_items``.
+
+        Parameters
+        ----------
+        error_type : {"no_false_positives", "no_false_negatives"}
+            ``"no_false_positives"``: the categories whose lower bound exceeds
+            :attr:`count_error` (each truly has more rows than that);
+            ``"no_false_negatives"``: those whose upper bound does (every category with
+            more rows than :attr:`count_error` is among them).
+
+        Returns
+        -------
+        list of (category, estimate, lower_bound, upper_bound)
+            Largest lower bound first; the true count lies within the bounds. Exact
+            counts give ``estimate == lower_bound == upper_bound``.
+
+        Raises
+        ------
+        InvalidInput
+            The column is numeric, or ``error_type`` is not one of the two.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mlineage.analysis import DataProfile
+        >>> col = DataProfile.from_array(np.array(["a", "b", "a"], dtype=object))["0"]
+        >>> col.frequent_items(), col.count_error
+        ([('a', 2, 2, 2), ('b', 1, 1, 1)], 0)
+        """
+        if self._cats is None:
+            raise InvalidInput(f"column {self.name!r} is numeric; it has no categories")
+        return self._cats.frequent_items(error_type)
 
     @property
     def rank_error(self) -> float:
@@ -236,21 +327,23 @@ class ColumnProfile:
 
     # --- building -------------------------------------------------------------------
 
-    def _add_moments(self, n: int, mn: float, mx: float, mean: float, m2: float) -> None:
+    def _add_moments(
+        self, n: int, mn: float, mx: float, mean: float, m2: float, scale: int = 0
+    ) -> None:
         if n == 0:
             return
         if self.count == 0:
-            self.count, self.min, self.max, self.mean, self.m2 = n, mn, mx, mean, m2
+            self.count, self.min, self.max, self.mean = n, mn, mx, mean
+            self._m2, self._m2_scale = m2, scale
             return
         assert self.mean is not None and self.min is not None and self.max is not None
-        total = self.count + n
-        delta = mean - self.mean
-        # Chan, Golub & LeVeque (1979): exact in exact arithmetic, associative up to rounding.
-        self.mean = self.mean + delta * n / total
-        self.m2 = self.m2 + m2 + delta * delta * self.count * n / total
+        top = max(abs(self.min), abs(self.max), abs(mn), abs(mx))
+        self.mean, self._m2, self._m2_scale = combine(
+            (self.count, self.mean, self._m2, self._m2_scale), (n, mean, m2, scale), top
+        )
         self.min = min(self.min, mn)
         self.max = max(self.max, mx)
-        self.count = total
+        self.count += n
 
     def _add_numeric(self, finite: FloatArray) -> None:
         """Absorb finite values (moments must be added separately)."""
@@ -273,15 +366,6 @@ class ColumnProfile:
         sketch.update(finite)
         self._sketch, self._values = sketch, None
 
-    def _add_categories(self, counts: dict[str, int], other: int = 0) -> None:
-        for key, c in counts.items():
-            self.categories[key] = self.categories.get(key, 0) + c
-        self.other += other
-        if len(self.categories) > self.top_k:
-            ranked = sorted(self.categories.items(), key=lambda kv: (-kv[1], kv[0]))
-            self.categories = dict(ranked[: self.top_k])
-            self.other += sum(c for _, c in ranked[self.top_k :])
-
     def _empty_like(self) -> ColumnProfile:
         return ColumnProfile(
             self.name, self.kind, exact_limit=self.exact_limit, k=self.k, top_k=self.top_k
@@ -298,15 +382,20 @@ class ColumnProfile:
         Returns
         -------
         ColumnProfile
-            Counts, min, max and exact values are exact and order-independent; mean and
-            variance agree up to rounding; sketches merge within their error bound. Exact
-            columns whose union exceeds ``exact_limit`` become a sketch.
+            Counts, min, max, exact values and exact category counts are exact and
+            order-independent; mean and variance agree up to rounding; sketches merge
+            within their error bound. Exact columns whose union exceeds ``exact_limit``
+            values (numeric) or ``top_k`` categories become a sketch.
 
         Raises
         ------
         InvalidInput
-            Name, kind or sketch parameters differ.
+            ``other`` is not a ColumnProfile, or name, kind or sketch parameters differ.
         """
+        if not isinstance(other, ColumnProfile):
+            raise InvalidInput(
+                f"ColumnProfile.merge needs a ColumnProfile, got {type(other).__name__}"
+            )
         if (other.name, other.kind) != (self.name, self.kind):
             raise InvalidInput(
                 f"cannot merge column {other.name!r} ({other.kind}) into {self.name!r} "
@@ -324,11 +413,12 @@ class ColumnProfile:
         for part in (self, other):
             if part.count and part.mean is not None:
                 assert part.min is not None and part.max is not None
-                out._add_moments(part.count, part.min, part.max, part.mean, part.m2)
+                out._add_moments(
+                    part.count, part.min, part.max, part.mean, part._m2, part._m2_scale
+                )
         out.count = self.count + other.count
-        if self.kind == "categorical":
-            out._add_categories(dict(self.categories), self.other)
-            out._add_categories(dict(other.categories), other.other)
+        if self._cats is not None and other._cats is not None:
+            out._cats = self._cats.merged(other._cats)
             return out
         sketches = [p._sketch for p in (self, other) if p._sketch is not None]
         exact = [p._values for p in (self, other) if p._values is not None and p._values.size]
@@ -347,6 +437,12 @@ class ColumnProfile:
 
     # --- serialisation --------------------------------------------------------------
 
+    @property
+    def _format(self) -> int:
+        """Oldest profile format that can hold this column."""
+        sketched = self._cats is not None and self._cats.is_sketched
+        return 2 if sketched or self._m2_scale else 1
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (the column's part of :meth:`DataProfile.to_bytes`)."""
         out: dict[str, Any] = {
@@ -358,7 +454,7 @@ class ColumnProfile:
             "min": self.min,
             "max": self.max,
             "mean": self.mean,
-            "m2": self.m2,
+            "m2": self._m2,
             "exact_limit": self.exact_limit,
             "k": self.k,
             "top_k": self.top_k,
@@ -374,14 +470,15 @@ class ColumnProfile:
                 if self._sketch is None
                 else base64.b64encode(bytes(self._sketch.serialize())).decode("ascii")
             )
-        else:
-            out["categories"] = dict(self.categories)
-            out["other"] = self.other
+        elif self._cats is not None:
+            out.update(self._cats.to_dict(self.count))
+        if self._m2_scale:
+            out["m2_scale"] = self._m2_scale
         return out
 
     @classmethod
-    def from_dict(cls, data: Any) -> ColumnProfile:
-        """Inverse of :meth:`to_dict`, checking every field.
+    def from_dict(cls, data: Any, fmt: int = 1) -> ColumnProfile:
+        """Inverse of :meth:`to_dict`, checking every field (``fmt``: the profile's format).
 
         Raises
         ------
@@ -403,7 +500,7 @@ class ColumnProfile:
         col.count = _get_count(d, "count", name)
         col.missing = _get_count(d, "missing", name)
         col.infinite = _get_count(d, "infinite", name)
-        col.m2 = _get_float(d, "m2", name)
+        col._m2 = _get_float(d, "m2", name)
         for key in ("min", "max", "mean"):
             raw = d.get(key)
             if raw is not None:
@@ -413,6 +510,16 @@ class ColumnProfile:
                 col.min is not None and col.max is not None
             ):
                 raise CorruptRecord(f"profile column {name!r}: moments do not match count")
+            if "m2_scale" in d:
+                # written (format 2) exactly when the values' magnitude needs a scale
+                scale = d["m2_scale"]
+                top = max(abs(col.min or 0.0), abs(col.max or 0.0))
+                if fmt < 2 or type(scale) is not int or scale == 0 or scale != scale_of(top):
+                    raise CorruptRecord(
+                        f"profile column {name!r}: 'm2_scale' {scale!r} does not match the "
+                        "column's values"
+                    )
+                col._m2_scale = scale
             values, sketch = d.get("values"), d.get("sketch")
             if (values is None) == (sketch is None):
                 raise CorruptRecord(
@@ -428,17 +535,11 @@ class ColumnProfile:
                         f"profile column {name!r}: {arr.size} stored values for a count of "
                         f"{col.count}, or non-finite values"
                     )
-                if arr.size > 1 and (np.diff(arr) < 0).any():
+                if arr.size > 1 and (arr[1:] < arr[:-1]).any():
                     raise CorruptRecord(f"profile column {name!r}: values are not sorted")
                 col._values = arr
             else:
-                kll = _kll()
-                try:
-                    sk = kll.deserialize(_b64(sketch, name, "sketch"))
-                except (ValueError, IndexError, RuntimeError, TypeError) as exc:
-                    raise CorruptRecord(
-                        f"profile column {name!r}: sketch does not deserialise: {exc}"
-                    ) from None
+                sk = _deserialize(_kll(), sketch, name)
                 if sk.n != col.count or sk.k != col.k:
                     raise CorruptRecord(
                         f"profile column {name!r}: sketch holds {sk.n} values (k={sk.k}) for "
@@ -446,18 +547,7 @@ class ColumnProfile:
                     )
                 col._sketch, col._values = sk, None
         else:
-            cats = _obj(d.get("categories"), f"column {name!r} categories")
-            counts: dict[str, int] = {}
-            for key, value in cats.items():
-                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                    raise CorruptRecord(f"profile column {name!r}: bad count for {key!r}")
-                counts[key] = value
-            col.categories = counts
-            col.other = _get_count(d, "other", name)
-            if sum(counts.values()) + col.other != col.count or len(counts) > col.top_k:
-                raise CorruptRecord(
-                    f"profile column {name!r}: category counts do not add up to the count"
-                )
+            col._cats = CategoryCounts.from_dict(d, name, col.count, col.top_k, fmt)
         return col
 
 
@@ -468,14 +558,13 @@ def _numeric_block(cols: list[ColumnProfile], block: npt.NDArray[Any]) -> None:
         return
     finite = np.isfinite(x)
     if finite.all():
-        n = np.full(x.shape[1], x.shape[0])
+        n = x.shape[0]
         mins, maxs = x.min(axis=0), x.max(axis=0)
-        means = x.mean(axis=0)
-        m2s = ((x - means) ** 2).sum(axis=0)
+        means, m2s, scales = block_moments(x, mins, maxs)
         xt = np.ascontiguousarray(x.T)
         for j, col in enumerate(cols):
             col._add_moments(
-                int(n[j]), float(mins[j]), float(maxs[j]), float(means[j]), float(m2s[j])
+                n, float(mins[j]), float(maxs[j]), float(means[j]), float(m2s[j]), scales[j]
             )
             col._add_numeric(xt[j])
         return
@@ -486,10 +575,8 @@ def _numeric_block(cols: list[ColumnProfile], block: npt.NDArray[Any]) -> None:
         col.missing += int(nan_counts[j])
         col.infinite += int(inf_counts[j])
         if v.size:
-            mean = float(v.mean())
-            col._add_moments(
-                v.size, float(v.min()), float(v.max()), mean, float(((v - mean) ** 2).sum())
-            )
+            mn, mx = float(v.min()), float(v.max())
+            col._add_moments(v.size, mn, mx, *column_moments(v, mn, mx))
             col._add_numeric(v)
 
 
@@ -499,4 +586,5 @@ def _categorical_values(col: ColumnProfile, values: npt.NDArray[Any]) -> None:
     col.missing += int(miss.sum())
     counts = Counter(str(v) for v in arr[~miss])
     col.count += int(sum(counts.values()))
-    col._add_categories(dict(counts))
+    assert col._cats is not None
+    col._cats.add(counts)

@@ -6,9 +6,9 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 import numpy.typing as npt
 
+from mlineage.analysis._batches import chunks, split_batch
 from mlineage.analysis._columns import ColumnProfile, _categorical_values, _numeric_block
 from mlineage.analysis._sketch import (
     DEFAULT_EXACT_LIMIT,
@@ -17,8 +17,6 @@ from mlineage.analysis._sketch import (
     FORMAT,
     Kind,
     _get_count,
-    _kind_of,
-    _label_kind,
     _obj,
 )
 from mlineage.errors import CorruptRecord, InvalidInput, StoreFormatError
@@ -280,9 +278,10 @@ class DataProfile:
         feats: list[ColumnProfile] = []
         lab: ColumnProfile | None = None
         rows = 0
-        for i, batch in enumerate(batches):
-            names, kinds, blocks, lname, lvalues, lkind = _split_batch(
-                batch, columns, label, label_name, label_kind, i
+        parts = ((i, part) for i, batch in enumerate(batches) for part in chunks(batch, i))
+        for i, part in parts:
+            names, kinds, blocks, lname, lvalues, lkind = split_batch(
+                part, columns, label, label_name, label_kind, i
             )
             if schema is None:
                 schema = _Schema(names, kinds, lname, lkind)
@@ -335,7 +334,8 @@ class DataProfile:
         Raises
         ------
         InvalidInput
-            The profiles have different columns, kinds, labels or settings.
+            ``other`` is not a DataProfile, or the profiles have different columns, kinds,
+            labels or settings.
 
         Examples
         --------
@@ -345,6 +345,11 @@ class DataProfile:
         >>> m.num_rows, m["0"].values.tolist(), m["0"].mean
         (3, [1.0, 2.0, 3.0], 2.0)
         """
+        if not isinstance(other, DataProfile):
+            raise InvalidInput(
+                f"DataProfile.merge needs a DataProfile, got {type(other).__name__}; build "
+                "one with DataProfile.from_array / from_dataframe / from_batches"
+            )
         if self.num_rows == 0 and not self._cols and self._label is None:
             return other
         if other.num_rows == 0 and not other._cols and other._label is None:
@@ -362,8 +367,9 @@ class DataProfile:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the whole profile (what :meth:`to_bytes` encodes)."""
+        parts = [*self._cols.values(), *([self._label] if self._label is not None else [])]
         return {
-            "format": FORMAT,
+            "format": max([1, *(c._format for c in parts)]),
             "type": "mlineage.DataProfile",
             "num_rows": self.num_rows,
             "columns": [c.to_dict() for c in self._cols.values()],
@@ -371,7 +377,7 @@ class DataProfile:
         }
 
     def to_bytes(self) -> bytes:
-        """UTF-8 JSON (``"format": 1``); see the module docstring for the encoding.
+        """UTF-8 JSON (``"format": 1``, or 2 when needed); see the module docstring.
 
         Returns
         -------
@@ -422,21 +428,23 @@ class DataProfile:
             raise CorruptRecord(f"profile bytes are not UTF-8 JSON: {exc}") from None
         d = _obj(doc, "document")
         fmt = d.get("format")
-        if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > FORMAT:
+        version = fmt if type(fmt) is int else 0
+        if version > FORMAT:
             raise StoreFormatError(
                 f"profile format {fmt} is newer than this mlineage reads ({FORMAT}); "
                 "upgrade mlineage"
             )
-        if fmt != FORMAT or d.get("type") != "mlineage.DataProfile":
+        if version < 1 or d.get("type") != "mlineage.DataProfile":
             raise CorruptRecord(
-                f"not a DataProfile of format {FORMAT} (format={fmt!r}, type={d.get('type')!r})"
+                f"not a DataProfile of format 1 to {FORMAT} (format={fmt!r}, "
+                f"type={d.get('type')!r})"
             )
         rows = _get_count(d, "num_rows", "<profile>")
         raw_cols = d.get("columns")
         if not isinstance(raw_cols, list):
             raise CorruptRecord("profile 'columns' is not a list")
-        cols = [ColumnProfile.from_dict(c) for c in raw_cols]
-        lab = None if d.get("label") is None else ColumnProfile.from_dict(d["label"])
+        cols = [ColumnProfile.from_dict(c, version) for c in raw_cols]
+        lab = None if d.get("label") is None else ColumnProfile.from_dict(d["label"], version)
         for c in [*cols, *([lab] if lab is not None else [])]:
             if c.count + c.missing + c.infinite != rows:
                 raise CorruptRecord(
@@ -447,104 +455,3 @@ class DataProfile:
             return cls(cols, label=lab, num_rows=rows)
         except InvalidInput as exc:
             raise CorruptRecord(f"profile is inconsistent: {exc}") from None
-
-
-def _split_batch(
-    batch: Any,
-    columns: Sequence[str] | None,
-    label: str | None,
-    label_name: str,
-    label_kind: str,
-    index: int,
-) -> tuple[
-    list[str],
-    list[Kind],
-    list[tuple[list[int], npt.NDArray[Any]]],
-    str | None,
-    npt.NDArray[Any] | None,
-    Kind | None,
-]:
-    """Names, kinds, column blocks (same-kind groups) and label of one batch."""
-    if hasattr(batch, "columns") and hasattr(batch, "dtypes") and hasattr(batch, "iloc"):
-        return _split_frame(batch, label, label_kind, index)
-    y = None
-    if isinstance(batch, tuple):
-        if len(batch) != 2:
-            raise InvalidInput(f"batch {index}: a tuple batch must be (X, y), got {len(batch)}")
-        batch, y = batch
-    try:
-        x = np.asarray(batch)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"batch {index} is not an array: {exc}") from None
-    if x.ndim == 1:
-        x = x.reshape(-1, 1)
-    if x.ndim != 2:
-        raise InvalidInput(f"batch {index} must be 1-D or 2-D, got shape {x.shape}")
-    names = [str(i) for i in range(x.shape[1])] if columns is None else [str(c) for c in columns]
-    if len(names) != x.shape[1]:
-        raise InvalidInput(
-            f"batch {index} has {x.shape[1]} columns but {len(names)} names were given"
-        )
-    kind = _kind_of(x, f"batch {index}")
-    blocks = [(list(range(x.shape[1])), x)] if x.shape[1] else []
-    lvalues: npt.NDArray[Any] | None = None
-    lkind: Kind | None = None
-    lname = None
-    if y is not None:
-        lvalues = np.asarray(y)
-        if lvalues.ndim != 1:
-            raise InvalidInput(f"batch {index}: labels must be 1-D, got shape {lvalues.shape}")
-        lkind = _label_kind(lvalues, label_kind)
-        lname = label_name
-    return names, [kind] * x.shape[1], blocks, lname, lvalues, lkind
-
-
-def _split_frame(
-    df: Any, label: str | None, label_kind: str, index: int
-) -> tuple[
-    list[str],
-    list[Kind],
-    list[tuple[list[int], npt.NDArray[Any]]],
-    str | None,
-    npt.NDArray[Any] | None,
-    Kind | None,
-]:
-    # pandas is needed only for DataFrame input; the caller passed one, so it is installed.
-    from pandas.api.types import (  # type: ignore[import-untyped]
-        is_bool_dtype,
-        is_numeric_dtype,
-    )
-
-    names = [str(c) for c in df.columns]
-    if len(set(names)) != len(names):
-        raise InvalidInput(f"batch {index}: DataFrame column names repeat: {names}")
-    if label is not None and label not in names:
-        raise InvalidInput(f"batch {index}: label column {label!r} not in {names}")
-    feats = [c for c in df.columns if str(c) != label]
-    kinds: list[Kind] = [
-        "numeric" if is_numeric_dtype(df[c]) and not is_bool_dtype(df[c]) else "categorical"
-        for c in feats
-    ]
-    blocks: list[tuple[list[int], npt.NDArray[Any]]] = []
-    num = [j for j, kd in enumerate(kinds) if kd == "numeric"]
-    if num:
-        arr = df[[feats[j] for j in num]].to_numpy(dtype=np.float64, na_value=np.nan)
-        blocks.append((num, arr))
-    for j, kd in enumerate(kinds):
-        if kd == "categorical":
-            blocks.append(([j], df[feats[j]].to_numpy(dtype=object).reshape(-1, 1)))
-    lvalues: npt.NDArray[Any] | None = None
-    lkind: Kind | None = None
-    if label is not None:
-        series = df[label]
-        if label_kind == "auto":
-            is_num = is_numeric_dtype(series) and not is_bool_dtype(series)
-            lkind = "numeric" if is_num and series.dtype.kind == "f" else "categorical"
-        else:
-            lkind = _label_kind(np.empty(0), label_kind)
-        lvalues = (
-            series.to_numpy(dtype=np.float64, na_value=np.nan)
-            if lkind == "numeric"
-            else series.to_numpy(dtype=object)
-        )
-    return [str(c) for c in feats], kinds, blocks, label, lvalues, lkind

@@ -49,7 +49,7 @@ from mlineage.storage import Store
 __all__ = ["ALGORITHM", "CACHE_FORMAT", "DriftCache", "cache_key"]
 
 #: Version of the drift computation behind cached reports.
-ALGORITHM = 1
+ALGORITHM = 2
 #: Layout of the lookups and report blobs (1: lookups without the versions' ids).
 CACHE_FORMAT = 2
 _REPORT_KEYS = {"format", "kind", "inputs", "report"}

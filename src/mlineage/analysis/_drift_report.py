@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import operator
+import sys
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -19,6 +21,7 @@ from mlineage.analysis._distances import (
     wasserstein,
 )
 from mlineage.analysis._ks import KSResult, _ks_statistic_sorted, kolmogorov_pvalue, ks_pvalue
+from mlineage.analysis._moments import scale_of
 from mlineage.analysis._sketch import (
     OTHER,
 )
@@ -52,11 +55,12 @@ class FeatureDrift:
     drifted : bool
         ``pvalue_corrected < alpha``.
     method : {"exact", "sketch"}
-        Whether both sides kept exact values (numeric) or counts (categorical), or a
-        sketch entered the statistic.
+        Whether both sides kept exact values (numeric) or all their categories' exact
+        counts (categorical), or a sketch (or pooled categories) entered the statistic.
     error_bound : float
-        Bound on ``|statistic - exact statistic|`` for numeric KS (``eps_a + eps_b``;
-        0 when exact).
+        Numeric KS: bound on ``|statistic - exact statistic|`` (``eps_a + eps_b``).
+        Categorical: bound on the error of any category's share in the table
+        (``count_error / count`` summed over both sides). 0 when exact.
     n_ref, n_cur : int
         Values counted on each side.
     wasserstein_normed, psi, js_distance, linf : float or None
@@ -415,8 +419,11 @@ def drift_between(
     ``eps_a + eps_b`` (:func:`sketch_rank_error`, 99% confidence) of the statistic of the
     raw data, and its p-value is the asymptotic one for the columns' counts ``n_a, n_b``.
 
-    Categorical columns: chi-squared on the 2 x K table over the union of categories (the
-    "other" bucket is one more category), plus JS distance (natural log) and PSI.
+    Categorical columns: chi-squared on the 2 x K table over the union of the reported
+    categories (the "other" bucket is one more category), plus JS distance (natural log)
+    and PSI. Sketched counts enter as their guaranteed lower bounds, the rest of the count
+    as "other"; ``error_bound`` then bounds each category's share error, and the p-value
+    treats the table as exact.
 
     The p-values of the tested features are corrected (Bonferroni, or Benjamini-Hochberg
     with ``correction="bh"``); a feature drifts when its corrected p-value is below
@@ -446,7 +453,8 @@ def drift_between(
     Raises
     ------
     InvalidInput
-        Thresholds out of range or an unknown correction.
+        ``reference`` or ``current`` is not a DataProfile, thresholds are out of range,
+        or the correction is unknown.
 
     Examples
     --------
@@ -459,6 +467,13 @@ def drift_between(
     >>> [f.name for f in report.drifted], report.dataset_drift
     (['a'], False)
     """
+    for arg, value in (("reference", reference), ("current", current)):
+        if not isinstance(value, DataProfile):
+            raise InvalidInput(
+                f"drift_between: {arg} must be a DataProfile, got {type(value).__name__}; "
+                "build one with DataProfile.from_array / from_dataframe / from_batches, or "
+                "read a stored one with DataProfile.from_bytes"
+            )
     if not (0 < alpha < 1):
         raise InvalidInput(f"alpha must lie in (0, 1), got {alpha!r}")
     if not (0 < drift_share <= 1):
@@ -534,13 +549,18 @@ def _compare(a: ColumnProfile, b: ColumnProfile, psi_bins: int, *, label: bool) 
 
 def _compare_numeric(a: ColumnProfile, b: ColumnProfile, psi_bins: int) -> FeatureDrift:
     ranks = np.linspace(0.0, 1.0, psi_bins + 1)[1:-1]
+    # W1 / std and quantile bins are scale-free: on columns of huge (or only tiny) values
+    # they are taken on the values divided by a power of two (exact), as the moments are,
+    # so that differences of huge values cannot overflow
+    k = scale_of(max(abs(v) for v in (a.min, a.max, b.min, b.max) if v is not None))
     if a.is_exact and b.is_exact:
         va, vb = a.values, b.values
         ks = ks_pvalue(_ks_statistic_sorted(va, vb), va.size, vb.size)
-        w1 = wasserstein(va, vb)
-        std = float(np.std(va))
-        edges = _psi_edges(va, psi_bins)
-        ref_counts, cur_counts = _bin_counts(va, edges), _bin_counts(vb, edges)
+        sa, sb = (va, vb) if k == 0 else (np.ldexp(va, -k), np.ldexp(vb, -k))
+        w1 = wasserstein(sa, sb)
+        std = float(np.std(sa))
+        edges = _psi_edges(sa, psi_bins)
+        ref_counts, cur_counts = _bin_counts(sa, edges), _bin_counts(sb, edges)
         method, bound = "exact", 0.0
     else:
         points = np.union1d(a.support(), b.support())
@@ -552,8 +572,8 @@ def _compare_numeric(a: ColumnProfile, b: ColumnProfile, psi_bins: int) -> Featu
         # confidence): conservative, so sketch error alone never reads as drift.
         pvalue = kolmogorov_pvalue(max(d_sketch - bound, 0.0), a.count, b.count)
         ks = KSResult(d_sketch, pvalue, "asymp", a.count, b.count)
-        w1 = float(np.sum(diffs[:-1] * np.diff(points)))
-        std = a.std or 0.0
+        w1 = float(np.sum(diffs[:-1] * np.diff(np.ldexp(points, -k))))
+        std = math.ldexp(a.std or 0.0, -k)
         edges = np.unique(a.quantiles(ranks))
         ref_counts = np.diff(np.concatenate(([0.0], a.cdf(edges), [1.0])))
         cur_counts = np.diff(np.concatenate(([0.0], b.cdf(edges), [1.0])))
@@ -571,15 +591,19 @@ def _compare_numeric(a: ColumnProfile, b: ColumnProfile, psi_bins: int) -> Featu
         error_bound=bound,
         n_ref=a.count,
         n_cur=b.count,
-        wasserstein_normed=w1 / max(std, 0.001),
+        # the floor is 0.001 in the data's unit; the ratio saturates at float max
+        wasserstein_normed=min(w1 / max(std, math.ldexp(0.001, -k)), sys.float_info.max),
         psi=psi_from_counts(ref_counts, cur_counts),
     )
 
 
 def _compare_categorical(a: ColumnProfile, b: ColumnProfile, *, label: bool) -> FeatureDrift:
+    # The reported counts (exact, or the sketch's guaranteed lower bounds) and the rest of
+    # each column's count as one more category; error_bound bounds each category's share.
     ref = dict(a.categories)
     cur = dict(b.categories)
-    if a.other or b.other:
+    pooled = bool(a.other or b.other)
+    if pooled:
         ref[OTHER] = ref.get(OTHER, 0) + a.other
         cur[OTHER] = cur.get(OTHER, 0) + b.other
     chi = chi2_contingency(ref, cur)
@@ -587,6 +611,10 @@ def _compare_categorical(a: ColumnProfile, b: ColumnProfile, *, label: bool) -> 
     rc = np.array([ref.get(c, 0) for c in cats], dtype=np.float64)
     cc = np.array([cur.get(c, 0) for c in cats], dtype=np.float64)
     linf = float(np.max(np.abs(rc / rc.sum() - cc / cc.sum()))) if label else None
+    bound = a.count_error / a.count + b.count_error / b.count
+    notes = ["categories beyond top_k pooled as " + OTHER] if pooled else []
+    if bound:
+        notes.append(f"category shares within {bound:.2g} of the true ones (count_error)")
     return FeatureDrift(
         name=a.name,
         kind="categorical",
@@ -595,12 +623,12 @@ def _compare_categorical(a: ColumnProfile, b: ColumnProfile, *, label: bool) -> 
         pvalue=chi.pvalue,
         pvalue_corrected=chi.pvalue,
         drifted=False,
-        method="exact" if not (a.other or b.other) else "sketch",
-        error_bound=0.0,
+        method="sketch" if pooled or bound else "exact",
+        error_bound=bound,
         n_ref=a.count,
         n_cur=b.count,
         psi=psi_from_counts(rc, cc),
         js_distance=js_distance(rc, cc),
         linf=linf,
-        note="categories beyond top_k pooled as " + OTHER if (a.other or b.other) else None,
+        note="; ".join(notes) or None,
     )

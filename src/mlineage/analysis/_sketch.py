@@ -1,4 +1,4 @@
-"""Profile building blocks: settings, the optional KLL sketch, reading the stored form."""
+"""Profile building blocks: settings, the optional sketches, reading the stored form."""
 
 from __future__ import annotations
 
@@ -19,11 +19,15 @@ Kind = Literal["numeric", "categorical"]
 DEFAULT_EXACT_LIMIT = 10_000
 #: KLL sketch size parameter (rank error ~1.33% single-sided, ~1.65% double-sided).
 DEFAULT_K = 200
-#: Categorical columns keep this many most frequent categories.
+#: A categorical column keeps exact counts of up to this many distinct categories; above,
+#: a frequent-items sketch, of which it reports this many most frequent categories.
 DEFAULT_TOP_K = 100
 #: Name of the bucket that holds the categories beyond ``top_k`` in drift tables.
 OTHER = "__other__"
-FORMAT = 1
+#: Newest profile format this code reads. It writes format 1 (what every release reads)
+#: unless the profile needs format 2: a categorical column holding a frequent-items sketch,
+#: or a numeric column of huge (or only tiny) values, whose M2 is stored scaled.
+FORMAT = 2
 _EXTRA = "pip install 'mlineage[analysis]'"
 
 
@@ -38,6 +42,59 @@ def _kll() -> Any:
             "exact_limit to keep exact values"
         ) from None
     return kll_doubles_sketch
+
+
+def _frequent() -> Any:
+    # datasketches is an optional extra, needed only above top_k distinct categories.
+    try:
+        from datasketches import frequent_strings_sketch
+    except ImportError:
+        raise MissingDependency(
+            "a categorical column has more distinct categories than top_k and needs a "
+            "frequent-items sketch from the 'datasketches' package, which is not installed; "
+            f"{_EXTRA}, or raise top_k to keep exact counts"
+        ) from None
+    return frequent_strings_sketch
+
+
+def lg_map_size(top_k: int) -> int:
+    """Base-2 logarithm of the frequent-items sketch's map size for ``top_k``.
+
+    The map holds at least 8 x ``top_k`` slots (1,024 for ``top_k=100``), so the sketch
+    tracks 0.75 x that many categories (768) and stays exact up to that many distinct ones.
+    """
+    return max(3, (top_k - 1).bit_length() + 3)
+
+
+def frequent_items_epsilon(top_k: int = DEFAULT_TOP_K) -> float:
+    """A-priori bound on a sketched category count's error, as a fraction of the count.
+
+    DataSketches states the frequent-items sketch's worst case as ``UB - LB <= epsilon * W``
+    for every item, ``W`` the column's count and ``epsilon = 3.5 / maxMapSize``
+    (``frequent_strings_sketch.get_epsilon_for_lg_size``). With the map size mlineage uses
+    (:func:`lg_map_size`), that is 0.34% of the count at ``top_k=100``. A column's actual
+    bound, :attr:`ColumnProfile.count_error`, is usually much smaller.
+
+    Parameters
+    ----------
+    top_k : int
+        The profile's ``top_k``.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    MissingDependency
+        ``datasketches`` is not installed.
+
+    Examples
+    --------
+    >>> round(frequent_items_epsilon(100), 5)
+    0.00342
+    """
+    return float(_frequent().get_epsilon_for_lg_size(lg_map_size(top_k)))
 
 
 def sketch_rank_error(k: int = DEFAULT_K) -> float:
@@ -112,6 +169,14 @@ def _b64(value: Any, col: str, key: str) -> bytes:
         return base64.b64decode(value.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
         raise CorruptRecord(f"profile column {col!r}: {key!r} is not valid base64") from None
+
+
+def _deserialize(sketch_class: Any, value: Any, col: str) -> Any:
+    """A DataSketches sketch from a column's base64 ``"sketch"`` field."""
+    try:
+        return sketch_class.deserialize(_b64(value, col, "sketch"))
+    except (ValueError, IndexError, RuntimeError, TypeError) as exc:
+        raise CorruptRecord(f"profile column {col!r}: sketch does not deserialise: {exc}") from None
 
 
 # --------------------------------------------------------------------------------------

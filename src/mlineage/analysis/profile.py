@@ -1,25 +1,32 @@
 """Data profiles: what drift needs of a dataset, kept after the data is gone.
 
 A :class:`DataProfile` holds, per column, the count, missing count, min, max, mean and
-variance (mergeable with Chan et al.'s parallel update) and either
+variance (mergeable with Chan et al.'s parallel update, finite for any finite values) and
+either
 
 * **numeric** columns: the exact sorted values while the column has at most
   ``exact_limit`` values (10,000 by default), so drift statistics computed from the
   profile equal scipy's on the raw data; above that, an Apache DataSketches KLL sketch
   (``k=200``) whose normalised rank error bounds every CDF value it reports;
-* **categorical** columns: counts of the ``top_k`` most frequent categories (100 by
-  default) and one "other" count for the rest.
+* **categorical** columns: the exact count of every category while the column has at
+  most ``top_k`` distinct ones (100 by default); above, an Apache DataSketches
+  frequent-items sketch, whose counts are bounded (:attr:`ColumnProfile.count_error`,
+  at most :func:`frequent_items_epsilon` x the count), reporting the ``top_k`` heavy
+  hitters.
 
-Profiles merge (``a.merge(b)``): counts, min/max and exact values merge exactly and in
-any order; means/variances up to floating-point rounding; sketches within their bound.
-:func:`drift_between` compares two profiles alone and returns a :class:`DriftReport`.
+Profiles merge (``a.merge(b)``) in any order: counts, min/max, exact values and exact
+category counts are equal whatever the order; means/variances up to floating-point
+rounding; sketches within their bound. :func:`drift_between` compares two profiles alone
+and returns a :class:`DriftReport`. Large inputs are profiled in row chunks, so memory is
+one chunk plus the sketches, whichever constructor is used.
 
-The sketch comes from the optional ``datasketches`` package
+The sketches come from the optional ``datasketches`` package
 (``pip install 'mlineage[analysis]'``); it is imported only when a column crosses the
-exact limit, and profiling such a column without it raises
+exact limit or ``top_k``, and profiling such a column without it raises
 :class:`~mlineage.errors.MissingDependency`.
 
-Serialised form (:meth:`DataProfile.to_bytes`): UTF-8 JSON with ``"format": 1``; exact
+Serialised form (:meth:`DataProfile.to_bytes`): UTF-8 JSON with ``"format": 1`` (or 2
+when a categorical column holds a sketch or a numeric column's moments are scaled); exact
 values as base64 of little-endian float64, a sketch as base64 of the sketch library's own
 portable ``serialize()`` bytes. Nothing is pickled.
 """
@@ -32,6 +39,7 @@ from mlineage.analysis._sketch import (
     DEFAULT_K,
     DEFAULT_TOP_K,
     OTHER,
+    frequent_items_epsilon,
     sketch_rank_error,
 )
 
@@ -45,5 +53,6 @@ __all__ = [
     "DriftReport",
     "FeatureDrift",
     "drift_between",
+    "frequent_items_epsilon",
     "sketch_rank_error",
 ]
