@@ -69,7 +69,7 @@ def versions(draw: st.DrawFn) -> ml.ModelVersion:
 @given(versions())
 def test_version_round_trips(version: ml.ModelVersion) -> None:
     data = encode_version(version)
-    assert json.loads(data)["format"] == ml.codec.FORMAT == 3
+    assert json.loads(data)["format"] == ml.codec.FORMAT == 4
     assert decode_version(data) == version
 
 
@@ -151,7 +151,7 @@ def test_compacting_a_format_1_store_rewrites_its_pack_in_the_current_format(
     # the format-1 pack (2 versions) and the loose version and events, in one new pack
     assert before.compact() == 5
     (pack,) = (store / "models/fraud-detector/packs").iterdir()
-    assert pack.read_bytes().startswith(b'{"format":3,"type":"pack"')
+    assert pack.read_bytes().startswith(b'{"format":4,"type":"pack"')
     after = ml.Tracker.load("fraud-detector", storage=str(store))
     assert [v.model_dump() for v in after.history()] == history
     assert after.resolve("production").name == "fraud-v2"
