@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import mlineage as ml
 from mlineage.records import is_lazy
-
-
-def log(tracker: ml.Tracker, i: int, **fields: Any) -> ml.ModelVersion:
-    return tracker.log(
-        model_path=f"m{i}.pt", dataset=ml.DataSnapshot(hash=f"sha256:{i:064x}"), **fields
-    )
+from tests.test_evidence import log
 
 
 @pytest.fixture

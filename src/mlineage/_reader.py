@@ -27,6 +27,7 @@ from mlineage.storage import Store
 __all__ = ["AliasEntry", "Damage", "LooseRecord", "PackRead", "ReadResult", "StoreReader"]
 
 T = TypeVar("T")
+R = TypeVar("R", ModelVersion, Event, ModelVersion | Event)
 #: How many times a reader lists again when something it listed vanished meanwhile.
 RELIST_ATTEMPTS = 3
 
@@ -257,6 +258,32 @@ class ResultBuilder(Generic[T]):
             if not vanished:
                 return
 
+    def _decode_each(
+        self,
+        keys: list[str],
+        decode: Callable[[bytes, str], R],
+        vanished: list[str],
+    ) -> Iterator[tuple[str, R]]:
+        """``(key, record)`` of each key that decodes; the others go to damage, or to
+        ``vanished`` if deleted meanwhile."""
+        damage = self.result.damage
+        for key, data in read_each(self.reader.store, keys):
+            if data is None:
+                vanished.append(key)
+                continue
+            if isinstance(data, CorruptRecord):
+                damage.append(Damage(key, data, "corrupt-record"))
+                continue
+            try:
+                record = decode(data, key)
+            except StoreFormatError as exc:
+                damage.append(Damage(key, exc, "newer-format"))
+                continue
+            except CorruptRecord as exc:
+                damage.append(Damage(key, exc, "corrupt-record"))
+                continue
+            yield key, record
+
     def read_alias_log(self, listed: Iterable[str], known: Collection[str]) -> None:
         """Decode alias log entries; each must be the move its key names (alias, number)."""
         sink = self.result
@@ -271,21 +298,7 @@ class ResultBuilder(Generic[T]):
             sink.alias_heads[alias] = max(seq, sink.alias_heads.get(alias, 0))
             if key not in known:
                 wanted[key] = where
-        for key, data in read_each(self.reader.store, list(wanted)):
-            if data is None:
-                sink.vanished.append(key)
-                continue
-            if isinstance(data, CorruptRecord):
-                sink.damage.append(Damage(key, data, "corrupt-record"))
-                continue
-            try:
-                record = decode_event(data, key)
-            except StoreFormatError as exc:
-                sink.damage.append(Damage(key, exc, "newer-format"))
-                continue
-            except CorruptRecord as exc:
-                sink.damage.append(Damage(key, exc, "corrupt-record"))
-                continue
+        for key, record in self._decode_each(list(wanted), decode_event, sink.vanished):
             alias, seq = wanted[key]
             if not (
                 isinstance(record, AliasEvent)
@@ -301,24 +314,10 @@ class ResultBuilder(Generic[T]):
         self, keys: list[str], decode: Callable[[bytes, str], ModelVersion | Event]
     ) -> list[str]:
         """Decode loose records; return the keys that vanished meanwhile."""
-        vanished = []
+        vanished: list[str] = []
         model = self.reader.model
         sink = self.result
-        for key, data in read_each(self.reader.store, keys):
-            if data is None:
-                vanished.append(key)
-                continue
-            if isinstance(data, CorruptRecord):
-                sink.damage.append(Damage(key, data, "corrupt-record"))
-                continue
-            try:
-                record = decode(data, key)
-            except StoreFormatError as exc:
-                sink.damage.append(Damage(key, exc, "newer-format"))
-                continue
-            except CorruptRecord as exc:
-                sink.damage.append(Damage(key, exc, "corrupt-record"))
-                continue
+        for key, record in self._decode_each(keys, decode, vanished):
             if _keys.record_id(key) != record.id or record.model != model:
                 sink.damage.append(Damage(key, misplaced(key, record, model), "misplaced-record"))
                 continue
