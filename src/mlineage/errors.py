@@ -50,10 +50,7 @@ caught builtins, keeps working::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from mlineage.records import AliasEvent
+from typing import Any
 
 __all__ = [
     "AliasConflict",
@@ -231,15 +228,14 @@ class AliasConflict(MLineageError, ValueError):
     Nothing was written. The attributes say what the mover expected and what it found.
     """
 
-    def __init__(
-        self, message: str, *, alias: str, expected: str, found: AliasEvent | None
-    ) -> None:
+    def __init__(self, message: str, *, alias: str, expected: str, found: Any) -> None:
         super().__init__(message)
         #: The alias that was to move.
         self.alias = alias
         #: What the mover expected, in words (a version, an event, "unset").
         self.expected = expected
-        #: The alias's latest move when the move was refused (None: never set).
+        #: The alias's latest move (an ``AliasEvent``) when the move was refused, or None
+        #: if it was never set. (Typed loosely: this lowest module imports no records.)
         self.found = found
 
 
