@@ -5,9 +5,12 @@ format"), never to regenerate an older one. The store holds what the format test
 three versions of ``fraud-detector`` (two packed, one loose), directory datasets with
 manifests, archived checkpoints, a captured environment, an alias, an annotation, and the
 fields the format added (for format 3: a snapshot's ``record_count``, ``schema_version``,
-``notes``, ``metadata``, ``created_at``; a version's ``committed_at``).
+``notes``, ``metadata``, ``created_at``; a version's ``committed_at``; for format 4: each
+version's ``origin`` (in a pack's ``origins`` column and in a loose record), evidence
+events with JSON payloads (one packed, one loose), and alias logs written by
+compare-and-set moves, one citing evidence and forced with a reason).
 
-    python scripts/make_format_store.py tests/data/store-format-3
+    python scripts/make_format_store.py tests/data/store-format-4
 """
 
 from __future__ import annotations
@@ -49,11 +52,50 @@ def main(target: Path) -> None:
                 name=f"fraud-v{month}",
                 timestamp=f"2024-0{month}-01T00:00:00+00:00",
                 notes=f"monthly update {month}",
+                origin=ml.Origin(
+                    system="mlflow",
+                    id=f"run-{month}",
+                    uri=f"runs:/run-{month}/model",
+                    imported_at=f"2024-0{month}-01T01:00:00+00:00",
+                    extra={"experiment": "fraud"},
+                ),
             )
+            if month == 1:
+                tracker.attach_evidence(
+                    "fraud-v1",
+                    "evidently",
+                    {"metrics": [{"metric": "DriftedColumnsCount", "value": {"share": 0.5}}]},
+                    {"drift_share": 0.5, "drifted": ["amount"]},
+                    tool="evidently",
+                    tool_version="0.7.4",
+                )
             if month == 2:
-                tracker.set_alias("production", "fraud-v2", at="2024-02-02T00:00:00+00:00")
+                tracker.set_alias(
+                    "production", "fraud-v2", at="2024-02-02T00:00:00+00:00", expect=ml.ABSENT
+                )
+                tracker.set_alias(
+                    "production", "fraud-v1", at="2024-02-15T00:00:00+00:00", expect="fraud-v2"
+                )
+                tracker.set_alias(
+                    "production", "fraud-v2", at="2024-02-20T00:00:00+00:00", expect="fraud-v1"
+                )
                 tracker.compact()
         tracker.annotate("fraud-v3", notes="label leak in March data", tags=["incident"])
+        verdict = tracker.attach_evidence(
+            "fraud-v3",
+            "gate",
+            '{"passed": false, "rules": [{"rule": "accuracy", "delta": -0.05}]}',
+            {"passed": False, "against": "fraud-v2"},
+        )
+        tracker.set_alias(
+            "staging",
+            "fraud-v3",
+            at="2024-03-02T00:00:00+00:00",
+            expect=ml.ABSENT,
+            evidence=verdict,
+            forced=True,
+            reason="staging may run a refused candidate",
+        )
     print(f"wrote a format-{FORMAT} store at {target}")
 
 

@@ -14,6 +14,8 @@ LOWER = ("errors", "_ids", "_keys", "_lazy", "_columns", "records", "codec", "st
 UPPER = (
     "tracker",
     "writer",
+    "aliases",
+    "evidence",
     "index",
     "_reader",
     "refs",

@@ -281,3 +281,54 @@ def test_help_imports_neither_numpy_nor_the_tracker() -> None:
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")},
     )
     assert result.stderr.strip() == "0 []"
+
+
+def test_show_and_evidence_list_what_tools_found(store: str) -> None:
+    tracker = ml.Tracker.load("fraud-detector", storage=store)
+    imported = tracker.log(
+        model_path="3.pt",
+        dataset=ml.DataSnapshot(hash="sha256:3"),
+        name="v3",
+        origin=ml.Origin(system="mlflow", id="run-42", uri="runs:/run-42/model"),
+    )
+    report = tracker.attach_evidence(
+        "v1", "evidently", {"metrics": []}, {"drift_share": 0.4}, tool="evidently"
+    )
+    tracker.attach_evidence("v2", "gate", summary={"passed": False})
+    out = cli("--store", store, "show", "fraud-detector", "v1").stdout
+    assert re.search(r"^evidence +\S+ \S+ evidently \w{12} \{\"drift_share\": 0.4\}", out, re.M)
+    shown = json.loads(cli("--store", store, "show", "fraud-detector", "v1", "--json").stdout)
+    assert [e["id"] for e in shown["evidence"]] == [report.id]
+    assert shown["evidence"][0]["payload"] == report.payload
+    shown = json.loads(cli("--store", store, "show", "fraud-detector", "v3", "--json").stdout)
+    assert shown["origin"]["id"] == "run-42" and shown["evidence"] == []
+    assert "run-42" in cli("--store", store, "show", "fraud-detector", imported.id).stdout
+    listed = cli("--store", store, "evidence", "fraud-detector")
+    assert listed.returncode == 0
+    assert listed.stdout.startswith("2 evidence")
+    assert listed.stdout.index("gate") < listed.stdout.index("evidently")  # newest first
+    along = json.loads(
+        cli("--store", store, "evidence", "fraud-detector", "--on", "v1", "--json").stdout
+    )
+    assert [e["kind"] for e in along["evidence"]] == ["evidently"]
+    none = cli("--store", store, "evidence", "fraud-detector", "--kind", "nannyml")
+    assert none.returncode == 1 and "none" in none.stdout
+
+
+def test_alias_set_with_expect_is_a_compare_and_set(store: str) -> None:
+    refused = cli("--store", store, "alias", "set", "fraud-detector", "production", "v2",
+                  "--expect", "v0")  # fmt: skip
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("mlineage: refused: alias 'production'")
+    assert "nothing was written" in refused.stderr
+    as_json = cli("--store", store, "alias", "set", "fraud-detector", "production", "v2",
+                  "--expect", "v0", "--json")  # fmt: skip
+    data = json.loads(as_json.stdout)
+    assert as_json.returncode == 1 and data["found"]["seq"] == 1
+    moved = cli("--store", store, "alias", "set", "fraud-detector", "production", "v2",
+                "--expect", "v1", "--reason", "passed the gate", "--json")  # fmt: skip
+    assert moved.returncode == 0, moved.stderr
+    event = json.loads(moved.stdout)
+    assert (event["seq"], event["reason"]) == (2, "passed the gate")
+    tracker = ml.Tracker.load("fraud-detector", storage=store)
+    assert tracker.resolve("production").name == "v2"

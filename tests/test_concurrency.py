@@ -4,7 +4,7 @@ Eight worker processes (``multiprocessing``, "spawn" context, so each is a fresh
 interpreter like a training job on another machine) stay up for the whole module and take
 commands over a pipe; they get the S3 and GCS servers' settings when they start. Every
 racing command starts behind a barrier, so the eight really contend: for the store, for a
-version name, for an alias, with a compactor.
+version name, for an alias (unconditional and compare-and-set moves), with a compactor.
 The servers are started by the session fixtures in ``tests/conftest.py``; nothing is skipped.
 """
 
@@ -119,12 +119,22 @@ def _run(command: dict[str, Any], barrier: Barrier, me: int) -> Any:
         reader = _tracker(command)
         return {
             "event": event.id,
+            "seq": event.seq,
             "resolved": [tracker.resolve("production").id, reader.resolve("production").id],
             "history": [
                 len(tracker.alias_history("production")),
                 len(reader.alias_history("production")),
             ],
         }
+    if action == "cas":
+        barrier.wait(BARRIER_TIMEOUT)
+        try:
+            event = tracker.set_alias(
+                "production", command["targets"][me], expect=command["expect"]
+            )
+        except ml.AliasConflict as exc:
+            return ("refused", str(exc), None if exc.found is None else exc.found.id)
+        return ("won", event.id, event.seq)
     if action == "compact":
         barrier.wait(BARRIER_TIMEOUT)
         return [tracker.compact() for _ in range(command["rounds"])]
@@ -294,8 +304,11 @@ def test_concurrent_alias_moves_at_one_moment(backend: Backend, workers: Workers
     command = {"action": "alias", "uri": backend.uri, "model": model, "targets": targets, "at": at}
     results = workers.run([command] * WORKERS)
 
-    # The rule: among moves effective at the same moment, the greatest event id wins.
-    winner = max(range(WORKERS), key=lambda i: results[i]["event"])
+    # Every move got its own entry of the alias log (1..8), retrying after the others; the
+    # rule: among moves effective at the same moment, the one recorded last (the greatest
+    # entry number) wins.
+    assert sorted(r["seq"] for r in results) == list(range(1, WORKERS + 1))
+    winner = max(range(WORKERS), key=lambda i: results[i]["seq"])
     expected = targets[winner]
     for result in results:
         assert result["resolved"] == [expected, expected]
@@ -306,6 +319,40 @@ def test_concurrent_alias_moves_at_one_moment(backend: Backend, workers: Workers
     assert sorted(e.id for e in history) == sorted(r["event"] for r in results)
     assert {e.version for e in history} == set(targets)
     assert history[-1].id == results[winner]["event"]
+
+
+def test_compare_and_set_alias_moves_have_one_winner(backend: Backend, workers: Workers) -> None:
+    # Eight promotions of eight candidates, all expecting production at the same version:
+    # exactly one moves it, the seven others are refused, naming the move that won.
+    model = fresh_model("cas")
+    tracker = ml.Tracker(model, storage=backend.uri)
+    current = _log(tracker, 100)
+    tracker.set_alias("production", current)
+    targets = [_log(tracker, i).id for i in range(WORKERS)]
+    before = keys(backend.uri)
+    command = {
+        "action": "cas",
+        "uri": backend.uri,
+        "model": model,
+        "targets": targets,
+        "expect": current.id,
+    }
+    results = workers.run([command] * WORKERS)
+
+    winners = [r for r in results if r[0] == "won"]
+    assert len(winners) == 1, results
+    (_, won_event, won_seq) = winners[0]
+    assert won_seq == 2
+    refusals = [r for r in results if r[0] == "refused"]
+    assert len(refusals) == WORKERS - 1
+    for _, message, found in refusals:
+        assert found == won_event
+        assert "production" in message and current.id[:12] in message
+    assert keys(backend.uri) - before == {f"models/{model}/aliases/production/000000000002.json"}
+    fresh = ml.Tracker.load(model, storage=backend.uri)
+    winner = next(i for i, r in enumerate(results) if r[0] == "won")
+    assert fresh.resolve("production").id == targets[winner]
+    assert [e.seq for e in fresh.alias_history("production")] == [1, 2]
 
 
 def test_compaction_races_with_writers(backend: Backend, workers: Workers) -> None:

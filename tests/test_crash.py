@@ -3,13 +3,17 @@
 Each trial starts a writer process on a local store and kills it with SIGKILL after a random
 delay drawn (from a seeded RNG) uniformly over the time the writer needs for its work,
 measured once per lane before the trials. Most trials kill a writer that logs named
-versions with archived checkpoints, printing each committed id (flushed, by ``os.write`` to
-a file) after ``log_version`` returns; every fifth kills one that compacts a model of loose
-records into a pack. After every kill:
+versions with archived checkpoints, attaches evidence with a payload to each, and promotes
+each with a compare-and-set move of ``production``, printing each committed id (flushed,
+by ``os.write`` to a file) after the move returns; every fifth kills one that compacts a
+model of loose records into a pack. After every kill:
 
 - the store loads with ``on_error="raise"``;
 - every id the writer printed is there, and at most one more (the version in flight);
   after a killed compaction every record is still there;
+- every printed version has its evidence, every evidence payload reads back verified, and
+  the alias log holds one whole entry per move, numbered from 1 without a gap, at least one
+  per printed version and at most one per version present;
 - no key a reader lists is a temporary file or a partial object;
 - ``fsck(repair=True, temp_age=0)`` removes exactly the leftover temporary files, and the
   only problem it may report is one ``unclaimed-name``: the name of the version in flight,
@@ -85,6 +89,7 @@ def _writer(command: dict[str, Any]) -> None:
         return
     work = Path(command["work"])
     work.mkdir(parents=True, exist_ok=True)
+    previous: ml.ModelVersion | None = None
     for i in range(command["count"]):
         checkpoint = work / f"model_{i}.pt"
         checkpoint.write_bytes(os.urandom(CHECKPOINT_BYTES))
@@ -94,6 +99,9 @@ def _writer(command: dict[str, Any]) -> None:
             metrics={"accuracy": 0.5 + i / 1000},
             name=f"v{i}",
         )
+        tracker.attach_evidence(version, "checks", {"i": i, "rows": [i] * 50}, {"i": i})
+        tracker.set_alias("production", version, expect=previous or ml.ABSENT)
+        previous = version
         # One write() of a whole line: a kill cannot leave half an id.
         os.write(out, f"{version.id}\n".encode())
 
@@ -266,6 +274,8 @@ def _verify(
         wrong.append(f"{len(present)} versions after compaction, expected {len(template_ids)}")
     if action == "compact" and len(tracker.alias_history("production")) != 1:
         wrong.append("the alias move was lost by compaction")
+    if action == "log":
+        wrong += _check_moves_and_evidence(tracker, printed, present)
     summary.records_verified += len(expected)
 
     repaired = fsck(root, repair=True, temp_age=0)
@@ -288,6 +298,29 @@ def _verify(
         tracker.log(model_path="after.pt", dataset=ml.DataSnapshot(hash="sha256:after"))
     except ml.MLineageError as exc:
         wrong.append(f"a new writer cannot log after the crash: {exc!r}")
+    return wrong
+
+
+def _check_moves_and_evidence(
+    tracker: ml.Tracker, printed: list[str], present: set[str]
+) -> list[str]:
+    wrong = []
+    try:
+        moves = tracker.alias_history("production")
+    except ml.AliasNotFound:
+        moves = []
+    if [m.seq for m in moves] != list(range(1, len(moves) + 1)):
+        wrong.append(f"alias log entries {[m.seq for m in moves]} are not 1..n")
+    if not len(printed) <= len(moves) <= len(present):
+        wrong.append(f"{len(moves)} moves for {len(printed)} printed, {len(present)} present")
+    evidence = list(tracker.evidence())
+    missing = set(printed) - {e.version for e in evidence}
+    wrong += [f"version {i} printed without its evidence" for i in sorted(missing)]
+    for event in evidence:
+        try:
+            tracker.load_evidence(event)
+        except ml.MLineageError as exc:
+            wrong.append(f"evidence {event.id} does not read back: {exc!r}")
     return wrong
 
 

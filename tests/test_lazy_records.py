@@ -205,6 +205,7 @@ def test_a_pack_of_events_only(tmp_path: Path) -> None:
                 st.sampled_from(["acc", "f1", "loss ✓"]),
                 st.floats(allow_nan=False, allow_infinity=False, width=64),
             ),
+            st.none() | st.integers(0, 3),  # imported from one of four MLflow runs?
         ),
         min_size=1,
         max_size=25,
@@ -212,15 +213,16 @@ def test_a_pack_of_events_only(tmp_path: Path) -> None:
     st.integers(1, 4),
 )
 def test_packed_load_equals_eager_load(
-    steps: list[tuple[int, bool, dict[str, float]]], packs: int
+    steps: list[tuple[int, bool, dict[str, float], int | None]], packs: int
 ) -> None:
-    # Any DAG, any finite metrics (exact float round trip), split over several packs and
-    # loose records: the lineage and every answer equal those of the eager records.
+    # Any DAG, any finite metrics (exact float round trip), origins, split over several
+    # packs and loose records: the lineage and every answer equal those of the eager
+    # records.
     # A fresh store per example: id() of a collected list can be reused by the next one.
     store = f"memory://lazy-{uuid.uuid4().hex}"
     tracker = ml.Tracker("m", storage=store, capture_environment=False, hash_artifacts=False)
     versions: list[ml.ModelVersion] = []
-    for i, (pick, merge, metrics) in enumerate(steps):
+    for i, (pick, merge, metrics, run) in enumerate(steps):
         parents = []
         if versions and pick:
             parents.append(versions[pick % len(versions)].id)
@@ -235,12 +237,18 @@ def test_packed_load_equals_eager_load(
                 metrics=metrics,
                 parents=parents,
                 timestamp=START + timedelta(minutes=i),
+                origin=None if run is None else ml.Origin(system="mlflow", id=f"run-{run}"),
             )
         )
         if (i + 1) % max(1, len(steps) // packs) == 0:
             tracker.compact()
     loaded = ml.Tracker.load("m", storage=store)
     assert [v.id for v in loaded.versions()] == [v.id for v in versions]
+    for run in range(4):  # from the packs' origins column and the loose records
+        expected_ids = [v.id for v in versions if v.origin and v.origin.id == f"run-{run}"]
+        assert [v.id for v in loaded.find_origin("mlflow", f"run-{run}")] == expected_ids
+    packed_ids = {i for ids, _ in loaded._index.loaded_packs.values() for i in ids}
+    assert {v.id for v in loaded.versions() if is_lazy(v)} == packed_ids  # none read
     for metric in ("acc", "f1", "loss ✓"):
         for direction in ("decrease", "increase"):
             culprit = loaded.blame(metric, direction)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+import textwrap
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,6 +21,9 @@ from mlineage.codec import decode_event, decode_version, encode_event, encode_ve
 from mlineage.records import AliasEvent, AnnotationEvent
 
 DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parents[1]
+#: The last commit of store format 3 (before 0.4.0), whose code must refuse format 4.
+FORMAT_3_COMMIT = "cc231c4c59d7fac3a2f73bf975e616bb5e3e01d4"
 
 json_scalars = st.one_of(
     st.none(),
@@ -69,7 +76,7 @@ def versions(draw: st.DrawFn) -> ml.ModelVersion:
 @given(versions())
 def test_version_round_trips(version: ml.ModelVersion) -> None:
     data = encode_version(version)
-    assert json.loads(data)["format"] == ml.codec.FORMAT == 3
+    assert json.loads(data)["format"] == ml.codec.FORMAT == 4
     assert decode_version(data) == version
 
 
@@ -108,10 +115,11 @@ def test_records_are_frozen_and_strict() -> None:
         ml.DataSnapshot(path="d", hash="")
 
 
-@pytest.mark.parametrize("fmt", [1, 2, 3])
+@pytest.mark.parametrize("fmt", [1, 2, 3, 4])
 def test_stores_of_every_released_format_still_load(tmp_path: Path, fmt: int) -> None:
     # format 1: 0.1.0 (one-document packs); format 2: packs with a columnar index;
-    # format 3: prototype fields (record_count, snapshot notes, committed_at, ...)
+    # format 3: prototype fields (record_count, snapshot notes, committed_at, ...);
+    # format 4: evidence events, origins, alias logs
     tracker = ml.Tracker.load(
         "fraud-detector", storage=str(DATA / f"store-format-{fmt}"), read_only=True
     )
@@ -139,6 +147,42 @@ def test_stores_of_every_released_format_still_load(tmp_path: Path, fmt: int) ->
         v2 = tracker.get_version("fraud-v2")
         assert v2.dataset.created_at is None and v2.dataset.notes is None
         assert v2.committed_at == v2.created_at
+    if fmt < 4:  # a move of an older format has no log entry number, evidence or reason
+        (move,) = tracker.alias_history("production")
+        assert (move.seq, move.evidence, move.forced, move.reason) == (None, None, False, "")
+        assert tracker.find_origin("mlflow", "run-1") == [] and len(tracker.evidence()) == 0
+
+
+def test_a_format_4_store_holds_evidence_origins_and_alias_logs(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    shutil.copytree(DATA / "store-format-4", store)
+    tracker = ml.Tracker.load("fraud-detector", storage=str(store))
+    for month in (1, 2, 3):  # months 1-2 from the pack's origins column, 3 loose
+        (version,) = tracker.find_origin("mlflow", f"run-{month}")
+        assert version.name == f"fraud-v{month}"
+        assert version.origin is not None and version.origin.extra == {"experiment": "fraud"}
+    report, verdict = tracker.evidence(kind="evidently")[0], tracker.evidence(kind="gate")[0]
+    assert report.summary == {"drift_share": 0.5, "drifted": ["amount"]}
+    assert (report.tool, report.tool_version) == ("evidently", "0.7.4")
+    assert tracker.load_evidence(report)["metrics"][0]["value"] == {"share": 0.5}
+    assert tracker.load_evidence(verdict) == {
+        "passed": False,
+        "rules": [{"rule": "accuracy", "delta": -0.05}],
+    }
+    moves = tracker.alias_history("production")
+    assert [(m.seq, tracker.get_version(m.version).name) for m in moves] == [
+        (1, "fraud-v2"),
+        (2, "fraud-v1"),
+        (3, "fraud-v2"),
+    ]
+    assert tracker.resolve("production", at="2024-02-16").name == "fraud-v1"
+    (staged,) = tracker.alias_history("staging")
+    assert (staged.evidence, staged.forced) == (verdict.id, True)
+    assert staged.reason == "staging may run a refused candidate"
+    with pytest.raises(ml.AliasConflict):  # compare-and-set against the stored log
+        tracker.set_alias("production", "fraud-v3", expect="fraud-v1")
+    assert tracker.set_alias("production", "fraud-v3", expect=moves[-1]).seq == 4
+    assert ml.fsck(str(store), verify_blobs=True).ok
 
 
 def test_compacting_a_format_1_store_rewrites_its_pack_in_the_current_format(
@@ -151,9 +195,85 @@ def test_compacting_a_format_1_store_rewrites_its_pack_in_the_current_format(
     # the format-1 pack (2 versions) and the loose version and events, in one new pack
     assert before.compact() == 5
     (pack,) = (store / "models/fraud-detector/packs").iterdir()
-    assert pack.read_bytes().startswith(b'{"format":3,"type":"pack"')
+    assert pack.read_bytes().startswith(b'{"format":4,"type":"pack"')
     after = ml.Tracker.load("fraud-detector", storage=str(store))
     assert [v.model_dump() for v in after.history()] == history
     assert after.resolve("production").name == "fraud-v2"
     assert after.annotations("fraud-v3")[0].notes == "label leak in March data"
     assert ml.fsck(str(store), verify_blobs=True).ok
+
+
+# -- an older mlineage reading a format-4 store --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def format_3_src(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The source tree of the format-3 release, from this repository's history."""
+    target = tmp_path_factory.mktemp("format-3")
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", FORMAT_3_COMMIT, "src"],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target / "src"
+
+
+OLD_READER = textwrap.dedent(
+    """
+    import json, sys
+    import mlineage as ml
+    assert ml.__file__.startswith(sys.argv[1]) and ml.codec.FORMAT == 3, ml.__file__
+    out = {}
+    for on_error in ("raise", "skip"):
+        try:
+            ml.Tracker.load("fraud-detector", storage=sys.argv[2], on_error=on_error)
+            out[on_error] = "loaded"
+        except ml.MLineageError as exc:
+            out[on_error] = [type(exc).__name__, str(exc)]
+    out["fsck"] = sorted({p.kind for p in ml.fsck(sys.argv[2], verify_blobs=False).problems})
+    print(json.dumps(out))
+    """
+)
+
+
+def _read_with_format_3(src: Path, store: Path) -> dict[str, object]:
+    result = subprocess.run(
+        [sys.executable, "-c", OLD_READER, str(src), str(store)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(src)},
+    )
+    assert result.returncode == 0, result.stderr
+    answer: dict[str, object] = json.loads(result.stdout)
+    return answer
+
+
+def test_the_format_3_release_refuses_a_format_4_store_as_newer(
+    format_3_src: Path, tmp_path: Path
+) -> None:
+    answer = _read_with_format_3(format_3_src, DATA / "store-format-4")
+    for on_error in ("raise", "skip"):
+        kind, message = answer[on_error]  # type: ignore[misc]
+        assert kind == "StoreFormatError"
+        assert "written in format 4, newer than this mlineage reads (format 3)" in message
+        assert "upgrade mlineage" in message
+    assert answer["fsck"] == ["newer-format"]
+
+
+def test_the_format_3_release_refuses_format_4_records_as_newer_not_corrupt(
+    format_3_src: Path, tmp_path: Path
+) -> None:
+    # Even where the marker says 3 (as if a writer had written records before raising
+    # it), every record with the new fields is refused as newer, never as damage.
+    store = tmp_path / "store"
+    shutil.copytree(DATA / "store-format-4", store)
+    (store / "mlineage.json").write_text('{"format": 3, "kind": "mlineage-store"}')
+    answer = _read_with_format_3(format_3_src, store)
+    for on_error in ("raise", "skip"):
+        kind, message = answer[on_error]  # type: ignore[misc]
+        assert kind == "StoreFormatError", message
+        assert "format 4" in message and "upgrade mlineage" in message
+    assert answer["fsck"] == ["newer-format"]

@@ -430,7 +430,7 @@ def test_log_is_durable_create_only(tracker: ml.Tracker, store_path: Path) -> No
     with pytest.raises(ml.AlreadyExists):
         tracker.store.put(key, b"{}")
     assert json.loads((store_path / key).read_text())["record"]["id"] == version.id
-    assert json.loads((store_path / "mlineage.json").read_text())["format"] == 3
+    assert json.loads((store_path / "mlineage.json").read_text())["format"] == ml.codec.FORMAT
 
 
 def test_memory_store_shares_within_process() -> None:

@@ -21,11 +21,13 @@ from mlineage.blame import BlameReport, BlameStep
 from mlineage.checkout import Checkout
 from mlineage.diff import VersionDiff
 from mlineage.errors import (
+    AliasConflict,
     AliasNotFound,
     AlreadyExists,
     AmbiguousReference,
     CheckoutError,
     CorruptRecord,
+    EvidenceNotFound,
     FingerprintNotFound,
     HashMismatch,
     InvalidHyperparameter,
@@ -45,6 +47,7 @@ from mlineage.errors import (
     NotFound,
     PathChanged,
     PathNotFound,
+    PayloadTooLarge,
     PermissionDenied,
     ReadOnlyError,
     StoreError,
@@ -67,20 +70,26 @@ from mlineage.records import (
     ArtifactRef,
     DataSnapshot,
     EnvironmentSnapshot,
+    EvidenceEvent,
     FingerprintEvent,
     FingerprintRef,
     ModelVersion,
+    Origin,
     StatusEvent,
     VersionStatus,
 )
 from mlineage.storage import Store, open_store
 
 if TYPE_CHECKING:
+    from mlineage.aliases import ABSENT
+    from mlineage.evidence import EvidenceTable
     from mlineage.tracker import Lineage, Tracker, VersionLogger, list_models
 
-__version__ = "0.2.0"
+__version__ = "0.4.0"
 
 __all__ = [
+    "ABSENT",
+    "AliasConflict",
     "AliasEvent",
     "AliasNotFound",
     "AlreadyExists",
@@ -94,6 +103,9 @@ __all__ = [
     "CorruptRecord",
     "DataSnapshot",
     "EnvironmentSnapshot",
+    "EvidenceEvent",
+    "EvidenceNotFound",
+    "EvidenceTable",
     "FingerprintEvent",
     "FingerprintNotFound",
     "FingerprintRef",
@@ -118,8 +130,10 @@ __all__ = [
     "ModelVersion",
     "NameTaken",
     "NotFound",
+    "Origin",
     "PathChanged",
     "PathNotFound",
+    "PayloadTooLarge",
     "PermissionDenied",
     "ReadOnlyError",
     "StatusEvent",
@@ -145,20 +159,28 @@ __all__ = [
     "__version__",
 ]
 
-# The tracker module is imported on first use of one of its names, so that a program that
-# only needs the records or the errors (and `mlineage --help`) does not load it.
-_FROM_TRACKER = frozenset({"Lineage", "Tracker", "VersionLogger", "list_models"})
+# The tracker module (and the write path's) is imported on first use of one of its names,
+# so that a program that only needs the records or the errors (and `mlineage --help`)
+# does not load it.
+_LAZY = {
+    "Lineage": "tracker",
+    "Tracker": "tracker",
+    "VersionLogger": "tracker",
+    "list_models": "tracker",
+    "ABSENT": "aliases",
+    "EvidenceTable": "evidence",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _FROM_TRACKER:
-        from mlineage import tracker
+    if name in _LAZY:
+        import importlib
 
-        value = getattr(tracker, name)
+        value = getattr(importlib.import_module(f"mlineage.{_LAZY[name]}"), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'mlineage' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _FROM_TRACKER)
+    return sorted(set(globals()) | set(_LAZY))

@@ -11,7 +11,15 @@ from typing import Any
 
 from pydantic import BaseModel, JsonValue
 
-from mlineage.errors import InvalidHyperparameter, InvalidInput, InvalidMetric, InvalidTime
+from mlineage.errors import (
+    InvalidHyperparameter,
+    InvalidInput,
+    InvalidMetric,
+    InvalidRecord,
+    InvalidTime,
+)
+from mlineage.records import MAX_ORIGIN_EXTRA_BYTES, Origin
+from mlineage.records._small import encoded_size, too_large
 
 __all__ = [
     "MAX_DEPTH",
@@ -21,6 +29,8 @@ __all__ = [
     "check_log_time",
     "coerce_hyperparameters",
     "coerce_metrics",
+    "coerce_origin",
+    "coerce_small",
     "coerce_tags",
     "escape_surrogates",
     "one_of",
@@ -173,6 +183,83 @@ def coerce_hyperparameters(hyperparameters: object) -> dict[str, JsonValue]:
     converted = _json_value(hyperparameters, "hyperparameters")
     assert isinstance(converted, dict)  # a Mapping converts to a dict
     return converted
+
+
+def _small_scalar(value: object, where: str) -> bool | int | float | str | None:
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    if kind == "b" and getattr(value, "ndim", 1) == 0:
+        return bool(value)  # numpy.bool_
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) and math.isfinite(float(value)):
+        return float(value)
+    raise InvalidInput(
+        f"{where} is {value!r:.60} ({type(value).__name__}); a small JSON object holds finite "
+        "numbers, strings, booleans and None, or flat lists of them (put nested or "
+        "structured output in the payload)"
+    )
+
+
+def coerce_small(value: object, what: str, limit: int) -> dict[str, Any]:
+    """Return ``value`` as a small flat JSON object (an evidence summary, an origin's extra).
+
+    ``str`` keys; values ``None``, ``bool``, ``int``, finite ``float``, ``str`` or a flat
+    list (or 1-d array) of them; numpy scalars are converted; at most ``limit`` bytes of
+    compact JSON. None is ``{}``.
+
+    Raises
+    ------
+    InvalidInput
+        Naming the key and the value (or the size and the limit).
+
+    Examples
+    --------
+    >>> coerce_small({"share": 0.5, "drifted": ("a", "b")}, "summary", 1024)
+    {'share': 0.5, 'drifted': ['a', 'b']}
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"{what} must be a dict, got {type(value).__name__}")
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not key or len(key) > 128:
+            raise InvalidInput(f"{what} keys are str of 1-128 characters, got {key!r:.60}")
+        where = f"{what}[{key!r}]"
+        if isinstance(item, (list, tuple)) or getattr(item, "ndim", 0) == 1:
+            items = item.tolist() if hasattr(item, "tolist") else item
+            out[key] = [_small_scalar(x, f"{where}[{i}]") for i, x in enumerate(items)]
+        else:
+            out[key] = _small_scalar(item, where)
+    size = encoded_size(out)
+    if size > limit:
+        raise InvalidInput(f"{too_large(what, size, limit)}; nothing was written")
+    return out
+
+
+def coerce_origin(origin: object) -> Origin | None:
+    """A version's origin as a record: an :class:`Origin`, a dict of its fields, or None.
+
+    Raises
+    ------
+    InvalidInput
+        Naming the field; ``extra`` is checked as by :func:`coerce_small`.
+    """
+    if origin is None or isinstance(origin, Origin):
+        return origin
+    if not isinstance(origin, Mapping):
+        raise InvalidInput(
+            f"origin must be an ml.Origin or a dict of its fields, got {type(origin).__name__}"
+        )
+    fields = dict(origin)
+    if "extra" in fields:
+        fields["extra"] = coerce_small(fields["extra"], "origin extra", MAX_ORIGIN_EXTRA_BYTES)
+    try:
+        return Origin(**fields)
+    except InvalidRecord as exc:
+        raise InvalidRecord(f"{exc}; nothing was written") from None
 
 
 def coerce_tags(tags: object) -> tuple[str, ...]:

@@ -1,10 +1,11 @@
 """What the lineage graph needs of each version, as columns.
 
 The graph, history, blame and checkout-at-a-time need only a version's id, parents, kind,
-name, creation time and metrics. A pack stores exactly these as columns in its header, so
-a tracker can build its lineage from them and leave each full record unread until
-something looks at it (:func:`mlineage.records.lazy_version`). Versions decoded eagerly
-(loose records, or just logged) go through the same columns, so there is one way in.
+name, creation time and metrics (and ``find_origin`` the origin's system and id). A pack
+stores exactly these as columns in its header, so a tracker can build its lineage from
+them and leave each full record unread until something looks at it
+(:func:`mlineage.records.lazy_version`). Versions decoded eagerly (loose records, or just
+logged) go through the same columns, so there is one way in.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def utc_micros(when: datetime) -> int:
 class VersionColumns:
     """Parallel lists, one row per version; ``metrics`` holds one list per metric name.
 
-    A metric a version does not carry is ``None`` in that version's row.
+    A metric a version does not carry is ``None`` in that version's row. ``origins`` is
+    sparse: ``(row, system, id)`` for the versions imported from another system.
     """
 
     ids: list[str] = field(default_factory=list)
@@ -40,6 +42,7 @@ class VersionColumns:
     created: list[int] = field(default_factory=list)
     metrics: dict[str, list[float | None]] = field(default_factory=dict)
     nodes: list[ModelVersion] = field(default_factory=list)
+    origins: list[tuple[int, str, str]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -56,6 +59,8 @@ class VersionColumns:
             columns.names.append(version.name)
             columns.created.append(utc_micros(version.created_at))
             columns.nodes.append(version)
+            if version.origin is not None:
+                columns.origins.append((row, version.origin.system, version.origin.id))
             for name, value in version.metrics.items():
                 column = metrics.get(name)
                 if column is None:
@@ -75,6 +80,7 @@ class VersionColumns:
         self.names += other.names
         self.created += other.created
         self.nodes += other.nodes
+        self.origins += [(before + row, system, id_) for row, system, id_ in other.origins]
         for name, column in other.metrics.items():
             mine = self.metrics.get(name)
             if mine is None:
@@ -88,6 +94,11 @@ class VersionColumns:
 
     def take(self, rows: Sequence[int]) -> VersionColumns:
         """A new table of the given rows, in that order."""
+        origins = []
+        if self.origins:
+            where = {row: position for position, row in enumerate(rows)}
+            origins = [(where[r], s, i) for r, s, i in self.origins if r in where]
+            origins.sort()
         return VersionColumns(
             ids=[self.ids[r] for r in rows],
             parents=[self.parents[r] for r in rows],
@@ -96,4 +107,5 @@ class VersionColumns:
             created=[self.created[r] for r in rows],
             metrics={name: [column[r] for r in rows] for name, column in self.metrics.items()},
             nodes=[self.nodes[r] for r in rows],
+            origins=origins,
         )

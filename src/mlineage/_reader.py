@@ -14,6 +14,8 @@ Nor is a listing a snapshot: it can return a version and miss ancestors written 
 ran. Those are read by key (:meth:`StoreReader.read_versions`), and the packs listed again
 (:meth:`StoreReader.read_packs`) for any that is no longer loose; the index decides how
 long to look (:meth:`mlineage.index.LineageIndex.refresh`, docs/storage-format.md).
+Alias logs (format 4) are never packed or deleted, so their one listing can come at any
+point.
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ from typing import Generic, TypeVar
 from mlineage import _keys
 from mlineage.codec import decode_event, decode_version
 from mlineage.errors import CorruptRecord, NotFound, StoreFormatError
-from mlineage.records import Event, ModelVersion
+from mlineage.records import AliasEvent, Event, ModelVersion
 from mlineage.storage import Store
 
-__all__ = ["Damage", "LooseRecord", "PackRead", "ReadResult", "StoreReader"]
+__all__ = ["AliasEntry", "Damage", "LooseRecord", "PackRead", "ReadResult", "StoreReader"]
 
 T = TypeVar("T")
+R = TypeVar("R", ModelVersion, Event, ModelVersion | Event)
 #: How many times a reader lists again when something it listed vanished meanwhile.
 RELIST_ATTEMPTS = 3
 
@@ -54,6 +57,14 @@ class LooseRecord:
 
 
 @dataclass(frozen=True)
+class AliasEntry:
+    """An alias log entry that decoded and holds the move its key names."""
+
+    key: str
+    event: AliasEvent
+
+
+@dataclass(frozen=True)
 class PackRead(Generic[T]):
     """A pack that was read: its key, bytes and what the caller's decoder made of them."""
 
@@ -71,6 +82,11 @@ class ReadResult(Generic[T]):
     damage: list[Damage] = field(default_factory=list)
     #: Loose keys deleted while reading and found in no pack (lost, unless a compactor ran).
     vanished: list[str] = field(default_factory=list)
+    #: Alias log entries that decoded, each under its own key.
+    alias_log: list[AliasEntry] = field(default_factory=list)
+    #: Alias -> the highest entry number listed, damaged entries included (the next move
+    #: of that alias is written after it).
+    alias_heads: dict[str, int] = field(default_factory=dict)
 
 
 def _json_keys(keys: Iterable[str]) -> list[str]:
@@ -145,8 +161,10 @@ class StoreReader(Generic[T]):
         known_versions: Callable[[str], bool] = lambda _: False,
         known_events: Callable[[str], bool] = lambda _: False,
         known_packs: Collection[str] = (),
+        known_alias_keys: Collection[str] = (),
     ) -> ReadResult[T]:
-        """Read every record not already known: loose versions and events, then packs.
+        """Read every record not already known: loose versions and events, then packs,
+        then the alias logs.
 
         Parameters
         ----------
@@ -154,6 +172,8 @@ class StoreReader(Generic[T]):
             Ids already loaded (their loose records are not read again).
         known_packs : collection of str
             Pack keys already loaded.
+        known_alias_keys : collection of str
+            Alias log entries already loaded.
         """
         result: ResultBuilder[T] = ResultBuilder(self, set(known_packs))
         versions = [
@@ -175,6 +195,16 @@ class StoreReader(Generic[T]):
                 break
             result.read_packs()
         result.result.vanished = vanished
+        result.read_alias_log(self.store.list(_keys.aliases_prefix(self.model)), known_alias_keys)
+        return result.result
+
+    def read_alias_log(self, alias: str, known: Collection[str] = ()) -> ReadResult[T]:
+        """Read the entries of one alias's log not in ``known`` (one listing of its prefix).
+
+        What a mover reads again when its compare-and-set write found the next entry taken.
+        """
+        result: ResultBuilder[T] = ResultBuilder(self, set())
+        result.read_alias_log(self.store.list(_keys.alias_log_prefix(self.model, alias)), known)
         return result.result
 
     def read_packs(self, known_packs: Collection[str]) -> ReadResult[T]:
@@ -237,30 +267,87 @@ class ResultBuilder(Generic[T]):
             if not vanished:
                 return
 
-    def read_loose(
-        self, keys: list[str], decode: Callable[[bytes, str], ModelVersion | Event]
-    ) -> list[str]:
-        """Decode loose records; return the keys that vanished meanwhile."""
-        vanished = []
-        model = self.reader.model
-        sink = self.result
+    def _decode_each(
+        self,
+        keys: list[str],
+        decode: Callable[[bytes, str], R],
+        vanished: list[str],
+    ) -> Iterator[tuple[str, R]]:
+        """``(key, record)`` of each key that decodes; the others go to damage, or to
+        ``vanished`` if deleted meanwhile."""
+        damage = self.result.damage
         for key, data in read_each(self.reader.store, keys):
             if data is None:
                 vanished.append(key)
                 continue
             if isinstance(data, CorruptRecord):
-                sink.damage.append(Damage(key, data, "corrupt-record"))
+                damage.append(Damage(key, data, "corrupt-record"))
                 continue
             try:
                 record = decode(data, key)
             except StoreFormatError as exc:
-                sink.damage.append(Damage(key, exc, "newer-format"))
+                damage.append(Damage(key, exc, "newer-format"))
                 continue
             except CorruptRecord as exc:
-                sink.damage.append(Damage(key, exc, "corrupt-record"))
+                damage.append(Damage(key, exc, "corrupt-record"))
                 continue
+            yield key, record
+
+    def read_alias_log(self, listed: Iterable[str], known: Collection[str]) -> None:
+        """Decode alias log entries; each must be the move its key names (alias, number)."""
+        sink = self.result
+        model = self.reader.model
+        wanted: dict[str, tuple[str, int]] = {}
+        for key in _json_keys(listed):
+            where = _keys.parse_alias_log_key(model, key)
+            if where is None:
+                sink.damage.append(Damage(key, _not_an_entry(key), "misplaced-record"))
+                continue
+            alias, seq = where
+            sink.alias_heads[alias] = max(seq, sink.alias_heads.get(alias, 0))
+            if key not in known:
+                wanted[key] = where
+        for key, record in self._decode_each(list(wanted), decode_event, sink.vanished):
+            alias, seq = wanted[key]
+            if not (
+                isinstance(record, AliasEvent)
+                and record.alias == alias
+                and record.seq == seq
+                and record.model == model
+            ):
+                sink.damage.append(Damage(key, _wrong_entry(key, record), "misplaced-record"))
+                continue
+            sink.alias_log.append(AliasEntry(key, record))
+
+    def read_loose(
+        self, keys: list[str], decode: Callable[[bytes, str], ModelVersion | Event]
+    ) -> list[str]:
+        """Decode loose records; return the keys that vanished meanwhile."""
+        vanished: list[str] = []
+        model = self.reader.model
+        sink = self.result
+        for key, record in self._decode_each(keys, decode, vanished):
             if _keys.record_id(key) != record.id or record.model != model:
                 sink.damage.append(Damage(key, misplaced(key, record, model), "misplaced-record"))
                 continue
             sink.loose.append(LooseRecord(key, record))
         return vanished
+
+
+def _not_an_entry(key: str) -> CorruptRecord:
+    return CorruptRecord(
+        f"{key!r} is not an alias log entry (models/<model>/aliases/<alias>/<12 digits>.json, "
+        "numbered from 1); run `mlineage fsck`"
+    )
+
+
+def _wrong_entry(key: str, record: Event) -> CorruptRecord:
+    what = (
+        f"move {record.seq} of alias {record.alias!r}"
+        if isinstance(record, AliasEvent)
+        else f"a {record.type} event"
+    )
+    return CorruptRecord(
+        f"{key!r} holds {what} of model {record.model!r} ({record.id}); an alias log entry "
+        "holds the move its key names, of its own model; run `mlineage fsck`"
+    )

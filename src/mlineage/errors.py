@@ -29,7 +29,8 @@ caught builtins, keeps working::
     │   ├── UnreadablePath (PermissionError)  file or directory the OS refuses to read
     │   ├── UnsupportedPath             FIFO, socket, device, or a symlink cycle
     │   ├── InvalidRecord (TypeError)   record built by hand with a wrong or unknown field
-    │   └── UnhashableData (TypeError)  array or column that cannot be hashed without pickle
+    │   ├── UnhashableData (TypeError)  array or column that cannot be hashed without pickle
+    │   └── PayloadTooLarge             evidence payload over the size limit
     ├── LookupFailed (LookupError)
     │   ├── ModelNotFound (KeyError)    no such model in the store
     │   ├── VersionNotFound (KeyError)  no version matches the reference
@@ -37,8 +38,10 @@ caught builtins, keeps working::
     │   ├── AliasNotFound (KeyError)    alias never set, or not set at that time
     │   ├── MetricNotFound (KeyError)   version has no such metric
     │   ├── ProfileNotFound (KeyError)  version's data snapshot has no stored profile
-    │   └── FingerprintNotFound (KeyError)  no fingerprint on that probe set
+    │   ├── FingerprintNotFound (KeyError)  no fingerprint on that probe set
+    │   └── EvidenceNotFound (KeyError) no such evidence event, or it has no payload
     ├── NameTaken (ValueError)          version name already claimed in the model
+    ├── AliasConflict (ValueError)      compare-and-set alias move refused: it moved meanwhile
     ├── HashMismatch (ValueError)       content does not match its recorded hash
     ├── PathChanged                     file modified while it was being hashed
     ├── CheckoutError                   a version could not be reconstructed
@@ -47,12 +50,16 @@ caught builtins, keeps working::
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
+    "AliasConflict",
     "AliasNotFound",
     "AlreadyExists",
     "AmbiguousReference",
     "CheckoutError",
     "CorruptRecord",
+    "EvidenceNotFound",
     "FingerprintNotFound",
     "HashMismatch",
     "InvalidHyperparameter",
@@ -73,6 +80,7 @@ __all__ = [
     "PermissionDenied",
     "PathChanged",
     "PathNotFound",
+    "PayloadTooLarge",
     "ProfileNotFound",
     "ReadOnlyError",
     "StoreError",
@@ -212,6 +220,31 @@ class MetricNotFound(LookupFailed, KeyError):
 
 class NameTaken(MLineageError, ValueError):
     """A version name is already claimed by another version of the same model."""
+
+
+class AliasConflict(MLineageError, ValueError):
+    """A compare-and-set alias move was refused: the alias is not where it was expected.
+
+    Nothing was written. The attributes say what the mover expected and what it found.
+    """
+
+    def __init__(self, message: str, *, alias: str, expected: str, found: Any) -> None:
+        super().__init__(message)
+        #: The alias that was to move.
+        self.alias = alias
+        #: What the mover expected, in words (a version, an event, "unset").
+        self.expected = expected
+        #: The alias's latest move (an ``AliasEvent``) when the move was refused, or None
+        #: if it was never set. (Typed loosely: this lowest module imports no records.)
+        self.found = found
+
+
+class EvidenceNotFound(LookupFailed, KeyError):
+    """No evidence event of that id in the model, or the event has no payload to load."""
+
+
+class PayloadTooLarge(InvalidInput):
+    """An evidence payload is larger than the store keeps as one evidence blob."""
 
 
 class HashMismatch(MLineageError, ValueError):

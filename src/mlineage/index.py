@@ -1,4 +1,4 @@
-"""What a tracker knows of one model: the lineage graph, names, events and alias moves.
+"""What a tracker knows of one model: the lineage graph, names, events, alias moves, origins.
 
 :class:`LineageIndex` owns the store reader (:class:`~mlineage._reader.StoreReader`) and
 keeps what it read: :meth:`LineageIndex.refresh` adds what other processes wrote since.
@@ -30,6 +30,7 @@ from mlineage.records import (
     AliasEvent,
     AnnotationEvent,
     Event,
+    EvidenceEvent,
     FingerprintEvent,
     ModelVersion,
     StatusEvent,
@@ -40,6 +41,7 @@ from mlineage.storage import Store
 __all__ = ["LineageIndex", "OnError", "list_models"]
 
 OnError = Literal["raise", "skip"]
+VersionEvent = AnnotationEvent | StatusEvent | FingerprintEvent | EvidenceEvent
 
 
 def list_models(storage: str | os.PathLike[str] | Store | None = None) -> list[str]:
@@ -108,13 +110,23 @@ class LineageIndex:
         self.events: dict[str, Event] = {}
         #: alias -> its moves, in the order they took effect
         self.alias_events: dict[str, list[AliasEvent]] = {}
-        #: version id -> its annotations, status changes and fingerprints, oldest first
-        self.version_events: dict[str, list[AnnotationEvent | StatusEvent | FingerprintEvent]] = {}
+        #: alias -> the highest entry of its log listed so far (0: none); the next move
+        #: is written after it
+        self.alias_seq: dict[str, int] = {}
+        #: alias log entries loaded (keys)
+        self.alias_log_keys: set[str] = set()
+        #: version id -> its annotations, status changes, fingerprints and evidence, oldest first
+        self.version_events: dict[str, list[VersionEvent]] = {}
+        #: every evidence event, oldest first
+        self.evidence: list[EvidenceEvent] = []
+        #: (system, foreign id) -> the versions imported from there, oldest first
+        self.origins: dict[tuple[str, str], list[str]] = {}
         #: pack key -> the ids of the versions and events it holds (for merging packs)
         self.loaded_packs: dict[str, tuple[list[str], list[str]]] = {}
         #: packs with damage: never merged away, so fsck keeps reporting them
         self.damaged_packs: set[str] = set()
-        self.marker_checked = False
+        #: the store marker's format once read or written (None: not yet)
+        self.marker_format: int | None = None
         self._warned: set[str] = set()
         self.reader: StoreReader[PackContents] = StoreReader(
             store, model, self._read_pack, _pack_ids
@@ -149,8 +161,7 @@ class LineageIndex:
             data = self.store.get(STORE_MARKER_KEY)
         except NotFound:
             return
-        decode_marker(data, self.store.uri)
-        self.marker_checked = True
+        self.marker_format = decode_marker(data, self.store.uri)
 
     def refresh(self) -> int:
         """Load the versions and events written since the last refresh; return how many
@@ -170,7 +181,9 @@ class LineageIndex:
                 known_versions=self.graph.__contains__,
                 known_events=self.events.__contains__,
                 known_packs=self.loaded_packs,
+                known_alias_keys=self.alias_log_keys,
             )
+            self._take_alias_log(result, new.events)
             self._take(result, versions, new)
             orphans = self._find_parents(versions.take(self._add(versions)), new)
             for event in sorted(new.events.values(), key=_by_id):
@@ -266,13 +279,36 @@ class LineageIndex:
             fruitless = 0 if len(self.graph) + len(orphans) > located else fruitless + 1
         return orphans
 
+    def _take_alias_log(self, result: ReadResult[PackContents], events: dict[str, Event]) -> None:
+        """Keep the alias log entries read (and how far each log goes)."""
+        for alias, seq in result.alias_heads.items():
+            self.alias_seq[alias] = max(seq, self.alias_seq.get(alias, 0))
+        for item in result.alias_log:
+            self.alias_log_keys.add(item.key)
+            events.setdefault(item.event.id, item.event)
+
+    def refresh_alias(self, alias: str) -> None:
+        """Load the moves of one alias written since it was last read (one listing)."""
+        with self.lock:
+            result = self.reader.read_alias_log(alias, self.alias_log_keys)
+            events: dict[str, Event] = {}
+            self._take_alias_log(result, events)
+            for damage in result.damage:
+                self.record_error(damage.key, damage.error)
+            for event in events.values():
+                if event.id not in self.events:
+                    self.add_event(event)
+
     def _add(self, columns: VersionColumns) -> list[int]:
-        """Add versions to the graph and their names; return the rows left out."""
+        """Add versions to the graph, their names and origins; return the rows left out."""
         orphans = set(self.graph.add_columns(columns))
         names = self.names
         for row, name in enumerate(columns.names):
             if name is not None and row not in orphans:
                 names.setdefault(name, columns.ids[row])
+        for row, system, foreign in columns.origins:
+            if row not in orphans:
+                self.origins.setdefault((system, foreign), []).append(columns.ids[row])
         return sorted(orphans, key=columns.ids.__getitem__)
 
     def add_version(self, version: ModelVersion) -> None:
@@ -281,6 +317,9 @@ class LineageIndex:
             self.graph.add(version)
             if version.name is not None:
                 self.names[version.name] = version.id
+            if version.origin is not None:
+                key = (version.origin.system, version.origin.id)
+                self.origins.setdefault(key, []).append(version.id)
 
     def add_event(self, event: Event) -> None:
         """Add an event (read, or just written)."""
@@ -289,7 +328,11 @@ class LineageIndex:
             if isinstance(event, AliasEvent):
                 moves = self.alias_events.setdefault(event.alias, [])
                 bisect.insort(moves, event, key=_alias_order)
+                if event.seq is not None and event.seq > self.alias_seq.get(event.alias, 0):
+                    self.alias_seq[event.alias] = event.seq
             else:
+                if isinstance(event, EvidenceEvent):
+                    bisect.insort(self.evidence, event, key=_by_id)
                 about = self.version_events.setdefault(event.version, [])
                 bisect.insort(about, event, key=_by_id)
 
@@ -304,6 +347,12 @@ class LineageIndex:
             raise ModelNotFound(
                 f"model {self.model!r} is not in store {self.store.uri} (models there: {have})"
             )
+
+    def alias_head(self, alias: str) -> AliasEvent | None:
+        """The move of ``alias`` recorded last (None if it was never set): what a
+        compare-and-set move compares with."""
+        moves = self.alias_events.get(alias)
+        return None if not moves else max(moves, key=record_order)
 
     def alias_moves(self, alias: str) -> list[AliasEvent]:
         """Every move of ``alias``, in the order they took effect.
@@ -355,5 +404,15 @@ def _gc_paused() -> Iterator[None]:
 _by_id = attrgetter("id")
 
 
-def _alias_order(event: AliasEvent) -> tuple[datetime, str]:
-    return (event.effective_at, event.id)
+def _alias_order(event: AliasEvent) -> tuple[datetime, int, str]:
+    # By effective time; at one moment, in the order recorded: moves of formats 1-3 (no
+    # log entry number) by event id, then the alias log's by entry number.
+    return (event.effective_at, *record_order(event))
+
+
+def record_order(event: AliasEvent) -> tuple[int, str]:
+    """Where a move stands in the order moves were recorded (the last one is the alias's
+    latest): moves of formats 1-3 by id, before the alias log's entries by number."""
+    if event.seq is None:
+        return (0, event.id)
+    return (event.seq, "")

@@ -10,11 +10,25 @@ from datetime import datetime, timezone
 
 from mlineage._columns import utc_micros
 from mlineage._ids import ID_PATTERN
-from mlineage.errors import AliasNotFound, AmbiguousReference, InvalidTime, VersionNotFound
+from mlineage.errors import (
+    AliasNotFound,
+    AmbiguousReference,
+    InvalidInput,
+    InvalidTime,
+    VersionNotFound,
+)
 from mlineage.index import LineageIndex
 from mlineage.records import ModelVersion
 
-__all__ = ["MIN_PREFIX", "Ref", "abbrev", "get_version", "history_indices", "resolve"]
+__all__ = [
+    "MIN_PREFIX",
+    "Ref",
+    "abbrev",
+    "find_origin",
+    "get_version",
+    "history_indices",
+    "resolve",
+]
 
 Ref = str | ModelVersion
 #: Fewest hex digits an id prefix needs.
@@ -134,3 +148,24 @@ def resolve(index: LineageIndex, ref: Ref | None, at: datetime | None = None) ->
                 f"{first.id[:12]} ({first.created_at.isoformat()})"
             )
         return graph.node(line[position])
+
+
+def find_origin(index: LineageIndex, system: str, foreign_id: str) -> list[ModelVersion]:
+    """The versions imported from ``foreign_id`` of ``system`` (``ModelVersion.origin``),
+    oldest first; empty if none.
+
+    Answered from the index (a pack's ``origins`` column, or the loose records read at
+    load): no record is read, so a connector can ask once per item it imports.
+
+    Raises
+    ------
+    InvalidInput
+        If ``system`` or ``foreign_id`` is not a str.
+    """
+    if not isinstance(system, str) or not isinstance(foreign_id, str):
+        raise InvalidInput(
+            f"find_origin(system, id) takes two str, got {system!r:.40} and {foreign_id!r:.40}"
+        )
+    with index.lock:
+        ids = sorted(index.origins.get((system, foreign_id), ()))
+        return [index.graph.get(i) for i in ids]

@@ -18,15 +18,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, overload
 
 from mlineage import _html, display, refs, views
+from mlineage import aliases as _aliases
+from mlineage import evidence as _evidence
 from mlineage._coerce import as_utc, one_of, parse_time
 from mlineage.blame import BlameReport, Direction
 from mlineage.compaction import PACK_RECORDS
 from mlineage.details import BlobDetails
 from mlineage.diff import VersionDiff
-from mlineage.errors import (
-    AliasNotFound,
-    InvalidInput,
-)
+from mlineage.errors import InvalidInput
 from mlineage.graph import LineageGraph
 from mlineage.index import LineageIndex, OnError, list_models
 from mlineage.lineage import Lineage
@@ -34,6 +33,7 @@ from mlineage.records import (
     AliasEvent,
     AnnotationEvent,
     EnvironmentSnapshot,
+    EvidenceEvent,
     ModelVersion,
     StatusEvent,
     VersionStatus,
@@ -44,6 +44,7 @@ from mlineage.storage import Store, open_store
 from mlineage.writer import VersionLogger, Writer
 
 if TYPE_CHECKING:
+    from mlineage.aliases import Expect
     from mlineage.analysis._behaviour_history import SliceBlame
     from mlineage.analysis.lineage import Analysis
     from mlineage.checkout import Checkout
@@ -171,16 +172,10 @@ class Tracker:
         return self._index.refresh()
 
     def compact(self, *, merge: bool = True) -> int:
-        """Bundle this model's loose records into packs of up to 10,000, for fast loading.
-
-        Writes each pack (create-only), then deletes the loose records it holds; with
-        ``merge`` also rewrites packs of fewer than 10,000 records into fuller ones, so a
-        store compacted daily stays a few objects. Safe while others log, load or compact
-        (docs/storage-format.md says why); a compaction killed half-way leaves records in
-        two places, which readers merge. Returns how many records went into new packs
-        (loose records packed, plus records moved by merging); ``ReadOnlyError`` on a
-        read-only tracker.
-        """
+        """Bundle this model's loose records (and, with ``merge``, its packs of fewer than
+        10,000 records) into packs of up to 10,000, for fast loading; safe while others
+        log, load or compact (docs/storage-format.md#packs). Returns how many records went
+        into new packs; ``ReadOnlyError`` on a read-only tracker."""
         return self._writer.compact(merge=merge)
 
     def log_version(
@@ -220,11 +215,8 @@ class Tracker:
         return self._writer.start(parent, parents, kind, timestamp, fields)
 
     def log(self, **fields: Any) -> ModelVersion:
-        """Log a version in one call: ``tracker.log(model_path=..., dataset=..., ...)``.
-
-        Accepts the keyword arguments of :meth:`log_version` and the fields of
-        :class:`VersionLogger`; returns the committed version.
-        """
+        """Log a version in one call: ``tracker.log(model_path=..., dataset=..., ...)``, with
+        the arguments of :meth:`log_version` and :class:`VersionLogger`'s fields."""
         with self.log_version(**fields) as logger:
             pass
         return logger.version
@@ -236,14 +228,25 @@ class Tracker:
         """
         return self._writer.annotate(ref, notes, tags)
 
-    def set_alias(self, alias: str, ref: Ref | None, *, at: object = None) -> AliasEvent:
-        """Point ``alias`` (``"production"``, ``"staging"``) at a version, or remove it.
+    def set_alias(
+        self,
+        alias: str,
+        ref: Ref | None,
+        *,
+        at: object = None,
+        expect: Expect = None,
+        evidence: str | EvidenceEvent | None = None,
+        forced: bool = False,
+        reason: str = "",
+    ) -> AliasEvent:
+        """Point ``alias`` (``"production"``) at a version, or remove it (``ref=None``).
 
-        Every move is kept (:meth:`alias_history`; :meth:`resolve` answers where it pointed
-        at any time; of two moves at one moment the later-recorded wins). ``ref=None``
-        removes the alias; ``at`` records a past deployment (default: now).
-        """
-        return self._writer.set_alias(alias, ref, at)
+        Every move is kept (:meth:`alias_history`, :meth:`resolve` at any time; of two moves
+        at one moment the later-recorded wins); ``at`` records a past deployment. ``expect``
+        (a version, an alias move or its id, ``ml.ABSENT``) makes it a compare-and-set,
+        refused with ``AliasConflict`` if the alias is elsewhere; ``evidence``, ``forced``
+        and ``reason`` are recorded with the move (docs/api.md#trackerset_alias)."""
+        return _aliases.set_alias(self._writer, alias, ref, at, expect, evidence, forced, reason)
 
     def set_status(self, ref: Ref, status: VersionStatus | str, *, reason: str = "") -> StatusEvent:
         """Record a lifecycle change of a version (deprecated, rolled back, ...)."""
@@ -360,18 +363,17 @@ class Tracker:
 
     def aliases(self) -> dict[str, ModelVersion]:
         """Every alias that currently points somewhere -> its version."""
-        out = {}
-        for alias in sorted(self._index.alias_events):
-            try:
-                out[alias] = refs.resolve(self._index, alias)
-            except AliasNotFound:
-                continue  # removed, or only set from a future time
-        return out
+        return _aliases.current_aliases(self._index)
 
     def alias_history(self, alias: str) -> list[AliasEvent]:
         """Every move of ``alias``, in the order they took effect (``AliasNotFound`` if the
         alias was never set)."""
         return self._index.alias_moves(alias)
+
+    def find_origin(self, system: str, id: str) -> list[ModelVersion]:
+        """Versions imported from ``id`` of ``system`` (their ``origin``), oldest first;
+        answered from the index, no record read (docs/api.md#trackerfind_origin)."""
+        return refs.find_origin(self._index, system, id)
 
     def diff(self, a: Ref, b: Ref) -> VersionDiff:
         """What changed from version ``a`` to version ``b``.
@@ -385,11 +387,8 @@ class Tracker:
         return diff(self._details, self.get_version(a), self.get_version(b))
 
     def environment(self, ref: Ref) -> EnvironmentSnapshot | None:
-        """The environment captured when a version was logged (None if none was).
-
-        A blob shared by the versions logged from one environment, read once and verified;
-        ``CorruptRecord`` if it is missing or damaged (run ``mlineage fsck``).
-        """
+        """The environment captured when a version was logged (None if none was): a blob,
+        read once and verified; ``CorruptRecord`` if it is missing or damaged."""
         return self._details.environment(self.get_version(ref))
 
     def checkout(
@@ -484,10 +483,14 @@ class Tracker:
     # -- views: functions of a tracker, documented where they are defined -------------------
 
     def versions_with_events(self) -> list[str]:
-        """Ids of the versions annotated or given a status since they were written."""
+        """Ids of the versions with events (annotations, status changes, fingerprints,
+        evidence) since they were written."""
         return list(self._index.versions_with_events())
 
     bisect = views.bisect
+    attach_evidence = _evidence.attach_evidence
+    evidence = _evidence.evidence
+    load_evidence = _evidence.load_evidence
     summary_text = display.summary_text
     summary = display.summary
     report = views.write_report

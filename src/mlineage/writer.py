@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -20,12 +20,14 @@ from mlineage._coerce import (
     check_log_time,
     coerce_hyperparameters,
     coerce_metrics,
+    coerce_origin,
     coerce_tags,
     parse_time,
 )
 from mlineage._columns import utc_micros
 from mlineage._ids import new_id
 from mlineage.codec import (
+    FORMAT,
     STORE_MARKER_KEY,
     decode_claim,
     decode_marker,
@@ -50,12 +52,13 @@ from mlineage.errors import (
 )
 from mlineage.index import LineageIndex
 from mlineage.records import (
-    AliasEvent,
     AnnotationEvent,
     DataSnapshot,
+    EvidenceEvent,
     FingerprintEvent,
     FingerprintRef,
     ModelVersion,
+    Origin,
     StatusEvent,
     VersionStatus,
     validate_name,
@@ -68,7 +71,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Settings", "VersionLogger", "Writer"]
 
-E = TypeVar("E", AnnotationEvent, AliasEvent, StatusEvent, FingerprintEvent)
+E = TypeVar("E", AnnotationEvent, StatusEvent, FingerprintEvent, EvidenceEvent)
 
 
 _LOGGER_FIELDS = frozenset(
@@ -84,6 +87,7 @@ _LOGGER_FIELDS = frozenset(
         "metadata",
         "archive",
         "fingerprint",
+        "origin",
     }
 )
 
@@ -120,6 +124,9 @@ class VersionLogger:
     fingerprint : Fingerprint or list of Fingerprint
         Behaviour on probe sets (``probe.evaluate(...)``): the arrays are stored as blobs
         (the probe set once), the record holds a ``FingerprintRef`` with the summary.
+    origin : Origin, dict or None
+        Where the version came from when imported from another system (``Origin`` or
+        its fields as a dict); ``tracker.find_origin(system, id)`` finds it again.
     """
 
     def __init__(
@@ -147,6 +154,7 @@ class VersionLogger:
         self.metadata: dict[str, Any] = {}
         self.archive: bool | None = None
         self.fingerprint: Any = None
+        self.origin: Origin | Mapping[str, Any] | None = None
         self._blobs: dict[str, bytes] = {}  # fingerprint blobs, written before the record
         for key, value in fields.items():
             if key not in _LOGGER_FIELDS:
@@ -231,11 +239,21 @@ class Writer:
             )
 
     def ensure_marker(self) -> None:
-        """Write the store marker if the store has none (checking a marker found)."""
-        if not self.index.marker_checked:
-            if not self.store.put_if_absent(STORE_MARKER_KEY, encode_marker()):
-                decode_marker(self.store.get(STORE_MARKER_KEY), self.store.uri)
-            self.index.marker_checked = True
+        """Before the first write: write the store marker, or raise an older one to FORMAT.
+
+        A store an older release wrote keeps working for this one, but what this release
+        writes (format-4 records, and alias logs that older releases do not list) must
+        stop an older release from reading the store as if nothing had changed: so the
+        marker is raised (overwritten, only ever upward) before anything new is written.
+        """
+        index = self.index
+        if index.marker_format is not None and index.marker_format >= FORMAT:
+            return
+        if not self.store.put_if_absent(STORE_MARKER_KEY, encode_marker()):
+            found = decode_marker(self.store.get(STORE_MARKER_KEY), self.store.uri)
+            if found < FORMAT:
+                self.store.put(STORE_MARKER_KEY, encode_marker(), mode="overwrite")
+        index.marker_format = FORMAT
 
     # -- versions -----------------------------------------------------------------------
 
@@ -266,7 +284,7 @@ class Writer:
             raise InvalidInput(f"notes must be a str, got {type(draft.notes).__name__}")
         name = None if draft.name is None else validate_name(draft.name, "version name")
         if name is not None:
-            self._refuse_shadowing(name, "version name")
+            self.refuse_shadowing(name, "version name")
         graph = self.index.graph
         created = datetime.now(timezone.utc) if draft.timestamp is None else draft.timestamp
         for parent_id in draft.parents:
@@ -299,6 +317,7 @@ class Writer:
         if settings.capture_environment:
             environment_ref, environment_bytes = environment_blob()
         fingerprints = self._fingerprints(draft)
+        origin = coerce_origin(draft.origin)
         try:
             version = ModelVersion(
                 id=new_id(created),
@@ -320,6 +339,7 @@ class Writer:
                 committed_at=created,
                 metadata=coerce_hyperparameters(draft.metadata),
                 fingerprints=fingerprints,
+                origin=origin,
             )
         except InvalidRecord as exc:
             raise InvalidRecord(f"version could not be built: {exc}; nothing was written") from None
@@ -344,7 +364,7 @@ class Writer:
                     f"version {index.names[version.name]}; choose another; nothing was written"
                 )
             self.ensure_marker()
-            self.write_fingerprint_blobs(draft._blobs)
+            self.put_blobs(draft._blobs)
             self._write_blobs(version, digest, environment_bytes)
             if version.name is not None:
                 self._claim_name(version.name, version.id)
@@ -396,8 +416,9 @@ class Writer:
         draft._blobs = prepared.blobs
         return prepared.refs
 
-    def write_fingerprint_blobs(self, blobs: dict[str, bytes]) -> None:
-        """Store a probe set (once per store) and fingerprints' arrays (create-only)."""
+    def put_blobs(self, blobs: Mapping[str, bytes]) -> None:
+        """Store content-addressed blobs (create-only; each once per writer): a probe set,
+        fingerprints' arrays, an evidence payload."""
         for key, data in blobs.items():
             if key not in self._blobs_written:
                 self.store.put_if_absent(key, data)
@@ -434,11 +455,17 @@ class Writer:
 
     # -- events -------------------------------------------------------------------------
 
-    def event(self, cls: type[E], **fields: Any) -> E:
-        """Write a new event of type ``cls`` (id and time are now) and index it."""
+    def event(self, cls: type[E], *, blobs: Mapping[str, bytes] | None = None, **fields: Any) -> E:
+        """Write a new event of type ``cls`` (id and time are now) and index it.
+
+        ``blobs`` (key -> bytes, content-addressed) are written after the event is
+        validated and before its record, so that a record never points at a missing blob.
+        """
         now = datetime.now(timezone.utc)
         event = cls(id=new_id(now), model=self.index.model, created_at=now, **fields)
         self.ensure_marker()
+        if blobs:
+            self.put_blobs(blobs)
         self.store.put(
             _keys.event_key(self.index.model, event.id), encode_event(event), mode="create"
         )
@@ -490,25 +517,7 @@ class Writer:
             raise InvalidInput("annotate() needs notes or tags")
         return self.event(AnnotationEvent, version=version.id, notes=notes, tags=tag_tuple)
 
-    def set_alias(self, alias: str, ref: Ref | None, at: object) -> AliasEvent:
-        """``Tracker.set_alias``: validate, then write the event."""
-        self.check_writable("move an alias")
-        validate_name(alias, "alias")
-        self._refuse_shadowing(alias, "alias")
-        version = None if ref is None else refs.get_version(self.index, ref)
-        effective = datetime.now(timezone.utc) if at is None else as_utc(parse_time(at))
-        if version is not None and utc_micros(effective) < self.index.graph.created_micros(
-            version.id
-        ):
-            raise InvalidTime(
-                f"alias {alias!r} cannot point at {version.id[:12]} from "
-                f"{effective.isoformat()}: that version was only created at "
-                f"{version.created_at.isoformat()}"
-            )
-        target = None if version is None else version.id
-        return self.event(AliasEvent, alias=alias, version=target, effective_at=effective)
-
-    def _refuse_shadowing(self, name: str, what: str) -> None:
+    def refuse_shadowing(self, name: str, what: str) -> None:
         """Refuse a version name or alias that another reference already spells."""
         index = self.index
         taken = None

@@ -305,9 +305,9 @@ class BehaviourLineage:
         elif fingerprint.probe is None:
             fingerprint.probe = probe
         prepared = prepare(fingerprint, writer._probe_blobs, self.find_probe_blob)
-        writer.ensure_marker()
-        writer.write_fingerprint_blobs(prepared.blobs)
-        return writer.event(FingerprintEvent, version=version.id, fingerprint=prepared.refs[0])
+        return writer.event(
+            FingerprintEvent, blobs=prepared.blobs, version=version.id, fingerprint=prepared.refs[0]
+        )
 
     # -- comparing ------------------------------------------------------------------------
 

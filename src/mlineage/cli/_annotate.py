@@ -79,18 +79,47 @@ def alias(ctx: click.Context, store: str | None, debug: bool) -> None:
     epilog="""\b
 Examples:
   mlineage alias set fraud-detector production fraud-w2
-  mlineage alias set fraud-detector production 3f2a9c1e --at 2024-01-15""",
+  mlineage alias set fraud-detector production 3f2a9c1e --at 2024-01-15
+  mlineage alias set fraud-detector production fraud-w3 --expect fraud-w2""",
 )
 @click.argument("model", shell_complete=complete_models)
 @click.argument("name", metavar="ALIAS")
 @click.argument("ref")
 @click.option("--at", metavar="TIME", help="When the move took effect (default: now).")
+@click.option(
+    "--expect",
+    metavar="REF",
+    help="Move only if ALIAS points at version REF now (or if REF is a move's event id, "
+    "only if that is still its latest move); otherwise refuse, write nothing, exit 1.",
+)
+@click.option("--reason", default="", metavar="TEXT", help="Why, recorded with the move.")
 def alias_set(
-    store: str | None, as_json: bool, model: str, name: str, ref: str, at: str | None
+    store: str | None,
+    as_json: bool,
+    model: str,
+    name: str,
+    ref: str,
+    at: str | None,
+    expect: str | None,
+    reason: str,
 ) -> int:
-    """Point ALIAS of MODEL at version REF (from --at, default now)."""
+    """Point ALIAS of MODEL at version REF (from --at, default now).
+
+    With --expect, the move is a compare-and-set: refused (exit status 1, nothing
+    written) if someone else moved ALIAS meanwhile.
+    """
+    from mlineage.errors import AliasConflict
+
     tracker = open_tracker(model, store, read_only=False)
-    event = tracker.set_alias(name, ref, at=at)
+    try:
+        event = tracker.set_alias(name, ref, at=at, expect=expect, reason=reason)
+    except AliasConflict as exc:
+        if as_json:
+            found = None if exc.found is None else exc.found.model_dump(mode="json")
+            print_json({"refused": str(exc), "expected": exc.expected, "found": found})
+        else:
+            click.echo(f"mlineage: refused: {exc}", err=True)
+        return 1
     if as_json:
         print_json(event.model_dump(mode="json"))
     else:

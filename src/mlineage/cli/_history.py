@@ -81,23 +81,34 @@ Examples:
 def show(store: str | None, as_json: bool, model: str, ref: str) -> int:
     """One version (an alias, a version id or prefix, or a name) in full.
 
-    Also shows its current status, its annotations and the aliases that point at it.
+    Also shows its current status, its annotations, the evidence attached to it (newest
+    first; `mlineage evidence` lists more), where it was imported from, and the aliases
+    that point at it.
     """
     tracker = open_tracker(model, store)
     version = tracker.get_version(ref)
     data = version_dict(version)
     data["current_status"] = tracker.status(version).value
     data["annotations"] = [e.model_dump(mode="json") for e in tracker.annotations(version)]
+    evidence = [e for e in tracker.evidence() if e.version == version.id]
+    data["evidence"] = [e.model_dump(mode="json") for e in evidence]
     data["aliases"] = [a for a, v in tracker.aliases().items() if v.id == version.id]
     if as_json:
         print_json(data)
         return 0
     width = max(len(k) for k in data)
     for key, value in data.items():
-        if value in (None, "", [], {}, ()):
+        if value in (None, "", [], {}, ()) or key == "evidence":
             continue
         text = json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
         click.echo(f"{key.ljust(width)}  {text}")
+    for event in evidence:
+        summary = json.dumps(event.summary, ensure_ascii=False)
+        payload = "" if event.payload is None else f" (payload {event.payload_size:,} B)"
+        click.echo(
+            f"{'evidence'.ljust(width)}  {event.created_at:%Y-%m-%d %H:%M} {event.kind} "
+            f"{event.id[:12]} {summary}{payload}"
+        )
     return 0
 
 

@@ -34,9 +34,9 @@ __all__ = [
 ]
 
 #: Newest record format this release reads and writes.
-FORMAT: Literal[3] = 3
+FORMAT: Literal[4] = 4
 #: Every format this release reads.
-READ_FORMATS = (1, 2, 3)
+READ_FORMATS = (1, 2, 3, 4)
 #: Key of the store-wide format marker.
 STORE_MARKER_KEY = "mlineage.json"
 _UPGRADE = "upgrade mlineage (pip install -U mlineage)"
@@ -69,7 +69,7 @@ def check_format(fmt: object, what: str) -> None:
 
 class _Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    format: Literal[1, 2, 3]
+    format: Literal[1, 2, 3, 4]
 
 
 class _VersionDocument(_Envelope):

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 from pydantic_core import from_json
-from typing_extensions import TypedDict
+from typing_extensions import NotRequired, TypedDict
 
 from mlineage._columns import VersionColumns, utc_micros
 from mlineage._ids import ID_REGEX
@@ -87,6 +87,7 @@ def encode_pack(versions: list[ModelVersion], events: list[Event]) -> bytes:
             "names": columns.names,
             "created": columns.created,
             "metrics": columns.metrics,
+            "origins": [list(origin) for origin in columns.origins],
             "offsets": offsets,
         },
     }
@@ -117,12 +118,14 @@ class _PackIndex(TypedDict):
     names: list[str | None]
     created: list[int]
     metrics: dict[str, list[float | None]]
+    # Format 4: (row, system, id) of each version imported from another system.
+    origins: NotRequired[list[tuple[Annotated[int, Field(ge=0)], str, str]]]
     offsets: list[Annotated[int, Field(ge=0)]]
 
 
 class _PackHeader(TypedDict):
     __pydantic_config__ = ConfigDict(extra="forbid", strict=True)  # type: ignore[misc]
-    format: Literal[2, 3]
+    format: Literal[2, 3, 4]
     type: Literal["pack"]
     model: str
     versions: Annotated[int, Field(ge=0)]
@@ -161,7 +164,7 @@ def _pack_header(data: bytes, key: str) -> _PackLayout | None:
             return None
         fmt = rough.get("format")
         check_format(fmt, f"pack {key!r}")
-        if fmt not in (2, 3):
+        if fmt not in (2, 3, 4):
             return None
         detail = str(error).splitlines()
         raise CorruptRecord(
@@ -179,8 +182,11 @@ def _pack_header(data: bytes, key: str) -> _PackLayout | None:
     )
     offsets = index["offsets"]
     columns = (index["ids"], index["parents"], index["kinds"], index["names"], index["created"])
+    origin_rows = [origin[0] for origin in index.get("origins", ())]
     if not (
-        all(len(column) == n for column in columns)
+        all(row < n for row in origin_rows)
+        and origin_rows == sorted(set(origin_rows))
+        and all(len(column) == n for column in columns)
         and all(len(column) == n for column in index["metrics"].values())
         and len(offsets) == n + layout.events + 1
         and offsets[0] == 0
@@ -193,9 +199,8 @@ def _pack_header(data: bytes, key: str) -> _PackLayout | None:
     ):
         raise CorruptRecord(
             f"{key!r} has a damaged pack header (index columns of the wrong length, a version "
-            "listing a parent twice or itself, or record offsets out of order or not ending "
-            "where the pack does: truncated?); "
-            "run `mlineage fsck`"
+            "listing a parent twice or itself, origins out of order, or record offsets out of "
+            "order or not ending where the pack does: truncated?); run `mlineage fsck`"
         )
     return layout
 
@@ -289,6 +294,7 @@ def read_pack(data: bytes, key: str, model: str, *, lenient: bool = False) -> Pa
             created=index["created"],
             metrics=index["metrics"],
             nodes=lazy_versions(ids, source),
+            origins=index.get("origins", []),
         )
         events: list[Event] = []
         if layout.events:
@@ -357,13 +363,14 @@ def _decode_lines(
     versions: list[ModelVersion] = []
     events: list[Event] = []
     problems: list[CorruptRecord] = []
+    origins = {row: (system, id_) for row, system, id_ in layout.index.get("origins", ())}
     for i, line in enumerate(_record_lines(data, layout)):
         is_version = i < layout.versions if index_known else b'"dataset":' in line
         kind = "version" if is_version else "event"
         try:
             if is_version:
                 version = ModelVersion.model_validate_json(line)
-                if index_known and not _matches_index(version, layout.index, i):
+                if index_known and not _matches_index(version, layout.index, i, origins):
                     problems.append(
                         CorruptRecord(
                             f"{key!r} holds a version record at index {i} that does not "
@@ -387,10 +394,14 @@ def _invalid_record(key: str, kind: str, index: int, error: ValidationError) -> 
     )
 
 
-def _matches_index(version: ModelVersion, index: dict[str, Any], row: int) -> bool:
+def _matches_index(
+    version: ModelVersion, index: dict[str, Any], row: int, origins: dict[int, tuple[str, str]]
+) -> bool:
     metrics = {name: column[row] for name, column in index["metrics"].items()}
+    origin = version.origin
     return (
-        version.id == index["ids"][row]
+        origins.get(row) == (None if origin is None else (origin.system, origin.id))
+        and version.id == index["ids"][row]
         and list(version.parents) == index["parents"][row]
         and version.kind == index["kinds"][row]
         and version.name == index["names"][row]

@@ -24,11 +24,13 @@ from mlineage.errors import (
     StoreFormatError,
     UnsupportedObject,
 )
+from mlineage.fsck._aliases import alias_log_problems
 from mlineage.fsck._report import FsckReport, Problem
 from mlineage.records import (
     AliasEvent,
     ArtifactRef,
     Event,
+    EvidenceEvent,
     FingerprintEvent,
     FingerprintRef,
     ModelVersion,
@@ -40,7 +42,7 @@ from mlineage.storage import LocalStore, PutMode, Store
 __all__ = ["Checker"]
 
 #: Directories of a model that must not be objects (a file there hides every record).
-_MODEL_DIRS = ("versions", "events", "packs", "names")
+_MODEL_DIRS = ("versions", "events", "packs", "names", "aliases")
 #: How many unreadable objects of one model fsck steps around before it gives up on it.
 _MAX_UNREADABLE = 100
 
@@ -183,6 +185,9 @@ class Checker:
             self.check_pack(model, pack.key, pack.data, pack.contents, copies, damaged)
         for item in result.loose:
             copies.setdefault(item.record.id, []).append(_Source(item.key, item.record))
+        entry_keys = {entry.event.id: entry.key for entry in result.alias_log}
+        for entry in result.alias_log:
+            copies.setdefault(entry.event.id, []).append(_Source(entry.key, entry.event))
         for key in result.vanished:
             self.problem(
                 "vanished-record",
@@ -211,7 +216,9 @@ class Checker:
                 events[record_id] = first
         self.checked["versions"] += len(versions)
         self.checked["events"] += len(events)
-        self.check_graph(model, versions, events, damaged)
+        self.check_graph(model, versions, events, damaged, entry_keys)
+        listed = view.list(_keys.aliases_prefix(model))
+        self.report.problems += alias_log_problems(model, listed, events, entry_keys, damaged)
         self.check_names(model, claims, versions, damaged)
         for version in versions.values():
             self.note_references(model, version)
@@ -270,6 +277,7 @@ class Checker:
         versions: dict[str, ModelVersion],
         events: dict[str, Event],
         damaged: set[str],
+        keys: dict[str, str],
     ) -> None:
         for version in sorted(versions.values(), key=lambda v: v.id):
             missing = [p for p in version.parents if p not in versions and p not in damaged]
@@ -282,7 +290,7 @@ class Checker:
                 )
         self.check_cycles(model, versions)
         for event in sorted(events.values(), key=lambda e: e.id):
-            self.note_references(model, event)
+            self.note_references(model, event, keys.get(event.id))
             target = event.version
             if target is None or target in versions or target in damaged:
                 continue
@@ -290,11 +298,13 @@ class Checker:
                 what = f"move of alias {event.alias!r} to"
             elif isinstance(event, StatusEvent):
                 what = "status change of"
+            elif isinstance(event, EvidenceEvent):
+                what = f"{event.kind!r} evidence on"
             else:
                 what = "annotation of"
             self.problem(
                 "dangling-event",
-                _keys.event_key(model, event.id),
+                keys.get(event.id, _keys.event_key(model, event.id)),
                 f"{what} version {target}, which is in no record of the model",
             )
 
@@ -382,7 +392,12 @@ class Checker:
 
     # -- blobs ----------------------------------------------------------------------------
 
-    def note_references(self, model: str, version: ModelVersion | Event) -> None:
+    def note_references(
+        self, model: str, version: ModelVersion | Event, key: str | None = None
+    ) -> None:
+        if isinstance(version, EvidenceEvent) and version.payload is not None:
+            where = key or _keys.event_key(model, version.id)
+            self.blob_refs.setdefault(version.payload, []).append((where, "evidence payload"))
         if isinstance(version, FingerprintEvent):
             fingerprints: tuple[FingerprintRef, ...] = (version.fingerprint,)
             key = _keys.event_key(model, version.id)

@@ -2,8 +2,8 @@
 
 Every record is a frozen pydantic model that refuses unknown fields (a bad or unknown
 field raises :class:`~mlineage.errors.InvalidRecord`). A version is never rewritten; what
-is learnt later (a note, a tag, an alias move, a status change, a fingerprint) is a new
-*event* that points at it.
+is learnt later (a note, a tag, an alias move, a status change, a fingerprint, a tool's
+evidence) is a new *event* that points at it.
 """
 
 from mlineage._lazy import is_lazy, lazy_version, lazy_versions
@@ -19,22 +19,28 @@ from mlineage.records._events import (
     AliasEvent,
     AnnotationEvent,
     Event,
+    EvidenceEvent,
     FingerprintEvent,
     StatusEvent,
 )
-from mlineage.records._version import FingerprintRef, ModelVersion
+from mlineage.records._small import MAX_ORIGIN_EXTRA_BYTES, MAX_SUMMARY_BYTES
+from mlineage.records._version import FingerprintRef, ModelVersion, Origin
 
 __all__ = [
     "MAX_NAME_LENGTH",
+    "MAX_ORIGIN_EXTRA_BYTES",
+    "MAX_SUMMARY_BYTES",
     "AliasEvent",
     "AnnotationEvent",
     "ArtifactRef",
     "DataSnapshot",
     "EnvironmentSnapshot",
     "Event",
+    "EvidenceEvent",
     "FingerprintEvent",
     "FingerprintRef",
     "ModelVersion",
+    "Origin",
     "Record",
     "StatusEvent",
     "VersionStatus",

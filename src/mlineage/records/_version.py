@@ -20,8 +20,14 @@ from mlineage._lazy import materialise
 from mlineage.errors import InvalidInput, InvalidRecord, MetricNotFound
 from mlineage.records._base import Record, VersionStatus
 from mlineage.records._data import ArtifactRef, DataSnapshot, EnvironmentSnapshot
+from mlineage.records._small import OriginExtra
 
-__all__ = ["FingerprintRef", "ModelVersion"]
+__all__ = ["FingerprintRef", "ModelVersion", "Origin"]
+
+#: A system name of an :class:`Origin` (``mlflow``, ``hf``, ``dvc``, a team's own).
+SYSTEM_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+#: Longest foreign id of an :class:`Origin`.
+MAX_ORIGIN_ID = 512
 
 
 class FingerprintRef(Record):
@@ -45,6 +51,43 @@ class FingerprintRef(Record):
     probe_blob: str | None = None
     blob: str
     summary: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class Origin(Record):
+    """Where a version came from when it was imported from another system.
+
+    A connector sets it (``tracker.log(origin=Origin(system="mlflow", id=run_id, ...))``),
+    and ``tracker.find_origin(system, id)`` finds the versions imported from that source
+    without reading their records, so that a second import can skip what it has.
+
+    Attributes
+    ----------
+    system : str
+        The system: ``"mlflow"``, ``"hf"``, ``"dvc"``, or a team's own name (1-64 ASCII
+        letters, digits, ``.``, ``_``, ``-``).
+    id : str
+        The foreign id in that system: an MLflow run id, a Hugging Face repo id
+        (``"acme/fraud-ft"``), a git commit (1-512 characters, no control characters).
+    uri : str or None
+        Where the source can be looked at (an artifact URI, a web page).
+    imported_at : datetime
+        When the version was imported (default: now).
+    extra : dict
+        A small flat JSON object (at most 4 KiB: ``str`` keys, scalar or list values) for
+        what the system adds (an experiment id, a revision).
+
+    Examples
+    --------
+    >>> origin = Origin(system="mlflow", id="3f2a9c1e", uri="runs:/3f2a9c1e/model")
+    >>> origin.system, origin.id, origin.extra
+    ('mlflow', '3f2a9c1e', {})
+    """
+
+    system: str = Field(pattern=SYSTEM_REGEX)
+    id: str = Field(min_length=1, max_length=MAX_ORIGIN_ID, pattern=r"^[^\x00-\x1f\x7f]+$")
+    uri: str | None = None
+    imported_at: AwareDatetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    extra: OriginExtra = Field(default_factory=dict)
 
 
 def _remember_environment(environment: object) -> str:
@@ -116,6 +159,8 @@ class ModelVersion(Record):
         Free-form JSON for integrations.
     fingerprints : tuple of FingerprintRef
         Behaviour on probe sets recorded with the version (arrays in blobs).
+    origin : Origin or None
+        Where the version came from, when a connector imported it from another system.
 
     Examples
     --------
@@ -147,6 +192,7 @@ class ModelVersion(Record):
     committed_at: AwareDatetime | None = None
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
     fingerprints: tuple[FingerprintRef, ...] = ()
+    origin: Origin | None = None
 
     @classmethod
     def _prepare_arguments(cls, args: tuple[Any, ...], data: dict[str, Any]) -> dict[str, Any]:
@@ -372,6 +418,9 @@ class ModelVersion(Record):
             ("notes", self.notes),
             ("tags", ", ".join(self.tags)),
         ]
+        if self.origin is not None:
+            origin = self.origin
+            rows.append(("origin", f"{origin.system} {origin.id} {origin.uri or ''}".strip()))
         body = "".join(
             f"<tr><th style='text-align:left'>{escape(k)}</th><td>{escape(str(v))}</td></tr>"
             for k, v in rows
