@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlineage import _html
-from mlineage._coerce import escape_surrogates
+from mlineage._text import escape_surrogates
 from mlineage.errors import (
     CheckoutError,
     CorruptRecord,

@@ -25,6 +25,7 @@ from mlineage.analysis._moments import scale_of
 from mlineage.analysis._sketch import (
     OTHER,
 )
+from mlineage.analysis._stored_fields import PLAIN, FieldSpec, describe
 from mlineage.errors import CorruptRecord, InvalidInput, MissingDependency
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ class FeatureDrift:
         CorruptRecord
             If ``data`` does not hold a feature's drift.
         """
-        return cls(**_checked(data, _FEATURE_FIELDS, "feature drift"))
+        return cls(**_FEATURE_SPEC.check(data))
 
 
 @dataclass(frozen=True)
@@ -236,11 +237,11 @@ class DriftReport:
         >>> DriftReport.from_dict(report.to_dict()) == report
         True
         """
-        values = dict(_checked(data, _REPORT_FIELDS, "drift report"))
+        values = dict(_REPORT_SPEC.check(data))
         features, label = values.pop("features"), values.pop("label", None)
         if not isinstance(features, list):
             raise CorruptRecord(
-                f"a stored drift report's features are {_kind(features)}, not a list"
+                f"a stored drift report's features are {describe(features)}, not a list"
             )
         if not 0.0 <= values["drifted_share"] <= 1.0:
             raise CorruptRecord(
@@ -277,9 +278,7 @@ class DriftReport:
         return pd.DataFrame(rows)
 
 
-#: What each stored field must be: "str", "number" (int or float, read as float), "bool",
-#: "count" (an int >= 0) or "any" (checked by the caller); "?" also allows None. Fields
-#: left out must have a default.
+#: What each stored field must be (see :class:`FieldSpec`).
 _FEATURE_FIELDS = {
     "name": "str",
     "kind": "str",
@@ -309,60 +308,19 @@ _REPORT_FIELDS = {
     "reference": "str?",
     "current": "str?",
 }
-_REQUIRED = {
-    "feature drift": {f.name for f in fields(FeatureDrift) if f.default is MISSING},
-    "drift report": {f.name for f in fields(DriftReport) if f.default is MISSING},
-}
-
-
-def _kind(value: object) -> str:
-    return f"{value!r:.60} ({type(value).__name__})"
-
-
-#: The plain types JSON decodes each kind of field to (exact types: a bool is no count).
-_PLAIN: dict[str, tuple[type, ...]] = {
-    "str": (str,),
-    "str?": (str, type(None)),
-    "number": (float,),
-    "number?": (float, type(None)),
-    "bool": (bool,),
-    "count": (int,),
-}
-
-_PLAIN_OF = {
-    what: {name: _PLAIN.get(kind, ()) for name, kind in spec.items()}
-    for what, spec in (("feature drift", _FEATURE_FIELDS), ("drift report", _REPORT_FIELDS))
-}
+_FEATURE_SPEC = FieldSpec(
+    "feature drift",
+    _FEATURE_FIELDS,
+    required={f.name for f in fields(FeatureDrift) if f.default is MISSING},
+)
+_REPORT_SPEC = FieldSpec(
+    "drift report",
+    _REPORT_FIELDS,
+    required={f.name for f in fields(DriftReport) if f.default is MISSING},
+)
 _FEATURE_ORDER = tuple(sorted(_FEATURE_FIELDS))
 _FEATURE_FIELD_ORDER = tuple(f.name for f in fields(FeatureDrift))
-_FEATURE_PLAIN = [frozenset(_PLAIN[_FEATURE_FIELDS[name]]) for name in _FEATURE_ORDER]
-_COUNTS = {
-    what: [name for name, kind in spec.items() if kind == "count"]
-    for what, spec in (("feature drift", _FEATURE_FIELDS), ("drift report", _REPORT_FIELDS))
-}
-
-
-def _checked(data: Any, spec: dict[str, str], what: str) -> dict[str, Any]:
-    """The fields of a stored ``what``, each of the type ``spec`` names, or CorruptRecord.
-
-    ``data`` itself when every field has its plain JSON type, else a converted copy.
-    """
-    if not isinstance(data, dict):
-        raise CorruptRecord(f"a stored {what} is {_kind(data)}, not a JSON object")
-    if not (data.keys() <= spec.keys() and _REQUIRED[what] <= data.keys()):
-        unknown = sorted(str(k) for k in data if k not in spec)
-        missing = sorted(_REQUIRED[what] - data.keys())
-        raise CorruptRecord(f"a stored {what} has unknown fields {unknown} or lacks {missing}")
-    # Run for every feature of every cached report: plain JSON types take one set lookup.
-    plain = _PLAIN_OF[what]
-    odd = [n for n, v in data.items() if type(v) not in plain[n] and spec[n] != "any"]
-    out = data
-    if odd:
-        out = {**data, **{n: _converted(data[n], spec[n], f"a stored {what}'s {n}") for n in odd}}
-    for name in _COUNTS[what]:
-        if name in out and out[name] < 0:
-            raise CorruptRecord(f"a stored {what}'s {name} is {out[name]}, a negative count")
-    return out
+_FEATURE_PLAIN = [frozenset(PLAIN[_FEATURE_FIELDS[name]]) for name in _FEATURE_ORDER]
 
 
 def _features(items: list[Any]) -> list[FeatureDrift]:
@@ -382,18 +340,6 @@ def _features(items: list[Any]) -> list[FeatureDrift]:
         else:
             out.append(FeatureDrift.from_dict(item))
     return out
-
-
-def _converted(value: object, kind: str, field: str) -> Any:
-    """A field not of its plain JSON type: an int or a float subclass for a number, a str
-    subclass for a str; anything else is CorruptRecord."""
-    base = kind.rstrip("?")
-    if base == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if base == "str" and isinstance(value, str):
-        return str(value)
-    expected = kind.replace("?", " or None")
-    raise CorruptRecord(f"{field} is {_kind(value)}, not a {expected}")
 
 
 def _fmt(value: float | None) -> str:

@@ -12,8 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError
 
-from mlineage._coerce import surrogate_message
 from mlineage._ids import ID_PATTERN
+from mlineage._text import surrogate_message
 from mlineage.errors import CorruptRecord, InvalidInput, StoreFormatError
 from mlineage.records import Event, ModelVersion
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from mlineage._coerce import surrogate_message
 from mlineage._ids import ID_PATTERN
+from mlineage._text import surrogate_message
 from mlineage.errors import InvalidName, InvalidRecord
 
 __all__ = ["MAX_NAME_LENGTH", "Record", "VersionStatus", "explain_validation", "validate_name"]

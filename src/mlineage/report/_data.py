@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
-from mlineage._coerce import MAX_DEPTH, MAX_INT_DIGITS, surrogate_message
+from mlineage._coerce import MAX_DEPTH, MAX_INT_DIGITS
+from mlineage._text import surrogate_message
 from mlineage.errors import InvalidInput, MLineageError
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from mlineage._coerce import escape_surrogates
+from mlineage._text import escape_surrogates
 
 __all__ = ["CSP", "DATA_ELEMENT_ID", "json_for_script", "render_html"]
 
