@@ -378,6 +378,13 @@ class LineageIndex:
             e for e in self.version_events.get(version_id, ()) if isinstance(e, AnnotationEvent)
         ]
 
+    def tags(self, version: ModelVersion) -> list[str]:
+        """A version's tags plus those added later by annotations (``Tracker.tags``)."""
+        out = list(version.tags)
+        for event in self.annotations(version.id):
+            out += [t for t in event.tags if t not in out]
+        return out
+
     def status(self, version_id: str) -> VersionStatus:
         """A version's current status: its last status change, else ``COMMITTED``."""
         changes = [e for e in self.version_events.get(version_id, ()) if isinstance(e, StatusEvent)]

@@ -26,6 +26,7 @@ from mlineage.compaction import PACK_RECORDS
 from mlineage.details import BlobDetails
 from mlineage.diff import VersionDiff
 from mlineage.errors import InvalidInput
+from mlineage.gate import evaluate as _gate
 from mlineage.graph import LineageGraph
 from mlineage.index import LineageIndex, OnError, list_models
 from mlineage.lineage import Lineage
@@ -351,11 +352,7 @@ class Tracker:
 
     def tags(self, ref: Ref) -> list[str]:
         """A version's tags plus those added later by annotations."""
-        version = self.get_version(ref)
-        out = list(version.tags)
-        for event in self.annotations(version):
-            out += [t for t in event.tags if t not in out]
-        return out
+        return self._index.tags(self.get_version(ref))
 
     def status(self, ref: Ref) -> VersionStatus:
         """A version's current lifecycle status (``COMMITTED`` unless changed since)."""
@@ -491,6 +488,8 @@ class Tracker:
     attach_evidence = _evidence.attach_evidence
     evidence = _evidence.evidence
     load_evidence = _evidence.load_evidence
+    gate = _gate.gate
+    promote = _gate.promote
     summary_text = display.summary_text
     summary = display.summary
     report = views.write_report
