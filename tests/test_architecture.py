@@ -27,6 +27,7 @@ UPPER = (
     "cli",
     "report",
     "analysis",
+    "gate",
 )
 #: The leaf that DataSnapshot.from_array/from_dataframe/from_path(profile=True) call.
 SNAPSHOT_PROFILE = "mlineage.analysis._snapshot_profile"

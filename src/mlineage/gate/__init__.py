@@ -8,16 +8,16 @@ evidence event of kind ``"gate"`` (docs/gate.md).
 """
 
 from mlineage.gate.evaluate import gate, promote
-from mlineage.gate.policy import (
+from mlineage.gate.policy import GatePolicy
+from mlineage.gate.result import GateResult, Promotion, RuleResult
+from mlineage.gate.rules import (
     AttachedRule,
     BehaviourRule,
     DriftRule,
     EvidenceRule,
-    GatePolicy,
     MetricRule,
     SliceRule,
 )
-from mlineage.gate.result import GateResult, Promotion, RuleResult
 
 __all__ = [
     "AttachedRule",
