@@ -50,18 +50,16 @@ def _against(tracker: Tracker, ref: Ref, unset_ok: bool) -> ModelVersion | None:
         return current[ref]
     try:
         return tracker.get_version(ref)
+    except AliasNotFound:
+        return None  # an alias that was set, and removed (or set only from a later time)
     except VersionNotFound:
-        try:
-            tracker.alias_history(ref)
-        except AliasNotFound:
-            if unset_ok:
-                return None
-            raise VersionNotFound(
-                f"nothing is called {ref!r} in model {tracker.model!r}: no version, and no "
-                "alias of that name was ever set (check the name; a first promotion is "
-                "tracker.promote(candidate, alias=...), which compares with nothing)"
-            ) from None
-        return None  # an alias that was removed
+        if unset_ok:
+            return None
+        raise VersionNotFound(
+            f"nothing is called {ref!r} in model {tracker.model!r}: no version, and no "
+            "alias of that name was ever set (check the name; a first promotion is "
+            "tracker.promote(candidate, alias=...), which compares with nothing)"
+        ) from None
 
 
 def _evaluate(
