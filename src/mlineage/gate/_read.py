@@ -184,7 +184,10 @@ class Reader:
         self, value: Any, path: tuple[str, ...], low: float = 0.0, high: float = math.inf
     ) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(path, f"must be a number, got {_shown(value)}")
+            hint = ""
+            if isinstance(value, str) and re.fullmatch(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+", value):
+                hint = f" (YAML 1.1 reads {value} as text: write it with a decimal point)"
+            raise self.fail(path, f"must be a number, got {_shown(value)}{hint}")
         if not math.isfinite(value) or not low <= value <= high:
             if low == -math.inf:
                 bounds = ""
