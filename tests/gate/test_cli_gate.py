@@ -4,28 +4,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import mlineage as ml
 from tests.gate.story import HISTORY, ISSUE_POLICY, RARE, Story
-
-SRC = Path(__file__).parents[2] / "src"
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mlineage", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(SRC)},
-        check=False,
-    )
+from tests.test_cli import cli
 
 
 @pytest.fixture(scope="module")
