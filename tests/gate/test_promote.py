@@ -76,6 +76,8 @@ def test_a_forced_move_needs_a_reason_and_is_recorded_as_forced(story: Story) ->
         tracker.promote(candidate, policy=policy, force=True)
     with pytest.raises(ml.InvalidInput, match="exactly one of them"):
         tracker.promote(candidate)
+    with pytest.raises(ml.InvalidInput, match="a version's name"):
+        tracker.promote(candidate, "v1", policy=policy)
     assert set(tracker.store.list()) == before  # nothing half-written
     promotion = tracker.promote(candidate, policy=policy, force=True, reason="hotfix, on-call ok")
     assert promotion.promoted and promotion.decision == "forced"

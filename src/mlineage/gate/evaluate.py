@@ -11,6 +11,7 @@ from mlineage.errors import (
     AliasConflict,
     AliasNotFound,
     InvalidInput,
+    LookupFailed,
     ReadOnlyError,
     VersionNotFound,
 )
@@ -201,6 +202,7 @@ def promote(
     if tracker.read_only:
         raise ReadOnlyError(f"{tracker!r} is read-only: promote needs a writable tracker")
     validate_name(alias, "alias")
+    _refuse_shadowing(tracker, alias)  # set_alias would refuse it after the verdict is written
     reason = "" if reason is None else reason
     if not isinstance(force, bool) or not isinstance(reason, str):
         raise InvalidInput(f"force must be a bool and reason a str, got {force!r}, {reason!r}")
@@ -231,6 +233,18 @@ def promote(
         expected = None if now is None else now.id
     decision: Decision = "pass" if result.passed else ("forced" if force else "refused")
     return _record(tracker, version, alias, result, decision, expected, reason)
+
+
+def _refuse_shadowing(tracker: Tracker, alias: str) -> None:
+    try:
+        named = tracker.get_version(alias)
+    except LookupFailed:
+        named = None
+    if alias == tracker.model or (named is not None and named.name == alias):
+        raise InvalidInput(
+            f"alias {alias!r} is the model's or a version's name, so it could never be "
+            "referred to as an alias; choose another alias (nothing was written)"
+        )
 
 
 def _record(
