@@ -154,7 +154,7 @@ class Analysis:
             If no version on the history carries ``metric``.
         """
         from mlineage import refs
-        from mlineage.analysis.changepoints import _check_options, change_points, default_penalty
+        from mlineage.analysis.changepoints import _check_options, _search
 
         _check_options(method, penalty, min_size)
         index = self._tracker._index
@@ -164,13 +164,8 @@ class Analysis:
             raise MetricNotFound(
                 f"no version on the history of {self._tracker.model!r} carries metric {metric!r}"
             )
-        pen = default_penalty(values) if penalty is None and len(values) > 2 else penalty
-        pen = 0.0 if pen is None else float(pen)
-        points = (
-            change_points(values, method=method, penalty=pen, min_size=min_size)
-            if len(values) > 2 * min_size
-            else []
-        )
+        given = None if penalty is None else float(penalty)
+        points, pen = _search(values, method, given, int(min_size), 1)
         bounds = [0, *points, len(values)]
         segments = [
             (start, end, float(values[start:end].mean()))
