@@ -210,11 +210,16 @@ class _L2Cost:
         y = x - x.mean()
         self.s1 = np.concatenate(([0.0], np.cumsum(y)))
         self.s2 = np.concatenate(([0.0], np.cumsum(y * y)))
+        # Differences of prefix sums carry rounding of the order of eps * total: a cost
+        # below that is 0 (a constant segment must cost exactly 0, or a zero penalty
+        # would split it on rounding noise).
+        self.floor = 64 * np.finfo(np.float64).eps * float(self.s2[-1])
 
     def cost(self, start: Any, end: Any) -> Any:
         n = end - start
         s = self.s1[end] - self.s1[start]
-        return np.maximum(self.s2[end] - self.s2[start] - s * s / n, 0.0)
+        c = self.s2[end] - self.s2[start] - s * s / n
+        return np.where(c > self.floor, c, 0.0)
 
 
 def change_points(
@@ -280,16 +285,18 @@ def _best_split(
     cost: _L2Cost, start: int, end: int, min_size: int, jump: int
 ) -> tuple[int | None, float]:
     # ruptures scans range(start, end, jump) and keeps the max of (gain, bkp) tuples, so a
-    # tie goes to the larger index.
+    # tie goes to the larger index. Gains equal but for rounding (prefix sums round
+    # differently from ruptures' per-segment variances) count as tied.
     first = start + -(-min_size // jump) * jump
     cands = np.arange(first, end - min_size + 1, jump)
     if cands.size == 0:
         return None, 0.0
     whole = float(cost.cost(start, end))
     gains = whole - cost.cost(start, cands) - cost.cost(cands, end)
+    gains = np.where(gains > cost.floor, gains, 0.0)  # rounding noise is no gain
     best = float(gains.max())
-    at = int(cands[np.flatnonzero(gains == best)[-1]])
-    return at, best
+    tied = np.flatnonzero(gains >= best - (cost.floor + 1e-12 * best))
+    return int(cands[tied[-1]]), float(gains[tied[-1]])
 
 
 def _binseg(cost: _L2Cost, n: int, pen: float, min_size: int, jump: int) -> list[int]:
