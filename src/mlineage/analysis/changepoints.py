@@ -180,6 +180,8 @@ def _search(
     # ignores. The long-run part is re-estimated around each segmentation (see module).
     short = _scale(np.diff(x)) ** 2 / 2.0
     cost = _L2Cost(x)
+    # A segment's best split does not depend on the penalty: later rounds reuse them.
+    splits: dict[tuple[int, int], tuple[int | None, float]] = {}
     points: list[int] | None = None
     residual = x
     pen = 0.0
@@ -187,7 +189,11 @@ def _search(
         pen = 3.0 * _long_run_variance(residual, short) * math.log(n)
         if pen == 0.0 or n < 2 * min_size:
             return [], pen
-        found = _run(cost, n, pen, method, min_size, jump)
+        found = (
+            _binseg(cost, n, pen, min_size, jump, splits)
+            if method == "binseg"
+            else _pelt(cost, n, pen, min_size, jump)
+        )
         if found == points:
             break
         points = found
@@ -198,7 +204,7 @@ def _search(
 
 def _run(cost: _L2Cost, n: int, pen: float, method: str, min_size: int, jump: int) -> list[int]:
     if method == "binseg":
-        return _binseg(cost, n, pen, min_size, jump)
+        return _binseg(cost, n, pen, min_size, jump, {})
     return _pelt(cost, n, pen, min_size, jump)
 
 
@@ -299,14 +305,23 @@ def _best_split(
     return int(cands[tied[-1]]), float(gains[tied[-1]])
 
 
-def _binseg(cost: _L2Cost, n: int, pen: float, min_size: int, jump: int) -> list[int]:
+def _binseg(
+    cost: _L2Cost,
+    n: int,
+    pen: float,
+    min_size: int,
+    jump: int,
+    splits: dict[tuple[int, int], tuple[int | None, float]],
+) -> list[int]:
     # A heap of each segment's best split, largest gain first; a tie goes to the leftmost
     # segment, as ruptures' max() over segments in order. Each split scans only the two new
     # segments: O(n log n) for balanced splits instead of rescanning every segment.
     heap: list[tuple[float, int, int, int]] = []
 
     def push(start: int, end: int) -> None:
-        at, gain = _best_split(cost, start, end, min_size, jump)
+        if (start, end) not in splits:
+            splits[start, end] = _best_split(cost, start, end, min_size, jump)
+        at, gain = splits[start, end]
         if at is not None:
             heapq.heappush(heap, (-gain, start, end, at))
 
