@@ -13,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import mlineage.content as content
-from mlineage import _keys
 from mlineage.content import (
     BLOB_KEY,
     BlobCache,
@@ -58,10 +57,6 @@ def test_blob_key_and_digest_of_key_are_inverse(digest: str) -> None:
 @given(st.binary(max_size=1000))
 def test_blob_key_of_names_the_bytes(data: bytes) -> None:
     assert digest_of_key(blob_key_of(data)) == hashlib.sha256(data).hexdigest()
-
-
-def test_keys_module_still_exports_blob_key() -> None:
-    assert _keys.blob_key is blob_key
 
 
 @pytest.mark.parametrize(

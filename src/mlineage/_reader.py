@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from mlineage import _keys
-from mlineage.codec import decode_event, decode_version
+from mlineage.codec import MAX_PACK_SIZE, MAX_RECORD_SIZE, decode_event, decode_version
 from mlineage.errors import CorruptRecord, NotFound, StoreFormatError
 from mlineage.records import AliasEvent, Event, ModelVersion
 from mlineage.storage import Store
@@ -94,8 +94,11 @@ def _json_keys(keys: Iterable[str]) -> list[str]:
     return sorted(k for k in keys if k.endswith(".json"))
 
 
-def read_each(store: Store, keys: list[str]) -> Iterator[tuple[str, bytes | CorruptRecord | None]]:
-    """``store.get_many(keys)``, where a key that is not a readable object is its own damage.
+def read_each(
+    store: Store, keys: list[str], limit: int
+) -> Iterator[tuple[str, bytes | CorruptRecord | None]]:
+    """``store.get_many(keys, limit=limit)``, where a key that is not a readable object (or
+    one larger than ``limit``) is its own damage.
 
     A special file, a symlink out of the store or an oversized object raises
     :class:`CorruptRecord` from the store; it must not hide the keys after it, so the rest
@@ -103,13 +106,13 @@ def read_each(store: Store, keys: list[str]) -> Iterator[tuple[str, bytes | Corr
     """
     done = 0
     try:
-        for item in store.get_many(keys):
+        for item in store.get_many(keys, limit=limit):
             yield item
             done += 1
     except CorruptRecord:
         for key in keys[done:]:
             try:
-                yield key, store.get(key)
+                yield key, store.get_limited(key, limit)
             except NotFound:
                 yield key, None
             except CorruptRecord as exc:
@@ -246,7 +249,7 @@ class ResultBuilder(Generic[T]):
         for _ in range(RELIST_ATTEMPTS):
             keys = [k for k in reader.list_packs() if k not in self.seen_packs]
             vanished = False
-            for key, data in read_each(reader.store, keys):
+            for key, data in read_each(reader.store, keys, MAX_PACK_SIZE):
                 if data is None:
                     vanished = True
                     continue
@@ -276,7 +279,7 @@ class ResultBuilder(Generic[T]):
         """``(key, record)`` of each key that decodes; the others go to damage, or to
         ``vanished`` if deleted meanwhile."""
         damage = self.result.damage
-        for key, data in read_each(self.reader.store, keys):
+        for key, data in read_each(self.reader.store, keys, MAX_RECORD_SIZE):
             if data is None:
                 vanished.append(key)
                 continue

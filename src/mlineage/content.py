@@ -7,7 +7,9 @@ everything above (artifacts, the tracker, fsck) and below (the stores' ``put_fil
 ``get_file``) calls it.
 
 It is a low layer: it imports only the standard library and :mod:`mlineage.errors`, so any
-module can use it without an import cycle.
+module can use it without an import cycle. The functions that read a store take anything
+with the few methods they call (:class:`BlobSource`, which every
+:class:`~mlineage.storage.Store` is), so this module does not import the storage layer.
 """
 
 from __future__ import annotations
@@ -19,18 +21,16 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol, TypeVar
 
 from mlineage.errors import HashMismatch, InvalidInput, InvalidKey, MissingField, NotFound
-
-if TYPE_CHECKING:
-    from mlineage.storage import Store
 
 __all__ = [
     "BLOB_KEY",
     "CHUNK",
     "PREFIX",
     "BlobCache",
+    "BlobSource",
     "HashedChunks",
     "blob_key",
     "blob_key_of",
@@ -59,6 +59,29 @@ BLOB_KEY = re.compile(r"blobs/sha256/([0-9a-f]{2})/([0-9a-f]{62})\Z")
 _HEX = re.compile(r"[0-9a-f]{64}\Z")
 
 _T = TypeVar("_T")
+
+
+class BlobSource(Protocol):
+    """What the blob readers here need of a store (every :class:`~mlineage.storage.Store`)."""
+
+    #: Threads to read with.
+    max_workers: int
+
+    def get(self, key: str) -> bytes:
+        """The bytes under ``key``; raises :class:`~mlineage.errors.NotFound`."""
+        ...
+
+    def get_file(self, key: str, dest: str | os.PathLike[str]) -> str:
+        """Stream the object ``key`` into the file ``dest``; return its SHA-256 (hex)."""
+        ...
+
+    def exists(self, key: str) -> bool:
+        """Whether an object is stored under ``key``."""
+        ...
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """Write ``data`` under ``key`` unless something is there; whether it wrote."""
+        ...
 
 
 # -- keys and digests ----------------------------------------------------------------------
@@ -317,12 +340,12 @@ def write_file(
 # -- verified reads ------------------------------------------------------------------------
 
 
-def read_blob(store: Store, key: str, what: str = "blob") -> bytes:
+def read_blob(store: BlobSource, key: str, what: str = "blob") -> bytes:
     """Read a content-addressed blob and check its bytes against the hash in its key.
 
     Parameters
     ----------
-    store : Store
+    store : BlobSource
         Where the blob is.
     key : str
         Its key (:func:`blob_key`).
@@ -372,7 +395,7 @@ class BlobCache:
 
     Parameters
     ----------
-    store : Store
+    store : BlobSource
         Where the blobs are.
 
     Examples
@@ -385,7 +408,7 @@ class BlobCache:
     42
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: BlobSource) -> None:
         self.store = store
         self._values: dict[tuple[str, object], object] = {}
 
@@ -417,7 +440,7 @@ class BlobCache:
         return value
 
 
-def hash_blob(store: Store, key: str) -> str | None:
+def hash_blob(store: BlobSource, key: str) -> str | None:
     """Stream the object ``key`` and return the SHA-256 (hex) of its bytes.
 
     Never holds the whole object in memory: a local store's file is read in chunks, a
@@ -445,7 +468,7 @@ def hash_blob(store: Store, key: str) -> str | None:
         return None
 
 
-def hash_blobs(store: Store, keys: Iterable[str]) -> Iterator[tuple[str, str | None]]:
+def hash_blobs(store: BlobSource, keys: Iterable[str]) -> Iterator[tuple[str, str | None]]:
     """Yield ``(key, hash_blob(store, key))`` for each key, in order.
 
     Remote stores are read with :attr:`Store.max_workers` threads; each streams its
@@ -504,7 +527,7 @@ def pending_blob(key: str) -> bytes | None:
     return _PENDING.get(key)
 
 
-def write_pending_blob(store: Store, key: str, what: str) -> None:
+def write_pending_blob(store: BlobSource, key: str, what: str) -> None:
     """Write the pending blob ``key`` to ``store`` unless it is there already.
 
     For blobs that cannot be recomputed at log time (a data profile).

@@ -23,7 +23,13 @@ from typing import Literal
 from mlineage import _keys
 from mlineage._columns import VersionColumns
 from mlineage._reader import RELIST_ATTEMPTS, ReadResult, StoreReader
-from mlineage.codec import STORE_MARKER_KEY, PackContents, decode_marker, read_pack
+from mlineage.codec import (
+    MAX_RECORD_SIZE,
+    STORE_MARKER_KEY,
+    PackContents,
+    decode_marker,
+    read_pack,
+)
 from mlineage.errors import AliasNotFound, CorruptRecord, MLineageError, ModelNotFound, NotFound
 from mlineage.graph import LineageGraph
 from mlineage.records import (
@@ -158,7 +164,7 @@ class LineageIndex:
     def check_marker(self) -> None:
         """Refuse a store written in a newer format (if it has a marker yet)."""
         try:
-            data = self.store.get(STORE_MARKER_KEY)
+            data = self.store.get_limited(STORE_MARKER_KEY, MAX_RECORD_SIZE)
         except NotFound:
             return
         self.marker_format = decode_marker(data, self.store.uri)

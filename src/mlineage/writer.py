@@ -7,7 +7,6 @@ sees a record whose references are missing and a killed writer leaves no partial
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -28,6 +27,7 @@ from mlineage._columns import utc_micros
 from mlineage._ids import new_id
 from mlineage.codec import (
     FORMAT,
+    MAX_RECORD_SIZE,
     STORE_MARKER_KEY,
     decode_claim,
     decode_marker,
@@ -36,7 +36,7 @@ from mlineage.codec import (
     encode_marker,
     encode_version,
 )
-from mlineage.content import digest_of_key, pending_manifest, write_pending_blob
+from mlineage.content import blob_key_of, pending_manifest, write_pending_blob
 from mlineage.errors import (
     AlreadyExists,
     CorruptRecord,
@@ -64,7 +64,6 @@ from mlineage.records import (
     validate_name,
 )
 from mlineage.refs import Ref
-from mlineage.storage._base import MAX_RECORD_SIZE
 
 if TYPE_CHECKING:
     from mlineage.hashing import PathDigest
@@ -250,7 +249,9 @@ class Writer:
         if index.marker_format is not None and index.marker_format >= FORMAT:
             return
         if not self.store.put_if_absent(STORE_MARKER_KEY, encode_marker()):
-            found = decode_marker(self.store.get(STORE_MARKER_KEY), self.store.uri)
+            found = decode_marker(
+                self.store.get_limited(STORE_MARKER_KEY, MAX_RECORD_SIZE), self.store.uri
+            )
             if found < FORMAT:
                 self.store.put(STORE_MARKER_KEY, encode_marker(), mode="overwrite")
         index.marker_format = FORMAT
@@ -430,7 +431,9 @@ class Writer:
             self.store.put(key, encode_claim(name, version_id), mode="create")
         except AlreadyExists:
             try:
-                holder: str | None = decode_claim(self.store.get(key), key, name)
+                holder: str | None = decode_claim(
+                    self.store.get_limited(key, MAX_RECORD_SIZE), key, name
+                )
             except (CorruptRecord, StoreFormatError, NotFound):
                 holder = None
             if holder == version_id:
@@ -564,7 +567,7 @@ def _recompute_manifest(snapshot: DataSnapshot) -> bytes:
 
     assert snapshot.manifest is not None and snapshot.path is not None
     data = hash_path(snapshot.path).manifest_bytes()
-    if hashlib.sha256(data).hexdigest() != digest_of_key(snapshot.manifest):
+    if blob_key_of(data) != snapshot.manifest:
         raise MissingField(
             f"the manifest of dataset {snapshot.path!r} is no longer in memory and the "
             "directory has changed since DataSnapshot.from_path; snapshot it again"

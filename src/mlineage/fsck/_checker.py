@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from mlineage import _keys
 from mlineage._reader import StoreReader
 from mlineage.codec import (
+    MAX_RECORD_SIZE,
     STORE_MARKER_KEY,
     decode_claim,
     decode_marker,
     decode_pack,
     pack_listed_ids,
 )
-from mlineage.content import digest_of_key, hash_blobs, is_blob_key
+from mlineage.content import blob_key, digest_of_key, hash_blobs, is_blob_key
 from mlineage.errors import (
     CorruptRecord,
     HashMismatch,
@@ -111,7 +112,7 @@ class Checker:
     def check_marker(self) -> bool:
         """Check the marker; return False if the store is too new to check further."""
         try:
-            data = self.store.get(STORE_MARKER_KEY)
+            data = self.store.get_limited(STORE_MARKER_KEY, MAX_RECORD_SIZE)
         except UnsupportedObject as exc:
             self.problem("bad-marker", STORE_MARKER_KEY, _plain(exc))
             return True
@@ -149,7 +150,7 @@ class Checker:
         # written, so a claim seen here has its version in the later listing unless that
         # writer died. The reader lists loose records before packs (see mlineage._reader).
         self.check_layout(model)
-        claims = _json_keys(self.store.list(f"{_keys.MODELS}{model}/names/"))
+        claims = _json_keys(self.store.list(_keys.names_prefix(model)))
         # An object the store will not read (too large for the format) stops a read: read
         # again without it, so that one such object hides nothing else.
         view = _Without(self.store)
@@ -336,7 +337,7 @@ class Checker:
         damaged: set[str],
     ) -> None:
         claims: dict[str, str] = {}  # name -> version id of its claim
-        for key, data in self.store.get_many(claim_keys):
+        for key, data in self.store.get_many(claim_keys, limit=MAX_RECORD_SIZE):
             if data is None:
                 continue
             self.checked["name claims"] += 1
@@ -476,7 +477,7 @@ class Checker:
                 continue
             if manifest in self.archived_dirs:
                 for entry in entries:
-                    key = _keys.blob_key(entry.sha256)
+                    key = blob_key(entry.sha256)
                     if key not in blobs:
                         self.problem(
                             "missing-blob",
@@ -539,9 +540,15 @@ class _Without(Store):
         # docstring inherited
         return self.store.get(key)
 
-    def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
+    def get_limited(self, key: str, limit: int) -> bytes:
         # docstring inherited
-        return self.store.get_many(keys)
+        return self.store.get_limited(key, limit)
+
+    def get_many(
+        self, keys: Iterable[str], *, limit: int | None = None
+    ) -> Iterator[tuple[str, bytes | None]]:
+        # docstring inherited
+        return self.store.get_many(keys, limit=limit)
 
     def put(self, key: str, data: bytes, *, mode: PutMode = "create") -> None:
         # docstring inherited

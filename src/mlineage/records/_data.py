@@ -182,17 +182,15 @@ class DataSnapshot(Record):
         MissingDependency
             ``profile=True`` without pandas (or pyarrow, for Parquet).
         """
-        from mlineage import _keys
+        from mlineage.content import blob_key_of
         from mlineage.hashing import hash_path
 
         digest = hash_path(path, workers=workers, cache=cache, progress=progress)
         manifest_key = None
         manifest_bytes = None
         if digest.kind == "directory":
-            import hashlib
-
             manifest_bytes = digest.manifest_bytes()
-            manifest_key = _keys.blob_key(hashlib.sha256(manifest_bytes).hexdigest())
+            manifest_key = blob_key_of(manifest_bytes)
         if manifest_key is not None and manifest_bytes is not None:
             from mlineage.content import remember_manifest
 

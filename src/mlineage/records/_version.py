@@ -92,10 +92,8 @@ class Origin(Record):
 
 def _remember_environment(environment: object) -> str:
     """Blob key of a hand-given environment, kept for ``ModelVersion.environment``."""
-    import hashlib
-
     from mlineage import _environments
-    from mlineage.content import blob_key
+    from mlineage.content import blob_key_of
 
     if not isinstance(environment, EnvironmentSnapshot):
         raise InvalidRecord(
@@ -103,7 +101,7 @@ def _remember_environment(environment: object) -> str:
             f"{type(environment).__name__}"
         )
     data = environment.model_copy(update={"captured_at": None}).model_dump_json().encode()
-    key = blob_key(hashlib.sha256(data).hexdigest())
+    key = blob_key_of(data)
     _environments.put(key, environment)
     return key
 
