@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 import mlineage as ml
+from mlineage.codec import MAX_RECORD_SIZE
 from mlineage.errors import UnsupportedObject
 from mlineage.storage import LocalStore, open_store
-from mlineage.codec import MAX_RECORD_SIZE
 
 MODEL = "hostile"
 SRC = Path(__file__).parents[1] / "src"

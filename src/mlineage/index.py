@@ -35,12 +35,14 @@ from mlineage.graph import LineageGraph
 from mlineage.records import (
     AliasEvent,
     AnnotationEvent,
+    EnvironmentReader,
     Event,
     EvidenceEvent,
     FingerprintEvent,
     ModelVersion,
     StatusEvent,
     VersionStatus,
+    bind_environments,
 )
 from mlineage.storage import Store
 
@@ -105,9 +107,18 @@ class LineageIndex:
         with one warning per key.
     """
 
-    def __init__(self, store: Store, model: str, *, on_error: OnError = "raise") -> None:
+    def __init__(
+        self,
+        store: Store,
+        model: str,
+        *,
+        on_error: OnError = "raise",
+        environments: EnvironmentReader | None = None,
+    ) -> None:
         self.store = store
         self.model = model
+        #: How the versions of this index read their environment (``version.environment``)
+        self.environments = environments
         self.on_error: OnError = on_error
         self.lock = threading.RLock()
         self.graph = LineageGraph()
@@ -308,6 +319,10 @@ class LineageIndex:
     def _add(self, columns: VersionColumns) -> list[int]:
         """Add versions to the graph, their names and origins; return the rows left out."""
         orphans = set(self.graph.add_columns(columns))
+        read = self.environments
+        if read is not None:
+            for version in columns.nodes:
+                bind_environments(version, read)
         names = self.names
         for row, name in enumerate(columns.names):
             if name is not None and row not in orphans:
@@ -320,6 +335,8 @@ class LineageIndex:
     def add_version(self, version: ModelVersion) -> None:
         """Add a version this process just wrote."""
         with self.lock:
+            if self.environments is not None:
+                bind_environments(version, self.environments)
             self.graph.add(version)
             if version.name is not None:
                 self.names[version.name] = version.id

@@ -36,11 +36,13 @@ from mlineage.codec import (
     encode_marker,
     encode_version,
 )
-from mlineage.content import blob_key_of, pending_manifest, write_pending_blob
+from mlineage.content import blob_key_of, is_blob_key
 from mlineage.errors import (
     AlreadyExists,
     CorruptRecord,
+    HashMismatch,
     InvalidInput,
+    InvalidKey,
     InvalidRecord,
     InvalidTime,
     MissingField,
@@ -61,9 +63,11 @@ from mlineage.records import (
     Origin,
     StatusEvent,
     VersionStatus,
+    pending_blob,
     validate_name,
 )
 from mlineage.refs import Ref
+from mlineage.storage import Store
 
 if TYPE_CHECKING:
     from mlineage.hashing import PathDigest
@@ -381,14 +385,14 @@ class Writer:
 
         snapshot = version.dataset
         if snapshot.manifest is not None and snapshot.manifest not in self._blobs_written:
-            manifest = pending_manifest(snapshot.manifest)
+            manifest = pending_blob(snapshot, snapshot.manifest)
             if manifest is None and not self.store.exists(snapshot.manifest):
                 manifest = _recompute_manifest(snapshot)
             if manifest is not None:
                 write_manifest(self.store, manifest)
             self._blobs_written.add(snapshot.manifest)
         if snapshot.profile is not None and snapshot.profile not in self._blobs_written:
-            write_pending_blob(self.store, snapshot.profile, "data profile")
+            _write_profile_blob(self.store, snapshot, snapshot.profile)
             self._blobs_written.add(snapshot.profile)
         env_key = version.environment_ref
         fresh = env_key is not None and env_key not in self._blobs_written
@@ -559,6 +563,27 @@ class Writer:
         from mlineage.compaction import compact
 
         return compact(self, merge=merge)
+
+
+def _write_profile_blob(store: Store, snapshot: DataSnapshot, key: str) -> None:
+    """Write the profile blob ``snapshot`` holds (it cannot be recomputed at log time)."""
+    if not is_blob_key(key):
+        raise InvalidKey(f"data profile {key!r} is not a blob key (blobs/sha256/<2 hex>/<62 hex>)")
+    data = pending_blob(snapshot, key)
+    if data is not None:
+        if blob_key_of(data) != key:
+            raise HashMismatch(
+                f"the data profile bytes this snapshot holds do not hash to {key}; "
+                "nothing was written"
+            )
+        store.put_if_absent(key, data)
+    elif not store.exists(key):
+        raise MissingField(
+            f"the data profile blob {key} is not in the store, and this snapshot does not "
+            "hold its bytes (it was decoded from a store or built by hand with "
+            "DataSnapshot(profile=...)); make the snapshot again with profile=True, or "
+            "attach the profile with snapshot.with_profile(profile); nothing was written"
+        )
 
 
 def _recompute_manifest(snapshot: DataSnapshot) -> bytes:

@@ -20,7 +20,6 @@ from typing_extensions import NotRequired, TypedDict
 
 from mlineage._columns import VersionColumns, utc_micros
 from mlineage._ids import ID_REGEX
-from mlineage._lazy import lazy_versions
 from mlineage.codec._documents import (
     FORMAT,
     check_format,
@@ -29,7 +28,7 @@ from mlineage.codec._documents import (
     parse_json,
 )
 from mlineage.errors import CorruptRecord, StoreFormatError
-from mlineage.records import Event, ModelVersion
+from mlineage.records import Event, ModelVersion, lazy_versions
 
 __all__ = ["PackContents", "decode_pack", "encode_pack", "pack_listed_ids", "read_pack"]
 
