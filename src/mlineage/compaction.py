@@ -8,23 +8,36 @@ lists; a compaction killed half-way leaves records in two places, which readers 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from mlineage import _keys
 from mlineage._ids import new_id
 from mlineage.codec import encode_pack
+from mlineage.index import LineageIndex
+from mlineage.storage import Store
 
-if TYPE_CHECKING:
-    from mlineage.index import LineageIndex
-    from mlineage.writer import Writer
-
-__all__ = ["PACK_RECORDS", "compact"]
+__all__ = ["PACK_RECORDS", "PackWriter", "compact"]
 
 #: Records per pack object written by compaction.
 PACK_RECORDS = 10_000
 
 
-def compact(writer: Writer, *, merge: bool = True) -> int:
+class PackWriter(Protocol):
+    """What compaction needs of the write path (:class:`mlineage.writer.Writer` is one)."""
+
+    index: LineageIndex
+    store: Store
+
+    def check_writable(self, verb: str) -> None:
+        """Raise :class:`~mlineage.errors.ReadOnlyError` if this tracker cannot ``verb``."""
+        ...
+
+    def ensure_marker(self) -> None:
+        """Write the store's format marker unless it is there."""
+        ...
+
+
+def compact(writer: PackWriter, *, merge: bool = True) -> int:
     """Pack the model's loose records (and, with ``merge``, its small packs).
 
     See :meth:`mlineage.Tracker.compact`; returns the records written into new packs.

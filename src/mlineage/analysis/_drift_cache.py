@@ -41,10 +41,10 @@ import json
 from typing import Any
 
 from mlineage._keys import drift_cache_key
-from mlineage.analysis._drift_report import DriftReport
 from mlineage.codec import parse_json
 from mlineage.content import BlobCache, blob_key_of, is_blob_key
 from mlineage.errors import AlreadyExists, CorruptRecord, HashMismatch, NotFound
+from mlineage.stats._drift_report import DriftReport
 from mlineage.storage import Store
 
 __all__ = ["ALGORITHM", "CACHE_FORMAT", "DriftCache"]

@@ -14,6 +14,7 @@ from mlineage.records._base import (
     validate_name,
 )
 from mlineage.records._data import ArtifactRef, DataSnapshot, EnvironmentSnapshot, pending_blob
+from mlineage.records._edge import LineageEdge
 from mlineage.records._events import (
     AliasEvent,
     AnnotationEvent,
@@ -48,6 +49,7 @@ __all__ = [
     "EvidenceEvent",
     "FingerprintEvent",
     "FingerprintRef",
+    "LineageEdge",
     "ModelVersion",
     "Origin",
     "Record",

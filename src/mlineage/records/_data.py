@@ -200,7 +200,7 @@ class DataSnapshot(Record):
             pending[manifest_key] = manifest_bytes
         profile_key = None
         if profile:
-            from mlineage.analysis._snapshot_profile import profile_path
+            from mlineage.stats._snapshot_profile import profile_path
 
             profile_key = _pend(pending, profile_path(path, label))
         snapshot = cls(
@@ -248,7 +248,7 @@ class DataSnapshot(Record):
         pending: dict[str, bytes] = {}
         profile_key = None
         if profile:
-            from mlineage.analysis._snapshot_profile import profile_array
+            from mlineage.stats._snapshot_profile import profile_array
 
             profile_key = _pend(pending, profile_array(X, y))
         snapshot = cls(
@@ -290,7 +290,7 @@ class DataSnapshot(Record):
         pending: dict[str, bytes] = {}
         profile_key = None
         if profile:
-            from mlineage.analysis._snapshot_profile import profile_frame
+            from mlineage.stats._snapshot_profile import profile_frame
 
             profile_key = _pend(pending, profile_frame(df, label))
         snapshot = cls(
@@ -323,7 +323,7 @@ class DataSnapshot(Record):
         InvalidInput
             If ``profile`` is not a ``DataProfile``.
         """
-        from mlineage.analysis._snapshot_profile import profile_bytes
+        from mlineage.stats._snapshot_profile import profile_bytes
 
         pending = dict(held(self, "pending") or {})
         copy = self.model_copy(update={"profile": _pend(pending, profile_bytes(profile))})

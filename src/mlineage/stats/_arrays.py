@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mlineage.analysis.behaviour import _as_array, _labels, _plain
 from mlineage.errors import CorruptRecord, InvalidInput, StoreFormatError, UnhashableData
+from mlineage.stats.behaviour import _as_array, _labels, _plain
 
 _Array = npt.NDArray[Any]
 _MAGIC = b"mlineage-arrays\n"

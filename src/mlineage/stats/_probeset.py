@@ -1,6 +1,6 @@
 """Fixed inputs to run every version on: :class:`ProbeSet` (private module).
 
-Public as :class:`mlineage.analysis.ProbeSet` and ``mlineage.analysis.probes.ProbeSet``.
+Public as :class:`mlineage.analysis.ProbeSet` and ``mlineage.stats.probes.ProbeSet``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mlineage.analysis._arrays import (
+from mlineage.errors import CorruptRecord, InvalidInput
+from mlineage.hashing import hash_named_arrays
+from mlineage.stats._arrays import (
     _Array,
     _embedding_matrix,
     _frozen,
@@ -22,11 +24,9 @@ from mlineage.analysis._arrays import (
     _storable,
     _unpack,
 )
-from mlineage.analysis._fingerprint import Fingerprint
-from mlineage.analysis.behaviour import GroupMetrics, _equal, _labels, _plain, _same_kind
-from mlineage.analysis.calibration import expected_calibration_error
-from mlineage.errors import CorruptRecord, InvalidInput
-from mlineage.hashing import hash_named_arrays
+from mlineage.stats._fingerprint import Fingerprint
+from mlineage.stats.behaviour import GroupMetrics, _equal, _labels, _plain, _same_kind
+from mlineage.stats.calibration import expected_calibration_error
 
 __all__ = ["ProbeSet"]
 

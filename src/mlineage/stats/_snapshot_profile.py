@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mlineage.analysis._data_profile import DataProfile
 from mlineage.content import blob_key_of
 from mlineage.errors import InvalidInput, MissingDependency, PathNotFound
+from mlineage.stats._data_profile import DataProfile
 
 __all__ = ["profile_array", "profile_bytes", "profile_frame", "profile_path"]
 
