@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("storage", ("storage", "testing")),
     ("records", ("records", "_coerce", "_columns", "environment")),
     ("codec", ("codec",)),
-    ("graph", ("graph", "_reader", "index", "refs", "artifacts")),
+    ("graph", ("_graph_columns", "graph", "_reader", "index", "refs", "artifacts")),
     (
         "queries and write path",
         (

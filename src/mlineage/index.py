@@ -22,12 +22,13 @@ from typing import Literal
 
 from mlineage import _keys
 from mlineage._columns import VersionColumns
-from mlineage._reader import RELIST_ATTEMPTS, ReadResult, StoreReader
+from mlineage._reader import RELIST_ATTEMPTS, ReadResult, StoreReader, misplaced
 from mlineage.codec import (
     MAX_RECORD_SIZE,
     STORE_MARKER_KEY,
     PackContents,
     decode_marker,
+    decode_version,
     read_pack,
 )
 from mlineage.errors import AliasNotFound, CorruptRecord, MLineageError, ModelNotFound, NotFound
@@ -122,6 +123,11 @@ class LineageIndex:
         self.on_error: OnError = on_error
         self.lock = threading.RLock()
         self.graph = LineageGraph()
+        if environments is not None:
+            read = environments
+            self.graph.on_node = lambda version: bind_environments(version, read)
+        #: Where the versions this process wrote are read back from when asked for
+        self.written = StoreSource(self)
         #: version name -> version id
         self.names: dict[str, str] = {}
         self.events: dict[str, Event] = {}
@@ -322,7 +328,8 @@ class LineageIndex:
         read = self.environments
         if read is not None:
             for version in columns.nodes:
-                bind_environments(version, read)
+                if version is not None:
+                    bind_environments(version, read)
         names = self.names
         for row, name in enumerate(columns.names):
             if name is not None and row not in orphans:
@@ -333,11 +340,12 @@ class LineageIndex:
         return sorted(orphans, key=columns.ids.__getitem__)
 
     def add_version(self, version: ModelVersion) -> None:
-        """Add a version this process just wrote."""
+        """Add a version this process just wrote (the graph keeps its columns and reads
+        it back from the store when asked: a process that logs for months stays small)."""
         with self.lock:
             if self.environments is not None:
                 bind_environments(version, self.environments)
-            self.graph.add(version)
+            self.graph.add(version, self.written)
             if version.name is not None:
                 self.names[version.name] = version.id
             if version.origin is not None:
@@ -409,6 +417,46 @@ class LineageIndex:
     def versions_with_events(self) -> Iterable[str]:
         """Ids of the versions that have annotations or status changes."""
         return self.version_events.keys()
+
+
+class StoreSource:
+    """Reads back the versions a process wrote: their loose record, or once a compactor
+    packed it, the pack that holds it (implements :class:`~mlineage.records.VersionSource`
+    for :meth:`LineageIndex.add_version`)."""
+
+    #: The graph keeps these versions only while someone holds them.
+    weak = True
+
+    def __init__(self, index: LineageIndex) -> None:
+        self.index = index
+
+    def load_version(self, record: int, version_id: str) -> ModelVersion:
+        index = self.index
+        key = _keys.version_key(index.model, version_id)
+        try:
+            version = decode_version(index.store.get_limited(key, MAX_RECORD_SIZE), key)
+        except NotFound:
+            version = self._packed(version_id)
+        if version.id != version_id or version.model != index.model:
+            raise misplaced(key, version, index.model)
+        return version
+
+    def _packed(self, version_id: str) -> ModelVersion:
+        # Packed by a compactor since it was written: the packs listed now hold it.
+        index = self.index
+        for pack in index.reader.read_packs(()).packs:
+            columns = pack.contents.versions
+            if version_id in columns.ids:
+                row = columns.ids.index(version_id)
+                node, source = columns.nodes[row], columns.sources[row]
+                if node is not None:
+                    return node
+                assert source is not None
+                return source.load_version(columns.records[row], version_id)  # type: ignore[return-value]
+        raise CorruptRecord(
+            f"version {version_id} of model {index.model!r} is in neither its loose record "
+            "nor a pack (deleted from the store?); run `mlineage fsck`"
+        )
 
 
 @contextmanager

@@ -28,7 +28,7 @@ from mlineage.codec._documents import (
     parse_json,
 )
 from mlineage.errors import CorruptRecord, StoreFormatError
-from mlineage.records import Event, ModelVersion, lazy_versions
+from mlineage.records import Event, ModelVersion
 
 __all__ = ["PackContents", "decode_pack", "encode_pack", "pack_listed_ids", "read_pack"]
 
@@ -285,16 +285,7 @@ def read_pack(data: bytes, key: str, model: str, *, lenient: bool = False) -> Pa
         ids: list[str] = index["ids"]
         problems = _repeats("version", ids, key)
         source = _PackSource(key, model, data, layout.body, index["offsets"])
-        columns = VersionColumns(
-            ids=ids,
-            parents=index["parents"],
-            kinds=index["kinds"],
-            names=index["names"],
-            created=index["created"],
-            metrics=index["metrics"],
-            nodes=lazy_versions(ids, source),
-            origins=index.get("origins", []),
-        )
+        columns = VersionColumns.unread(source, index, index.get("origins", []))
         events: list[Event] = []
         if layout.events:
             first = layout.body + index["offsets"][layout.versions]

@@ -23,7 +23,7 @@ from mlineage.records._events import (
     FingerprintEvent,
     StatusEvent,
 )
-from mlineage.records._lazy import is_lazy
+from mlineage.records._lazy import VersionSource, is_lazy
 from mlineage.records._small import MAX_ORIGIN_EXTRA_BYTES, MAX_SUMMARY_BYTES
 from mlineage.records._version import (
     EnvironmentReader,
@@ -54,6 +54,7 @@ __all__ = [
     "Origin",
     "Record",
     "StatusEvent",
+    "VersionSource",
     "VersionStatus",
     "bind_environments",
     "explain_validation",
