@@ -20,6 +20,7 @@ point.
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -69,7 +70,7 @@ class PackRead(Generic[T]):
     """A pack that was read: its key, bytes and what the caller's decoder made of them."""
 
     key: str
-    data: bytes
+    data: bytes | mmap.mmap
     contents: T
 
 
@@ -119,6 +120,23 @@ def read_each(
                 yield key, exc
 
 
+def map_each(
+    store: Store, keys: list[str], limit: int
+) -> Iterator[tuple[str, bytes | mmap.mmap | CorruptRecord | None]]:
+    """:func:`read_each` of a store that maps its objects (``Store.map_limited``); the
+    others are read in bulk, as :func:`read_each` does."""
+    if type(store).map_limited is Store.map_limited:
+        yield from read_each(store, keys, limit)
+        return
+    for key in keys:
+        try:
+            yield key, store.map_limited(key, limit)
+        except NotFound:
+            yield key, None
+        except CorruptRecord as exc:
+            yield key, exc
+
+
 def misplaced(key: str, record: ModelVersion | Event, model: str) -> CorruptRecord:
     """The error for a record that does not sit under its own key in its own model."""
     return CorruptRecord(
@@ -140,16 +158,22 @@ class StoreReader(Generic[T]):
     pack_ids : callable
         ``T -> ids``: the ids of the records a decoded pack holds (to tell a loose record
         that vanished because it was packed from one that was lost).
+    mapped : bool
+        Give ``decode_pack`` a memory map of each pack where the store has files.
     """
 
     def __init__(
         self,
         store: Store,
         model: str,
-        decode_pack: Callable[[bytes, str], T],
+        decode_pack: Callable[[bytes | mmap.mmap, str], T],
         pack_ids: Callable[[T], Iterable[str]],
+        *,
+        mapped: bool = False,
     ) -> None:
         self.store = store
+        #: Packs are memory-mapped where the store can (a tracker's lazy reads)
+        self.mapped = mapped
         self.model = model
         self._decode_pack = decode_pack
         self._pack_ids = pack_ids
@@ -249,7 +273,8 @@ class ResultBuilder(Generic[T]):
         for _ in range(RELIST_ATTEMPTS):
             keys = [k for k in reader.list_packs() if k not in self.seen_packs]
             vanished = False
-            for key, data in read_each(reader.store, keys, MAX_PACK_SIZE):
+            read = map_each if reader.mapped else read_each
+            for key, data in read(reader.store, keys, MAX_PACK_SIZE):
                 if data is None:
                     vanished = True
                     continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import gc
+import mmap
 import os
 import threading
 import warnings
@@ -152,10 +153,10 @@ class LineageIndex:
         self.marker_format: int | None = None
         self._warned: set[str] = set()
         self.reader: StoreReader[PackContents] = StoreReader(
-            store, model, self._read_pack, _pack_ids
+            store, model, self._read_pack, _pack_ids, mapped=True
         )
 
-    def _read_pack(self, data: bytes, key: str) -> PackContents:
+    def _read_pack(self, data: bytes | mmap.mmap, key: str) -> PackContents:
         return read_pack(data, key, self.model, lenient=self.on_error == "skip")
 
     # -- damage -------------------------------------------------------------------------

@@ -156,7 +156,10 @@ class Checker:
         view = _Without(self.store)
         for _ in range(_MAX_UNREADABLE):
             reader: StoreReader[_DecodedPack] = StoreReader(
-                view, model, _decode_pack, lambda pack: (r.id for r in pack.records)
+                view,
+                model,
+                lambda data, key: _decode_pack(bytes(data), key),
+                lambda pack: (r.id for r in pack.records),
             )
             try:
                 result = reader.read()
@@ -183,7 +186,7 @@ class Checker:
                 damaged.add(_keys.record_id(damage.key))
             self.problem(damage.kind, damage.key, _plain(damage.error))
         for pack in result.packs:
-            self.check_pack(model, pack.key, pack.data, pack.contents, copies, damaged)
+            self.check_pack(model, pack.key, bytes(pack.data), pack.contents, copies, damaged)
         for item in result.loose:
             copies.setdefault(item.record.id, []).append(_Source(item.key, item.record))
         entry_keys = {entry.event.id: entry.key for entry in result.alias_log}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import mmap
 import os
 import re
 from abc import ABC, abstractmethod
@@ -385,6 +386,15 @@ class Store(ABC):
         if len(data) > limit:
             raise too_large(self, key, len(data), limit)
         return data
+
+    def map_limited(self, key: str, limit: int) -> bytes | mmap.mmap:
+        """:meth:`get_limited`, as a read-only memory map where the backend has files.
+
+        What a tracker reads packs with: a mapped pack's pages are read when touched and
+        are not the process's memory to keep, so a million versions' packs do not sit in
+        RAM. Stores without files return the bytes.
+        """
+        return self.get_limited(key, limit)
 
     def get_many(
         self, keys: Iterable[str], *, limit: int | None = None

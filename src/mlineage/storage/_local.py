@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import mmap
 import os
 import secrets
 import stat
@@ -177,6 +178,19 @@ class LocalStore(Store):
                 if limit is not None and total > limit:
                     raise too_large(self, key, total, limit)
                 want = _READ_SIZE
+        finally:
+            os.close(fd)
+
+    def map_limited(self, key: str, limit: int) -> bytes | mmap.mmap:
+        # docstring inherited
+        fd, size = self._open_object(key, self._file(key))
+        try:
+            if size > limit:
+                raise too_large(self, key, size, limit)
+            if size == 0:
+                return b""
+            # The mapping outlives the file: a compactor may delete it, readers keep reading.
+            return mmap.mmap(fd, size, access=mmap.ACCESS_READ)
         finally:
             os.close(fd)
 
