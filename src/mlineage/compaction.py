@@ -3,6 +3,10 @@
 Safe while others log, load and compact: every new pack is written (create-only) before
 anything it replaces is deleted, so a record is always in at least one place a reader
 lists; a compaction killed half-way leaves records in two places, which readers merge.
+
+A writer compacts on its own after every :data:`AUTO_COMPACT` versions it logged, so a
+store that is only ever logged into loads from packs (a 10^5-version loose store takes
+seconds to load; the same versions packed, a fraction of one).
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ from mlineage.codec import encode_pack
 from mlineage.index import LineageIndex
 from mlineage.storage import Store
 
-__all__ = ["PACK_RECORDS", "PackWriter", "compact"]
+__all__ = ["AUTO_COMPACT", "PACK_RECORDS", "PackWriter", "compact"]
 
 #: Records per pack object written by compaction.
 PACK_RECORDS = 10_000
+#: A writer compacts after logging this many versions since it last did (itself or
+#: through ``Tracker.compact``); packing 1,000 records costs tens of milliseconds.
+AUTO_COMPACT = 1_000
 
 
 class PackWriter(Protocol):
@@ -45,6 +52,7 @@ def compact(writer: PackWriter, *, merge: bool = True) -> int:
     writer.check_writable("compact")
     index, store, model = writer.index, writer.store, writer.index.model
     with index.lock:
+        index.loose_written = 0
         index.refresh()
         version_keys = sorted(
             k

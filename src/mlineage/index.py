@@ -149,6 +149,8 @@ class LineageIndex:
         self.loaded_packs: dict[str, tuple[list[str], list[str]]] = {}
         #: packs with damage: never merged away, so fsck keeps reporting them
         self.damaged_packs: set[str] = set()
+        #: versions this process logged since it last compacted (``compaction.AUTO_COMPACT``)
+        self.loose_written = 0
         #: the store marker's format once read or written (None: not yet)
         self.marker_format: int | None = None
         self._warned: set[str] = set()

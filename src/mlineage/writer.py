@@ -36,6 +36,7 @@ from mlineage.codec import (
     encode_marker,
     encode_version,
 )
+from mlineage.compaction import AUTO_COMPACT, compact
 from mlineage.content import blob_key_of, is_blob_key
 from mlineage.errors import (
     AlreadyExists,
@@ -375,6 +376,9 @@ class Writer:
                 self._claim_name(version.name, version.id)
             self.store.put(_keys.version_key(index.model, version.id), data, mode="create")
             index.add_version(version)
+            index.loose_written += 1
+        if index.loose_written >= AUTO_COMPACT:
+            self.compact()  # a store only ever logged into stays packed, no chores
         return version
 
     def _write_blobs(
@@ -556,12 +560,7 @@ class Writer:
     # -- compaction ---------------------------------------------------------------------
 
     def compact(self, *, merge: bool = True) -> int:
-        """Pack the model's loose records (and, with ``merge``, its small packs).
-
-        See :meth:`mlineage.Tracker.compact` and :func:`mlineage.compaction.compact`.
-        """
-        from mlineage.compaction import compact
-
+        """Pack the loose records (and small packs): :func:`mlineage.compaction.compact`."""
         return compact(self, merge=merge)
 
 
