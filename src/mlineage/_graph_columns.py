@@ -12,16 +12,19 @@ from __future__ import annotations
 import math
 import weakref
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlineage._columns import VersionColumns
-from mlineage.records import ModelVersion, VersionSource, lazy_version
+from mlineage.records import ModelVersion, VersionSource
 
 if TYPE_CHECKING:
     import numpy as np
 
 __all__ = ["GraphColumns"]
+
+_new = object.__new__
+_setattr = object.__setattr__
 
 
 class GraphColumns:
@@ -49,8 +52,9 @@ class GraphColumns:
         # metric -> value per node index (NaN: not measured; may be shorter than the graph)
         self._metrics: dict[str, array[float]] = {}
         self._chain: tuple[int, list[int]] = (-1, [])  # the last first-parent chain walked
-        #: Called with each version object the graph makes (a tracker binds environments).
-        self.on_node: Callable[[ModelVersion], None] | None = None
+        #: What each version object the graph makes holds (a tracker: how to read its
+        #: environment; see ``mlineage.records.hold``).
+        self.held_state: dict[str, Any] = {}
 
     def _link(self, i: int, links: Sequence[int]) -> None:
         self._first.append(links[0] if links else -1)
@@ -216,15 +220,17 @@ class GraphColumns:
         if getattr(source, "weak", False):
             version = self._weak.get(index)
             if version is None:
-                version = lazy_version(self._ids[index], source, self._records[index])
-                if self.on_node is not None:
-                    self.on_node(version)
-                self._weak[index] = version
+                version = self._weak[index] = self._unread(index, source)
             return version
-        version = lazy_version(self._ids[index], source, self._records[index])
-        if self.on_node is not None:
-            self.on_node(version)
-        self._held[index] = version
+        version = self._held[index] = self._unread(index, source)
+        return version
+
+    def _unread(self, index: int, source: VersionSource) -> ModelVersion:
+        # What lazy_version does, inlined: a history of 10^6 versions makes 10^6 of these.
+        version = _new(ModelVersion)
+        _setattr(version, "__dict__", {"id": self._ids[index]})
+        private = {"source": source, "index": self._records[index], **self.held_state}
+        _setattr(version, "__pydantic_private__", private)
         return version
 
     def _nodes(self, indices: Iterable[int]) -> list[ModelVersion]:

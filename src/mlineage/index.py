@@ -125,8 +125,7 @@ class LineageIndex:
         self.lock = threading.RLock()
         self.graph = LineageGraph()
         if environments is not None:
-            read = environments
-            self.graph.on_node = lambda version: bind_environments(version, read)
+            self.graph.held_state["environment"] = environments
         #: Where the versions this process wrote are read back from when asked for
         self.written = StoreSource(self)
         #: version name -> version id
