@@ -103,8 +103,7 @@ class Tracker:
         model_name: str | None = None,
     ) -> None:
         self.model = validate_name(one_of(model=model, model_name=model_name), "model")
-        self.archive = archive
-        self.capture_environment = capture_environment
+        self.archive, self.capture_environment = archive, capture_environment
         self.hash_artifacts = hash_artifacts
         if on_error not in ("raise", "skip"):
             raise InvalidInput(f"on_error must be 'raise' or 'skip', got {on_error!r}")
@@ -116,9 +115,10 @@ class Tracker:
         self.store = store
         self.read_only = self.store.read_only
         self.on_error: OnError = on_error
-        self._index = LineageIndex(store, self.model, on_error=on_error)
+        self._details = details = BlobDetails(store)
+        read = details.read_environment
+        self._index = LineageIndex(store, self.model, on_error=on_error, environments=read)
         self._writer = Writer(self._index, self)
-        self._details = BlobDetails(store)
         self._index.check_marker()
         self._index.refresh()
 

@@ -12,8 +12,8 @@ import ruptures as rpt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlineage.analysis.changepoints import change_points, default_penalty, robust_z
 from mlineage.errors import InvalidInput
+from mlineage.stats.changepoints import change_points, default_penalty, robust_z
 
 
 def test_level_shift_at_month_seven() -> None:

@@ -21,13 +21,13 @@ from mlineage.records import FingerprintEvent, FingerprintRef, ModelVersion
 if TYPE_CHECKING:
     from mlineage.analysis._behaviour_history import SilentShifts, SliceBlame
     from mlineage.analysis._behaviour_lineage import BehaviourLineage
-    from mlineage.analysis._compare import BehaviorDiff
     from mlineage.analysis._drift_lineage import DriftAlong, DriftLineage
-    from mlineage.analysis._drift_report import DriftReport
-    from mlineage.analysis._fingerprint import Fingerprint
-    from mlineage.analysis._probeset import ProbeSet
     from mlineage.blame import BlameReport, Direction
     from mlineage.refs import Ref
+    from mlineage.stats._compare import BehaviorDiff
+    from mlineage.stats._drift_report import DriftReport
+    from mlineage.stats._fingerprint import Fingerprint
+    from mlineage.stats._probeset import ProbeSet
     from mlineage.tracker import Tracker
 
 __all__ = ["Analysis", "ChangePoints"]
@@ -217,7 +217,7 @@ class Analysis:
             If no version on the history carries ``metric``.
         """
         from mlineage import refs
-        from mlineage.analysis.changepoints import _check_options, _search
+        from mlineage.stats.changepoints import _check_options, _search
 
         _check_options(method, penalty, min_size)
         index = self._tracker._index

@@ -257,7 +257,8 @@ def _record(
     reason: str,
 ) -> Promotion:
     """Write the verdict, then (unless refused) the alias move that cites it."""
-    from mlineage import ABSENT, __version__
+    from mlineage import __version__
+    from mlineage.aliases import ABSENT
 
     def attach(decision: Decision, payload: dict[str, Any], extra: dict[str, Any]) -> Any:
         summary = {
