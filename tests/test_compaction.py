@@ -11,7 +11,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 import mlineage as ml
+import mlineage.writer
 from mlineage import _keys
 from mlineage.compaction import AUTO_COMPACT
 from mlineage.records import is_lazy
@@ -45,6 +48,40 @@ def test_a_writer_packs_its_loose_records_past_the_threshold(tmp_path: Path) -> 
     assert [v.id for v in loaded.history()] == [v.id for v in reversed(written)]
     assert loaded.versions() == written
     assert ml.fsck(store, verify_blobs=False).ok
+
+
+class _CountingStore(LocalStore):
+    """The real local store, counting how often a pack is read."""
+
+    pack_reads = 0
+
+    def _count(self, key: str) -> None:
+        if key.startswith(_keys.packs_prefix("m")):
+            type(self).pack_reads += 1
+
+    def get_limited(self, key: str, limit: int) -> bytes:
+        self._count(key)
+        return super().get_limited(key, limit)
+
+    def map_limited(self, key: str, limit: int) -> object:  # type: ignore[override]
+        self._count(key)
+        return super().map_limited(key, limit)
+
+
+def test_self_compaction_reads_each_pack_it_merges_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each self-compaction merges the small pack of the one before with the new loose
+    # records: it must read that pack once, not once per version it holds (which made
+    # logging 10,000 versions in one process quadratic).
+    monkeypatch.setattr(mlineage.writer, "AUTO_COMPACT", 25)
+    store = _CountingStore(tmp_path / "s", durable=False)
+    tracker = ml.Tracker("m", storage=store, capture_environment=False)
+    written = [_log(tracker, i) for i in range(250)]
+    compactions = 250 // 25
+    assert _CountingStore.pack_reads <= 3 * compactions
+    assert len(list(store.list(_keys.packs_prefix("m")))) == 1
+    assert ml.Tracker.load("m", storage=store).versions() == written
 
 
 _WRITER = textwrap.dedent(

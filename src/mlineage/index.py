@@ -23,8 +23,9 @@ from typing import Literal
 
 from mlineage import _keys
 from mlineage._columns import VersionColumns
-from mlineage._reader import RELIST_ATTEMPTS, ReadResult, StoreReader, misplaced
+from mlineage._reader import RELIST_ATTEMPTS, ReadResult, StoreReader, map_each, misplaced
 from mlineage.codec import (
+    MAX_PACK_SIZE,
     MAX_RECORD_SIZE,
     STORE_MARKER_KEY,
     PackContents,
@@ -438,6 +439,11 @@ class StoreSource:
 
     def __init__(self, index: LineageIndex) -> None:
         self.index = index
+        # The pack read last, with its version ids -> rows: a compaction re-reads the
+        # versions it packs in id order, so consecutive reads hit the same pack.
+        self._pack: tuple[str, dict[str, int], VersionColumns] | None = None
+        #: pack key -> (smallest, largest) version id it holds, for loaded packs
+        self._ranges: dict[str, tuple[str, str]] = {}
 
     def load_version(self, record: int, version_id: str) -> ModelVersion:
         index = self.index
@@ -451,21 +457,53 @@ class StoreSource:
         return version
 
     def _packed(self, version_id: str) -> ModelVersion:
-        # Packed by a compactor since it was written: the packs listed now hold it.
+        # Packed by a compactor since it was written. First the packs this process knows
+        # of whose id range covers it (each read once, then kept while reads stay in it),
+        # else every pack listed now (another process compacted).
         index = self.index
-        for pack in index.reader.read_packs(()).packs:
-            columns = pack.contents.versions
-            if version_id in columns.ids:
-                row = columns.ids.index(version_id)
-                node, source = columns.nodes[row], columns.sources[row]
-                if node is not None:
-                    return node
-                assert source is not None
-                return source.load_version(columns.records[row], version_id)  # type: ignore[return-value]
+        if self._pack is None or version_id not in self._pack[1]:
+            self._find_pack(version_id)
+        if self._pack is not None and version_id in self._pack[1]:
+            _, rows, columns = self._pack
+            row = rows[version_id]
+            node, source = columns.nodes[row], columns.sources[row]
+            if node is not None:
+                return node
+            assert source is not None
+            return source.load_version(columns.records[row], version_id)  # type: ignore[return-value]
         raise CorruptRecord(
             f"version {version_id} of model {index.model!r} is in neither its loose record "
             "nor a pack (deleted from the store?); run `mlineage fsck`"
         )
+
+    def _keep(self, key: str, columns: VersionColumns) -> None:
+        self._pack = (key, {v: row for row, v in enumerate(columns.ids)}, columns)
+
+    def _find_pack(self, version_id: str) -> None:
+        index = self.index
+        packs = dict(index.loaded_packs)
+        for gone in self._ranges.keys() - packs.keys():
+            del self._ranges[gone]
+        for key, (ids, _) in packs.items():
+            if not ids:
+                continue
+            low, high = self._ranges.get(key) or self._ranges.setdefault(key, (min(ids), max(ids)))
+            if not low <= version_id <= high:
+                continue
+            for _, data in map_each(index.store, [key], MAX_PACK_SIZE):
+                if data is None or isinstance(data, CorruptRecord):
+                    continue
+                try:
+                    columns = index._read_pack(data, key).versions
+                except MLineageError:
+                    continue  # damaged or newer: the listing below reports it
+                if version_id in columns.ids:
+                    self._keep(key, columns)
+                    return
+        for pack in index.reader.read_packs(()).packs:
+            if version_id in pack.contents.versions.ids:
+                self._keep(pack.key, pack.contents.versions)
+                return
 
 
 @contextmanager
