@@ -295,6 +295,86 @@ class DataSnapshot(Record):
             source="dataframe",
         )
 
+    @classmethod
+    def from_uri(
+        cls, uri: str, *, profile: bool = False, label: str | None = None, notes: str | None = None
+    ) -> DataSnapshot:
+        """Snapshot data where it lives, from its object listing, without downloading it.
+
+        ``s3://bucket/prefix/``, ``gs://bucket/prefix/``, ``file:///dir`` or a local path.
+        The listing (key, size, ETag or MD5/CRC32C, S3 version id in a versioned bucket or
+        GCS generation; size and modification time for local files) becomes the manifest,
+        and the hash is the hash of the listing, so ``Tracker.diff`` names the objects
+        added, removed or changed (see docs/engines.md for exactly what identifies an
+        object and what is lost). With ``profile=True`` the Parquet objects are profiled
+        in streaming batches with pyarrow (needs ``mlineage[data]``).
+
+        Raises
+        ------
+        PathNotFound
+            Nothing under ``uri``.
+        InvalidInput
+            Unknown scheme, keys a manifest cannot hold, or (with ``profile``) no Parquet.
+        StoreUnavailable, MissingDependency
+            As for stores on the same URI.
+        """
+        from mlineage.engines.objects import snapshot
+
+        return snapshot(uri, profile=profile, label=label, notes=notes)
+
+    @classmethod
+    def from_spark(
+        cls,
+        df: Any,
+        *,
+        profile: bool = False,
+        label: str | None = None,
+        path: str | None = None,
+        notes: str | None = None,
+    ) -> DataSnapshot:
+        """Snapshot a Spark DataFrame by the files it reads, never collecting its rows.
+
+        ``df.inputFiles()`` with each file's size, modification time and Hadoop checksum
+        (when the file system has one) becomes the manifest; ``profile=True`` profiles
+        the frame on the executors (:func:`mlineage.engines.spark.profile`). ``path``
+        names the data (a table name); by default the files' common folder. Needs
+        ``pip install 'mlineage[spark]'``.
+
+        Raises
+        ------
+        InvalidInput
+            The frame reads no files, or (with ``profile``) cannot be profiled.
+        """
+        from mlineage.engines.spark import snapshot
+
+        return snapshot(df, profile=profile, label=label, path=path, notes=notes)
+
+    @classmethod
+    def from_dask(
+        cls,
+        ddf: Any,
+        *,
+        source: str | None = None,
+        profile: bool = False,
+        label: str | None = None,
+        notes: str | None = None,
+    ) -> DataSnapshot:
+        """Snapshot a Dask DataFrame by the objects it reads, never computing it locally.
+
+        ``source`` (the URI or folder it was read from; by default the path given to
+        ``dd.read_parquet``) is listed as in :meth:`from_uri`; ``profile=True`` profiles
+        the frame on the workers (:func:`mlineage.engines.dask.profile`). Needs
+        ``pip install 'mlineage[dask]'``.
+
+        Raises
+        ------
+        InvalidInput
+            No source given or found, or (with ``profile``) the frame cannot be profiled.
+        """
+        from mlineage.engines.dask import snapshot
+
+        return snapshot(ddf, source=source, profile=profile, label=label, notes=notes)
+
     def with_profile(self, profile: Any) -> DataSnapshot:
         """This snapshot with ``profile`` attached (stored as a blob when it is logged).
 
