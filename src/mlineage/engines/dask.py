@@ -110,7 +110,12 @@ def profile(
     check_label(label, ddf.columns, "Dask DataFrame")
     bag = ddf.to_bag(format="frame")
     tree = bag.reduction(partial(_partition, settings=settings), _combine, split_every=split_every)
-    return DataProfile.from_bytes(tree.compute())
+    merged = DataProfile.from_bytes(tree.compute())
+    if merged.num_rows == 0:
+        # dask.bag skips empty partitions: with no rows at all, profile the frame's meta
+        # (its columns and dtypes, no rows) so the profile still has every column.
+        return settings.profile([ddf._meta])
+    return merged
 
 
 def _read_paths(ddf: Any) -> list[str]:
