@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import hypothesis.strategies as st
@@ -23,7 +24,7 @@ FRAME = make_frame(seed=7)
 def test_any_split_merges_into_the_whole_frames_profile(cuts: list[int]) -> None:
     bounds = [0, *sorted(cuts), len(FRAME)]
     config = Settings.of("y", "auto", SIZES["exact_limit"], None, SIZES["top_k"])
-    parts = [config.profile([FRAME.iloc[a:b]]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    parts = [config.profile([FRAME.iloc[a:b]]) for a, b in itertools.pairwise(bounds)]
     single = DataProfile.from_dataframe(FRAME, label="y", **SIZES)
     assert_same_profile(merge_tree(parts), single, FRAME)
     # as the workers do it: through the serialised form
@@ -55,7 +56,8 @@ def test_listings_of_full_names_are_relative_to_their_common_folder() -> None:
         ObjectEntry("s3a://b/t/part-0", 2, "e0", None, None),
     ]
     listing = listing_of(entries, "spark")
-    assert listing.root == "s3a://b/t" and [e.key for e in listing.entries] == ["part-0", "x/part-1"]
+    assert listing.root == "s3a://b/t"
+    assert [e.key for e in listing.entries] == ["part-0", "x/part-1"]
     assert listing.digest().num_files == 2 and listing.size == 5
     mixed = listing_of([*entries, ObjectEntry("file:///d/a", 1, None, None, 1.0)], "spark")
     with pytest.raises(InvalidInput, match="cannot be recorded as a manifest"):
