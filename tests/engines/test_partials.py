@@ -62,3 +62,13 @@ def test_listings_of_full_names_are_relative_to_their_common_folder() -> None:
     mixed = listing_of([*entries, ObjectEntry("file:///d/a", 1, None, None, 1.0)], "spark")
     with pytest.raises(InvalidInput, match="cannot be recorded as a manifest"):
         mixed.digest()
+
+
+@pytest.mark.parametrize("name", ["objects", "dask", "spark"])
+def test_docstring_examples_run(name: str) -> None:
+    import doctest
+    import importlib
+
+    module = importlib.import_module(f"mlineage.engines.{name}")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
