@@ -12,7 +12,6 @@ to the client.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -42,10 +41,6 @@ def _dask_dataframe(ddf: Any) -> None:
 
 def _partition(frame: Any, settings: Settings) -> bytes:
     return frames_profile(iter([frame]), settings)
-
-
-def _combine(parts: Iterable[bytes]) -> bytes:
-    return merge_bytes(parts)
 
 
 def profile(
@@ -109,7 +104,9 @@ def profile(
     settings = Settings.of(label, label_kind, exact_limit, k, top_k)
     check_label(label, ddf.columns, "Dask DataFrame")
     bag = ddf.to_bag(format="frame")
-    tree = bag.reduction(partial(_partition, settings=settings), _combine, split_every=split_every)
+    tree = bag.reduction(
+        partial(_partition, settings=settings), merge_bytes, split_every=split_every
+    )
     merged = DataProfile.from_bytes(tree.compute())
     if merged.num_rows == 0:
         # dask.bag skips empty partitions: with no rows at all, profile the frame's meta
