@@ -10,9 +10,9 @@ Three measurements:
     and no run reads a disk;
 (b) ``DataSnapshot.from_uri`` of ``--objects`` objects on SeaweedFS (S3) and
     fake-gcs-server (GCS), the servers the test suite starts (target: seconds);
-(c) peak RSS of ``engines.objects.profile_parquet`` on a Parquet file 50 batches long,
-    in a fresh process, beside the same process that only imports (target: the
-    difference stays near one batch, far below the file's decoded size).
+(c) peak RSS of ``engines.objects.profile_parquet`` on Parquet files 10 and 50 batches
+    long, each in a fresh process, beside a process that only does the same imports
+    (target: the same peak for both files: bounded by the batch, not the file).
 
 Run ``python benchmarks/bench_engines.py`` for the real sizes (20,000,000 rows, 10,000
 objects), ``--quick`` for a smoke run. Spark is skipped (and says so) without Java.
@@ -162,49 +162,53 @@ def bench_listing(count: int) -> None:
         print(f"    GCS (fake-gcs-server)          {took:8.2f} s")
 
 
+# Peak RSS from VmHWM, which starts afresh at exec (ru_maxrss would carry the forking
+# benchmark's own peak into the child). The idle run imports what profiling imports.
 _RSS = """
-import resource, sys
+import sys
+import datasketches, pandas, pyarrow.dataset
 from mlineage.engines import objects
 if sys.argv[2] == "profile":
     p = objects.profile_parquet(sys.argv[1], batch_rows=int(sys.argv[3]))
     assert p.num_rows == int(sys.argv[4]), p.num_rows
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+status = open("/proc/self/status").read().split("VmHWM:")[1]
+print(int(status.split()[0]) // 1024)
 """
+
+
+def _peak_rss(args: list[str]) -> int:
+    script = textwrap.dedent(_RSS)
+    run = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, check=True
+    )
+    return int(run.stdout)
 
 
 def bench_parquet_rss(batch_rows: int) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    rows = 50 * batch_rows
+    schema = pa.schema([(f"f{j}", pa.float64()) for j in range(10)])
+    batch = batch_rows * 10 * 8 >> 20
+    print(
+        f"(c) profile_parquet of 10 float columns in batches of {batch_rows:,} rows ({batch} MiB)"
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "big.parquet"
-        with pq.ParquetWriter(path, pa.schema([(f"f{j}", pa.float64()) for j in range(10)])) as w:
-            for i in range(50):
-                rng = np.random.default_rng(i)
-                cols = {f"f{j}": rng.normal(size=batch_rows) for j in range(10)}
-                w.write_table(pa.table(cols), row_group_size=batch_rows)
-        decoded = rows * 10 * 8 >> 20
-        print(
-            f"(c) profile_parquet, {rows:,} rows x 10 float columns ({decoded} MiB decoded, "
-            f"{path.stat().st_size >> 20} MiB on disk), batches of {batch_rows:,} rows"
-        )
-        script = textwrap.dedent(_RSS)
-        args = [str(path), "", str(batch_rows), str(rows)]
-        idle = subprocess.run(
-            [sys.executable, "-c", script, *args], capture_output=True, text=True, check=True
-        )
-        args[1] = "profile"
-        busy = subprocess.run(
-            [sys.executable, "-c", script, *args], capture_output=True, text=True, check=True
-        )
-        base, peak = int(idle.stdout), int(busy.stdout)
-        batch = batch_rows * 10 * 8 >> 20
-        print(f"    peak RSS, imports only         {base:8d} MiB")
-        print(
-            f"    peak RSS, profiling            {peak:8d} MiB  (+{peak - base} MiB; a batch "
-            f"is {batch} MiB decoded, the file {decoded} MiB)"
-        )
+        base = _peak_rss([tmp, "", str(batch_rows), "0"])
+        print(f"    peak RSS, the same imports only          {base:6d} MiB")
+        for batches in (10, 50):
+            path = Path(tmp) / f"rows-{batches}.parquet"
+            with pq.ParquetWriter(path, schema) as writer:
+                for i in range(batches):
+                    rng = np.random.default_rng(i)
+                    cols = {f"f{j}": rng.normal(size=batch_rows) for j in range(10)}
+                    writer.write_table(pa.table(cols), row_group_size=batch_rows)
+            rows = batches * batch_rows
+            peak = _peak_rss([str(path), "profile", str(batch_rows), str(rows)])
+            print(
+                f"    peak RSS, file of {batches} batches ({rows * 80 >> 20:4d} MiB decoded) "
+                f"{peak:6d} MiB (+{peak - base} MiB)"
+            )
 
 
 def main() -> None:

@@ -191,8 +191,8 @@ def profile_parquet(
 ) -> DataProfile:
     """Profile the Parquet objects under ``uri`` in streaming batches of ``batch_rows`` rows.
 
-    pyarrow reads one batch at a time, with no read-ahead, so memory is bounded by the
-    batch (and the row group being decoded), not by the objects. Objects are read in key
+    pyarrow reads one batch at a time, with no read-ahead and no pre-buffering, so memory
+    is bounded by the batch (and the column chunk being decoded), not by the objects. Objects are read in key
     order; keys not ending in ``.parquet`` / ``.pq`` are skipped (``_SUCCESS`` markers).
     Columns are converted as the engines convert them (integers as ``Int64``, booleans
     as ``boolean``, decimals as float64).
@@ -238,5 +238,13 @@ def profile_parquet(
     data = pads.dataset([f"{base}/{k}" for k in keys], filesystem=fs, format="parquet")
     if label is not None and label not in data.schema.names:
         raise InvalidInput(f"label column {label!r} is not in {data.schema.names}")
-    batches = data.to_batches(batch_size=batch_rows, batch_readahead=0, fragment_readahead=0)
+    # No read-ahead, no pre-buffering of whole row groups, one thread: measured on a file
+    # 50 batches long, pre-buffering alone held about 300 MiB more (benchmarks).
+    batches = data.to_batches(
+        batch_size=batch_rows,
+        batch_readahead=0,
+        fragment_readahead=0,
+        fragment_scan_options=pads.ParquetFragmentScanOptions(pre_buffer=False),
+        use_threads=False,
+    )
     return settings.profile(arrow_frame(b) for b in batches)
