@@ -192,8 +192,9 @@ def profile_parquet(
     """Profile the Parquet objects under ``uri`` in streaming batches of ``batch_rows`` rows.
 
     pyarrow reads one batch at a time, with no read-ahead and no pre-buffering, so memory
-    is bounded by the batch (and the column chunk being decoded), not by the objects. Objects are read in key
-    order; keys not ending in ``.parquet`` / ``.pq`` are skipped (``_SUCCESS`` markers).
+    is bounded by the batch (and the column chunk being decoded), not by the objects.
+    Objects are read in key order; keys not ending in ``.parquet`` / ``.pq`` are skipped
+    (``_SUCCESS`` markers).
     Columns are converted as the engines convert them (integers as ``Int64``, booleans
     as ``boolean``, decimals as float64).
 
