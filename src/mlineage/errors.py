@@ -45,6 +45,7 @@ caught builtins, keeps working::
     ├── HashMismatch (ValueError)       content does not match its recorded hash
     ├── PathChanged                     file modified while it was being hashed
     ├── CheckoutError                   a version could not be reconstructed
+    ├── ExportFailed (ConnectionError)  an export target refused the events or is unreachable
     └── Untestable                      raised by a bisect test: skip this version
 """
 
@@ -60,6 +61,7 @@ __all__ = [
     "CheckoutError",
     "CorruptRecord",
     "EvidenceNotFound",
+    "ExportFailed",
     "FingerprintNotFound",
     "HashMismatch",
     "InvalidHyperparameter",
@@ -257,6 +259,10 @@ class PathChanged(MLineageError):
 
 class CheckoutError(MLineageError):
     """A version could not be reconstructed (missing or altered files)."""
+
+
+class ExportFailed(MLineageError, ConnectionError):
+    """An export target (an OpenLineage endpoint) refused the events or could not be reached."""
 
 
 class UnsupportedObject(StoreError, CorruptRecord):

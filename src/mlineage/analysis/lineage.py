@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mlineage.analysis._behaviour_history import SilentShifts, SliceBlame
     from mlineage.analysis._behaviour_lineage import BehaviourLineage
     from mlineage.analysis._compare import BehaviorDiff
+    from mlineage.analysis._data_profile import DataProfile
     from mlineage.analysis._drift_lineage import DriftAlong, DriftLineage
     from mlineage.analysis._drift_report import DriftReport
     from mlineage.analysis._fingerprint import Fingerprint
@@ -235,6 +236,29 @@ class Analysis:
         """
         params = {"alpha": alpha, "correction": correction, "drift_share": drift_share}
         return self._drift.between(a, b, params)
+
+    def profile(self, ref: Ref) -> DataProfile:
+        """The data profile stored with a version's data snapshot, verified against its key.
+
+        Parameters
+        ----------
+        ref : str or ModelVersion
+            The version.
+
+        Returns
+        -------
+        DataProfile
+            Read once per tracker and cached.
+
+        Raises
+        ------
+        ProfileNotFound
+            The snapshot has no profile, or its blob is missing from the store.
+        CorruptRecord
+            The blob is damaged.
+        VersionNotFound, AmbiguousReference
+        """
+        return self._drift.profile(self._tracker.get_version(ref))
 
     def drift_along(
         self,

@@ -28,6 +28,8 @@
                                            [--write-cache] [--json]
     mlineage [--store URI] [--debug] drift-along MODEL [--on REF] [--write-cache] [--json]
     mlineage [--store URI] [--debug] bisect run MODEL GOOD BAD [--json] -- CMD [ARG...]
+    mlineage [--store URI] [--debug] export openlineage MODEL [--ref REF] [--out FILE]
+                                     [--url URL] [--namespace NS] [--dry-run] [--json]
 
 ``--store`` and ``--debug`` may also follow the command (``mlineage fsck --store
 s3://bucket/lineage``). ``fsck`` checks the whole store and lists every problem;
@@ -69,6 +71,7 @@ from mlineage.cli import (
     _evidence,
     _history,
     _log,
+    _openlineage,
     _report,
     _store,
 )
@@ -122,6 +125,7 @@ for _command in (
     _drift.drift_along,
     _drift.bisect,
     _demo.demo,
+    _openlineage.export,
 ):
     cli.add_command(_command)
 

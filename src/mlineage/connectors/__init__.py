@@ -1,0 +1,1 @@
+"""Connectors: bring history in from other systems and send lineage out to them."""
