@@ -26,6 +26,7 @@ from referencing import Registry, Resource
 import mlineage as ml
 from mlineage.connectors import openlineage
 from mlineage.errors import ExportFailed, InvalidInput, MissingDependency, VersionNotFound
+from tests.test_cli import cli
 
 SPEC = Path(__file__).parents[1] / "data" / "openlineage-spec"
 SRC = Path(__file__).parents[2] / "src"
@@ -390,16 +391,6 @@ def test_without_openlineage_python_the_error_names_the_extra(tmp_path: Path) ->
 
 
 # -- the command ---------------------------------------------------------------------------
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mlineage.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(SRC)},
-    )
 
 
 def test_cli_writes_ndjson_and_posts(tracker: ml.Tracker, tmp_path: Path, server: Any) -> None:
