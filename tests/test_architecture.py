@@ -120,3 +120,28 @@ def test_no_module_is_a_second_facade() -> None:
     sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in ROOT.rglob("*.py")}
     assert {name: n for name, n in sizes.items() if n > 620} == {}
     assert sizes["tracker.py"] < 500
+
+
+def test_connectors_use_only_the_public_api() -> None:
+    # Connectors are users of mlineage like any other (CONTRIBUTING's package map): they
+    # import its public modules only, at module level or inside functions.
+    public = (
+        "mlineage",
+        "mlineage.errors",
+        "mlineage.records",
+        "mlineage.analysis",
+        "mlineage.storage",
+    )
+    folder = ROOT / "connectors"
+    assert list(folder.glob("*.py")), "the connectors package is missing"
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                if name == "mlineage" or name.startswith("mlineage."):
+                    allowed = name in public or name.startswith("mlineage.connectors.")
+                    assert allowed, f"connectors/{path.name} imports {name}"

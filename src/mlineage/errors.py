@@ -30,7 +30,8 @@ caught builtins, keeps working::
     │   ├── UnsupportedPath             FIFO, socket, device, or a symlink cycle
     │   ├── InvalidRecord (TypeError)   record built by hand with a wrong or unknown field
     │   ├── UnhashableData (TypeError)  array or column that cannot be hashed without pickle
-    │   └── PayloadTooLarge             evidence payload over the size limit
+    │   ├── PayloadTooLarge             evidence payload over the size limit
+│   └── InvalidSource               a connector's source document it cannot read (card, dvc.lock)
     ├── LookupFailed (LookupError)
     │   ├── ModelNotFound (KeyError)    no such model in the store
     │   ├── VersionNotFound (KeyError)  no version matches the reference
@@ -68,6 +69,7 @@ __all__ = [
     "InvalidMetric",
     "InvalidName",
     "InvalidRecord",
+    "InvalidSource",
     "InvalidTime",
     "LookupFailed",
     "MLineageError",
@@ -83,6 +85,7 @@ __all__ = [
     "PayloadTooLarge",
     "ProfileNotFound",
     "ReadOnlyError",
+    "SourceNotFound",
     "StoreError",
     "StoreFormatError",
     "StoreFull",
@@ -245,6 +248,15 @@ class EvidenceNotFound(LookupFailed, KeyError):
 
 class PayloadTooLarge(InvalidInput):
     """An evidence payload is larger than the store keeps as one evidence blob."""
+
+
+class InvalidSource(InvalidInput):
+    """A connector's source document (a model card, a ``dvc.lock``) cannot be read as its
+    system documents it; the message names the file or entity."""
+
+
+class SourceNotFound(LookupFailed, KeyError):
+    """A connector's source (an MLflow experiment, a card file, a repository) does not exist."""
 
 
 class HashMismatch(MLineageError, ValueError):
