@@ -78,15 +78,17 @@ def require(module: str, extra: str) -> ModuleType:
         ) from None
 
 
-def unrecorded_snapshot(note: str) -> ml.DataSnapshot:
-    """A data snapshot for a source that recorded no data: ``hash="unrecorded"``.
+def unrecorded_snapshot(
+    note: str, path: str | None = None, metadata: dict[str, Any] | None = None
+) -> ml.DataSnapshot:
+    """A data snapshot whose content the source never hashed: ``hash="unrecorded"``.
 
     Examples
     --------
     >>> unrecorded_snapshot("the run logged no dataset").hash
     'unrecorded'
     """
-    return ml.DataSnapshot(hash=UNRECORDED, notes=note)
+    return ml.DataSnapshot(path=path, hash=UNRECORDED, notes=note, metadata=metadata or {})
 
 
 @dataclass(frozen=True)
