@@ -169,11 +169,11 @@ def import_dvc(
     dry_run: bool,
 ) -> int:
     """Import the DVC repository REPO into MODEL: one version per git commit."""
-    from mlineage.connectors import dvc
+    from mlineage.connectors import dvc as connector
 
     tracker = _tracker(model, store, dry_run)
     with _progress("importing commits", "commits") as progress:
-        summary = dvc.import_repo(
+        summary = connector.import_repo(
             tracker, repo, list(revs) or None, dry_run=dry_run, progress=progress
         )
     return _report(summary, as_json)
