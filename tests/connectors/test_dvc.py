@@ -16,7 +16,7 @@ from dvc.api import DVCFileSystem
 import mlineage as ml
 from mlineage.cli import main
 from mlineage.connectors import dvc as connector
-from mlineage.errors import InvalidSource, SourceNotFound
+from mlineage.errors import InvalidSource, MissingDependency, SourceNotFound
 
 pytestmark = pytest.mark.slow
 
@@ -182,3 +182,11 @@ def test_the_cli_imports_a_repository(
     assert json.loads(capsys.readouterr().out)["added"] == repo[1]
     assert main(args) == 0
     assert "0 added, 3 skipped" in capsys.readouterr().out
+
+
+def test_a_missing_pyyaml_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, repo: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "yaml", None)
+    with pytest.raises(MissingDependency, match=r"pip install 'mlineage\[dvc\]'"):
+        connector.import_repo(_tracker(tmp_path), repo[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 import mlineage as ml
 from mlineage.cli import main
 from mlineage.connectors import hf
-from mlineage.errors import InvalidSource, SourceNotFound
+from mlineage.errors import InvalidSource, MissingDependency, SourceNotFound
 
 BASE = """---
 license: apache-2.0
@@ -161,3 +162,11 @@ def test_the_cli_imports_cards(
     assert "2 added" in capsys.readouterr().out
     assert main([*args, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["skipped"] == ["acme/base", "acme/ft"]
+
+
+def test_a_missing_huggingface_hub_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, cards: dict[str, Path], tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "huggingface_hub", None)
+    with pytest.raises(MissingDependency, match=r"pip install 'mlineage\[hf\]'"):
+        hf.import_model_card(_tracker(tmp_path), cards["base"])

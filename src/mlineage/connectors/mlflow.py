@@ -23,7 +23,13 @@ from mlineage.connectors._common import (
     unrecorded_snapshot,
     write_plan,
 )
-from mlineage.errors import InvalidInput, InvalidName, SourceNotFound, VersionNotFound
+from mlineage.errors import (
+    InvalidInput,
+    InvalidName,
+    LookupFailed,
+    SourceNotFound,
+    VersionNotFound,
+)
 from mlineage.records import validate_name
 
 if TYPE_CHECKING:
@@ -184,11 +190,11 @@ def _free_name(tracker: Tracker, name: str | None, used: set[str]) -> str | None
     try:
         validate_name(name, "version name")
         tracker.get_version(name)
-    except InvalidName:
-        return None
     except VersionNotFound:
         used.add(name)
         return name
+    except (InvalidName, LookupFailed):  # not a name, or an id prefix of several versions
+        return None
     return None
 
 
