@@ -53,7 +53,16 @@ def _tracker(model: str, store: str | None, dry_run: bool) -> Tracker:
     return Tracker(model, storage=store, read_only=dry_run, capture_environment=False)
 
 
-def _report(summary: ImportSummary, as_json: bool) -> int:
+def _run(
+    tracker: Tracker,
+    unit: str,
+    as_json: bool,
+    call: Callable[[Tracker, Callable[[int, int], None]], ImportSummary],
+) -> int:
+    """Call a connector with a progress line counting ``unit``; print its summary."""
+    verb = "exporting" if unit == "versions" else "importing"
+    with _progress(f"{verb} {unit}", unit) as progress:
+        summary = call(tracker, progress)
     if as_json:
         print_json(summary.to_dict())
     else:
@@ -102,9 +111,11 @@ def import_mlflow(
     """Import EXPERIMENT's finished runs into MODEL (runs imported before are skipped)."""
     from mlineage.connectors import mlflow
 
-    tracker = _tracker(model, store, dry_run)
-    with _progress("importing runs", "runs") as progress:
-        summary = mlflow.import_runs(
+    return _run(
+        _tracker(model, store, dry_run),
+        "runs",
+        as_json,
+        lambda tracker, progress: mlflow.import_runs(
             tracker,
             experiment,
             tracking_uri,
@@ -114,8 +125,8 @@ def import_mlflow(
             metric_history=metric_history,
             dry_run=dry_run,
             progress=progress,
-        )
-    return _report(summary, as_json)
+        ),
+    )
 
 
 @command(
@@ -136,10 +147,14 @@ def import_hf(
     version named after its repo id with '/' written as '--'."""
     from mlineage.connectors import hf
 
-    tracker = _tracker(model, store, dry_run)
-    with _progress("importing cards", "cards") as progress:
-        summary = hf.import_model_tree(tracker, cards, dry_run=dry_run, progress=progress)
-    return _report(summary, as_json)
+    return _run(
+        _tracker(model, store, dry_run),
+        "cards",
+        as_json,
+        lambda tracker, progress: hf.import_model_tree(
+            tracker, cards, dry_run=dry_run, progress=progress
+        ),
+    )
 
 
 @command(
@@ -171,12 +186,14 @@ def import_dvc(
     """Import the DVC repository REPO into MODEL: one version per git commit."""
     from mlineage.connectors import dvc as connector
 
-    tracker = _tracker(model, store, dry_run)
-    with _progress("importing commits", "commits") as progress:
-        summary = connector.import_repo(
+    return _run(
+        _tracker(model, store, dry_run),
+        "commits",
+        as_json,
+        lambda tracker, progress: connector.import_repo(
             tracker, repo, list(revs) or None, dry_run=dry_run, progress=progress
-        )
-    return _report(summary, as_json)
+        ),
+    )
 
 
 @command(
@@ -203,12 +220,14 @@ def export_mlflow(
     from mlineage.cli._common import open_tracker
     from mlineage.connectors import mlflow
 
-    tracker = open_tracker(model, store)
-    with _progress("exporting versions", "versions") as progress:
-        summary = mlflow.export(
+    return _run(
+        open_tracker(model, store),
+        "versions",
+        as_json,
+        lambda tracker, progress: mlflow.export(
             tracker, tracking_uri, experiment, dry_run=dry_run, progress=progress
-        )
-    return _report(summary, as_json)
+        ),
+    )
 
 
 import_.add_command(import_mlflow)
