@@ -70,12 +70,30 @@ def _run(
     return 0
 
 
-@click.group("import")
+@click.group(
+    "import",
+    short_help="import history from MLflow, Hugging Face or DVC",
+    epilog="""\b
+Examples:
+  mlineage import mlflow fraud-detector fraud --tracking-uri sqlite:///mlflow.db
+  mlineage import hf llm-family base/README.md ft/README.md --dry-run
+  mlineage import dvc fraud-detector ./fraud-repo --rev main --json
+\b
+Each takes --dry-run, --json, --store URI and --debug, like every command.""",
+)
 def import_() -> None:
     """Import history from another system into a model (MLflow, Hugging Face, DVC)."""
 
 
-@click.group("export")
+@click.group(
+    "export",
+    short_help="export a model's lineage (to MLflow)",
+    epilog="""\b
+Examples:
+  mlineage export mlflow fraud-detector --tracking-uri sqlite:///mlflow.db
+\b
+`mlflow` takes --dry-run, --json, --store URI and --debug, like every command.""",
+)
 def export() -> None:
     """Export a model's lineage to another system."""
 
