@@ -1,7 +1,7 @@
 """Importing an MLflow experiment, side by side with MLflow's own reads of the same runs.
 
     python benchmarks/bench_mlflow_import.py            # 1,000 runs
-    python benchmarks/bench_mlflow_import.py --quick    # 50 runs, for CI smoke runs
+    python benchmarks/bench_mlflow_import.py --quick    # 20 runs, for CI smoke runs
 
 The experiment lives in a sqlite tracking store (no server). Each run has 5 params and 3
 metrics with 10 steps of history. MLflow's side is what any reader of those runs pays:
@@ -84,10 +84,10 @@ def timed(fn: object) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="50 runs instead of 1,000")
+    parser.add_argument("--quick", action="store_true", help="20 runs instead of 1,000")
     parser.add_argument("--runs", type=int, default=None)
     args = parser.parse_args()
-    runs = args.runs or (50 if args.quick else 1000)
+    runs = args.runs or (20 if args.quick else 1000)
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     warnings.simplefilter("ignore")
     with tempfile.TemporaryDirectory(prefix="mlineage-bench-mlflow-") as tmp:
