@@ -439,7 +439,7 @@ def test_cli_bad_input_is_a_one_line_error(tracker: ml.Tracker, tmp_path: Path) 
 
 
 def test_the_docs_section_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    page = (SRC.parent / "docs" / "connectors-evidently-openlineage.md").read_text()
+    page = (SRC.parent / "docs" / "connectors.md").read_text()
     section = page.split("\n## OpenLineage\n")[1].split("\n## ")[0]
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     assert blocks

@@ -1,7 +1,7 @@
 """``mlineage export openlineage``: a model's lineage as OpenLineage run events.
 
-:data:`openlineage_export` is the command; :data:`export` is the ``mlineage export``
-group it is registered under.
+:data:`openlineage_export` is the command; ``mlineage export`` (in
+:mod:`mlineage.cli._connectors`) registers it beside ``export mlflow``.
 """
 
 from __future__ import annotations
@@ -11,16 +11,13 @@ from typing import Any
 import click
 
 from mlineage.cli._common import (
-    DEBUG_HELP,
-    STORE_HELP,
-    GlobalOptions,
     command,
     complete_models,
     open_tracker,
     print_json,
 )
 
-__all__ = ["export", "openlineage_export"]
+__all__ = ["openlineage_export"]
 
 
 @command(
@@ -130,28 +127,3 @@ def openlineage_export(
         click.echo("\n".join(lines), err=to_stdout and not dry_run)
     return 0 if run_events else 1
 
-
-@click.group(
-    "export",
-    short_help="send a model's lineage to another system (OpenLineage)",
-    epilog="""\b
-Examples:
-  mlineage export openlineage fraud-detector --out events.ndjson
-  mlineage export openlineage fraud-detector --url http://localhost:5000 --json""",
-)
-@click.option("--store", metavar="URI", help=STORE_HELP)
-@click.option("--debug", is_flag=True, help=DEBUG_HELP)
-@click.pass_context
-def export(ctx: click.Context, store: str | None, debug: bool) -> None:
-    """Send a model's lineage to another system.
-
-    `openlineage` takes --json (what was written and sent), --store and --debug, as every
-    command.
-    """
-    given = ctx.find_object(GlobalOptions) or GlobalOptions()
-    ctx.obj = GlobalOptions(
-        store=given.store if store is None else store, debug=debug or given.debug
-    )
-
-
-export.add_command(openlineage_export)

@@ -176,7 +176,7 @@ def test_a_full_snapshot_dump_is_read_through_evidently(tmp_path: Path) -> None:
 
 
 def test_the_docs_section_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    page = (ROOT / "docs" / "connectors-evidently-openlineage.md").read_text()
+    page = (ROOT / "docs" / "connectors.md").read_text()
     section = page.split("\n## Evidently\n")[1].split("\n## ")[0]
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     assert blocks

@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mlineage.analysis.behaviour import _as_array, _labels, _plain
 from mlineage.errors import CorruptRecord, InvalidInput, StoreFormatError, UnhashableData
+from mlineage.stats.behaviour import _as_array, _labels, _plain
 
 _Array = npt.NDArray[Any]
 _MAGIC = b"mlineage-arrays\n"
@@ -205,25 +205,6 @@ def _load_npy(blob: bytes, name: str) -> _Array:
         )
     stream.seek(0)
     return np.asarray(np.load(stream, allow_pickle=False))
-
-
-def _hash_arrays(arrays: Mapping[str, _Array | None]) -> str:
-    # Framed like mlineage.hashing.hash_array: a canonical JSON header of names, dtypes and
-    # shapes, then the C-order bytes. Equivalent to hashing .npy files, but independent of
-    # how a numpy release pads the .npy header.
-    present = {name: a for name, a in arrays.items() if a is not None}
-    header = {
-        "format": 1,
-        "arrays": [
-            {"name": name, "dtype": np.lib.format.dtype_to_descr(a.dtype), "shape": list(a.shape)}
-            for name, a in present.items()
-        ],
-    }
-    digest = hashlib.sha256(b"mlineage.probe\n")
-    digest.update(json.dumps(header, separators=(",", ":")).encode() + b"\n")
-    for array in present.values():
-        digest.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8).data)
-    return "sha256:" + digest.hexdigest()
 
 
 def _group_key(value: Any) -> str:

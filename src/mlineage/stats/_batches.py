@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mlineage.analysis._sketch import Kind, _kind_of, _label_kind
 from mlineage.errors import InvalidInput
+from mlineage.stats._sketch import Kind, _kind_of, _label_kind
 
 #: Most rows of one chunk.
 CHUNK_ROWS = 65_536

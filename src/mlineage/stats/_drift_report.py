@@ -10,23 +10,23 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from mlineage.analysis._chi2 import benjamini_hochberg, bonferroni, chi2_contingency
-from mlineage.analysis._columns import ColumnProfile
-from mlineage.analysis._data_profile import DataProfile
-from mlineage.analysis._distances import (
+from mlineage.errors import CorruptRecord, InvalidInput, MissingDependency
+from mlineage.stats._chi2 import benjamini_hochberg, bonferroni, chi2_contingency
+from mlineage.stats._columns import ColumnProfile
+from mlineage.stats._data_profile import DataProfile
+from mlineage.stats._distances import (
     _bin_counts,
     _psi_edges,
     js_distance,
     psi_from_counts,
     wasserstein,
 )
-from mlineage.analysis._ks import KSResult, _ks_statistic_sorted, kolmogorov_pvalue, ks_pvalue
-from mlineage.analysis._moments import scale_of
-from mlineage.analysis._sketch import (
+from mlineage.stats._ks import KSResult, _ks_statistic_sorted, kolmogorov_pvalue, ks_pvalue
+from mlineage.stats._moments import scale_of
+from mlineage.stats._sketch import (
     OTHER,
 )
-from mlineage.analysis._stored_fields import PLAIN, FieldSpec, describe
-from mlineage.errors import CorruptRecord, InvalidInput, MissingDependency
+from mlineage.stats._stored_fields import PLAIN, FieldSpec, describe
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped]
@@ -359,7 +359,7 @@ def drift_between(
 
     Numeric columns: two-sided KS (drift test), Wasserstein-1 normalised by the
     reference's std, and PSI on reference-quantile bins. When both columns are exact, these
-    equal :func:`~mlineage.analysis.stats.ks_2samp` etc. on the raw data. When a sketch is
+    equal :func:`~mlineage.stats.drift.ks_2samp` etc. on the raw data. When a sketch is
     involved, both CDFs are evaluated on the union of the points where either can jump (the
     sketches' retained items, the exact values), so the KS statistic is within
     ``eps_a + eps_b`` (:func:`sketch_rank_error`, 99% confidence) of the statistic of the

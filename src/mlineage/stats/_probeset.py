@@ -1,6 +1,6 @@
 """Fixed inputs to run every version on: :class:`ProbeSet` (private module).
 
-Public as :class:`mlineage.analysis.ProbeSet` and ``mlineage.analysis.probes.ProbeSet``.
+Public as :class:`mlineage.analysis.ProbeSet` and ``mlineage.stats.probes.ProbeSet``.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mlineage.analysis._arrays import (
+from mlineage.errors import CorruptRecord, InvalidInput
+from mlineage.hashing import hash_named_arrays
+from mlineage.stats._arrays import (
     _Array,
     _embedding_matrix,
     _frozen,
-    _hash_arrays,
     _pack,
     _prediction_vector,
     _proba,
@@ -23,10 +24,9 @@ from mlineage.analysis._arrays import (
     _storable,
     _unpack,
 )
-from mlineage.analysis._fingerprint import Fingerprint
-from mlineage.analysis.behaviour import GroupMetrics, _equal, _labels, _plain, _same_kind
-from mlineage.analysis.calibration import expected_calibration_error
-from mlineage.errors import CorruptRecord, InvalidInput
+from mlineage.stats._fingerprint import Fingerprint
+from mlineage.stats.behaviour import GroupMetrics, _equal, _labels, _plain, _same_kind
+from mlineage.stats.calibration import expected_calibration_error
 
 __all__ = ["ProbeSet"]
 
@@ -103,7 +103,14 @@ class ProbeSet:
         self.X = _frozen(x, copy=True)
         self.y = None if labels is None else _frozen(labels, copy=True)
         self.groups = None if group is None else _frozen(group, copy=True)
-        self.hash = _hash_arrays({"X": self.X, "y": self.y, "groups": self.groups})
+        self.hash = hash_named_arrays(
+            "probe",
+            {
+                n: a
+                for n, a in (("X", self.X), ("y", self.y), ("groups", self.groups))
+                if a is not None
+            },
+        )
         self.group_labels: _Array | None = None
         self._group_codes: npt.NDArray[np.intp] | None = None
         if self.groups is not None:

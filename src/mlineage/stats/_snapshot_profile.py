@@ -2,8 +2,8 @@
 
 The snapshot constructors in :mod:`mlineage.records` call these functions (inside the
 function that needs them, so ``import mlineage`` stays light). Each returns the profile's
-blob key after handing its bytes to :func:`mlineage.content.remember_blob`; the writer
-stores them before the version record that points at them. A profile is UTF-8 JSON
+blob key and bytes, which the snapshot holds until the writer stores them before the
+version record that points at them. A profile is UTF-8 JSON
 (:meth:`~mlineage.analysis.DataProfile.to_bytes`), never a pickle.
 
 This module imports only the profile modules of this package, :mod:`mlineage.content` and
@@ -17,19 +17,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mlineage.analysis._data_profile import DataProfile
-from mlineage.content import blob_key_of, remember_blob
+from mlineage.content import blob_key_of
 from mlineage.errors import InvalidInput, MissingDependency, PathNotFound
+from mlineage.stats._data_profile import DataProfile
 
-__all__ = ["keep", "profile_array", "profile_frame", "profile_path"]
+__all__ = ["profile_array", "profile_bytes", "profile_frame", "profile_path"]
 
 #: Rows per batch when profiling files: memory is one batch plus the profile itself.
 BATCH_ROWS = 65_536
 _SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
 
-def keep(profile: DataProfile) -> str:
-    """Serialise ``profile``, keep its bytes pending, and return its blob key.
+def profile_bytes(profile: DataProfile) -> tuple[str, bytes]:
+    """``(blob key, bytes)`` of ``profile`` serialised.
 
     Raises
     ------
@@ -42,22 +42,20 @@ def keep(profile: DataProfile) -> str:
             "build one with DataProfile.from_array / from_dataframe / from_batches"
         )
     data = profile.to_bytes()
-    key = blob_key_of(data)
-    remember_blob(key, data)
-    return key
+    return blob_key_of(data), data
 
 
-def profile_array(X: Any, y: Any = None) -> str:  # noqa: N803 (scikit-learn's name)
-    """Profile features ``X`` (and labels ``y``); return the pending blob key."""
-    return keep(DataProfile.from_array(X, y))
+def profile_array(X: Any, y: Any = None) -> tuple[str, bytes]:  # noqa: N803 (scikit-learn's name)
+    """Profile features ``X`` (and labels ``y``); return its key and bytes."""
+    return profile_bytes(DataProfile.from_array(X, y))
 
 
-def profile_frame(df: Any, label: str | None = None) -> str:
-    """Profile a pandas DataFrame (``label`` names its label column); return the key."""
-    return keep(DataProfile.from_dataframe(df, label=label))
+def profile_frame(df: Any, label: str | None = None) -> tuple[str, bytes]:
+    """Profile a pandas DataFrame (``label`` names its label column); return its key and bytes."""
+    return profile_bytes(DataProfile.from_dataframe(df, label=label))
 
 
-def profile_path(path: str | os.PathLike[str], label: str | None = None) -> str:
+def profile_path(path: str | os.PathLike[str], label: str | None = None) -> tuple[str, bytes]:
     """Profile a Parquet or CSV file, or a directory of them, batch by batch.
 
     Files of a directory are read in the order of their relative paths (files with other
@@ -72,7 +70,7 @@ def profile_path(path: str | os.PathLike[str], label: str | None = None) -> str:
         pyarrow (Parquet) or pandas is not installed.
     """
     files = _data_files(Path(path))
-    return keep(DataProfile.from_batches(_frames(files), label=label))
+    return profile_bytes(DataProfile.from_batches(_frames(files), label=label))
 
 
 def _data_files(path: Path) -> list[tuple[Path, str]]:

@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mlineage.analysis._inputs import FloatArray, _sample
-from mlineage.analysis._kstwo import kstwo_sf
 from mlineage.errors import InvalidInput
+from mlineage.stats._inputs import FloatArray, _sample
+from mlineage.stats._kstwo import kstwo_sf
 
 #: ``method="auto"`` of :func:`ks_2samp` is exact when both samples have at most this many
 #: values (scipy's ``MAX_AUTO_N``).

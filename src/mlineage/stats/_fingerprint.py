@@ -1,15 +1,16 @@
 """A model version's outputs on a probe set: :class:`Fingerprint` (private module).
 
-Public as :class:`mlineage.analysis.Fingerprint` and ``mlineage.analysis.probes.Fingerprint``.
+Public as :class:`mlineage.analysis.Fingerprint` and ``mlineage.stats.probes.Fingerprint``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy.typing as npt
 
-from mlineage.analysis._arrays import (
+from mlineage.errors import CorruptRecord, InvalidInput
+from mlineage.stats._arrays import (
     _embedding_matrix,
     _frozen,
     _pack,
@@ -18,13 +19,23 @@ from mlineage.analysis._arrays import (
     _storable,
     _unpack,
 )
-from mlineage.analysis._inputs import _count, _real
-from mlineage.analysis.behaviour import GroupMetrics, _labels
-from mlineage.analysis.calibration import CalibrationResult
-from mlineage.errors import CorruptRecord, InvalidInput
+from mlineage.stats._inputs import _count, _real
+from mlineage.stats.behaviour import GroupMetrics, _labels
+from mlineage.stats.calibration import CalibrationResult
 
-if TYPE_CHECKING:
-    from mlineage.analysis._probeset import ProbeSet
+
+class ProbeSource(Protocol):
+    """What a fingerprint keeps of the probe set it was made from (a :class:`ProbeSet`)."""
+
+    @property
+    def name(self) -> str:
+        """The probe set's name."""
+        ...
+
+    def to_bytes(self) -> bytes:
+        """The probe set's portable bytes."""
+        ...
+
 
 __all__ = ["Fingerprint"]
 
@@ -132,7 +143,7 @@ class Fingerprint:
         self.accuracy = acc
         self.calibration = calibration
         self.group_by = group_by
-        self.probe: ProbeSet | None = None
+        self.probe: ProbeSource | None = None
 
     @property
     def n(self) -> int:

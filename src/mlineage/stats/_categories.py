@@ -24,8 +24,8 @@ import base64
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from mlineage.analysis._sketch import _deserialize, _frequent, lg_map_size
 from mlineage.errors import CorruptRecord, InvalidInput
+from mlineage.stats._sketch import _deserialize, _frequent, lg_map_size
 
 ErrorType = Literal["no_false_positives", "no_false_negatives"]
 

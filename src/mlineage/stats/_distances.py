@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from mlineage.analysis._inputs import FloatArray, _counts, _sample
 from mlineage.errors import InvalidInput
+from mlineage.stats._inputs import FloatArray, _counts, _sample
 
 #: Share that replaces an empty bin in :func:`psi` (Evidently's value).
 PSI_EPSILON = 1e-4

@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mlineage.analysis._categories import CategoryCounts, ErrorType
-from mlineage.analysis._moments import (
+from mlineage.errors import CorruptRecord, InvalidInput
+from mlineage.stats._categories import CategoryCounts, ErrorType
+from mlineage.stats._moments import (
     block_moments,
     column_moments,
     combine,
@@ -18,7 +19,7 @@ from mlineage.analysis._moments import (
     scale_of,
     std_of,
 )
-from mlineage.analysis._sketch import (
+from mlineage.stats._sketch import (
     DEFAULT_EXACT_LIMIT,
     DEFAULT_K,
     DEFAULT_TOP_K,
@@ -34,7 +35,6 @@ from mlineage.analysis._sketch import (
     _obj,
     sketch_rank_error,
 )
-from mlineage.errors import CorruptRecord, InvalidInput
 
 # --------------------------------------------------------------------------------------
 # Column profiles

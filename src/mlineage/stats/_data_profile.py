@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy.typing as npt
 
-from mlineage.analysis._batches import chunks, split_batch
-from mlineage.analysis._columns import ColumnProfile, _categorical_values, _numeric_block
-from mlineage.analysis._sketch import (
+from mlineage.errors import CorruptRecord, InvalidInput, StoreFormatError
+from mlineage.stats._batches import chunks, split_batch
+from mlineage.stats._columns import ColumnProfile, _categorical_values, _numeric_block
+from mlineage.stats._sketch import (
     DEFAULT_EXACT_LIMIT,
     DEFAULT_K,
     DEFAULT_TOP_K,
@@ -19,7 +20,6 @@ from mlineage.analysis._sketch import (
     _get_count,
     _obj,
 )
-from mlineage.errors import CorruptRecord, InvalidInput, StoreFormatError
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped]

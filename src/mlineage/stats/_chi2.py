@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mlineage.analysis._inputs import FloatArray
-from mlineage.analysis._kstwo import _clip
 from mlineage.errors import InvalidInput
+from mlineage.stats._inputs import FloatArray
+from mlineage.stats._kstwo import _clip
 
 # --------------------------------------------------------------------------------------
 # Result objects

@@ -1,6 +1,6 @@
 """Two fingerprints compared: :func:`compare_fingerprints`, :class:`BehaviorDiff` (private).
 
-Public from :mod:`mlineage.analysis` and :mod:`mlineage.analysis.probes`.
+Public from :mod:`mlineage.analysis` and :mod:`mlineage.stats.probes`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from mlineage.analysis._arrays import _Array, _group_key
-from mlineage.analysis._fingerprint import Fingerprint
-from mlineage.analysis._probeset import ProbeSet
-from mlineage.analysis.behaviour import (
+from mlineage.errors import InvalidInput
+from mlineage.stats._arrays import _Array, _group_key
+from mlineage.stats._fingerprint import Fingerprint
+from mlineage.stats._probeset import ProbeSet
+from mlineage.stats.behaviour import (
     GroupChange,
     GroupLabel,
     _equal,
@@ -24,9 +25,8 @@ from mlineage.analysis.behaviour import (
     _plain,
     _same_kind,
 )
-from mlineage.analysis.calibration import CalibrationResult
-from mlineage.analysis.representation import _linear_cka_and_procrustes
-from mlineage.errors import InvalidInput
+from mlineage.stats.calibration import CalibrationResult
+from mlineage.stats.representation import _linear_cka_and_procrustes
 
 __all__ = ["BehaviorDiff", "Flip", "churn_between", "compare_fingerprints"]
 
