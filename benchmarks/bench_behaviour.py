@@ -33,8 +33,8 @@ from collections.abc import Callable
 import numpy as np
 
 import mlineage as ml
-from mlineage.analysis.probes import ProbeSet, compare_fingerprints
-from mlineage.analysis.representation import (
+from mlineage.stats.probes import ProbeSet, compare_fingerprints
+from mlineage.stats.representation import (
     _linear_cka_and_procrustes,
     linear_cka,
     minibatch_cka,

@@ -45,8 +45,8 @@ import mlineage as ml
 from mlineage import codec
 from mlineage._ids import new_id
 from mlineage._keys import pack_key
-from mlineage.analysis.changepoints import change_points
-from mlineage.analysis.profile import DataProfile, drift_between
+from mlineage.stats.changepoints import change_points
+from mlineage.stats.profile import DataProfile, drift_between
 from mlineage.storage import LocalStore
 
 

@@ -1,4 +1,9 @@
-"""The package's shape (CONTRIBUTING's package map): layers, no import cycles, small modules."""
+"""The package's shape (CONTRIBUTING's package map): layers, no import circles, small modules.
+
+Every ``import`` statement counts: module level, inside functions, and under
+``if TYPE_CHECKING:`` — the reading of ``../shared/tools/import_circles.py``, copied here
+so that the suite does not depend on files outside the repository.
+"""
 
 from __future__ import annotations
 
@@ -9,118 +14,269 @@ import pytest
 
 ROOT = Path(__file__).parents[1] / "src" / "mlineage"
 
-#: Modules (or packages) of the lower layers: they must not import any upper one.
-LOWER = ("errors", "_ids", "_keys", "_lazy", "_columns", "records", "codec", "storage", "content")
-UPPER = (
-    "tracker",
-    "writer",
-    "aliases",
-    "evidence",
-    "index",
-    "_reader",
-    "refs",
-    "details",
-    "blame",
-    "diff",
-    "display",
-    "fsck",
-    "cli",
-    "report",
-    "analysis",
-    "engines",
-)
-#: The leaf that DataSnapshot.from_array/from_dataframe/from_path(profile=True) call.
-SNAPSHOT_PROFILE = "mlineage.analysis._snapshot_profile"
-#: What DataSnapshot.from_uri/from_spark/from_dask call (inside the function).
-ENGINES = ("mlineage.engines.objects", "mlineage.engines.spark", "mlineage.engines.dask")
+#: The layers, bottom to top: a module may import its own layer and the ones below it.
+#: Each entry names modules or packages (``"stats"`` is ``mlineage.stats`` and below).
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("base", ("errors", "_ids", "_text", "_progress", "_keys", "content")),
+    ("hashing", ("hashing",)),
+    ("statistics", ("stats",)),
+    ("storage", ("storage", "testing")),
+    ("records", ("records", "_coerce", "_columns", "environment")),
+    ("codec", ("codec",)),
+    ("engines", ("engines",)),
+    ("graph", ("_graph_columns", "graph", "_reader", "index", "refs", "artifacts")),
+    (
+        "queries and write path",
+        (
+            "_html",
+            "diff",
+            "checkout",
+            "details",
+            "blame",
+            "lineage",
+            "fsck",
+            "writer",
+            "compaction",
+            "aliases",
+            "evidence",
+        ),
+    ),
+    ("lineage analysis", ("analysis",)),
+    ("promotion gate", ("gate",)),
+    ("facade", ("tracker", "core")),
+    ("connectors", ("connectors",)),
+    ("presentation", ("display", "views", "report", "demo", "cli", "__main__", "__init__")),
+]
 
+#: Upward arrows still in the tree, each with why it exists; removing one is progress
+#: (and then its entry must go: a stale entry fails the test). ROADMAP.md, "issue 17".
+ALLOWED_UPWARD: dict[tuple[str, str], str] = {
+    # lineage analysis and the facade: type hints of functions of a tracker
+    ("analysis._behaviour_lineage", "tracker"): "type hints; reaches tracker._writer",
+    ("analysis._bisect", "tracker"): "type hints of a function of a tracker",
+    ("analysis._drift_lineage", "tracker"): "type hints of a function of a tracker",
+    ("analysis._report_rows", "tracker"): "type hints; moves to presentation",
+    ("analysis.lineage", "tracker"): "type hints of tracker.analysis",
+    ("lineage", "tracker"): "type hints of Lineage (tracker.lineage)",
+    ("evidence", "tracker"): "type hints of a function of a tracker",
+    # DataSnapshot's doors to the engines, imported only when called
+    ("records._data", "engines.objects"): "DataSnapshot.from_uri (in the function)",
+    ("records._data", "engines.spark"): "DataSnapshot.from_spark (in the function)",
+    ("records._data", "engines.dask"): "DataSnapshot.from_dask (in the function)",
+    # the promotion gate: a function of a tracker, stamping the library's version
+    ("gate._measure", "tracker"): "type hints of a function of a tracker",
+    ("gate.evaluate", "tracker"): "type hints of gate() and promote()",
+    ("gate.evaluate", "__init__"): "mlineage.__version__ on each verdict",
+    # the write path and blame still call lineage analysis
+    ("writer", "analysis._behaviour_lineage"): "fingerprints recorded after the fact",
+    ("blame", "analysis._drift_lineage"): "type hints of blame_report's drift",
+    # the facade imports presentation
+    ("tracker", "display"): "Tracker's text summaries",
+    ("tracker", "views"): "Tracker.bisect, summary and report delegate to views",
+}
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
-    if parts[-1] == "__init__":
-        parts = parts[:-1]
-    return ".".join(("mlineage", *parts))
+#: What the packages that are about to land may import (the folders may not exist yet).
+#: ``mlineage.connectors`` imports the public API only; the gate is a function of a
+#: tracker that writes only through the alias/evidence write path; the ``ui`` server
+#: reuses presentation and the public API.
+RESERVED: dict[str, tuple[str, ...]] = {
+    "connectors": ("__init__", "errors", "records", "analysis", "storage", "connectors"),
+    "ui": ("__init__", "errors", "records", "tracker", "display", "views", "report", "ui"),
+}
 
 
 def _modules() -> dict[str, Path]:
-    return {_module_name(p): p for p in ROOT.rglob("*.py")}
+    found = {}
+    for path in ROOT.rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if parts[-1] == "__init__" and len(parts) > 1:
+            parts = parts[:-1]
+        found[".".join(parts)] = path
+    return found
 
 
-def _top_level_imports(path: Path, modules: dict[str, Path]) -> set[str]:
-    """mlineage modules imported when ``path`` is imported (module level, not TYPE_CHECKING)."""
-    found: set[str] = set()
-    for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mlineage"):
-            for alias in node.names:
-                candidate = f"{node.module}.{alias.name}"
-                found.add(candidate if candidate in modules else node.module)
-        elif isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name.startswith("mlineage"))
-    return {m for m in found if m in modules}
-
-
-def test_the_import_graph_has_no_cycles() -> None:
-    modules = _modules()
-    graph = {name: _top_level_imports(path, modules) - {name} for name, path in modules.items()}
-    state: dict[str, int] = {}
-    cycles: list[list[str]] = []
-
-    def visit(node: str, stack: list[str]) -> None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in sorted(graph[node]):
-            if state.get(nxt) == 1:
-                cycles.append([*stack[stack.index(nxt) :], nxt])
-            elif nxt not in state:
-                visit(nxt, stack)
-        stack.pop()
-        state[node] = 2
-
-    for name in sorted(graph):
-        if name not in state:
-            visit(name, [])
-    assert cycles == []
-
-
-@pytest.mark.parametrize("lower", LOWER)
-def test_lower_layers_import_nothing_from_upper_ones(lower: str) -> None:
-    modules = _modules()
-    mine = [
-        p
-        for n, p in modules.items()
-        if n == f"mlineage.{lower}" or n.startswith(f"mlineage.{lower}.")
-    ]
-    upper = tuple(f"mlineage.{u}" for u in UPPER)
-    for path in mine:
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):  # function-level imports count too
-            names: list[str] = []
-            if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-            elif isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            bad = [n for n in names if n in upper or n.startswith(tuple(u + "." for u in upper))]
-            # The exceptions: snapshot constructors (profile=True) call the profiling
-            # leaf, which imports only the profile statistics, content and errors, and
-            # from_uri/from_spark/from_dask hand over to their engine module.
-            bad = [n for n in bad if not n.startswith((SNAPSHOT_PROFILE, *ENGINES))]
-            assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
-
-
-def test_the_snapshot_profiling_leaf_imports_no_lineage_module() -> None:
-    modules = _modules()
-    allowed = ("mlineage.analysis._", "mlineage.content", "mlineage.errors")
-    seen, todo = set(), [SNAPSHOT_PROFILE]
-    while todo:
-        name = todo.pop()
-        if name in seen:
+def _targets(module: str, path: Path, node: ast.AST, modules: dict[str, Path]) -> set[str]:
+    """The mlineage modules one import statement names (relative to ``mlineage.``)."""
+    if isinstance(node, ast.Import):
+        names = [a.name for a in node.names]
+    elif isinstance(node, ast.ImportFrom):
+        base = node.module or ""
+        if node.level:
+            parts = ["mlineage", *module.split(".")]
+            package = parts if path.name == "__init__.py" else parts[:-1]
+            package = package[: len(package) - node.level + 1]
+            base = ".".join(package + ([node.module] if node.module else []))
+        # ``from mlineage import x`` names x (a module, or a name of the package's root).
+        names = ([] if base == "mlineage" else [base]) + [f"{base}.{a.name}" for a in node.names]
+    else:
+        return set()
+    out = set()
+    for name in names:
+        if name != "mlineage" and not name.startswith("mlineage."):
             continue
-        seen.add(name)
-        assert name.startswith(allowed), f"{SNAPSHOT_PROFILE} reaches {name}"
-        todo += _top_level_imports(modules[name], modules)
+        name = name.removeprefix("mlineage").removeprefix(".")
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        name = name or "__init__"
+        if name != module:
+            out.add(name)
+    return out
+
+
+def _imports() -> dict[str, set[str]]:
+    """module -> every module it imports (module level, in functions, type-only)."""
+    modules = _modules()
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        graph[module] = set()
+        for node in ast.walk(tree):
+            graph[module] |= _targets(module, path, node, modules)
+    return graph
+
+
+def _layer(module: str) -> int:
+    for level, (_, members) in enumerate(LAYERS):
+        for member in members:
+            if module == member or module.startswith(member + "."):
+                return level
+    raise AssertionError(f"mlineage.{module} is in no layer: add it to LAYERS")
+
+
+def _upward() -> set[tuple[str, str]]:
+    return {
+        (module, target)
+        for module, targets in _imports().items()
+        if module.split(".")[0] not in RESERVED
+        for target in targets
+        if _layer(target) > _layer(module)
+    }
+
+
+def test_every_module_has_a_layer() -> None:
+    for module in _modules():
+        if module.split(".")[0] not in RESERVED:
+            _layer(module)
+
+
+def test_every_import_points_down_or_is_allowed() -> None:
+    assert _upward() - set(ALLOWED_UPWARD) == set()
+
+
+def test_the_allow_list_has_no_stale_entry() -> None:
+    assert set(ALLOWED_UPWARD) - _upward() == set()
+
+
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    out.append(sorted(component))
+    return out
+
+
+def test_no_import_circles_once_the_allowed_upward_arrows_are_gone() -> None:
+    graph = _imports()
+    for module, target in ALLOWED_UPWARD:
+        graph[module].discard(target)
+    assert _circles(graph) == []
+
+
+def test_the_circle_finder_finds_circles() -> None:
+    assert _circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _circles({"a": {"b"}, "b": set()}) == []
+
+
+@pytest.mark.parametrize("package", sorted(RESERVED))
+def test_reserved_packages_import_only_what_they_may(package: str) -> None:
+    allowed = RESERVED[package]
+    for module, targets in _imports().items():
+        if module.split(".")[0] != package:
+            continue
+        for target in targets:
+            top = target.split(".")[0]
+            public = target == "__init__" or not target.split(".")[-1].startswith("_")
+            assert (top in allowed and public) or top == package, (
+                f"mlineage.{module} imports mlineage.{target}"
+            )
+
+
+def test_statistics_know_nothing_of_trackers_or_stores() -> None:
+    for module, targets in _imports().items():
+        if module == "stats" or module.startswith("stats."):
+            assert {t.split(".")[0] for t in targets} <= {"stats", "errors", "content", "hashing"}
+
+
+def test_blob_keys_are_built_by_content_addressing_only() -> None:
+    for module, path in _modules().items():
+        if module != "content":
+            assert "blobs/sha256/{" not in path.read_text(encoding="utf-8"), module
 
 
 def test_no_module_is_a_second_facade() -> None:
     sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in ROOT.rglob("*.py")}
-    assert {name: n for name, n in sizes.items() if n > 620} == {}
+    assert {name: n for name, n in sizes.items() if n > 600} == {}
     assert sizes["tracker.py"] < 500
+
+
+def test_connectors_use_only_the_public_api() -> None:
+    # Connectors are users of mlineage like any other (CONTRIBUTING's package map): they
+    # import its public modules only, at module level or inside functions.
+    public = (
+        "mlineage",
+        "mlineage.errors",
+        "mlineage.records",
+        "mlineage.analysis",
+        "mlineage.storage",
+    )
+    folder = ROOT / "connectors"
+    assert list(folder.glob("*.py")), "the connectors package is missing"
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                if name == "mlineage" or name.startswith("mlineage."):
+                    allowed = (
+                        name in public
+                        or name == "mlineage.connectors"
+                        or name.startswith("mlineage.connectors.")
+                    )
+                    assert allowed, f"connectors/{path.name} imports {name}"

@@ -168,3 +168,18 @@ def test_report_on_a_packed_history_reads_only_the_steps_looked_at(tmp_path: Pat
     assert [(s.version.id, s.delta) for s in same.steps] == [
         (s.version.id, s.delta) for s in report.steps
     ]
+
+
+def test_str_shows_the_worst_steps_of_a_long_history() -> None:
+    tracker = ml.Tracker("long", storage="memory://blame-long-str", capture_environment=False)
+    for i in range(60):
+        tracker.log(
+            model_path=f"{i}.pt",
+            dataset=ml.DataSnapshot(hash=f"sha256:{i}"),
+            metrics={"acc": 0.9 - (0.05 if i == 41 else 0.0) + i * 1e-4},
+        )
+    report = tracker.blame_report("acc")
+    text = str(report)
+    assert len(text.splitlines()) < 40 and text.endswith("... 39 more steps")
+    assert report.culprit is not None and report.culprit.id[:16] in text
+    assert "\n 59. " in report.text(limit=None) and "\n 59. " not in text

@@ -13,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import mlineage.content as content
-from mlineage import _keys
 from mlineage.content import (
     BLOB_KEY,
     BlobCache,
@@ -27,9 +26,7 @@ from mlineage.content import (
     hash_blobs,
     hex_of,
     is_blob_key,
-    pending_manifest,
     read_blob,
-    remember_manifest,
     write_file,
 )
 from mlineage.errors import HashMismatch, InvalidInput, InvalidKey, NotFound
@@ -58,10 +55,6 @@ def test_blob_key_and_digest_of_key_are_inverse(digest: str) -> None:
 @given(st.binary(max_size=1000))
 def test_blob_key_of_names_the_bytes(data: bytes) -> None:
     assert digest_of_key(blob_key_of(data)) == hashlib.sha256(data).hexdigest()
-
-
-def test_keys_module_still_exports_blob_key() -> None:
-    assert _keys.blob_key is blob_key
 
 
 @pytest.mark.parametrize(
@@ -260,15 +253,3 @@ def test_hash_blobs_keeps_the_order_with_threads() -> None:
     assert [d for _, d in answers] == [
         None if i % 3 == 0 else digest_of_key(k) for i, k in enumerate(keys)
     ]
-
-
-# -- manifests waiting to be logged -----------------------------------------------------------
-
-
-def test_pending_manifests_are_kept_until_evicted() -> None:
-    key = blob_key_of(b"manifest")
-    remember_manifest(key, b"manifest")
-    assert pending_manifest(key) == b"manifest"
-    for i in range(300):
-        remember_manifest(blob_key_of(str(i).encode()), b"")
-    assert pending_manifest(key) is None

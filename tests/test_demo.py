@@ -39,10 +39,22 @@ def test_the_demo_command_builds_the_story_in_a_fresh_directory(tmp_path: Path) 
     assert [v.name for v in history][-1] == "fraud-2024-01" and len(history) == 12
     assert tracker.blame("accuracy").name == "fraud-2024-05"  # type: ignore[union-attr]
     assert tracker.status("fraud-2024-05") == ml.VersionStatus.ROLLED_BACK
-    assert len(tracker.alias_history("production")) == 4
+    assert len(tracker.alias_history("production")) == 5
     assert tracker.resolve("production", at="2024-06-05").name == "fraud-2024-05"
     assert tracker.resolve("production", at="2024-06-09").name == "fraud-2024-04"
-    assert tracker.aliases()["production"].name == "fraud-2024-10"
+    assert tracker.resolve("production", at="2024-12-31").name == "fraud-2024-10"
+    # then the gate refused May's update and passed December's, and kept both verdicts
+    assert tracker.aliases()["production"].name == "fraud-2024-12"
+    verdicts = {tracker.get_version(e.version).name: e for e in tracker.evidence(kind="gate")}
+    assert verdicts["fraud-2024-05"].summary["decision"] == "refused"
+    assert verdicts["fraud-2024-12"].summary["decision"] == "pass"
+    assert tracker.alias_history("production")[-1].evidence == verdicts["fraud-2024-12"].id
+    gate = subprocess.run(
+        [sys.executable, "-m", "mlineage", "--store", str(store), "gate", "fraud-detector",
+         "fraud-2024-05", "--policy", str(tmp_path / "mlineage-demo" / "gate.toml")],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(SRC)}, check=False,
+    )  # fmt: skip
+    assert gate.returncode == 1 and "FAIL  behaviour.max_negative_flip_rate" in gate.stdout
     merge = tracker.get_version("fraud-2024-08")
     fine_tune = tracker.get_version("fraud-2024-06-north")
     assert merge.kind == "merge" and merge.parents[1] == fine_tune.id

@@ -323,7 +323,7 @@ def test_a_cyclic_pack_index_is_refused(tmp_path: Path) -> None:
 def test_an_oversized_loose_record_is_skipped_in_skip_mode_and_refused_at_write(
     tmp_path: Path,
 ) -> None:
-    from mlineage.storage._base import MAX_RECORD_SIZE
+    from mlineage.codec import MAX_RECORD_SIZE
 
     root = tmp_path / "store"
     tracker = new_tracker(root)

@@ -35,6 +35,7 @@ from mlineage.errors import (
     InvalidKey,
     InvalidMetric,
     InvalidName,
+    InvalidPolicy,
     InvalidRecord,
     InvalidTime,
     LookupFailed,
@@ -83,6 +84,7 @@ from mlineage.storage import Store, open_store
 if TYPE_CHECKING:
     from mlineage.aliases import ABSENT
     from mlineage.evidence import EvidenceTable
+    from mlineage.gate import GatePolicy, GateResult, Promotion
     from mlineage.tracker import Lineage, Tracker, VersionLogger, list_models
 
 __version__ = "0.4.0"
@@ -110,12 +112,15 @@ __all__ = [
     "FingerprintNotFound",
     "FingerprintRef",
     "FsckReport",
+    "GatePolicy",
+    "GateResult",
     "HashMismatch",
     "InvalidHyperparameter",
     "InvalidInput",
     "InvalidKey",
     "InvalidMetric",
     "InvalidName",
+    "InvalidPolicy",
     "InvalidRecord",
     "InvalidTime",
     "Lineage",
@@ -135,6 +140,7 @@ __all__ = [
     "PathNotFound",
     "PayloadTooLarge",
     "PermissionDenied",
+    "Promotion",
     "ReadOnlyError",
     "StatusEvent",
     "Store",
@@ -169,6 +175,9 @@ _LAZY = {
     "list_models": "tracker",
     "ABSENT": "aliases",
     "EvidenceTable": "evidence",
+    "GatePolicy": "gate",
+    "GateResult": "gate",
+    "Promotion": "gate",
 }
 
 

@@ -10,11 +10,12 @@ logged) go through the same columns, so there is one way in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
-from mlineage.records import ModelVersion
+from mlineage.records import ModelVersion, VersionSource
 
 __all__ = ["VersionColumns", "utc_micros"]
 
@@ -32,7 +33,9 @@ class VersionColumns:
     """Parallel lists, one row per version; ``metrics`` holds one list per metric name.
 
     A metric a version does not carry is ``None`` in that version's row. ``origins`` is
-    sparse: ``(row, system, id)`` for the versions imported from another system.
+    sparse: ``(row, system, id)`` for the versions imported from another system. A row's
+    version is either decoded (``nodes[row]``) or unread: then ``nodes[row]`` is None and
+    the record is number ``records[row]`` of ``sources[row]`` (a pack), read when looked at.
     """
 
     ids: list[str] = field(default_factory=list)
@@ -41,8 +44,32 @@ class VersionColumns:
     names: list[str | None] = field(default_factory=list)
     created: list[int] = field(default_factory=list)
     metrics: dict[str, list[float | None]] = field(default_factory=dict)
-    nodes: list[ModelVersion] = field(default_factory=list)
+    nodes: list[ModelVersion | None] = field(default_factory=list)
     origins: list[tuple[int, str, str]] = field(default_factory=list)
+    sources: list[VersionSource | None] = field(default_factory=list)
+    records: list[int] = field(default_factory=list)
+
+    @classmethod
+    def unread(
+        cls,
+        source: VersionSource,
+        index: Mapping[str, Any],
+        origins: list[tuple[int, str, str]],
+    ) -> VersionColumns:
+        """Columns of a pack's index whose records (0, 1, ...) stay in ``source``."""
+        count = len(index["ids"])
+        return cls(
+            ids=index["ids"],
+            parents=index["parents"],
+            kinds=index["kinds"],
+            names=index["names"],
+            created=index["created"],
+            metrics=index["metrics"],
+            nodes=[None] * count,
+            origins=origins,
+            sources=[source] * count,
+            records=list(range(count)),
+        )
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -59,6 +86,8 @@ class VersionColumns:
             columns.names.append(version.name)
             columns.created.append(utc_micros(version.created_at))
             columns.nodes.append(version)
+            columns.sources.append(None)
+            columns.records.append(0)
             if version.origin is not None:
                 columns.origins.append((row, version.origin.system, version.origin.id))
             for name, value in version.metrics.items():
@@ -80,6 +109,8 @@ class VersionColumns:
         self.names += other.names
         self.created += other.created
         self.nodes += other.nodes
+        self.sources += other.sources
+        self.records += other.records
         self.origins += [(before + row, system, id_) for row, system, id_ in other.origins]
         for name, column in other.metrics.items():
             mine = self.metrics.get(name)
@@ -108,4 +139,6 @@ class VersionColumns:
             metrics={name: [column[r] for r in rows] for name, column in self.metrics.items()},
             nodes=[self.nodes[r] for r in rows],
             origins=origins,
+            sources=[self.sources[r] for r in rows],
+            records=[self.records[r] for r in rows],
         )

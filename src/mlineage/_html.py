@@ -12,14 +12,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from html import escape
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from mlineage.blame import BlameReport
-    from mlineage.checkout import Checkout
-    from mlineage.diff import VersionDiff
-    from mlineage.fsck import FsckReport
-    from mlineage.tracker import Tracker
+# The objects shown are typed loosely: their modules call this leaf from their
+# ``_repr_html_``, so it imports none of them (not even for type hints).
+BlameReport = Any
+Checkout = Any
+VersionDiff = Any
+FsckReport = Any
+Tracker = Any
 
 __all__ = ["blame_html", "checkout_html", "diff_html", "fsck_html", "table", "tracker_html"]
 

@@ -1,9 +1,10 @@
-"""The store's key layout, in one place (see docs/storage-format.md)."""
+"""The store's key layout, in one place (see docs/storage-format.md).
+
+Blob keys (``blobs/sha256/...``) belong to content addressing: :mod:`mlineage.content`
+turns digests into keys and back. Every other key the store holds is built here.
+"""
 
 from __future__ import annotations
-
-# Blob keys belong to content addressing; re-exported here with the rest of the layout.
-from mlineage.content import blob_key
 
 __all__ = [
     "MODELS",
@@ -11,10 +12,11 @@ __all__ = [
     "alias_log_key",
     "alias_log_prefix",
     "aliases_prefix",
-    "blob_key",
+    "drift_cache_key",
     "event_key",
     "events_prefix",
     "name_key",
+    "names_prefix",
     "pack_key",
     "packs_prefix",
     "parse_alias_log_key",
@@ -61,6 +63,16 @@ def pack_key(model: str, pack_id: str) -> str:
 def record_id(key: str) -> str:
     """The id in a record key (``.../versions/<id>.json`` -> ``<id>``)."""
     return key.rsplit("/", 1)[-1].removesuffix(".json")
+
+
+def names_prefix(model: str) -> str:
+    """Prefix of every name claim of ``model``."""
+    return f"{MODELS}{model}/names/"
+
+
+def drift_cache_key(model: str, digest: str) -> str:
+    """Key of a drift lookup of ``model`` whose canonical inputs hash to ``digest`` (hex)."""
+    return f"{MODELS}{model}/cache/drift/{digest}.json"
 
 
 def name_key(model: str, name: str) -> str:

@@ -20,12 +20,13 @@ point.
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from mlineage import _keys
-from mlineage.codec import decode_event, decode_version
+from mlineage.codec import MAX_PACK_SIZE, MAX_RECORD_SIZE, decode_event, decode_version
 from mlineage.errors import CorruptRecord, NotFound, StoreFormatError
 from mlineage.records import AliasEvent, Event, ModelVersion
 from mlineage.storage import Store
@@ -69,7 +70,7 @@ class PackRead(Generic[T]):
     """A pack that was read: its key, bytes and what the caller's decoder made of them."""
 
     key: str
-    data: bytes
+    data: bytes | mmap.mmap
     contents: T
 
 
@@ -94,8 +95,11 @@ def _json_keys(keys: Iterable[str]) -> list[str]:
     return sorted(k for k in keys if k.endswith(".json"))
 
 
-def read_each(store: Store, keys: list[str]) -> Iterator[tuple[str, bytes | CorruptRecord | None]]:
-    """``store.get_many(keys)``, where a key that is not a readable object is its own damage.
+def read_each(
+    store: Store, keys: list[str], limit: int
+) -> Iterator[tuple[str, bytes | CorruptRecord | None]]:
+    """``store.get_many(keys, limit=limit)``, where a key that is not a readable object (or
+    one larger than ``limit``) is its own damage.
 
     A special file, a symlink out of the store or an oversized object raises
     :class:`CorruptRecord` from the store; it must not hide the keys after it, so the rest
@@ -103,17 +107,34 @@ def read_each(store: Store, keys: list[str]) -> Iterator[tuple[str, bytes | Corr
     """
     done = 0
     try:
-        for item in store.get_many(keys):
+        for item in store.get_many(keys, limit=limit):
             yield item
             done += 1
     except CorruptRecord:
         for key in keys[done:]:
             try:
-                yield key, store.get(key)
+                yield key, store.get_limited(key, limit)
             except NotFound:
                 yield key, None
             except CorruptRecord as exc:
                 yield key, exc
+
+
+def map_each(
+    store: Store, keys: list[str], limit: int
+) -> Iterator[tuple[str, bytes | mmap.mmap | CorruptRecord | None]]:
+    """:func:`read_each` of a store that maps its objects (``Store.map_limited``); the
+    others are read in bulk, as :func:`read_each` does."""
+    if type(store).map_limited is Store.map_limited:
+        yield from read_each(store, keys, limit)
+        return
+    for key in keys:
+        try:
+            yield key, store.map_limited(key, limit)
+        except NotFound:
+            yield key, None
+        except CorruptRecord as exc:
+            yield key, exc
 
 
 def misplaced(key: str, record: ModelVersion | Event, model: str) -> CorruptRecord:
@@ -137,16 +158,22 @@ class StoreReader(Generic[T]):
     pack_ids : callable
         ``T -> ids``: the ids of the records a decoded pack holds (to tell a loose record
         that vanished because it was packed from one that was lost).
+    mapped : bool
+        Give ``decode_pack`` a memory map of each pack where the store has files.
     """
 
     def __init__(
         self,
         store: Store,
         model: str,
-        decode_pack: Callable[[bytes, str], T],
+        decode_pack: Callable[[bytes | mmap.mmap, str], T],
         pack_ids: Callable[[T], Iterable[str]],
+        *,
+        mapped: bool = False,
     ) -> None:
         self.store = store
+        #: Packs are memory-mapped where the store can (a tracker's lazy reads)
+        self.mapped = mapped
         self.model = model
         self._decode_pack = decode_pack
         self._pack_ids = pack_ids
@@ -246,7 +273,8 @@ class ResultBuilder(Generic[T]):
         for _ in range(RELIST_ATTEMPTS):
             keys = [k for k in reader.list_packs() if k not in self.seen_packs]
             vanished = False
-            for key, data in read_each(reader.store, keys):
+            read = map_each if reader.mapped else read_each
+            for key, data in read(reader.store, keys, MAX_PACK_SIZE):
                 if data is None:
                     vanished = True
                     continue
@@ -276,7 +304,7 @@ class ResultBuilder(Generic[T]):
         """``(key, record)`` of each key that decodes; the others go to damage, or to
         ``vanished`` if deleted meanwhile."""
         damage = self.result.damage
-        for key, data in read_each(self.reader.store, keys):
+        for key, data in read_each(self.reader.store, keys, MAX_RECORD_SIZE):
             if data is None:
                 vanished.append(key)
                 continue

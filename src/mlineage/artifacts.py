@@ -24,7 +24,6 @@ from mlineage.content import (
     read_blob,
     write_file,
 )
-from mlineage.content import digest_of_key as sha256_of_key
 from mlineage.errors import (
     CheckoutError,
     CorruptRecord,
@@ -44,7 +43,6 @@ __all__ = [
     "manifest_entries",
     "read_blob",
     "restore",
-    "sha256_of_key",
     "write_manifest",
 ]
 

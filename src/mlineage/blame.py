@@ -43,6 +43,8 @@ __all__ = [
 
 Direction = Literal["decrease", "increase"]
 
+#: Steps ``str(report)`` shows (worst first; ``report.text(limit=None)`` shows all).
+STR_STEPS = 20
 #: Makes the MAD a consistent estimator of the standard deviation for normal noise.
 MAD_TO_SIGMA = 1.4826
 
@@ -217,10 +219,11 @@ class BlameReport:
         return _html.blame_html(self)
 
     def __str__(self) -> str:
-        return self.text()
+        # A history of 10^6 versions has 10^6 steps: a terminal wants the worst ones.
+        return self.text(limit=STR_STEPS)
 
     def text(self, limit: int | None = None) -> str:
-        """The report as ``str()`` gives it, with at most ``limit`` steps (worst first)."""
+        """The report with at most ``limit`` steps, worst first (``str()``: the worst 20)."""
         head = f"blame {self.metric} ({self.direction} is bad)"
         if not self.steps:
             return head + ": fewer than two versions carry this metric"

@@ -7,7 +7,9 @@ everything above (artifacts, the tracker, fsck) and below (the stores' ``put_fil
 ``get_file``) calls it.
 
 It is a low layer: it imports only the standard library and :mod:`mlineage.errors`, so any
-module can use it without an import cycle.
+module can use it without an import cycle. The functions that read a store take anything
+with the few methods they call (:class:`BlobSource`, which every
+:class:`~mlineage.storage.Store` is), so this module does not import the storage layer.
 """
 
 from __future__ import annotations
@@ -16,21 +18,18 @@ import hashlib
 import itertools
 import os
 import re
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol, TypeVar
 
-from mlineage.errors import HashMismatch, InvalidInput, InvalidKey, MissingField, NotFound
-
-if TYPE_CHECKING:
-    from mlineage.storage import Store
+from mlineage.errors import HashMismatch, InvalidInput, InvalidKey, NotFound
 
 __all__ = [
     "BLOB_KEY",
     "CHUNK",
     "PREFIX",
     "BlobCache",
+    "BlobSource",
     "HashedChunks",
     "blob_key",
     "blob_key_of",
@@ -41,13 +40,8 @@ __all__ = [
     "hash_blobs",
     "hex_of",
     "is_blob_key",
-    "pending_blob",
-    "pending_manifest",
     "read_blob",
-    "remember_blob",
-    "remember_manifest",
     "write_file",
-    "write_pending_blob",
 ]
 
 #: Bytes read or sent per step when streaming a file or an object.
@@ -59,6 +53,21 @@ BLOB_KEY = re.compile(r"blobs/sha256/([0-9a-f]{2})/([0-9a-f]{62})\Z")
 _HEX = re.compile(r"[0-9a-f]{64}\Z")
 
 _T = TypeVar("_T")
+
+
+class BlobSource(Protocol):
+    """What the blob readers here need of a store (every :class:`~mlineage.storage.Store`)."""
+
+    #: Threads to read with.
+    max_workers: int
+
+    def get(self, key: str) -> bytes:
+        """The bytes under ``key``; raises :class:`~mlineage.errors.NotFound`."""
+        ...
+
+    def get_file(self, key: str, dest: str | os.PathLike[str]) -> str:
+        """Stream the object ``key`` into the file ``dest``; return its SHA-256 (hex)."""
+        ...
 
 
 # -- keys and digests ----------------------------------------------------------------------
@@ -317,12 +326,12 @@ def write_file(
 # -- verified reads ------------------------------------------------------------------------
 
 
-def read_blob(store: Store, key: str, what: str = "blob") -> bytes:
+def read_blob(store: BlobSource, key: str, what: str = "blob") -> bytes:
     """Read a content-addressed blob and check its bytes against the hash in its key.
 
     Parameters
     ----------
-    store : Store
+    store : BlobSource
         Where the blob is.
     key : str
         Its key (:func:`blob_key`).
@@ -372,7 +381,7 @@ class BlobCache:
 
     Parameters
     ----------
-    store : Store
+    store : BlobSource
         Where the blobs are.
 
     Examples
@@ -385,7 +394,7 @@ class BlobCache:
     42
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: BlobSource) -> None:
         self.store = store
         self._values: dict[tuple[str, object], object] = {}
 
@@ -417,7 +426,7 @@ class BlobCache:
         return value
 
 
-def hash_blob(store: Store, key: str) -> str | None:
+def hash_blob(store: BlobSource, key: str) -> str | None:
     """Stream the object ``key`` and return the SHA-256 (hex) of its bytes.
 
     Never holds the whole object in memory: a local store's file is read in chunks, a
@@ -445,7 +454,7 @@ def hash_blob(store: Store, key: str) -> str | None:
         return None
 
 
-def hash_blobs(store: Store, keys: Iterable[str]) -> Iterator[tuple[str, str | None]]:
+def hash_blobs(store: BlobSource, keys: Iterable[str]) -> Iterator[tuple[str, str | None]]:
     """Yield ``(key, hash_blob(store, key))`` for each key, in order.
 
     Remote stores are read with :attr:`Store.max_workers` threads; each streams its
@@ -458,84 +467,3 @@ def hash_blobs(store: Store, keys: Iterable[str]) -> Iterator[tuple[str, str | N
         return
     with ThreadPoolExecutor(max_workers=store.max_workers) as pool:
         yield from zip(keys, pool.map(lambda key: hash_blob(store, key), keys), strict=True)
-
-
-# -- blobs waiting to be logged ---------------------------------------------------------------
-
-# Blobs a snapshot computed before it is logged (a directory's manifest from
-# DataSnapshot.from_path, a data profile), waiting to be written to a store's blobs when
-# the snapshot is logged. Kept beside the records, not in them: a private attribute would
-# cost every decoded record a few microseconds. Bounded in count and bytes, oldest out
-# first: an evicted manifest is recomputed from the snapshot's path at log time; an
-# evicted profile cannot be (the data may be gone), and logging it says so.
-_PENDING: OrderedDict[str, bytes] = OrderedDict()
-_PENDING_LIMIT = 256
-_PENDING_BYTES = 512 << 20
-_PENDING_MANIFESTS = _PENDING  # the name of the first version of this module
-
-
-def remember_blob(key: str, data: bytes) -> None:
-    """Keep the bytes of blob ``key`` of a new snapshot until the snapshot is logged.
-
-    Parameters
-    ----------
-    key : str
-        The blob key of ``data`` (checked when the blob is written:
-        :func:`write_pending_blob`).
-    data : bytes
-
-    Examples
-    --------
-    >>> remember_blob(blob_key_of(b"{}"), b"{}")
-    >>> pending_blob(blob_key_of(b"{}"))
-    b'{}'
-    """
-    _PENDING[key] = data
-    _PENDING.move_to_end(key)
-    while len(_PENDING) > _PENDING_LIMIT:
-        _PENDING.popitem(last=False)
-    size = sum(map(len, _PENDING.values()))
-    while len(_PENDING) > 1 and size > _PENDING_BYTES:
-        size -= len(_PENDING.popitem(last=False)[1])
-
-
-def pending_blob(key: str) -> bytes | None:
-    """The bytes :func:`remember_blob` holds for blob ``key``, if still held."""
-    return _PENDING.get(key)
-
-
-def write_pending_blob(store: Store, key: str, what: str) -> None:
-    """Write the pending blob ``key`` to ``store`` unless it is there already.
-
-    For blobs that cannot be recomputed at log time (a data profile).
-
-    Raises
-    ------
-    InvalidKey
-        If ``key`` is not a blob key.
-    HashMismatch
-        If the pending bytes do not hash to ``key`` (nothing is written).
-    MissingField
-        If the bytes are no longer held and the store does not have the blob.
-    """
-    if not is_blob_key(key):
-        raise InvalidKey(f"{what} {key!r} is not a blob key (blobs/sha256/<2 hex>/<62 hex>)")
-    data = pending_blob(key)
-    if data is not None:
-        if blob_key_of(data) != key:
-            raise HashMismatch(
-                f"the pending {what} bytes do not hash to {key}; nothing was written"
-            )
-        store.put_if_absent(key, data)
-    elif not store.exists(key):
-        raise MissingField(
-            f"the {what} blob {key} of this snapshot is no longer in memory (more than "
-            f"{_PENDING_LIMIT} snapshots, or {_PENDING_BYTES >> 20} MiB of them, were made "
-            "since) and is not in the store; make the snapshot again, or attach the "
-            "profile with snapshot.with_profile(profile); nothing was written"
-        )
-
-
-# The names of the first version of this module, for manifests.
-remember_manifest = remember_blob
-pending_manifest = pending_blob

@@ -11,7 +11,10 @@ every month, as a continually trained fraud model is — on a synthetic transact
   accuracy stays within its month-to-month noise (``silent_shifts`` finds it);
 - a branch: a fine-tune for the rare ``north`` region from June, merged back in August;
 - ``production`` moves three times; the move to May is rolled back (May's status becomes
-  ``rolled_back`` and ``production`` returns to April).
+  ``rolled_back`` and ``production`` returns to April);
+- then promotions go through a gate (``gate.toml``, written next to the store): May's
+  update is refused, December's passes and moves ``production``; both verdicts are kept
+  as ``gate`` evidence.
 
 Every version records its checkpoint (an ``.npy`` file, hashed), its exact training data
 (a content hash of the arrays, with a data profile for drift), its behaviour on a fixed
@@ -46,6 +49,24 @@ FEATURES = ("amount", "hour", "merchant_risk", "velocity", "distance", "account_
 CORRUPTED = 4  # May
 SHIFTED = 8  # September
 RARE = "north"
+#: The demo's promotion gate (docs/gate.md), also written to ``<path>/gate.toml``.
+GATE_POLICY = """\
+against = "production"
+
+[metrics.accuracy]
+direction = "increase"
+max_drop_noise = 3            # a fall of more than 3 x the step noise fails
+
+[behaviour]
+max_negative_flip_rate = 0.02
+
+[slices]
+by = "region"
+max_drop = 0.05
+
+[drift]
+max_share = 0.5
+"""
 
 
 @dataclass(frozen=True)
@@ -179,7 +200,7 @@ def build_demo(
     # Checkpoints and the report are files outside the store: a full disk or a read-only
     # file system gets the store's typed errors for them too.
     with map_os_errors(root, "write the demo to"):
-        for name in ("store", "checkpoints", "lineage.html"):
+        for name in ("store", "checkpoints", "lineage.html", "gate.toml"):
             target = root / name
             if target.is_dir():
                 shutil.rmtree(target)
@@ -270,6 +291,7 @@ def _build(root: Path, report: bool) -> DemoResult:
                 name="fraud-2024-06-north",
             )
     _move_production(tracker, by_month)
+    _gated_promotions(tracker, root / "gate.toml")
     culprit = tracker.blame("accuracy")
     report_path = root / "lineage.html"
     if report:
@@ -298,3 +320,10 @@ def _move_production(tracker: Tracker, by_month: dict[int, Any]) -> None:
     )
     tracker.set_alias("production", by_month[CORRUPTED - 1], at="2024-06-08T09:00:00+00:00")
     tracker.set_alias("production", by_month[9], at="2024-11-01T09:00:00+00:00")
+
+
+def _gated_promotions(tracker: Tracker, policy_file: Path) -> None:
+    """Promotions through the gate: May's update is refused, December's passes."""
+    policy_file.write_text(GATE_POLICY)
+    tracker.promote(f"fraud-2024-{CORRUPTED + 1:02d}", policy=policy_file)
+    tracker.promote("fraud-2024-12", policy=policy_file)

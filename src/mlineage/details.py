@@ -34,15 +34,11 @@ class BlobDetails:
         self.store = store
         self.blobs = BlobCache(store)
         self._unreadable: set[str] = set()
-        from mlineage import _environments
-
-        # Versions this tracker loads read their environment from this store.
-        _environments.register_reader(self.read_environment)
 
     def environment(self, version: ModelVersion) -> EnvironmentSnapshot | None:
         """The environment captured when ``version`` was logged (None if none was).
 
-        The same object ``version.environment`` returns (one per blob in the process).
+        The same object ``version.environment`` returns (one per blob and tracker).
 
         Raises
         ------
@@ -50,15 +46,13 @@ class BlobDetails:
             If the blob is missing, damaged, or the record's reference is not a blob key
             (run ``mlineage fsck``).
         """
-        from mlineage import _environments
-
         key = version.environment_ref
         if key is None:
             return None
         try:
-            # This store's blob, verified (once per tracker); the object kept for the key
-            # in the process, so that `version.environment` is this very object.
-            return _environments.put(key, self.read_environment(key))
+            # This store's blob, verified and kept (once per tracker): the very object
+            # `version.environment` returns for the versions this tracker loaded.
+            return self.read_environment(key)
         except NotFound:
             raise CorruptRecord(
                 f"environment blob {key} is missing from {self.store.uri}; run `mlineage fsck`"

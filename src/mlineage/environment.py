@@ -231,9 +231,7 @@ def environment_blob() -> tuple[str, bytes]:
     logged from the same environment points at the same blob. Costs a dict lookup after
     the first call (the torch check is redone, as in :func:`capture_environment`).
     """
-    import hashlib
-
-    from mlineage._keys import blob_key
+    from mlineage.content import blob_key_of
 
     torch = sys.modules.get("torch")
     torch_version = getattr(torch, "__version__", None)
@@ -247,7 +245,7 @@ def environment_blob() -> tuple[str, bytes]:
     if cached is None:
         env = capture_environment().model_copy(update={"captured_at": None})
         data = env.model_dump_json().encode()
-        cached = (blob_key(hashlib.sha256(data).hexdigest()), data)
+        cached = (blob_key_of(data), data)
         _blob_cache.clear()
         _blob_cache[(id(_static), marker[1], marker[2])] = cached
     return cached

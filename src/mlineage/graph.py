@@ -1,25 +1,25 @@
 """The lineage DAG: versions as nodes, edges parent -> child.
 
 :class:`LineageGraph` is rebuilt from records when a tracker loads and kept current as
-versions are logged. The hot queries (history, ancestors, descendants, roots, leaves) run
-on compact integer adjacency lists, because a store holds 10^5 versions and networkx's
-generic traversals cost a few microseconds per node; everything else (paths, topological
-order, any algorithm a user wants) runs on a ``networkx.DiGraph`` built on first use and
-kept current from then on (:attr:`LineageGraph.nx`). Tests check the fast paths against
-networkx on random DAGs.
+versions are logged. The hot queries (history, ancestors, descendants, roots, leaves, metric
+series) run on flat integer columns (:mod:`mlineage._graph_columns`), because a store holds
+10^6 versions and networkx's generic traversals cost a few microseconds per node; a version
+object is made only when a query returns it. Everything else (paths, topological order, any
+algorithm a user wants) runs on a ``networkx.DiGraph`` built on first use and kept current
+from then on (:attr:`LineageGraph.nx`). Tests check the fast paths against networkx on
+random DAGs.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, JsonValue
-
 from mlineage._columns import VersionColumns
-from mlineage.errors import InvalidInput, InvalidRecord, VersionNotFound
-from mlineage.records import ModelVersion, Record
+from mlineage._graph_columns import GraphColumns
+from mlineage.errors import InvalidInput, VersionNotFound
+from mlineage.records import LineageEdge, ModelVersion, VersionSource
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["LineageEdge", "LineageGraph"]
 
 
-class LineageGraph:
+class LineageGraph(GraphColumns):
     """A DAG of :class:`~mlineage.records.ModelVersion` nodes keyed by version id.
 
     Parameters
@@ -43,24 +43,18 @@ class LineageGraph:
     """
 
     def __init__(self, versions: Iterable[ModelVersion] = ()) -> None:
-        self._index: dict[str, int] = {}
-        self._nodes: list[ModelVersion] = []
-        self._parents: list[tuple[int, ...]] = []
-        self._children: list[list[int]] = []
-        self._kinds: list[str] = []
-        self._created: list[int] = []  # microseconds since the epoch, UTC
-        self._order: list[str] = []  # ids sorted (creation order)
-        self._rank: np.ndarray[Any, np.dtype[np.int64]] | None = None  # index -> position
-        # metric -> value per node index (None: not measured; may be shorter than _nodes)
-        self._metrics: dict[str, list[float | None]] = {}
+        super().__init__()
         self._nx: Any = None
         self._edges: dict[tuple[str, str], LineageEdge] = {}  # added with add_edge
         self.add_many(versions)
 
     # -- building -------------------------------------------------------------------------
 
-    def add(self, version: ModelVersion) -> None:
+    def add(self, version: ModelVersion, source: VersionSource | None = None) -> None:
         """Add one version whose parents are already in the graph.
+
+        With ``source``, the graph keeps only the version's columns and reads it back
+        from ``source`` (by id) when asked for it.
 
         Raises
         ------
@@ -73,7 +67,10 @@ class LineageGraph:
                     f"parent {parent} of version {version.id} is not in the lineage of "
                     f"model {version.model!r}"
                 )
-        self.add_columns(VersionColumns.from_versions([version]))
+        columns = VersionColumns.from_versions([version])
+        if source is not None:
+            columns.nodes, columns.sources, columns.records = [None], [source], [-1]
+        self.add_columns(columns)
 
     def add_many(self, versions: Iterable[ModelVersion]) -> list[ModelVersion]:
         """Add versions given in any order; return those left out because a parent is missing.
@@ -83,153 +80,21 @@ class LineageGraph:
         skipped.
         """
         columns = VersionColumns.from_versions(versions)
-        return [columns.nodes[row] for row in self.add_columns(columns)]
+        return [columns.nodes[row] for row in self.add_columns(columns)]  # type: ignore[misc]
 
-    def add_columns(self, columns: VersionColumns) -> list[int]:
-        """Add the versions of ``columns`` (any order); return the rows left out, by id.
-
-        This is how a tracker adds what it loads: a pack's index gives the columns
-        without decoding its records, whose nodes stay unread until looked at. A row is
-        left out when a parent is in neither the graph nor ``columns``; rows whose id is
-        already present (or repeated) are skipped.
-        """
-        ids, all_parents = columns.ids, columns.parents
-        index, nodes, parents, children = self._index, self._nodes, self._parents, self._children
-        base, count = len(nodes), len(ids)
-        rows: range | list[int] = range(count)
-        if ids != sorted(ids):
-            rows = sorted(rows, key=ids.__getitem__)
-        # Fast path, inlined (10^5 rows on load): ids are time-ordered and a version never
-        # predates its parents, so in id order almost every version finds its parents
-        # already inserted. Node i is the i-th row taken; the per-node columns are filled
-        # in bulk afterwards, and the child lists made in one go (the unused ones dropped).
-        left: list[int] = []  # rows skipped (already present) or deferred
-        deferred: list[int] = []
-        children += [[] for _ in range(count)]
-        i = base
-        for row in rows:
-            version_id = ids[row]
-            if version_id in index:
-                left.append(row)
-                continue
-            links = all_parents[row]
-            try:
-                if len(links) == 1:
-                    link = index[links[0]]
-                    children[link].append(i)
-                    parents.append((link,))
-                else:
-                    resolved = tuple([index[p] for p in links])
-                    for p in resolved:
-                        children[p].append(i)
-                    parents.append(resolved)
-            except KeyError:
-                left.append(row)
-                deferred.append(row)
-                continue
-            index[version_id] = i
-            i += 1
-        del children[i:]
-        in_order = not left and isinstance(rows, range)
-        taken: Sequence[int]
-        if in_order:
-            taken = rows
-            nodes += columns.nodes
-            self._kinds += columns.kinds
-            self._created += columns.created
-        else:
-            out = set(left)
-            taken = [r for r in rows if r not in out]
-            nodes += [columns.nodes[r] for r in taken]
-            self._kinds += [columns.kinds[r] for r in taken]
-            self._created += [columns.created[r] for r in taken]
-        orphans: list[int] = []
-        if deferred:
-            taken = [*taken, *self._insert_deferred(columns, deferred, orphans)]
-        if not taken:
-            return orphans
-        for name, values in columns.metrics.items():
-            column = self._metrics.get(name)
-            if column is None:
-                column = self._metrics[name] = []
-            if in_order:
-                column += [None] * (base - len(column))
-                column += values
-            else:
-                for node, row in enumerate(taken, start=base):
-                    value = values[row]
-                    if value is not None:
-                        if len(column) <= node:
-                            column += [None] * (node + 1 - len(column))
-                        column[node] = value
-        inserted = [ids[r] for r in taken]
-        order = self._order
-        if (not order or inserted[0] > order[-1]) and in_order:
-            order += inserted  # the common case: new versions are the newest
-        else:
-            order += inserted
-            order.sort()
+    def _inserted(self, ids: list[str]) -> None:
         self._rank = None
         if self._nx is not None:
-            for version_id in inserted:
-                self._nx_add(index[version_id])
-        return orphans
-
-    def _insert_deferred(
-        self, columns: VersionColumns, deferred: list[int], orphans: list[int]
-    ) -> list[int]:
-        """Kahn's algorithm over the rows whose parents were not all present.
-
-        Returns the rows inserted, in insertion order; ``orphans`` receives the rest.
-        """
-        index, ids, all_parents = self._index, columns.ids, columns.parents
-        unresolved: dict[int, int] = {}
-        waiters: dict[str, list[int]] = {}
-        ready: list[int] = []
-        pending: set[str] = set()
-        for row in deferred:
-            if ids[row] in index or ids[row] in pending:
-                continue
-            pending.add(ids[row])
-            missing = {p for p in all_parents[row] if p not in index}
-            if missing:
-                unresolved[row] = len(missing)
-                for parent in missing:
-                    waiters.setdefault(parent, []).append(row)
-            else:
-                ready.append(row)
-        waiting = {row for rows in waiters.values() for row in rows}
-        inserted: list[int] = []
-        while ready:
-            row = ready.pop()
-            if ids[row] in index:
-                continue
-            i = len(self._nodes)
-            links = tuple(index[p] for p in all_parents[row])
-            index[ids[row]] = i
-            self._nodes.append(columns.nodes[row])
-            self._parents.append(links)
-            self._children.append([])
-            for p in links:
-                self._children[p].append(i)
-            self._kinds.append(columns.kinds[row])
-            self._created.append(columns.created[row])
-            inserted.append(row)
-            waiting.discard(row)
-            for waiter in waiters.pop(ids[row], ()):
-                unresolved[waiter] -= 1
-                if unresolved[waiter] == 0:
-                    ready.append(waiter)
-        orphans += sorted(waiting, key=ids.__getitem__)
-        return inserted
+            for version_id in ids:
+                self._nx_add(self._index[version_id])
 
     def _nx_add(self, i: int) -> None:
-        nodes = self._nodes
-        version_id = nodes[i].id
-        self._nx.add_node(version_id, version=nodes[i])
+        ids = self._ids
+        version_id = ids[i]
+        self._nx.add_node(version_id, version=self.node(i))
         kind = self._kinds[i]
-        for k, parent in enumerate(self._parents[i]):
-            self._nx.add_edge(nodes[parent].id, version_id, kind=kind, first_parent=k == 0)
+        for k, parent in enumerate(self._parents_of(i)):
+            self._nx.add_edge(ids[parent], version_id, kind=kind, first_parent=k == 0)
 
     @property
     def nx(self) -> Any:
@@ -242,14 +107,14 @@ class LineageGraph:
             import networkx as nx
 
             self._nx = nx.DiGraph()
-            for i in range(len(self._nodes)):
+            for i in range(len(self._ids)):
                 self._nx_add(i)
         return self._nx
 
     # -- lookup ---------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._nodes)
+        return len(self._ids)
 
     def __contains__(self, version_id: object) -> bool:
         return version_id in self._index
@@ -270,7 +135,7 @@ class LineageGraph:
         ------
         VersionNotFound
         """
-        return self._nodes[self._idx(version_id)]
+        return self.node(self._idx(version_id))
 
     def ids(self) -> list[str]:
         """All version ids in creation order (a copy)."""
@@ -304,20 +169,19 @@ class LineageGraph:
 
     def versions(self) -> list[ModelVersion]:
         """All versions in creation order (oldest first)."""
-        index, nodes = self._index, self._nodes
-        return [nodes[index[i]] for i in self._order]
+        return self._nodes(self.creation_indices())
 
     def _ranks(self) -> np.ndarray[Any, np.dtype[np.int64]]:
         import numpy as np  # numpy is not imported at `import mlineage`
 
-        if self._rank is None or len(self._rank) != len(self._nodes):
+        if self._rank is None or len(self._rank) != len(self._ids):
             index = self._index
             positions = np.fromiter(
                 (index[version_id] for version_id in self._order),
                 dtype=np.int64,
                 count=len(self._order),
             )
-            rank = np.empty(len(self._nodes), dtype=np.int64)
+            rank = np.empty(len(self._ids), dtype=np.int64)
             rank[positions] = np.arange(len(positions), dtype=np.int64)
             self._rank = rank
         return self._rank
@@ -329,33 +193,47 @@ class LineageGraph:
         ordered = idx[np.argsort(self._ranks()[idx], kind="stable")]
         if newest_first:
             ordered = ordered[::-1]
-        nodes = self._nodes
-        return [nodes[i] for i in ordered.tolist()]
+        return self._nodes(ordered.tolist())
 
     # -- structure ------------------------------------------------------------------------
 
     def parents(self, version_id: str) -> list[ModelVersion]:
         """The parents of a version, first parent first."""
-        return [self._nodes[p] for p in self._parents[self._idx(version_id)]]
+        return self._nodes(self._parents_of(self._idx(version_id)))
 
     def first_parent(self, version_id: str) -> ModelVersion | None:
         """The first parent of a version, or None for a root."""
-        links = self._parents[self._idx(version_id)]
-        return self._nodes[links[0]] if links else None
+        first = self._first[self._idx(version_id)]
+        return self.node(first) if first >= 0 else None
 
     def children(self, version_id: str) -> list[ModelVersion]:
         """The direct children of a version, oldest first."""
         return self._by_creation(self._children[self._idx(version_id)], newest_first=False)
 
-    def _reach(self, start: int, edges: list[tuple[int, ...]] | list[list[int]]) -> set[int]:
+    def _reach(self, start: int, upward: bool) -> set[int]:
         seen: set[int] = set()
-        stack = list(edges[start])
+        if upward:
+            first, extra = self._first, self._extra
+            stack = list(self._parents_of(start))
+            add, pop, extend, append = seen.add, stack.pop, stack.extend, stack.append
+            while stack:
+                node = pop()
+                if node not in seen:
+                    add(node)
+                    links = extra.get(node)
+                    if links is not None:
+                        extend(links)
+                    elif first[node] >= 0:
+                        append(first[node])
+            return seen
+        children = self._children
+        stack = list(children[start])
         add, pop, extend = seen.add, stack.pop, stack.extend
         while stack:
             node = pop()
             if node not in seen:
                 add(node)
-                extend(edges[node])
+                extend(children[node])
         return seen
 
     def ancestors(self, version_id: str, max_depth: int | None = None) -> list[ModelVersion]:
@@ -370,7 +248,7 @@ class LineageGraph:
         VersionNotFound
             If ``version_id`` is not in the graph.
         """
-        return self._levels(version_id, self._parents, max_depth, newest_first=True)
+        return self._levels(version_id, self._parents_of, max_depth, newest_first=True)
 
     def descendants(self, version_id: str, max_depth: int | None = None) -> list[ModelVersion]:
         """Every version descending from ``version_id``, breadth-first: nearest first.
@@ -378,12 +256,12 @@ class LineageGraph:
         Children, then grandchildren, ... (within one level, oldest first); the start is
         excluded; ``max_depth`` stops after that many levels.
         """
-        return self._levels(version_id, self._children, max_depth, newest_first=False)
+        return self._levels(version_id, self._children.__getitem__, max_depth, newest_first=False)
 
     def _levels(
         self,
         version_id: str,
-        edges: list[tuple[int, ...]] | list[list[int]],
+        edges: Callable[[int], Sequence[int]],
         max_depth: int | None,
         *,
         newest_first: bool,
@@ -395,38 +273,60 @@ class LineageGraph:
         start = self._idx(version_id)
         seen = {start}
         level = [start]
-        out: list[ModelVersion] = []
+        out: list[int] = []
         depth = 0
         while level and (max_depth is None or depth < max_depth):
             following = []
             for node in level:
-                for nxt in edges[node]:
+                for nxt in edges(node):
                     if nxt not in seen:
                         seen.add(nxt)
                         following.append(nxt)
-            out += self._by_creation(following, newest_first)
+            if len(following) == 1:  # a chain: one node a level, nothing to sort
+                out += following
+            elif following:
+                out += self._creation_sorted(following, newest_first)
             level = following
             depth += 1
-        return out
+        return self._nodes(out)
+
+    def _creation_sorted(self, indices: list[int], newest_first: bool) -> list[int]:
+        import numpy as np
+
+        idx = np.asarray(indices, dtype=np.int64)
+        ordered = idx[np.argsort(self._ranks()[idx], kind="stable")]
+        return (ordered[::-1] if newest_first else ordered).tolist()  # type: ignore[no-any-return]
 
     def ancestors_by_creation(self, version_id: str) -> list[ModelVersion]:
         """Every ancestor of ``version_id``, newest first (``Lineage.ancestors``)."""
-        return self._by_creation(self._reach(self._idx(version_id), self._parents), True)
+        return self._by_creation(self._reach(self._idx(version_id), True), True)
 
     def descendants_by_creation(self, version_id: str) -> list[ModelVersion]:
         """Every descendant of ``version_id``, oldest first (``Lineage.descendants``)."""
-        return self._by_creation(self._reach(self._idx(version_id), self._children), False)
+        return self._by_creation(self._reach(self._idx(version_id), False), False)
 
     def first_parent_indices(self, version_id: str) -> list[int]:
-        """Node indices of ``version_id``'s first-parent chain, newest first."""
-        parents = self._parents
+        """Node indices of ``version_id``'s first-parent chain, newest first.
+
+        A chain never changes once walked (parents are immutable), so the last one is
+        kept: the next walk from a newer tip stops where it joins it.
+        """
+        first = self._first
         i = self._idx(version_id)
+        tip, known = self._chain
         chain = [i]
         append = chain.append
-        while parents[i]:
-            i = parents[i][0]
+        while i != tip:
+            i = first[i]
+            if i < 0:
+                break
             append(i)
-        return chain
+        else:
+            if tip >= 0:
+                chain.pop()
+                chain += known
+        self._chain = (chain[0], chain)
+        return list(chain)
 
     def metric_series(
         self, indices: list[int], metric: str
@@ -434,17 +334,29 @@ class LineageGraph:
         """The nodes among ``indices`` that carry ``metric``, and their values, in order."""
         import numpy as np
 
-        column = self._metrics.get(metric, [])
-        size = len(column)
-        kept = [i for i in indices if i < size and column[i] is not None]
-        values = np.fromiter((column[i] for i in kept), dtype=np.float64, count=len(kept))
-        return kept, values
+        column = self._metric_array(metric)
+        idx = np.asarray(indices, dtype=np.int64)
+        idx = idx[idx < len(column)]
+        values = column[idx]
+        measured = ~np.isnan(values)
+        return idx[measured].tolist(), values[measured]
+
+    def _metric_array(self, metric: str) -> np.ndarray[Any, np.dtype[np.float64]]:
+        import numpy as np
+
+        column = self._metrics.get(metric)
+        if column is None or not len(column):
+            return np.empty(0, dtype=np.float64)
+        return np.frombuffer(column, dtype=np.float64)
 
     def metric_values(self, indices: list[int], metric: str) -> list[float | None]:
         """``metric`` at each node of ``indices`` (None where not measured); reads no record."""
-        column = self._metrics.get(metric, [])
+        column = self._metrics.get(metric, ())
         size = len(column)
-        return [column[i] if i < size else None for i in indices]
+        return [
+            None if i >= size or column[i] != column[i] else column[i]  # NaN: not measured
+            for i in indices
+        ]
 
     def creation_indices(self) -> list[int]:
         """Node indices of every version in creation order (oldest first)."""
@@ -461,30 +373,20 @@ class LineageGraph:
 
         Reads no record: creation times are kept as a column.
         """
-        created = self._created
-        position = bisect.bisect_right([created[i] for i in indices], micros)
-        return position - 1 if position else None
+        import numpy as np
 
-    def node(self, index: int) -> ModelVersion:
-        """The version stored at node ``index`` (as returned by the index methods)."""
-        return self._nodes[index]
+        created = np.frombuffer(self._created, dtype=np.int64)[np.asarray(indices, dtype=np.int64)]
+        position = int(np.searchsorted(created, micros, side="right"))
+        return position - 1 if position else None
 
     def first_parent_chain(self, version_id: str) -> list[ModelVersion]:
         """``version_id`` and its first-parent ancestors, newest first (git's history)."""
-        nodes, parents = self._nodes, self._parents
-        i = self._idx(version_id)
-        chain: list[ModelVersion] = []
-        append = chain.append
-        while True:
-            append(nodes[i])
-            first = parents[i]
-            if not first:
-                return chain
-            i = first[0]
+        return self._nodes(self.first_parent_indices(version_id))
 
     def roots(self) -> list[ModelVersion]:
         """Versions without parents, oldest first."""
-        return self._by_creation((i for i, p in enumerate(self._parents) if not p), False)
+        first = self._first
+        return self._by_creation((i for i in range(len(first)) if first[i] < 0), False)
 
     def leaves(self) -> list[ModelVersion]:
         """Versions without children (branch tips), oldest first."""
@@ -492,7 +394,7 @@ class LineageGraph:
 
     def latest(self) -> ModelVersion | None:
         """The most recently created version, or None for an empty graph."""
-        return self._nodes[self._index[self._order[-1]]] if self._order else None
+        return self.node(self._index[self._order[-1]]) if self._order else None
 
     def topological_order(self) -> list[ModelVersion]:
         """All versions, every parent before its children (ties broken by creation)."""
@@ -521,7 +423,7 @@ class LineageGraph:
     def is_ancestor(self, ancestor: str, version_id: str) -> bool:
         """Whether ``ancestor`` is a (not necessarily direct) ancestor of ``version_id``."""
         a = self._idx(ancestor)
-        return a in self._reach(self._idx(version_id), self._parents)
+        return a in self._reach(self._idx(version_id), True)
 
     # -- the prototype's standalone API ---------------------------------------------------
 
@@ -548,9 +450,14 @@ class LineageGraph:
             (a ``KeyError``) if either end is not in the graph.
         """
         source, target = self._idx(edge.source_id), self._idx(edge.target_id)
-        if source in self._parents[target]:
+        links = self._parents_of(target)
+        if source in links:
             return
-        self._parents[target] = (*self._parents[target], source)
+        if links:
+            self._extra[target] = (*links, source)
+        else:
+            self._first[target] = source
+        self._chain = (-1, [])
         self._children[source].append(target)
         self._edges[(edge.source_id, edge.target_id)] = edge
         if self._nx is not None:
@@ -574,34 +481,5 @@ class LineageGraph:
         return self.versions()
 
     def __repr__(self) -> str:
-        edges = sum(len(p) for p in self._parents)
+        edges = sum(len(c) for c in self._children)
         return f"<LineageGraph {len(self)} versions, {edges} edges>"
-
-
-class LineageEdge(Record):
-    """An edge of the lineage: ``source_id`` (parent) -> ``target_id`` (child).
-
-    Edges normally come from a version's ``parents``; :meth:`LineageGraph.add_edge` adds
-    one explicitly (the prototype's API).
-
-    Examples
-    --------
-    >>> LineageEdge("a" * 32, "b" * 32).edge_type
-    'update'
-    """
-
-    source_id: str
-    target_id: str
-    edge_type: str = "update"
-    metadata: dict[str, JsonValue] = Field(default_factory=dict)
-
-    @classmethod
-    def _prepare_arguments(cls, args: tuple[Any, ...], data: dict[str, Any]) -> dict[str, Any]:
-        names = ("source_id", "target_id", "edge_type", "metadata")
-        if len(args) > len(names):
-            raise InvalidRecord(f"LineageEdge takes at most {len(names)} arguments")
-        for name, value in zip(names, args, strict=False):
-            if name in data:
-                raise InvalidRecord(f"LineageEdge got two values for {name!r}")
-            data[name] = value
-        return data

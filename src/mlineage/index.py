@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import gc
+import mmap
 import os
 import threading
 import warnings
@@ -22,19 +23,28 @@ from typing import Literal
 
 from mlineage import _keys
 from mlineage._columns import VersionColumns
-from mlineage._reader import RELIST_ATTEMPTS, ReadResult, StoreReader
-from mlineage.codec import STORE_MARKER_KEY, PackContents, decode_marker, read_pack
+from mlineage._reader import RELIST_ATTEMPTS, ReadResult, StoreReader, misplaced
+from mlineage.codec import (
+    MAX_RECORD_SIZE,
+    STORE_MARKER_KEY,
+    PackContents,
+    decode_marker,
+    decode_version,
+    read_pack,
+)
 from mlineage.errors import AliasNotFound, CorruptRecord, MLineageError, ModelNotFound, NotFound
 from mlineage.graph import LineageGraph
 from mlineage.records import (
     AliasEvent,
     AnnotationEvent,
+    EnvironmentReader,
     Event,
     EvidenceEvent,
     FingerprintEvent,
     ModelVersion,
     StatusEvent,
     VersionStatus,
+    bind_environments,
 )
 from mlineage.storage import Store
 
@@ -99,12 +109,25 @@ class LineageIndex:
         with one warning per key.
     """
 
-    def __init__(self, store: Store, model: str, *, on_error: OnError = "raise") -> None:
+    def __init__(
+        self,
+        store: Store,
+        model: str,
+        *,
+        on_error: OnError = "raise",
+        environments: EnvironmentReader | None = None,
+    ) -> None:
         self.store = store
         self.model = model
+        #: How the versions of this index read their environment (``version.environment``)
+        self.environments = environments
         self.on_error: OnError = on_error
         self.lock = threading.RLock()
         self.graph = LineageGraph()
+        if environments is not None:
+            self.graph.held_state["environment"] = environments
+        #: Where the versions this process wrote are read back from when asked for
+        self.written = StoreSource(self)
         #: version name -> version id
         self.names: dict[str, str] = {}
         self.events: dict[str, Event] = {}
@@ -125,14 +148,16 @@ class LineageIndex:
         self.loaded_packs: dict[str, tuple[list[str], list[str]]] = {}
         #: packs with damage: never merged away, so fsck keeps reporting them
         self.damaged_packs: set[str] = set()
+        #: versions this process logged since it last compacted (``compaction.AUTO_COMPACT``)
+        self.loose_written = 0
         #: the store marker's format once read or written (None: not yet)
         self.marker_format: int | None = None
         self._warned: set[str] = set()
         self.reader: StoreReader[PackContents] = StoreReader(
-            store, model, self._read_pack, _pack_ids
+            store, model, self._read_pack, _pack_ids, mapped=True
         )
 
-    def _read_pack(self, data: bytes, key: str) -> PackContents:
+    def _read_pack(self, data: bytes | mmap.mmap, key: str) -> PackContents:
         return read_pack(data, key, self.model, lenient=self.on_error == "skip")
 
     # -- damage -------------------------------------------------------------------------
@@ -158,7 +183,7 @@ class LineageIndex:
     def check_marker(self) -> None:
         """Refuse a store written in a newer format (if it has a marker yet)."""
         try:
-            data = self.store.get(STORE_MARKER_KEY)
+            data = self.store.get_limited(STORE_MARKER_KEY, MAX_RECORD_SIZE)
         except NotFound:
             return
         self.marker_format = decode_marker(data, self.store.uri)
@@ -302,6 +327,11 @@ class LineageIndex:
     def _add(self, columns: VersionColumns) -> list[int]:
         """Add versions to the graph, their names and origins; return the rows left out."""
         orphans = set(self.graph.add_columns(columns))
+        read = self.environments
+        if read is not None:
+            for version in columns.nodes:
+                if version is not None:
+                    bind_environments(version, read)
         names = self.names
         for row, name in enumerate(columns.names):
             if name is not None and row not in orphans:
@@ -312,9 +342,12 @@ class LineageIndex:
         return sorted(orphans, key=columns.ids.__getitem__)
 
     def add_version(self, version: ModelVersion) -> None:
-        """Add a version this process just wrote."""
+        """Add a version this process just wrote (the graph keeps its columns and reads
+        it back from the store when asked: a process that logs for months stays small)."""
         with self.lock:
-            self.graph.add(version)
+            if self.environments is not None:
+                bind_environments(version, self.environments)
+            self.graph.add(version, self.written)
             if version.name is not None:
                 self.names[version.name] = version.id
             if version.origin is not None:
@@ -378,6 +411,13 @@ class LineageIndex:
             e for e in self.version_events.get(version_id, ()) if isinstance(e, AnnotationEvent)
         ]
 
+    def tags(self, version: ModelVersion) -> list[str]:
+        """A version's tags plus those added later by annotations (``Tracker.tags``)."""
+        out = list(version.tags)
+        for event in self.annotations(version.id):
+            out += [t for t in event.tags if t not in out]
+        return out
+
     def status(self, version_id: str) -> VersionStatus:
         """A version's current status: its last status change, else ``COMMITTED``."""
         changes = [e for e in self.version_events.get(version_id, ()) if isinstance(e, StatusEvent)]
@@ -386,6 +426,46 @@ class LineageIndex:
     def versions_with_events(self) -> Iterable[str]:
         """Ids of the versions that have annotations or status changes."""
         return self.version_events.keys()
+
+
+class StoreSource:
+    """Reads back the versions a process wrote: their loose record, or once a compactor
+    packed it, the pack that holds it (implements :class:`~mlineage.records.VersionSource`
+    for :meth:`LineageIndex.add_version`)."""
+
+    #: The graph keeps these versions only while someone holds them.
+    weak = True
+
+    def __init__(self, index: LineageIndex) -> None:
+        self.index = index
+
+    def load_version(self, record: int, version_id: str) -> ModelVersion:
+        index = self.index
+        key = _keys.version_key(index.model, version_id)
+        try:
+            version = decode_version(index.store.get_limited(key, MAX_RECORD_SIZE), key)
+        except NotFound:
+            version = self._packed(version_id)
+        if version.id != version_id or version.model != index.model:
+            raise misplaced(key, version, index.model)
+        return version
+
+    def _packed(self, version_id: str) -> ModelVersion:
+        # Packed by a compactor since it was written: the packs listed now hold it.
+        index = self.index
+        for pack in index.reader.read_packs(()).packs:
+            columns = pack.contents.versions
+            if version_id in columns.ids:
+                row = columns.ids.index(version_id)
+                node, source = columns.nodes[row], columns.sources[row]
+                if node is not None:
+                    return node
+                assert source is not None
+                return source.load_version(columns.records[row], version_id)  # type: ignore[return-value]
+        raise CorruptRecord(
+            f"version {version_id} of model {index.model!r} is in neither its loose record "
+            "nor a pack (deleted from the store?); run `mlineage fsck`"
+        )
 
 
 @contextmanager

@@ -39,6 +39,7 @@ from mlineage.errors import (
     NotFound,
     PathChanged,
     ReadOnlyError,
+    UnsupportedObject,
 )
 from mlineage.storage import Store, open_store
 
@@ -275,6 +276,20 @@ class StoreTests:
         assert [k for k, _ in got] == keys
         assert got[0][1] == b"19"
         assert got[-1][1] is None
+
+    def test_get_limited_refuses_more_bytes_than_the_caller_allows(self, store: Store) -> None:
+        self.set_raw(store, "limited/k", b"abcd")
+        assert store.get_limited("limited/k", 4) == b"abcd"
+        with pytest.raises(UnsupportedObject, match="larger than"):
+            store.get_limited("limited/k", 3)
+        with pytest.raises(NotFound):
+            store.get_limited("limited/missing", 3)
+        with pytest.raises(UnsupportedObject):
+            list(store.get_many(["limited/k"], limit=3))
+        assert list(store.get_many(["limited/k", "limited/missing"], limit=4)) == [
+            ("limited/k", b"abcd"),
+            ("limited/missing", None),
+        ]
 
     # -- concurrency ----------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from mlineage.compaction import PACK_RECORDS
 from mlineage.details import BlobDetails
 from mlineage.diff import VersionDiff
 from mlineage.errors import InvalidInput
+from mlineage.gate import evaluate as _gate
 from mlineage.graph import LineageGraph
 from mlineage.index import LineageIndex, OnError, list_models
 from mlineage.lineage import Lineage
@@ -102,8 +103,7 @@ class Tracker:
         model_name: str | None = None,
     ) -> None:
         self.model = validate_name(one_of(model=model, model_name=model_name), "model")
-        self.archive = archive
-        self.capture_environment = capture_environment
+        self.archive, self.capture_environment = archive, capture_environment
         self.hash_artifacts = hash_artifacts
         if on_error not in ("raise", "skip"):
             raise InvalidInput(f"on_error must be 'raise' or 'skip', got {on_error!r}")
@@ -115,9 +115,10 @@ class Tracker:
         self.store = store
         self.read_only = self.store.read_only
         self.on_error: OnError = on_error
-        self._index = LineageIndex(store, self.model, on_error=on_error)
+        self._details = details = BlobDetails(store)
+        read = details.read_environment
+        self._index = LineageIndex(store, self.model, on_error=on_error, environments=read)
         self._writer = Writer(self._index, self)
-        self._details = BlobDetails(store)
         self._index.check_marker()
         self._index.refresh()
 
@@ -351,11 +352,7 @@ class Tracker:
 
     def tags(self, ref: Ref) -> list[str]:
         """A version's tags plus those added later by annotations."""
-        version = self.get_version(ref)
-        out = list(version.tags)
-        for event in self.annotations(version):
-            out += [t for t in event.tags if t not in out]
-        return out
+        return self._index.tags(self.get_version(ref))
 
     def status(self, ref: Ref) -> VersionStatus:
         """A version's current lifecycle status (``COMMITTED`` unless changed since)."""
@@ -491,6 +488,8 @@ class Tracker:
     attach_evidence = _evidence.attach_evidence
     evidence = _evidence.evidence
     load_evidence = _evidence.load_evidence
+    gate = _gate.gate
+    promote = _gate.promote
     summary_text = display.summary_text
     summary = display.summary
     report = views.write_report

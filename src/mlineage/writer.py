@@ -7,7 +7,6 @@ sees a record whose references are missing and a killed writer leaves no partial
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -28,6 +27,7 @@ from mlineage._columns import utc_micros
 from mlineage._ids import new_id
 from mlineage.codec import (
     FORMAT,
+    MAX_RECORD_SIZE,
     STORE_MARKER_KEY,
     decode_claim,
     decode_marker,
@@ -36,11 +36,14 @@ from mlineage.codec import (
     encode_marker,
     encode_version,
 )
-from mlineage.content import digest_of_key, pending_manifest, write_pending_blob
+from mlineage.compaction import AUTO_COMPACT, compact
+from mlineage.content import blob_key_of, is_blob_key
 from mlineage.errors import (
     AlreadyExists,
     CorruptRecord,
+    HashMismatch,
     InvalidInput,
+    InvalidKey,
     InvalidRecord,
     InvalidTime,
     MissingField,
@@ -61,10 +64,11 @@ from mlineage.records import (
     Origin,
     StatusEvent,
     VersionStatus,
+    pending_blob,
     validate_name,
 )
 from mlineage.refs import Ref
-from mlineage.storage._base import MAX_RECORD_SIZE
+from mlineage.storage import Store
 
 if TYPE_CHECKING:
     from mlineage.hashing import PathDigest
@@ -250,7 +254,9 @@ class Writer:
         if index.marker_format is not None and index.marker_format >= FORMAT:
             return
         if not self.store.put_if_absent(STORE_MARKER_KEY, encode_marker()):
-            found = decode_marker(self.store.get(STORE_MARKER_KEY), self.store.uri)
+            found = decode_marker(
+                self.store.get_limited(STORE_MARKER_KEY, MAX_RECORD_SIZE), self.store.uri
+            )
             if found < FORMAT:
                 self.store.put(STORE_MARKER_KEY, encode_marker(), mode="overwrite")
         index.marker_format = FORMAT
@@ -370,6 +376,9 @@ class Writer:
                 self._claim_name(version.name, version.id)
             self.store.put(_keys.version_key(index.model, version.id), data, mode="create")
             index.add_version(version)
+            index.loose_written += 1
+        if index.loose_written >= AUTO_COMPACT:
+            self.compact()  # a store only ever logged into stays packed, no chores
         return version
 
     def _write_blobs(
@@ -380,14 +389,14 @@ class Writer:
 
         snapshot = version.dataset
         if snapshot.manifest is not None and snapshot.manifest not in self._blobs_written:
-            manifest = pending_manifest(snapshot.manifest)
+            manifest = pending_blob(snapshot, snapshot.manifest)
             if manifest is None and not self.store.exists(snapshot.manifest):
                 manifest = _recompute_manifest(snapshot)
             if manifest is not None:
                 write_manifest(self.store, manifest)
             self._blobs_written.add(snapshot.manifest)
         if snapshot.profile is not None and snapshot.profile not in self._blobs_written:
-            write_pending_blob(self.store, snapshot.profile, "data profile")
+            _write_profile_blob(self.store, snapshot, snapshot.profile)
             self._blobs_written.add(snapshot.profile)
         env_key = version.environment_ref
         fresh = env_key is not None and env_key not in self._blobs_written
@@ -430,7 +439,9 @@ class Writer:
             self.store.put(key, encode_claim(name, version_id), mode="create")
         except AlreadyExists:
             try:
-                holder: str | None = decode_claim(self.store.get(key), key, name)
+                holder: str | None = decode_claim(
+                    self.store.get_limited(key, MAX_RECORD_SIZE), key, name
+                )
             except (CorruptRecord, StoreFormatError, NotFound):
                 holder = None
             if holder == version_id:
@@ -549,13 +560,29 @@ class Writer:
     # -- compaction ---------------------------------------------------------------------
 
     def compact(self, *, merge: bool = True) -> int:
-        """Pack the model's loose records (and, with ``merge``, its small packs).
-
-        See :meth:`mlineage.Tracker.compact` and :func:`mlineage.compaction.compact`.
-        """
-        from mlineage.compaction import compact
-
+        """Pack the loose records (and small packs): :func:`mlineage.compaction.compact`."""
         return compact(self, merge=merge)
+
+
+def _write_profile_blob(store: Store, snapshot: DataSnapshot, key: str) -> None:
+    """Write the profile blob ``snapshot`` holds (it cannot be recomputed at log time)."""
+    if not is_blob_key(key):
+        raise InvalidKey(f"data profile {key!r} is not a blob key (blobs/sha256/<2 hex>/<62 hex>)")
+    data = pending_blob(snapshot, key)
+    if data is not None:
+        if blob_key_of(data) != key:
+            raise HashMismatch(
+                f"the data profile bytes this snapshot holds do not hash to {key}; "
+                "nothing was written"
+            )
+        store.put_if_absent(key, data)
+    elif not store.exists(key):
+        raise MissingField(
+            f"the data profile blob {key} is not in the store, and this snapshot does not "
+            "hold its bytes (it was decoded from a store or built by hand with "
+            "DataSnapshot(profile=...)); make the snapshot again with profile=True, or "
+            "attach the profile with snapshot.with_profile(profile); nothing was written"
+        )
 
 
 def _recompute_manifest(snapshot: DataSnapshot) -> bytes:
@@ -564,7 +591,7 @@ def _recompute_manifest(snapshot: DataSnapshot) -> bytes:
 
     assert snapshot.manifest is not None and snapshot.path is not None
     data = hash_path(snapshot.path).manifest_bytes()
-    if hashlib.sha256(data).hexdigest() != digest_of_key(snapshot.manifest):
+    if blob_key_of(data) != snapshot.manifest:
         raise MissingField(
             f"the manifest of dataset {snapshot.path!r} is no longer in memory and the "
             "directory has changed since DataSnapshot.from_path; snapshot it again"

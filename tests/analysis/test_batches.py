@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 import mlineage as ml
-from mlineage.analysis._batches import CHUNK_ROWS
-from mlineage.analysis.profile import DataProfile
 from mlineage.errors import InvalidInput
+from mlineage.stats._batches import CHUNK_ROWS
+from mlineage.stats.profile import DataProfile
 
 
 def test_numeric_label_kind_with_text_labels_names_the_label_column() -> None:
@@ -74,7 +74,7 @@ MEMORY_SCRIPT = textwrap.dedent(
     import sys, tracemalloc
     import numpy as np
     import pandas as pd
-    from mlineage.analysis.profile import DataProfile
+    from mlineage.stats.profile import DataProfile
 
     n = 300_000
     distinct = np.arange(n).astype("U7")  # 300,000 distinct categories

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlineage.analysis import behaviour
-from mlineage.analysis.behaviour import (
+from mlineage.errors import InvalidInput
+from mlineage.stats import behaviour
+from mlineage.stats.behaviour import (
     backward_trust_compatibility,
     churn,
     group_flip_rates,
@@ -18,7 +19,6 @@ from mlineage.analysis.behaviour import (
     negative_flip_rate,
     positive_flip_rate,
 )
-from mlineage.errors import InvalidInput
 
 # Hand-worked case: rows 0-9.
 #   y    = 0 0 0 0 1 1 1 1 2 2

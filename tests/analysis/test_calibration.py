@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlineage.analysis import calibration
-from mlineage.analysis.calibration import (
+from mlineage.errors import InvalidInput
+from mlineage.stats import calibration
+from mlineage.stats.calibration import (
     CalibrationResult,
     calibration_from_confidence,
     expected_calibration_error,
 )
-from mlineage.errors import InvalidInput
 
 TM_PREDS = [0.25, 0.25, 0.55, 0.75, 0.75]
 TM_TARGET = [0, 0, 1, 1, 1]

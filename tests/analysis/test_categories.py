@@ -15,13 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlineage.analysis.profile import (
+from mlineage.errors import CorruptRecord, InvalidInput
+from mlineage.stats.profile import (
     OTHER,
     DataProfile,
     drift_between,
     frequent_items_epsilon,
 )
-from mlineage.errors import CorruptRecord, InvalidInput
 
 #: Written by mlineage at commit cc231c4 (profile format 1, before the frequent-items
 #: sketch); never regenerate it. "merchant" has more than top_k categories, so its counts

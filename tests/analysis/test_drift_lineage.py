@@ -19,6 +19,7 @@ from mlineage.analysis import DataProfile, drift_between
 from mlineage.analysis import _drift_lineage as drift_lineage
 from mlineage.errors import InvalidInput, MissingField, ProfileNotFound
 from mlineage.fsck import fsck
+from mlineage.records import pending_blob
 from mlineage.storage import LocalStore
 
 DATA = Path(__file__).parents[1] / "data"
@@ -72,7 +73,7 @@ def test_profiles_are_stored_as_blobs_and_reload(history: ml.Tracker) -> None:
 def test_from_dataframe_from_path_and_with_profile(tmp_path: Path) -> None:
     df = pd.DataFrame({"x": np.arange(20.0), "c": ["a", "b"] * 10, "y": [0, 1] * 10})
     snap = ml.DataSnapshot.from_dataframe(df, profile=True, label="y")
-    profile = DataProfile.from_bytes(content.pending_blob(snap.profile))  # type: ignore[arg-type]
+    profile = DataProfile.from_bytes(pending_blob(snap, snap.profile))  # type: ignore[arg-type]
     assert profile.columns == ["x", "c"] and profile.label == "y"
     assert ml.DataSnapshot.from_dataframe(df).profile is None
 
@@ -82,7 +83,7 @@ def test_from_dataframe_from_path_and_with_profile(tmp_path: Path) -> None:
     df.iloc[10:].to_csv(folder / "b.csv", index=False)
     (folder / "README").write_text("ignored")
     snap = ml.DataSnapshot.from_path(folder, profile=True, label="y")
-    from_files = DataProfile.from_bytes(content.pending_blob(snap.profile))  # type: ignore[arg-type]
+    from_files = DataProfile.from_bytes(pending_blob(snap, snap.profile))  # type: ignore[arg-type]
     assert from_files.num_rows == 20 and from_files["x"].mean == pytest.approx(9.5)
     assert from_files["c"].categories == {"a": 10, "b": 10}
     with pytest.raises(InvalidInput, match="Parquet"):
@@ -96,11 +97,12 @@ def test_from_dataframe_from_path_and_with_profile(tmp_path: Path) -> None:
         attached.with_profile({"not": "a profile"})
 
 
-def test_a_profile_no_longer_in_memory_is_refused_at_log_time() -> None:
+def test_a_profile_the_snapshot_does_not_hold_is_refused_at_log_time() -> None:
     tracker = ml.Tracker("m", storage="memory://", capture_environment=False)
-    snap = ml.DataSnapshot.from_array(np.ones((5, 2)), profile=True)
-    content._PENDING.clear()  # as if evicted by many later snapshots
-    with pytest.raises(MissingField, match="no longer in memory"):
+    made = ml.DataSnapshot.from_array(np.ones((5, 2)), profile=True)
+    snap = ml.DataSnapshot.model_validate_json(made.model_dump_json())  # holds no bytes
+    assert snap == made
+    with pytest.raises(MissingField, match="does not hold its bytes"):
         tracker.log(model_path="m.pt", dataset=snap)
     assert len(tracker) == 0
 
@@ -322,11 +324,12 @@ def test_change_points_name_month_seven(history: ml.Tracker) -> None:
 
 def test_pending_bytes_that_do_not_match_their_key_are_never_written() -> None:
     from mlineage.errors import HashMismatch
-    from mlineage.storage import MemoryStore
+    from mlineage.records._base import hold
 
-    store = MemoryStore()
+    tracker = ml.Tracker("m", storage="memory://", capture_environment=False)
     key = content.blob_key_of(b"profile")
-    content.remember_blob(key, b"something else")
-    with pytest.raises(HashMismatch):
-        content.write_pending_blob(store, key, "data profile")
-    assert not store.exists(key)
+    snap = ml.DataSnapshot(hash="sha256:" + "0" * 64, profile=key)
+    hold(snap, pending={key: b"something else"})
+    with pytest.raises(HashMismatch, match="nothing was written"):
+        tracker.log(model_path="m.pt", dataset=snap)
+    assert not tracker.store.exists(key) and len(tracker) == 0

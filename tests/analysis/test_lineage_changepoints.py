@@ -68,3 +68,46 @@ def test_options_are_checked_on_a_history_of_any_length(
         tracker.analysis.change_points("accuracy", **options)  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match=next(iter(options))):
         tracker.analysis.change_points("not-recorded", **options)  # type: ignore[arg-type]
+
+
+def test_many_changes_show_the_largest_few_in_short_views() -> None:
+    # A staircase of 40 levels, each step larger than the last, named so that one name
+    # would break HTML if it were not escaped.
+    values = [0.0]
+    for level in range(1, 40):
+        values += [float(level * level)] * 4
+    tracker = _tracker(values)
+    tracker.log(
+        model_path="x.pt", dataset=ml.DataSnapshot(hash="sha256:x"), metrics={"accuracy": 0.0}
+    )
+    report = tracker.analysis.change_points("accuracy", penalty=0.0)
+    assert len(report.breakpoints) == 40
+    text, short, html = str(report), repr(report), report._repr_html_()
+    assert len(text) < 2048 and len(short) < 2048 and len(html) < 4096
+    assert "... 30 more" in text and "... 30 more" in html and "... 35 more" in short
+    largest = report.largest(3)
+    assert [c["position"] for c in largest] == [157, 153, 149]  # the drop to 0, then 39^2-38^2, ...
+    assert text.splitlines()[1].startswith(f"  at {largest[0]['version'][:12]}")
+    assert len(report.to_dict()["changes"]) == 40
+    frame = report.to_pandas()
+    assert list(frame["position"]) == report.breakpoints
+    assert frame["delta"].iloc[-1] == pytest.approx(-(39.0**2))
+
+
+def test_html_view_escapes_the_metric_and_says_when_there_is_no_shift() -> None:
+    noise = [0.001, -0.002, 0.0015, 0.0, -0.001, 0.002]
+    tracker = ml.Tracker("cp", storage="memory://", capture_environment=False)
+    for i, value in enumerate([0.90 + n for n in noise] + [0.84 + n for n in noise]):
+        tracker.log(
+            model_path=f"m{i}.pt",
+            dataset=ml.DataSnapshot(hash=f"sha256:{i}"),
+            metrics={"<b>acc</b>": value},
+            name=f"month-{i + 1}",
+        )
+    html = tracker.analysis.change_points("<b>acc</b>")._repr_html_()
+    assert "&lt;b&gt;acc&lt;/b&gt;" in html and "<b>acc" not in html
+    assert "<td>month-7</td>" in html
+    flat = _tracker([0.9] * 8).analysis.change_points("accuracy")
+    assert "no level shift in 8 versions" in flat._repr_html_()
+    assert "<table>" not in flat._repr_html_()
+    assert repr(flat).startswith("<ChangePoints accuracy: no level shift in 8 versions")

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mlineage as ml
-from mlineage.analysis.profile import ColumnProfile, DataProfile, drift_between
+from mlineage.stats.profile import ColumnProfile, DataProfile, drift_between
 
 FMAX = sys.float_info.max
 

@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlineage.analysis import Fingerprint, ProbeSet
-from mlineage.analysis.behaviour import GroupMetrics
-from mlineage.analysis.calibration import CalibrationResult
 from mlineage.errors import CorruptRecord, InvalidInput, StoreFormatError
+from mlineage.stats.behaviour import GroupMetrics
+from mlineage.stats.calibration import CalibrationResult
 
 FORMAT_1 = Path(__file__).parents[1] / "data" / "arrays-format-1"
 MAGIC = b"mlineage-arrays\n"

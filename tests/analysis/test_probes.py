@@ -18,17 +18,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from mlineage.analysis import _arrays, _compare, _fingerprint, _probeset, probes
-from mlineage.analysis.behaviour import churn, negative_flip_rate
-from mlineage.analysis.probes import (
+from mlineage.errors import CorruptRecord, InvalidInput, StoreFormatError, UnhashableData
+from mlineage.stats import _arrays, _compare, _fingerprint, _probeset, probes
+from mlineage.stats.behaviour import churn, negative_flip_rate
+from mlineage.stats.probes import (
     BehaviorDiff,
     Fingerprint,
     ProbeSet,
     churn_between,
     compare_fingerprints,
 )
-from mlineage.analysis.representation import linear_cka
-from mlineage.errors import CorruptRecord, InvalidInput, StoreFormatError, UnhashableData
+from mlineage.stats.representation import linear_cka
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ import scipy.stats as ss
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlineage.analysis.profile import DataProfile, drift_between, sketch_rank_error
-from mlineage.analysis.stats import ks_2samp, psi, wasserstein_normed
 from mlineage.errors import CorruptRecord, InvalidInput, StoreFormatError
+from mlineage.stats.drift import ks_2samp, psi, wasserstein_normed
+from mlineage.stats.profile import DataProfile, drift_between, sketch_rank_error
 
 
 def _same_exact_parts(a: DataProfile, b: DataProfile) -> None:

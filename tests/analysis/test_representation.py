@@ -10,15 +10,15 @@ import scipy.linalg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlineage.analysis import representation
-from mlineage.analysis.representation import (
+from mlineage.errors import InvalidInput
+from mlineage.stats import representation
+from mlineage.stats.representation import (
     linear_cka,
     mean_embedding_cosine,
     minibatch_cka,
     procrustes_distance,
     rbf_cka,
 )
-from mlineage.errors import InvalidInput
 
 
 def gram_cka(X: np.ndarray, Y: np.ndarray) -> float:  # noqa: N803

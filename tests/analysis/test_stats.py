@@ -7,6 +7,7 @@ import importlib
 import itertools
 import math
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,8 @@ import scipy.stats as ss
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlineage.analysis.stats import (
+from mlineage.errors import InvalidInput
+from mlineage.stats.drift import (
     benjamini_hochberg,
     bonferroni,
     chi2_contingency,
@@ -32,7 +34,6 @@ from mlineage.analysis.stats import (
     wasserstein,
     wasserstein_normed,
 )
-from mlineage.errors import InvalidInput
 
 
 @pytest.mark.parametrize(
@@ -50,8 +51,7 @@ from mlineage.errors import InvalidInput
     ],
 )
 def test_docstring_examples_run(name: str) -> None:
-    # stats.py and profile.py re-export; their functions live in these private modules.
-    module = importlib.import_module(f"mlineage.analysis.{name}")
+    module = importlib.import_module(f"mlineage.stats.{name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
@@ -304,16 +304,22 @@ def test_docs_analysis_page_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     exec(compile("\n".join(blocks), str(page), "exec"), {"__name__": "docs"})
 
 
-def test_split_modules_keep_every_public_name_importable() -> None:
-    # stats.py and profile.py were split into private modules; every public name stays.
+def test_moved_modules_keep_every_public_name_importable() -> None:
+    # The statistics moved to mlineage.stats; the old module paths are deprecated aliases
+    # of the new modules, and mlineage.analysis keeps every public name.
     import mlineage.analysis as analysis
-    from mlineage.analysis import profile, stats
+    import mlineage.stats as stats
+    from mlineage.analysis._moved import MOVED
 
-    for module in (stats, profile):
-        for name in module.__all__:
-            value = getattr(module, name)
+    for old, new in MOVED.items():
+        sys.modules.pop(old, None)
+        with pytest.warns(DeprecationWarning, match=new):
+            module = importlib.import_module(old)
+        assert module is importlib.import_module(new)
+        for name in importlib.import_module(new).__all__:
             if name in analysis.__all__:
-                assert getattr(analysis, name) is value
+                assert getattr(analysis, name) is getattr(importlib.import_module(new), name)
+    assert set(stats.__all__) <= set(analysis.__all__)
 
 
 @pytest.mark.parametrize(("d", "n"), [(0.01, 100_000), (0.005, 500_000), (0.02, 20_000)])
@@ -323,7 +329,7 @@ def test_the_limiting_kolmogorov_pvalue_agrees_with_scipy_for_large_samples(
     from scipy.stats import ks_2samp as scipy_ks  # noqa: F401  # the oracle's family
     from scipy.stats import kstwo
 
-    from mlineage.analysis._ks import kolmogorov_pvalue
+    from mlineage.stats._ks import kolmogorov_pvalue
 
     exact = float(kstwo.sf(d, round(n * n / (2 * n))))
     assert kolmogorov_pvalue(d, n, n) == pytest.approx(exact, rel=0.02)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import mlineage as ml
-from mlineage._keys import blob_key
+from mlineage.content import blob_key
 from mlineage.errors import (
     AlreadyExists,
     InvalidInput,

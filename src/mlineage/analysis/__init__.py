@@ -27,7 +27,8 @@ them along the lineage. ``import mlineage`` does not import this package.
 from mlineage.analysis._behaviour_history import ShiftStep, SilentShifts, SliceBlame
 from mlineage.analysis._bisect import BisectResult
 from mlineage.analysis._drift_lineage import DriftAlong, DriftCorrelation, DriftStep, drift_score
-from mlineage.analysis.behaviour import (
+from mlineage.errors import Untestable
+from mlineage.stats.behaviour import (
     GroupChange,
     GroupMetrics,
     backward_trust_compatibility,
@@ -37,38 +38,14 @@ from mlineage.analysis.behaviour import (
     negative_flip_rate,
     positive_flip_rate,
 )
-from mlineage.analysis.calibration import (
+from mlineage.stats.calibration import (
     CalibrationBin,
     CalibrationResult,
     calibration_from_confidence,
     expected_calibration_error,
 )
-from mlineage.analysis.changepoints import change_points, default_penalty, robust_z
-from mlineage.analysis.probes import (
-    BehaviorDiff,
-    Fingerprint,
-    Flip,
-    ProbeSet,
-    churn_between,
-    compare_fingerprints,
-)
-from mlineage.analysis.profile import (
-    ColumnProfile,
-    DataProfile,
-    DriftReport,
-    FeatureDrift,
-    drift_between,
-    frequent_items_epsilon,
-    sketch_rank_error,
-)
-from mlineage.analysis.representation import (
-    linear_cka,
-    mean_embedding_cosine,
-    minibatch_cka,
-    procrustes_distance,
-    rbf_cka,
-)
-from mlineage.analysis.stats import (
+from mlineage.stats.changepoints import change_points, default_penalty, robust_z
+from mlineage.stats.drift import (
     PSI_EPSILON,
     Chi2Result,
     KSResult,
@@ -84,7 +61,30 @@ from mlineage.analysis.stats import (
     wasserstein,
     wasserstein_normed,
 )
-from mlineage.errors import Untestable
+from mlineage.stats.probes import (
+    BehaviorDiff,
+    Fingerprint,
+    Flip,
+    ProbeSet,
+    churn_between,
+    compare_fingerprints,
+)
+from mlineage.stats.profile import (
+    ColumnProfile,
+    DataProfile,
+    DriftReport,
+    FeatureDrift,
+    drift_between,
+    frequent_items_epsilon,
+    sketch_rank_error,
+)
+from mlineage.stats.representation import (
+    linear_cka,
+    mean_embedding_cosine,
+    minibatch_cka,
+    procrustes_distance,
+    rbf_cka,
+)
 
 __all__ = [
     "PSI_EPSILON",

@@ -22,9 +22,9 @@ from mlineage.records import FingerprintRef, ModelVersion
 
 if TYPE_CHECKING:
     from mlineage.analysis._behaviour_lineage import BehaviourLineage
-    from mlineage.analysis._probeset import ProbeSet
     from mlineage.blame import BlameStep, Direction
     from mlineage.refs import Ref
+    from mlineage.stats._probeset import ProbeSet
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -436,10 +436,10 @@ def silent_shifts(
 ) -> SilentShifts:
     """``tracker.analysis.silent_shifts``: see there."""
     from mlineage.analysis._behaviour_lineage import _matches
-    from mlineage.analysis._compare import churn_between
-    from mlineage.analysis._probeset import ProbeSet
-    from mlineage.analysis.representation import linear_cka
     from mlineage.blame import robust_scale
+    from mlineage.stats._compare import churn_between
+    from mlineage.stats._probeset import ProbeSet
+    from mlineage.stats.representation import linear_cka
 
     limits = _thresholds(threshold)
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:

@@ -33,11 +33,11 @@ from mlineage.errors import (
 from mlineage.records import FingerprintEvent, FingerprintRef, ModelVersion
 
 if TYPE_CHECKING:
-    from mlineage.analysis._compare import BehaviorDiff
-    from mlineage.analysis._fingerprint import Fingerprint
-    from mlineage.analysis._probeset import ProbeSet
     from mlineage.index import LineageIndex
     from mlineage.refs import Ref
+    from mlineage.stats._compare import BehaviorDiff
+    from mlineage.stats._fingerprint import Fingerprint
+    from mlineage.stats._probeset import ProbeSet
     from mlineage.tracker import Tracker
 
 __all__ = ["BehaviourLineage", "Prepared", "find_probe_blob", "prepare"]
@@ -78,7 +78,7 @@ def prepare(
     InvalidInput
         Not a Fingerprint (or list of them), or two fingerprints on one probe set.
     """
-    from mlineage.analysis._fingerprint import Fingerprint  # numpy: only when used
+    from mlineage.stats._fingerprint import Fingerprint  # numpy: only when used
 
     items = [value] if isinstance(value, Fingerprint) else value
     if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
@@ -237,7 +237,7 @@ class BehaviourLineage:
 
     def load(self, ref: Ref | FingerprintRef, probe: str | ProbeSet | None = None) -> Fingerprint:
         """The stored fingerprint (a version and a probe, or a FingerprintRef), verified."""
-        from mlineage.analysis._fingerprint import Fingerprint
+        from mlineage.stats._fingerprint import Fingerprint
 
         fref = ref if isinstance(ref, FingerprintRef) else self.select(ref, probe)
         fingerprint = self._read(fref.blob, "fingerprint", Fingerprint.from_bytes)
@@ -250,7 +250,7 @@ class BehaviourLineage:
 
     def load_probe(self, probe: str | FingerprintRef) -> ProbeSet:
         """A stored probe set, by its hash (or a FingerprintRef on it), verified."""
-        from mlineage.analysis._probeset import ProbeSet
+        from mlineage.stats._probeset import ProbeSet
 
         if isinstance(probe, FingerprintRef):
             probe_hash, key = probe.probe, probe.probe_blob
@@ -286,7 +286,7 @@ class BehaviourLineage:
         fingerprint: Fingerprint | None = None,
     ) -> FingerprintEvent:
         """Evaluate (or take) a fingerprint of an existing version and store it as an event."""
-        from mlineage.analysis._probeset import ProbeSet
+        from mlineage.stats._probeset import ProbeSet
 
         writer = self.tracker._writer
         writer.check_writable("record a fingerprint")
@@ -360,8 +360,8 @@ class BehaviourLineage:
         self, a: Ref | None, b: Ref | None, probe: str | ProbeSet | None, top: int
     ) -> BehaviorDiff:
         """``tracker.analysis.compare``: see there."""
-        from mlineage.analysis._compare import compare_fingerprints
-        from mlineage.analysis._probeset import ProbeSet
+        from mlineage.stats._compare import compare_fingerprints
+        from mlineage.stats._probeset import ProbeSet
 
         old, new = self.pair(a, b)
         first, second = self.shared(old, new, probe)
@@ -373,7 +373,7 @@ class BehaviourLineage:
 
     def churn_between(self, version: Ref, parent: Ref | None) -> float | None:
         """``tracker.analysis.churn_between``: see there."""
-        from mlineage.analysis._compare import churn_between
+        from mlineage.stats._compare import churn_between
 
         if parent is None:
             return None
@@ -386,7 +386,7 @@ class BehaviourLineage:
 
 
 def _matches(fref: FingerprintRef, probe: object) -> bool:
-    from mlineage.analysis._probeset import ProbeSet
+    from mlineage.stats._probeset import ProbeSet
 
     if isinstance(probe, ProbeSet):
         return fref.probe == probe.hash

@@ -40,24 +40,20 @@ import hashlib
 import json
 from typing import Any
 
-from mlineage.analysis._drift_report import DriftReport
+from mlineage._keys import drift_cache_key
 from mlineage.codec import parse_json
 from mlineage.content import BlobCache, blob_key_of, is_blob_key
 from mlineage.errors import AlreadyExists, CorruptRecord, HashMismatch, NotFound
+from mlineage.stats._drift_report import DriftReport
 from mlineage.storage import Store
 
-__all__ = ["ALGORITHM", "CACHE_FORMAT", "DriftCache", "cache_key"]
+__all__ = ["ALGORITHM", "CACHE_FORMAT", "DriftCache"]
 
 #: Version of the drift computation behind cached reports.
 ALGORITHM = 2
 #: Layout of the lookups and report blobs (1: lookups without the versions' ids).
 CACHE_FORMAT = 2
 _REPORT_KEYS = {"format", "kind", "inputs", "report"}
-
-
-def cache_key(model: str, digest: str) -> str:
-    """Key of the drift cache lookup ``digest`` of ``model`` (see the module docstring)."""
-    return f"models/{model}/cache/drift/{digest}.json"
 
 
 def canonical(value: Any) -> bytes:
@@ -105,7 +101,7 @@ class DriftCache:
 
     def key(self, inputs: dict[str, Any]) -> str:
         """The lookup's key for ``inputs``."""
-        return cache_key(self.model, hashlib.sha256(canonical(inputs)).hexdigest())
+        return drift_cache_key(self.model, hashlib.sha256(canonical(inputs)).hexdigest())
 
     def get(self, inputs: dict[str, Any]) -> DriftReport | None:
         """The cached report for ``inputs``, verified; None on a miss (see the module doc).

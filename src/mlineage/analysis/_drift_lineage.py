@@ -20,10 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mlineage import refs
-from mlineage.analysis._data_profile import DataProfile
 from mlineage.analysis._drift_cache import DriftCache
-from mlineage.analysis._drift_report import DriftReport, FeatureDrift, drift_between
-from mlineage.analysis.changepoints import robust_z
 from mlineage.content import BlobCache, read_blob
 from mlineage.errors import (
     CorruptRecord,
@@ -34,6 +31,9 @@ from mlineage.errors import (
     ProfileNotFound,
 )
 from mlineage.records import ModelVersion
+from mlineage.stats._data_profile import DataProfile
+from mlineage.stats._drift_report import DriftReport, FeatureDrift, drift_between
+from mlineage.stats.changepoints import robust_z
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped]

@@ -21,13 +21,14 @@ from mlineage.records import FingerprintEvent, FingerprintRef, ModelVersion
 if TYPE_CHECKING:
     from mlineage.analysis._behaviour_history import SilentShifts, SliceBlame
     from mlineage.analysis._behaviour_lineage import BehaviourLineage
-    from mlineage.analysis._compare import BehaviorDiff
     from mlineage.analysis._drift_lineage import DriftAlong, DriftLineage
-    from mlineage.analysis._drift_report import DriftReport
-    from mlineage.analysis._fingerprint import Fingerprint
-    from mlineage.analysis._probeset import ProbeSet
     from mlineage.blame import BlameReport, Direction
     from mlineage.refs import Ref
+    from mlineage.stats._compare import BehaviorDiff
+    from mlineage.stats._data_profile import DataProfile
+    from mlineage.stats._drift_report import DriftReport
+    from mlineage.stats._fingerprint import Fingerprint
+    from mlineage.stats._probeset import ProbeSet
     from mlineage.tracker import Tracker
 
 __all__ = ["Analysis", "ChangePoints"]
@@ -48,6 +49,12 @@ class ChangePoints:
         Positions in ``versions`` where a new level starts.
     method : str
     penalty : float
+        The penalty used (the default one when none was given).
+    segments : list of (int, int, float)
+        Each level: start and end positions and its mean.
+
+    ``str()`` and the notebook view show the largest few changes (by ``|after - before|``)
+    and how many more there are; :meth:`to_dict` and :meth:`to_pandas` have them all.
     """
 
     metric: str
@@ -84,20 +91,77 @@ class ChangePoints:
             ],
         }
 
-    def __str__(self) -> str:
-        if not self.breakpoints:
-            return (
-                f"{self.metric}: no level shift in {len(self.values)} versions "
-                f"({self.method}, penalty {self.penalty:.3g})"
-            )
-        lines = [f"{self.metric}: {len(self.breakpoints)} level shift(s) ({self.method})"]
-        for change in self.to_dict()["changes"]:
+    def largest(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The changes of :meth:`to_dict`, largest ``|after - before|`` first (``limit`` kept)."""
+        changes = sorted(self.to_dict()["changes"], key=lambda c: -abs(c["after"] - c["before"]))
+        return changes[:limit]
+
+    def to_pandas(self) -> Any:
+        """One row per change, in position order, indexed by version id.
+
+        Columns ``name``, ``position``, ``before``, ``after``, ``delta``.
+
+        Raises
+        ------
+        MissingDependency
+            If pandas is not installed.
+        """
+        try:
+            import pandas as pd  # type: ignore[import-untyped]  # optional, imported here
+        except ImportError as exc:
+            from mlineage.errors import MissingDependency
+
+            raise MissingDependency(
+                "ChangePoints.to_pandas() needs pandas: pip install 'mlineage[data]'"
+            ) from exc
+        rows = [{**c, "delta": c["after"] - c["before"]} for c in self.to_dict()["changes"]]
+        columns = ["version", "name", "position", "before", "after", "delta"]
+        return pd.DataFrame(rows, columns=columns).set_index("version")
+
+    def _summary(self) -> str:
+        count = len(self.breakpoints)
+        shifts = "no level shift" if not count else f"{count} level shift{'s' * (count != 1)}"
+        return (
+            f"{self.metric}: {shifts} in {len(self.values)} versions "
+            f"({self.method}, penalty {self.penalty:.3g})"
+        )
+
+    def text(self, limit: int | None = 10) -> str:
+        """``str()`` of the result: the ``limit`` largest changes (None: all), then a count."""
+        lines = [self._summary()]
+        for change in self.largest(limit):
             label = f" ({change['name']})" if change["name"] else ""
             lines.append(
-                f"  at {change['version'][:12]}{label}: "
+                f"  at {change['version'][:12]}{label} [{change['position']}]: "
                 f"{change['before']:.4g} -> {change['after']:.4g}"
             )
+        if limit is not None and len(self.breakpoints) > limit:
+            lines.append(f"  ... {len(self.breakpoints) - limit} more (largest shown first)")
         return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def __repr__(self) -> str:
+        top = ", ".join(str(c["position"]) for c in self.largest(5))
+        more = f", ... {len(self.breakpoints) - 5} more" if len(self.breakpoints) > 5 else ""
+        return f"<ChangePoints {self._summary()}{'; at ' + top if top else ''}{more}>"
+
+    def _repr_html_(self, limit: int = 10) -> str:
+        from html import escape
+
+        rows = "".join(
+            f"<tr><td>{c['position']}</td><td>{escape(c['version'][:12])}</td>"
+            f"<td>{escape(c['name'] or '')}</td><td>{c['before']:.4g}</td>"
+            f"<td>{c['after']:.4g}</td><td>{c['after'] - c['before']:+.4g}</td></tr>"
+            for c in self.largest(limit)
+        )
+        more = len(self.breakpoints) - limit
+        foot = f"<p>... {more} more (largest shown first; all in to_dict())</p>" if more > 0 else ""
+        head = "<tr><th>position</th><th>version</th><th>name</th><th>before</th>"
+        head += "<th>after</th><th>change</th></tr>"
+        table = f"<table><thead>{head}</thead><tbody>{rows}</tbody></table>" if rows else ""
+        return f"<div><p>{escape(self._summary())}</p>{table}{foot}</div>"
 
 
 class Analysis:
@@ -154,7 +218,7 @@ class Analysis:
             If no version on the history carries ``metric``.
         """
         from mlineage import refs
-        from mlineage.analysis.changepoints import _check_options, change_points, default_penalty
+        from mlineage.stats.changepoints import _check_options, _search
 
         _check_options(method, penalty, min_size)
         index = self._tracker._index
@@ -164,13 +228,8 @@ class Analysis:
             raise MetricNotFound(
                 f"no version on the history of {self._tracker.model!r} carries metric {metric!r}"
             )
-        pen = default_penalty(values) if penalty is None and len(values) > 2 else penalty
-        pen = 0.0 if pen is None else float(pen)
-        points = (
-            change_points(values, method=method, penalty=pen, min_size=min_size)
-            if len(values) > 2 * min_size
-            else []
-        )
+        given = None if penalty is None else float(penalty)
+        points, pen = _search(values, method, given, int(min_size), 1)
         bounds = [0, *points, len(values)]
         segments = [
             (start, end, float(values[start:end].mean()))
@@ -235,6 +294,29 @@ class Analysis:
         """
         params = {"alpha": alpha, "correction": correction, "drift_share": drift_share}
         return self._drift.between(a, b, params)
+
+    def profile(self, ref: Ref) -> DataProfile:
+        """The data profile stored with a version's data snapshot, verified against its key.
+
+        Parameters
+        ----------
+        ref : str or ModelVersion
+            The version.
+
+        Returns
+        -------
+        DataProfile
+            Read once per tracker and cached.
+
+        Raises
+        ------
+        ProfileNotFound
+            The snapshot has no profile, or its blob is missing from the store.
+        CorruptRecord
+            The blob is damaged.
+        VersionNotFound, AmbiguousReference
+        """
+        return self._drift.profile(self._tracker.get_version(ref))
 
     def drift_along(
         self,

@@ -21,6 +21,9 @@
     mlineage [--store URI] [--debug] alias rm MODEL ALIAS [--at TIME] [--json]
     mlineage [--store URI] [--debug] annotate MODEL REF [--notes TEXT] [--tag T ...] [--json]
     mlineage [--store URI] [--debug] evidence MODEL [--kind K] [--on REF] [--json]
+    mlineage [--store URI] [--debug] gate MODEL CANDIDATE --policy FILE [--against REF] [--json]
+    mlineage [--store URI] [--debug] promote MODEL CANDIDATE --policy FILE [--alias A]
+                                             [--against REF] [--force --reason TEXT] [--json]
     mlineage [--store URI] [--debug] report MODEL [-o FILE] [--metric M] [--title T] [--open]
     mlineage [--store URI] [--debug] fsck [--repair] [--temp-age SECONDS] [--no-blobs] [--json]
     mlineage [--store URI] [--debug] compact MODEL [--json]
@@ -28,6 +31,15 @@
                                            [--write-cache] [--json]
     mlineage [--store URI] [--debug] drift-along MODEL [--on REF] [--write-cache] [--json]
     mlineage [--store URI] [--debug] bisect run MODEL GOOD BAD [--json] -- CMD [ARG...]
+    mlineage [--store URI] [--debug] import mlflow MODEL EXPERIMENT [--tracking-uri URI]
+                                     [--filter F] [--parent-tag T] [--alias-prefix P]
+                                     [--metric-history] [--dry-run] [--json]
+    mlineage [--store URI] [--debug] import hf MODEL CARD... [--dry-run] [--json]
+    mlineage [--store URI] [--debug] import dvc MODEL REPO [--rev REV ...] [--dry-run] [--json]
+    mlineage [--store URI] [--debug] export mlflow MODEL [--tracking-uri URI]
+                                     [--experiment NAME] [--dry-run] [--json]
+    mlineage [--store URI] [--debug] export openlineage MODEL [--ref REF] [--out FILE]
+                                     [--url URL] [--namespace NS] [--dry-run] [--json]
 
 ``--store`` and ``--debug`` may also follow the command (``mlineage fsck --store
 s3://bucket/lineage``). ``fsck`` checks the whole store and lists every problem;
@@ -38,15 +50,16 @@ version, or the model when omitted) designate at TIME", and with ``--to DIR`` wr
 version's verified files there.
 
 Exit status: 0 on success, 1 when the answer is "nothing found" (no culprit, no silent
-shift, no evidence), fsck found problems or ``alias set --expect`` was refused because the
-alias had moved, 2 on an error (the message goes to stderr; ``--debug``
-shows the traceback instead) or a usage error.
+shift, no evidence), fsck found problems, ``alias set --expect`` was refused because the
+alias had moved, or ``gate``/``promote`` refused the candidate, 2 on an error (the message
+goes to stderr; ``--debug`` shows the traceback instead) or a usage error.
 
 The command is built on click, one module per family of commands: ``_history`` (queries),
 ``_log`` (the DAG), ``_checkout`` (what a name designates), ``_annotate`` (events written
 afterwards: annotations, alias moves), ``_evidence`` (evidence events), ``_report`` (the
 HTML report), ``_store`` (the store as a whole), ``_drift`` (data drift and bisection),
-``_behaviour`` (compare, shifts), ``_demo`` (the demo);
+``_behaviour`` (compare, shifts), ``_gate`` (gate, promote), ``_demo`` (the demo),
+``_connectors`` (import, export);
 ``_common`` holds what they share. A new command goes into one of them, or a new module,
 and is added to :data:`cli` below. Command modules import the
 tracker, numpy and rich inside the command functions, so that ``mlineage --help`` starts
@@ -64,9 +77,11 @@ from mlineage.cli import (
     _annotate,
     _behaviour,
     _checkout,
+    _connectors,
     _demo,
     _drift,
     _evidence,
+    _gate,
     _history,
     _log,
     _report,
@@ -115,6 +130,8 @@ for _command in (
     _annotate.alias,
     _annotate.annotate,
     _evidence.evidence,
+    _gate.gate,
+    _gate.promote,
     _report.report,
     _store.fsck,
     _store.compact,
@@ -122,6 +139,8 @@ for _command in (
     _drift.drift_along,
     _drift.bisect,
     _demo.demo,
+    _connectors.import_,
+    _connectors.export,
 ):
     cli.add_command(_command)
 

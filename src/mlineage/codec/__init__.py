@@ -20,6 +20,8 @@ event; older records read with those fields empty (see docs/storage-format.md).
 
 from mlineage.codec._documents import (
     FORMAT,
+    MAX_PACK_SIZE,
+    MAX_RECORD_SIZE,
     READ_FORMATS,
     STORE_MARKER_KEY,
     check_format,
@@ -43,6 +45,8 @@ from mlineage.codec._packs import (
 
 __all__ = [
     "FORMAT",
+    "MAX_PACK_SIZE",
+    "MAX_RECORD_SIZE",
     "READ_FORMATS",
     "STORE_MARKER_KEY",
     "PackContents",

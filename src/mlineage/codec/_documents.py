@@ -19,6 +19,8 @@ from mlineage.records import Event, ModelVersion
 
 __all__ = [
     "FORMAT",
+    "MAX_PACK_SIZE",
+    "MAX_RECORD_SIZE",
     "READ_FORMATS",
     "STORE_MARKER_KEY",
     "check_format",
@@ -39,6 +41,12 @@ FORMAT: Literal[4] = 4
 READ_FORMATS = (1, 2, 3, 4)
 #: Key of the store-wide format marker.
 STORE_MARKER_KEY = "mlineage.json"
+#: Largest loose record, event, name claim or store marker read (16 MiB); readers pass it
+#: to :meth:`Store.get_limited <mlineage.storage.Store.get_limited>`. A record is a few
+#: KiB; anything this big was not written by mlineage.
+MAX_RECORD_SIZE = 16 << 20
+#: Largest pack read (1 GiB): a pack holds at most 10,000 records.
+MAX_PACK_SIZE = 1 << 30
 _UPGRADE = "upgrade mlineage (pip install -U mlineage)"
 
 

@@ -8,6 +8,7 @@ everything (for fsck). The layout is in docs/storage-format.md.
 from __future__ import annotations
 
 import json
+import mmap
 import zlib
 from collections import Counter
 from collections.abc import Callable
@@ -20,7 +21,6 @@ from typing_extensions import NotRequired, TypedDict
 
 from mlineage._columns import VersionColumns, utc_micros
 from mlineage._ids import ID_REGEX
-from mlineage._lazy import lazy_versions
 from mlineage.codec._documents import (
     FORMAT,
     check_format,
@@ -139,7 +139,7 @@ class _PackHeader(TypedDict):
 _pack_header_adapter: TypeAdapter[_PackHeader] = TypeAdapter(_PackHeader)
 
 
-def _pack_header(data: bytes, key: str) -> _PackLayout | None:
+def _pack_header(data: bytes | mmap.mmap, key: str) -> _PackLayout | None:
     """The format-2 header of a pack, or None if ``data`` is not a format-2 pack.
 
     Raises
@@ -205,7 +205,7 @@ def _pack_header(data: bytes, key: str) -> _PackLayout | None:
     return layout
 
 
-def _check_body(data: bytes, key: str, layout: _PackLayout) -> CorruptRecord | None:
+def _check_body(data: bytes | mmap.mmap, key: str, layout: _PackLayout) -> CorruptRecord | None:
     if zlib.crc32(memoryview(data)[layout.body :]) != layout.crc32:
         return CorruptRecord(
             f"{key!r} fails its checksum (truncated or altered after it was written); "
@@ -220,7 +220,7 @@ class _PackSource:
 
     key: str
     model: str
-    data: bytes
+    data: bytes | mmap.mmap
     body: int
     offsets: list[int]
 
@@ -254,12 +254,16 @@ class PackContents:
     problems: list[CorruptRecord] = field(default_factory=list)
 
 
-def read_pack(data: bytes, key: str, model: str, *, lenient: bool = False) -> PackContents:
+def read_pack(
+    data: bytes | mmap.mmap, key: str, model: str, *, lenient: bool = False
+) -> PackContents:
     """Read a pack for loading a model's lineage.
 
     A format-2 pack's versions come from its index, as unread (lazy) records: reading
     10,000 of them costs a checksum and a few list operations, not 10,000 decodes. Events
-    and format-1 packs are decoded in full.
+    and format-1 packs are decoded in full. ``data`` may be a memory map of the pack
+    (``Store.map_limited``): its records are then read from the map when looked at, and
+    the pages the checksum touched are handed back to the OS.
 
     Raises
     ------
@@ -277,6 +281,8 @@ def read_pack(data: bytes, key: str, model: str, *, lenient: bool = False) -> Pa
             raise
         layout = None  # decode_pack salvages what it can, line by line
     if layout is not None and _check_body(data, key, layout) is None:
+        if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+            data.madvise(mmap.MADV_DONTNEED)  # read back from the file when touched
         if layout.model != model:
             raise CorruptRecord(
                 f"pack {key!r} holds records of model {layout.model!r}, not {model!r}; "
@@ -286,16 +292,7 @@ def read_pack(data: bytes, key: str, model: str, *, lenient: bool = False) -> Pa
         ids: list[str] = index["ids"]
         problems = _repeats("version", ids, key)
         source = _PackSource(key, model, data, layout.body, index["offsets"])
-        columns = VersionColumns(
-            ids=ids,
-            parents=index["parents"],
-            kinds=index["kinds"],
-            names=index["names"],
-            created=index["created"],
-            metrics=index["metrics"],
-            nodes=lazy_versions(ids, source),
-            origins=index.get("origins", []),
-        )
+        columns = VersionColumns.unread(source, index, index.get("origins", []))
         events: list[Event] = []
         if layout.events:
             first = layout.body + index["offsets"][layout.versions]
@@ -303,7 +300,7 @@ def read_pack(data: bytes, key: str, model: str, *, lenient: bool = False) -> Pa
             try:
                 events = _event_list_adapter.validate_json(b"[" + region + b"]")
             except ValidationError:
-                _, events, event_problems = _decode_lines(data, key, layout)
+                _, events, event_problems = _decode_lines(bytes(data), key, layout)
                 problems += event_problems
         problems += _repeats("event", [e.id for e in events], key)
         problems += [
@@ -318,7 +315,7 @@ def read_pack(data: bytes, key: str, model: str, *, lenient: bool = False) -> Pa
         if problems and not lenient:
             raise problems[0]
         return PackContents(columns, events, problems)
-    versions, events, problems = decode_pack(data, key, lenient=lenient)
+    versions, events, problems = decode_pack(bytes(data), key, lenient=lenient)
     for record in [*versions, *events]:
         if record.model != model:
             problem = CorruptRecord(

@@ -19,8 +19,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mlineage.analysis import DataProfile
 from mlineage.errors import InvalidInput, MissingDependency
+from mlineage.stats import DataProfile
 
 LabelKind = Literal["auto", "numeric", "categorical"]
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from mlineage.analysis import DataProfile
 from mlineage.engines._listing import Listing
 from mlineage.engines._partials import (
     LabelKind,
@@ -27,6 +26,7 @@ from mlineage.engines._partials import (
 )
 from mlineage.errors import InvalidInput
 from mlineage.records import DataSnapshot
+from mlineage.stats import DataProfile
 
 __all__ = ["profile", "snapshot", "source"]
 

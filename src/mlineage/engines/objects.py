@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from mlineage.analysis import DataProfile
 from mlineage.engines._listing import Listing, ObjectEntry, listing_of
 from mlineage.engines._partials import LabelKind, Settings, arrow_frame, require
 from mlineage.errors import InvalidInput, PathNotFound
 from mlineage.records import DataSnapshot
+from mlineage.stats import DataProfile
 
 __all__ = ["BATCH_ROWS", "list_objects", "profile_parquet", "snapshot"]
 
@@ -131,12 +131,12 @@ def of_listing(
     columns: dict[str, str] | None = None,
 ) -> DataSnapshot:
     """A snapshot identified by ``listing``, its manifest kept until it is logged."""
-    from mlineage.content import blob_key_of, remember_manifest
+    from mlineage.content import blob_key_of
+    from mlineage.records import hold_blob
 
     digest = listing.digest()
     manifest = digest.manifest_bytes()
     key = blob_key_of(manifest)
-    remember_manifest(key, manifest)
     snap = DataSnapshot(
         path=path,
         hash=digest.hash,
@@ -149,6 +149,7 @@ def of_listing(
         notes=notes,
         metadata={"listing": listing.metadata()},
     )
+    hold_blob(snap, key, manifest)
     return snap if profile is None else snap.with_profile(profile)
 
 

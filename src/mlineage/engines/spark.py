@@ -26,7 +26,6 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-from mlineage.analysis import DataProfile
 from mlineage.engines._listing import Listing, ObjectEntry, listing_of
 from mlineage.engines._partials import (
     LabelKind,
@@ -39,6 +38,7 @@ from mlineage.engines._partials import (
 )
 from mlineage.errors import InvalidInput
 from mlineage.records import DataSnapshot
+from mlineage.stats import DataProfile
 
 __all__ = ["profile", "snapshot", "source"]
 

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from mlineage import _keys
 from mlineage._reader import StoreReader
 from mlineage.codec import (
+    MAX_RECORD_SIZE,
     STORE_MARKER_KEY,
     decode_claim,
     decode_marker,
     decode_pack,
     pack_listed_ids,
 )
-from mlineage.content import digest_of_key, hash_blobs, is_blob_key
+from mlineage.content import blob_key, digest_of_key, hash_blobs, is_blob_key
 from mlineage.errors import (
     CorruptRecord,
     HashMismatch,
@@ -111,7 +112,7 @@ class Checker:
     def check_marker(self) -> bool:
         """Check the marker; return False if the store is too new to check further."""
         try:
-            data = self.store.get(STORE_MARKER_KEY)
+            data = self.store.get_limited(STORE_MARKER_KEY, MAX_RECORD_SIZE)
         except UnsupportedObject as exc:
             self.problem("bad-marker", STORE_MARKER_KEY, _plain(exc))
             return True
@@ -149,13 +150,16 @@ class Checker:
         # written, so a claim seen here has its version in the later listing unless that
         # writer died. The reader lists loose records before packs (see mlineage._reader).
         self.check_layout(model)
-        claims = _json_keys(self.store.list(f"{_keys.MODELS}{model}/names/"))
+        claims = _json_keys(self.store.list(_keys.names_prefix(model)))
         # An object the store will not read (too large for the format) stops a read: read
         # again without it, so that one such object hides nothing else.
         view = _Without(self.store)
         for _ in range(_MAX_UNREADABLE):
             reader: StoreReader[_DecodedPack] = StoreReader(
-                view, model, _decode_pack, lambda pack: (r.id for r in pack.records)
+                view,
+                model,
+                lambda data, key: _decode_pack(bytes(data), key),
+                lambda pack: (r.id for r in pack.records),
             )
             try:
                 result = reader.read()
@@ -182,7 +186,7 @@ class Checker:
                 damaged.add(_keys.record_id(damage.key))
             self.problem(damage.kind, damage.key, _plain(damage.error))
         for pack in result.packs:
-            self.check_pack(model, pack.key, pack.data, pack.contents, copies, damaged)
+            self.check_pack(model, pack.key, bytes(pack.data), pack.contents, copies, damaged)
         for item in result.loose:
             copies.setdefault(item.record.id, []).append(_Source(item.key, item.record))
         entry_keys = {entry.event.id: entry.key for entry in result.alias_log}
@@ -336,7 +340,7 @@ class Checker:
         damaged: set[str],
     ) -> None:
         claims: dict[str, str] = {}  # name -> version id of its claim
-        for key, data in self.store.get_many(claim_keys):
+        for key, data in self.store.get_many(claim_keys, limit=MAX_RECORD_SIZE):
             if data is None:
                 continue
             self.checked["name claims"] += 1
@@ -476,7 +480,7 @@ class Checker:
                 continue
             if manifest in self.archived_dirs:
                 for entry in entries:
-                    key = _keys.blob_key(entry.sha256)
+                    key = blob_key(entry.sha256)
                     if key not in blobs:
                         self.problem(
                             "missing-blob",
@@ -539,9 +543,15 @@ class _Without(Store):
         # docstring inherited
         return self.store.get(key)
 
-    def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
+    def get_limited(self, key: str, limit: int) -> bytes:
         # docstring inherited
-        return self.store.get_many(keys)
+        return self.store.get_limited(key, limit)
+
+    def get_many(
+        self, keys: Iterable[str], *, limit: int | None = None
+    ) -> Iterator[tuple[str, bytes | None]]:
+        # docstring inherited
+        return self.store.get_many(keys, limit=limit)
 
     def put(self, key: str, data: bytes, *, mode: PutMode = "create") -> None:
         # docstring inherited

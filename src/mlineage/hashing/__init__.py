@@ -20,7 +20,7 @@ from __future__ import annotations
 # The `X as X` imports stay importable from here, as before the split, without joining
 # `import *`: the manifest format number, and the default thread count that
 # benchmarks/bench_hashing.py reports.
-from mlineage.hashing._arrays import ArrayDigest, hash_array, hash_dataframe
+from mlineage.hashing._arrays import ArrayDigest, hash_array, hash_dataframe, hash_named_arrays
 from mlineage.hashing._cache import CacheStats, FileKey, HashCache, default_cache_path
 from mlineage.hashing._manifest import MANIFEST_FORMAT as MANIFEST_FORMAT
 from mlineage.hashing._manifest import (
@@ -42,6 +42,7 @@ __all__ = [
     "default_cache_path",
     "hash_array",
     "hash_dataframe",
+    "hash_named_arrays",
     "hash_path",
     "manifest_hash",
     "parse_manifest",

@@ -128,14 +128,7 @@ def hash_array(
         y_rows = target.shape[0] if target.ndim else 1
         if y_rows != num_rows:
             raise InvalidInput(f"X has {num_rows} rows but y has {y_rows}; they must match")
-    header = {
-        "format": 1,
-        "arrays": [{"name": n, "dtype": _descr(a), "shape": list(a.shape)} for n, a in arrays],
-    }
-    digest = hashlib.sha256(b"mlineage.array\n")
-    digest.update(json.dumps(header, separators=(",", ":")).encode() + b"\n")
-    for _, array in arrays:
-        _feed_array(digest, array)
+    digest = hash_named_arrays("array", dict(arrays))
 
     if x.dtype.names is not None:
         columns = {field: str(x.dtype.fields[field][0]) for field in x.dtype.names}  # type: ignore[index]
@@ -143,7 +136,47 @@ def hash_array(
         columns = {"X": str(x.dtype)}
     if y is not None:
         columns["y" if "y" not in columns else "target"] = str(arrays[1][1].dtype)
-    return ArrayDigest("sha256:" + digest.hexdigest(), num_rows, columns)
+    return ArrayDigest(digest, num_rows, columns)
+
+
+def hash_named_arrays(tag: str, arrays: dict[str, np.ndarray[Any, np.dtype[Any]]]) -> str:
+    """The content hash of named arrays: what :func:`hash_array` and probe sets hash.
+
+    A canonical JSON header of the names, dtypes (with byte order) and shapes, then each
+    array's C-order bytes, all after ``b"mlineage.<tag>\\n"``; independent of how a numpy
+    release pads ``.npy`` headers.
+
+    Parameters
+    ----------
+    tag : str
+        What the arrays are (``"array"`` for :func:`hash_array`, ``"probe"`` for probe
+        sets), so that equal arrays of different kinds hash differently.
+    arrays : dict of str to numpy.ndarray
+        In order; arrays of Python objects are the caller's to refuse.
+
+    Returns
+    -------
+    str
+        ``"sha256:<hex>"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(3, dtype="<i8")
+    >>> hash_named_arrays("array", {"X": x}) == hash_array(x).hash
+    True
+    """
+    header = {
+        "format": 1,
+        "arrays": [
+            {"name": n, "dtype": _descr(a), "shape": list(a.shape)} for n, a in arrays.items()
+        ],
+    }
+    digest = hashlib.sha256(b"mlineage.%s\n" % tag.encode())
+    digest.update(json.dumps(header, separators=(",", ":")).encode() + b"\n")
+    for array in arrays.values():
+        _feed_array(digest, array)
+    return "sha256:" + digest.hexdigest()
 
 
 def _framed(tag: bytes, payload: bytes) -> bytes:

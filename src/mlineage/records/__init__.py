@@ -6,7 +6,6 @@ is learnt later (a note, a tag, an alias move, a status change, a fingerprint, a
 evidence) is a new *event* that points at it.
 """
 
-from mlineage._lazy import is_lazy, lazy_version, lazy_versions
 from mlineage.records._base import (
     MAX_NAME_LENGTH,
     Record,
@@ -14,7 +13,14 @@ from mlineage.records._base import (
     explain_validation,
     validate_name,
 )
-from mlineage.records._data import ArtifactRef, DataSnapshot, EnvironmentSnapshot
+from mlineage.records._data import (
+    ArtifactRef,
+    DataSnapshot,
+    EnvironmentSnapshot,
+    hold_blob,
+    pending_blob,
+)
+from mlineage.records._edge import LineageEdge
 from mlineage.records._events import (
     AliasEvent,
     AnnotationEvent,
@@ -23,8 +29,17 @@ from mlineage.records._events import (
     FingerprintEvent,
     StatusEvent,
 )
+from mlineage.records._lazy import VersionSource, is_lazy
 from mlineage.records._small import MAX_ORIGIN_EXTRA_BYTES, MAX_SUMMARY_BYTES
-from mlineage.records._version import FingerprintRef, ModelVersion, Origin
+from mlineage.records._version import (
+    EnvironmentReader,
+    FingerprintRef,
+    ModelVersion,
+    Origin,
+    bind_environments,
+    lazy_version,
+    lazy_versions,
+)
 
 __all__ = [
     "MAX_NAME_LENGTH",
@@ -32,6 +47,7 @@ __all__ = [
     "MAX_SUMMARY_BYTES",
     "AliasEvent",
     "AnnotationEvent",
+    "EnvironmentReader",
     "ArtifactRef",
     "DataSnapshot",
     "EnvironmentSnapshot",
@@ -39,14 +55,19 @@ __all__ = [
     "EvidenceEvent",
     "FingerprintEvent",
     "FingerprintRef",
+    "LineageEdge",
     "ModelVersion",
     "Origin",
     "Record",
     "StatusEvent",
+    "VersionSource",
     "VersionStatus",
+    "bind_environments",
     "explain_validation",
+    "hold_blob",
     "is_lazy",
     "lazy_version",
     "lazy_versions",
+    "pending_blob",
     "validate_name",
 ]

@@ -12,7 +12,16 @@ from mlineage._ids import ID_PATTERN
 from mlineage._text import surrogate_message
 from mlineage.errors import InvalidName, InvalidRecord
 
-__all__ = ["MAX_NAME_LENGTH", "Record", "VersionStatus", "explain_validation", "validate_name"]
+__all__ = [
+    "HELD",
+    "MAX_NAME_LENGTH",
+    "Record",
+    "VersionStatus",
+    "explain_validation",
+    "held",
+    "hold",
+    "validate_name",
+]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 MAX_NAME_LENGTH = 128
@@ -91,7 +100,9 @@ class RecordMeta(ModelMetaclass):
     Only a call of the class (``DataSnapshot(...)``) comes here; decoding a stored record
     (``model_validate_json``) does not, so stored records are read exactly as written and
     at full speed. A class may define ``_prepare_arguments(args, data) -> data`` to map
-    the prototype's positional arguments and names, and fill defaults such as "now".
+    the prototype's positional arguments and names, and fill defaults such as "now"; it
+    may put under :data:`HELD` what the new record carries besides its fields (see
+    :func:`hold`).
     """
 
     def __call__(cls, *args: Any, **data: Any) -> Any:  # noqa: N805
@@ -100,10 +111,40 @@ class RecordMeta(ModelMetaclass):
             data = prepare(args, data)
         elif args:
             raise InvalidRecord(f"{cls.__name__} takes keyword arguments only")
+        held = data.pop(HELD, None)
         try:
-            return super().__call__(**data)
+            record = super().__call__(**data)
         except ValidationError as exc:
             raise InvalidRecord(explain_validation(cls, exc)) from None  # type: ignore[arg-type]
+        if held:
+            hold(record, **held)
+        return record
+
+
+#: The argument under which ``_prepare_arguments`` hands a new record its held state.
+HELD = "__held__"
+
+
+def hold(record: BaseModel, **state: Any) -> None:
+    """Let ``record`` carry ``state`` besides its fields (never stored, never compared).
+
+    What a record holds travels with the object itself, not in a table shared by the
+    process: a snapshot's blobs waiting to be written, the store a version was read
+    from. It sits in pydantic's private slot (``__pydantic_private__``), which records
+    decoded from a store leave empty; the records that hold something compare and hash
+    by their fields only.
+    """
+    private = record.__pydantic_private__
+    if private is None:
+        object.__setattr__(record, "__pydantic_private__", dict(state))
+    else:
+        private.update(state)
+
+
+def held(record: BaseModel, name: str) -> Any:
+    """What ``record`` holds under ``name`` (see :func:`hold`), or None."""
+    private = record.__pydantic_private__
+    return None if private is None else private.get(name)
 
 
 class Record(BaseModel, metaclass=RecordMeta):

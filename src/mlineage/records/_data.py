@@ -9,9 +9,9 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, Field, JsonValue
 
 from mlineage.errors import InvalidRecord
-from mlineage.records._base import Record
+from mlineage.records._base import Record, held, hold
 
-__all__ = ["ArtifactRef", "DataSnapshot", "EnvironmentSnapshot"]
+__all__ = ["ArtifactRef", "DataSnapshot", "EnvironmentSnapshot", "hold_blob", "pending_blob"]
 
 
 class ArtifactRef(Record):
@@ -129,6 +129,12 @@ class DataSnapshot(Record):
         # Equal snapshots hash equal; the dict fields (columns, metadata) are left out.
         return hash((self.path, self.hash, self.size, self.num_rows, self.created_at))
 
+    def __eq__(self, other: object) -> bool:
+        # By fields: the blobs a new snapshot holds until it is logged are not part of it.
+        if isinstance(other, DataSnapshot):
+            return type(self) is type(other) and self.__dict__ == other.__dict__
+        return NotImplemented
+
     def __str__(self) -> str:
         shown = self.hash if len(self.hash) <= 19 else self.hash[:19] + "..."
         return f"DataSnapshot(path={self.path!r}, hash={shown})"
@@ -182,27 +188,22 @@ class DataSnapshot(Record):
         MissingDependency
             ``profile=True`` without pandas (or pyarrow, for Parquet).
         """
-        from mlineage import _keys
+        from mlineage.content import blob_key_of
         from mlineage.hashing import hash_path
 
         digest = hash_path(path, workers=workers, cache=cache, progress=progress)
+        pending: dict[str, bytes] = {}
         manifest_key = None
-        manifest_bytes = None
         if digest.kind == "directory":
-            import hashlib
-
             manifest_bytes = digest.manifest_bytes()
-            manifest_key = _keys.blob_key(hashlib.sha256(manifest_bytes).hexdigest())
-        if manifest_key is not None and manifest_bytes is not None:
-            from mlineage.content import remember_manifest
-
-            remember_manifest(manifest_key, manifest_bytes)
+            manifest_key = blob_key_of(manifest_bytes)
+            pending[manifest_key] = manifest_bytes
         profile_key = None
         if profile:
-            from mlineage.analysis._snapshot_profile import profile_path
+            from mlineage.stats._snapshot_profile import profile_path
 
-            profile_key = profile_path(path, label)
-        return cls(
+            profile_key = _pend(pending, profile_path(path, label))
+        snapshot = cls(
             path=os.fspath(path),
             hash=digest.hash,
             size=digest.size,
@@ -212,6 +213,8 @@ class DataSnapshot(Record):
             source="path",
             notes=notes,
         )
+        hold(snapshot, pending=pending)
+        return snapshot
 
     @classmethod
     def from_array(
@@ -242,12 +245,13 @@ class DataSnapshot(Record):
         from mlineage.hashing import hash_array
 
         digest = hash_array(X, y)
+        pending: dict[str, bytes] = {}
         profile_key = None
         if profile:
-            from mlineage.analysis._snapshot_profile import profile_array
+            from mlineage.stats._snapshot_profile import profile_array
 
-            profile_key = profile_array(X, y)
-        return cls(
+            profile_key = _pend(pending, profile_array(X, y))
+        snapshot = cls(
             path=path,
             hash=digest.hash,
             num_rows=digest.num_rows,
@@ -255,6 +259,8 @@ class DataSnapshot(Record):
             profile=profile_key,
             source="array",
         )
+        hold(snapshot, pending=pending)
+        return snapshot
 
     @classmethod
     def from_dataframe(
@@ -281,12 +287,13 @@ class DataSnapshot(Record):
         from mlineage.hashing import hash_dataframe
 
         digest = hash_dataframe(df)
+        pending: dict[str, bytes] = {}
         profile_key = None
         if profile:
-            from mlineage.analysis._snapshot_profile import profile_frame
+            from mlineage.stats._snapshot_profile import profile_frame
 
-            profile_key = profile_frame(df, label)
-        return cls(
+            profile_key = _pend(pending, profile_frame(df, label))
+        snapshot = cls(
             path=path,
             hash=digest.hash,
             num_rows=digest.num_rows,
@@ -294,6 +301,8 @@ class DataSnapshot(Record):
             profile=profile_key,
             source="dataframe",
         )
+        hold(snapshot, pending=pending)
+        return snapshot
 
     @classmethod
     def from_uri(
@@ -394,9 +403,55 @@ class DataSnapshot(Record):
         InvalidInput
             If ``profile`` is not a ``DataProfile``.
         """
-        from mlineage.analysis._snapshot_profile import keep
+        from mlineage.stats._snapshot_profile import profile_bytes
 
-        return self.model_copy(update={"profile": keep(profile)})
+        pending = dict(held(self, "pending") or {})
+        copy = self.model_copy(update={"profile": _pend(pending, profile_bytes(profile))})
+        hold(copy, pending=pending)
+        return copy
+
+
+def _pend(pending: dict[str, bytes], blob: tuple[str, bytes]) -> str:
+    key, data = blob
+    pending[key] = data
+    return key
+
+
+def hold_blob(snapshot: DataSnapshot, key: str, data: bytes) -> None:
+    """Let ``snapshot`` carry the bytes of blob ``key`` until its version is logged.
+
+    For snapshots made outside this module from bytes the store does not have yet (an
+    object listing's manifest, :mod:`mlineage.engines`): the writer stores them before
+    the version record, as for :meth:`DataSnapshot.from_path`. The bytes travel with the
+    object (never a table shared by the process); copies made by
+    :meth:`~DataSnapshot.with_profile` keep them.
+
+    >>> snapshot = DataSnapshot(path="s3://bucket/jan/")
+    >>> hold_blob(snapshot, "blobs/sha256/00/" + "0" * 62, b"{}")
+    >>> pending_blob(snapshot, "blobs/sha256/00/" + "0" * 62)
+    b'{}'
+    """
+    pending = dict(held(snapshot, "pending") or {})
+    pending[key] = data
+    hold(snapshot, pending=pending)
+
+
+def pending_blob(snapshot: DataSnapshot, key: str) -> bytes | None:
+    """The bytes of blob ``key`` that ``snapshot`` computed and holds until it is logged.
+
+    A snapshot made by :meth:`DataSnapshot.from_path` (a directory's manifest), or with a
+    profile, carries those blobs itself until a writer stores them; any number of
+    snapshots, in any threads, each with its own. None for a snapshot that holds no
+    such blob (one decoded from a store, or built with ``DataSnapshot(...)``).
+
+    Examples
+    --------
+    >>> snapshot = DataSnapshot(path="d/", hash="sha256:1")
+    >>> pending_blob(snapshot, "blobs/sha256/00/" + "0" * 62) is None
+    True
+    """
+    pending = held(snapshot, "pending")
+    return None if pending is None else pending.get(key)
 
 
 class EnvironmentSnapshot(Record):

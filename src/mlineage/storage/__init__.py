@@ -14,7 +14,6 @@ from mlineage.storage._base import (
     PutMode,
     Store,
     map_os_errors,
-    read_limit,
     translate_os_error,
     validate_key,
 )
@@ -42,7 +41,6 @@ __all__ = [
     "known_schemes",
     "map_os_errors",
     "open_store",
-    "read_limit",
     "register_scheme",
     "translate_os_error",
     "validate_key",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import mmap
 import os
 import re
 from abc import ABC, abstractmethod
@@ -30,6 +31,7 @@ from mlineage.errors import (
     StoreError,
     StoreFull,
     StoreReadOnly,
+    UnsupportedObject,
 )
 
 __all__ = [
@@ -39,7 +41,7 @@ __all__ = [
     "check_mode",
     "map_os_errors",
     "path_changed",
-    "read_limit",
+    "too_large",
     "translate_os_error",
     "validate_key",
 ]
@@ -179,33 +181,19 @@ def check_mode(mode: str) -> None:
         raise ValueError(f"mode must be 'create' or 'overwrite', got {mode!r}")
 
 
-#: Largest loose record, event, name claim or store marker a store reads (16 MiB). A
-#: record is a few KiB; anything this big was not written by mlineage.
-MAX_RECORD_SIZE = 16 << 20
-#: Largest pack a store reads (1 GiB): a pack holds at most 10,000 records.
-MAX_PACK_SIZE = 1 << 30
-
-
-def read_limit(key: str) -> int | None:
-    """The most bytes the format allows under ``key`` (None: no limit, e.g. blobs).
-
-    Examples
-    --------
-    >>> read_limit("models/m/packs/0001.json") == MAX_PACK_SIZE
-    True
-    >>> read_limit("blobs/sha256/ab/cd") is None
-    True
-    """
-    if key.startswith("models/"):
-        return MAX_PACK_SIZE if "/packs/" in key else MAX_RECORD_SIZE
-    if key == "mlineage.json":
-        return MAX_RECORD_SIZE
-    return None
-
-
 _MAX_KEY_LENGTH = 1024
 # One pass for the common case: non-empty segments without control characters/backslash.
 _KEY_OK = re.compile(r"[^/\x00-\x1f\\]+(?:/[^/\x00-\x1f\\]+)*\Z")
+
+
+def too_large(store: Store, key: str, size: int, limit: int) -> UnsupportedObject:
+    """The error for an object of ``size`` (or more) bytes read with a ``limit``."""
+    return UnsupportedObject(
+        f"{key!r} in store {store.uri} is {size} bytes or more, larger than the format "
+        f"allows there ({limit} bytes), so mlineage did not write it and will not read "
+        "it; run `mlineage fsck`",
+        key,
+    )
 
 
 def validate_key(key: str) -> str:
@@ -362,17 +350,65 @@ class Store(ABC):
             seen.add(key[len(prefix) :].split("/", 1)[0])
         yield from sorted(seen)
 
-    def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
+    def get_limited(self, key: str, limit: int) -> bytes:
+        """Return the bytes under ``key`` if there are at most ``limit`` of them.
+
+        The caller knows how large what it reads may be (a record, a pack); the store only
+        refuses more. Backends that know an object's size before reading it (the local
+        store) refuse it without reading a byte.
+
+        Parameters
+        ----------
+        key : str
+        limit : int
+            The most bytes accepted.
+
+        Returns
+        -------
+        bytes
+
+        Raises
+        ------
+        NotFound
+            If nothing is stored under ``key``.
+        UnsupportedObject
+            If the object is larger than ``limit`` (a :class:`~mlineage.errors.CorruptRecord`).
+
+        Examples
+        --------
+        >>> from mlineage.storage import MemoryStore
+        >>> store = MemoryStore()
+        >>> store.put("k", b"abc")
+        >>> store.get_limited("k", 3)
+        b'abc'
+        """
+        data = self.get(key)
+        if len(data) > limit:
+            raise too_large(self, key, len(data), limit)
+        return data
+
+    def map_limited(self, key: str, limit: int) -> bytes | mmap.mmap:
+        """:meth:`get_limited`, as a read-only memory map where the backend has files.
+
+        What a tracker reads packs with: a mapped pack's pages are read when touched and
+        are not the process's memory to keep, so a million versions' packs do not sit in
+        RAM. Stores without files return the bytes.
+        """
+        return self.get_limited(key, limit)
+
+    def get_many(
+        self, keys: Iterable[str], *, limit: int | None = None
+    ) -> Iterator[tuple[str, bytes | None]]:
         """Yield ``(key, bytes)`` for each key, ``None`` for keys that vanished.
 
         Remote backends fetch with :attr:`max_workers` threads; results come back in the
-        order of ``keys``.
+        order of ``keys``. With ``limit``, each is read with :meth:`get_limited`.
         """
         keys = list(keys)
 
         def fetch(key: str) -> tuple[str, bytes | None]:
             try:
-                return key, self.get(key)
+                return key, self.get(key) if limit is None else self.get_limited(key, limit)
             except NotFound:
                 return key, None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import mmap
 import os
 import secrets
 import stat
@@ -24,7 +25,7 @@ from mlineage.storage._base import (
     Store,
     check_mode,
     map_os_errors,
-    read_limit,
+    too_large,
     translate_os_error,
     validate_key,
 )
@@ -98,8 +99,8 @@ class LocalStore(Store):
     directory is a real directory: the store follows no symlink and opens no FIFO, socket
     or device. Listings leave such entries out, reading one raises
     :class:`~mlineage.errors.UnsupportedObject`, writing through a symlinked directory is
-    refused, and ``mlineage fsck`` reports them. Records and packs larger than the
-    format allows (:func:`~mlineage.storage._base.read_limit`) are refused the same way.
+    refused, and ``mlineage fsck`` reports them. An object larger than the limit a reader
+    gives (:meth:`get_limited`: records, packs) is refused before a byte is read.
     A read-only file system, a permission refused and a full disk raise
     :class:`~mlineage.errors.StoreReadOnly`, :class:`~mlineage.errors.PermissionDenied`
     and :class:`~mlineage.errors.StoreFull`, naming the path.
@@ -145,12 +146,18 @@ class LocalStore(Store):
 
     def get(self, key: str) -> bytes:
         # docstring inherited
+        return self._read_object(key, None)
+
+    def get_limited(self, key: str, limit: int) -> bytes:
+        # docstring inherited
+        return self._read_object(key, limit)
+
+    def _read_object(self, key: str, limit: int | None) -> bytes:
         path = self._file(key)
         fd, size = self._open_object(key, path)
         try:
-            limit = read_limit(key)
             if limit is not None and size > limit:
-                raise self._too_large(key, size, limit)
+                raise too_large(self, key, size, limit)
             chunks: list[bytes] = []
             total = 0
             # The first read asks for the whole file (a pack is megabytes): one read and
@@ -169,8 +176,21 @@ class LocalStore(Store):
                 chunks.append(chunk)
                 total += len(chunk)
                 if limit is not None and total > limit:
-                    raise self._too_large(key, total, limit)
+                    raise too_large(self, key, total, limit)
                 want = _READ_SIZE
+        finally:
+            os.close(fd)
+
+    def map_limited(self, key: str, limit: int) -> bytes | mmap.mmap:
+        # docstring inherited
+        fd, size = self._open_object(key, self._file(key))
+        try:
+            if size > limit:
+                raise too_large(self, key, size, limit)
+            if size == 0:
+                return b""
+            # The mapping outlives the file: a compactor may delete it, readers keep reading.
+            return mmap.mmap(fd, size, access=mmap.ACCESS_READ)
         finally:
             os.close(fd)
 
@@ -221,14 +241,6 @@ class LocalStore(Store):
             "regular files only and follows no symlink inside a store (it could lead reads "
             "and writes outside it): remove it, or replace it with the file it stands for; "
             "run `mlineage fsck`",
-            key,
-        )
-
-    def _too_large(self, key: str, size: int, limit: int) -> UnsupportedObject:
-        return UnsupportedObject(
-            f"{key!r} in store {self.uri} is {size} bytes or more, larger than the format "
-            f"allows there ({limit} bytes), so mlineage did not write it and will not read "
-            "it; run `mlineage fsck`",
             key,
         )
 
@@ -333,18 +345,20 @@ class LocalStore(Store):
         if self.durable:
             _fsync_dir(path.parent)
 
-    def get_many(self, keys: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
+    def get_many(
+        self, keys: Iterable[str], *, limit: int | None = None
+    ) -> Iterator[tuple[str, bytes | None]]:
         # docstring inherited
         keys = list(keys)
         if len(keys) < _PREFETCH_MIN:
-            yield from super().get_many(keys)
+            yield from super().get_many(keys, limit=limit)
             return
 
         def read(chunk: list[str]) -> list[tuple[str, bytes | None]]:
             out: list[tuple[str, bytes | None]] = []
             for key in chunk:
                 try:
-                    out.append((key, self.get(key)))
+                    out.append((key, self._read_object(key, limit)))
                 except NotFound:
                     out.append((key, None))
             return out

@@ -1,0 +1,241 @@
+"""The columns of the lineage graph, and how versions get into them.
+
+:class:`~mlineage.graph.LineageGraph` keeps one entry per version in flat columns (ids,
+first parents, creation times, metric values as ``array`` of C doubles, where each
+version's record is) rather than one Python object per version: a million versions
+take tens of megabytes, and a version object is made only when something asks for it
+(:meth:`GraphColumns.node`). This module fills the columns; ``graph`` queries them.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from array import array
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from mlineage._columns import VersionColumns
+from mlineage.records import ModelVersion, VersionSource
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["GraphColumns"]
+
+_new = object.__new__
+_setattr = object.__setattr__
+
+
+class GraphColumns:
+    """The per-version columns of a lineage graph (see the module docstring)."""
+
+    def __init__(self) -> None:
+        # Columns, one entry per node index. A node's version object exists only once
+        # something asked for it: versions read from packs are made (unread) on first
+        # access and kept; versions whose record lives in a store (``source.weak``) are
+        # kept only while someone holds them, so a process that logs for months holds
+        # columns, not objects.
+        self._index: dict[str, int] = {}
+        self._ids: list[str] = []
+        self._held: list[ModelVersion | None] = []
+        self._sources: list[VersionSource | None] = []
+        self._records = array("q")  # record number of each node in its source
+        self._weak: weakref.WeakValueDictionary[int, ModelVersion] = weakref.WeakValueDictionary()
+        self._first = array("q")  # first parent's index, -1 for a root
+        self._extra: dict[int, tuple[int, ...]] = {}  # every parent of a merge
+        self._children: list[list[int]] = []
+        self._kinds: list[str] = []
+        self._created = array("q")  # microseconds since the epoch, UTC
+        self._order: list[str] = []  # ids sorted (creation order)
+        self._rank: np.ndarray[Any, np.dtype[np.int64]] | None = None  # index -> position
+        # metric -> value per node index (NaN: not measured; may be shorter than the graph)
+        self._metrics: dict[str, array[float]] = {}
+        self._chain: tuple[int, list[int]] = (-1, [])  # the last first-parent chain walked
+        #: What each version object the graph makes holds (a tracker: how to read its
+        #: environment; see ``mlineage.records.hold``).
+        self.held_state: dict[str, Any] = {}
+
+    def _link(self, i: int, links: Sequence[int]) -> None:
+        self._first.append(links[0] if links else -1)
+        if len(links) > 1:
+            self._extra[i] = tuple(links)
+        for p in links:
+            self._children[p].append(i)
+
+    def add_columns(self, columns: VersionColumns) -> list[int]:
+        """Add the versions of ``columns`` (any order); return the rows left out, by id.
+
+        This is how a tracker adds what it loads: a pack's index gives the columns
+        without decoding its records, whose nodes stay unread until looked at. A row is
+        left out when a parent is in neither the graph nor ``columns``; rows whose id is
+        already present (or repeated) are skipped.
+        """
+        ids, all_parents = columns.ids, columns.parents
+        index, first, children = self._index, self._first, self._children
+        base, count = len(self._ids), len(ids)
+        rows: range | list[int] = range(count)
+        if ids != sorted(ids):
+            rows = sorted(rows, key=ids.__getitem__)
+        # Fast path, inlined (10^6 rows on load): ids are time-ordered and a version never
+        # predates its parents, so in id order almost every version finds its parents
+        # already inserted. Node i is the i-th row taken; the per-node columns are filled
+        # in bulk afterwards, and the child lists made in one go (the unused ones dropped).
+        left: list[int] = []  # rows skipped (already present) or deferred
+        deferred: list[int] = []
+        children += [[] for _ in range(count)]
+        extra = self._extra
+        i = base
+        for row in rows:
+            version_id = ids[row]
+            if version_id in index:
+                left.append(row)
+                continue
+            links = all_parents[row]
+            try:
+                if len(links) == 1:
+                    link = index[links[0]]
+                    children[link].append(i)
+                    first.append(link)
+                elif not links:
+                    first.append(-1)
+                else:
+                    resolved = tuple([index[p] for p in links])
+                    for p in resolved:
+                        children[p].append(i)
+                    first.append(resolved[0])
+                    extra[i] = resolved
+            except KeyError:
+                left.append(row)
+                deferred.append(row)
+                continue
+            index[version_id] = i
+            i += 1
+        del children[i:]
+        in_order = not left and isinstance(rows, range)
+        taken: Sequence[int]
+        if in_order:
+            taken = rows
+        else:
+            out = set(left)
+            taken = [r for r in rows if r not in out]
+        self._append_rows(columns, taken)
+        orphans: list[int] = []
+        if deferred:
+            taken = [*taken, *self._insert_deferred(columns, deferred, orphans)]
+        if not taken:
+            return orphans
+        nan = math.nan
+        for name, values in columns.metrics.items():
+            column = self._metrics.get(name)
+            if column is None:
+                column = self._metrics[name] = array("d")
+            if len(column) < base:
+                column.extend([nan] * (base - len(column)))
+            column.extend([nan if values[r] is None else values[r] for r in taken])  # type: ignore[misc]
+        inserted = [ids[r] for r in taken]
+        order = self._order
+        if (not order or inserted[0] > order[-1]) and in_order:
+            order += inserted  # the common case: new versions are the newest
+        else:
+            order += inserted
+            order.sort()
+        self._inserted(inserted)
+        return orphans
+
+    def _append_rows(self, columns: VersionColumns, taken: Sequence[int]) -> None:
+        """The per-node columns of the rows inserted (in insertion order)."""
+        if isinstance(taken, range) and taken == range(len(columns)):
+            self._ids += columns.ids
+            self._held += columns.nodes
+            self._sources += columns.sources
+            self._records.extend(columns.records)
+            self._kinds += columns.kinds
+            self._created.extend(columns.created)
+            return
+        self._ids += [columns.ids[r] for r in taken]
+        self._held += [columns.nodes[r] for r in taken]
+        self._sources += [columns.sources[r] for r in taken]
+        self._records.extend([columns.records[r] for r in taken])
+        self._kinds += [columns.kinds[r] for r in taken]
+        self._created.extend([columns.created[r] for r in taken])
+
+    def _insert_deferred(
+        self, columns: VersionColumns, deferred: list[int], orphans: list[int]
+    ) -> list[int]:
+        """Kahn's algorithm over the rows whose parents were not all present.
+
+        Returns the rows inserted, in insertion order; ``orphans`` receives the rest.
+        """
+        index, ids, all_parents = self._index, columns.ids, columns.parents
+        unresolved: dict[int, int] = {}
+        waiters: dict[str, list[int]] = {}
+        ready: list[int] = []
+        pending: set[str] = set()
+        for row in deferred:
+            if ids[row] in index or ids[row] in pending:
+                continue
+            pending.add(ids[row])
+            missing = {p for p in all_parents[row] if p not in index}
+            if missing:
+                unresolved[row] = len(missing)
+                for parent in missing:
+                    waiters.setdefault(parent, []).append(row)
+            else:
+                ready.append(row)
+        waiting = {row for rows in waiters.values() for row in rows}
+        inserted: list[int] = []
+        while ready:
+            row = ready.pop()
+            if ids[row] in index:
+                continue
+            i = len(self._ids)
+            index[ids[row]] = i
+            self._children.append([])
+            self._link(i, [index[p] for p in all_parents[row]])
+            self._append_rows(columns, [row])
+            inserted.append(row)
+            waiting.discard(row)
+            for waiter in waiters.pop(ids[row], ()):
+                unresolved[waiter] -= 1
+                if unresolved[waiter] == 0:
+                    ready.append(waiter)
+        orphans += sorted(waiting, key=ids.__getitem__)
+        return inserted
+
+    def _parents_of(self, i: int) -> tuple[int, ...]:
+        links = self._extra.get(i)
+        if links is not None:
+            return links
+        first = self._first[i]
+        return () if first < 0 else (first,)
+
+    def node(self, index: int) -> ModelVersion:
+        """The version stored at node ``index`` (as returned by the index methods)."""
+        version = self._held[index]
+        if version is not None:
+            return version
+        source = self._sources[index]
+        assert source is not None  # a node is held or has a source
+        if getattr(source, "weak", False):
+            version = self._weak.get(index)
+            if version is None:
+                version = self._weak[index] = self._unread(index, source)
+            return version
+        version = self._held[index] = self._unread(index, source)
+        return version
+
+    def _unread(self, index: int, source: VersionSource) -> ModelVersion:
+        # What lazy_version does, inlined: a history of 10^6 versions makes 10^6 of these.
+        version = _new(ModelVersion)
+        _setattr(version, "__dict__", {"id": self._ids[index]})
+        private = {"source": source, "index": self._records[index], **self.held_state}
+        _setattr(version, "__pydantic_private__", private)
+        return version
+
+    def _nodes(self, indices: Iterable[int]) -> list[ModelVersion]:
+        held, node = self._held, self.node
+        return [held[i] or node(i) for i in indices]
+
+    def _inserted(self, ids: list[str]) -> None:
+        """Called with the ids each :meth:`add_columns` inserted (in insertion order)."""
