@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("storage", ("storage", "testing")),
     ("records", ("records", "_coerce", "_columns", "environment")),
     ("codec", ("codec",)),
+    ("engines", ("engines",)),
     ("graph", ("_graph_columns", "graph", "_reader", "index", "refs", "artifacts")),
     (
         "queries and write path",
@@ -43,6 +44,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("lineage analysis", ("analysis",)),
     ("promotion gate", ("gate",)),
     ("facade", ("tracker", "core")),
+    ("connectors", ("connectors",)),
     ("presentation", ("display", "views", "report", "demo", "cli", "__main__", "__init__")),
 ]
 
@@ -57,6 +59,10 @@ ALLOWED_UPWARD: dict[tuple[str, str], str] = {
     ("analysis.lineage", "tracker"): "type hints of tracker.analysis",
     ("lineage", "tracker"): "type hints of Lineage (tracker.lineage)",
     ("evidence", "tracker"): "type hints of a function of a tracker",
+    # DataSnapshot's doors to the engines, imported only when called
+    ("records._data", "engines.objects"): "DataSnapshot.from_uri (in the function)",
+    ("records._data", "engines.spark"): "DataSnapshot.from_spark (in the function)",
+    ("records._data", "engines.dask"): "DataSnapshot.from_dask (in the function)",
     # the promotion gate: a function of a tracker, stamping the library's version
     ("gate._measure", "tracker"): "type hints of a function of a tracker",
     ("gate.evaluate", "tracker"): "type hints of gate() and promote()",
@@ -223,9 +229,10 @@ def test_reserved_packages_import_only_what_they_may(package: str) -> None:
             continue
         for target in targets:
             top = target.split(".")[0]
-            assert (top in allowed and not target.split(".")[-1].startswith("_")) or (
-                top == package
-            ), f"mlineage.{module} imports mlineage.{target}"
+            public = target == "__init__" or not target.split(".")[-1].startswith("_")
+            assert (top in allowed and public) or top == package, (
+                f"mlineage.{module} imports mlineage.{target}"
+            )
 
 
 def test_statistics_know_nothing_of_trackers_or_stores() -> None:
@@ -244,3 +251,32 @@ def test_no_module_is_a_second_facade() -> None:
     sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in ROOT.rglob("*.py")}
     assert {name: n for name, n in sizes.items() if n > 600} == {}
     assert sizes["tracker.py"] < 500
+
+
+def test_connectors_use_only_the_public_api() -> None:
+    # Connectors are users of mlineage like any other (CONTRIBUTING's package map): they
+    # import its public modules only, at module level or inside functions.
+    public = (
+        "mlineage",
+        "mlineage.errors",
+        "mlineage.records",
+        "mlineage.analysis",
+        "mlineage.storage",
+    )
+    folder = ROOT / "connectors"
+    assert list(folder.glob("*.py")), "the connectors package is missing"
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                if name == "mlineage" or name.startswith("mlineage."):
+                    allowed = (
+                        name in public
+                        or name == "mlineage.connectors"
+                        or name.startswith("mlineage.connectors.")
+                    )
+                    assert allowed, f"connectors/{path.name} imports {name}"

@@ -636,6 +636,14 @@ def test_progress_waits_and_honours_the_environment(monkeypatch: pytest.MonkeyPa
     assert terminal.getvalue() == ""
 
 
+def test_progress_counts_items_when_given_a_unit() -> None:
+    terminal = _Terminal()
+    with Progress(1000, "importing runs", stream=terminal, delay=0.0, unit="runs") as bar:
+        bar.update(250)
+    assert "importing runs  25% 250/1000 runs" in terminal.getvalue()
+    assert "KiB" not in terminal.getvalue()
+
+
 # --------------------------------------------------------------------------- arrays
 
 

@@ -1,4 +1,4 @@
-"""A dependency-free progress line for long byte-counting jobs, drawn on stderr."""
+"""A dependency-free progress line for long jobs (bytes, or items such as runs), on stderr."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _human(num_bytes: float) -> str:
 
 
 class Progress:
-    """Byte progress on one ``\\r``-rewritten line of stderr, shown only when it helps.
+    """Progress on one ``\\r``-rewritten line of stderr, shown only when it helps.
 
     With ``enabled=None`` the line appears only if stderr is a terminal, the environment
     variable ``MLINEAGE_PROGRESS`` is not ``"0"``, and the work has already taken ``delay``
@@ -34,7 +34,7 @@ class Progress:
     Parameters
     ----------
     total : int
-        Bytes expected.
+        Bytes (or items) expected.
     label : str
         Text before the figures, e.g. ``"hashing data/"``.
     enabled : bool or None
@@ -45,6 +45,9 @@ class Progress:
         Seconds of silence before an automatic (``enabled=None``) line appears.
     interval : float
         Minimum seconds between redraws.
+    unit : str or None
+        None counts bytes (``2.0 KiB/4.0 KiB``); a word counts items (``"runs"``:
+        ``12/1000 runs``).
 
     Examples
     --------
@@ -66,10 +69,12 @@ class Progress:
         stream: TextIO | None = None,
         delay: float = 1.0,
         interval: float = 0.1,
+        unit: str | None = None,
     ) -> None:
         self.total = max(int(total), 0)
         self.label = label
         self.done = 0
+        self.unit = unit
         self._stream = stream
         self._interval = interval
         self._lock = threading.Lock()
@@ -116,7 +121,7 @@ class Progress:
         return self._active
 
     def update(self, num_bytes: int) -> None:
-        """Record ``num_bytes`` more bytes done, and redraw if it is time to."""
+        """Record ``num_bytes`` more bytes (or items) done, and redraw if it is time to."""
         if not self._active:
             return
         with self._lock:
@@ -129,9 +134,14 @@ class Progress:
         self._last_draw = now
         elapsed = now - self._start
         pct = 100.0 * self.done / self.total if self.total else 100.0
-        text = f"{self.label} {min(pct, 100.0):3.0f}% {_human(self.done)}/{_human(self.total)}"
-        if elapsed >= 0.5:
-            text += f" {_human(self.done / elapsed)}/s"
+        if self.unit is None:
+            text = f"{self.label} {min(pct, 100.0):3.0f}% {_human(self.done)}/{_human(self.total)}"
+            if elapsed >= 0.5:
+                text += f" {_human(self.done / elapsed)}/s"
+        else:
+            text = f"{self.label} {min(pct, 100.0):3.0f}% {self.done}/{self.total} {self.unit}"
+            if elapsed >= 0.5:
+                text += f" {self.done / elapsed:.0f} {self.unit}/s"
         # Pad with spaces so a shorter line fully covers the previous, longer one.
         self._write("\r" + text.ljust(self._width))
         self._width = max(self._width, len(text))

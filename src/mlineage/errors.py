@@ -31,7 +31,8 @@ caught builtins, keeps working::
     │   ├── InvalidRecord (TypeError)   record built by hand with a wrong or unknown field
     │   ├── UnhashableData (TypeError)  array or column that cannot be hashed without pickle
     │   ├── PayloadTooLarge             evidence payload over the size limit
-    │   └── InvalidPolicy               gate policy with an unknown key or a wrong value
+    │   ├── InvalidPolicy               gate policy with an unknown key or a wrong value
+    │   └── InvalidSource               a connector's source document it cannot read (card, dvc.lock)
     ├── LookupFailed (LookupError)
     │   ├── ModelNotFound (KeyError)    no such model in the store
     │   ├── VersionNotFound (KeyError)  no version matches the reference
@@ -46,6 +47,7 @@ caught builtins, keeps working::
     ├── HashMismatch (ValueError)       content does not match its recorded hash
     ├── PathChanged                     file modified while it was being hashed
     ├── CheckoutError                   a version could not be reconstructed
+    ├── ExportFailed (ConnectionError)  an export target refused the events or is unreachable
     └── Untestable                      raised by a bisect test: skip this version
 """
 
@@ -61,6 +63,7 @@ __all__ = [
     "CheckoutError",
     "CorruptRecord",
     "EvidenceNotFound",
+    "ExportFailed",
     "FingerprintNotFound",
     "HashMismatch",
     "InvalidHyperparameter",
@@ -70,6 +73,7 @@ __all__ = [
     "InvalidName",
     "InvalidPolicy",
     "InvalidRecord",
+    "InvalidSource",
     "InvalidTime",
     "LookupFailed",
     "MLineageError",
@@ -85,6 +89,7 @@ __all__ = [
     "PayloadTooLarge",
     "ProfileNotFound",
     "ReadOnlyError",
+    "SourceNotFound",
     "StoreError",
     "StoreFormatError",
     "StoreFull",
@@ -249,6 +254,15 @@ class PayloadTooLarge(InvalidInput):
     """An evidence payload is larger than the store keeps as one evidence blob."""
 
 
+class InvalidSource(InvalidInput):
+    """A connector's source document (a model card, a ``dvc.lock``) cannot be read as its
+    system documents it; the message names the file or entity."""
+
+
+class SourceNotFound(LookupFailed, KeyError):
+    """A connector's source (an MLflow experiment, a card file, a repository) does not exist."""
+
+
 class InvalidPolicy(InvalidInput):
     """A promotion gate's policy has an unknown key, a value of the wrong type or range, or
     is not valid TOML/YAML/JSON; the message names the key and the line of the file."""
@@ -275,6 +289,10 @@ class PathChanged(MLineageError):
 
 class CheckoutError(MLineageError):
     """A version could not be reconstructed (missing or altered files)."""
+
+
+class ExportFailed(MLineageError, ConnectionError):
+    """An export target (an OpenLineage endpoint) refused the events or could not be reached."""
 
 
 class UnsupportedObject(StoreError, CorruptRecord):

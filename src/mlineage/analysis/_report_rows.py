@@ -2,8 +2,10 @@
 
 ``tracker.report(path)`` collects them when it is not given ``analyses=``: change points of
 every metric along the main history, data drift of every step (when the versions' data
-snapshots have profiles) and behaviour shifts (when versions have fingerprints on a shared
-probe set). An analysis with nothing to show is left out, and the report says so.
+snapshots have profiles), behaviour shifts (when versions have fingerprints on a shared
+probe set) and the evidence attached to versions (an Evidently report's drift share and
+drifted columns, its full JSON). An analysis with nothing to show is left out, and the
+report says so.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from mlineage.errors import MLineageError
 
 if TYPE_CHECKING:
+    from mlineage.records import EvidenceEvent
     from mlineage.tracker import Tracker
 
 __all__ = ["collect"]
@@ -91,6 +94,53 @@ def behaviour_rows(tracker: Tracker) -> list[dict[str, Any]]:
     ]
 
 
+#: Largest evidence payload embedded in the report; the whole page embeds at most 8 times it.
+MAX_EMBED = 1 << 20
+
+
+def _full_json(tracker: Tracker, event: EvidenceEvent, budget: list[int]) -> dict[str, Any] | None:
+    """The payload to embed (``json``), or why it is not (``note``)."""
+    if event.payload is None:
+        return None
+    cell: dict[str, Any] = {"event": event.id, "bytes": event.payload_size, "json": None}
+    size = event.payload_size or 0
+    if size > min(MAX_EMBED, budget[0]):
+        cell["note"] = f"too large to embed: mlineage evidence MODEL --json, then {event.id}"
+        return cell
+    try:
+        cell["json"] = tracker.load_evidence(event, raw=True).decode("utf-8")
+    except MLineageError as exc:  # a damaged blob must not stop the report (fsck's job)
+        cell["note"] = str(exc)
+        return cell
+    budget[0] -= size
+    return cell
+
+
+def evidence_rows(tracker: Tracker) -> list[dict[str, Any]]:
+    """One row per evidence event, newest first: its version, summary (the drift share
+    and drifted columns apart) and the full JSON payload, embedded up to a size."""
+    budget = [8 * MAX_EMBED]
+    rows = []
+    for event in tracker.evidence():
+        summary = dict(event.summary)
+        drifted = summary.pop("drifted_columns", None)
+        rows.append(
+            {
+                "version": event.version,
+                "kind": event.kind,
+                "recorded": event.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+                "tool": " ".join(t for t in (event.tool, event.tool_version) if t) or None,
+                "drift share": summary.pop("drift_share", None),
+                "drifted columns": (
+                    ", ".join(map(str, drifted)) if isinstance(drifted, list) else drifted
+                ),
+                "summary": summary,
+                "full JSON": _full_json(tracker, event, budget),
+            }
+        )
+    return rows
+
+
 def collect(tracker: Tracker) -> dict[str, Any]:
     """The ``analyses`` mapping of :func:`mlineage.report.write_report` for ``tracker``.
 
@@ -102,7 +152,11 @@ def collect(tracker: Tracker) -> dict[str, Any]:
     points = change_point_rows(tracker)
     if points:
         analyses["change_points"] = points
-    for key, rows_of in (("drift", drift_rows), ("behaviour", behaviour_rows)):
+    for key, rows_of in (
+        ("drift", drift_rows),
+        ("behaviour", behaviour_rows),
+        ("evidence", evidence_rows),
+    ):
         try:
             rows = rows_of(tracker)
         except MLineageError:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from mlineage.blame import BlameReport, Direction
     from mlineage.refs import Ref
     from mlineage.stats._compare import BehaviorDiff
+    from mlineage.stats._data_profile import DataProfile
     from mlineage.stats._drift_report import DriftReport
     from mlineage.stats._fingerprint import Fingerprint
     from mlineage.stats._probeset import ProbeSet
@@ -293,6 +294,29 @@ class Analysis:
         """
         params = {"alpha": alpha, "correction": correction, "drift_share": drift_share}
         return self._drift.between(a, b, params)
+
+    def profile(self, ref: Ref) -> DataProfile:
+        """The data profile stored with a version's data snapshot, verified against its key.
+
+        Parameters
+        ----------
+        ref : str or ModelVersion
+            The version.
+
+        Returns
+        -------
+        DataProfile
+            Read once per tracker and cached.
+
+        Raises
+        ------
+        ProfileNotFound
+            The snapshot has no profile, or its blob is missing from the store.
+        CorruptRecord
+            The blob is damaged.
+        VersionNotFound, AmbiguousReference
+        """
+        return self._drift.profile(self._tracker.get_version(ref))
 
     def drift_along(
         self,

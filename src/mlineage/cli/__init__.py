@@ -31,6 +31,15 @@
                                            [--write-cache] [--json]
     mlineage [--store URI] [--debug] drift-along MODEL [--on REF] [--write-cache] [--json]
     mlineage [--store URI] [--debug] bisect run MODEL GOOD BAD [--json] -- CMD [ARG...]
+    mlineage [--store URI] [--debug] import mlflow MODEL EXPERIMENT [--tracking-uri URI]
+                                     [--filter F] [--parent-tag T] [--alias-prefix P]
+                                     [--metric-history] [--dry-run] [--json]
+    mlineage [--store URI] [--debug] import hf MODEL CARD... [--dry-run] [--json]
+    mlineage [--store URI] [--debug] import dvc MODEL REPO [--rev REV ...] [--dry-run] [--json]
+    mlineage [--store URI] [--debug] export mlflow MODEL [--tracking-uri URI]
+                                     [--experiment NAME] [--dry-run] [--json]
+    mlineage [--store URI] [--debug] export openlineage MODEL [--ref REF] [--out FILE]
+                                     [--url URL] [--namespace NS] [--dry-run] [--json]
 
 ``--store`` and ``--debug`` may also follow the command (``mlineage fsck --store
 s3://bucket/lineage``). ``fsck`` checks the whole store and lists every problem;
@@ -49,7 +58,8 @@ The command is built on click, one module per family of commands: ``_history`` (
 ``_log`` (the DAG), ``_checkout`` (what a name designates), ``_annotate`` (events written
 afterwards: annotations, alias moves), ``_evidence`` (evidence events), ``_report`` (the
 HTML report), ``_store`` (the store as a whole), ``_drift`` (data drift and bisection),
-``_behaviour`` (compare, shifts), ``_gate`` (gate, promote), ``_demo`` (the demo);
+``_behaviour`` (compare, shifts), ``_gate`` (gate, promote), ``_demo`` (the demo),
+``_connectors`` (import, export);
 ``_common`` holds what they share. A new command goes into one of them, or a new module,
 and is added to :data:`cli` below. Command modules import the
 tracker, numpy and rich inside the command functions, so that ``mlineage --help`` starts
@@ -67,6 +77,7 @@ from mlineage.cli import (
     _annotate,
     _behaviour,
     _checkout,
+    _connectors,
     _demo,
     _drift,
     _evidence,
@@ -128,6 +139,8 @@ for _command in (
     _drift.drift_along,
     _drift.bisect,
     _demo.demo,
+    _connectors.import_,
+    _connectors.export,
 ):
     cli.add_command(_command)
 

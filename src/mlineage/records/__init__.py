@@ -13,7 +13,13 @@ from mlineage.records._base import (
     explain_validation,
     validate_name,
 )
-from mlineage.records._data import ArtifactRef, DataSnapshot, EnvironmentSnapshot, pending_blob
+from mlineage.records._data import (
+    ArtifactRef,
+    DataSnapshot,
+    EnvironmentSnapshot,
+    hold_blob,
+    pending_blob,
+)
 from mlineage.records._edge import LineageEdge
 from mlineage.records._events import (
     AliasEvent,
@@ -58,6 +64,7 @@ __all__ = [
     "VersionStatus",
     "bind_environments",
     "explain_validation",
+    "hold_blob",
     "is_lazy",
     "lazy_version",
     "lazy_versions",

@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, Field, JsonValue
 from mlineage.errors import InvalidRecord
 from mlineage.records._base import Record, held, hold
 
-__all__ = ["ArtifactRef", "DataSnapshot", "EnvironmentSnapshot", "pending_blob"]
+__all__ = ["ArtifactRef", "DataSnapshot", "EnvironmentSnapshot", "hold_blob", "pending_blob"]
 
 
 class ArtifactRef(Record):
@@ -304,6 +304,86 @@ class DataSnapshot(Record):
         hold(snapshot, pending=pending)
         return snapshot
 
+    @classmethod
+    def from_uri(
+        cls, uri: str, *, profile: bool = False, label: str | None = None, notes: str | None = None
+    ) -> DataSnapshot:
+        """Snapshot data where it lives, from its object listing, without downloading it.
+
+        ``s3://bucket/prefix/``, ``gs://bucket/prefix/``, ``file:///dir`` or a local path.
+        The listing (key, size, ETag or MD5/CRC32C, S3 version id in a versioned bucket or
+        GCS generation; size and modification time for local files) becomes the manifest,
+        and the hash is the hash of the listing, so ``Tracker.diff`` names the objects
+        added, removed or changed (see docs/engines.md for exactly what identifies an
+        object and what is lost). With ``profile=True`` the Parquet objects are profiled
+        in streaming batches with pyarrow (needs ``mlineage[data]``).
+
+        Raises
+        ------
+        PathNotFound
+            Nothing under ``uri``.
+        InvalidInput
+            Unknown scheme, keys a manifest cannot hold, or (with ``profile``) no Parquet.
+        StoreUnavailable, MissingDependency
+            As for stores on the same URI.
+        """
+        from mlineage.engines.objects import snapshot
+
+        return snapshot(uri, profile=profile, label=label, notes=notes)
+
+    @classmethod
+    def from_spark(
+        cls,
+        df: Any,
+        *,
+        profile: bool = False,
+        label: str | None = None,
+        path: str | None = None,
+        notes: str | None = None,
+    ) -> DataSnapshot:
+        """Snapshot a Spark DataFrame by the files it reads, never collecting its rows.
+
+        ``df.inputFiles()`` with each file's size, modification time and Hadoop checksum
+        (when the file system has one) becomes the manifest; ``profile=True`` profiles
+        the frame on the executors (:func:`mlineage.engines.spark.profile`). ``path``
+        names the data (a table name); by default the files' common folder. Needs
+        ``pip install 'mlineage[spark]'``.
+
+        Raises
+        ------
+        InvalidInput
+            The frame reads no files, or (with ``profile``) cannot be profiled.
+        """
+        from mlineage.engines.spark import snapshot
+
+        return snapshot(df, profile=profile, label=label, path=path, notes=notes)
+
+    @classmethod
+    def from_dask(
+        cls,
+        ddf: Any,
+        *,
+        source: str | None = None,
+        profile: bool = False,
+        label: str | None = None,
+        notes: str | None = None,
+    ) -> DataSnapshot:
+        """Snapshot a Dask DataFrame by the objects it reads, never computing it locally.
+
+        ``source`` (the URI or folder it was read from; by default the path given to
+        ``dd.read_parquet``) is listed as in :meth:`from_uri`; ``profile=True`` profiles
+        the frame on the workers (:func:`mlineage.engines.dask.profile`). Needs
+        ``pip install 'mlineage[dask]'``.
+
+        Raises
+        ------
+        InvalidInput
+            No source given or found, or (with ``profile``) the frame cannot be profiled.
+        """
+        from mlineage.engines.dask import snapshot
+
+        return snapshot(ddf, source=source, profile=profile, label=label, notes=notes)
+
     def with_profile(self, profile: Any) -> DataSnapshot:
         """This snapshot with ``profile`` attached (stored as a blob when it is logged).
 
@@ -335,6 +415,25 @@ def _pend(pending: dict[str, bytes], blob: tuple[str, bytes]) -> str:
     key, data = blob
     pending[key] = data
     return key
+
+
+def hold_blob(snapshot: DataSnapshot, key: str, data: bytes) -> None:
+    """Let ``snapshot`` carry the bytes of blob ``key`` until its version is logged.
+
+    For snapshots made outside this module from bytes the store does not have yet (an
+    object listing's manifest, :mod:`mlineage.engines`): the writer stores them before
+    the version record, as for :meth:`DataSnapshot.from_path`. The bytes travel with the
+    object (never a table shared by the process); copies made by
+    :meth:`~DataSnapshot.with_profile` keep them.
+
+    >>> snapshot = DataSnapshot(path="s3://bucket/jan/")
+    >>> hold_blob(snapshot, "blobs/sha256/00/" + "0" * 62, b"{}")
+    >>> pending_blob(snapshot, "blobs/sha256/00/" + "0" * 62)
+    b'{}'
+    """
+    pending = dict(held(snapshot, "pending") or {})
+    pending[key] = data
+    hold(snapshot, pending=pending)
 
 
 def pending_blob(snapshot: DataSnapshot, key: str) -> bytes | None:

@@ -33,6 +33,7 @@ __all__ = [
     "GCSStore",
     "LocalStore",
     "MemoryStore",
+    "ObjectInfo",
     "PartialUpload",
     "PutMode",
     "S3Store",
@@ -46,12 +47,17 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from mlineage.storage._cloud import ObjectInfo
     from mlineage.storage._gcs import GCSStore
     from mlineage.storage._s3 import S3Store
 
 # Resolved on first access so that ``import mlineage`` loads no cloud backend module; the
 # backends themselves import boto3 / google-cloud-storage only when a store is created.
-_LAZY = {"S3Store": "mlineage.storage._s3", "GCSStore": "mlineage.storage._gcs"}
+_LAZY = {
+    "S3Store": "mlineage.storage._s3",
+    "GCSStore": "mlineage.storage._gcs",
+    "ObjectInfo": "mlineage.storage._cloud",
+}
 
 
 def __getattr__(name: str) -> Any:

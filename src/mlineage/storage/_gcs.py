@@ -17,6 +17,7 @@ from mlineage.storage._cloud import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
     BucketStore,
+    ObjectInfo,
     Upload,
     parse_bucket_uri,
     redact_url,
@@ -269,6 +270,22 @@ class GCSStore(BucketStore):
         for blob in blobs:
             yield blob.name
         yield from blobs.prefixes  # filled in while the pages above were read
+
+    def _list_info(self, prefix: str) -> Iterator[ObjectInfo]:
+        # docstring inherited
+        blobs = self._client.list_blobs(
+            self._bucket, prefix=prefix, timeout=self._timeout, retry=self._retry
+        )
+        for blob in blobs:
+            # MD5 is of the bytes; composed objects have none, only a CRC32C.
+            tag = f"md5:{blob.md5_hash}" if blob.md5_hash else f"crc32c:{blob.crc32c}"
+            yield ObjectInfo(
+                key=blob.name,
+                size=int(blob.size or 0),
+                etag=tag if (blob.md5_hash or blob.crc32c) else None,
+                version=None if blob.generation is None else str(blob.generation),
+                modified=None if blob.updated is None else blob.updated.timestamp(),
+            )
 
     def _delete(self, name: str) -> None:
         # docstring inherited

@@ -18,6 +18,7 @@ from mlineage.storage._cloud import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
     BucketStore,
+    ObjectInfo,
     parse_bucket_uri,
     redact_url,
 )
@@ -308,6 +309,23 @@ class S3Store(BucketStore):
             for entry in page.get("Contents", ()):
                 yield entry["Key"]
 
+    def _list_info(self, prefix: str) -> Iterator[ObjectInfo]:
+        # docstring inherited
+        # A versioned bucket is listed by version, so each current object comes with the
+        # id that fetches exactly these bytes later; delete markers hide deleted keys.
+        status = self._client.get_bucket_versioning(Bucket=self.bucket).get("Status")
+        if status in ("Enabled", "Suspended"):
+            paginator = self._client.get_paginator("list_object_versions")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for entry in page.get("Versions", ()):
+                    if entry.get("IsLatest"):
+                        yield _s3_info(entry, entry.get("VersionId"))
+            return
+        paginator = self._client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for entry in page.get("Contents", ()):
+                yield _s3_info(entry, None)
+
     def _delete(self, name: str) -> None:
         # docstring inherited
         # S3 answers 204 for a missing key too, which is the idempotence we promise.
@@ -414,6 +432,17 @@ class _MultipartUpload:
 
     def terminate(self) -> None:
         self._client.abort_multipart_upload(**self._where, UploadId=self._id)
+
+
+def _s3_info(entry: dict[str, Any], version: str | None) -> ObjectInfo:
+    modified = entry.get("LastModified")
+    return ObjectInfo(
+        key=entry["Key"],
+        size=int(entry.get("Size", 0)),
+        etag=entry.get("ETag", "").strip('"') or None,
+        version=version,
+        modified=None if modified is None else modified.timestamp(),
+    )
 
 
 def open_s3_uri(uri: str, read_only: bool = False) -> S3Store:

@@ -1360,12 +1360,23 @@
       var rows = own(analyses, p[0]);
       if (!rows) panel.appendChild(el("p", { class: "empty", text: p[2] }));
       else if (!rows.length) panel.appendChild(el("p", { class: "empty", text: "The analysis recorded no rows." }));
-      else panel.appendChild(analysisTable(rows));
+      else panel.appendChild(analysisTable(rows, p[0]));
       container.appendChild(panel);
     });
   }
 
-  function analysisTable(rows) {
+  // An evidence payload: a <details> holding the full JSON; its id is the anchor
+  // #evidence-<event id>. Too large or unreadable payloads say why instead.
+  function evidenceJson(cell) {
+    if (typeof own(cell, "json") !== "string") {
+      return el("span", { class: "muted", text: String(own(cell, "note") || "not embedded") });
+    }
+    return el("details", { id: "evidence-" + String(own(cell, "event")) },
+      el("summary", { text: "full JSON (" + fmtNum(own(cell, "bytes")) + " bytes)" }),
+      el("pre", { class: "evidence-json", text: own(cell, "json") }));
+  }
+
+  function analysisTable(rows, key) {
     var columns = [];
     var seen = new Set();
     rows.forEach(function (row) {
@@ -1378,6 +1389,9 @@
     rows.slice(0, TABLE_ROWS).forEach(function (row) {
       table.appendChild(el("tr", null, columns.map(function (c) {
         var value = own(row, c);
+        if (key === "evidence" && c === "full JSON" && value && typeof value === "object") {
+          return el("td", null, evidenceJson(value));
+        }
         if (typeof value === "number") return el("td", { class: "num", text: fmtNum(value) });
         if (typeof value === "string" && byId.has(value)) return el("td", null, versionLink(value));
         if (value === undefined || value === null) return el("td", { class: "muted", text: "\u2014" });

@@ -1,0 +1,258 @@
+"""``mlineage import`` and ``mlineage export``: bring history in from other systems, send it out.
+
+Each verb calls one function of :mod:`mlineage.connectors` and prints its
+:class:`~mlineage.connectors.ImportSummary` (``--json``: as an object). ``--dry-run`` reads
+the source and reports, writing nothing. Long imports draw a progress line on a terminal
+(``MLINEAGE_PROGRESS=0`` turns it off). The SDKs are imported by the connectors when a verb
+runs, so ``mlineage --help`` does not load them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import click
+
+from mlineage.cli._common import command, print_json
+from mlineage.cli._openlineage import openlineage_export
+
+if TYPE_CHECKING:
+    from mlineage.connectors import ImportSummary
+    from mlineage.tracker import Tracker
+
+__all__ = ["export", "import_"]
+
+DRY_RUN_HELP = "Read the source and report what would change; write nothing."
+
+
+@contextmanager
+def _progress(label: str, unit: str) -> Iterator[Callable[[int, int], None]]:
+    """A ``progress(done, total)`` callback drawing one line, started at the first call."""
+    from mlineage._progress import Progress
+
+    bars: list[Progress] = []
+
+    def update(done: int, total: int) -> None:
+        if not bars:
+            bars.append(Progress(total, label, unit=unit).__enter__())
+        bars[0].update(done - bars[0].done)
+
+    try:
+        yield update
+    finally:
+        if bars:
+            bars[0].__exit__(None, None, None)
+
+
+def _tracker(model: str, store: str | None, dry_run: bool) -> Tracker:
+    """The model to import into: created on first import; read-only for a dry run."""
+    from mlineage.tracker import Tracker
+
+    # The environment of the machine that imports is not the one the history was made in.
+    return Tracker(model, storage=store, read_only=dry_run, capture_environment=False)
+
+
+def _run(
+    tracker: Tracker,
+    unit: str,
+    as_json: bool,
+    call: Callable[[Tracker, Callable[[int, int], None]], ImportSummary],
+) -> int:
+    """Call a connector with a progress line counting ``unit``; print its summary."""
+    verb = "exporting" if unit == "versions" else "importing"
+    with _progress(f"{verb} {unit}", unit) as progress:
+        summary = call(tracker, progress)
+    if as_json:
+        print_json(summary.to_dict())
+    else:
+        click.echo(str(summary))
+    return 0
+
+
+@click.group(
+    "import",
+    short_help="import history from MLflow, Hugging Face or DVC",
+    epilog="""\b
+Examples:
+  mlineage import mlflow fraud-detector fraud --tracking-uri sqlite:///mlflow.db
+  mlineage import hf llm-family base/README.md ft/README.md --dry-run
+  mlineage import dvc fraud-detector ./fraud-repo --rev main --json
+\b
+Each takes --dry-run, --json, --store URI and --debug, like every command.""",
+)
+def import_() -> None:
+    """Import history from another system into a model (MLflow, Hugging Face, DVC)."""
+
+
+@click.group(
+    "export",
+    short_help="export a model's lineage (to MLflow or OpenLineage)",
+    epilog="""\b
+Examples:
+  mlineage export mlflow fraud-detector --tracking-uri sqlite:///mlflow.db
+  mlineage export openlineage fraud-detector --out events.ndjson
+  mlineage export openlineage fraud-detector --url http://localhost:5000 --json
+\b
+Each takes --dry-run, --json, --store URI and --debug, like every command.""",
+)
+def export() -> None:
+    """Export a model's lineage to another system (MLflow runs, OpenLineage run events)."""
+
+
+@command(
+    "mlflow",
+    short_help="an MLflow experiment's finished runs as versions",
+    epilog="""\b
+Examples:
+  mlineage import mlflow fraud-detector fraud --tracking-uri sqlite:///mlflow.db
+  mlineage import mlflow fraud-detector fraud --alias-prefix mlflow- --dry-run --json""",
+)
+@click.argument("model")
+@click.argument("experiment")
+@click.option("--tracking-uri", metavar="URI", help="MLflow tracking URI (default: MLflow's).")
+@click.option("--filter", "filter_string", metavar="F", help="MLflow search filter string.")
+@click.option("--parent-tag", metavar="TAG", help="Run tag holding the parent run's id.")
+@click.option("--alias-prefix", default="", metavar="P", help="Prefix of imported aliases.")
+@click.option("--metric-history", is_flag=True, help="Keep full metric histories as evidence.")
+@click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
+def import_mlflow(
+    store: str | None,
+    as_json: bool,
+    model: str,
+    experiment: str,
+    tracking_uri: str | None,
+    filter_string: str | None,
+    parent_tag: str | None,
+    alias_prefix: str,
+    metric_history: bool,
+    dry_run: bool,
+) -> int:
+    """Import EXPERIMENT's finished runs into MODEL (runs imported before are skipped)."""
+    from mlineage.connectors import mlflow
+
+    return _run(
+        _tracker(model, store, dry_run),
+        "runs",
+        as_json,
+        lambda tracker, progress: mlflow.import_runs(
+            tracker,
+            experiment,
+            tracking_uri,
+            filter_string,
+            parent_tag,
+            alias_prefix=alias_prefix,
+            metric_history=metric_history,
+            dry_run=dry_run,
+            progress=progress,
+        ),
+    )
+
+
+@command(
+    "hf",
+    short_help="Hugging Face model cards as a model tree",
+    epilog="""\b
+Examples:
+  mlineage import hf llm-family base/README.md ft/README.md
+  mlineage import hf llm-family acme/fraud-ft --json     # a repo id: fetched from the Hub""",
+)
+@click.argument("model")
+@click.argument("cards", nargs=-1, required=True)
+@click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
+def import_hf(
+    store: str | None, as_json: bool, model: str, cards: tuple[str, ...], dry_run: bool
+) -> int:
+    """Import model CARDS (card files, or repo ids read from the Hub) into MODEL, each
+    version named after its repo id with '/' written as '--'."""
+    from mlineage.connectors import hf
+
+    return _run(
+        _tracker(model, store, dry_run),
+        "cards",
+        as_json,
+        lambda tracker, progress: hf.import_model_tree(
+            tracker, cards, dry_run=dry_run, progress=progress
+        ),
+    )
+
+
+@command(
+    "dvc",
+    short_help="a DVC repository's data, params and metrics, one version per commit",
+    epilog="""\b
+Examples:
+  mlineage import dvc fraud-detector ./fraud-repo
+  mlineage import dvc fraud-detector ./fraud-repo --rev main~5..main --json""",
+)
+@click.argument("model")
+@click.argument("repo", type=click.Path(file_okay=False))
+@click.option(
+    "--rev",
+    "revs",
+    multiple=True,
+    metavar="REV",
+    help="git revisions to walk (git rev-list syntax, repeatable); default: HEAD only.",
+)
+@click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
+def import_dvc(
+    store: str | None,
+    as_json: bool,
+    model: str,
+    repo: str,
+    revs: tuple[str, ...],
+    dry_run: bool,
+) -> int:
+    """Import the DVC repository REPO into MODEL: one version per git commit."""
+    from mlineage.connectors import dvc as connector
+
+    return _run(
+        _tracker(model, store, dry_run),
+        "commits",
+        as_json,
+        lambda tracker, progress: connector.import_repo(
+            tracker, repo, list(revs) or None, dry_run=dry_run, progress=progress
+        ),
+    )
+
+
+@command(
+    "mlflow",
+    short_help="a model's versions as runs of an MLflow experiment",
+    epilog="""\b
+Examples:
+  mlineage export mlflow fraud-detector --tracking-uri sqlite:///mlflow.db
+  mlineage export mlflow fraud-detector --experiment fraud-lineage --json""",
+)
+@click.argument("model")
+@click.option("--tracking-uri", metavar="URI", help="MLflow tracking URI (default: MLflow's).")
+@click.option("--experiment", metavar="NAME", help="Experiment to write (default: MODEL).")
+@click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
+def export_mlflow(
+    store: str | None,
+    as_json: bool,
+    model: str,
+    tracking_uri: str | None,
+    experiment: str | None,
+    dry_run: bool,
+) -> int:
+    """Write MODEL's versions as finished runs (versions exported before are skipped)."""
+    from mlineage.cli._common import open_tracker
+    from mlineage.connectors import mlflow
+
+    return _run(
+        open_tracker(model, store),
+        "versions",
+        as_json,
+        lambda tracker, progress: mlflow.export(
+            tracker, tracking_uri, experiment, dry_run=dry_run, progress=progress
+        ),
+    )
+
+
+import_.add_command(import_mlflow)
+import_.add_command(import_hf)
+import_.add_command(import_dvc)
+export.add_command(export_mlflow)
+export.add_command(openlineage_export)
