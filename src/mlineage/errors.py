@@ -32,7 +32,7 @@ caught builtins, keeps working::
     │   ├── UnhashableData (TypeError)  array or column that cannot be hashed without pickle
     │   ├── PayloadTooLarge             evidence payload over the size limit
     │   ├── InvalidPolicy               gate policy with an unknown key or a wrong value
-    │   └── InvalidSource               a connector's source document it cannot read (card, dvc.lock)
+    │   └── InvalidSource               connector source it cannot read (card, dvc.lock)
     ├── LookupFailed (LookupError)
     │   ├── ModelNotFound (KeyError)    no such model in the store
     │   ├── VersionNotFound (KeyError)  no version matches the reference
