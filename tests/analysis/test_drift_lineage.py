@@ -333,3 +333,30 @@ def test_pending_bytes_that_do_not_match_their_key_are_never_written() -> None:
     with pytest.raises(HashMismatch, match="nothing was written"):
         tracker.log(model_path="m.pt", dataset=snap)
     assert not tracker.store.exists(key) and len(tracker) == 0
+
+
+def test_drift_along_shows_other_tools_evidence_beside_its_own_verdict(
+    history: ml.Tracker,
+) -> None:
+    """Attached evidence (an Evidently report, a gate verdict) appears on its version's step."""
+    month7 = history.get_version("month-7")
+    older = history.attach_evidence(month7, "evidently", {"x": 1}, {"drift_share": 0.4})
+    newer = history.attach_evidence(month7, "gate", {"y": 2}, {"decision": "refused"})
+    history.attach_evidence("month-3", "team-check", None, {"ok": True})
+    steps = {s.version.name: s for s in history.analysis.drift_along().steps}
+    assert [e.id for e in steps["month-7"].evidence] == [older.id, newer.id]
+    assert [e.kind for e in steps["month-3"].evidence] == ["team-check"]
+    assert all(not s.evidence for n, s in steps.items() if n not in ("month-3", "month-7"))
+    line = steps["month-7"].summary()
+    assert line.endswith("; evidence: evidently (drift share 0.4), gate (refused)")
+    assert steps["month-7"].anomalous  # mlineage's own verdict is unchanged by the evidence
+    as_dict = steps["month-7"].to_dict()["evidence"]
+    assert as_dict[0] == {
+        "id": older.id,
+        "kind": "evidently",
+        "tool": None,
+        "summary": {"drift_share": 0.4},
+    }
+    reopened = ml.Tracker.load("churn", storage=history.storage_path)
+    again = {s.version.name: s for s in reopened.analysis.drift_along().steps}
+    assert [e.id for e in again["month-7"].evidence] == [older.id, newer.id]

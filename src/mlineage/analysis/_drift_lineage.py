@@ -30,7 +30,7 @@ from mlineage.errors import (
     NotFound,
     ProfileNotFound,
 )
-from mlineage.records import ModelVersion
+from mlineage.records import EvidenceEvent, ModelVersion
 from mlineage.stats._data_profile import DataProfile
 from mlineage.stats._drift_report import DriftReport, FeatureDrift, drift_between
 from mlineage.stats.changepoints import robust_z
@@ -107,6 +107,10 @@ class DriftStep:
         ``z > ANOMALY_Z``.
     cached : bool
         The report was read from the store's drift cache, not computed.
+    evidence : tuple of EvidenceEvent
+        What other tools found about the step's version (``tracker.attach_evidence``: an
+        Evidently report, a gate verdict, a team's own check), oldest first; shown beside
+        mlineage's own verdict, never merged into it.
     """
 
     version: ModelVersion
@@ -117,6 +121,7 @@ class DriftStep:
     z: float | None = None
     anomalous: bool = False
     cached: bool = False
+    evidence: tuple[EvidenceEvent, ...] = ()
 
     def top(self, n: int = 3) -> list[FeatureDrift]:
         """The ``n`` most drifted features (most significant first); [] without a report."""
@@ -125,11 +130,15 @@ class DriftStep:
     def summary(self, n: int = 3) -> str:
         """One line: the drifted share and the top drifted features, or the note."""
         if self.report is None:
-            return f"no drift report: {self.note}"
-        tested = sum(f.test != "none" for f in self.report.features)
-        text = f"{len(self.report.drifted)} of {tested} features drifted"
-        if self.top(n):
-            text += ": " + ", ".join(f"{f.name} ({f.test} {f.statistic:.3g})" for f in self.top(n))
+            text = f"no drift report: {self.note}"
+        else:
+            tested = sum(f.test != "none" for f in self.report.features)
+            text = f"{len(self.report.drifted)} of {tested} features drifted"
+            if self.top(n):
+                top = ", ".join(f"{f.name} ({f.test} {f.statistic:.3g})" for f in self.top(n))
+                text += ": " + top
+        if self.evidence:
+            text += "; evidence: " + ", ".join(_evidence_words(e) for e in self.evidence)
         return text
 
     def to_dict(self) -> dict[str, Any]:
@@ -145,7 +154,21 @@ class DriftStep:
             "note": self.note,
             "top": [f.name for f in self.top()],
             "report": None if self.report is None else self.report.to_dict(),
+            "evidence": [
+                {"id": e.id, "kind": e.kind, "tool": e.tool, "summary": dict(e.summary)}
+                for e in self.evidence
+            ],
         }
+
+
+def _evidence_words(event: EvidenceEvent) -> str:
+    """``evidently (drift share 0.43)``, ``gate (passed)``: an evidence event in a few words."""
+    summary = event.summary
+    if isinstance(summary.get("drift_share"), int | float):
+        return f"{event.kind} (drift share {summary['drift_share']:.3g})"
+    if isinstance(summary.get("decision"), str):
+        return f"{event.kind} ({summary['decision']})"
+    return event.kind
 
 
 @dataclass(frozen=True)
@@ -417,6 +440,11 @@ class DriftLineage:
         history = [index.graph.node(i) for i in refs.history_indices(index, on)]
         profiles: dict[str, DataProfile] = {}
         steps = [self.step(p, v, params, profiles) for p, v in itertools.pairwise(history)]
+        found: dict[str, list[EvidenceEvent]] = {}
+        for event in reversed(list(self.tracker.evidence())):  # oldest first
+            found.setdefault(event.version, []).append(event)
+        if found:
+            steps = [replace(s, evidence=tuple(found.get(s.version.id, ()))) for s in steps]
         scored = [i for i, s in enumerate(steps) if s.score is not None]
         if len(scored) >= 3:
             z = robust_z([steps[i].score for i in scored])
