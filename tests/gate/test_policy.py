@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -100,7 +101,12 @@ policies = st.builds(
             st.builds(
                 AttachedRule,
                 names,
-                st.lists(st.tuples(names, st.floats(-5, 5)), min_size=1, max_size=2).map(tuple),
+                st.lists(
+                    st.tuples(names, st.floats(-5, 5)),
+                    min_size=1,
+                    max_size=2,
+                    unique_by=lambda t: t[0],
+                ).map(tuple),
                 st.just(()),
                 st.booleans(),
             ),
@@ -245,3 +251,39 @@ def test_an_empty_policy_has_no_rules_and_a_dotted_key_gets_its_line() -> None:
     with pytest.raises(ml.InvalidPolicy) as caught:
         ml.GatePolicy.loads(text)
     assert caught.value.line == 3 and caught.value.key == "metrics.accuracy.max_drop"
+
+
+@pytest.mark.parametrize(
+    ("build", "named"),
+    [
+        (
+            lambda: ml.GatePolicy(
+                metrics=(MetricRule("loss", "decrease", max_drop=0.1),) * 2,
+            ),
+            "metrics: 'loss'",
+        ),
+        (
+            lambda: ml.GatePolicy(
+                evidence=ml.gate.EvidenceRule(
+                    attached=(AttachedRule("evidently", at_most=(("share", 0.3), ("share", 0.5))),)
+                )
+            ),
+            "evidence.attached.evidently.max: 'share'",
+        ),
+        (
+            lambda: ml.GatePolicy(
+                evidence=ml.gate.EvidenceRule(
+                    attached=(AttachedRule("x", at_least=(("n", 1.0),)),) * 2
+                )
+            ),
+            "evidence.attached: 'x'",
+        ),
+    ],
+)
+def test_a_rule_stated_twice_in_a_policy_built_by_hand_is_refused(
+    build: Callable[[], object], named: str
+) -> None:
+    """A file cannot hold a key twice; a hand-built policy that does would lose one silently."""
+    with pytest.raises(ml.InvalidPolicy, match="stated more than once") as caught:
+        build()
+    assert named in str(caught.value)

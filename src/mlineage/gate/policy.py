@@ -86,6 +86,7 @@ class GatePolicy:
 
     def __post_init__(self) -> None:
         if not self.text:  # built field by field: check it as a file would be checked
+            _refuse_repeats(self)
             checked = GatePolicy.from_dict(self.to_dict())
             object.__setattr__(self, "text", checked.text)
 
@@ -202,6 +203,24 @@ class GatePolicy:
                 evidence["attached"] = attached
             out["evidence"] = evidence
         return out
+
+
+def _refuse_repeats(policy: GatePolicy) -> None:
+    """A rule stated twice in a policy built by hand: its file would keep one of them."""
+    named: list[tuple[str, list[str]]] = [("metrics", [m.metric for m in policy.metrics])]
+    if policy.evidence is not None:
+        attached = policy.evidence.attached
+        named.append(("evidence.attached", [a.kind for a in attached]))
+        for rule in attached:
+            named.append((f"evidence.attached.{rule.kind}.max", [k for k, _ in rule.at_most]))
+            named.append((f"evidence.attached.{rule.kind}.min", [k for k, _ in rule.at_least]))
+    for where, keys in named:
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        if repeated:
+            raise InvalidPolicy(
+                f"{where}: {', '.join(map(repr, repeated))} stated more than once; a policy "
+                "states each rule once (a file cannot hold the same key twice): keep one"
+            )
 
 
 def _fields(rule: object, keys: tuple[str, ...], skip: tuple[str, ...] = ()) -> dict[str, Any]:
