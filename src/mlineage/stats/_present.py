@@ -1,0 +1,218 @@
+"""The words and tables of the analysis results: one verdict vocabulary, HTML cells.
+
+docs/analysis.md ("Verdicts") defines each verdict once, and every text and HTML view
+(``DriftReport``, ``DriftStep``, ``DriftAlong``, ``SilentShifts``, the CLI's ``drift``,
+``drift-along`` and ``shifts``) words it with the functions here, always with its rule:
+
+- **feature drift**: a feature's test p-value, corrected over the tested features
+  (Bonferroni or Benjamini-Hochberg), below ``alpha`` (:func:`feature_rule`);
+- **dataset drift**: at least ``drift_share`` of the tested features drifted
+  (:func:`dataset_rule`);
+- **anomalous step**: a step's score (drift score, churn, ...) has a robust z-score
+  ``(x - median) / (1.4826 MAD)`` above the threshold among the steps of its history
+  (:func:`step_words`);
+- **label shift**: the label column's own test, uncorrected, below ``alpha``
+  (:func:`label_words`).
+
+So a step where a feature moved hugely reads "1 of 7 features drifted (Bonferroni
+p < 0.05; dataset drift needs >= 50 %): amount KS 0.48 ..." and never "no drift".
+
+The results' ``_repr_html_`` build their tables with :mod:`mlineage._tables` (every cell
+escaped), as ``mlineage._html`` does.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from mlineage._tables import html_table
+
+# Typed loosely: the results import this module, so it imports none of them (no circle).
+DriftReport = Any
+FeatureDrift = Any
+
+__all__ = [
+    "dataset_rule",
+    "drift_rules",
+    "drift_verdict",
+    "feature_rule",
+    "feature_words",
+    "html_more",
+    "label_words",
+    "pvalue_words",
+    "short_repr",
+    "step_words",
+]
+
+#: The most characters a result's ``repr()`` has (notebooks and logs show it whole).
+REPR_LIMIT = 2_000
+#: The most rows a result's notebook table shows before "... N more".
+HTML_ROWS = 20
+_TEST_NAMES = {"ks": "KS", "chi2": "χ²"}
+
+
+def pvalue_words(p: float | None) -> str:
+    """``p<1e-10``, ``p=0.0032``, ``p=0.41``; ``p=-`` when untested.
+
+    Examples
+    --------
+    >>> pvalue_words(2e-174), pvalue_words(0.0412)
+    ('p<1e-10', 'p=0.041')
+    """
+    if p is None:
+        return "p=-"
+    return "p<1e-10" if p < 1e-10 else f"p={p:.2g}"
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.3g} %"
+
+
+def feature_rule(alpha: float, correction: str) -> str:
+    """The feature-drift rule in words: ``Bonferroni p < 0.05``.
+
+    Examples
+    --------
+    >>> feature_rule(0.05, "bh")
+    'BH p < 0.05'
+    """
+    return f"{'Bonferroni' if correction == 'bonferroni' else 'BH'} p < {alpha:g}"
+
+
+def dataset_rule(drift_share: float) -> str:
+    """The dataset-drift rule in words: ``dataset drift needs ≥ 50 %``."""
+    return f"dataset drift needs ≥ {_pct(drift_share)}"
+
+
+def feature_words(f: FeatureDrift) -> str:
+    """A feature's move in a few words: ``amount KS 0.48 p<1e-10 PSI 1.48``.
+
+    The test statistic (``±`` its bound when a sketch entered it) and corrected p-value,
+    then PSI, or the note of a column that could not be tested.
+    """
+    if f.test == "none" or f.statistic is None:
+        return f"{f.name} not tested ({f.note or 'no values'})"
+    test = _TEST_NAMES.get(f.test, f.test)
+    text = f"{f.name} {test} {_statistic(f)} {pvalue_words(f.pvalue_corrected)}"
+    if f.psi is not None:
+        text += f" PSI {f.psi:.3g}"
+    return text
+
+
+def _statistic(f: FeatureDrift) -> str:
+    """The test statistic, ``±`` its bound when a KLL sketch entered it: ``0.48±0.033``."""
+    if f.statistic is None:
+        return "-"
+    stat = f"{f.statistic:.3g}"
+    if f.method == "sketch" and f.kind == "numeric" and f.error_bound:
+        stat += f"±{f.error_bound:.2g}"
+    return stat
+
+
+def label_words(label: FeatureDrift | None, alpha: float) -> str:
+    """``labels shifted (χ² p<1e-10 < 0.05)``, ``labels: no shift (...)``; "" without one."""
+    if label is None:
+        return ""
+    if label.test == "none" or label.pvalue is None:
+        return f"labels not tested ({label.note or 'no values'})"
+    test = _TEST_NAMES.get(label.test, label.test)
+    p = pvalue_words(label.pvalue)
+    if label.drifted:
+        return f"labels shifted ({test} {p} < {alpha:g})"
+    return f"labels: no shift ({test} {p} ≥ {alpha:g})"
+
+
+def drift_rules(report: DriftReport) -> str:
+    """Both drift rules of a report: ``Bonferroni p < 0.05; dataset drift needs ≥ 50 %``."""
+    return f"{feature_rule(report.alpha, report.correction)}; {dataset_rule(report.drift_share)}"
+
+
+def drift_verdict(report: DriftReport, top: int = 3, rules: bool = True) -> str:
+    """The verdict of a drift report in one sentence, every rule stated.
+
+    ``2 of 7 features drifted (Bonferroni p < 0.05; dataset drift needs ≥ 50 %): amount
+    KS 0.48 p<1e-10 PSI 1.48, velocity ...; labels shifted (χ² p<1e-10 < 0.05)``; with
+    dataset drift it starts ``dataset drift: ``; with no drifted feature it names the
+    largest move instead. ``rules=False`` leaves the parenthesis out, for lists whose
+    heading states the rules once (:func:`drift_rules`).
+    """
+    tested = [f for f in report.features if f.test != "none"]
+    drifted = report.drifted
+    if not tested:
+        text = f"no feature could be tested ({len(report.features)} columns; see the notes)"
+    else:
+        text = f"{len(drifted)} of {len(tested)} features drifted"
+        if rules:
+            text += f" ({drift_rules(report)})"
+        if report.dataset_drift:
+            text = "dataset drift: " + text
+        if drifted:
+            text += ": " + ", ".join(feature_words(f) for f in drifted[:top])
+            if len(drifted) > top:
+                text += f", and {len(drifted) - top} more"
+        else:
+            largest = max(tested, key=lambda f: (f.psi or 0.0, f.statistic or 0.0))
+            text += "; largest move: " + feature_words(largest)
+    label = label_words(report.label, report.alpha)
+    return text + (f"; {label}" if label else "")
+
+
+def step_words(z: float | None, threshold: float, what: str = "drift score") -> str:
+    """An anomalous-step verdict: ``anomalous step (drift score z +6.2 > 3.5)``.
+
+    Examples
+    --------
+    >>> step_words(0.4, 3.5)
+    'ordinary step (drift score z +0.4 ≤ 3.5)'
+    >>> step_words(None, 3.5)
+    'not judged (anomalous step needs 3 steps with a drift score)'
+    """
+    if z is None:
+        return f"not judged (anomalous step needs 3 steps with a {what})"
+    if z > threshold:
+        return f"anomalous step ({what} z {z:+.1f} > {threshold:g})"
+    return f"ordinary step ({what} z {z:+.1f} ≤ {threshold:g})"
+
+
+def short_repr(name: str, text: str) -> str:
+    """``<Name text>`` cut to :data:`REPR_LIMIT` characters (what every result's repr is)."""
+    body = " ".join(text.split())
+    if len(body) > REPR_LIMIT - len(name) - 4:
+        body = body[: REPR_LIMIT - len(name) - 8] + " ..."
+    return f"<{name} {body}>"
+
+
+def html_more(shown: int, total: int, where: str) -> str:
+    """``<p>... N more (all in where)</p>`` when rows were left out, else ""."""
+    more = total - shown
+    return f"<p>... {more} more (all in {escape(where)})</p>" if more > 0 else ""
+
+
+def _bounded(value: float | None, error: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4g}" + (f"±{error:.2g}" if error else "")
+
+
+def drift_report_html(report: DriftReport) -> str:
+    """A drift report for a notebook: the verdict, then the most drifted features."""
+    ranked = report._ranked()
+    shown = ranked[:HTML_ROWS] + ([report.label] if report.label is not None else [])
+    rows: list[tuple[Any, ...]] = []
+    for f in shown:
+        verdict = "drifted" if f.drifted else ("-" if f.test != "none" else (f.note or "-"))
+        name = f.name if f is not report.label else f"{f.name} (label)"
+        test = _TEST_NAMES.get(f.test, f.test)
+        w1, psi = _bounded(f.wasserstein_normed, f.w1_error), _bounded(f.psi, f.psi_error)
+        p = pvalue_words(f.pvalue_corrected)
+        rows.append((name, f.kind, test, _statistic(f), p, verdict, w1, psi))
+    head = ""
+    if report.reference is not None and report.current is not None:
+        head = f"drift {report.reference[:12]} → {report.current[:12]}: "
+    caption = head + drift_verdict(report)
+    headers = ["feature", "kind", "test", "statistic", "p (corrected)", "verdict", "W1/std", "PSI"]
+    return (
+        f"<div>{html_table(rows, headers, caption)}"
+        f"{html_more(min(len(ranked), HTML_ROWS), len(ranked), 'to_pandas()')}</div>"
+    )
