@@ -47,7 +47,7 @@ def test_a_noisy_models_routine_updates_are_not_shifts_its_migration_is(
     tmp_path: Path, seed: int
 ) -> None:
     rng = np.random.default_rng(100 + seed)
-    flips = [0.0] + rng.uniform(0.05, 0.18, 27).tolist()
+    flips = [0.0, *rng.uniform(0.05, 0.18, 27).tolist()]
     flips[14] = 0.45  # the real migration; month 14's accuracy moves by +0.0005 only
     versions = _stream(tmp_path, flips, seed)
     tracker = ml.Tracker.load("m", storage=tmp_path / "store")
@@ -63,7 +63,7 @@ def test_a_noisy_models_routine_updates_are_not_shifts_its_migration_is(
 
 def test_a_quiet_models_small_real_shift_is_flagged(tmp_path: Path) -> None:
     rng = np.random.default_rng(7)
-    flips = [0.0] + rng.uniform(0.002, 0.008, 20).tolist()
+    flips = [0.0, *rng.uniform(0.002, 0.008, 20).tolist()]
     flips[10] = 0.03  # below the fixed 5 %, far above this model's ordinary movement
     versions = _stream(tmp_path, flips, 1)
     tracker = ml.Tracker.load("m", storage=tmp_path / "store")
