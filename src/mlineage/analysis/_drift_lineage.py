@@ -237,11 +237,9 @@ class DriftAlong:
         return short_repr("DriftAlong", self._head() + (f"; at {top}{more}" if top else ""))
 
     def _repr_html_(self) -> str:
-        anomalous = self.anomalous[: HTML_ROWS // 2]
-        keep = {id(s) for s in anomalous} | {
-            id(s) for s in self.steps[-(HTML_ROWS - len(anomalous)) :]
-        }
-        shown = [s for s in self.steps if id(s) in keep]
+        anomalous = [i for i, s in enumerate(self.steps) if s.anomalous][: HTML_ROWS // 2]
+        latest = range(max(len(self.steps) - HTML_ROWS + len(anomalous), 0), len(self.steps))
+        shown = [self.steps[i] for i in sorted({*anomalous, *latest})]
         rows = [
             (
                 s.version.id[:12],

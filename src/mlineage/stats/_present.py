@@ -26,13 +26,16 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from mlineage._tables import html_table
+from mlineage._tables import html_pairs, html_table
 
 # Typed loosely: the results import this module, so it imports none of them (no circle).
 DriftReport = Any
 FeatureDrift = Any
 
 __all__ = [
+    "behaviour_html",
+    "behaviour_words",
+    "calibration_html",
     "dataset_rule",
     "drift_rules",
     "drift_verdict",
@@ -216,3 +219,88 @@ def drift_report_html(report: DriftReport) -> str:
         f"<div>{html_table(rows, headers, caption)}"
         f"{html_more(min(len(ranked), HTML_ROWS), len(ranked), 'to_pandas()')}</div>"
     )
+
+
+def _pct2(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f} %"
+
+
+def behaviour_words(diff: Any) -> str:
+    """A ``BehaviorDiff`` in one line: ``1,000 probes: churn 4.10 %, NFR 1.20 %, ...``."""
+    parts = [f"{diff.n:,} probes: churn {_pct2(diff.churn)}"]
+    if diff.accuracy_old is not None and diff.accuracy_new is not None:
+        parts.append(f"accuracy {_pct2(diff.accuracy_old)} -> {_pct2(diff.accuracy_new)}")
+    if diff.negative_flip_rate is not None:
+        parts.append(f"NFR {_pct2(diff.negative_flip_rate)}")
+    if diff.linear_cka is not None:
+        parts.append(f"CKA {diff.linear_cka:.3f}")
+    if diff.calibration_old is not None and diff.calibration_new is not None:
+        parts.append(f"ECE {diff.calibration_old.ece:.3f} -> {diff.calibration_new.ece:.3f}")
+    if diff.groups and diff.groups[0].accuracy_delta is not None:
+        worst = diff.groups[0]
+        parts.append(f"worst group {worst.group} {100 * worst.accuracy_delta:+.2f} pp")
+    return ", ".join(parts)
+
+
+def behaviour_html(diff: Any) -> str:
+    """A ``BehaviorDiff`` for a notebook: the measures, the worst groups, the top flips."""
+    pairs: list[tuple[str, object]] = [("probe set", f"{diff.probe_hash[:19]}... ({diff.n:,})")]
+    pairs.append(("churn", f"{_pct2(diff.churn)} ({diff.changed:,} changed)"))
+    for label, value in (
+        ("accuracy before", diff.accuracy_old),
+        ("accuracy after", diff.accuracy_new),
+        ("negative flip rate", diff.negative_flip_rate),
+        ("positive flip rate", diff.positive_flip_rate),
+    ):
+        if value is not None:
+            pairs.append((label, _pct2(value)))
+    for label, value in (
+        ("backward trust compatibility", diff.backward_trust_compatibility),
+        ("linear CKA", diff.linear_cka),
+        ("Procrustes distance", diff.procrustes_distance),
+    ):
+        if value is not None:
+            pairs.append((label, f"{value:.4f}"))
+    if diff.calibration_old is not None and diff.calibration_new is not None:
+        pairs.append(("ECE", f"{diff.calibration_old.ece:.4f} → {diff.calibration_new.ece:.4f}"))
+    pairs += [("note", note) for note in diff.notes[:5]]
+    out = [html_pairs(pairs, "behaviour diff")]
+    if diff.groups:
+        rows = [
+            (
+                g.group,
+                g.n,
+                _pct2(g.accuracy_old),
+                _pct2(g.accuracy_new),
+                "-" if g.accuracy_delta is None else f"{100 * g.accuracy_delta:+.2f} pp",
+                _pct2(g.negative_flip_rate),
+                _pct2(g.churn),
+            )
+            for g in diff.groups[:HTML_ROWS]
+        ]
+        headers = ["group", "n", "acc. before", "acc. after", "change", "NFR", "churn"]
+        out.append(html_table(rows, headers, "groups, worst first"))
+        out.append(html_more(len(rows), len(diff.groups), "to_pandas()"))
+    if diff.top_flips:
+        flips = [
+            (f.index, f.kind, f.old, f.new, f.label, f.confidence_drop) for f in diff.top_flips[:10]
+        ]
+        headers = ["row", "kind", "before", "after", "label", "drop"]
+        out.append(html_table(flips, headers, "flips"))
+        out.append(html_more(len(flips), len(diff.top_flips), "top_flips"))
+    return "<div>" + "".join(out) + "</div>"
+
+
+def calibration_html(result: Any) -> str:
+    """A ``CalibrationResult``: ECE, MCE and the reliability bins that hold predictions."""
+    filled = [b for b in result.bins if b.count]
+    rows = [
+        (f"({b.lower:.3g}, {b.upper:.3g}]", b.count, b.confidence, b.accuracy)
+        for b in filled[:HTML_ROWS]
+    ]
+    caption = (
+        f"calibration of {result.n:,} predictions: ECE {result.ece:.4f}, MCE {result.mce:.4f} "
+        f"({len(result.bins)} bins, {len(filled)} with predictions)"
+    )
+    table = html_table(rows, ["confidence bin", "count", "mean confidence", "accuracy"], caption)
+    return f"<div>{table}{html_more(len(rows), len(filled), 'to_dict()')}</div>"
