@@ -117,3 +117,25 @@ def test_html_escapes_what_records_hold() -> None:
         DataProfile.from_array(rng.normal(size=(50, 2)) + 5, columns=names),
     )
     assert "<script>" not in report._repr_html_() and "&lt;script&gt;" in report._repr_html_()
+
+
+def test_result_plots_name_their_versions(history: ml.Tracker) -> None:
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for ax in (
+        history.analysis.drift_along().plot(),
+        history.analysis.change_points("accuracy").plot(),
+        history.analysis.drift_along().plot(x="time"),
+    ):
+        ax.figure.canvas.draw()
+        labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+        assert labels, ax.get_title()
+        if ax.get_xlabel().startswith("version"):
+            assert set(labels) <= {f"month-{k}" for k in range(8)}
+            lo, hi = ax.get_xlim()
+            assert all(float(t).is_integer() for t in ax.get_xticks() if lo <= t <= hi)
+    along = history.analysis.drift_along().plot()
+    assert len(along.collections) == 1  # month-5's ring
+    plt.close("all")

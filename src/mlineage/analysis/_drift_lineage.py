@@ -15,7 +15,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -39,8 +39,10 @@ from mlineage.stats._present import (
     drift_rules,
     drift_verdict,
     html_more,
+    new_axes,
     short_repr,
     step_words,
+    version_axis,
 )
 from mlineage.stats.changepoints import robust_z
 
@@ -235,6 +237,25 @@ class DriftAlong:
         top = ", ".join(s.version.name or s.version.id[:12] for s in self.anomalous[:5])
         more = f" and {len(self.anomalous) - 5} more" if len(self.anomalous) > 5 else ""
         return short_repr("DriftAlong", self._head() + (f"; at {top}{more}" if top else ""))
+
+    def plot(self, ax: Any = None, x: Literal["version", "time"] = "version") -> Any:
+        """Draw each step's drift score (at its version), anomalous steps ringed in red.
+
+        ``ax`` and ``x`` (``"version"`` names, or ``"time"``) and the errors are those of
+        :meth:`mlineage.analysis.ChangePoints.plot`; returns the axes.
+        """
+        ax = new_axes(ax, "DriftAlong")
+        xs = version_axis(ax, [s.version for s in self.steps], x)
+        scored = [(xs[i], s) for i, s in enumerate(self.steps) if s.score is not None]
+        ax.plot([p for p, _ in scored], [s.score for _, s in scored], marker="o", markersize=3)
+        ringed = [(p, s.score) for p, s in scored if s.anomalous]
+        if ringed:
+            ax.scatter(*zip(*ringed, strict=True), s=80, facecolors="none", edgecolors="tab:red")
+        ax.set_ylabel("drift score (mean W1/std, JS)")
+        ax.set_title(
+            f"drift along {self.model}; red rings: anomalous step (z > {self.threshold:g})"
+        )
+        return ax
 
     def _repr_html_(self) -> str:
         anomalous = [i for i, s in enumerate(self.steps) if s.anomalous][: HTML_ROWS // 2]

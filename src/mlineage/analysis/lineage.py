@@ -148,6 +148,41 @@ class ChangePoints:
         more = f", ... {len(self.breakpoints) - 5} more" if len(self.breakpoints) > 5 else ""
         return f"<ChangePoints {self._summary()}{'; at ' + top if top else ''}{more}>"
 
+    def plot(self, ax: Any = None, x: Literal["version", "time"] = "version") -> Any:
+        """Draw the metric, each level's mean, and a dashed line where each level starts.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; default a new figure's axes.
+        x : {"version", "time"}
+            Versions by name in history order (ticks at whole positions only), or the time
+            each was logged.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Raises
+        ------
+        MissingDependency
+            matplotlib is not installed (``pip install 'mlineage[plot]'``).
+        InvalidInput
+            An unknown ``x``.
+        """
+        from mlineage.stats._present import new_axes, version_axis
+
+        ax = new_axes(ax, "ChangePoints")
+        xs = version_axis(ax, self.versions, x)
+        ax.plot(xs, self.values, marker="o", markersize=3, linewidth=1, label=self.metric)
+        for start, end, mean in self.segments:
+            ax.plot([xs[start], xs[end - 1]], [mean, mean], color="tab:orange", linewidth=2)
+        for b in self.breakpoints:
+            ax.axvline(xs[b], linestyle="--", linewidth=1, color="tab:gray")
+        ax.set_ylabel(self.metric)
+        ax.set_title(self._summary())
+        return ax
+
     def _repr_html_(self, limit: int = 10) -> str:
         from html import escape
 

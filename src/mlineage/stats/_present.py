@@ -23,6 +23,7 @@ escaped), as ``mlineage._html`` does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
@@ -41,11 +42,13 @@ __all__ = [
     "drift_verdict",
     "feature_rule",
     "feature_words",
+    "new_axes",
     "html_more",
     "label_words",
     "pvalue_words",
     "short_repr",
     "step_words",
+    "version_axis",
 ]
 
 #: The most characters a result's ``repr()`` has (notebooks and logs show it whole).
@@ -304,3 +307,58 @@ def calibration_html(result: Any) -> str:
     )
     table = html_table(rows, ["confidence bin", "count", "mean confidence", "accuracy"], caption)
     return f"<div>{table}{html_more(len(rows), len(filled), 'to_dict()')}</div>"
+
+
+def new_axes(ax: Any, what: str) -> Any:
+    """``ax``, or the axes of a new 8 x 3.5 in figure; MissingDependency without matplotlib."""
+    if ax is not None:
+        return ax
+    try:
+        import matplotlib.pyplot as plt  # optional and slow: imported when a plot is drawn
+    except ImportError as exc:
+        from mlineage.errors import MissingDependency
+
+        raise MissingDependency(
+            f"{what}.plot() needs matplotlib, which is not installed; "
+            "run: pip install 'mlineage[plot]'"
+        ) from exc
+    return plt.subplots(figsize=(8, 3.5))[1]
+
+
+def version_axis(ax: Any, versions: Sequence[Any], x: str) -> list[Any]:
+    """Put ``versions`` on the x axis of ``ax``; returns each version's x position.
+
+    ``x="version"``: integer positions, ticks only at whole positions (never 0.5), labelled
+    with the version's name (else its id's first 12 digits), at most 12 of them;
+    ``x="time"``: the versions' ``created_at``, with matplotlib's concise date labels.
+    matplotlib is imported here, when a plot is drawn.
+
+    Raises
+    ------
+    InvalidInput
+        ``x`` is neither ``"version"`` nor ``"time"``.
+    """
+    from mlineage.errors import InvalidInput
+
+    if x not in ("version", "time"):
+        raise InvalidInput(f"x must be 'version' or 'time', got {x!r}")
+    import matplotlib.dates as mdates  # optional, imported when a plot is drawn
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    if x == "time":
+        locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+        ax.set_xlabel("logged at (UTC)")
+        return [v.created_at for v in versions]
+    labels = [v.name or v.id[:12] for v in versions]
+
+    def label(value: float, _: object) -> str:
+        k = round(value)
+        return labels[k] if abs(value - k) < 1e-9 and 0 <= k < len(labels) else ""
+
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=min(max(len(labels), 1), 12), integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(label))
+    ax.tick_params(axis="x", labelrotation=30)
+    ax.set_xlabel("version (oldest first)")
+    return list(range(len(versions)))
