@@ -139,3 +139,16 @@ def test_result_plots_name_their_versions(history: ml.Tracker) -> None:
     along = history.analysis.drift_along().plot()
     assert len(along.collections) == 1  # month-5's ring
     plt.close("all")
+
+
+def test_blame_reprs_stay_short(tmp_path: Path) -> None:
+    tracker = ml.Tracker("blame", storage=f"memory://b-{tmp_path.name}", capture_environment=False)
+    rng = np.random.default_rng(6)
+    for k in range(400):
+        tracker.log(
+            model_path="m.pt",
+            dataset=ml.DataSnapshot(hash=f"sha256:{k}"),
+            metrics={"accuracy": 0.9 + rng.normal(0, 0.01)},
+        )
+    report = tracker.blame_report("accuracy")
+    assert len(repr(report)) < 2_000 and repr(report).startswith("<BlameReport accuracy")

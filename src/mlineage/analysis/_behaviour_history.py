@@ -22,6 +22,7 @@ from mlineage.analysis._silent import (
 )
 from mlineage.errors import InvalidInput, MetricNotFound
 from mlineage.records import FingerprintRef, ModelVersion
+from mlineage.stats._present import short_repr
 
 if TYPE_CHECKING:
     from mlineage.analysis._behaviour_lineage import BehaviourLineage
@@ -127,6 +128,18 @@ class SliceBlame(Mapping[str, "BlameStep | None"]):
         return sorted(
             self.steps,
             key=lambda g: (-(s.bad_amount if (s := self.steps[g]) is not None else -1.0), g),
+        )
+
+    def __repr__(self) -> str:
+        worst = self.worst()
+        step = None if worst is None else self.steps[worst]
+        found = (
+            "no group got worse"
+            if step is None
+            else f"worst group {worst} at {step.version.name or step.version.id[:12]}"
+        )
+        return short_repr(
+            "SliceBlame", f"{self.metric} by {self.slice_by}: {found}; {len(self)} groups"
         )
 
     def __str__(self) -> str:

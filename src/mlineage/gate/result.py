@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlineage import _html
-from mlineage.stats._present import short_repr
 
 if TYPE_CHECKING:
     from mlineage.gate.policy import GatePolicy
@@ -193,6 +192,8 @@ class GateResult:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
+        from mlineage.stats._present import short_repr  # numpy: not at `import mlineage.gate`
+
         failed = ", ".join(r.rule for r in self.failed[:5])
         more = f" and {len(self.failed) - 5} more" if len(self.failed) > 5 else ""
         return short_repr(
@@ -265,6 +266,8 @@ class Promotion:
         return f"{head}\n{self.result}\nverdict recorded as evidence {self.verdict.id}"
 
     def __repr__(self) -> str:
+        from mlineage.stats._present import short_repr  # numpy: not at `import mlineage.gate`
+
         return short_repr(
             "Promotion", f"{self.alias}: {self.decision} - {self.message}; {self.result!r}"
         )
