@@ -259,17 +259,9 @@ def plot(
     >>> ax.get_ylabel()
     'accuracy'
     """
-    try:
-        # Imported here: matplotlib is optional and slow to import.
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise MissingDependency(
-            "tracker.plot() needs matplotlib, which is not installed; "
-            "run: pip install 'mlineage[plot]'"
-        ) from exc
     from mlineage.errors import MetricNotFound
     from mlineage.report._data import bad_direction
-    from mlineage.stats._present import version_axis
+    from mlineage.stats._present import new_axes, version_axis
 
     if direction is None:
         direction = bad_direction(metric)
@@ -282,8 +274,7 @@ def plot(
             f"no version on the history of model {tracker.model!r} records metric {metric!r}"
         )
     ys = [history[i].metrics[metric] for i in shown]
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 3.5))
+    ax = new_axes(ax, "tracker")  # matplotlib: imported here, optional and slow
     places = version_axis(ax, history, x)
     position = {v.id: places[i] for i, v in enumerate(history)}
     ax.plot([places[i] for i in shown], ys, marker="o", markersize=3, linewidth=1.2, label=metric)
