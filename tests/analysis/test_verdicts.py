@@ -58,3 +58,6 @@ def test_anomalous_step_words() -> None:
     assert step_words(6.24, 3.5) == "anomalous step (drift score z +6.2 > 3.5)"
     assert step_words(-1.0, 3.5, "churn") == "ordinary step (churn z -1.0 ≤ 3.5)"
     assert step_words(None, 3.5).startswith("not judged")
+    assert step_words(3.54, 3.5) == "anomalous step (drift score z +3.54 > 3.5)"
+    assert step_words(3.46, 3.5) == "ordinary step (drift score z +3.46 ≤ 3.5)"
+    assert step_words(-0.04, 3.5) == "ordinary step (drift score z +0.0 ≤ 3.5)"

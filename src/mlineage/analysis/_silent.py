@@ -168,7 +168,7 @@ class ShiftStep:
 
 
 def _z(value: float | None) -> str:
-    return "" if value is None else f" (z {value:+.1f})"
+    return "" if value is None else f" (z {round(value, 1) + 0.0:+.1f})"
 
 
 @dataclass(frozen=True)

@@ -42,9 +42,9 @@ __all__ = [
     "drift_verdict",
     "feature_rule",
     "feature_words",
-    "new_axes",
     "html_more",
     "label_words",
+    "new_axes",
     "pvalue_words",
     "short_repr",
     "step_words",
@@ -176,9 +176,11 @@ def step_words(z: float | None, threshold: float, what: str = "drift score") -> 
     """
     if z is None:
         return f"not judged (anomalous step needs 3 steps with a {what})"
+    # one decimal (no "-0.0"), two where one would read as the threshold itself
+    shown = f"{round(z, 1) + 0.0:+.1f}" if round(z, 1) != threshold else f"{z:+.2f}"
     if z > threshold:
-        return f"anomalous step ({what} z {z:+.1f} > {threshold:g})"
-    return f"ordinary step ({what} z {z:+.1f} ≤ {threshold:g})"
+        return f"anomalous step ({what} z {shown} > {threshold:g})"
+    return f"ordinary step ({what} z {shown} ≤ {threshold:g})"
 
 
 def short_repr(name: str, text: str) -> str:
