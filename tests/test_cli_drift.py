@@ -51,14 +51,15 @@ def store(tmp_path: Path) -> str:
 def test_drift_and_drift_along(store: str) -> None:
     result = cli("--store", store, "drift", "churn", "month-7")
     assert result.returncode == 0, result.stderr
-    assert "1 of 4 tested features drifted" in result.stdout and "DRIFT" in result.stdout
+    assert "1 of 4 features drifted (Bonferroni p < 0.05; dataset drift needs" in result.stdout
+    assert "DRIFT" in result.stdout
     report = json.loads(
         cli("--store", store, "drift", "churn", "month-6", "month-7", "--json").stdout
     )
     assert [f["name"] for f in report["features"] if f["drifted"]] == ["2"]
 
     along = cli("--store", store, "drift-along", "churn")
-    assert along.returncode == 0 and "ANOMALOUS" in along.stdout
+    assert along.returncode == 0 and "anomalous step (drift score z" in along.stdout
     assert not list(Path(store, "models", "churn").glob("cache"))  # read-only by default
     data = json.loads(
         cli("--store", store, "drift-along", "churn", "--write-cache", "--json").stdout
@@ -80,7 +81,7 @@ def test_blame_with_drift(store: str) -> None:
     result = cli("--store", store, "blame", "churn", "accuracy", "--with-drift", "--limit", "3")
     assert result.returncode == 0, result.stderr
     assert "month-7" in result.stdout.splitlines()[1]
-    assert "data drift: 1 of 4 features drifted: 2" in result.stdout
+    assert "data drift: 1 of 4 features drifted (Bonferroni p < 0.05; " in result.stdout
     assert "Spearman rho" in result.stdout
     data = json.loads(
         cli("--store", store, "blame", "churn", "accuracy", "--with-drift", "--json").stdout

@@ -47,3 +47,21 @@ def test_the_example_notebook_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert any("blame accuracy" in h for h in html)
     assert any("image/png" in o.get("data", {}) for cell in outputs.values() for o in cell)
     assert not [o for cell in outputs.values() for o in cell if o.get("output_type") == "error"]
+    # the analysis results show as tables, their verdicts and rules in the caption
+    for caption in (
+        "dataset drift: 2 of 4 features drifted (Bonferroni p &lt; 0.05; dataset drift needs",
+        "anomalous step (drift score z",
+        "silent shifts on probe",
+        "behaviour diff",
+        "calibration of 2,000 predictions",
+        "accuracy: no level shift in 12 versions",
+    ):
+        assert any(caption in h for h in html), caption
+    # no leaked reprs, nothing huge
+    texts = [
+        o["data"].get("text/plain", "") if "data" in o else o.get("text", "")
+        for cell in outputs.values()
+        for o in cell
+    ]
+    assert not [t for t in texts if "object at 0x" in t or "Event(id=" in t]
+    assert max(len(t) for t in texts) < 2_000 and max(len(h) for h in html) < 20_000

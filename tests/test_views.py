@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 import mlineage as ml
-from mlineage import _html, display, views
+from mlineage import _tables, display, views
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 XSS = "<img src=x onerror=alert(1)>"
 _stores = itertools.count()
 
 
-@pytest.mark.parametrize("module", [views, _html, display])
+@pytest.mark.parametrize("module", [views, _tables, display])  # _html's table: _tables
 def test_docstring_examples_run(module: object) -> None:
     pytest.importorskip("matplotlib").use("Agg")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
@@ -102,6 +102,31 @@ def test_plot_marks_suspects_and_change_points(tracker: ml.Tracker) -> None:
     assert tracker.plot("loss", ax=given, on="v3") is given  # "loss": a rise is the bad way
     with pytest.raises(ml.MetricNotFound):
         tracker.plot("f1")
+    plt.close("all")
+
+
+def test_plot_labels_the_x_axis_with_version_names_or_times(tracker: ml.Tracker) -> None:
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    ax = tracker.plot("accuracy", on="v3")
+    ax.figure.canvas.draw()
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks)  # no 0.5 ticks
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert set(labels) <= {"v0", "v1", "v2", "v3"} and "v0" in labels and "v3" in labels
+    dated = tracker.plot("accuracy", on="v3", x="time", change_points=["v2"])
+    dated.figure.canvas.draw()
+    xs = dated.get_lines()[0].get_xdata()
+    assert list(mdates.date2num(list(xs))) == [
+        mdates.date2num(T0 + timedelta(days=i)) for i in range(4)
+    ]
+    assert dated.get_xlabel().startswith("logged at (UTC)")
+    assert [t.get_text() for t in dated.get_xticklabels() if t.get_text()]
+    with pytest.raises(ml.InvalidInput, match="x must be 'version' or 'time'"):
+        tracker.plot("accuracy", x="index")  # type: ignore[arg-type]
     plt.close("all")
 
 

@@ -9,10 +9,11 @@ markup shows as text. The tables use no script and no external style, and their 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
+
+from mlineage._tables import html_pairs as _pairs
+from mlineage._tables import html_table as table
 
 # The objects shown are typed loosely: their modules call this leaf from their
 # ``_repr_html_``, so it imports none of them (not even for type hints).
@@ -26,56 +27,6 @@ __all__ = ["blame_html", "checkout_html", "diff_html", "fsck_html", "table", "tr
 
 #: How many versions of history a tracker's summary shows.
 HISTORY_ROWS = 5
-_CELL = "padding:2px 8px;text-align:left;vertical-align:top"
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    return str(value)
-
-
-def table(
-    rows: Iterable[Sequence[object]], headers: Sequence[str] | None = None, caption: str = ""
-) -> str:
-    """An HTML table of ``rows`` (cells escaped), with an optional header row and caption.
-
-    Examples
-    --------
-    >>> html = table([("a", "<b>")], headers=["key", "value"])
-    >>> "&lt;b&gt;" in html and "<b>" not in html
-    True
-    """
-    out = ["<table style='border-collapse:collapse'>"]
-    if caption:
-        out.append(f"<caption style='text-align:left;font-weight:bold'>{escape(caption)}</caption>")
-    if headers is not None:
-        cells = "".join(f"<th style='{_CELL}'>{escape(h)}</th>" for h in headers)
-        out.append(f"<thead><tr>{cells}</tr></thead>")
-    out.append("<tbody>")
-    for row in rows:
-        cells = "".join(f"<td style='{_CELL}'>{escape(_text(c))}</td>" for c in row)
-        out.append(f"<tr>{cells}</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
-
-
-def _pairs(rows: Iterable[tuple[str, object]], caption: str = "") -> str:
-    """A two-column table of ``(label, value)`` with the labels as row headers."""
-    body = "".join(
-        f"<tr><th style='{_CELL}'>{escape(k)}</th><td style='{_CELL}'>{escape(_text(v))}</td></tr>"
-        for k, v in rows
-    )
-    head = (
-        f"<caption style='text-align:left;font-weight:bold'>{escape(caption)}</caption>"
-        if caption
-        else ""
-    )
-    return f"<table style='border-collapse:collapse'>{head}<tbody>{body}</tbody></table>"
 
 
 def tracker_html(tracker: Tracker) -> str:

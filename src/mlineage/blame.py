@@ -218,6 +218,16 @@ class BlameReport:
     def _repr_html_(self) -> str:
         return _html.blame_html(self)
 
+    def __repr__(self) -> str:
+        from mlineage.stats._present import short_repr  # numpy: not at `import mlineage`
+
+        culprit = self.culprit
+        found = "no culprit" if culprit is None else f"culprit {culprit.name or culprit.id[:12]}"
+        return short_repr(
+            "BlameReport",
+            f"{self.metric} ({self.direction} is bad): {len(self.steps)} steps, {found}",
+        )
+
     def __str__(self) -> str:
         # A history of 10^6 versions has 10^6 steps: a terminal wants the worst ones.
         return self.text(limit=STR_STEPS)

@@ -9,7 +9,7 @@ function that needs it, and a missing one raises
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from mlineage.errors import InvalidInput, MissingDependency
 
@@ -204,6 +204,7 @@ def plot(
     on: Ref | None = None,
     change_points: Sequence[Ref] = (),
     suspects: int = 3,
+    x: Literal["version", "time"] = "version",
 ) -> Axes:
     """Plot ``metric`` along the first-parent history, marking blame suspects.
 
@@ -224,11 +225,15 @@ def plot(
         ``mlineage.analysis`` change-point detection).
     suspects : int
         How many of the worst blame steps to mark (default 3).
+    x : {"version", "time"}
+        The x axis: the versions in history order, ticks labelled with their names (else
+        short ids) at whole positions only; or the time each was logged.
 
     Returns
     -------
     matplotlib.axes.Axes
-        The axes drawn on: x is the position along the history (oldest 0), y the metric.
+        The axes drawn on: x is the version's position along the history (oldest 0,
+        labelled by name) or its time, y the metric.
 
     Raises
     ------
@@ -238,6 +243,8 @@ def plot(
         If no version on the history records ``metric``.
     VersionNotFound, AmbiguousReference
         If ``on`` or a change point does not resolve.
+    InvalidInput
+        An unknown ``direction`` or ``x``.
 
     Examples
     --------
@@ -252,32 +259,25 @@ def plot(
     >>> ax.get_ylabel()
     'accuracy'
     """
-    try:
-        # Imported here: matplotlib is optional and slow to import.
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise MissingDependency(
-            "tracker.plot() needs matplotlib, which is not installed; "
-            "run: pip install 'mlineage[plot]'"
-        ) from exc
     from mlineage.errors import MetricNotFound
     from mlineage.report._data import bad_direction
+    from mlineage.stats._present import new_axes, version_axis
 
     if direction is None:
         direction = bad_direction(metric)
     elif direction not in ("decrease", "increase"):
         raise InvalidInput(f"direction must be 'decrease' or 'increase', got {direction!r}")
     history = tracker.history(on)[::-1]  # oldest first
-    position = {v.id: i for i, v in enumerate(history)}
-    xs = [i for i, v in enumerate(history) if metric in v.metrics]
-    if not xs:
+    shown = [i for i, v in enumerate(history) if metric in v.metrics]
+    if not shown:
         raise MetricNotFound(
             f"no version on the history of model {tracker.model!r} records metric {metric!r}"
         )
-    ys = [history[i].metrics[metric] for i in xs]
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 3.5))
-    ax.plot(xs, ys, marker="o", markersize=3, linewidth=1.2, label=metric)
+    ys = [history[i].metrics[metric] for i in shown]
+    ax = new_axes(ax, "tracker")  # matplotlib: imported here, optional and slow
+    places = version_axis(ax, history, x)
+    position = {v.id: places[i] for i, v in enumerate(history)}
+    ax.plot([places[i] for i in shown], ys, marker="o", markersize=3, linewidth=1.2, label=metric)
     report = tracker.blame_report(metric, direction, on=on)
     worst = [s for s in report.steps[:suspects] if s.bad_amount > 0]
     for rank, step in enumerate(worst, 1):
@@ -296,7 +296,7 @@ def plot(
         version = tracker.get_version(ref)
         if version.id in position:
             ax.axvline(position[version.id], linestyle="--", linewidth=1, color="tab:gray")
-    ax.set_xlabel(f"first-parent history of {tracker.model} (oldest = 0)")
+    ax.set_xlabel(f"{ax.get_xlabel()}, first-parent history of {tracker.model}")
     ax.set_ylabel(metric)
     ax.set_title(f"{metric} ({direction} is bad); red rings: blame suspects")
     return ax

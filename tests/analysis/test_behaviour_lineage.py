@@ -190,6 +190,9 @@ def test_slice_blame_finds_the_update_that_broke_a_rare_group(
     data = json.loads(json.dumps(slices.to_dict()))
     assert data["groups"][0]["group"] == "rare" and data["groups"][0]["culprit"] == broke.id
     assert "rare (n=40)" in str(slices) and broke.id[:12] in str(slices)
+    assert repr(slices).startswith(
+        f"<SliceBlame accuracy by region: worst group rare at {broke.id[:12]}"
+    )
     by_name = tracker.blame("accuracy", slice_by="holdout")  # the probe set's name works
     assert by_name.culprits == slices.culprits
     with pytest.raises(FingerprintNotFound, match="language"):

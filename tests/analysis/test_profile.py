@@ -263,7 +263,9 @@ def test_mixed_exact_and_sketch_and_categorical_and_label_shift() -> None:
     assert list(table["role"]) == ["feature", "feature", "label"]
     text = str(r)
     assert text.index("c ") < text.index("x ") and "y (label)" in text
-    assert "1 of 2 tested features drifted" in r.summary()
+    assert "1 of 2 features drifted (Bonferroni p < 0.05; dataset drift needs ≥ 50 %)" in (
+        r.summary()
+    )
 
 
 def test_untestable_columns_are_reported_not_counted() -> None:

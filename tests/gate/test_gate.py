@@ -254,6 +254,9 @@ def test_the_result_reads_well_and_serialises(story: Story) -> None:
     assert data["failed"] == [r.rule for r in gate.failed] and data["passed"] is False
     html = gate._repr_html_()
     assert "&lt;b&gt;x" in html and "<b>x" not in html
+    # one line, not the policy's text and every rule's evidence
+    assert repr(gate).startswith("<GateResult refused: gated") and len(repr(gate)) < 2_000
+    assert f"{len(gate.failed)} of {len(gate.rules)} rules failed" in repr(gate)
     with pytest.raises(KeyError, match=r"no rule 'drift\.nope'"):
         gate["drift.nope"]
 

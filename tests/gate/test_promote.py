@@ -37,6 +37,10 @@ def test_a_refusal_moves_nothing_and_is_kept_as_evidence(story: Story) -> None:
     candidate = broken(story)
     promotion = tracker.promote(candidate, policy=policy)
     assert not promotion.promoted and promotion.decision == "refused"
+    assert (
+        repr(promotion).startswith("<Promotion production: refused")
+        and len(repr(promotion)) < 2_000
+    )
     assert promotion.move is None and "slices.max_drop" in promotion.message
     assert tracker.resolve("production") == production
     assert len(tracker.alias_history("production")) == 1

@@ -50,7 +50,7 @@ from mlineage.storage import Store
 __all__ = ["ALGORITHM", "CACHE_FORMAT", "DriftCache"]
 
 #: Version of the drift computation behind cached reports.
-ALGORITHM = 2
+ALGORITHM = 3  # 3: reports carry the sketch bounds of W1/std and PSI
 #: Layout of the lookups and report blobs (1: lookups without the versions' ids).
 CACHE_FORMAT = 2
 _REPORT_KEYS = {"format", "kind", "inputs", "report"}

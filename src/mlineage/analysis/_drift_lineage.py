@@ -15,11 +15,12 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from mlineage import refs
+from mlineage._tables import html_table
 from mlineage.analysis._drift_cache import DriftCache
 from mlineage.content import BlobCache, read_blob
 from mlineage.errors import (
@@ -33,6 +34,16 @@ from mlineage.errors import (
 from mlineage.records import EvidenceEvent, ModelVersion
 from mlineage.stats._data_profile import DataProfile
 from mlineage.stats._drift_report import DriftReport, FeatureDrift, drift_between
+from mlineage.stats._present import (
+    HTML_ROWS,
+    drift_rules,
+    drift_verdict,
+    html_more,
+    new_axes,
+    short_repr,
+    step_words,
+    version_axis,
+)
 from mlineage.stats.changepoints import robust_z
 
 if TYPE_CHECKING:
@@ -127,19 +138,24 @@ class DriftStep:
         """The ``n`` most drifted features (most significant first); [] without a report."""
         return [] if self.report is None else self.report.drifted[:n]
 
-    def summary(self, n: int = 3) -> str:
-        """One line: the drifted share and the top drifted features, or the note."""
+    def summary(self, n: int = 3, rules: bool = True) -> str:
+        """One line: the report's verdict with its rules (:func:`drift_verdict`), or the note.
+
+        ``1 of 4 features drifted (Bonferroni p < 0.05; dataset drift needs ≥ 50 %): 2 KS
+        0.41 p<1e-10 PSI 1.2``, then the evidence other tools attached. ``rules=False``
+        leaves out the rules' parenthesis (``DriftAlong`` states them once).
+        """
         if self.report is None:
             text = f"no drift report: {self.note}"
         else:
-            tested = sum(f.test != "none" for f in self.report.features)
-            text = f"{len(self.report.drifted)} of {tested} features drifted"
-            if self.top(n):
-                top = ", ".join(f"{f.name} ({f.test} {f.statistic:.3g})" for f in self.top(n))
-                text += ": " + top
+            text = drift_verdict(self.report, n, rules)
         if self.evidence:
             text += "; evidence: " + ", ".join(_evidence_words(e) for e in self.evidence)
         return text
+
+    def __repr__(self) -> str:
+        name = f" {self.version.name}" if self.version.name else ""
+        return short_repr("DriftStep", f"{self.version.id[:12]}{name}: {self.summary()}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with the top drifted features and the full report."""
@@ -198,19 +214,66 @@ class DriftAlong:
         """How many reports were read from the drift cache."""
         return sum(s.cached for s in self.steps)
 
+    def _head(self) -> str:
+        reports = [s.report for s in self.steps if s.report is not None]
+        rules = f"; feature drift: {drift_rules(reports[0])}" if reports else ""
+        return (
+            f"drift along {self.model}: {len(self.steps)} steps, {len(reports)} with "
+            f"profiles, {len(self.anomalous)} anomalous (anomalous step: drift score's "
+            f"robust z > {self.threshold:g} among the steps{rules})"
+        )
+
+    def step_line(self, step: DriftStep) -> str:
+        """One step as ``str()`` lists it: id, name, score, the step and data verdicts."""
+        label = f" {step.version.name}" if step.version.name else ""
+        score = "-" if step.score is None else f"{step.score:.3g}"
+        judged = step_words(step.z, self.threshold) if step.score is not None else "not scored"
+        return f"{step.version.id[:12]}{label}  score {score}  {judged}; {step.summary(3, False)}"
+
     def __str__(self) -> str:
-        with_report = sum(s.report is not None for s in self.steps)
-        lines = [
-            f"drift along {self.model}: {len(self.steps)} steps, {with_report} with "
-            f"profiles, {len(self.anomalous)} anomalous (robust z > {self.threshold:g})"
+        return "\n".join([self._head(), *("  " + self.step_line(s) for s in self.steps)])
+
+    def __repr__(self) -> str:
+        top = ", ".join(s.version.name or s.version.id[:12] for s in self.anomalous[:5])
+        more = f" and {len(self.anomalous) - 5} more" if len(self.anomalous) > 5 else ""
+        return short_repr("DriftAlong", self._head() + (f"; at {top}{more}" if top else ""))
+
+    def plot(self, ax: Any = None, x: Literal["version", "time"] = "version") -> Any:
+        """Draw each step's drift score (at its version), anomalous steps ringed in red.
+
+        ``ax`` and ``x`` (``"version"`` names, or ``"time"``) and the errors are those of
+        :meth:`mlineage.analysis.ChangePoints.plot`; returns the axes.
+        """
+        ax = new_axes(ax, "DriftAlong")
+        xs = version_axis(ax, [s.version for s in self.steps], x)
+        scored = [(xs[i], s) for i, s in enumerate(self.steps) if s.score is not None]
+        ax.plot([p for p, _ in scored], [s.score for _, s in scored], marker="o", markersize=3)
+        ringed = [(p, s.score) for p, s in scored if s.anomalous]
+        if ringed:
+            ax.scatter(*zip(*ringed, strict=True), s=80, facecolors="none", edgecolors="tab:red")
+        ax.set_ylabel("drift score (mean W1/std, JS)")
+        ax.set_title(
+            f"drift along {self.model}; red rings: anomalous step (z > {self.threshold:g})"
+        )
+        return ax
+
+    def _repr_html_(self) -> str:
+        anomalous = [i for i, s in enumerate(self.steps) if s.anomalous][: HTML_ROWS // 2]
+        latest = range(max(len(self.steps) - HTML_ROWS + len(anomalous), 0), len(self.steps))
+        shown = [self.steps[i] for i in sorted({*anomalous, *latest})]
+        rows = [
+            (
+                s.version.id[:12],
+                s.version.name or "",
+                "-" if s.score is None else f"{s.score:.3g}",
+                step_words(s.z, self.threshold) if s.score is not None else "not scored",
+                s.summary(3, False),
+            )
+            for s in shown
         ]
-        for s in self.steps:
-            label = f" {s.version.name}" if s.version.name else ""
-            flag = "  ANOMALOUS" if s.anomalous else ""
-            score = "-" if s.score is None else f"{s.score:.3g}"
-            z = "" if s.z is None else f" z {s.z:+.1f}"
-            lines.append(f"  {s.version.id[:12]}{label}  score {score}{z}{flag}  {s.summary()}")
-        return "\n".join(lines)
+        headers = ["version", "name", "drift score", "step", "data"]
+        more = html_more(len(shown), len(self.steps), "to_pandas(); shown: anomalous and latest")
+        return f"<div>{html_table(rows, headers, self._head())}{more}</div>"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: every step (with its report) and the anomalous ids."""

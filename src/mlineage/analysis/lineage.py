@@ -19,9 +19,10 @@ from mlineage.errors import MetricNotFound
 from mlineage.records import FingerprintEvent, FingerprintRef, ModelVersion
 
 if TYPE_CHECKING:
-    from mlineage.analysis._behaviour_history import SilentShifts, SliceBlame
+    from mlineage.analysis._behaviour_history import SliceBlame
     from mlineage.analysis._behaviour_lineage import BehaviourLineage
     from mlineage.analysis._drift_lineage import DriftAlong, DriftLineage
+    from mlineage.analysis._silent import SilentShifts
     from mlineage.blame import BlameReport, Direction
     from mlineage.refs import Ref
     from mlineage.stats._compare import BehaviorDiff
@@ -146,6 +147,41 @@ class ChangePoints:
         top = ", ".join(str(c["position"]) for c in self.largest(5))
         more = f", ... {len(self.breakpoints) - 5} more" if len(self.breakpoints) > 5 else ""
         return f"<ChangePoints {self._summary()}{'; at ' + top if top else ''}{more}>"
+
+    def plot(self, ax: Any = None, x: Literal["version", "time"] = "version") -> Any:
+        """Draw the metric, each level's mean, and a dashed line where each level starts.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; default a new figure's axes.
+        x : {"version", "time"}
+            Versions by name in history order (ticks at whole positions only), or the time
+            each was logged.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Raises
+        ------
+        MissingDependency
+            matplotlib is not installed (``pip install 'mlineage[plot]'``).
+        InvalidInput
+            An unknown ``x``.
+        """
+        from mlineage.stats._present import new_axes, version_axis
+
+        ax = new_axes(ax, "ChangePoints")
+        xs = version_axis(ax, self.versions, x)
+        ax.plot(xs, self.values, marker="o", markersize=3, linewidth=1, label=self.metric)
+        for start, end, mean in self.segments:
+            ax.plot([xs[start], xs[end - 1]], [mean, mean], color="tab:orange", linewidth=2)
+        for b in self.breakpoints:
+            ax.axvline(xs[b], linestyle="--", linewidth=1, color="tab:gray")
+        ax.set_ylabel(self.metric)
+        ax.set_title(self._summary())
+        return ax
 
     def _repr_html_(self, limit: int = 10) -> str:
         from html import escape
@@ -498,24 +534,38 @@ class Analysis:
         *,
         probe: str | ProbeSet | None = None,
         noise: float = 2.0,
+        z: float = 3.5,
     ) -> SilentShifts:
         """Steps where behaviour moved while every tracked metric stayed within its noise.
 
         Walks the first-parent history of ``on`` (default: latest); for each version
         whose parent shares a fingerprint on the probe set (default: the one most versions
-        have), behaviour moved if churn, 1 - linear CKA of the embeddings, or the change
-        of ECE exceeds its threshold (``threshold``: one number for all three, or a
-        mapping with keys ``churn``, ``cka``, ``ece``; defaults 0.05, 0.05, 0.02). A
-        metric stayed flat if ``|delta| <= noise * 1.4826 * MAD`` of its step deltas
-        along the history (blame's robust scale; with no scale, only an unchanged value
-        is flat). Reads two fingerprint blobs per step.
+        have), measures churn, 1 - linear CKA of the embeddings and |ECE change|. By
+        default each measure is judged against the history's own ordinary step-to-step
+        movement: it moved when its robust z-score among the steps, ``(x - median) /
+        (1.4826 MAD)`` over the ordinary steps (the larger ones set aside, re-estimated
+        until stable), exceeds ``z`` and it is above a small floor (churn 1 %, 1 - CKA
+        0.01, |ECE change| 0.02, about its sampling error); a measure seen on fewer than 5
+        steps falls back to the fixed thresholds. ``threshold`` asks for fixed thresholds
+        instead: one number for all three, or a mapping with keys ``churn``, ``cka``,
+        ``ece`` (defaults 0.05, 0.05, 0.02). A metric stayed flat if ``|delta| <= noise *
+        1.4826 * MAD`` of its step deltas along the history (blame's robust scale; with no
+        scale, only an unchanged value is flat). Reads two fingerprint blobs per step.
 
         Returns
         -------
         SilentShifts
-            ``.shifts`` the silent steps; ``.steps`` every step measured; ``str()``,
-            ``to_dict()``, ``to_pandas()``.
-        """
-        from mlineage.analysis._behaviour_history import silent_shifts
+            ``.shifts`` the silent steps; ``.steps`` every step measured; ``.rules`` each
+            measure's rule in words; ``str()``, ``to_dict()``, ``to_pandas()``.
 
-        return silent_shifts(self._behaviour, threshold, on, probe, noise)
+        Raises
+        ------
+        InvalidInput
+            An unknown threshold key, a threshold outside [0, 1], a negative ``noise`` or
+            a ``z`` that is not a positive number.
+        FingerprintNotFound
+            No version on the history has a fingerprint (on ``probe``).
+        """
+        from mlineage.analysis._silent import silent_shifts
+
+        return silent_shifts(self._behaviour, threshold, on, probe, noise, z)

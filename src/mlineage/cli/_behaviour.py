@@ -68,7 +68,8 @@ Examples:
     type=click.FloatRange(0.0, 1.0),
     default=None,
     metavar="T",
-    help="One threshold for churn, 1 - CKA and |ECE change| (default 0.05, 0.05, 0.02).",
+    help="One fixed threshold for churn, 1 - CKA and |ECE change| (default: each judged "
+    "against the history's own step-to-step noise, robust z > 3.5).",
 )
 @click.option(
     "--noise",
@@ -88,7 +89,9 @@ def shifts(
 ) -> int:
     """Silent shifts: updates whose behaviour moved while every metric stayed in its noise.
 
-    Exit status 1 when there is none.
+    Behaviour moved when churn, 1 - CKA or |ECE change| is an anomalous step among the
+    history's own steps (robust z > 3.5 over the ordinary ones, above a small floor), or
+    above --threshold. Exit status 1 when there is none.
     """
     tracker = open_tracker(model, store)
     result = tracker.analysis.silent_shifts(threshold, on, probe=probe, noise=noise)

@@ -87,8 +87,10 @@ def drift_along(
 ) -> int:
     """Data drift of each version against its first parent along a history, oldest first.
 
-    Steps whose drift score is an outlier (robust z > 3.5) are marked ANOMALOUS; steps
-    without profiles are listed with the reason.
+    Each step is an "anomalous step" when its drift score's robust z-score among the
+    steps exceeds 3.5 (docs/analysis.md, "Verdicts"), with its data verdict (features
+    drifted at Bonferroni p < 0.05; dataset drift when at least 50 % did); steps without
+    profiles are listed with the reason.
     """
     tracker = open_tracker(model, store, read_only=not write_cache)
     along = tracker.analysis.drift_along(on)

@@ -275,8 +275,11 @@ class Rules:
         }
         out = []
         if rule.max_share is not None:
-            message = f"{len(drifted)} of {len(tested)} features drifted" + (
-                f" ({', '.join(drifted[:5])})" if drifted else ""
+            from mlineage.stats._present import feature_rule  # numpy is loaded by now
+
+            rule_words = feature_rule(report.alpha, report.correction)
+            message = f"{len(drifted)} of {len(tested)} features drifted ({rule_words})" + (
+                f": {', '.join(drifted[:5])}" if drifted else ""
             )
             out.append(
                 self.check(

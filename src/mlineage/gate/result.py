@@ -191,6 +191,19 @@ class GateResult:
         lines.append(counts + (f", {skipped} skipped" if skipped else ""))
         return "\n".join(lines)
 
+    def __repr__(self) -> str:
+        from mlineage.stats._present import short_repr  # numpy: not at `import mlineage.gate`
+
+        failed = ", ".join(r.rule for r in self.failed[:5])
+        more = f" and {len(self.failed) - 5} more" if len(self.failed) > 5 else ""
+        return short_repr(
+            "GateResult",
+            f"{'passed' if self.passed else 'refused'}: {self.model} "
+            f"{self._label(self.candidate, self.candidate_name)} against {self.against}; "
+            f"{len(self.failed)} of {len(self.rules)} rules failed"
+            + (f" ({failed}{more})" if failed else ""),
+        )
+
     def _repr_html_(self) -> str:
         rows = [(r.status.upper(), r.rule, r.measured(), r.message) for r in self.rules]
         verdict = "passed" if self.passed else "refused"
@@ -251,6 +264,13 @@ class Promotion:
     def __str__(self) -> str:
         head = f"promote {self.alias}: {self.decision.upper()} - {self.message}"
         return f"{head}\n{self.result}\nverdict recorded as evidence {self.verdict.id}"
+
+    def __repr__(self) -> str:
+        from mlineage.stats._present import short_repr  # numpy: not at `import mlineage.gate`
+
+        return short_repr(
+            "Promotion", f"{self.alias}: {self.decision} - {self.message}; {self.result!r}"
+        )
 
     def _repr_html_(self) -> str:
         return (

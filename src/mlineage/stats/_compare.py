@@ -16,6 +16,7 @@ import numpy.typing as npt
 from mlineage.errors import InvalidInput
 from mlineage.stats._arrays import _Array, _group_key
 from mlineage.stats._fingerprint import Fingerprint
+from mlineage.stats._present import behaviour_html, behaviour_words, short_repr
 from mlineage.stats._probeset import ProbeSet
 from mlineage.stats.behaviour import (
     GroupChange,
@@ -218,6 +219,12 @@ class BehaviorDiff:
         columns = list(GroupChange("", 0, 0.0).to_dict())
         frame = pd.DataFrame([g.to_dict() for g in self.groups], columns=columns)
         return frame.set_index("group")
+
+    def __repr__(self) -> str:
+        return short_repr("BehaviorDiff", behaviour_words(self))
+
+    def _repr_html_(self) -> str:
+        return behaviour_html(self)
 
     def __str__(self) -> str:
         lines = [f"Behaviour diff on probe {self.probe_hash[:19]}... ({self.n:,} examples)"]

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from mlineage.errors import CorruptRecord, InvalidInput, MissingDependency
+from mlineage.stats._bounds import psi_error as _psi_error
+from mlineage.stats._bounds import w1_normed_error
 from mlineage.stats._chi2 import benjamini_hochberg, bonferroni, chi2_contingency
 from mlineage.stats._columns import ColumnProfile
 from mlineage.stats._data_profile import DataProfile
@@ -23,6 +25,7 @@ from mlineage.stats._distances import (
 )
 from mlineage.stats._ks import KSResult, _ks_statistic_sorted, kolmogorov_pvalue, ks_pvalue
 from mlineage.stats._moments import scale_of
+from mlineage.stats._present import drift_report_html, drift_verdict, short_repr
 from mlineage.stats._sketch import (
     OTHER,
 )
@@ -70,6 +73,10 @@ class FeatureDrift:
         for categorical ones).
     note : str or None
         Why a column was not tested, or other caveats.
+    w1_error, psi_error : float or None
+        Bounds on how far ``wasserstein_normed`` and ``psi`` can be from the raw data's
+        values when a sketch entered them (:mod:`mlineage.stats._bounds`); 0 when exact,
+        None when the distance is None (or the report was cached before bounds existed).
     """
 
     name: str
@@ -88,6 +95,8 @@ class FeatureDrift:
     js_distance: float | None = None
     linf: float | None = None
     note: str | None = None
+    w1_error: float | None = None
+    psi_error: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Fields as a JSON-ready dict."""
@@ -154,7 +163,11 @@ class DriftReport:
         return sorted(self.features, key=key)
 
     def summary(self, top: int = 5) -> str:
-        """One paragraph: the verdict and the ``top`` most drifted features.
+        """One sentence: the verdict with its rules and the ``top`` most drifted features.
+
+        ``2 of 7 features drifted (Bonferroni p < 0.05; dataset drift needs ≥ 50 %): amount
+        KS 0.48 p<1e-10 PSI 1.48, ...; labels shifted (χ² p<1e-10 < 0.05)``: the verdict
+        vocabulary of docs/analysis.md ("Verdicts"), shared by every view.
 
         Parameters
         ----------
@@ -165,47 +178,30 @@ class DriftReport:
         -------
         str
         """
-        tested = [f for f in self.features if f.test != "none"]
-        drifted = self.drifted
-        verdict = "dataset drift" if self.dataset_drift else "no dataset drift"
-        text = (
-            f"{len(drifted)} of {len(tested)} tested features drifted "
-            f"({self.drifted_share:.0%}; threshold {self.drift_share:.0%}): {verdict}"
-        )
-        if drifted:
-            names = ", ".join(
-                f"{f.name} ({f.test} p={f.pvalue_corrected:.2g})" for f in drifted[:top]
-            )
-            more = f" and {len(drifted) - top} more" if len(drifted) > top else ""
-            text += f". Most drifted: {names}{more}"
-        if self.label is not None:
-            shift = "shifted" if self.label.drifted else "no shift"
-            text += f". Label {self.label.name!r}: {shift} (p={self.label.pvalue:.2g})"
-        return text + "."
+        return drift_verdict(self, top)
 
     def __str__(self) -> str:
         header = ("feature", "kind", "test", "statistic", "p (corr.)", "drift", "W1/std", "PSI")
         rows = [header]
         for f in self._ranked() + ([self.label] if self.label is not None else []):
             name = f.name if f is not self.label else f"{f.name} (label)"
-            rows.append(
-                (
-                    name,
-                    f.kind,
-                    f.test,
-                    _fmt(f.statistic),
-                    _fmt(f.pvalue_corrected),
-                    "DRIFT" if f.drifted else ("-" if f.test != "none" else (f.note or "-")),
-                    _fmt(f.wasserstein_normed),
-                    _fmt(f.psi),
-                )
-            )
+            drift = "DRIFT" if f.drifted else ("-" if f.test != "none" else (f.note or "-"))
+            stats = (_fmt(f.statistic), _fmt(f.pvalue_corrected), drift)
+            rows.append((name, f.kind, f.test, *stats, _fmt(f.wasserstein_normed), _fmt(f.psi)))
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-        head = ""
-        if self.reference is not None and self.current is not None:
-            head = f"drift {self.reference[:12]} -> {self.current[:12]}: "
-        return head + self.summary() + "\n\n" + "\n".join(line.rstrip() for line in lines)
+        return self._head() + self.summary() + "\n\n" + "\n".join(x.rstrip() for x in lines)
+
+    def _head(self) -> str:
+        if self.reference is None or self.current is None:
+            return ""
+        return f"drift {self.reference[:12]} -> {self.current[:12]}: "
+
+    def __repr__(self) -> str:
+        return short_repr("DriftReport", self._head() + self.summary(top=3))
+
+    def _repr_html_(self) -> str:
+        return drift_report_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the whole report."""
@@ -296,6 +292,8 @@ _FEATURE_FIELDS = {
     "js_distance": "number?",
     "linf": "number?",
     "note": "str?",
+    "w1_error": "number?",
+    "psi_error": "number?",
 }
 _REPORT_FIELDS = {
     "features": "any",
@@ -508,6 +506,7 @@ def _compare_numeric(a: ColumnProfile, b: ColumnProfile, psi_bins: int) -> Featu
         edges = _psi_edges(sa, psi_bins)
         ref_counts, cur_counts = _bin_counts(sa, edges), _bin_counts(sb, edges)
         method, bound = "exact", 0.0
+        w1_error = psi_error = 0.0
     else:
         points = np.union1d(a.support(), b.support())
         fa, fb = a.cdf(points), b.cdf(points)
@@ -525,6 +524,12 @@ def _compare_numeric(a: ColumnProfile, b: ColumnProfile, psi_bins: int) -> Featu
         cur_counts = np.diff(np.concatenate(([0.0], b.cdf(edges), [1.0])))
         ref_counts, cur_counts = np.clip(ref_counts, 0, None), np.clip(cur_counts, 0, None)
         method = "sketch"
+        low = min(math.ldexp(v, -k) for v in (a.min, b.min) if v is not None)
+        high = max(math.ldexp(v, -k) for v in (a.max, b.max) if v is not None)
+        w1_error = w1_normed_error(bound, low, high, max(std, math.ldexp(0.001, -k)))
+        psi_error = _psi_error(
+            ref_counts, cur_counts, 2 * a.rank_error, 2 * b.rank_error, a.count, b.count
+        )
     return FeatureDrift(
         name=a.name,
         kind="numeric",
@@ -540,6 +545,8 @@ def _compare_numeric(a: ColumnProfile, b: ColumnProfile, psi_bins: int) -> Featu
         # the floor is 0.001 in the data's unit; the ratio saturates at float max
         wasserstein_normed=min(w1 / max(std, math.ldexp(0.001, -k)), sys.float_info.max),
         psi=psi_from_counts(ref_counts, cur_counts),
+        w1_error=w1_error,
+        psi_error=psi_error,
     )
 
 
@@ -574,6 +581,9 @@ def _compare_categorical(a: ColumnProfile, b: ColumnProfile, *, label: bool) -> 
         n_ref=a.count,
         n_cur=b.count,
         psi=psi_from_counts(rc, cc),
+        psi_error=_psi_error(
+            rc, cc, a.count_error / a.count, b.count_error / b.count, a.count, b.count
+        ),
         js_distance=js_distance(rc, cc),
         linf=linf,
         note="; ".join(notes) or None,

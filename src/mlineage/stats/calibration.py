@@ -36,6 +36,7 @@ import numpy.typing as npt
 
 from mlineage.errors import InvalidInput
 from mlineage.stats._inputs import _count, _real
+from mlineage.stats._present import calibration_html
 from mlineage.stats.behaviour import _as_array, _labels
 
 __all__ = [
@@ -96,6 +97,16 @@ class CalibrationResult:
     mce: float
     n: int
     bins: tuple[CalibrationBin, ...]
+
+    def __repr__(self) -> str:
+        filled = sum(b.count > 0 for b in self.bins)
+        return (
+            f"<CalibrationResult ECE {self.ece:.4f}, MCE {self.mce:.4f} over {self.n:,} "
+            f"predictions ({len(self.bins)} bins, {filled} with predictions)>"
+        )
+
+    def _repr_html_(self) -> str:
+        return calibration_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict: ``ece``, ``mce``, ``n`` and parallel bin lists.
