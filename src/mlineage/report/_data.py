@@ -61,6 +61,7 @@ def build_report_data(
     title: str | None = None,
     metric: str | None = None,
     analyses: Mapping[str, Any] | None = None,
+    window: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """Collect everything the lineage report shows, as JSON-ready data.
 
@@ -79,6 +80,11 @@ def build_report_data(
         number, bool or None (lists and dicts are shown as JSON text). The key
         ``"change_points"`` is special: a mapping of metric name to a list of
         ``{"version": ref, ...}`` dicts, drawn as markers on that metric's timeline.
+    window : (int, int), optional
+        Only the versions at positions ``start`` to ``stop`` (as a slice) of the
+        parents-before-children order: a page of a long lineage (``mlineage ui`` serves
+        100,000 versions this way). ``spine``, the timelines and the suspects keep only
+        those versions; blame still ranks the steps of the whole main line. Default: all.
 
     Returns
     -------
@@ -131,6 +137,10 @@ def build_report_data(
         raise InvalidInput(problem)
     versions = tracker.graph.topological_order()
     spine = _spine(tracker, versions)
+    if window is not None:
+        versions = versions[slice(*window)]
+        shown = {v.id for v in versions}
+        spine = [v for v in spine if v.id in shown]
     counts = _metric_counts(versions)
     primary = _primary_metric(tracker, counts, metric)
     current_aliases = tracker.aliases()
