@@ -198,9 +198,13 @@ def create_app(store: Any, *, loopback: bool = True) -> Starlette:
     def api_version(request: Request) -> Response:
         tracker = view.tracker(_param(request, "model"))
         version: ModelVersion = tracker.get_version(check_ref(_param(request, "ref")))
+        # The fields of `mlineage show --json`.
         data = version.model_dump(mode="json")
-        data["status"] = tracker.status(version).value
-        data["all_tags"] = tracker.tags(version)
+        data["current_status"] = tracker.status(version).value
+        data["annotations"] = [e.model_dump(mode="json") for e in tracker.annotations(version)]
+        evidence = [e for e in tracker.evidence() if e.version == version.id]
+        data["evidence"] = [e.model_dump(mode="json") for e in evidence]
+        data["aliases"] = [a for a, v in tracker.aliases().items() if v.id == version.id]
         return _json(data)
 
     def api_compare(request: Request) -> Response:
