@@ -161,14 +161,14 @@ def open_page(browser: Any, ui_server: str) -> Iterator[Callable[..., Opened]]:
     error, no dialog, and no markup from the data ran."""
     opened: list[Opened] = []
 
-    def open_(path: str, *, ready: str = "true") -> Opened:
+    def open_(path: str, *, ready: str = "true", base: str = ui_server) -> Opened:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        result = Opened(page, ui_server)
+        result = Opened(page, base)
         opened.append(result)
 
         def route(route: Any) -> None:
             url = route.request.url
-            if url.startswith((ui_server + "/", "data:")):
+            if url.startswith((base + "/", "data:")):
                 route.continue_()
             else:
                 result.outside.append(url)
@@ -185,7 +185,7 @@ def open_page(browser: Any, ui_server: str) -> Iterator[Callable[..., Opened]]:
             dialog.dismiss()
 
         page.on("dialog", on_dialog)
-        page.goto(ui_server + path)
+        page.goto(base + path)
         page.wait_for_selector(f"html[data-ready='{ready}']", timeout=30_000)
         return result
 

@@ -120,7 +120,7 @@
     var list = el("div", { id: "models" });
     var results = el("div", { id: "search-results" });
     var input = function (name, label, type) {
-      return el("label", null, label + " ", el("input", { name: name, type: type || "text", size: type ? 8 : 16 }));
+      return el("label", null, label + " ", el("input", { name: name, type: type || "text", size: type ? 8 : 16, step: type ? "any" : null }));
     };
     var form = el("form", { id: "search", class: "toolbar", onsubmit: function (event) {
       event.preventDefault();
