@@ -9,9 +9,12 @@ errors are JSON ``{"error": type, "message": text, "status": code}``.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import math
+import threading
+from collections.abc import AsyncIterator
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -257,7 +260,14 @@ def create_app(store: Any, *, loopback: bool = True) -> Starlette:
     middleware = [Middleware(_Headers)]
     if loopback:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(LOOPBACK)))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        threading.Thread(target=view.warm, name="mlineage-ui-warm", daemon=True).start()
+        yield
+
     app = Starlette(
+        lifespan=lifespan,
         routes=routes,
         middleware=middleware,
         exception_handlers={

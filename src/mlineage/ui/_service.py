@@ -147,6 +147,15 @@ class StoreView:
             "generation": entry.generation,
         }
 
+    def warm(self) -> None:
+        """Build the first page of every model now (a long lineage takes seconds), so the
+        first visitor does not wait; a model that cannot be read is left to its page."""
+        for name in self.names():
+            try:
+                self.report(name)
+            except (MLineageError, OSError):
+                continue
+
     # -- pages ---------------------------------------------------------------------------
 
     def models(self) -> list[dict[str, Any]]:
