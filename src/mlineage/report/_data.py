@@ -191,9 +191,10 @@ def _spine(tracker: Tracker, versions: Sequence[ModelVersion]) -> list[ModelVers
     if not versions:
         return []
     depth: dict[str, int] = {}
+    first_parent = tracker.graph.first_parent  # reads no record (a version's parent_id does)
     for version in versions:  # parents before children
-        parent = version.parent_id
-        depth[version.id] = 1 if parent is None else depth[parent] + 1
+        parent = first_parent(version.id)
+        depth[version.id] = 1 if parent is None else depth[parent.id] + 1
     leaves = tracker.leaves()  # oldest first
     tip = max(reversed(leaves), key=lambda v: depth[v.id])
     return tracker.history(tip)[::-1]
