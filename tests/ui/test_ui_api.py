@@ -30,6 +30,7 @@ from mlineage.errors import MissingDependency
 from mlineage.report import build_report_data
 from mlineage.ui import create_app
 from mlineage.ui._app import CSP
+from mlineage.views import report_analyses
 
 
 def q(text: str) -> str:
@@ -59,7 +60,8 @@ def test_models_lists_every_model_with_its_summary(ui_server: str, store: Path) 
 def test_model_report_is_the_static_reports_data(ui_server: str, store: Path) -> None:
     got = request(f"{ui_server}/api/models/{DEMO}/report").json()
     tracker = ml.Tracker.load(DEMO, storage=store, read_only=True)
-    want = build_report_data(tracker)
+    want = build_report_data(tracker, analyses=report_analyses(tracker))
+    assert want["analyses"]["drift"] and want["analyses"]["behaviour"]  # the demo has both
     assert got["paging"] == {
         "page": 0,
         "pages": 1,

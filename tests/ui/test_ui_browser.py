@@ -49,6 +49,9 @@ def test_clicking_a_model_shows_its_lineage(open_page: Any, store: Path) -> None
     assert page.locator(f".row[data-id='{latest.id}']").count() == 1
     selected = tracker.get_version(page.url.split("#")[1])  # the report's own selection
     assert str(selected.name) in page.locator("#details").inner_text()
+    # The drift and behaviour along the lineage, as the static report shows them.
+    assert page.locator("#analysis-drift table tr").count() > 1
+    assert page.locator("#analysis-behaviour table tr").count() > 1
 
 
 def test_comparing_two_arbitrary_versions_shows_drift_and_churn(

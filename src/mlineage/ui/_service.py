@@ -21,6 +21,7 @@ from mlineage.errors import InvalidInput, MLineageError, ModelNotFound
 from mlineage.records import ModelVersion, validate_name
 from mlineage.report import build_report_data
 from mlineage.tracker import Tracker, list_models
+from mlineage.views import report_analyses
 
 __all__ = ["PAGE", "REFRESH_S", "StoreView", "check_model", "check_ref"]
 
@@ -299,8 +300,12 @@ def _report(tracker: Tracker, page: int) -> dict[str, Any]:
         )
     stop = total - page * PAGE
     start = max(0, stop - PAGE)
-    window = None if pages == 1 else (start, stop)
-    data = build_report_data(tracker, window=window)
+    if pages == 1:  # the static report's page exactly, with what the store holds
+        data = build_report_data(tracker, analyses=report_analyses(tracker))
+    else:
+        # Drift along a 100,000-version history takes seconds: a page of a long lineage
+        # shows the lineage, metrics and aliases; any two versions compare on demand.
+        data = build_report_data(tracker, window=(start, stop))
     data["paging"] = {
         "page": page,
         "pages": pages,

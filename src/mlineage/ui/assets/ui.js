@@ -229,7 +229,8 @@
     top.appendChild(el("nav", { class: "ui-paging", id: "ui-paging" },
       "Versions " + (paging.start + 1).toLocaleString("en-US") + "\u2013" + paging.stop.toLocaleString("en-US") +
       " of " + paging.total.toLocaleString("en-US") + " (page " + (paging.page + 1) + " of " + paging.pages + ") ",
-      link(paging.page - 1, "\u2190 newer"), " ", link(paging.page + 1, "older \u2192")));
+      link(paging.page - 1, "\u2190 newer"), " ", link(paging.page + 1, "older \u2192"),
+      el("span", { class: "muted", text: " \u00b7 drift and behaviour along a paged lineage are not computed: compare any two versions at the bottom of the page" })));
   }
 
   function comparePanel() {
