@@ -35,7 +35,7 @@ from mlineage.errors import (
     MLineageError,
     NotFound,
 )
-from mlineage.records import ModelVersion
+from mlineage.tracker import Tracker
 from mlineage.ui._service import StoreView, check_model, check_ref
 
 __all__ = ["CSP", "LOOPBACK", "create_app"]
@@ -199,16 +199,20 @@ def create_app(store: Any, *, loopback: bool = True) -> Starlette:
         return _json(view.report(_param(request, "model"), int(page)))
 
     def api_version(request: Request) -> Response:
-        tracker = view.tracker(_param(request, "model"))
-        version: ModelVersion = tracker.get_version(check_ref(_param(request, "ref")))
-        # The fields of `mlineage show --json`.
-        data = version.model_dump(mode="json")
-        data["current_status"] = tracker.status(version).value
-        data["annotations"] = [e.model_dump(mode="json") for e in tracker.annotations(version)]
-        evidence = [e for e in tracker.evidence() if e.version == version.id]
-        data["evidence"] = [e.model_dump(mode="json") for e in evidence]
-        data["aliases"] = [a for a, v in tracker.aliases().items() if v.id == version.id]
-        return _json(data)
+        ref = check_ref(_param(request, "ref"))
+
+        def show(tracker: Tracker) -> dict[str, Any]:
+            # The fields of `mlineage show --json`.
+            version = tracker.get_version(ref)
+            data: dict[str, Any] = version.model_dump(mode="json")
+            data["current_status"] = tracker.status(version).value
+            data["annotations"] = [e.model_dump(mode="json") for e in tracker.annotations(version)]
+            evidence = [e for e in tracker.evidence() if e.version == version.id]
+            data["evidence"] = [e.model_dump(mode="json") for e in evidence]
+            data["aliases"] = [a for a, v in tracker.aliases().items() if v.id == version.id]
+            return data
+
+        return _json(view.read(_param(request, "model"), show))
 
     def api_compare(request: Request) -> Response:
         a, b = _param(request, "a"), _param(request, "b")

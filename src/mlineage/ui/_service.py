@@ -126,9 +126,12 @@ class StoreView:
         entry.cache[("events",)] = token
         return before is not None and before != token
 
-    def tracker(self, name: str) -> Tracker:
-        """The (refreshed) read-only tracker of model ``name``."""
-        return self._model(name).tracker
+    def read(self, name: str, query: Callable[[Tracker], Any]) -> Any:
+        """``query(tracker)`` on the (refreshed) tracker of model ``name``, alone: no
+        refresh runs while it reads."""
+        entry = self._model(name)
+        with entry.lock:
+            return query(entry.tracker)
 
     def _cached(self, name: str, key: tuple[Any, ...], build: Callable[[Tracker], Any]) -> Any:
         entry = self._model(name)
@@ -140,13 +143,14 @@ class StoreView:
     def state(self, name: str) -> dict[str, Any]:
         """What a page polls: the version count, the latest version and a generation."""
         entry = self._model(name)
-        latest = entry.tracker.latest()
-        return {
-            "model": name,
-            "versions": len(entry.tracker),
-            "latest": None if latest is None else latest.id,
-            "generation": entry.generation,
-        }
+        with entry.lock:
+            latest = entry.tracker.latest()
+            return {
+                "model": name,
+                "versions": len(entry.tracker),
+                "latest": None if latest is None else latest.id,
+                "generation": entry.generation,
+            }
 
     def warm(self) -> None:
         """Build the first page of every model now (a long lineage takes seconds), so the
@@ -221,32 +225,35 @@ class StoreView:
         needle = text.lower()
         results: list[dict[str, Any]] = []
         errors: dict[str, str] = {}
+
+        def matches(tracker: Tracker) -> None:
+            aliases_of: dict[str, list[str]] = {}
+            for a, v in tracker.aliases().items():
+                aliases_of.setdefault(v.id, []).append(a)
+            model_hit = bool(needle) and needle in tracker.model.lower()
+            with_events = set(tracker.versions_with_events()) if tag else set()
+            for version in reversed(tracker.versions()):
+                if len(results) >= SEARCH_LIMIT:
+                    return
+                if needle and not model_hit and needle not in (version.name or "").lower():
+                    continue
+                if alias and alias not in aliases_of.get(version.id, []):
+                    continue
+                if tag:
+                    tags = tracker.tags(version) if version.id in with_events else version.tags
+                    if tag not in tags:
+                        continue
+                if metric:
+                    value = version.metrics.get(metric)
+                    if value is None or not low <= value <= high:
+                        continue
+                results.append(_hit(tracker, version, aliases_of.get(version.id, [])))
+
         for name in self.names():
             if len(results) >= SEARCH_LIMIT:
                 break
             try:
-                tracker = self.tracker(name)
-                aliases_of: dict[str, list[str]] = {}
-                for a, v in tracker.aliases().items():
-                    aliases_of.setdefault(v.id, []).append(a)
-                model_hit = bool(needle) and needle in name.lower()
-                with_events = set(tracker.versions_with_events()) if tag else set()
-                for version in reversed(tracker.versions()):
-                    if needle and not model_hit and needle not in (version.name or "").lower():
-                        continue
-                    if alias and alias not in aliases_of.get(version.id, []):
-                        continue
-                    if tag:
-                        tags = tracker.tags(version) if version.id in with_events else version.tags
-                        if tag not in tags:
-                            continue
-                    if metric:
-                        value = version.metrics.get(metric)
-                        if value is None or not low <= value <= high:
-                            continue
-                    results.append(_hit(tracker, version, aliases_of.get(version.id, [])))
-                    if len(results) >= SEARCH_LIMIT:
-                        break
+                self.read(name, matches)
             except MLineageError as exc:
                 errors[name] = f"{type(exc).__name__}: {exc}"
         return {"results": results, "truncated": len(results) >= SEARCH_LIMIT, "errors": errors}
