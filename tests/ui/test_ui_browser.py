@@ -151,3 +151,20 @@ def test_a_long_lineage_is_paged(
         assert "page 2 of 3" in page.locator("#ui-paging").inner_text()
         names = page.locator("#lineage-list .row[data-id] .name").all_inner_texts()
         assert names == ["v5", "v4", "v3", "v2"]
+
+
+def test_a_bad_path_in_the_address_bar_is_a_4xx_page(browser: Any, ui_server: str) -> None:
+    page = browser.new_page()
+    try:
+        # (A browser resolves "/models/%2e%2e" to "/" itself; the API tests send it raw.)
+        bad = ("/models/..%2F..%2Fetc", "/models/" + "x" * 200, "/models/a%00b")
+        for path in (*bad, "/models/nope"):
+            response = page.goto(ui_server + path)
+            if path == "/models/nope":  # a valid name: the page says the model is not there
+                assert response.status == 200
+                page.wait_for_selector("html[data-ready='error']")
+                assert "ModelNotFound" in page.locator("#app .ui-error").inner_text()
+            else:
+                assert 400 <= response.status < 500 and response.json()["message"]
+    finally:
+        page.close()
