@@ -293,3 +293,21 @@ def test_serve_checks_host_and_port(host: str, port: int) -> None:
 
     with pytest.raises(InvalidInput):
         serve("memory://ui-serve-args", host=host, port=port)
+
+
+def test_an_alias_moved_elsewhere_shows_after_a_refresh(tmp_path: Path) -> None:
+    tracker = ml.Tracker("moves", storage=tmp_path, capture_environment=False)
+    first, second = log_named(tracker, "a"), log_named(tracker, "b")
+    tracker.set_alias("production", first)
+    with running(create_app(tmp_path)) as base:
+        before = request(f"{base}/api/models/moves/state").json()
+        assert request(f"{base}/api/models/moves").json()["aliases"] == {"production": first.id}
+        tracker.set_alias("production", second)  # no new version: only an alias move
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            summary = request(f"{base}/api/models/moves").json()
+            if summary["aliases"]["production"] == second.id:
+                break
+            time.sleep(0.2)
+        assert summary["aliases"] == {"production": second.id}
+        assert request(f"{base}/api/models/moves/state").json()["generation"] > before["generation"]

@@ -55,6 +55,16 @@ def _iso(version: ModelVersion | None) -> str | None:
     return None if version is None else version.created_at.isoformat()
 
 
+def _events(tracker: Tracker) -> tuple[Any, ...]:
+    """What changes when events arrive: refresh() counts new versions only, but alias moves,
+    annotations and evidence change the pages too."""
+    return (
+        len(tracker.versions_with_events()),
+        len(tracker.evidence()),
+        tuple(sorted((a, v.id) for a, v in tracker.aliases().items())),
+    )
+
+
 class _Model:
     """One model's tracker, its state and the pages built for that state."""
 
@@ -64,6 +74,7 @@ class _Model:
         self.checked = time.monotonic()
         self.lock = threading.Lock()
         self.cache: dict[tuple[Any, ...], Any] = {}
+        self.events = _events(tracker)  # what the events looked like last
 
 
 class StoreView:
@@ -113,18 +124,12 @@ class StoreView:
         with entry.lock:
             if time.monotonic() - entry.checked >= REFRESH_S:
                 entry.checked = time.monotonic()
-                if entry.tracker.refresh() or self._events_changed(entry):
+                new = entry.tracker.refresh()
+                events, entry.events = entry.events, _events(entry.tracker)
+                if new or events != entry.events:
                     entry.generation += 1
                     entry.cache.clear()
         return entry
-
-    @staticmethod
-    def _events_changed(entry: _Model) -> bool:
-        # refresh() counts new versions; annotations and alias moves change the page too.
-        token = (len(entry.tracker.versions_with_events()), tuple(sorted(entry.tracker.aliases())))
-        before = entry.cache.get(("events",))
-        entry.cache[("events",)] = token
-        return before is not None and before != token
 
     def read(self, name: str, query: Callable[[Tracker], Any]) -> Any:
         """``query(tracker)`` on the (refreshed) tracker of model ``name``, alone: no
