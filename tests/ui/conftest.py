@@ -25,11 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.report.conftest import browser, hostile_lineage
+from tests.report.conftest import hostile_lineage
 
 import mlineage as ml
-
-__all__ = ["browser"]
 
 SRC = Path(__file__).parents[2] / "src"
 DEMO = "fraud-detector"

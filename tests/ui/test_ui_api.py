@@ -201,7 +201,8 @@ def test_long_lineages_are_paged_newest_first(
     tracker = ml.Tracker("long", storage=tmp_path, capture_environment=False)
     previous = None
     for i in range(10):
-        previous = log_named(tracker, f"v{i}", parent=previous, metrics={"accuracy": i / 10})
+        accuracy = 0.05 if i == 4 else i / 10  # one drop, on page 1
+        previous = log_named(tracker, f"v{i}", parent=previous, metrics={"accuracy": accuracy})
     with running(create_app(tmp_path)) as base:
         pages = [request(f"{base}/api/models/long/report?page={p}").json() for p in range(3)]
         past = request(f"{base}/api/models/long/report?page=3")
@@ -214,6 +215,10 @@ def test_long_lineages_are_paged_newest_first(
     assert pages[0]["spine"] == [tracker.get_version(f"v{i}").id for i in range(6, 10)]
     assert [t[1] for t in pages[0]["metrics"][0]["timeline"]] == [0.6, 0.7, 0.8, 0.9]
     assert past.status == 400 and "page 3 is past the last" in past.json()["message"]
+    # Blame's suspects are the worst steps of each page's own stretch of the main line.
+    assert pages[0]["metrics"][0]["suspects"] == []
+    (suspect,) = pages[1]["metrics"][0]["suspects"]
+    assert suspect["version"] == tracker.get_version("v4").id and suspect["before"] == 0.3
 
 
 def test_a_version_logged_elsewhere_shows_after_a_refresh(ui_server: str, store: Path) -> None:

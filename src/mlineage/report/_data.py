@@ -83,8 +83,9 @@ def build_report_data(
     window : (int, int), optional
         Only the versions at positions ``start`` to ``stop`` (as a slice) of the
         parents-before-children order: a page of a long lineage (``mlineage ui`` serves
-        100,000 versions this way). ``spine``, the timelines and the suspects keep only
-        those versions; blame still ranks the steps of the whole main line. Default: all.
+        100,000 versions this way). ``spine`` and the timelines keep only those
+        versions, and the suspects are the worst steps of that stretch of the main line.
+        Default: all.
 
     Returns
     -------
@@ -172,7 +173,9 @@ def build_report_data(
         "environments": environments,
         "aliases": _aliases(tracker, current_aliases),
         "metrics": [
-            _metric(tracker, name, counts[name], spine, change_points.get(name, []))
+            _metric(
+                tracker, name, counts[name], spine, change_points.get(name, []), window is not None
+            )
             for name in sorted(counts, key=lambda m: (m != primary, m))
         ],
         "analyses": _tables(analyses),
@@ -320,12 +323,18 @@ def _metric(
     count: int,
     spine: Sequence[ModelVersion],
     change_points: list[dict[str, Any]],
+    page: bool = False,
 ) -> dict[str, Any]:
     direction = bad_direction(name)
     timeline = [[i, v.metrics[name]] for i, v in enumerate(spine) if name in v.metrics]
     suspects = []
     if len(timeline) >= 2:
-        report = tracker.blame_report(name, direction, on=spine[-1])
+        if page:  # a window: the worst steps of its own stretch of the main line
+            from mlineage.blame import rank_steps
+
+            report = rank_steps(spine, lambda k: spine[k].metrics.get(name), name, direction)
+        else:
+            report = tracker.blame_report(name, direction, on=spine[-1])
         # Only steps that moved the bad way are suspects; `changes` is not touched (a diff
         # per step would cost a store read each).
         for rank, step in enumerate(
