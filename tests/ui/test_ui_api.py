@@ -316,3 +316,10 @@ def test_an_alias_moved_elsewhere_shows_after_a_refresh(tmp_path: Path) -> None:
             time.sleep(0.2)
         assert summary["aliases"] == {"production": second.id}
         assert request(f"{base}/api/models/moves/state").json()["generation"] > before["generation"]
+
+
+def test_nan_in_an_answer_is_null_not_invalid_json() -> None:
+    from mlineage.ui._app import _json
+
+    body = _json({"a": [float("nan"), 1.5, {"b": float("inf")}], "c": "nan"}).body
+    assert json.loads(body) == {"a": [None, 1.5, {"b": None}], "c": "nan"}

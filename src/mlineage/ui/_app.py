@@ -90,8 +90,22 @@ class ApiError(Exception):
 
 
 def _json(data: Any, status: int = 200) -> Response:
-    body = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    try:
+        body = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except ValueError:  # NaN or an infinity (a drift statistic of a constant column)
+        body = json.dumps(_finite(data), ensure_ascii=False, separators=(",", ":"))
     return Response(body, status, media_type="application/json")
+
+
+def _finite(data: Any) -> Any:
+    """``data`` with every NaN and infinity replaced by None: JSON has no such numbers."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite(v) for v in data]
+    return data
 
 
 def _error(status: int, kind: str, message: str) -> Response:
