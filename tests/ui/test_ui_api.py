@@ -53,6 +53,12 @@ def test_models_lists_every_model_with_its_summary(ui_server: str, store: Path) 
         "created_at": newest.created_at.isoformat(),
         "summary": json.loads(json.dumps(newest.summary)),
     }
+    # The demo's silent shift: drift along its main line flags the steps, as drift-along does.
+    anomalous = demo.analysis.drift_along().anomalous
+    assert anomalous and entry["anomalies"] == [
+        {"kind": "drift", "version": s.version.id, "name": s.version.name, "z": s.z}
+        for s in anomalous
+    ]
     assert "error" in models[DAMAGED] and "CorruptRecord" in models[DAMAGED]["error"]
     assert models[XSS_MODEL]["versions"] == 2  # the damaged model did not stop the others
 

@@ -31,6 +31,8 @@ def test_the_store_page_lists_every_model(open_page: Any, store: Path) -> None:
     tracker = ml.Tracker.load(DEMO, storage=store, read_only=True)
     assert demo.locator("td").nth(1).inner_text() == str(len(tracker))
     assert "production" in demo.inner_text()
+    flagged = tracker.analysis.drift_along().anomalous[0].version.name
+    assert f"drift at {flagged}" in demo.locator(".ui-anomalies").inner_text()
     # The damaged model is an error panel in its row; the others are listed normally.
     damaged = page.locator(f"#model-table tr[data-model='{DAMAGED}'] .ui-error")
     assert "CorruptRecord" in damaged.inner_text()

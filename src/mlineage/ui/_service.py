@@ -288,8 +288,6 @@ def _summary(tracker: Tracker) -> dict[str, Any]:
             "summary": dict(event.summary),  # JSON-ready: a summary is small JSON
         }
         break
-    failed = None if gate is None else gate["summary"].get("failed")
-    anomalies = [str(rule) for rule in failed] if isinstance(failed, list) else []
     return {
         "model": tracker.model,
         "versions": len(tracker),
@@ -299,8 +297,27 @@ def _summary(tracker: Tracker) -> dict[str, Any]:
         "last_update": _iso(latest),
         "aliases": aliases,
         "gate": gate,
-        "anomalies": anomalies,
+        "anomalies": _anomalies(tracker, gate),
     }
+
+
+def _anomalies(tracker: Tracker, gate: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The rules the newest gate verdict failed, and the anomalous steps of drift along
+    the main line (for a lineage of one page: along 100,000 steps it takes seconds)."""
+    out: list[dict[str, Any]] = []
+    failed = None if gate is None else gate["summary"].get("failed")
+    if gate is not None and isinstance(failed, list):
+        out += [{"kind": "gate", "version": gate["version"], "rule": str(r)} for r in failed]
+    if len(tracker) <= PAGE:
+        try:
+            steps = tracker.analysis.drift_along().anomalous
+        except MLineageError:  # no profiles, or none readable: nothing to flag
+            steps = []
+        out += [
+            {"kind": "drift", "version": s.version.id, "name": s.version.name, "z": s.z}
+            for s in steps
+        ]
+    return out
 
 
 def _report(tracker: Tracker, page: int) -> dict[str, Any]:

@@ -190,8 +190,13 @@
           el("td", { text: fmtDate(m.last_update) }),
           el("td", null, Object.keys(m.aliases).map(function (a) { return el("span", { class: "chip alias", text: a }); })),
           el("td", { text: gate }),
-          el("td", { text: m.anomalies.length ? m.anomalies.join(", ") : "\u2014" }));
+          el("td", { class: "ui-anomalies", text: m.anomalies.length ? m.anomalies.map(anomalyText).join("; ") : "\u2014" }));
       })));
+  }
+
+  function anomalyText(a) {
+    if (a.kind === "gate") return "gate failed " + a.rule;
+    return "drift at " + (a.name || a.version.slice(0, 8)) + (typeof a.z === "number" ? " (z " + fmtValue(a.z) + ")" : "");
   }
 
   // -- model page --------------------------------------------------------------------------
