@@ -78,6 +78,7 @@ def test_traversals_agree_with_networkx(choices: list[list[int]], rnd: object) -
     order = [v.id for v in graph.topological_order()]
     position = {vid: i for i, vid in enumerate(order)}
     assert all(position[p] < position[c] for p, c in reference.edges)
+    assert order == list(nx.lexicographical_topological_sort(reference, key=str))
 
 
 def test_missing_parents_are_reported_not_inserted() -> None:

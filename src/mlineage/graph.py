@@ -398,9 +398,23 @@ class LineageGraph(GraphColumns):
 
     def topological_order(self) -> list[ModelVersion]:
         """All versions, every parent before its children (ties broken by creation)."""
-        import networkx as nx
+        # networkx's lexicographical_topological_sort(key=str) on the integer columns: the
+        # same order (ids sort by creation), without building the networkx graph.
+        import heapq
 
-        return [self.get(i) for i in nx.lexicographical_topological_sort(self.nx, key=str)]
+        ids, first, extra, children = self._ids, self._first, self._extra, self._children
+        waiting = [len(extra[i]) if i in extra else int(first[i] >= 0) for i in range(len(ids))]
+        ready = [(ids[i], i) for i, count in enumerate(waiting) if count == 0]
+        heapq.heapify(ready)
+        order = []
+        while ready:
+            i = heapq.heappop(ready)[1]
+            order.append(i)
+            for child in children[i]:
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    heapq.heappush(ready, (ids[child], child))
+        return [self.node(i) for i in order]
 
     def path(self, source: str, target: str) -> list[ModelVersion]:
         """A shortest parent -> child path from ``source`` to ``target``.

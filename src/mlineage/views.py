@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from mlineage.refs import Ref
     from mlineage.tracker import Tracker
 
-__all__ = ["plot", "to_pandas", "write_report"]
+__all__ = ["plot", "report_analyses", "to_pandas", "write_report"]
 
 #: The columns every :func:`to_pandas` frame has, in order, before its metric and
 #: hyperparameter columns.
@@ -330,10 +330,26 @@ def write_report(
     from mlineage.report import write_report as write  # imported when first used
 
     if analyses is None:
-        from mlineage.analysis._report_rows import collect
-
-        analyses = collect(tracker)
+        analyses = report_analyses(tracker)
     return write(tracker, path, title=title, metric=metric, analyses=analyses)
+
+
+def report_analyses(tracker: Tracker) -> dict[str, Any]:
+    """The ``analyses`` the report of ``tracker`` shows when given none.
+
+    What the store holds: the change points of every metric, the data drift of every step
+    whose versions have profiles, the behaviour shifts of every step whose versions share
+    a probe set's fingerprints, and the evidence attached; a part that cannot be computed
+    is left out. ``mlineage ui`` passes the same to :func:`mlineage.report.build_report_data`.
+
+    Returns
+    -------
+    dict
+        The ``analyses`` mapping of :func:`mlineage.report.write_report`.
+    """
+    from mlineage.analysis._report_rows import collect
+
+    return collect(tracker)
 
 
 def bisect(

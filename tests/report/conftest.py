@@ -210,28 +210,8 @@ def demo() -> tuple[ml.Tracker, dict[str, ml.ModelVersion]]:
 # -- browser -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """A headless Chromium for the session, or a skip that says why there is none."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(
-            f"Chromium not found at {CHROMIUM}; install Debian's chromium "
-            "(apt-get install -y chromium) or set MLINEAGE_CHROMIUM to run the browser tests"
-        )
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed (pip install -e '.[dev]'); browser tests skipped")
-    playwright = sync_playwright().start()
-    try:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    except Exception as exc:  # any launch failure: report it as the skip reason
-        playwright.stop()
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-        pytest.skip(f"Chromium at {CHROMIUM} could not start ({first_line}); browser tests skipped")
-    yield instance
-    instance.close()
-    playwright.stop()
+# The session's Chromium is the ``browser`` fixture of tests/conftest.py (one Playwright per
+# session: the UI's browser tests use it too).
 
 
 @dataclass

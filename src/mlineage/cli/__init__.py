@@ -40,6 +40,7 @@
                                      [--experiment NAME] [--dry-run] [--json]
     mlineage [--store URI] [--debug] export openlineage MODEL [--ref REF] [--out FILE]
                                      [--url URL] [--namespace NS] [--dry-run] [--json]
+    mlineage [--store URI] [--debug] ui [--host 127.0.0.1] [--port 8765] [--open]
 
 ``--store`` and ``--debug`` may also follow the command (``mlineage fsck --store
 s3://bucket/lineage``). ``fsck`` checks the whole store and lists every problem;
@@ -59,7 +60,7 @@ The command is built on click, one module per family of commands: ``_history`` (
 afterwards: annotations, alias moves), ``_evidence`` (evidence events), ``_report`` (the
 HTML report), ``_store`` (the store as a whole), ``_drift`` (data drift and bisection),
 ``_behaviour`` (compare, shifts), ``_gate`` (gate, promote), ``_demo`` (the demo),
-``_connectors`` (import, export);
+``_connectors`` (import, export), ``_ui`` (the web UI);
 ``_common`` holds what they share. A new command goes into one of them, or a new module,
 and is added to :data:`cli` below. Command modules import the
 tracker, numpy and rich inside the command functions, so that ``mlineage --help`` starts
@@ -86,6 +87,7 @@ from mlineage.cli import (
     _log,
     _report,
     _store,
+    _ui,
 )
 from mlineage.cli._common import DEBUG_HELP, STORE_HELP, GlobalOptions, silence_stdout
 
@@ -141,6 +143,7 @@ for _command in (
     _demo.demo,
     _connectors.import_,
     _connectors.export,
+    _ui.ui,
 ):
     cli.add_command(_command)
 

@@ -61,6 +61,7 @@ def build_report_data(
     title: str | None = None,
     metric: str | None = None,
     analyses: Mapping[str, Any] | None = None,
+    window: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """Collect everything the lineage report shows, as JSON-ready data.
 
@@ -79,6 +80,12 @@ def build_report_data(
         number, bool or None (lists and dicts are shown as JSON text). The key
         ``"change_points"`` is special: a mapping of metric name to a list of
         ``{"version": ref, ...}`` dicts, drawn as markers on that metric's timeline.
+    window : (int, int), optional
+        Only the versions at positions ``start`` to ``stop`` (as a slice) of the
+        parents-before-children order: a page of a long lineage (``mlineage ui`` serves
+        100,000 versions this way). ``spine`` and the timelines keep only those
+        versions, and the suspects are the worst steps of that stretch of the main line.
+        Default: all.
 
     Returns
     -------
@@ -131,6 +138,10 @@ def build_report_data(
         raise InvalidInput(problem)
     versions = tracker.graph.topological_order()
     spine = _spine(tracker, versions)
+    if window is not None:
+        versions = versions[slice(*window)]
+        shown = {v.id for v in versions}
+        spine = [v for v in spine if v.id in shown]
     counts = _metric_counts(versions)
     primary = _primary_metric(tracker, counts, metric)
     current_aliases = tracker.aliases()
@@ -162,7 +173,9 @@ def build_report_data(
         "environments": environments,
         "aliases": _aliases(tracker, current_aliases),
         "metrics": [
-            _metric(tracker, name, counts[name], spine, change_points.get(name, []))
+            _metric(
+                tracker, name, counts[name], spine, change_points.get(name, []), window is not None
+            )
             for name in sorted(counts, key=lambda m: (m != primary, m))
         ],
         "analyses": _tables(analyses),
@@ -181,9 +194,10 @@ def _spine(tracker: Tracker, versions: Sequence[ModelVersion]) -> list[ModelVers
     if not versions:
         return []
     depth: dict[str, int] = {}
+    first_parent = tracker.graph.first_parent  # reads no record (a version's parent_id does)
     for version in versions:  # parents before children
-        parent = version.parent_id
-        depth[version.id] = 1 if parent is None else depth[parent] + 1
+        parent = first_parent(version.id)
+        depth[version.id] = 1 if parent is None else depth[parent.id] + 1
     leaves = tracker.leaves()  # oldest first
     tip = max(reversed(leaves), key=lambda v: depth[v.id])
     return tracker.history(tip)[::-1]
@@ -309,12 +323,18 @@ def _metric(
     count: int,
     spine: Sequence[ModelVersion],
     change_points: list[dict[str, Any]],
+    page: bool = False,
 ) -> dict[str, Any]:
     direction = bad_direction(name)
     timeline = [[i, v.metrics[name]] for i, v in enumerate(spine) if name in v.metrics]
     suspects = []
     if len(timeline) >= 2:
-        report = tracker.blame_report(name, direction, on=spine[-1])
+        if page:  # a window: the worst steps of its own stretch of the main line
+            from mlineage.blame import rank_steps
+
+            report = rank_steps(spine, lambda k: spine[k].metrics.get(name), name, direction)
+        else:
+            report = tracker.blame_report(name, direction, on=spine[-1])
         # Only steps that moved the bad way are suspects; `changes` is not touched (a diff
         # per step would cost a store read each).
         for rank, step in enumerate(
