@@ -16,17 +16,21 @@ from typing import TYPE_CHECKING, Any, Literal
 from mlineage._coerce import MAX_DEPTH, MAX_INT_DIGITS
 from mlineage._text import surrogate_message
 from mlineage.errors import InvalidInput, MLineageError
+from mlineage.report._insights import explain
 
 if TYPE_CHECKING:
     from mlineage.records import EnvironmentSnapshot, ModelVersion
     from mlineage.tracker import Tracker
 
-__all__ = ["SCHEMA", "SUSPECTS", "bad_direction", "build_report_data"]
+__all__ = ["SCHEMA", "SUSPECTS", "SUSPECT_NOISE", "bad_direction", "build_report_data"]
 
 #: Version of the layout of the report data; the page's script checks it.
-SCHEMA = 1
-#: How many blame suspects (worst steps) are marked per metric.
+SCHEMA = 2
+#: How many blame suspects (worst steps) are marked per metric, at most.
 SUSPECTS = 3
+#: A step is a blame suspect only when it moved its metric the bad way by at least this
+#: many noise units (blame's robust score); the page states it.
+SUSPECT_NOISE = 3.0
 #: Metric names for which a rise is the bad direction (matched as substrings).
 _RISING_IS_BAD = re.compile(r"loss|error|mse|mae|rmse|latency", re.IGNORECASE)
 #: Keys of ``analyses`` the page knows; any other key is shown as a table titled by the key.
@@ -149,6 +153,15 @@ def build_report_data(
         if ref is not None and ref not in environments:
             environments[ref] = _environment(tracker, version)
     change_points = _change_points(tracker, analyses, counts)
+    metrics = [
+        _metric(tracker, name, counts[name], spine, change_points.get(name, []))
+        for name in sorted(counts, key=lambda m: (m != primary, m))
+    ]
+    suspects_of: dict[str, list[dict[str, Any]]] = {}
+    for entry in metrics:
+        for step in entry["suspects"]:
+            suspects_of.setdefault(step["version"], []).append({"metric": entry["name"], **step})
+    insights, compare = explain(tracker, spine, suspects_of)
     return {
         "schema": SCHEMA,
         "title": title if title is not None else f"{tracker.model} lineage",
@@ -161,10 +174,10 @@ def build_report_data(
         "versions": rows,
         "environments": environments,
         "aliases": _aliases(tracker, current_aliases),
-        "metrics": [
-            _metric(tracker, name, counts[name], spine, change_points.get(name, []))
-            for name in sorted(counts, key=lambda m: (m != primary, m))
-        ],
+        "metrics": metrics,
+        "thresholds": {"suspect_noise": SUSPECT_NOISE, "suspects_per_metric": SUSPECTS},
+        "insights": insights,
+        "compare": compare,
         "analyses": _tables(analyses),
     }
 
@@ -317,9 +330,12 @@ def _metric(
         report = tracker.blame_report(name, direction, on=spine[-1])
         # Only steps that moved the bad way are suspects; `changes` is not touched (a diff
         # per step would cost a store read each).
-        for rank, step in enumerate(
-            (s for s in report.steps[:SUSPECTS] if s.bad_amount > 0), start=1
-        ):
+        worst = (
+            s
+            for s in report.steps[:SUSPECTS]
+            if s.bad_amount > 0 and s.score is not None and s.score >= SUSPECT_NOISE
+        )
+        for rank, step in enumerate(worst, start=1):
             suspects.append(
                 {
                     "rank": rank,

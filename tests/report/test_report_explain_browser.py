@@ -1,0 +1,132 @@
+"""The demo's report in Chromium: badges in the DAG, the headline, Compare with drift and
+churn, and a layout readable at a phone's 390x844 and a desktop's 1400x900.
+
+The ``open_report`` fixture (conftest.py) fails a test on any network request, console
+error, dialog or markup that ran. Screenshots of both sizes are written to the test's
+temporary directory; the assertions are layout facts, not pixels.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import mlineage as ml
+from mlineage.demo import build_demo
+
+SIZES = {"phone": (390, 844), "desktop": (1400, 900)}
+
+
+@pytest.fixture(scope="module")
+def demo_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ml.Tracker]:
+    result = build_demo(tmp_path_factory.mktemp("demo") / "demo")
+    return result.report, ml.Tracker.load("fraud-detector", storage=str(result.store))
+
+
+def _row(page, name: str):
+    return page.locator(".row[data-id]", has=page.locator(f".name >> text='{name}'"))
+
+
+def test_september_row_shows_its_badges_and_headline(open_report, demo_page) -> None:
+    path, _ = demo_page
+    report = open_report(path)
+    page = report.page
+    sep = _row(page, "fraud-2024-09")
+    assert [b.inner_text() for b in sep.locator(".badge.insight").all()] == [
+        "drift: amount",
+        "label shift",
+        "silent shift",
+    ]
+    assert "z ≥ 3.5" in (sep.locator("[data-badge='drift']").get_attribute("title") or "")
+    may = _row(page, "fraud-2024-05")
+    assert may.locator("[data-badge='gate-fail']").inner_text() == "gate ✗ production"
+    assert may.locator(".badge.suspect").count() >= 1
+    # blame marks only May: no other row carries a suspect badge
+    assert (
+        page.locator(".row[data-id] .badge.suspect").count()
+        == may.locator(".badge.suspect").count()
+    )
+    assert "at least 3 noise units" in page.locator("#suspect-rule").inner_text()
+    sep.click()
+    headline = page.locator("#headline").inner_text()
+    assert headline.startswith("Data moved: amount (KS 0.48, PSI 1.48), velocity")
+    assert headline.endswith("metrics flat → silent shift.")
+    drift = page.locator("#details-drift").inner_text()
+    assert "dataset drift needs ≥ 50 %" in drift and "label 'fraud' shifted" in drift
+    assert page.locator("#details-drift svg.dist").count() >= 7  # a plot per feature
+    assert page.locator("#details-behaviour svg.reliability").count() == 1
+    assert "north" in page.locator("#details-behaviour table.slices").inner_text()
+
+
+def test_compare_shows_drift_and_churn_or_says_why_not(open_report, demo_page) -> None:
+    path, _ = demo_page
+    report = open_report(path)
+    page = report.page
+    report.select("fraud-2024-09")
+    page.get_by_role("button", name="Compare with parent").click()
+    drift = page.locator("#diff-drift").inner_text()
+    behaviour = page.locator("#diff-behaviour").inner_text()
+    assert "2 of 7 features drifted" in drift and "no dataset drift" in drift
+    assert "churn 6.3 %" in behaviour and "NFR" in behaviour and "CKA" in behaviour
+    # two aliases' versions: precomputed
+    page.fill("#compare-a", "fraud-2024-04")
+    page.fill("#compare-b", "fraud-2024-10")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    assert "features drifted" in page.locator("#diff-drift").inner_text()
+    assert "churn" in page.locator("#diff-behaviour").inner_text()
+    # any other pair: said, with the command that computes it
+    page.fill("#compare-a", "fraud-2024-02")
+    page.fill("#compare-b", "fraud-2024-07")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    assert page.locator("#diff-drift").inner_text().startswith("Not available")
+    assert "tracker.analysis.compare" in page.locator("#diff-behaviour").inner_text()
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_readable_at_phone_and_desktop_sizes(browser, demo_page, tmp_path, size, dark) -> None:
+    path, _ = demo_page
+    width, height = SIZES[size]
+    page = browser.new_page(
+        viewport={"width": width, "height": height}, color_scheme="dark" if dark else "light"
+    )
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(path.as_uri() + "#fraud-2024-09")
+        page.wait_for_selector("html[data-ready='true']")
+        page.screenshot(path=str(tmp_path / f"report-{size}-{'dark' if dark else 'light'}.png"))
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert page.evaluate("document.body.scrollWidth") <= width
+        # names are never cut: each row shows its whole name, so months stay apart
+        cut = page.evaluate(
+            """Array.from(document.querySelectorAll('.row .name'))
+                 .filter(n => n.scrollWidth > n.clientWidth + 1).map(n => n.textContent)"""
+        )
+        assert cut == []
+        # every chart's text is drawn at 11 px or more
+        smallest = page.evaluate(
+            """Math.min(...Array.from(document.querySelectorAll('svg text'))
+                 .filter(t => t.getBoundingClientRect().width > 0).map(t => {
+                   const svg = t.ownerSVGElement, box = svg.viewBox.baseVal;
+                   const drawn = svg.getBoundingClientRect().width;
+                   const scale = box && box.width ? drawn / box.width : 1;
+                   return parseFloat(getComputedStyle(t).fontSize) * scale; }))"""
+        )
+        assert smallest >= 11
+        # the sticky details panel never covers the lineage rows
+        overlap = page.evaluate(
+            """(() => {
+                 const list = document.getElementById('lineage-list').getBoundingClientRect();
+                 const side = document.querySelector('.details-panel').getBoundingClientRect();
+                 return !(side.left >= list.right || side.top >= list.bottom ||
+                          side.right <= list.left || side.bottom <= list.top); })()"""
+        )
+        assert overlap is False
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        dark_bg = background == "rgb(17, 20, 26)"
+        assert dark_bg is dark
+    finally:
+        page.close()
+    assert errors == []
