@@ -31,6 +31,11 @@ SUSPECTS = 3
 #: A step is a blame suspect only when it moved its metric the bad way by at least this
 #: many noise units (blame's robust score); the page states it.
 SUSPECT_NOISE = 3.0
+#: What the page states beside the suspects.
+THRESHOLDS = {"suspect_noise": SUSPECT_NOISE, "suspects_per_metric": SUSPECTS}
+#: Above this many versions the report embeds only the versions a reader will open (and
+#: the lineage's structure), and downsamples the metric charts (docs/report.md).
+COMPACT_ABOVE = 20_000
 #: Metric names for which a rise is the bad direction (matched as substrings).
 _RISING_IS_BAD = re.compile(r"loss|error|mse|mae|rmse|latency", re.IGNORECASE)
 #: Keys of ``analyses`` the page knows; any other key is shown as a table titled by the key.
@@ -133,6 +138,25 @@ def build_report_data(
     problem = None if title is None else surrogate_message(title, "title")
     if problem is not None:
         raise InvalidInput(problem)
+    head = {
+        "schema": SCHEMA,
+        "title": title if title is not None else f"{tracker.model} lineage",
+        "model": tracker.model,
+        "store": tracker.store.uri,
+        "generated_at": datetime.now(timezone.utc).isoformat(),
+        "mlineage_version": __version__,
+    }
+    if len(tracker.graph) > COMPACT_ABOVE:
+        from mlineage.report._compact import compact_parts
+
+        return {**head, **compact_parts(tracker, metric, analyses)}
+    return {**head, **_full_parts(tracker, metric, analyses)}
+
+
+def _full_parts(
+    tracker: Tracker, metric: str | None, analyses: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Everything after the head, for a model small enough to embed every version."""
     versions = tracker.graph.topological_order()
     spine = _spine(tracker, versions)
     counts = _metric_counts(versions)
@@ -157,29 +181,28 @@ def build_report_data(
         _metric(tracker, name, counts[name], spine, change_points.get(name, []))
         for name in sorted(counts, key=lambda m: (m != primary, m))
     ]
-    suspects_of: dict[str, list[dict[str, Any]]] = {}
-    for entry in metrics:
-        for step in entry["suspects"]:
-            suspects_of.setdefault(step["version"], []).append({"metric": entry["name"], **step})
-    insights, compare = explain(tracker, spine, suspects_of)
+    insights, compare = explain(tracker, spine, suspects_by_version(metrics))
     return {
-        "schema": SCHEMA,
-        "title": title if title is not None else f"{tracker.model} lineage",
-        "model": tracker.model,
-        "store": tracker.store.uri,
-        "generated_at": datetime.now(timezone.utc).isoformat(),
-        "mlineage_version": __version__,
         "primary_metric": primary,
         "spine": [v.id for v in spine],
         "versions": rows,
         "environments": environments,
         "aliases": _aliases(tracker, current_aliases),
         "metrics": metrics,
-        "thresholds": {"suspect_noise": SUSPECT_NOISE, "suspects_per_metric": SUSPECTS},
+        "thresholds": THRESHOLDS,
         "insights": insights,
         "compare": compare,
         "analyses": _tables(analyses),
     }
+
+
+def suspects_by_version(metrics: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Version id -> its suspect steps (with the metric's name), from the metric entries."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for entry in metrics:
+        for step in entry["suspects"]:
+            out.setdefault(step["version"], []).append({"metric": entry["name"], **step})
+    return out
 
 
 # -- versions -------------------------------------------------------------------------------
@@ -325,37 +348,41 @@ def _metric(
 ) -> dict[str, Any]:
     direction = bad_direction(name)
     timeline = [[i, v.metrics[name]] for i, v in enumerate(spine) if name in v.metrics]
-    suspects = []
-    if len(timeline) >= 2:
-        report = tracker.blame_report(name, direction, on=spine[-1])
-        # Only steps that moved the bad way are suspects; `changes` is not touched (a diff
-        # per step would cost a store read each).
-        worst = (
-            s
-            for s in report.steps[:SUSPECTS]
-            if s.bad_amount > 0 and s.score is not None and s.score >= SUSPECT_NOISE
-        )
-        for rank, step in enumerate(worst, start=1):
-            suspects.append(
-                {
-                    "rank": rank,
-                    "version": step.version.id,
-                    "previous": step.previous.id,
-                    "before": step.before,
-                    "after": step.after,
-                    "delta": step.delta,
-                    "bad_amount": step.bad_amount,
-                    "score": step.score,
-                }
-            )
     return {
         "name": name,
         "direction": direction,
         "versions": count,
         "timeline": timeline,
-        "suspects": suspects,
+        "suspects": metric_suspects(tracker, name, spine[-1]) if len(timeline) >= 2 else [],
         "change_points": change_points,
     }
+
+
+def metric_suspects(tracker: Tracker, name: str, tip: ModelVersion) -> list[dict[str, Any]]:
+    """The worst steps of ``name`` along ``tip``'s history at or above the suspect rule."""
+    suspects = []
+    report = tracker.blame_report(name, bad_direction(name), on=tip)
+    # Only steps that moved the bad way are suspects; `changes` is not touched (a diff
+    # per step would cost a store read each).
+    worst = (
+        s
+        for s in report.steps[:SUSPECTS]
+        if s.bad_amount > 0 and s.score is not None and s.score >= SUSPECT_NOISE
+    )
+    for rank, step in enumerate(worst, start=1):
+        suspects.append(
+            {
+                "rank": rank,
+                "version": step.version.id,
+                "previous": step.previous.id,
+                "before": step.before,
+                "after": step.after,
+                "delta": step.delta,
+                "bad_amount": step.bad_amount,
+                "score": step.score,
+            }
+        )
+    return suspects
 
 
 # -- analyses -------------------------------------------------------------------------------

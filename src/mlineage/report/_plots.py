@@ -15,7 +15,15 @@ from typing import Any
 
 from mlineage.errors import MLineageError
 
-__all__ = ["BINS", "TOP_CATEGORIES", "distribution", "finite", "lttb", "round_or_none"]
+__all__ = [
+    "BINS",
+    "TOP_CATEGORIES",
+    "distribution",
+    "finite",
+    "lttb",
+    "lttb_arrays",
+    "round_or_none",
+]
 
 #: Bins of a numeric column's histogram.
 BINS = 16
@@ -95,28 +103,35 @@ def lttb(points: Sequence[Sequence[float]], target: int, keep: Sequence[int] = (
     plus every index in ``keep`` (blame suspects, change points, alias moves), which are
     never dropped. Short series are returned whole.
     """
+    import numpy as np
+
     n = len(points)
     keep_set = {i for i in keep if 0 <= i < n}
     if n <= max(target, 3):
         return list(range(n))
+    xy = np.asarray(points, dtype=np.float64).reshape(n, 2)
+    return sorted(set(lttb_arrays(xy[:, 0], xy[:, 1], target)) | keep_set)
+
+
+def lttb_arrays(x: Any, y: Any, target: int) -> list[int]:
+    """:func:`lttb` on two numpy arrays (no points kept besides the shape's)."""
+    import numpy as np
+
+    n = len(x)
+    if n <= max(target, 3):
+        return list(range(n))
+    bounds = np.floor(np.linspace(1, n - 1, target - 1)).astype(np.int64)
     chosen = [0]
-    every = (n - 2) / (target - 2)
     a = 0
-    for bucket in range(target - 2):
-        start = int(bucket * every) + 1
-        end = min(int((bucket + 1) * every) + 1, n - 1)
-        nxt_start, nxt_end = end, min(int((bucket + 2) * every) + 1, n)
-        span = points[nxt_start:nxt_end] or [points[n - 1]]
-        avg_x = sum(p[0] for p in span) / len(span)
-        avg_y = sum(p[1] for p in span) / len(span)
-        ax, ay = points[a]
-        best, best_area = start, -1.0
-        for i in range(start, end):
-            px, py = points[i]
-            area = abs((ax - avg_x) * (py - ay) - (ax - px) * (avg_y - ay))
-            if area > best_area:
-                best, best_area = i, area
-        chosen.append(best)
-        a = best
+    for b in range(target - 2):
+        start, end = int(bounds[b]), max(int(bounds[b + 1]), int(bounds[b]) + 1)
+        nxt_end = int(bounds[b + 2]) if b + 2 < len(bounds) else n
+        nxt_start = min(end, n - 1)
+        avg_x = float(x[nxt_start : max(nxt_end, nxt_start + 1)].mean())
+        avg_y = float(y[nxt_start : max(nxt_end, nxt_start + 1)].mean())
+        px, py = x[start:end], y[start:end]
+        area = np.abs((x[a] - avg_x) * (py - y[a]) - (x[a] - px) * (avg_y - y[a]))
+        a = start + int(np.argmax(area))
+        chosen.append(a)
     chosen.append(n - 1)
-    return sorted(set(chosen) | keep_set)
+    return chosen

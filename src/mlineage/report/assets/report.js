@@ -172,6 +172,8 @@
   var byName = new Map();
   var kids = []; // index -> [{i: child index, first: bool}]
   var spinePos = new Map(); // id -> position on the main line (0 = oldest)
+  var spineAt = new Map(); // position on the main line -> id (embedded versions only)
+  var spineLength = 0; // versions on the main line, embedded or not
   var metricInfo = new Map(); // name -> metric entry
   var suspectsOf = new Map(); // id -> [{metric, rank, ...}]
   var pointsOf = new Map(); // id -> [{metric, ...}] change points
@@ -191,9 +193,14 @@
         if (pi !== undefined) kids[pi].push({ i: i, first: k === 0 });
       });
     });
-    D.spine.forEach(function (id, pos) {
+    // A compact report (a very long lineage) embeds only some main-line versions and
+    // gives each its position; otherwise the spine is every position in order.
+    D.spine.forEach(function (id, k) {
+      var pos = D.spine_positions ? D.spine_positions[k] : k;
       spinePos.set(id, pos);
+      spineAt.set(pos, id);
     });
+    spineLength = D.spine_length || D.spine.length;
     D.metrics.forEach(function (m) {
       metricInfo.set(m.name, m);
       m.suspects.forEach(function (s) {
@@ -289,7 +296,7 @@
       var parent = byId.get(v.parents[0]);
       if (!child.first || parent === undefined) return;
       if (chainOf[child.i] !== chainOf[i] || chainOf[parent] !== chainOf[i]) return;
-      if (v.kind !== "update" || v.status !== "committed") return;
+      if (v.kind !== "update" || v.status !== "committed" || v.run) return;
       if (v.aliases.length || v.annotations.length) return;
       if (suspectsOf.has(v.id) || pointsOf.has(v.id)) return;
       var info = insight(v.id);
@@ -583,6 +590,7 @@
 
   function versionRow(i, r, g, primary, stubs) {
     var v = versions[i];
+    if (v.run) return elidedRow(i, r, g);
     var x = laneX(layout.laneOf[chainOf[i]]);
     var onSpine = chainOf[i] === 0;
     var ring = v.status !== "committed";
@@ -625,6 +633,23 @@
       (stubs || []).map(function (s) { return el("span", { class: "stub", text: s }); }),
     ]);
     return row;
+  }
+
+  /** A stretch of versions a compact report does not embed: one row, drawn as a pill. */
+  function elidedRow(i, r, g) {
+    var v = versions[i];
+    var x = laneX(layout.laneOf[chainOf[i]]);
+    var pill = svgEl("rect", { x: x - 4, y: r * ROW + 4, width: 8, height: ROW - 8, rx: 4 });
+    pill.style.fill = "var(--chip)";
+    pill.style.stroke = kindVar("update");
+    pill.style.strokeDasharray = "2 2";
+    g.appendChild(pill);
+    return el("div", {
+      class: "row run elided", role: "option", tabindex: -1, "aria-selected": "false",
+      "data-id": v.id, "data-row": r, title: "Not embedded in this report: mlineage show ID or mlineage ui",
+    },
+      el("span", { class: "expand", text: plural(v.run.count, "version") + " not embedded" }),
+      el("span", { class: "muted", text: "(" + fmtDate(v.run.from) + " \u2192 " + fmtDate(v.run.to) + ")" }));
   }
 
   function kindBadge(kind) {
@@ -1066,6 +1091,28 @@
     return out;
   }
 
+  /** The details of a version (or run of versions) a compact report does not embed. */
+  function notEmbedded(v) {
+    var children = kids[shown].map(function (k) { return versions[k.i].id; });
+    var title = v.run ? plural(v.run.count, "version") + " not embedded" : v.name || "Version " + v.short;
+    var ids = v.run ? v.run.first + " \u2026 " + v.run.last : v.id;
+    append(detailsEl, [
+      el("h2", { id: "details-title", text: title }),
+      el("p", { class: "mono muted", text: ids }),
+      el("p", { class: "notice", id: "not-embedded", text: "This report embeds the full record of " +
+        fmtCount(D.compact ? D.compact.detailed : versions.length) + " of " + fmtCount(D.compact ? D.compact.versions : versions.length) +
+        " versions: those a reader opens (aliases, suspects, flagged steps, branch tips, the most recent). Read " +
+        (v.run ? "these" : "this one") + " with mlineage show " + (v.run ? v.run.first : v.id) + " or browse them with mlineage ui." }),
+      kvTable([
+        v.run ? ["Created", fmtDateLong(v.run.from) + " \u2192 " + fmtDateLong(v.run.to)] : ["Created", fmtDateLong(v.created_at)],
+        v.run ? null : ["Kind", v.kind],
+        ["Parents", v.parents.length ? v.parents.map(function (p, k) { return [k ? ", " : "", versionLink(p)]; }) : "none (a root)"],
+        ["Children", children.length ? children.map(function (c, k) { return [k ? ", " : "", versionLink(c)]; }) : "none (a branch tip)"],
+        D.primary_metric && has(v.metrics, D.primary_metric) ? [D.primary_metric, fmtNum(v.metrics[D.primary_metric])] : null,
+      ]),
+    ]);
+  }
+
   function renderDetails() {
     clear(detailsEl);
     if (shown < 0) {
@@ -1073,6 +1120,10 @@
       return;
     }
     var v = versions[shown];
+    if (v.run || v.stub) {
+      notEmbedded(v);
+      return;
+    }
     var parent = v.parents.length ? byId.get(v.parents[0]) : undefined;
     var parentV = parent === undefined ? null : versions[parent];
     var children = kids[shown].map(function (k) { return versions[k.i].id; });
@@ -1228,6 +1279,11 @@
     }
     var a = versions[selA];
     var b = versions[selB];
+    if (a.run || a.stub || b.run || b.stub) {
+      diffEl.appendChild(el("p", { class: "empty", text: "Not available: " + ((a.run || a.stub) ? "A" : "B") +
+        " is not embedded in this report; compare them with mlineage diff MODEL A B or in mlineage ui." }));
+      return;
+    }
     var relation = isAncestor(selA, selB) ? "A is an ancestor of B"
       : isAncestor(selB, selA) ? "B is an ancestor of A"
       : "neither is an ancestor of the other";
@@ -1376,15 +1432,14 @@
       el("p", { class: "muted", text: plural(m.timeline.length, "value") + " on the main line \u00b7 " +
         plural(m.versions, "version") + " in all \u00b7 " + worse }),
     ]);
-    var spine = D.spine;
     if (!m.timeline.length) {
       card.appendChild(el("p", { class: "empty", text: "Recorded only off the main line." }));
       return card;
     }
     var W = CW - CL - CR;
     var H = CH - CT - CB;
-    var last = Math.max(1, spine.length - 1);
-    var xOf = function (pos) { return CL + (spine.length === 1 ? W / 2 : (pos / last) * W); };
+    var last = Math.max(1, spineLength - 1);
+    var xOf = function (pos) { return CL + (spineLength === 1 ? W / 2 : (pos / last) * W); };
     var lo = Infinity, hi = -Infinity;
     m.timeline.forEach(function (p) { lo = Math.min(lo, p[1]); hi = Math.max(hi, p[1]); });
     if (lo === hi) { var pad0 = Math.abs(lo) * 0.05 || 1; lo -= pad0; hi += pad0; }
@@ -1400,10 +1455,12 @@
     [hi - pad, (hi + lo) / 2, lo + pad].forEach(function (val) {
       chart.appendChild(svgEl("text", { x: CL - 6, y: yOf(val) + 4, "text-anchor": "end", text: fmtNum(Number(val.toPrecision(4))) }));
     });
-    var first = versions[byId.get(spine[m.timeline[0][0]])];
-    var lastV = versions[byId.get(spine[m.timeline[m.timeline.length - 1][0]])];
-    chart.appendChild(svgEl("text", { x: xOf(m.timeline[0][0]), y: CH - 10, "text-anchor": "start", text: fmtDate(first.created_at).slice(0, 10) }));
-    chart.appendChild(svgEl("text", { x: xOf(m.timeline[m.timeline.length - 1][0]), y: CH - 10, "text-anchor": "end", text: fmtDate(lastV.created_at).slice(0, 10) }));
+    var first = atPosition(m.timeline[0][0]);
+    var lastV = atPosition(m.timeline[m.timeline.length - 1][0]);
+    chart.appendChild(svgEl("text", { x: xOf(m.timeline[0][0]), y: CH - 10, "text-anchor": "start",
+      text: first ? fmtDate(first.created_at).slice(0, 10) : "#" + m.timeline[0][0] }));
+    chart.appendChild(svgEl("text", { x: xOf(m.timeline[m.timeline.length - 1][0]), y: CH - 10, "text-anchor": "end",
+      text: lastV ? fmtDate(lastV.created_at).slice(0, 10) : "#" + m.timeline[m.timeline.length - 1][0] }));
     largestPoints(m).forEach(function (c) {
       var pos = spinePos.get(c.version);
       if (pos === undefined) return;
@@ -1435,7 +1492,7 @@
     function nearest(event) {
       var box = chart.getBoundingClientRect();
       var x = ((event.clientX - box.left) / box.width) * CW;
-      var pos = spine.length === 1 ? 0 : ((x - CL) / W) * last;
+      var pos = spineLength === 1 ? 0 : ((x - CL) / W) * last;
       var t = m.timeline;
       var lo2 = 0, hi2 = t.length - 1;
       while (lo2 < hi2) {
@@ -1447,11 +1504,12 @@
     }
     hit.addEventListener("mousemove", function (event) {
       var p = nearest(event);
-      var v = versions[byId.get(spine[p[0]])];
+      var v = atPosition(p[0]);
       guide.setAttribute("x1", xOf(p[0]));
       guide.setAttribute("x2", xOf(p[0]));
       guide.setAttribute("visibility", "visible");
-      tooltipEl.textContent = label(v) + " \u00b7 " + m.name + " " + fmtNum(p[1]) + " \u00b7 " + fmtDate(v.created_at);
+      tooltipEl.textContent = v ? label(v) + " \u00b7 " + m.name + " " + fmtNum(p[1]) + " \u00b7 " + fmtDate(v.created_at)
+        : "main line #" + p[0] + " \u00b7 " + m.name + " " + fmtNum(p[1]) + " \u00b7 not embedded (mlineage show, mlineage ui)";
       tooltipEl.style.left = event.clientX + 12 + "px";
       tooltipEl.style.top = event.clientY + 12 + "px";
       tooltipEl.hidden = false;
@@ -1461,7 +1519,8 @@
       tooltipEl.hidden = true;
     });
     hit.addEventListener("click", function (event) {
-      select(byId.get(spine[nearest(event)[0]]));
+      var v = atPosition(nearest(event)[0]);
+      if (v) select(byId.get(v.id));
     });
     card.appendChild(chart);
     charts.push(entry);
@@ -1498,6 +1557,13 @@
       }
     }
     return card;
+  }
+
+  /** The embedded version at a main-line position, or null. */
+  function atPosition(pos) {
+    var id = spineAt.get(pos);
+    var i = id === undefined ? undefined : byId.get(id);
+    return i === undefined ? null : versions[i];
   }
 
   /** The few change points with the largest level shift (|after - before|), in order. */
@@ -1670,8 +1736,8 @@
       el("p", { class: "subtitle" },
         el("span", null, "model ", el("b", { text: D.model })),
         el("span", null, "store ", el("code", { text: D.store })),
-        el("span", { id: "summary-counts", text: plural(versions.length, "version") + " \u00b7 " +
-          plural(D.spine.length, "version") + " on the main line \u00b7 " + plural(tips, "branch tip") +
+        el("span", { id: "summary-counts", text: plural(D.compact ? D.compact.versions : versions.length, "version") + " \u00b7 " +
+          plural(spineLength, "version") + " on the main line \u00b7 " + plural(tips, "branch tip") +
           " \u00b7 " + plural(merges, "merge") + " \u00b7 " + plural(D.aliases.length, "alias", "aliases") }),
         el("span", { text: "generated " + fmtDateLong(D.generated_at) + " by mlineage " + D.mlineage_version })));
   }
@@ -1722,6 +1788,13 @@
             } }),
             countEl),
           legend(),
+          D.compact ? el("p", { class: "notice", id: "compact-notice", text: "A long lineage: " +
+            plural(D.compact.versions, "version") + ". This report embeds the full record of " + fmtCount(D.compact.detailed) +
+            " (every version an alias points or pointed at, blame suspects, flagged steps, the " + fmtCount(D.compact.tips) +
+            " most recent branch tips and the " + fmtCount(D.compact.recent) + " most recent versions), shows " +
+            fmtCount(D.compact.stubs) + " more as the DAG's shape and " + plural(D.compact.runs, "stretch", "stretches") +
+            " of plain versions as one row each; metric charts keep about " + fmtCount(D.compact.points) +
+            " points (every suspect, change point and alias move among them). Read any version with mlineage show ID, or browse them all with mlineage ui." }) : null,
           listEl),
         el("aside", { class: "panel details-panel", "aria-labelledby": "details-title" }, detailsEl)));
       inputA = el("input", { type: "text", id: "compare-a", list: "refs", "aria-label": "version A" });
