@@ -2,7 +2,7 @@
 the rest is the DAG's shape and one row per stretch of plain versions, and the charts are
 downsampled keeping every suspect, change point and alias move.
 
-The threshold (``COMPACT_ABOVE``, 20,000 versions) is lowered here so a 3,000-version
+The threshold (``COMPACT_ABOVE``, 10,000 versions) is lowered here so a 3,000-version
 lineage takes the compact path; ``benchmarks/bench_report_scale.py`` measures a million.
 """
 

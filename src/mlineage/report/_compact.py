@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from mlineage.report import _data
+import mlineage.report._data as _data
 from mlineage.report._insights import explain
 from mlineage.report._plots import lttb_arrays
 

@@ -1,8 +1,8 @@
-"""Collect what the HTML lineage report shows from a tracker, as JSON-ready data.
+"""The parts of the report data: versions, environments, aliases, metrics and analyses.
 
-Everything here goes through the public :class:`~mlineage.tracker.Tracker` API. The result
-of :func:`build_report_data` is plain JSON (dicts, lists, strings, finite numbers, bools,
-None) that the page's script renders; nothing in it is markup.
+Everything here goes through the public :class:`~mlineage.tracker.Tracker` API; the data
+is plain JSON (dicts, lists, strings, finite numbers, bools, None) that the page's script
+renders, nothing in it markup. :func:`mlineage.report.build_report_data` assembles it.
 """
 
 from __future__ import annotations
@@ -10,11 +10,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlineage._coerce import MAX_DEPTH, MAX_INT_DIGITS
-from mlineage._text import surrogate_message
 from mlineage.errors import InvalidInput, MLineageError
 from mlineage.report._insights import explain
 
@@ -22,7 +20,17 @@ if TYPE_CHECKING:
     from mlineage.records import EnvironmentSnapshot, ModelVersion
     from mlineage.tracker import Tracker
 
-__all__ = ["SCHEMA", "SUSPECTS", "SUSPECT_NOISE", "bad_direction", "build_report_data"]
+__all__ = [
+    "COMPACT_ABOVE",
+    "SCHEMA",
+    "SUSPECTS",
+    "SUSPECT_NOISE",
+    "THRESHOLDS",
+    "bad_direction",
+    "full_parts",
+    "metric_suspects",
+    "suspects_by_version",
+]
 
 #: Version of the layout of the report data; the page's script checks it.
 SCHEMA = 2
@@ -35,7 +43,7 @@ SUSPECT_NOISE = 3.0
 THRESHOLDS = {"suspect_noise": SUSPECT_NOISE, "suspects_per_metric": SUSPECTS}
 #: Above this many versions the report embeds only the versions a reader will open (and
 #: the lineage's structure), and downsamples the metric charts (docs/report.md).
-COMPACT_ABOVE = 20_000
+COMPACT_ABOVE = 10_000
 #: Metric names for which a rise is the bad direction (matched as substrings).
 _RISING_IS_BAD = re.compile(r"loss|error|mse|mae|rmse|latency", re.IGNORECASE)
 #: Keys of ``analyses`` the page knows; any other key is shown as a table titled by the key.
@@ -64,96 +72,7 @@ def bad_direction(metric: str) -> Literal["decrease", "increase"]:
     return "increase" if _RISING_IS_BAD.search(metric) else "decrease"
 
 
-def build_report_data(
-    tracker: Tracker,
-    *,
-    title: str | None = None,
-    metric: str | None = None,
-    analyses: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Collect everything the lineage report shows, as JSON-ready data.
-
-    Parameters
-    ----------
-    tracker : Tracker
-        The model whose lineage to report (read only; nothing is written).
-    title : str, optional
-        Page title. Default: ``"<model> lineage"``.
-    metric : str, optional
-        The metric to show first and beside every version in the lineage list. Default:
-        the metric recorded by the most versions (ties: alphabetical).
-    analyses : mapping, optional
-        Results of analyses to show as tables: each key (``"drift"``, ``"behaviour"`` or
-        any other) maps to a list of rows, each row a mapping of column name to a string,
-        number, bool or None (lists and dicts are shown as JSON text). The key
-        ``"change_points"`` is special: a mapping of metric name to a list of
-        ``{"version": ref, ...}`` dicts, drawn as markers on that metric's timeline.
-
-    Returns
-    -------
-    dict
-        ``schema``, ``title``, ``model``, ``store`` (the store's URI), ``generated_at``,
-        ``mlineage_version``, ``primary_metric``, ``spine`` (ids of the main line, oldest
-        first: the first-parent history of the branch tip with the longest one),
-        ``versions`` (parents before children, each a dict of its record fields, current
-        status, annotations, all tags and the aliases pointing at it now),
-        ``environments`` (each distinct environment once, keyed by its store key),
-        ``aliases`` (current target and every move), ``metrics`` (per metric: the bad
-        direction, its values along the spine, the worst blame steps, change points) and
-        ``analyses``.
-
-    Raises
-    ------
-    InvalidInput
-        If ``tracker`` is not a Tracker, ``title`` is not a string, ``metric`` is not
-        recorded by any version, or ``analyses`` is not shaped as described (the message
-        names the offending key or row).
-
-    Examples
-    --------
-    >>> import mlineage as ml
-    >>> from mlineage.report import build_report_data
-    >>> t = ml.Tracker("doc-report", storage="memory://report-data-doc",
-    ...                capture_environment=False)
-    >>> for i, acc in enumerate([0.90, 0.92, 0.85]):
-    ...     _ = t.log(model_path=f"m{i}.pt", dataset=ml.DataSnapshot(hash=f"sha256:{i}"),
-    ...               metrics={"accuracy": acc}, name=f"v{i}")
-    >>> data = build_report_data(t)
-    >>> [v["name"] for v in data["versions"]]
-    ['v0', 'v1', 'v2']
-    >>> [data["metrics"][0]["name"], data["metrics"][0]["direction"]]
-    ['accuracy', 'decrease']
-    >>> data["metrics"][0]["suspects"][0]["version"] == t.get_version("v2").id
-    True
-    """
-    from mlineage import __version__
-    from mlineage.tracker import Tracker
-
-    if not isinstance(tracker, Tracker):
-        raise InvalidInput(
-            f"build_report_data needs a mlineage Tracker, got {type(tracker).__name__}"
-        )
-    if title is not None and not isinstance(title, str):
-        raise InvalidInput(f"title must be a string, got {type(title).__name__}")
-    problem = None if title is None else surrogate_message(title, "title")
-    if problem is not None:
-        raise InvalidInput(problem)
-    head = {
-        "schema": SCHEMA,
-        "title": title if title is not None else f"{tracker.model} lineage",
-        "model": tracker.model,
-        "store": tracker.store.uri,
-        "generated_at": datetime.now(timezone.utc).isoformat(),
-        "mlineage_version": __version__,
-    }
-    if len(tracker.graph) > COMPACT_ABOVE:
-        from mlineage.report._compact import compact_parts
-
-        return {**head, **compact_parts(tracker, metric, analyses)}
-    return {**head, **_full_parts(tracker, metric, analyses)}
-
-
-def _full_parts(
+def full_parts(
     tracker: Tracker, metric: str | None, analyses: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     """Everything after the head, for a model small enough to embed every version."""
