@@ -212,7 +212,12 @@ def _rows(
         aliases_of.setdefault(target.id, []).append(alias)
     with_events = set(tracker.versions_with_events())
     first_list = first.tolist()
+    extra: Mapping[int, tuple[int, ...]] = g._extra
     ids = g._ids
+    # Names of the stubs from the tracker's name index: a stub's record is never read
+    # (reading one record of a pack maps the pack; stubs are spread over all of them).
+    stub_ids = {ids[i] for i in kept - detail}
+    names = {vid: name for name, vid in tracker._index.names.items() if vid in stub_ids}
     created = g._created
     # run members: every elided node, grouped along its first-parent chain
     run_of: dict[int, int] = {}
@@ -249,16 +254,17 @@ def _rows(
             if last in spine_pos:
                 spine_rows.append((run_id[r], spine_pos[last]))
             continue
-        version = g.node(i)
         if i in detail:
+            version = g.node(i)
             aliases = aliases_of.get(version.id, [])
             row = _data._version_row(tracker, version, aliases, with_events)
         else:
-            row = _stub(tracker, version, with_events, primary)
-        row["parents"] = [parent_ref(g._idx(p)) for p in version.parents]
+            row = _stub(tracker, g, i, with_events, primary, names)
+        parents = extra.get(i) or ([] if first_list[i] < 0 else [first_list[i]])
+        row["parents"] = [parent_ref(p) for p in parents]
         rows.append(row)
         if i in spine_pos:
-            spine_rows.append((version.id, spine_pos[i]))
+            spine_rows.append((ids[i], spine_pos[i]))
     return rows, spine_rows, len(runs)
 
 
@@ -272,6 +278,8 @@ def _run_row(
     def when(i: int) -> str:
         return (epoch + timedelta(microseconds=created[i])).isoformat()
 
+    # Fields a run row does not need are left out; the page fills in their defaults
+    # (kind update, status committed, no metrics, aliases, annotations or tags).
     return {
         "id": run_id,
         "run": {
@@ -281,35 +289,39 @@ def _run_row(
             "from": when(members[0]),
             "to": when(members[-1]),
         },
-        "short": ids[members[0]][:12],
-        "name": None,
         "parents": parents,
-        "kind": "update",
         "created_at": when(members[-1]),
-        "status": "committed",
-        "metrics": {},
-        "aliases": [],
-        "annotations": [],
-        "all_tags": [],
     }
 
 
 def _stub(
-    tracker: Tracker, version: Any, with_events: set[str], primary: str | None
+    tracker: Tracker,
+    g: Any,
+    i: int,
+    with_events: set[str],
+    primary: str | None,
+    names: Mapping[str, str],
 ) -> dict[str, Any]:
-    status = tracker.status(version) if version.id in with_events else version.status
-    metrics = version.metrics
-    return {
-        "id": version.id,
+    """A version that gives the DAG its shape, from the lineage's columns alone."""
+    from datetime import datetime, timedelta, timezone
+
+    vid = g._ids[i]
+    when = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=g._created[i])
+    row: dict[str, Any] = {
+        "id": vid,
         "stub": True,
-        "short": tracker.abbrev(version),
-        "name": version.name,
-        "parents": list(version.parents),
-        "kind": version.kind,
-        "created_at": version.created_at.isoformat(),
-        "status": status.value,
-        "metrics": {primary: metrics[primary]} if primary in metrics else {},
-        "aliases": [],
-        "annotations": [],
-        "all_tags": list(version.tags),
+        "short": tracker.abbrev(vid),
+        "created_at": when.isoformat(),
     }
+    # Defaults are left out (the page fills them in): a stub is one of tens of thousands.
+    if vid in names:
+        row["name"] = names[vid]
+    if g._kinds[i] != "update":
+        row["kind"] = g._kinds[i]
+    if vid in with_events:
+        row["status"] = tracker.status(vid).value
+    if primary is not None:
+        value = g.metric_values([i], primary)[0]
+        if value is not None:
+            row["metrics"] = {primary: value}
+    return row

@@ -180,8 +180,19 @@
   var aliasMovesOf = new Map(); // id -> [{alias, effective_at, recorded_at}]
   var aliasTarget = new Map(); // alias -> id
 
+  /** What a compact report leaves out of its stub and run rows (docs/report.md). */
+  var ROW_DEFAULTS = { name: null, kind: "update", status: "committed" };
+  var ROW_LISTS = ["aliases", "annotations", "all_tags", "tags"];
+
   function index() {
     versions = D.versions;
+    versions.forEach(function (v) {
+      if (!v.stub && !v.run) return;
+      Object.keys(ROW_DEFAULTS).forEach(function (k) { if (!has(v, k)) v[k] = ROW_DEFAULTS[k]; });
+      ROW_LISTS.forEach(function (k) { if (!has(v, k)) v[k] = []; });
+      if (!has(v, "metrics")) v.metrics = {};
+      if (!has(v, "short")) v.short = (v.run ? v.run.first : v.id).slice(0, 12);
+    });
     versions.forEach(function (v, i) {
       byId.set(v.id, i);
       if (v.name) byName.set(v.name, i);
