@@ -83,6 +83,31 @@ def test_compare_shows_drift_and_churn_or_says_why_not(open_report, demo_page) -
     assert "tracker.analysis.compare" in page.locator("#diff-behaviour").inner_text()
 
 
+def test_a_chart_draws_the_largest_change_points_and_lists_all_on_request(
+    open_report, demo, tmp_path
+) -> None:
+    from mlineage.report import write_report
+
+    tracker, _ = demo
+    names = ["v1", "v2", "v3", "v4", "v5", "v6", "v7"]
+    points = [
+        {"version": name, "before": 0.9, "after": 0.9 + size}
+        for name, size in zip(names, [0.01, 0.05, 0.02, 0.06, 0.03, 0.07, 0.04], strict=True)
+    ]
+    path = write_report(
+        tracker, tmp_path / "cp.html", analyses={"change_points": {"accuracy": points}}
+    )
+    page = open_report(path).page
+    card = page.locator(".chart-card[data-metric='accuracy']")
+    assert card.locator("line.cp").count() == 5  # the five largest shifts
+    listed = card.locator("ul.change-points li")
+    assert listed.count() == 5 and "the 5 largest of 7" in card.inner_text()
+    # the five largest (0.07, 0.06, 0.05, 0.04, 0.03), in lineage order
+    assert [t.split(" ")[0] for t in listed.all_inner_texts()] == ["v2", "v4", "v5", "v6", "v7"]
+    card.get_by_role("button", name="Show all 7").click()
+    assert listed.count() == 7
+
+
 @pytest.mark.parametrize("size", sorted(SIZES))
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
 def test_readable_at_phone_and_desktop_sizes(browser, demo_page, tmp_path, size, dark) -> None:

@@ -161,3 +161,32 @@ def test_report_of_the_demo_embeds_the_insights(tmp_path: Path, demo_data) -> No
     path = tracker.report(tmp_path / "r.html", metric="accuracy")
     text = path.read_text()
     assert '"insights":{' in text and "silent shift" in text
+
+
+def test_the_drift_and_behaviour_tables_say_verdicts_in_words_with_their_rules(
+    demo_data,
+) -> None:
+    tracker, _ = demo_data
+    from mlineage.analysis._report_rows import behaviour_rows, drift_rows
+
+    sep = next(r for r in drift_rows(tracker) if r["version"] == "fraud-2024-09")
+    assert sep["features drifted (p < 0.05, Bonferroni)"] == "2 of 7"
+    assert sep["dataset drift (≥ 50 % of features)"] == "no (29 %)"
+    assert sep["anomalous step (z ≥ 3.5)"] == "yes (z 99.9)"
+    assert sep["label shift"] == "shifted (p 2.3e-174)"
+    assert not any(isinstance(v, bool) for row in drift_rows(tracker) for v in row.values())
+    shifts = {r["version"]: r["silent shift"] for r in behaviour_rows(tracker)}
+    assert shifts["fraud-2024-09"] == "yes" and shifts["fraud-2024-03"] == "no"
+
+
+def test_change_point_rows_are_the_analysis_change_points(demo_data) -> None:
+    tracker, _ = demo_data
+    from mlineage.analysis._report_rows import change_point_rows
+
+    rows = change_point_rows(tracker)
+    for metric in ("accuracy", "f1", "auc", "accuracy_north"):
+        expected = [
+            {"version": c["version"], "before": c["before"], "after": c["after"]}
+            for c in tracker.analysis.change_points(metric).to_dict()["changes"]
+        ]
+        assert rows.get(metric, []) == expected

@@ -448,7 +448,8 @@ def _compare(
                 entry["drift"] = drift_entry(tracker.analysis.drift(a, b), a.id, (pa, pb))
         with suppress(MLineageError):  # no fingerprints on a shared probe set
             entry["behaviour"] = behaviour_entry(tracker.analysis.compare(a, b), a.id)
-        out[f"{a.id}|{b.id}"] = entry
+        if entry["drift"] is not None or entry["behaviour"] is not None:
+            out[f"{a.id}|{b.id}"] = entry
     return out
 
 
