@@ -121,3 +121,36 @@ def test_the_compact_page_draws_and_says_what_is_not_embedded(
     page.get_by_role("button", name="Go").click()
     assert page.locator("#details h2").inner_text() == "v1500"
     assert "3,015 versions" in page.locator("#summary-counts").inner_text()
+
+
+def test_the_compact_page_fits_a_phone(long_lineage, compact, browser, tmp_path: Path) -> None:
+    path = write_report(long_lineage, tmp_path / "long.html")
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_selector("html[data-ready='true']")
+        page.screenshot(path=str(tmp_path / "long-phone.png"))
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert page.locator(".row.elided").count() >= 1
+    finally:
+        page.close()
+
+
+def test_a_server_draws_the_same_page_through_the_one_entry_point(
+    demo, open_report, tmp_path: Path
+) -> None:
+    """``mlineage ui`` serves the page with an empty data block and calls
+    ``mlineageReport.draw(data)`` with the document ``build_report_data`` returns."""
+    tracker, _ = demo
+    data = build_report_data(tracker)
+    page_text = write_report(tracker, tmp_path / "r.html").read_text()
+    block = _data_block(page_text)
+    empty = tmp_path / "served.html"
+    empty.write_text(page_text.replace(block, ""))
+    report = open_report(empty, wait=False)
+    page = report.page
+    assert page.locator(".row[data-id]").count() == 0  # nothing drawn without data
+    page.evaluate("data => window.mlineageReport.draw(data)", data)
+    page.wait_for_selector("html[data-ready='true']")
+    assert page.locator(".row[data-id]").count() == len(data["versions"])
+    assert page.locator("#details h2").inner_text() == "v7"
