@@ -4,8 +4,9 @@ The demo (in a temporary directory; see :mod:`mlineage.demo`) has twelve monthly
 of a fraud model, a regression that blame finds (May), a silent shift (September), a
 fine-tune branch merged back, and ``production`` moved three times with a rollback. The
 report is opened in headless Chromium (Debian's ``/usr/bin/chromium`` or
-``$MLINEAGE_CHROMIUM``) through Playwright, September is selected and compared with
-its parent (September: its drift, label shift and silent shift), and the page is saved as ``docs/img/report.png``.
+``$MLINEAGE_CHROMIUM``) through Playwright, September (its drift, label shift and silent
+shift) is selected and compared with its parent, and the page is saved as
+``docs/img/report.png``.
 
 Usage::
 
