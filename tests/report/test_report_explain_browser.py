@@ -155,3 +155,27 @@ def test_readable_at_phone_and_desktop_sizes(browser, demo_page, tmp_path, size,
     finally:
         page.close()
     assert errors == []
+
+
+def test_categorical_drift_draws_bars_with_new_categories_named(open_report, tmp_path) -> None:
+    pd = pytest.importorskip("pandas")
+    from mlineage.analysis import DataProfile
+    from mlineage.report import write_report
+
+    tracker = ml.Tracker(
+        "plans", storage=f"memory://plans-{id(tmp_path)}", capture_environment=False
+    )
+    frames = [
+        pd.DataFrame({"plan": ["basic"] * 600 + ["pro"] * 400, "spend": range(1000)}),
+        pd.DataFrame(
+            {"plan": ["basic"] * 300 + ["pro"] * 300 + ["trial"] * 400, "spend": range(1000)}
+        ),
+    ]
+    for i, frame in enumerate(frames):
+        snap = ml.DataSnapshot(hash=f"sha256:{i}").with_profile(DataProfile.from_dataframe(frame))
+        tracker.log(model_path=f"{i}.pt", dataset=snap, name=f"m{i}")
+    page = open_report(write_report(tracker, tmp_path / "plans.html")).page
+    row = page.locator("#details-drift tr[data-feature='plan']")
+    assert "drifted" in row.inner_text() and "new: trial" in row.inner_text()
+    assert row.locator("rect.cur.new").count() == 1  # the new category's bar, coloured
+    assert page.locator(".row[data-id] [data-badge='drift']").count() == 0  # one step: no z
