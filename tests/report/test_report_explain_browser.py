@@ -14,6 +14,7 @@ import pytest
 
 import mlineage as ml
 from mlineage.demo import build_demo
+from tests.report.conftest import xss
 
 SIZES = {"phone": (390, 844), "desktop": (1400, 900)}
 
@@ -165,10 +166,14 @@ def test_categorical_drift_draws_bars_with_new_categories_named(open_report, tmp
     tracker = ml.Tracker(
         "plans", storage=f"memory://plans-{id(tmp_path)}", capture_environment=False
     )
+    hostile = xss("feature-name")  # a column name is data: shown as text, never run
     frames = [
-        pd.DataFrame({"plan": ["basic"] * 600 + ["pro"] * 400, "spend": range(1000)}),
+        pd.DataFrame({"plan": ["basic"] * 600 + ["pro"] * 400, hostile: range(1000)}),
         pd.DataFrame(
-            {"plan": ["basic"] * 300 + ["pro"] * 300 + ["trial"] * 400, "spend": range(1000)}
+            {
+                "plan": ["basic"] * 300 + ["pro"] * 300 + [xss("category")] * 400,
+                hostile: range(1000),
+            }
         ),
     ]
     for i, frame in enumerate(frames):
@@ -176,6 +181,7 @@ def test_categorical_drift_draws_bars_with_new_categories_named(open_report, tmp
         tracker.log(model_path=f"{i}.pt", dataset=snap, name=f"m{i}")
     page = open_report(write_report(tracker, tmp_path / "plans.html")).page
     row = page.locator("#details-drift tr[data-feature='plan']")
-    assert "drifted" in row.inner_text() and "new: trial" in row.inner_text()
+    assert "drifted" in row.inner_text() and "new: " + xss("category") in row.inner_text()
     assert row.locator("rect.cur.new").count() == 1  # the new category's bar, coloured
     assert page.locator(".row[data-id] [data-badge='drift']").count() == 0  # one step: no z
+    assert hostile in page.locator("#details-drift").inner_text()
