@@ -233,9 +233,20 @@ def behaviour_entry(diff: BehaviorDiff, previous: str) -> dict[str, Any]:
     }
 
 
-def _limit(shifts: SilentShifts, measure: str) -> str:
-    value = shifts.thresholds.get(measure)
-    return "" if not isinstance(value, (int, float)) else f" > {value:g}"
+def _rule(shifts: SilentShifts) -> str:
+    """The rule ``silent_shifts`` judged behaviour by, in words (its thresholds and the
+    metrics' noise multiple, as far as the result states them)."""
+    limits = getattr(shifts, "thresholds", None)
+    parts = []
+    if isinstance(limits, Mapping):
+        for measure, value in limits.items():
+            limit = f" > {value:g}" if isinstance(value, (int, float)) else ""
+            parts.append(f"{_MEASURE.get(measure, measure)}{limit}")
+    rule = "behaviour moved: " + (", ".join(parts) or "beyond its own noise")
+    noise = getattr(shifts, "noise", None)
+    if isinstance(noise, (int, float)):
+        rule += f"; a metric moved when beyond {noise:g} \u00d7 its step noise"
+    return rule
 
 
 def _behaviour_steps(tracker: Tracker, spine: Sequence[ModelVersion]) -> dict[str, dict[str, Any]]:
@@ -247,6 +258,7 @@ def _behaviour_steps(tracker: Tracker, spine: Sequence[ModelVersion]) -> dict[st
     except MLineageError:
         return {}
     silent = {s.version.id for s in shifts.shifts}
+    rule = _rule(shifts)
     out = {}
     for step in shifts.steps:
         entry = _step_behaviour(tracker, step)
@@ -255,11 +267,7 @@ def _behaviour_steps(tracker: Tracker, spine: Sequence[ModelVersion]) -> dict[st
         entry["silent"] = step.version.id in silent
         entry["ece_before"] = finite(step.ece_before)
         entry["ece_after"] = finite(step.ece_after)
-        entry["rule"] = (
-            "behaviour moved: "
-            + ", ".join(f"{_MEASURE.get(m, m)}{_limit(shifts, m)}" for m in shifts.thresholds)
-            + f"; a metric moved when beyond {shifts.noise:g} \u00d7 its step noise"
-        )
+        entry["rule"] = rule
         out[step.version.id] = entry
     return out
 

@@ -936,7 +936,7 @@
       : v.parents.length ? "No analysis flags this step (no anomaly, shift, suspect or evidence)." +
         (D.insights_scope ? " " + D.insights_scope : "")
       : "First version: nothing to compare it with.";
-    return el("p", { class: "headline", id: "headline", text: text });
+    return el("p", { class: info ? "headline" : "headline quiet", id: "headline", text: text });
   }
 
   function pctText(x) {
