@@ -190,3 +190,16 @@ def test_change_point_rows_are_the_analysis_change_points(demo_data) -> None:
             for c in tracker.analysis.change_points(metric).to_dict()["changes"]
         ]
         assert rows.get(metric, []) == expected
+
+
+def test_a_window_is_one_page_of_the_lineage(demo_data) -> None:
+    tracker, full = demo_data
+    page = build_report_data(tracker, window=(2, 7))
+    assert [v["id"] for v in page["versions"]] == [v["id"] for v in full["versions"][2:7]]
+    shown = {v["id"] for v in page["versions"]}
+    assert set(page["spine"]) <= shown and set(page["insights"]) <= shown
+    may = tracker.get_version("fraud-2024-05").id
+    assert may in page["insights"]  # its gate verdict and its suspect, on its page
+    assert {b["kind"] for b in page["insights"][may]["badges"]} == {"gate-fail"}
+    assert "drift" not in page["insights"][may] and page["compare"] == {}
+    assert "compact" not in page

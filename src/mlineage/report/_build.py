@@ -28,6 +28,7 @@ def build_report_data(
     title: str | None = None,
     metric: str | None = None,
     analyses: Mapping[str, Any] | None = None,
+    window: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """Collect everything the lineage report shows, as JSON-ready data.
 
@@ -46,6 +47,13 @@ def build_report_data(
         number, bool or None (lists and dicts are shown as JSON text). The key
         ``"change_points"`` is special: a mapping of metric name to a list of
         ``{"version": ref, ...}`` dicts, drawn as markers on that metric's timeline.
+    window : (int, int), optional
+        Only the versions at positions ``start`` to ``stop`` (as a slice) of the
+        parents-before-children order: a page of a long lineage (``mlineage ui`` serves
+        100,000 versions this way). ``spine`` and the timelines keep only those
+        versions, the suspects are the worst steps of that stretch of the main line, and
+        ``insights`` hold evidence and suspects only (drift and behaviour are judged along
+        the whole line). Default: all (compact above ``COMPACT_ABOVE`` versions).
 
     Returns
     -------
@@ -111,6 +119,6 @@ def build_report_data(
         "generated_at": datetime.now(timezone.utc).isoformat(),
         "mlineage_version": __version__,
     }
-    if len(tracker.graph) > _data.COMPACT_ABOVE:
+    if window is None and len(tracker.graph) > _data.COMPACT_ABOVE:
         return {**head, **compact_parts(tracker, metric, analyses)}
-    return {**head, **_data.full_parts(tracker, metric, analyses)}
+    return {**head, **_data.full_parts(tracker, metric, analyses, window)}

@@ -73,11 +73,19 @@ def bad_direction(metric: str) -> Literal["decrease", "increase"]:
 
 
 def full_parts(
-    tracker: Tracker, metric: str | None, analyses: Mapping[str, Any] | None
+    tracker: Tracker,
+    metric: str | None,
+    analyses: Mapping[str, Any] | None,
+    window: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    """Everything after the head, for a model small enough to embed every version."""
+    """Everything after the head, for a model small enough to embed every version (or
+    for the ``window`` of the parents-before-children order a page shows)."""
     versions = tracker.graph.topological_order()
     spine = _spine(tracker, versions)
+    if window is not None:
+        versions = versions[slice(*window)]
+        shown = {v.id for v in versions}
+        spine = [v for v in spine if v.id in shown]
     counts = _metric_counts(versions)
     primary = _primary_metric(tracker, counts, metric)
     current_aliases = tracker.aliases()
@@ -97,10 +105,15 @@ def full_parts(
             environments[ref] = _environment(tracker, version)
     change_points = _change_points(tracker, analyses, counts)
     metrics = [
-        _metric(tracker, name, counts[name], spine, change_points.get(name, []))
+        _metric(tracker, name, counts[name], spine, change_points.get(name, []), window)
         for name in sorted(counts, key=lambda m: (m != primary, m))
     ]
-    insights, compare = explain(tracker, spine, suspects_by_version(metrics))
+    suspects = suspects_by_version(metrics)
+    if window is None:
+        insights, compare = explain(tracker, spine, suspects)
+    else:  # a page: evidence and suspects only (drift and behaviour are along the line)
+        insights, compare = explain(tracker, [], suspects)
+        insights = {vid: info for vid, info in insights.items() if vid in shown}
     return {
         "primary_metric": primary,
         "spine": [v.id for v in spine],
@@ -136,9 +149,10 @@ def _spine(tracker: Tracker, versions: Sequence[ModelVersion]) -> list[ModelVers
     if not versions:
         return []
     depth: dict[str, int] = {}
+    first_parent = tracker.graph.first_parent  # reads no record (a version's parent_id does)
     for version in versions:  # parents before children
-        parent = version.parent_id
-        depth[version.id] = 1 if parent is None else depth[parent] + 1
+        parent = first_parent(version.id)
+        depth[version.id] = 1 if parent is None else depth[parent.id] + 1
     leaves = tracker.leaves()  # oldest first
     tip = max(reversed(leaves), key=lambda v: depth[v.id])
     return tracker.history(tip)[::-1]
@@ -264,23 +278,34 @@ def _metric(
     count: int,
     spine: Sequence[ModelVersion],
     change_points: list[dict[str, Any]],
+    window: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     direction = bad_direction(name)
     timeline = [[i, v.metrics[name]] for i, v in enumerate(spine) if name in v.metrics]
+    suspects: list[dict[str, Any]] = []
+    if len(timeline) >= 2:
+        # a window: the worst steps of its own stretch of the main line
+        within = None if window is None else [spine[int(p)] for p, _ in timeline]
+        suspects = metric_suspects(tracker, name, spine[-1], within)
     return {
         "name": name,
         "direction": direction,
         "versions": count,
         "timeline": timeline,
-        "suspects": metric_suspects(tracker, name, spine[-1]) if len(timeline) >= 2 else [],
+        "suspects": suspects,
         "change_points": change_points,
     }
 
 
-def metric_suspects(tracker: Tracker, name: str, tip: ModelVersion) -> list[dict[str, Any]]:
-    """The worst steps of ``name`` along ``tip``'s first-parent history, as
-    ``tracker.blame_report`` ranks and scores them, keeping those at or above the suspect
-    rule.
+def metric_suspects(
+    tracker: Tracker,
+    name: str,
+    tip: ModelVersion,
+    within: Sequence[ModelVersion] | None = None,
+) -> list[dict[str, Any]]:
+    """The worst steps of ``name`` along ``tip``'s first-parent history (or between the
+    consecutive versions of ``within``, each carrying it), as ``tracker.blame_report``
+    ranks and scores them, keeping those at or above the suspect rule.
 
     Computed from the lineage's metric column: ``blame_report`` makes an object per step
     (20 s a metric at a million versions) where the report needs three.
@@ -289,9 +314,21 @@ def metric_suspects(tracker: Tracker, name: str, tip: ModelVersion) -> list[dict
 
     from mlineage.blame import robust_scale
 
-    graph = tracker.graph
-    history = graph.first_parent_indices(tip.id)[::-1]
-    nodes, values = graph.metric_series(history, name)
+    if within is None:
+        graph = tracker.graph
+        history = graph.first_parent_indices(tip.id)[::-1]
+        nodes, values = graph.metric_series(history, name)
+
+        def id_of(k: int) -> str:
+            return graph.node(nodes[k]).id
+
+    else:
+        values = np.asarray([v.metrics[name] for v in within], dtype=np.float64)
+        ids = [v.id for v in within]
+
+        def id_of(k: int) -> str:
+            return ids[k]
+
     if len(values) < 2:
         return []
     deltas = np.diff(values)
@@ -309,8 +346,8 @@ def metric_suspects(tracker: Tracker, name: str, tip: ModelVersion) -> list[dict
         suspects.append(
             {
                 "rank": len(suspects) + 1,
-                "version": graph.node(nodes[k + 1]).id,
-                "previous": graph.node(nodes[k]).id,
+                "version": id_of(k + 1),
+                "previous": id_of(k),
                 "before": float(values[k]),
                 "after": float(values[k + 1]),
                 "delta": float(deltas[k]),
