@@ -4,8 +4,9 @@ The demo (in a temporary directory; see :mod:`mlineage.demo`) has twelve monthly
 of a fraud model, a regression that blame finds (May), a silent shift (September), a
 fine-tune branch merged back, and ``production`` moved three times with a rollback. The
 report is opened in headless Chromium (Debian's ``/usr/bin/chromium`` or
-``$MLINEAGE_CHROMIUM``) through Playwright, the regression is selected and compared with
-its parent, and the page is saved as ``docs/img/report.png``.
+``$MLINEAGE_CHROMIUM``) through Playwright, September (its drift, label shift and silent
+shift) is selected and compared with its parent, and the page is saved as
+``docs/img/report.png``.
 
 Usage::
 
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             page.goto(report.as_uri())
             page.wait_for_selector("html[data-ready='true']")
-            page.click(".row[data-id] >> text=fraud-2024-05")
+            page.click(".row[data-id] >> text=fraud-2024-09")
             page.click("text=Compare with parent")
             page.evaluate("window.scrollTo(0, 0)")
             args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -235,7 +235,9 @@ def open_report(browser: Any) -> Iterator[Callable[..., OpenedReport]]:
     an error, or shown as a dialog."""
     opened: list[OpenedReport] = []
 
-    def open_(path: Path, *, fragment: str = "", dark: bool = False) -> OpenedReport:
+    def open_(
+        path: Path, *, fragment: str = "", dark: bool = False, wait: bool = True
+    ) -> OpenedReport:
         page = browser.new_page(
             viewport={"width": 1400, "height": 1000}, color_scheme="dark" if dark else "light"
         )
@@ -262,7 +264,8 @@ def open_report(browser: Any) -> Iterator[Callable[..., OpenedReport]]:
 
         page.on("dialog", on_dialog)
         page.goto(path.as_uri() + fragment)
-        page.wait_for_selector("html[data-ready='true']", timeout=30_000)
+        if wait:  # else the caller draws the page (``mlineageReport.draw``)
+            page.wait_for_selector("html[data-ready='true']", timeout=30_000)
         return report
 
     yield open_

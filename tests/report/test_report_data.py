@@ -46,7 +46,7 @@ def embedded(html: str) -> dict:
 def test_versions_carry_their_records_events_and_aliases(demo) -> None:
     tracker, v = demo
     data = build_report_data(tracker)
-    assert data["schema"] == 1
+    assert data["schema"] == 2
     assert data["model"] == "fraud-detector"
     assert data["title"] == "fraud-detector lineage"
     assert data["store"] == tracker.store.uri

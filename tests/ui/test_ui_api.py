@@ -203,28 +203,34 @@ def test_long_lineages_are_paged_newest_first(
 ) -> None:
     import mlineage.ui._service as service
 
-    monkeypatch.setattr(service, "PAGE", 4)
+    monkeypatch.setattr(service, "PAGE", 6)
     tracker = ml.Tracker("long", storage=tmp_path, capture_environment=False)
+    noise = [0.01, -0.01, 0.02, -0.015, 0.005, 0.0, -0.02, 0.015, -0.005, 0.01, -0.01, 0.02]
+    noise += [-0.015, 0.005, 0.0]
+    accuracy = [round(0.8 + n, 3) for n in noise]
+    accuracy[5] = 0.5  # one drop, on page 1, far beyond the step noise
     previous = None
-    for i in range(10):
-        accuracy = 0.05 if i == 4 else i / 10  # one drop, on page 1
-        previous = log_named(tracker, f"v{i}", parent=previous, metrics={"accuracy": accuracy})
+    for i in range(15):
+        metrics = {"accuracy": accuracy[i]}
+        previous = log_named(tracker, f"v{i}", parent=previous, metrics=metrics)
     with running(create_app(tmp_path)) as base:
         pages = [request(f"{base}/api/models/long/report?page={p}").json() for p in range(3)]
         past = request(f"{base}/api/models/long/report?page=3")
     assert [[v["name"] for v in p["versions"]] for p in pages] == [
-        ["v6", "v7", "v8", "v9"],
-        ["v2", "v3", "v4", "v5"],
-        ["v0", "v1"],
+        [f"v{i}" for i in range(9, 15)],
+        [f"v{i}" for i in range(3, 9)],
+        ["v0", "v1", "v2"],
     ]
     assert [p["paging"]["pages"] for p in pages] == [3, 3, 3]
-    assert pages[0]["spine"] == [tracker.get_version(f"v{i}").id for i in range(6, 10)]
-    assert [t[1] for t in pages[0]["metrics"][0]["timeline"]] == [0.6, 0.7, 0.8, 0.9]
+    assert pages[0]["spine"] == [tracker.get_version(f"v{i}").id for i in range(9, 15)]
+    assert [t[1] for t in pages[0]["metrics"][0]["timeline"]] == accuracy[9:]
     assert past.status == 400 and "page 3 is past the last" in past.json()["message"]
-    # Blame's suspects are the worst steps of each page's own stretch of the main line.
+    # Blame's suspects are the worst steps of each page's own stretch of the main line, at
+    # or above the report's suspect rule (>= 3 noise units): page 0 is noise only.
     assert pages[0]["metrics"][0]["suspects"] == []
     (suspect,) = pages[1]["metrics"][0]["suspects"]
-    assert suspect["version"] == tracker.get_version("v4").id and suspect["before"] == 0.3
+    assert suspect["version"] == tracker.get_version("v5").id
+    assert suspect["before"] == accuracy[4] and suspect["score"] >= 3
 
 
 def test_a_version_logged_elsewhere_shows_after_a_refresh(ui_server: str, store: Path) -> None:

@@ -10,12 +10,13 @@ report says so.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from mlineage.errors import MLineageError
 
 if TYPE_CHECKING:
-    from mlineage.records import EvidenceEvent
+    from mlineage.records import EvidenceEvent, ModelVersion
     from mlineage.tracker import Tracker
 
 __all__ = ["collect"]
@@ -25,6 +26,16 @@ def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
+def _recent(tracker: Tracker, count: int) -> list[ModelVersion]:
+    """The latest version and its ``count - 1`` nearest first-parent ancestors, newest
+    first, without making an object for every version of a long history."""
+    latest = tracker.latest()
+    if latest is None:
+        return []
+    graph = tracker.graph
+    return [graph.node(i) for i in graph.first_parent_indices(latest.id)[:count]]
+
+
 def change_point_rows(tracker: Tracker) -> dict[str, list[dict[str, Any]]]:
     """Metric -> its level shifts along the latest version's history."""
     out: dict[str, list[dict[str, Any]]] = {}
@@ -32,16 +43,28 @@ def change_point_rows(tracker: Tracker) -> dict[str, list[dict[str, Any]]]:
     if latest is None:
         return out
     names: list[str] = []
-    for version in tracker.history()[:200]:  # the metrics recorded lately
+    for version in _recent(tracker, 200):  # the metrics recorded lately
         names += [m for m in version.metrics if m not in names]
+    from mlineage.stats.changepoints import change_points
+
+    graph = tracker.graph
+    history = graph.first_parent_indices(latest.id)[::-1]
     for metric in names:
+        # As tracker.analysis.change_points(metric) finds them (L2 binary segmentation,
+        # min_size 1), from the metric column: no version object per point of a history
+        # that may be a million long.
+        nodes, values = graph.metric_series(history, metric)
+        if len(values) < 2:
+            continue
         try:
-            found = tracker.analysis.change_points(metric)
+            points = change_points(values, min_size=1)
         except MLineageError:
             continue
+        bounds = [0, *points, len(values)]
+        means = [float(values[a:b].mean()) for a, b in pairwise(bounds)]
         rows = [
-            {"version": change["version"], "before": change["before"], "after": change["after"]}
-            for change in found.to_dict()["changes"]
+            {"version": graph.node(nodes[b]).id, "before": means[k], "after": means[k + 1]}
+            for k, b in enumerate(points)
         ]
         if rows:
             out[metric] = rows
@@ -50,31 +73,52 @@ def change_point_rows(tracker: Tracker) -> dict[str, list[dict[str, Any]]]:
 
 def drift_rows(tracker: Tracker) -> list[dict[str, Any]]:
     """One row per step of the latest history whose two versions have data profiles."""
-    if not any(v.dataset.profile for v in tracker.history()):
+    # The latest steps say whether versions are profiled (a million records are not read
+    # to find out); drift_along then reads the profiles it needs.
+    if not any(v.dataset.profile for v in _recent(tracker, 200)):
         return []
     along = tracker.analysis.drift_along()
     rows = []
     for step in along.steps:
-        if step.report is None:
+        report = step.report
+        if report is None:
             continue
+        correction = "Bonferroni" if report.correction == "bonferroni" else "BH"
+        label = report.label
         rows.append(
             {
                 "version": step.version.name or step.version.id[:12],
                 "parent": step.parent.name or step.parent.id[:12],
-                "drifted features": f"{len(step.report.drifted)} of {len(step.report.features)}",
-                "dataset drift": step.report.dataset_drift,
+                # every verdict in words with the rule it applies (docs/analysis.md)
+                f"features drifted (p < {report.alpha:g}, {correction})": (
+                    f"{len(report.drifted)} of {len(report.features)}"
+                ),
+                f"dataset drift (≥ {report.drift_share * 100:.0f} % of features)": (
+                    f"{'yes' if report.dataset_drift else 'no'} "
+                    f"({report.drifted_share * 100:.0f} %)"
+                ),
+                f"anomalous step (z ≥ {along.threshold:g})": (
+                    None
+                    if step.z is None
+                    else f"{'yes' if step.anomalous else 'no'} (z {step.z:.1f})"
+                ),
+                "label shift": None
+                if label is None
+                else f"{'shifted' if label.drifted else 'no'} (p {_p(label.pvalue)})",
                 "score": _round(step.score),
-                "robust z": _round(step.z, 2),
-                "anomalous": step.anomalous,
                 "top features": ", ".join(f.name for f in step.top()),
             }
         )
     return rows
 
 
+def _p(p: float | None) -> str:
+    return "n/a" if p is None else f"{p:.2g}"
+
+
 def behaviour_rows(tracker: Tracker) -> list[dict[str, Any]]:
     """One row per step whose versions share a fingerprint's probe set."""
-    if not any(tracker.analysis.fingerprints(v) for v in tracker.history()[:50]):
+    if not any(tracker.analysis.fingerprints(v) for v in _recent(tracker, 50)):
         return []
     shifts = tracker.analysis.silent_shifts()
     silent = {step.version.id for step in shifts.shifts}
@@ -88,7 +132,7 @@ def behaviour_rows(tracker: Tracker) -> list[dict[str, Any]]:
             "ECE after": _round(step.ece_after),
             "behaviour moved": ", ".join(step.moved),
             "metrics moved": ", ".join(step.outside),
-            "silent shift": step.version.id in silent,
+            "silent shift": "yes" if step.version.id in silent else "no",
         }
         for step in shifts.steps
     ]

@@ -1,8 +1,8 @@
-"""Collect what the HTML lineage report shows from a tracker, as JSON-ready data.
+"""The parts of the report data: versions, environments, aliases, metrics and analyses.
 
-Everything here goes through the public :class:`~mlineage.tracker.Tracker` API. The result
-of :func:`build_report_data` is plain JSON (dicts, lists, strings, finite numbers, bools,
-None) that the page's script renders; nothing in it is markup.
+Everything here goes through the public :class:`~mlineage.tracker.Tracker` API; the data
+is plain JSON (dicts, lists, strings, finite numbers, bools, None) that the page's script
+renders, nothing in it markup. :func:`mlineage.report.build_report_data` assembles it.
 """
 
 from __future__ import annotations
@@ -10,23 +10,40 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlineage._coerce import MAX_DEPTH, MAX_INT_DIGITS
-from mlineage._text import surrogate_message
 from mlineage.errors import InvalidInput, MLineageError
+from mlineage.report._insights import explain
 
 if TYPE_CHECKING:
     from mlineage.records import EnvironmentSnapshot, ModelVersion
     from mlineage.tracker import Tracker
 
-__all__ = ["SCHEMA", "SUSPECTS", "bad_direction", "build_report_data"]
+__all__ = [
+    "COMPACT_ABOVE",
+    "SCHEMA",
+    "SUSPECTS",
+    "SUSPECT_NOISE",
+    "THRESHOLDS",
+    "bad_direction",
+    "full_parts",
+    "metric_suspects",
+    "suspects_by_version",
+]
 
 #: Version of the layout of the report data; the page's script checks it.
-SCHEMA = 1
-#: How many blame suspects (worst steps) are marked per metric.
+SCHEMA = 2
+#: How many blame suspects (worst steps) are marked per metric, at most.
 SUSPECTS = 3
+#: A step is a blame suspect only when it moved its metric the bad way by at least this
+#: many noise units (blame's robust score); the page states it.
+SUSPECT_NOISE = 3.0
+#: What the page states beside the suspects.
+THRESHOLDS = {"suspect_noise": SUSPECT_NOISE, "suspects_per_metric": SUSPECTS}
+#: Above this many versions the report embeds only the versions a reader will open (and
+#: the lineage's structure), and downsamples the metric charts (docs/report.md).
+COMPACT_ABOVE = 10_000
 #: Metric names for which a rise is the bad direction (matched as substrings).
 _RISING_IS_BAD = re.compile(r"loss|error|mse|mae|rmse|latency", re.IGNORECASE)
 #: Keys of ``analyses`` the page knows; any other key is shown as a table titled by the key.
@@ -55,87 +72,14 @@ def bad_direction(metric: str) -> Literal["decrease", "increase"]:
     return "increase" if _RISING_IS_BAD.search(metric) else "decrease"
 
 
-def build_report_data(
+def full_parts(
     tracker: Tracker,
-    *,
-    title: str | None = None,
-    metric: str | None = None,
-    analyses: Mapping[str, Any] | None = None,
+    metric: str | None,
+    analyses: Mapping[str, Any] | None,
     window: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    """Collect everything the lineage report shows, as JSON-ready data.
-
-    Parameters
-    ----------
-    tracker : Tracker
-        The model whose lineage to report (read only; nothing is written).
-    title : str, optional
-        Page title. Default: ``"<model> lineage"``.
-    metric : str, optional
-        The metric to show first and beside every version in the lineage list. Default:
-        the metric recorded by the most versions (ties: alphabetical).
-    analyses : mapping, optional
-        Results of analyses to show as tables: each key (``"drift"``, ``"behaviour"`` or
-        any other) maps to a list of rows, each row a mapping of column name to a string,
-        number, bool or None (lists and dicts are shown as JSON text). The key
-        ``"change_points"`` is special: a mapping of metric name to a list of
-        ``{"version": ref, ...}`` dicts, drawn as markers on that metric's timeline.
-    window : (int, int), optional
-        Only the versions at positions ``start`` to ``stop`` (as a slice) of the
-        parents-before-children order: a page of a long lineage (``mlineage ui`` serves
-        100,000 versions this way). ``spine`` and the timelines keep only those
-        versions, and the suspects are the worst steps of that stretch of the main line.
-        Default: all.
-
-    Returns
-    -------
-    dict
-        ``schema``, ``title``, ``model``, ``store`` (the store's URI), ``generated_at``,
-        ``mlineage_version``, ``primary_metric``, ``spine`` (ids of the main line, oldest
-        first: the first-parent history of the branch tip with the longest one),
-        ``versions`` (parents before children, each a dict of its record fields, current
-        status, annotations, all tags and the aliases pointing at it now),
-        ``environments`` (each distinct environment once, keyed by its store key),
-        ``aliases`` (current target and every move), ``metrics`` (per metric: the bad
-        direction, its values along the spine, the worst blame steps, change points) and
-        ``analyses``.
-
-    Raises
-    ------
-    InvalidInput
-        If ``tracker`` is not a Tracker, ``title`` is not a string, ``metric`` is not
-        recorded by any version, or ``analyses`` is not shaped as described (the message
-        names the offending key or row).
-
-    Examples
-    --------
-    >>> import mlineage as ml
-    >>> from mlineage.report import build_report_data
-    >>> t = ml.Tracker("doc-report", storage="memory://report-data-doc",
-    ...                capture_environment=False)
-    >>> for i, acc in enumerate([0.90, 0.92, 0.85]):
-    ...     _ = t.log(model_path=f"m{i}.pt", dataset=ml.DataSnapshot(hash=f"sha256:{i}"),
-    ...               metrics={"accuracy": acc}, name=f"v{i}")
-    >>> data = build_report_data(t)
-    >>> [v["name"] for v in data["versions"]]
-    ['v0', 'v1', 'v2']
-    >>> [data["metrics"][0]["name"], data["metrics"][0]["direction"]]
-    ['accuracy', 'decrease']
-    >>> data["metrics"][0]["suspects"][0]["version"] == t.get_version("v2").id
-    True
-    """
-    from mlineage import __version__
-    from mlineage.tracker import Tracker
-
-    if not isinstance(tracker, Tracker):
-        raise InvalidInput(
-            f"build_report_data needs a mlineage Tracker, got {type(tracker).__name__}"
-        )
-    if title is not None and not isinstance(title, str):
-        raise InvalidInput(f"title must be a string, got {type(title).__name__}")
-    problem = None if title is None else surrogate_message(title, "title")
-    if problem is not None:
-        raise InvalidInput(problem)
+    """Everything after the head, for a model small enough to embed every version (or
+    for the ``window`` of the parents-before-children order a page shows)."""
     versions = tracker.graph.topological_order()
     spine = _spine(tracker, versions)
     if window is not None:
@@ -160,26 +104,37 @@ def build_report_data(
         if ref is not None and ref not in environments:
             environments[ref] = _environment(tracker, version)
     change_points = _change_points(tracker, analyses, counts)
+    metrics = [
+        _metric(tracker, name, counts[name], spine, change_points.get(name, []), window)
+        for name in sorted(counts, key=lambda m: (m != primary, m))
+    ]
+    suspects = suspects_by_version(metrics)
+    if window is None:
+        insights, compare = explain(tracker, spine, suspects)
+    else:  # a page: evidence and suspects only (drift and behaviour are along the line)
+        insights, compare = explain(tracker, [], suspects)
+        insights = {vid: info for vid, info in insights.items() if vid in shown}
     return {
-        "schema": SCHEMA,
-        "title": title if title is not None else f"{tracker.model} lineage",
-        "model": tracker.model,
-        "store": tracker.store.uri,
-        "generated_at": datetime.now(timezone.utc).isoformat(),
-        "mlineage_version": __version__,
         "primary_metric": primary,
         "spine": [v.id for v in spine],
         "versions": rows,
         "environments": environments,
         "aliases": _aliases(tracker, current_aliases),
-        "metrics": [
-            _metric(
-                tracker, name, counts[name], spine, change_points.get(name, []), window is not None
-            )
-            for name in sorted(counts, key=lambda m: (m != primary, m))
-        ],
+        "metrics": metrics,
+        "thresholds": THRESHOLDS,
+        "insights": insights,
+        "compare": compare,
         "analyses": _tables(analyses),
     }
+
+
+def suspects_by_version(metrics: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Version id -> its suspect steps (with the metric's name), from the metric entries."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for entry in metrics:
+        for step in entry["suspects"]:
+            out.setdefault(step["version"], []).append({"metric": entry["name"], **step})
+    return out
 
 
 # -- versions -------------------------------------------------------------------------------
@@ -323,35 +278,15 @@ def _metric(
     count: int,
     spine: Sequence[ModelVersion],
     change_points: list[dict[str, Any]],
-    page: bool = False,
+    window: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     direction = bad_direction(name)
     timeline = [[i, v.metrics[name]] for i, v in enumerate(spine) if name in v.metrics]
-    suspects = []
+    suspects: list[dict[str, Any]] = []
     if len(timeline) >= 2:
-        if page:  # a window: the worst steps of its own stretch of the main line
-            from mlineage.blame import rank_steps
-
-            report = rank_steps(spine, lambda k: spine[k].metrics.get(name), name, direction)
-        else:
-            report = tracker.blame_report(name, direction, on=spine[-1])
-        # Only steps that moved the bad way are suspects; `changes` is not touched (a diff
-        # per step would cost a store read each).
-        for rank, step in enumerate(
-            (s for s in report.steps[:SUSPECTS] if s.bad_amount > 0), start=1
-        ):
-            suspects.append(
-                {
-                    "rank": rank,
-                    "version": step.version.id,
-                    "previous": step.previous.id,
-                    "before": step.before,
-                    "after": step.after,
-                    "delta": step.delta,
-                    "bad_amount": step.bad_amount,
-                    "score": step.score,
-                }
-            )
+        # a window: the worst steps of its own stretch of the main line
+        within = None if window is None else [spine[int(p)] for p, _ in timeline]
+        suspects = metric_suspects(tracker, name, spine[-1], within)
     return {
         "name": name,
         "direction": direction,
@@ -360,6 +295,67 @@ def _metric(
         "suspects": suspects,
         "change_points": change_points,
     }
+
+
+def metric_suspects(
+    tracker: Tracker,
+    name: str,
+    tip: ModelVersion,
+    within: Sequence[ModelVersion] | None = None,
+) -> list[dict[str, Any]]:
+    """The worst steps of ``name`` along ``tip``'s first-parent history (or between the
+    consecutive versions of ``within``, each carrying it), as ``tracker.blame_report``
+    ranks and scores them, keeping those at or above the suspect rule.
+
+    Computed from the lineage's metric column: ``blame_report`` makes an object per step
+    (20 s a metric at a million versions) where the report needs three.
+    """
+    import numpy as np
+
+    from mlineage.blame import robust_scale
+
+    if within is None:
+        graph = tracker.graph
+        history = graph.first_parent_indices(tip.id)[::-1]
+        nodes, values = graph.metric_series(history, name)
+
+        def id_of(k: int) -> str:
+            return graph.node(nodes[k]).id
+
+    else:
+        values = np.asarray([v.metrics[name] for v in within], dtype=np.float64)
+        ids = [v.id for v in within]
+
+        def id_of(k: int) -> str:
+            return ids[k]
+
+    if len(values) < 2:
+        return []
+    deltas = np.diff(values)
+    scale = robust_scale(deltas.tolist())
+    if scale is None:  # no noise estimate: nothing is marked
+        return []
+    bad = deltas * (-1.0 if bad_direction(name) == "decrease" else 1.0)
+    # Worst first; a stable sort keeps the older of equal steps first, as blame does.
+    order = np.argsort(-bad, kind="stable")[:SUSPECTS]
+    suspects: list[dict[str, Any]] = []
+    for k in order.tolist():
+        score = float(bad[k]) / scale
+        if bad[k] <= 0 or score < SUSPECT_NOISE:
+            break
+        suspects.append(
+            {
+                "rank": len(suspects) + 1,
+                "version": id_of(k + 1),
+                "previous": id_of(k),
+                "before": float(values[k]),
+                "after": float(values[k + 1]),
+                "delta": float(deltas[k]),
+                "bad_amount": float(bad[k]),
+                "score": score,
+            }
+        )
+    return suspects
 
 
 # -- analyses -------------------------------------------------------------------------------

@@ -17,7 +17,7 @@
   "use strict";
 
   var SVG_NS = "http://www.w3.org/2000/svg";
-  var SCHEMA = 1;
+  var SCHEMA = 2;
   var ROW = 26; // px per row (keep in sync with .row in report.css)
   var LANE = 16; // px between lanes
   var PAD = 18; // px left of lane 0 (room for the A / B row markers)
@@ -26,6 +26,7 @@
   var LONG_EDGE = 60; // rows; a cross-lane edge longer than this is drawn as stubs
   var KINDS = ["update", "fine_tune", "distill", "merge", "rollback", "initial"];
   var TABLE_ROWS = 2000; // analysis rows shown per table
+  var MAX_POINTS = 5; // change points drawn per chart ("Show all" lists the rest)
   var MAX_FRAGMENT = 512; // longest URL fragment read as a reference (names are <= 128)
 
   // -- DOM helpers -----------------------------------------------------------------------
@@ -171,14 +172,27 @@
   var byName = new Map();
   var kids = []; // index -> [{i: child index, first: bool}]
   var spinePos = new Map(); // id -> position on the main line (0 = oldest)
+  var spineAt = new Map(); // position on the main line -> id (embedded versions only)
+  var spineLength = 0; // versions on the main line, embedded or not
   var metricInfo = new Map(); // name -> metric entry
   var suspectsOf = new Map(); // id -> [{metric, rank, ...}]
   var pointsOf = new Map(); // id -> [{metric, ...}] change points
   var aliasMovesOf = new Map(); // id -> [{alias, effective_at, recorded_at}]
   var aliasTarget = new Map(); // alias -> id
 
+  /** What a compact report leaves out of its stub and run rows (docs/report.md). */
+  var ROW_DEFAULTS = { name: null, kind: "update", status: "committed" };
+  var ROW_LISTS = ["aliases", "annotations", "all_tags", "tags"];
+
   function index() {
     versions = D.versions;
+    versions.forEach(function (v) {
+      if (!v.stub && !v.run) return;
+      Object.keys(ROW_DEFAULTS).forEach(function (k) { if (!has(v, k)) v[k] = ROW_DEFAULTS[k]; });
+      ROW_LISTS.forEach(function (k) { if (!has(v, k)) v[k] = []; });
+      if (!has(v, "metrics")) v.metrics = {};
+      if (!has(v, "short")) v.short = (v.run ? v.run.first : v.id).slice(0, 12);
+    });
     versions.forEach(function (v, i) {
       byId.set(v.id, i);
       if (v.name) byName.set(v.name, i);
@@ -190,9 +204,14 @@
         if (pi !== undefined) kids[pi].push({ i: i, first: k === 0 });
       });
     });
-    D.spine.forEach(function (id, pos) {
+    // A compact report (a very long lineage) embeds only some main-line versions and
+    // gives each its position; otherwise the spine is every position in order.
+    D.spine.forEach(function (id, k) {
+      var pos = D.spine_positions ? D.spine_positions[k] : k;
       spinePos.set(id, pos);
+      spineAt.set(pos, id);
     });
+    spineLength = D.spine_length || D.spine.length;
     D.metrics.forEach(function (m) {
       metricInfo.set(m.name, m);
       m.suspects.forEach(function (s) {
@@ -288,9 +307,11 @@
       var parent = byId.get(v.parents[0]);
       if (!child.first || parent === undefined) return;
       if (chainOf[child.i] !== chainOf[i] || chainOf[parent] !== chainOf[i]) return;
-      if (v.kind !== "update" || v.status !== "committed") return;
+      if (v.kind !== "update" || v.status !== "committed" || v.run) return;
       if (v.aliases.length || v.annotations.length) return;
       if (suspectsOf.has(v.id) || pointsOf.has(v.id)) return;
+      var info = insight(v.id);
+      if (info && info.badges && info.badges.length) return;
       plain[i] = 1;
     });
   }
@@ -580,6 +601,7 @@
 
   function versionRow(i, r, g, primary, stubs) {
     var v = versions[i];
+    if (v.run) return elidedRow(i, r, g);
     var x = laneX(layout.laneOf[chainOf[i]]);
     var onSpine = chainOf[i] === 0;
     var ring = v.status !== "committed";
@@ -612,14 +634,33 @@
       (suspectsOf.get(v.id) || []).slice(0, 2).map(function (s) {
         return el("span", {
           class: "badge suspect", text: "#" + s.step.rank + " " + s.metric,
-          title: "blame suspect #" + s.step.rank + " for " + s.metric,
+          title: "blame suspect #" + s.step.rank + " for " + s.metric + ": " + suspectScore(s.step) +
+            " (suspects: \u2265 " + fmtNum(suspectNoise()) + " noise units)",
         });
       }),
+      insightBadges(v.id),
       v.all_tags.slice(0, 3).map(function (t) { return el("span", { class: "chip", text: t }); }),
       v.all_tags.length > 3 ? el("span", { class: "chip", text: "+" + (v.all_tags.length - 3) }) : null,
       (stubs || []).map(function (s) { return el("span", { class: "stub", text: s }); }),
     ]);
     return row;
+  }
+
+  /** A stretch of versions a compact report does not embed: one row, drawn as a pill. */
+  function elidedRow(i, r, g) {
+    var v = versions[i];
+    var x = laneX(layout.laneOf[chainOf[i]]);
+    var pill = svgEl("rect", { x: x - 4, y: r * ROW + 4, width: 8, height: ROW - 8, rx: 4 });
+    pill.style.fill = "var(--chip)";
+    pill.style.stroke = kindVar("update");
+    pill.style.strokeDasharray = "2 2";
+    g.appendChild(pill);
+    return el("div", {
+      class: "row run elided", role: "option", tabindex: -1, "aria-selected": "false",
+      "data-id": v.id, "data-row": r, title: "Not embedded in this report: mlineage show ID or mlineage ui",
+    },
+      el("span", { class: "expand", text: plural(v.run.count, "version") + " not embedded" }),
+      el("span", { class: "muted", text: "(" + fmtDate(v.run.from) + " \u2192 " + fmtDate(v.run.to) + ")" }));
   }
 
   function kindBadge(kind) {
@@ -866,6 +907,223 @@
     ]);
   }
 
+  // -- what each version's analyses say (insights) -----------------------------------------
+
+  /** The insights of version id (badges, headline, drift, behaviour, evidence), or null. */
+  function insight(id) {
+    return own(D.insights, id) || null;
+  }
+
+  function suspectNoise() {
+    return D.thresholds ? D.thresholds.suspect_noise : 3;
+  }
+
+  function suspectScore(step) {
+    return typeof step.score === "number" ? fmtScore(step.score) + " noise units" : "no noise estimate";
+  }
+
+  function insightBadges(id) {
+    var info = insight(id);
+    if (!info) return null;
+    return info.badges.map(function (b) {
+      return el("span", { class: "badge insight b-" + b.kind, text: b.text, title: b.title, "data-badge": b.kind });
+    });
+  }
+
+  function headlineEl(v) {
+    var info = insight(v.id);
+    var text = info ? info.headline
+      : v.parents.length ? "No analysis flags this step (no anomaly, shift, suspect or evidence)." +
+        (D.insights_scope ? " " + D.insights_scope : "")
+      : "First version: nothing to compare it with.";
+    return el("p", { class: info ? "headline" : "headline quiet", id: "headline", text: text });
+  }
+
+  function pctText(x) {
+    return typeof x === "number" ? (100 * x).toFixed(1) + " %" : "\u2014";
+  }
+
+  function verdictList(lines) {
+    return el("ul", { class: "verdicts" }, lines.map(function (line) { return el("li", { text: line }); }));
+  }
+
+  function driftBlock(d) {
+    var rows = d.features.map(function (f) {
+      return el("tr", { class: f.drifted ? "drifted" : null, "data-feature": f.name },
+        el("td", null, el("span", { class: "fname", text: f.name, title: f.name }),
+          f.drifted ? el("span", { class: "badge b-drift", text: "drifted" }) : null),
+        el("td", { class: "num", text: (f.test === "chi2" ? "\u03c7\u00b2 " : f.test.toUpperCase() + " ") + fmtNum(round3(f.statistic)) }),
+        el("td", { class: "num", text: f.psi === null ? "\u2014" : fmtNum(round3(f.psi)) }),
+        el("td", null, distPlot(f.plot)));
+    });
+    var label = d.label ? [el("p", { class: d.label.drifted ? "label-line bad" : "label-line", id: "label-line",
+      text: d.verdict[d.verdict.length - 1] }), distPlot(d.label.plot)] : null;
+    return [
+      verdictList(label ? d.verdict.slice(0, -1) : d.verdict),
+      label,
+      el("div", { class: "table-wrap" }, el("table", { class: "grid features" },
+        el("tr", null, el("th", { text: "feature" }), el("th", { class: "num", text: "test" }),
+          el("th", { class: "num", text: "PSI" }), el("th", { text: "reference vs current" })),
+        rows)),
+    ];
+  }
+
+  function round3(x) {
+    return typeof x === "number" ? Number(x.toPrecision(3)) : x;
+  }
+
+  function behaviourBlock(b) {
+    var lines = [
+      "churn " + pctText(b.churn) + " of " + fmtCount(b.n) + " probe answers changed" +
+        (b.nfr !== null && b.nfr !== undefined ? " \u00b7 NFR " + pctText(b.nfr) + " (right before, wrong now)" : "") +
+        (typeof b.pfr === "number" ? " \u00b7 PFR " + pctText(b.pfr) : ""),
+      "linear CKA " + (typeof b.cka === "number" ? b.cka.toFixed(3) : "\u2014") +
+        (typeof b.ece_before === "number" ? " \u00b7 ECE " + fmtNum(round3(b.ece_before)) + " \u2192 " + fmtNum(round3(b.ece_after)) : ""),
+    ];
+    if (b.moved) {
+      lines.push(b.silent ? "silent shift: behaviour moved (" + b.moved.join(", ") + ") while every metric stayed within its noise"
+        : b.moved.length ? "behaviour moved: " + b.moved.join(", ") + (b.outside.length ? "; metrics moved too: " + b.outside.join(", ") : "")
+        : "behaviour within thresholds");
+      lines.push(b.rule);
+    }
+    var out = [verdictList(lines)];
+    if (b.calibration) out.push(el("p", { class: "muted", text: "Reliability (predicted confidence vs observed accuracy, ECE " + fmtNum(round3(b.calibration.ece)) + "):" }), reliability(b.calibration));
+    if (b.groups && b.groups.length) {
+      out.push(el("table", { class: "grid slices" },
+        el("tr", null, el("th", { text: "slice" }), el("th", { class: "num", text: "n" }),
+          el("th", { class: "num", text: "accuracy" }), el("th", { class: "num", text: "\u0394" }),
+          el("th", { class: "num", text: "NFR" })),
+        b.groups.map(function (g) {
+          var cls = "num" + (typeof g.delta === "number" && g.delta !== 0 ? (g.delta < 0 ? " bad" : " good") : "");
+          return el("tr", null, el("td", { text: g.group }), el("td", { class: "num", text: fmtCount(g.n) }),
+            el("td", { class: "num", text: fmtNum(g.accuracy_old) + " \u2192 " + fmtNum(g.accuracy_new) }),
+            el("td", { class: cls, text: fmtDelta(g.delta) }), el("td", { class: "num", text: pctText(g.nfr) }));
+        })));
+    }
+    return out;
+  }
+
+  function evidenceBlock(list) {
+    return el("ul", { class: "verdicts" }, list.map(function (e) {
+      var g = e.gate;
+      var text = g ? "gate " + g.decision + (g.alias ? " (" + g.alias + ")" : "") +
+        (g.failed.length ? ": failed " + g.failed.join(", ") : "")
+        : e.kind + (e.tool ? " from " + e.tool : "") + (typeof e.drift_share === "number" ? ", drift share " + fmtNum(e.drift_share) : "");
+      return el("li", { class: g ? (g.passed ? "good" : "bad") : null },
+        el("span", { text: text }), el("span", { class: "muted", text: " \u00b7 " + fmtDate(e.recorded) + " \u00b7 " }),
+        el("a", { href: "#evidence-" + e.event, text: "event " + e.event.slice(0, 12), onclick: function () {
+          var node = document.getElementById("evidence-" + e.event);
+          if (node) node.open = true;
+        } }));
+    }));
+  }
+
+  function explainVersion(v) {
+    var info = insight(v.id);
+    if (!info) return;
+    var parentName = function (id) { var i = byId.get(id); return i === undefined ? id : label(versions[i]); };
+    if (info.drift) append(detailsEl, section("Data drift vs " + parentName(info.drift.reference), el("div", { id: "details-drift" }, driftBlock(info.drift))));
+    if (info.behaviour) append(detailsEl, section("Behaviour vs " + parentName(info.behaviour.previous), el("div", { id: "details-behaviour" }, behaviourBlock(info.behaviour))));
+    if (info.evidence) append(detailsEl, section("Evidence and gate verdicts", evidenceBlock(info.evidence)));
+  }
+
+  /** A reference-vs-current distribution: histogram bars or category bars (new marked). */
+  function distPlot(plot) {
+    if (!plot) return el("span", { class: "muted", text: "no profile to draw" });
+    var W = 200, H = 64, B = 16;
+    var n = plot.ref.length;
+    var max = 0;
+    for (var i = 0; i < n; i++) max = Math.max(max, plot.ref[i], plot.cur[i]);
+    max = max || 1;
+    var svg = svgEl("svg", { class: "dist", width: W, height: H + B, viewBox: "0 0 " + W + " " + (H + B), role: "img",
+      "aria-label": "reference (outline) vs current (filled) distribution" });
+    var bw = W / n;
+    for (i = 0; i < n; i++) {
+      var hc = (plot.cur[i] / max) * H;
+      var hr = (plot.ref[i] / max) * H;
+      var isNew = plot.kind === "categorical" && plot["new"].indexOf(plot.categories[i]) >= 0;
+      svg.appendChild(svgEl("rect", { class: isNew ? "cur new" : "cur", x: i * bw + 1, y: H - hc, width: Math.max(1, bw - 2), height: hc }));
+      svg.appendChild(svgEl("rect", { class: "ref", x: i * bw + 1, y: H - hr, width: Math.max(1, bw - 2), height: hr }));
+    }
+    var labels = plot.kind === "numeric" ? [fmtNum(plot.edges[0]), fmtNum(plot.edges[plot.edges.length - 1])]
+      : [plot.categories[0], plot.categories[n - 1]];
+    svg.appendChild(svgEl("text", { x: 0, y: H + 12, text: String(labels[0]).slice(0, 14) }));
+    svg.appendChild(svgEl("text", { x: W, y: H + 12, "text-anchor": "end", text: String(labels[1]).slice(0, 14) }));
+    var wrap = el("div", { class: "dist-wrap" }, svg);
+    if (plot.kind === "categorical" && plot["new"].length) {
+      wrap.appendChild(el("div", { class: "muted new-cats", text: "new: " + plot["new"].join(", ") }));
+    }
+    return wrap;
+  }
+
+  function reliability(cal) {
+    var S = 180, P = 26;
+    var svg = svgEl("svg", { class: "reliability", width: S + P, height: S + P, viewBox: "0 0 " + (S + P) + " " + (S + P),
+      role: "img", "aria-label": "reliability diagram" });
+    var x = function (c) { return P + c * S; };
+    var y = function (a) { return S - a * S; };
+    svg.appendChild(svgEl("line", { class: "axis", x1: P, y1: S, x2: P + S, y2: S }));
+    svg.appendChild(svgEl("line", { class: "axis", x1: P, y1: 0, x2: P, y2: S }));
+    svg.appendChild(svgEl("line", { class: "diag", x1: x(0), y1: y(0), x2: x(1), y2: y(1) }));
+    var pts = [];
+    cal.confidence.forEach(function (c, i) {
+      if (typeof c === "number" && typeof cal.accuracy[i] === "number" && cal.count[i] > 0) pts.push([c, cal.accuracy[i]]);
+    });
+    svg.appendChild(svgEl("polyline", { class: "line", points: pts.map(function (p) { return x(p[0]).toFixed(1) + "," + y(p[1]).toFixed(1); }).join(" ") }));
+    pts.forEach(function (p) { svg.appendChild(svgEl("circle", { class: "pt", cx: x(p[0]), cy: y(p[1]), r: 2.6 })); });
+    svg.appendChild(svgEl("text", { x: P, y: S + 14, text: "0" }));
+    svg.appendChild(svgEl("text", { x: P + S, y: S + 14, "text-anchor": "end", text: "confidence 1" }));
+    svg.appendChild(svgEl("text", { x: P - 4, y: 11, "text-anchor": "end", text: "1" }));
+    return svg;
+  }
+
+  /** Drift and behaviour between A and B: a first-parent step's own analyses, or those
+   *  precomputed between the aliases' versions; otherwise say they are not available. */
+  function compareAnalyses(a, b) {
+    var found = null, note = "";
+    var infoB = insight(b.id), infoA = insight(a.id);
+    if (b.parents[0] === a.id && infoB) found = { drift: infoB.drift || null, behaviour: infoB.behaviour || null };
+    else if (a.parents[0] === b.id && infoA) {
+      found = { drift: infoA.drift || null, behaviour: infoA.behaviour || null };
+      note = "Computed from B to A (B is A's parent).";
+    } else if (has(D.compare, a.id + "|" + b.id)) found = D.compare[a.id + "|" + b.id];
+    else if (has(D.compare, b.id + "|" + a.id)) {
+      found = D.compare[b.id + "|" + a.id];
+      note = "Computed from B to A (B is the older).";
+    }
+    var out = [];
+    var how = "Precomputed for a version and its first parent, and between the aliases' versions; for any other pair run " +
+      "mlineage drift MODEL A B or tracker.analysis.drift(a, b) / tracker.analysis.compare(a, b).";
+    if (note) out.push(el("p", { class: "muted", text: note }));
+    out.push(section("Data drift", found && found.drift ? el("div", { id: "diff-drift" }, driftBlock(found.drift))
+      : el("p", { class: "empty", id: "diff-drift", text: "Not available: " + (found ? "no data profiles on both versions. " : "") + how })));
+    out.push(section("Behaviour", found && found.behaviour ? el("div", { id: "diff-behaviour" }, behaviourBlock(found.behaviour))
+      : el("p", { class: "empty", id: "diff-behaviour", text: "Not available: " + (found ? "no fingerprints on a shared probe set. " : "") + how })));
+    return out;
+  }
+
+  /** The details of a version (or run of versions) a compact report does not embed. */
+  function notEmbedded(v) {
+    var children = kids[shown].map(function (k) { return versions[k.i].id; });
+    var title = v.run ? plural(v.run.count, "version") + " not embedded" : v.name || "Version " + v.short;
+    var ids = v.run ? v.run.first + " \u2026 " + v.run.last : v.id;
+    append(detailsEl, [
+      el("h2", { id: "details-title", text: title }),
+      el("p", { class: "mono muted", text: ids }),
+      el("p", { class: "notice", id: "not-embedded", text: "This report embeds the full record of " +
+        fmtCount(D.compact ? D.compact.detailed : versions.length) + " of " + fmtCount(D.compact ? D.compact.versions : versions.length) +
+        " versions: those a reader opens (aliases, suspects, flagged steps, branch tips, the most recent). Read " +
+        (v.run ? "these" : "this one") + " with mlineage show " + (v.run ? v.run.first : v.id) + " or browse them with mlineage ui." }),
+      kvTable([
+        v.run ? ["Created", fmtDateLong(v.run.from) + " \u2192 " + fmtDateLong(v.run.to)] : ["Created", fmtDateLong(v.created_at)],
+        v.run ? null : ["Kind", v.kind],
+        ["Parents", v.parents.length ? v.parents.map(function (p, k) { return [k ? ", " : "", versionLink(p)]; }) : "none (a root)"],
+        ["Children", children.length ? children.map(function (c, k) { return [k ? ", " : "", versionLink(c)]; }) : "none (a branch tip)"],
+        D.primary_metric && has(v.metrics, D.primary_metric) ? [D.primary_metric, fmtNum(v.metrics[D.primary_metric])] : null,
+      ]),
+    ]);
+  }
+
   function renderDetails() {
     clear(detailsEl);
     if (shown < 0) {
@@ -873,12 +1131,17 @@
       return;
     }
     var v = versions[shown];
+    if (v.run || v.stub) {
+      notEmbedded(v);
+      return;
+    }
     var parent = v.parents.length ? byId.get(v.parents[0]) : undefined;
     var parentV = parent === undefined ? null : versions[parent];
     var children = kids[shown].map(function (k) { return versions[k.i].id; });
     append(detailsEl, [
       el("h2", { id: "details-title", text: v.name || "Version " + v.short }),
       el("p", { class: "mono muted", text: v.id }),
+      headlineEl(v),
       el("p", null,
         kindBadge(v.kind), " ",
         v.status !== "committed" ? el("span", { class: "badge status", text: v.status }) : null, " ",
@@ -899,12 +1162,13 @@
       var st = s.step;
       detailsEl.appendChild(el("p", { class: "notice" },
         "Blame suspect #" + st.rank + " for ", el("b", { text: s.metric }), ": " +
-        fmtNum(st.before) + " \u2192 " + fmtNum(st.after) + " (" + fmtDelta(st.delta) +
-        (typeof st.score === "number" ? ", score " + fmtScore(st.score) : "") + ")"));
+        fmtNum(st.before) + " \u2192 " + fmtNum(st.after) + " (" + fmtDelta(st.delta) + ", " +
+        suspectScore(st) + "; suspects: \u2265 " + fmtNum(suspectNoise()) + " noise units)"));
     });
     (pointsOf.get(v.id) || []).forEach(function (c) {
       detailsEl.appendChild(el("p", { class: "notice" }, "Change point in ", el("b", { text: c.metric })));
     });
+    explainVersion(v);
     var art = v.artifact;
     append(detailsEl, section("Record", kvTable([
       ["Created", fmtDateLong(v.created_at)],
@@ -1026,6 +1290,11 @@
     }
     var a = versions[selA];
     var b = versions[selB];
+    if (a.run || a.stub || b.run || b.stub) {
+      diffEl.appendChild(el("p", { class: "empty", text: "Not available: " + ((a.run || a.stub) ? "A" : "B") +
+        " is not embedded in this report; compare them with mlineage diff MODEL A B or in mlineage ui." }));
+      return;
+    }
     var relation = isAncestor(selA, selB) ? "A is an ancestor of B"
       : isAncestor(selB, selA) ? "B is an ancestor of A"
       : "neither is an ancestor of the other";
@@ -1034,6 +1303,7 @@
         el("span", { class: "tag-b", text: "B " }), versionLink(b.id),
         el("span", { class: "muted", text: " \u00b7 " + relation })),
     ]);
+    append(diffEl, compareAnalyses(a, b));
     var any = false;
     if (a.kind !== b.kind) {
       any = true;
@@ -1142,9 +1412,18 @@
   var charts = [];
   var CW = 640, CH = 210, CL = 58, CR = 16, CT = 16, CB = 34;
 
+  /** Chart width in px of one grid column, so the SVG is drawn at about 1:1 and its
+   *  axis text (11 units) is at least 11 px on any screen. */
+  function chartWidth() {
+    var w = chartsEl.clientWidth || 640;
+    var cols = Math.max(1, Math.floor((w + 16) / (420 + 16)));
+    return Math.max(240, Math.min(640, Math.floor((w - 16 * (cols - 1)) / cols - 34)));
+  }
+
   function renderCharts() {
     clear(chartsEl);
     charts = [];
+    CW = chartWidth();
     if (!D.metrics.length) {
       chartsEl.appendChild(el("p", { class: "empty", text: versions.length
         ? "No metrics recorded: log metrics with each version to see their timelines here."
@@ -1164,15 +1443,14 @@
       el("p", { class: "muted", text: plural(m.timeline.length, "value") + " on the main line \u00b7 " +
         plural(m.versions, "version") + " in all \u00b7 " + worse }),
     ]);
-    var spine = D.spine;
     if (!m.timeline.length) {
       card.appendChild(el("p", { class: "empty", text: "Recorded only off the main line." }));
       return card;
     }
     var W = CW - CL - CR;
     var H = CH - CT - CB;
-    var last = Math.max(1, spine.length - 1);
-    var xOf = function (pos) { return CL + (spine.length === 1 ? W / 2 : (pos / last) * W); };
+    var last = Math.max(1, spineLength - 1);
+    var xOf = function (pos) { return CL + (spineLength === 1 ? W / 2 : (pos / last) * W); };
     var lo = Infinity, hi = -Infinity;
     m.timeline.forEach(function (p) { lo = Math.min(lo, p[1]); hi = Math.max(hi, p[1]); });
     if (lo === hi) { var pad0 = Math.abs(lo) * 0.05 || 1; lo -= pad0; hi += pad0; }
@@ -1188,11 +1466,13 @@
     [hi - pad, (hi + lo) / 2, lo + pad].forEach(function (val) {
       chart.appendChild(svgEl("text", { x: CL - 6, y: yOf(val) + 4, "text-anchor": "end", text: fmtNum(Number(val.toPrecision(4))) }));
     });
-    var first = versions[byId.get(spine[m.timeline[0][0]])];
-    var lastV = versions[byId.get(spine[m.timeline[m.timeline.length - 1][0]])];
-    chart.appendChild(svgEl("text", { x: xOf(m.timeline[0][0]), y: CH - 10, "text-anchor": "start", text: fmtDate(first.created_at).slice(0, 10) }));
-    chart.appendChild(svgEl("text", { x: xOf(m.timeline[m.timeline.length - 1][0]), y: CH - 10, "text-anchor": "end", text: fmtDate(lastV.created_at).slice(0, 10) }));
-    m.change_points.forEach(function (c) {
+    var first = atPosition(m.timeline[0][0]);
+    var lastV = atPosition(m.timeline[m.timeline.length - 1][0]);
+    chart.appendChild(svgEl("text", { x: xOf(m.timeline[0][0]), y: CH - 10, "text-anchor": "start",
+      text: first ? fmtDate(first.created_at).slice(0, 10) : "#" + m.timeline[0][0] }));
+    chart.appendChild(svgEl("text", { x: xOf(m.timeline[m.timeline.length - 1][0]), y: CH - 10, "text-anchor": "end",
+      text: lastV ? fmtDate(lastV.created_at).slice(0, 10) : "#" + m.timeline[m.timeline.length - 1][0] }));
+    largestPoints(m).forEach(function (c) {
       var pos = spinePos.get(c.version);
       if (pos === undefined) return;
       var x = xOf(pos);
@@ -1223,7 +1503,7 @@
     function nearest(event) {
       var box = chart.getBoundingClientRect();
       var x = ((event.clientX - box.left) / box.width) * CW;
-      var pos = spine.length === 1 ? 0 : ((x - CL) / W) * last;
+      var pos = spineLength === 1 ? 0 : ((x - CL) / W) * last;
       var t = m.timeline;
       var lo2 = 0, hi2 = t.length - 1;
       while (lo2 < hi2) {
@@ -1235,11 +1515,12 @@
     }
     hit.addEventListener("mousemove", function (event) {
       var p = nearest(event);
-      var v = versions[byId.get(spine[p[0]])];
+      var v = atPosition(p[0]);
       guide.setAttribute("x1", xOf(p[0]));
       guide.setAttribute("x2", xOf(p[0]));
       guide.setAttribute("visibility", "visible");
-      tooltipEl.textContent = label(v) + " \u00b7 " + m.name + " " + fmtNum(p[1]) + " \u00b7 " + fmtDate(v.created_at);
+      tooltipEl.textContent = v ? label(v) + " \u00b7 " + m.name + " " + fmtNum(p[1]) + " \u00b7 " + fmtDate(v.created_at)
+        : "main line #" + p[0] + " \u00b7 " + m.name + " " + fmtNum(p[1]) + " \u00b7 not embedded (mlineage show, mlineage ui)";
       tooltipEl.style.left = event.clientX + 12 + "px";
       tooltipEl.style.top = event.clientY + 12 + "px";
       tooltipEl.hidden = false;
@@ -1249,14 +1530,15 @@
       tooltipEl.hidden = true;
     });
     hit.addEventListener("click", function (event) {
-      select(byId.get(spine[nearest(event)[0]]));
+      var v = atPosition(nearest(event)[0]);
+      if (v) select(byId.get(v.id));
     });
     card.appendChild(chart);
     charts.push(entry);
     if (m.timeline.length < 2) {
       card.appendChild(el("p", { class: "empty", text: "Blame needs the metric on at least two versions of the main line." }));
     } else if (!m.suspects.length) {
-      card.appendChild(el("p", { class: "empty", text: "No step made " + m.name + " worse." }));
+      card.appendChild(el("p", { class: "empty", text: "No step made " + m.name + " worse by " + fmtNum(suspectNoise()) + " noise units or more." }));
     } else {
       card.appendChild(el("p", { class: "muted", text: "Blame suspects (worst steps on the main line):" }));
       card.appendChild(el("ol", { class: "suspects" }, m.suspects.map(function (s) {
@@ -1265,15 +1547,46 @@
       })));
     }
     if (m.change_points.length) {
-      card.appendChild(el("p", { class: "muted", text: "Change points:" }));
-      card.appendChild(el("ul", { class: "suspects" }, m.change_points.map(function (c) {
+      var top = largestPoints(m);
+      var item = function (c) {
         var extra = Object.keys(c).filter(function (k) { return k !== "version"; }).map(function (k) {
           return k + "=" + (typeof c[k] === "number" ? fmtNum(c[k]) : jsonText(c[k]));
         }).join(", ");
         return el("li", null, versionLink(c.version), extra ? " " + extra : "");
-      })));
+      };
+      card.appendChild(el("p", { class: "muted", text: m.change_points.length > top.length
+        ? "Change points (the " + top.length + " largest of " + m.change_points.length + "):" : "Change points:" }));
+      var list = el("ul", { class: "suspects change-points" }, top.map(item));
+      card.appendChild(list);
+      if (m.change_points.length > top.length) {
+        var more = el("button", { type: "button", class: "show-all", text: "Show all " + m.change_points.length, onclick: function () {
+          clear(list);
+          append(list, m.change_points.map(item));
+          more.parentNode.removeChild(more);
+        } });
+        card.appendChild(more);
+      }
     }
     return card;
+  }
+
+  /** The embedded version at a main-line position, or null. */
+  function atPosition(pos) {
+    var id = spineAt.get(pos);
+    var i = id === undefined ? undefined : byId.get(id);
+    return i === undefined ? null : versions[i];
+  }
+
+  /** The few change points with the largest level shift (|after - before|), in order. */
+  function largestPoints(m) {
+    if (m.change_points.length <= MAX_POINTS) return m.change_points;
+    var size = function (c) {
+      return typeof c.after === "number" && typeof c.before === "number" ? Math.abs(c.after - c.before) : 0;
+    };
+    var ranked = m.change_points.map(function (c, k) { return [size(c), k]; });
+    ranked.sort(function (x, y) { return y[0] - x[0] || x[1] - y[1]; });
+    return ranked.slice(0, MAX_POINTS).map(function (r) { return r[1]; }).sort(function (x, y) { return x - y; })
+      .map(function (k) { return m.change_points[k]; });
   }
 
   /** Polyline points; long series keep the min and max of each pixel column. */
@@ -1434,8 +1747,8 @@
       el("p", { class: "subtitle" },
         el("span", null, "model ", el("b", { text: D.model })),
         el("span", null, "store ", el("code", { text: D.store })),
-        el("span", { id: "summary-counts", text: plural(versions.length, "version") + " \u00b7 " +
-          plural(D.spine.length, "version") + " on the main line \u00b7 " + plural(tips, "branch tip") +
+        el("span", { id: "summary-counts", text: plural(D.compact ? D.compact.versions : versions.length, "version") + " \u00b7 " +
+          plural(spineLength, "version") + " on the main line \u00b7 " + plural(tips, "branch tip") +
           " \u00b7 " + plural(merges, "merge") + " \u00b7 " + plural(D.aliases.length, "alias", "aliases") }),
         el("span", { text: "generated " + fmtDateLong(D.generated_at) + " by mlineage " + D.mlineage_version })));
   }
@@ -1486,6 +1799,13 @@
             } }),
             countEl),
           legend(),
+          D.compact ? el("p", { class: "notice", id: "compact-notice", text: "A long lineage: " +
+            plural(D.compact.versions, "version") + ". This report embeds the full record of " + fmtCount(D.compact.detailed) +
+            " (every version an alias points or pointed at, blame suspects, flagged steps, the " + fmtCount(D.compact.tips) +
+            " most recent branch tips and the " + fmtCount(D.compact.recent) + " most recent versions), shows " +
+            fmtCount(D.compact.stubs) + " more as the DAG's shape and " + plural(D.compact.runs, "stretch", "stretches") +
+            " of plain versions as one row each; metric charts keep about " + fmtCount(D.compact.points) +
+            " points (every suspect, change point and alias move among them). Read any version with mlineage show ID, or browse them all with mlineage ui." }) : null,
           listEl),
         el("aside", { class: "panel details-panel", "aria-labelledby": "details-title" }, detailsEl)));
       inputA = el("input", { type: "text", id: "compare-a", list: "refs", "aria-label": "version A" });
@@ -1515,13 +1835,22 @@
     chartsEl = el("div", { class: "charts" });
     main.appendChild(el("section", { class: "panel", id: "metrics" },
       el("h2", { text: "Metrics along the main line" }),
-      D.primary_metric ? el("p", { class: "muted", text: "Red markers are blame's suspects: the steps that moved the metric furthest in its bad direction. Click a chart to select a version." }) : null,
+      D.primary_metric ? el("p", { class: "muted", id: "suspect-rule", text: "Red markers are blame's suspects: the steps that moved the metric furthest in its bad direction, by at least " +
+        fmtNum(suspectNoise()) + " noise units (the metric's ordinary step-to-step movement; at most " +
+        (D.thresholds ? D.thresholds.suspects_per_metric : 3) + " per metric). Click a chart to select a version." }) : null,
       chartsEl));
     var aliasSection = el("section", { class: "panel", id: "aliases" }, el("h2", { text: "Aliases" }));
     main.appendChild(aliasSection);
     var analyses = el("div", { id: "analyses" });
     main.appendChild(analyses);
     renderCharts();
+    var resizeTimer = null;
+    window.addEventListener("resize", function () {
+      clearTimeout(resizeTimer);
+      resizeTimer = setTimeout(function () {
+        if (chartWidth() !== CW) { renderCharts(); updateChartSelection(); }
+      }, 150);
+    });
     renderAliases(aliasSection);
     renderAnalyses(analyses);
     if (versions.length) {
@@ -1554,19 +1883,39 @@
     app.appendChild(el("p", { class: "notice", role: "alert", text: message }));
   }
 
-  try {
-    D = JSON.parse(document.getElementById("mlineage-data").textContent);
-    if (D.schema !== SCHEMA) {
-      fail("This report's data has layout " + D.schema + "; this page reads layout " + SCHEMA + ".");
-    } else {
-      index();
-      chains();
-      build();
+  /** The page's one entry point: draw the report from `data`, the JSON document that
+   *  mlineage.report.build_report_data returns (docs/report.md, "The data"). A static
+   *  report calls it with its embedded #mlineage-data block; `mlineage ui` may call it
+   *  with the same document fetched from its API. Draws once per page load. */
+  function draw(data) {
+    try {
+      D = data;
+      if (D.schema !== SCHEMA) {
+        fail("This report's data has layout " + D.schema + "; this page reads layout " + SCHEMA + ".");
+      } else {
+        index();
+        chains();
+        build();
+      }
+      window.mlineageReport.renderMs = performance.now();
+      window.mlineageReport.versions = D.versions.length;
+      document.documentElement.setAttribute("data-ready", "true");
+    } catch (err) {
+      fail("The report could not be drawn: " + (err && err.message ? err.message : String(err)));
+      throw err;
     }
-    window.mlineageReport = { renderMs: performance.now(), versions: D.versions.length };
-    document.documentElement.setAttribute("data-ready", "true");
-  } catch (err) {
-    fail("The report could not be drawn: " + (err && err.message ? err.message : String(err)));
-    throw err;
+  }
+
+  window.mlineageReport = { draw: draw };
+  var embedded = document.getElementById("mlineage-data");
+  if (embedded && embedded.textContent.trim()) {
+    var parsed;
+    try {
+      parsed = JSON.parse(embedded.textContent);
+    } catch (err) {
+      fail("The report could not be drawn: " + (err && err.message ? err.message : String(err)));
+      throw err;
+    }
+    draw(parsed);
   }
 })();
