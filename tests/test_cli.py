@@ -332,3 +332,25 @@ def test_alias_set_with_expect_is_a_compare_and_set(store: str) -> None:
     assert (event["seq"], event["reason"]) == (2, "passed the gate")
     tracker = ml.Tracker.load("fraud-detector", storage=store)
     assert tracker.resolve("production").name == "v2"
+
+
+def test_every_handle_the_commands_print_resolves(store: str) -> None:
+    tracker = ml.Tracker.load("fraud-detector", storage=store)
+    handles = {tracker.abbrev(v) for v in tracker.versions()}
+    assert all(len(h) == 8 for h in handles)
+    printed = "\n".join(
+        cli("--store", store, *args).stdout
+        for args in (
+            ("log", "fraud-detector", "--graph"),
+            ("history", "fraud-detector"),
+            ("aliases", "fraud-detector"),
+            ("blame", "fraud-detector", "accuracy"),
+            ("diff", "fraud-detector", "v0", "v2"),
+        )
+    )
+    shown = set(re.findall(r"(?<![\w.])[0-9a-f]{8,}\b", printed))
+    assert handles <= shown  # every version appears by its handle, and nothing else does
+    assert shown <= handles
+    for short in shown:
+        out = json.loads(cli("--store", store, "show", "fraud-detector", short, "--json").stdout)
+        assert out["id"].endswith(short)
