@@ -372,6 +372,10 @@ class LineageGraph(GraphColumns):
             return np.empty(0, dtype=np.float64)
         return np.frombuffer(column, dtype=np.float64)
 
+    def metric_names(self) -> list[str]:
+        """Every metric some version carries, sorted; reads no record."""
+        return sorted(self._metrics)
+
     def metric_values(self, indices: list[int], metric: str) -> list[float | None]:
         """``metric`` at each node of ``indices`` (None where not measured); reads no record."""
         column = self._metrics.get(metric, ())

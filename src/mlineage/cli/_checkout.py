@@ -9,7 +9,7 @@ from mlineage.cli._common import (
     complete_models,
     open_tracker,
     print_json,
-    print_rows,
+    print_table,
     version_dict,
 )
 
@@ -70,10 +70,7 @@ Examples:
 )
 @click.argument("model", shell_complete=complete_models)
 def aliases(store: str | None, as_json: bool, model: str) -> int:
-    """The aliases that point at a version now: alias, abbreviated version id, name.
-
-    On a terminal they are a table; into a pipe, one tab-separated line each.
-    """
+    """The aliases that point at a version now: alias, version handle, name."""
     tracker = open_tracker(model, store)
     current = {alias: version.id for alias, version in tracker.aliases().items()}
     if as_json:
@@ -83,5 +80,5 @@ def aliases(store: str | None, as_json: bool, model: str) -> int:
         (alias, tracker.abbrev(version_id), tracker.get_version(version_id).name or "")
         for alias, version_id in current.items()
     ]
-    print_rows(("alias", "version", "name"), rows)
+    print_table(("alias", "version", "name"), rows)
     return 0

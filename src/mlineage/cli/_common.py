@@ -104,25 +104,57 @@ def print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def print_rows(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """Print a table: aligned, with a header, on a terminal; tab-separated values otherwise.
+def print_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    *,
+    title: str | None = None,
+    notes: Sequence[str] = (),
+    right: Sequence[int] = (),
+) -> None:
+    """Print a table with rich: ``title`` above it, ``notes`` (lines) below.
 
-    A pipe or file gets exactly one line of tab-separated values per row and no header,
-    for ``cut`` and ``awk``; no colour or escape code is ever written to it.
+    On a terminal: a bold header over a rule, colour, cells fitted to the window. Into a
+    pipe or file: the same columns as plain text (no colour, no escape code, no box; one
+    line a row, separated by two spaces, nothing cut), for ``grep`` and ``awk``; ``--json``
+    is the machine-readable form. Cells are shown as text (``[production]`` is not rich
+    markup). ``right``: indices of the columns aligned right (numbers).
     """
-    if not sys.stdout.isatty():
-        for row in rows:
-            click.echo("\t".join(row))
-        return
-    # Imported here: rich costs tens of milliseconds, and only a terminal needs it.
+    # Imported here: rich costs tens of milliseconds, and `mlineage --help` needs none of it.
     from rich import box
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(*headers, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)
+    tty = sys.stdout.isatty()
+    if title:
+        click.echo(title)
+    cells = [[str(c) for c in row] for row in rows]
+    table = Table(
+        box=box.SIMPLE_HEAD if tty else None,
+        show_edge=False,
+        pad_edge=False,
+        header_style="bold" if tty else "",
+    )
+    for i, header in enumerate(headers):
+        table.add_column(Text(header), justify="right" if i in right else "left")
+    for row in cells:
+        table.add_row(*(Text(c) for c in row))
+    if tty:
+        Console(highlight=False).print(table)
+    else:
+        widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+        console = Console(
+            width=sum(widths) + 2 * len(widths) + 1,
+            color_system=None,
+            force_terminal=False,
+            highlight=False,
+        )
+        with console.capture() as captured:
+            console.print(table)
+        click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
+    for line in notes:
+        click.echo(line)
 
 
 def open_tracker(model: str, store: str | None, *, read_only: bool = True) -> Tracker:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mlineage.cli._common import command, complete_models, open_tracker, print_json
+from mlineage.cli._common import command, complete_models, open_tracker, print_json, print_table
 from mlineage.errors import MLineageError
 
 if TYPE_CHECKING:
@@ -67,7 +67,9 @@ def drift(
     if as_json:
         print_json(report.to_dict())
     else:
-        click.echo(str(report))
+        import mlineage.cli._tables as tables
+
+        tables.drift(report)
     return 0
 
 
@@ -95,7 +97,9 @@ def drift_along(
     if as_json:
         print_json(along.to_dict())
     else:
-        click.echo(str(along))
+        import mlineage.cli._tables as tables
+
+        tables.drift_along(along)
     return 0
 
 
@@ -109,11 +113,19 @@ def blame_with_drift(
     if as_json:
         print_json({**report.to_dict(shown), "drift_correlation": correlation.to_dict()})
     else:
-        click.echo(report.text(shown))
-        for rank, step in enumerate(report.steps[:shown], 1):
-            if step.drift is not None:
-                click.echo(f"{rank:>3}. {step.version.id[:16]}  drift: {step.drift.summary()}")
-        click.echo(str(correlation))
+        import mlineage.cli._tables as tables
+
+        tables.blame(report, shown)
+        click.echo("")
+        print_table(
+            ["#", "version", "data drift of the step"],
+            [
+                [str(rank), tables.version_label(step.version), step.drift.summary()]
+                for rank, step in enumerate(report.steps[:shown], 1)
+                if step.drift is not None
+            ],
+            title=str(correlation),
+        )
     return 0 if report.culprit is not None else 1
 
 
@@ -172,7 +184,7 @@ def _run(tracker: Tracker, version: ModelVersion, cmd: tuple[str, ...]) -> bool 
             tracker.checkout(version, to=target)
         except MLineageError as exc:
             click.echo(
-                f"mlineage: {version.id[:12]} could not be checked out ({exc}); running the "
+                f"mlineage: {version.short_id} could not be checked out ({exc}); running the "
                 "command with MLINEAGE_CHECKOUT empty",
                 err=True,
             )
@@ -190,7 +202,7 @@ def _run(tracker: Tracker, version: ModelVersion, cmd: tuple[str, ...]) -> bool 
         return False
     raise MLineageError(
         f"bisect aborted: {' '.join(cmd)!r} exited with status {status} on version "
-        f"{version.id[:12]} (128 or more, or a signal, aborts, as in git bisect run)"
+        f"{version.short_id} (128 or more, or a signal, aborts, as in git bisect run)"
     )
 
 

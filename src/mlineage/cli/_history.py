@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import TYPE_CHECKING
 
 import click
@@ -12,6 +13,7 @@ from mlineage.cli._common import (
     complete_models,
     open_tracker,
     print_json,
+    print_table,
     version_dict,
 )
 
@@ -35,8 +37,12 @@ def models(store: str | None, as_json: bool) -> int:
     names = list_models(open_store(store, read_only=True))
     if as_json:
         print_json(names)
-    else:
-        click.echo("\n".join(names) if names else "(no models)")
+    elif not names:
+        click.echo("(no models)")
+    elif sys.stdout.isatty():
+        print_table(["model"], [[name] for name in names])
+    else:  # one name a line, for `for m in $(mlineage models)`
+        click.echo("\n".join(names))
     return 0
 
 
@@ -60,11 +66,18 @@ Examples:
 )
 def history(store: str | None, as_json: bool, model: str, ref: str | None, limit: int) -> int:
     """First-parent history of REF (default: the latest version), newest first."""
+    from mlineage.display import history_table
+
     tracker = open_tracker(model, store)
+    versions = tracker.history(ref)
     if as_json:
-        print_json([version_dict(v) for v in tracker.history(ref)[:limit]])
-    else:
+        print_json([version_dict(v) for v in versions[:limit]])
+    elif not versions:
         click.echo(tracker.summary_text(ref, limit=limit))
+    else:
+        heading, header, rows, after = history_table(tracker, versions, limit)
+        right = range(3, len(header) - 1)  # the metrics
+        print_table(header, rows, title=heading, notes=after, right=tuple(right))
     return 0
 
 
@@ -176,7 +189,9 @@ def blame(
     if as_json:
         print_json(report.to_dict(shown))
     else:
-        click.echo(report.text(shown))
+        import mlineage.cli._tables as tables
+
+        tables.blame(report, shown)
     return 0 if report.culprit is not None else 1
 
 
