@@ -155,3 +155,20 @@ def test_no_link_on_the_site_leads_to_a_missing_page(site: Path) -> None:
             if not (path / "index.html" if path.is_dir() else path).exists():
                 missing.append((str(page.relative_to(site)), href))
     assert missing == []
+
+
+def test_the_cli_reference_is_generated_from_every_command(site: Path) -> None:
+    import click
+
+    from mlineage.cli import cli
+
+    text = html.unescape(re.sub(r"<[^>]+>", "", (site / "cli" / "index.html").read_text()))
+    todo: list[tuple[str, click.Command]] = [("mlineage", cli)]
+    while todo:
+        path, command = todo.pop()
+        assert path in text, path
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.opts[-1] in text, (path, param.opts)
+        if isinstance(command, click.Group):
+            todo += [(f"{path} {name}", sub) for name, sub in command.commands.items()]

@@ -327,7 +327,8 @@ class BehaviourLineage:
         old = self.tracker.graph.first_parent(new.id)
         if old is None:
             raise InvalidInput(
-                f"version {new.id[:12]} has no parent to compare with; name both: compare(a, b)"
+                f"version {new.short_id} has no parent to compare with; name both versions, "
+                "the older first"
             )
         return old, new
 

@@ -57,8 +57,12 @@ def command(
             ctx = click.get_current_context()
             given = ctx.find_object(GlobalOptions) or GlobalOptions()
             debug = debug or given.debug
+            store = given.store if store is None else store
             try:
-                return func(store=given.store if store is None else store, **kwargs)
+                if "fill_model" in run.__dict__:
+                    arguments, required = run.__dict__["fill_model"]
+                    _fill_model(arguments, required, kwargs, store, ctx)
+                return func(store=store, **kwargs)
             except MLineageError as exc:
                 if debug:
                     raise
@@ -74,6 +78,15 @@ def command(
                 ctx.exit(2)
 
         cmd = click.command(name, short_help=short_help, epilog=epilog)(run)
+        arguments = [p for p in cmd.params if isinstance(p, click.Argument)]
+        if _model_may_be_omitted(arguments):
+            required = [p.name for p in arguments if p.required]
+            for param in arguments[1:]:
+                param.metavar = param.make_metavar(click.Context(cmd))
+                param.required = False
+            arguments[0].required = False
+            cmd.epilog = (cmd.epilog or "") + _MODEL_EPILOG
+            run.__dict__["fill_model"] = (arguments, required)
         cmd.params += [
             click.Option(["--json", "as_json"], is_flag=True, help="Machine-readable output."),
             click.Option(["--store"], metavar="URI", help=STORE_HELP),
@@ -82,6 +95,65 @@ def command(
         return cmd
 
     return decorate
+
+
+_MODEL_EPILOG = "\n\b\nMODEL may be left out when the store holds one model."
+
+
+def _model_may_be_omitted(arguments: list[click.Argument]) -> bool:
+    """A command whose first argument names an existing model, all arguments single."""
+    return (
+        bool(arguments)
+        and arguments[0].name == "model"
+        and arguments[0]._custom_shell_complete is complete_models
+        and all(p.nargs == 1 for p in arguments)
+    )
+
+
+def _fill_model(
+    arguments: list[click.Argument],
+    required: list[str | None],
+    kwargs: dict[str, Any],
+    store: str | None,
+    ctx: click.Context,
+) -> None:
+    """Put the store's one model in MODEL when it was left out (the values move right).
+
+    ``mlineage blame accuracy`` in a store of one model means ``blame <model> accuracy``:
+    the first value is the model only when the store has a model of that name, or when
+    every other argument is already filled.
+    """
+    names = [str(p.name) for p in arguments]
+    values = [kwargs[n] for n in names]
+    room = values[-1] is None
+    if values[0] is not None and not room:
+        return  # every argument given: the first is the model
+    from mlineage.storage import open_store
+    from mlineage.tracker import list_models
+
+    models = list_models(open_store(store, read_only=True))
+    held = f"{len(models)} models: {', '.join(models)}" if models else "no models"
+    incomplete = any(n in required and v is None for n, v in zip(names, values, strict=True))
+    if values[0] in models:
+        pass
+    elif len(models) == 1:
+        values = [models[0], *values[:-1]]
+    elif values[0] is None:
+        raise click.UsageError(
+            f"Missing argument 'MODEL': the store holds {held}; name one "
+            "(it may be left out only when the store holds exactly one model).",
+            ctx,
+        )
+    elif incomplete:
+        raise click.UsageError(
+            f"{values[0]!r} is not a model of this store, which holds {held}; "
+            "name the model first.",
+            ctx,
+        )
+    kwargs.update(zip(names, values, strict=True))
+    for name, param in zip(names, arguments, strict=True):
+        if name in required and kwargs[name] is None:
+            raise click.UsageError(f"Missing argument '{param.human_readable_name}'.", ctx)
 
 
 def os_error_message(exc: OSError) -> str:
@@ -162,6 +234,21 @@ def open_tracker(model: str, store: str | None, *, read_only: bool = True) -> Tr
     from mlineage.tracker import Tracker  # imported here: `mlineage --help` does not need it
 
     return Tracker.load(model, storage=store, read_only=read_only)
+
+
+def require_metric(tracker: Tracker, metric: str | None) -> None:
+    """Raise :class:`~mlineage.errors.MetricNotFound` listing the metrics that exist when
+    no version of ``tracker`` logged ``metric`` (None: nothing to check)."""
+    from mlineage.errors import MetricNotFound
+
+    names = tracker.graph.metric_names()
+    if metric is None or metric in names:
+        return
+    have = ", ".join(names) if names else "none (log metrics={...} with a version)"
+    raise MetricNotFound(
+        f"no version of model {tracker.model!r} logged metric {metric!r}; the metrics "
+        f"logged: {have}"
+    )
 
 
 def version_dict(version: ModelVersion) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from mlineage.cli._common import (
     open_tracker,
     print_json,
     print_table,
+    require_metric,
     version_dict,
 )
 
@@ -176,6 +177,8 @@ def blame(
     fingerprints). Exit status 1 when no step moved it the wrong way (no culprit).
     """
     tracker = open_tracker(model, store)
+    if slice_by is None:
+        require_metric(tracker, metric)
     if with_drift:
         from mlineage.cli._drift import blame_with_drift
 

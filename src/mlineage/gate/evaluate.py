@@ -59,8 +59,8 @@ def _against(tracker: Tracker, ref: Ref, unset_ok: bool) -> ModelVersion | None:
             return None
         raise VersionNotFound(
             f"nothing is called {ref!r} in model {tracker.model!r}: no version, and no "
-            "alias of that name was ever set (check the name; a first promotion is "
-            "tracker.promote(candidate, alias=...), which compares with nothing)"
+            "alias of that name was ever set (check the name; a first promotion compares "
+            "with nothing: leave out against= / --against)"
         ) from None
 
 
