@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mlineage._ids import handle
 from mlineage.cli._common import (
     command,
     complete_models,
@@ -121,7 +122,7 @@ def show(store: str | None, as_json: bool, model: str, ref: str) -> int:
         payload = "" if event.payload is None else f" (payload {event.payload_size:,} B)"
         click.echo(
             f"{'evidence'.ljust(width)}  {event.created_at:%Y-%m-%d %H:%M} {event.kind} "
-            f"{event.id[:12]} {summary}{payload}"
+            f"{handle(event.id)} {summary}{payload}"
         )
     return 0
 
