@@ -176,6 +176,11 @@ def print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+#: Verdict cells drawn in red on a terminal.
+_ALARMS = frozenset({"DRIFT", "ANOMALOUS"})
+_ALARM = "bold red"
+
+
 def print_table(
     headers: Sequence[str],
     rows: Sequence[Sequence[object]],
@@ -190,7 +195,8 @@ def print_table(
     pipe or file: the same columns as plain text (no colour, no escape code, no box; one
     line a row, separated by two spaces, nothing cut), for ``grep`` and ``awk``; ``--json``
     is the machine-readable form. Cells are shown as text (``[production]`` is not rich
-    markup). ``right``: indices of the columns aligned right (numbers).
+    markup). ``right``: indices of the columns aligned right (numbers). On a terminal the
+    version column is yellow (as in ``mlineage log``) and DRIFT / ANOMALOUS cells red.
     """
     # Imported here: rich costs tens of milliseconds, and `mlineage --help` needs none of it.
     from rich import box
@@ -209,9 +215,13 @@ def print_table(
         header_style="bold" if tty else "",
     )
     for i, header in enumerate(headers):
-        table.add_column(Text(header), justify="right" if i in right else "left")
+        table.add_column(
+            Text(header),
+            justify="right" if i in right else "left",
+            style="yellow" if tty and header in ("id", "version") else None,
+        )
     for row in cells:
-        table.add_row(*(Text(c) for c in row))
+        table.add_row(*(Text(c, style=_ALARM if tty and c in _ALARMS else "") for c in row))
     if tty:
         Console(highlight=False).print(table)
     else:

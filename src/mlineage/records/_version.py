@@ -430,7 +430,10 @@ class ModelVersion(Record):
 
     def __str__(self) -> str:
         label = f" {self.name!r}" if self.name else ""
-        return f"ModelVersion({self.short_id}{label}, model={self.model!r}, {self.status.value})"
+        return (
+            f"ModelVersion({self.short_id}{label}, id={self.id}, model={self.model!r}, "
+            f"{self.status.value})"
+        )
 
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""
