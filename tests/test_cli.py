@@ -301,7 +301,7 @@ def test_show_and_evidence_list_what_tools_found(store: str) -> None:
     )
     tracker.attach_evidence("v2", "gate", summary={"passed": False})
     out = cli("--store", store, "show", "fraud-detector", "v1").stdout
-    assert re.search(r"^evidence +\S+ \S+ evidently \w{12} \{\"drift_share\": 0.4\}", out, re.M)
+    assert re.search(r"^evidence +\S+ \S+ evidently \w{8} \{\"drift_share\": 0.4\}", out, re.M)
     shown = json.loads(cli("--store", store, "show", "fraud-detector", "v1", "--json").stdout)
     assert [e["id"] for e in shown["evidence"]] == [report.id]
     assert shown["evidence"][0]["payload"] == report.payload
