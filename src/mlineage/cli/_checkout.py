@@ -139,5 +139,7 @@ def aliases(store: str | None, as_json: bool, model: str) -> int:
         (alias, tracker.abbrev(version_id), tracker.get_version(version_id).name or "")
         for alias, version_id in current.items()
     ]
+    if not rows:
+        click.echo("(no aliases)")
     print_table(("alias", "version", "name"), rows)
     return 0

@@ -195,8 +195,9 @@ def print_table(
     pipe or file: the same columns as plain text (no colour, no escape code, no box; one
     line a row, separated by two spaces, nothing cut), for ``grep`` and ``awk``; ``--json``
     is the machine-readable form. Cells are shown as text (``[production]`` is not rich
-    markup). ``right``: indices of the columns aligned right (numbers). On a terminal the
-    version column is yellow (as in ``mlineage log``) and DRIFT / ANOMALOUS cells red.
+    markup). No rows: the title and notes only. ``right``: indices of the columns aligned
+    right (numbers). On a terminal the version column is yellow (as in ``mlineage log``)
+    and DRIFT / ANOMALOUS cells red.
     """
     # Imported here: rich costs tens of milliseconds, and `mlineage --help` needs none of it.
     from rich import box
@@ -207,6 +208,10 @@ def print_table(
     tty = sys.stdout.isatty()
     if title:
         click.echo(title)
+    if not rows:  # the title says what there is (or is not): no empty table
+        for line in notes:
+            click.echo(line)
+        return
     cells = [[str(c) for c in row] for row in rows]
     table = Table(
         box=box.SIMPLE_HEAD if tty else None,

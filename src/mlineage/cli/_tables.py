@@ -40,7 +40,7 @@ def blame(report: BlameReport, limit: int | None) -> None:
     """The steps of a blame report, worst first, and what changed at the culprit."""
     lines = report.text(limit).splitlines()
     if not report.steps:
-        print_table([], [], title=lines[0])
+        click.echo(lines[0])
         return
     # The culprit's evidence: the indented lines the report prints under its first step.
     evidence = ["  " + line.strip() for line in lines[1:] if line.startswith("     ")]
