@@ -68,7 +68,7 @@ def test_a_move_expecting_another_state_is_refused_and_writes_nothing(
     head = tracker.set_alias("production", a)
     before = sorted(tracker.store.list())
     cases: list[tuple[Any, str]] = [
-        (b, f"expected it to point at {b.id[:12]}"),
+        (b, f"expected it to point at {b.short_id}"),
         (ml.ABSENT, "expected it to be unset"),
     ]
     tracker.set_alias("staging", c)
@@ -79,7 +79,7 @@ def test_a_move_expecting_another_state_is_refused_and_writes_nothing(
         error = info.value
         assert isinstance(error, ValueError)
         assert error.alias == "production" and error.found == head
-        assert f"points at {a.id[:12]} (va)" in str(error) and "nothing was written" in str(error)
+        assert f"points at {a.short_id} (va)" in str(error) and "nothing was written" in str(error)
     with pytest.raises(ml.InvalidInput, match=cases[2][1]):
         tracker.set_alias("production", c, expect=cases[2][0])
     with pytest.raises(ml.InvalidInput, match="expect= takes"):

@@ -181,5 +181,5 @@ def test_str_shows_the_worst_steps_of_a_long_history() -> None:
     report = tracker.blame_report("acc")
     text = str(report)
     assert len(text.splitlines()) < 40 and text.endswith("... 39 more steps")
-    assert report.culprit is not None and report.culprit.id[:16] in text
+    assert report.culprit is not None and report.culprit.short_id in text
     assert "\n 59. " in report.text(limit=None) and "\n 59. " not in text

@@ -205,7 +205,7 @@ def test_main_returns_the_status_of_errors(store: str, capsys: pytest.CaptureFix
 def test_store_from_the_environment(store: str) -> None:
     result = run_module("aliases", "fraud-detector", MLINEAGE_STORE=store)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("production\t")
+    assert result.stdout.splitlines()[1].split()[0] == "production"
 
 
 def test_store_after_the_command_wins_over_the_one_before(store: str, tmp_path: Path) -> None:
@@ -216,14 +216,19 @@ def test_store_after_the_command_wins_over_the_one_before(store: str, tmp_path: 
     name = json.loads(
         cli("--store", store, "show", "fraud-detector", "production", "--json").stdout
     )
-    assert result.stdout.split("\t")[2] == name["name"] + "\n"
+    assert result.stdout.split()[-1] == name["name"]
 
 
-def test_aliases_are_a_table_on_a_terminal_and_tab_separated_in_a_pipe(store: str) -> None:
+def test_aliases_are_a_table_on_a_terminal_and_plain_columns_in_a_pipe(store: str) -> None:
     import pty
 
     piped = cli("--store", store, "aliases", "fraud-detector").stdout
-    assert piped.count("\t") == 2 and piped.endswith("\tv1\n") and "\x1b" not in piped
+    production = ml.Tracker.load("fraud-detector", storage=store).abbrev("production")
+    assert [line.split() for line in piped.splitlines()] == [
+        ["alias", "version", "name"],
+        ["production", production, "v1"],
+    ]
+    assert "\x1b" not in piped and "\t" not in piped
     leader, follower = pty.openpty()
     result = subprocess.run(
         [sys.executable, "-m", "mlineage", "--store", store, "aliases", "fraud-detector"],
@@ -296,7 +301,7 @@ def test_show_and_evidence_list_what_tools_found(store: str) -> None:
     )
     tracker.attach_evidence("v2", "gate", summary={"passed": False})
     out = cli("--store", store, "show", "fraud-detector", "v1").stdout
-    assert re.search(r"^evidence +\S+ \S+ evidently \w{12} \{\"drift_share\": 0.4\}", out, re.M)
+    assert re.search(r"^evidence +\S+ \S+ evidently \w{8} \{\"drift_share\": 0.4\}", out, re.M)
     shown = json.loads(cli("--store", store, "show", "fraud-detector", "v1", "--json").stdout)
     assert [e["id"] for e in shown["evidence"]] == [report.id]
     assert shown["evidence"][0]["payload"] == report.payload
@@ -332,3 +337,137 @@ def test_alias_set_with_expect_is_a_compare_and_set(store: str) -> None:
     assert (event["seq"], event["reason"]) == (2, "passed the gate")
     tracker = ml.Tracker.load("fraud-detector", storage=store)
     assert tracker.resolve("production").name == "v2"
+
+
+def test_every_handle_the_commands_print_resolves(store: str) -> None:
+    tracker = ml.Tracker.load("fraud-detector", storage=store)
+    handles = {tracker.abbrev(v) for v in tracker.versions()}
+    assert all(len(h) == 8 for h in handles)
+    printed = "\n".join(
+        cli("--store", store, *args).stdout
+        for args in (
+            ("log", "fraud-detector", "--graph"),
+            ("history", "fraud-detector"),
+            ("aliases", "fraud-detector"),
+            ("blame", "fraud-detector", "accuracy"),
+            ("diff", "fraud-detector", "v0", "v2"),
+        )
+    )
+    shown = set(re.findall(r"(?<![\w.])[0-9a-f]{8,}\b", printed))
+    assert handles <= shown  # every version appears by its handle, and nothing else does
+    assert shown <= handles
+    for short in shown:
+        out = json.loads(cli("--store", store, "show", "fraud-detector", short, "--json").stdout)
+        assert out["id"].endswith(short)
+
+
+def test_model_may_be_left_out_when_the_store_holds_one(store: str) -> None:
+    full = cli("--store", store, "blame", "fraud-detector", "accuracy")
+    short = cli("--store", store, "blame", "accuracy")
+    assert short.returncode == full.returncode == 0 and short.stdout == full.stdout
+    assert (
+        cli("--store", store, "history").stdout
+        == cli("--store", store, "history", "fraud-detector").stdout
+    )
+    assert "v1" in cli("--store", store, "history", "v1").stdout  # a ref, not a model
+    assert cli("--store", store, "diff", "v0", "v2").returncode == 0
+    missing = cli("--store", store, "blame")
+    assert missing.returncode == 2 and "Missing argument 'METRIC'" in missing.stderr
+    assert "[MODEL] METRIC" in cli("blame", "--help").stdout
+    ml.Tracker("churn-model", storage=store).log(model_path="m", dataset=ml.DataSnapshot(hash="h"))
+    two = cli("--store", store, "blame", "accuracy")
+    assert two.returncode == 2
+    assert "which holds 2 models: churn-model, fraud-detector; name the model" in two.stderr
+    nothing = cli("--store", store, "history")
+    assert "the store holds 2 models: churn-model, fraud-detector; name one" in nothing.stderr
+
+
+def test_a_metric_nobody_logged_lists_the_metrics_that_exist(store: str) -> None:
+    for args in (("blame", "fraud-detector", "acc"), ("log", "fraud-detector", "--metric", "acc")):
+        result = cli("--store", store, *args)
+        assert result.returncode == 2
+        assert result.stderr.strip() == (
+            "mlineage: error: no version of model 'fraud-detector' logged metric 'acc'; "
+            "the metrics logged: accuracy"
+        )
+
+
+MODULE = [sys.executable, "-m", "mlineage"]
+
+
+def test_report_open_prints_the_address_when_no_browser_can_open(
+    store: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "r.html"
+    result = subprocess.run(
+        [*MODULE, "--store", store, "report", "fraud-detector", "-o", str(out), "--open"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(Path(__file__).parents[1] / "src"),
+            "BROWSER": "false",  # a "browser" that always fails, as on a server
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"open {out.resolve().as_uri()} yourself" in result.stdout
+
+
+def _commands() -> list[tuple[str, object]]:
+    import click
+
+    from mlineage.cli import cli as group
+
+    found = []
+    todo: list[tuple[str, click.Command]] = [("mlineage", group)]
+    while todo:
+        path, command = todo.pop()
+        found.append((path, command))
+        if isinstance(command, click.Group):
+            todo += [(f"{path} {n}", c) for n, c in command.commands.items()]
+    return found
+
+
+def test_every_command_and_option_has_help_text() -> None:
+    import click
+
+    commands = _commands()
+    assert len(commands) > 25
+    for path, command in commands:
+        assert isinstance(command, click.Command)
+        assert command.help or command.short_help, path
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help and len(param.help) > 10, (path, param.opts)
+
+
+def test_no_error_message_reads_like_python(store: str, tmp_path: Path) -> None:
+    python_like = re.compile(r"Traceback|\b[a-z_]+\([a-z_, =.]*\)|Tracker\.|tracker\.")
+    for args in (
+        ("compare", "fraud-detector", "v0"),
+        ("show", "fraud-detector", "nope"),
+        ("blame", "fraud-detector", "acc"),
+        ("drift", "fraud-detector"),
+        ("checkout", "fraud-detector", "--at", "1999-01-01"),
+        ("history", "no-such-model"),
+        ("diff", "fraud-detector", "v0"),
+    ):
+        result = cli("--store", store, *args)
+        assert result.returncode == 2, args
+        assert not python_like.search(result.stderr), (args, result.stderr)
+
+
+def test_help_imports_neither_rich_nor_the_tracker() -> None:
+    code = (
+        "import sys; from mlineage.cli import main; main(['--help']); "
+        "print('rich' in sys.modules, 'mlineage.tracker' in sys.modules, file=sys.stderr)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")},
+    )
+    assert result.stderr.split() == ["False", "False"]

@@ -80,7 +80,7 @@ def test_drift_without_profile_is_a_clear_error(tmp_path: Path) -> None:
 def test_blame_with_drift(store: str) -> None:
     result = cli("--store", store, "blame", "churn", "accuracy", "--with-drift", "--limit", "3")
     assert result.returncode == 0, result.stderr
-    assert "month-7" in result.stdout.splitlines()[1]
+    assert "month-7" in result.stdout.splitlines()[2]  # the first row, under the header
     assert "data drift: 1 of 4 features drifted (Bonferroni p < 0.05; " in result.stdout
     assert "Spearman rho" in result.stdout
     data = json.loads(

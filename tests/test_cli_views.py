@@ -206,3 +206,37 @@ def test_help_is_fast_and_lists_the_commands() -> None:
     assert elapsed < 1.5  # the budget is 0.5 s; a loaded CI machine gets slack
     for sub in (["log"], ["alias", "set"], ["annotate"], ["report"]):
         assert "Examples:" in run(*sub, "--help").stdout
+
+
+def test_checkout_sums_up_the_environment_instead_of_listing_every_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlineage import environment
+    from mlineage.content import blob_key_of
+
+    env = environment.capture_environment().model_copy(update={"captured_at": None})
+    packages = dict(env.packages)
+    changed = sorted(packages)[0]
+    packages[changed] = "0.0.1"
+    packages.update({f"gone-{i:02d}": "1.0" for i in range(20)})
+    then = env.model_copy(update={"packages": packages, "python_version": "2.7.18"})
+    data = then.model_dump_json().encode()
+    monkeypatch.setattr(environment, "environment_blob", lambda: (blob_key_of(data), data))
+    store = str(tmp_path / "s")
+    ml.Tracker("m", storage=store).log(model_path="m.pt", dataset=ml.DataSnapshot(hash="h"))
+    monkeypatch.undo()
+    out = subprocess.run(
+        [sys.executable, "-m", "mlineage", "--store", store, "checkout", "m"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")},
+    ).stdout
+    lines = out.splitlines()
+    summary = next(line for line in lines if line.startswith("  environment:"))
+    assert f"{len(packages)} packages then" in summary
+    assert "1 at another version now, 20 only then, 0 only now" in summary
+    assert any(line.split()[:2] == ["python", "CPython"] for line in lines)
+    assert any(line.split()[:3] == [changed, "0.0.1", env.packages[changed]] for line in lines)
+    assert "... and 11 more packages (--json lists them all)" in out  # 21 - 10 shown
+    assert len(lines) < 25  # not one line per package

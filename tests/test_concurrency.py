@@ -347,7 +347,7 @@ def test_compare_and_set_alias_moves_have_one_winner(backend: Backend, workers: 
     assert len(refusals) == WORKERS - 1
     for _, message, found in refusals:
         assert found == won_event
-        assert "production" in message and current.id[:12] in message
+        assert "production" in message and current.short_id in message
     assert keys(backend.uri) - before == {f"models/{model}/aliases/production/000000000002.json"}
     fresh = ml.Tracker.load(model, storage=backend.uri)
     winner = next(i for i, r in enumerate(results) if r[0] == "won")

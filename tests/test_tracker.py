@@ -259,7 +259,7 @@ def test_ambiguous_prefix_lists_candidates(tracker: ml.Tracker) -> None:
     with pytest.raises(ml.AmbiguousReference) as info:
         tracker.get_version(common)
     for version in versions:
-        assert version.id[:16] in str(info.value)
+        assert tracker.abbrev(version) in str(info.value)
 
 
 def test_unknown_ref(tracker: ml.Tracker) -> None:

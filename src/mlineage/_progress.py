@@ -1,4 +1,8 @@
-"""A dependency-free progress line for long jobs (bytes, or items such as runs), on stderr."""
+"""A progress bar for long jobs (bytes, or items such as runs), on stderr, drawn by rich.
+
+rich is imported only when a bar is actually drawn (after ``delay`` seconds on a terminal),
+so quick jobs and ``import mlineage`` never pay for it.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +11,19 @@ import sys
 import threading
 import time
 from types import TracebackType
-from typing import TextIO
+from typing import Any, TextIO
 
 __all__ = ["Progress"]
 
-_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-
-
-def _human(num_bytes: float) -> str:
-    value, unit = float(num_bytes), 0
-    while value >= 1024 and unit < len(_UNITS) - 1:
-        value /= 1024
-        unit += 1
-    return f"{value:.0f} B" if unit == 0 else f"{value:.1f} {_UNITS[unit]}"
-
 
 class Progress:
-    """Progress on one ``\\r``-rewritten line of stderr, shown only when it helps.
+    """A progress bar with speed and ETA (``rich.progress``), shown only when it helps.
 
-    With ``enabled=None`` the line appears only if stderr is a terminal, the environment
+    With ``enabled=None`` the bar appears only if stderr is a terminal, the environment
     variable ``MLINEAGE_PROGRESS`` is not ``"0"``, and the work has already taken ``delay``
     seconds, so quick jobs, pipes and log files stay silent. ``enabled=True`` draws from the
-    start on any stream (a CI log, a test's captured stderr); ``enabled=False`` never draws.
+    start on any stream (a CI log, a test's captured stderr: there rich writes the final
+    state once, at the end, without escape codes); ``enabled=False`` never draws.
     :meth:`update` may be called from several threads.
 
     Parameters
@@ -36,18 +31,18 @@ class Progress:
     total : int
         Bytes (or items) expected.
     label : str
-        Text before the figures, e.g. ``"hashing data/"``.
+        Text before the bar, e.g. ``"hashing data/"``.
     enabled : bool or None
         See above.
     stream : TextIO or None
         Where to draw; ``sys.stderr`` (looked up when drawing) if None.
     delay : float
-        Seconds of silence before an automatic (``enabled=None``) line appears.
+        Seconds of silence before an automatic (``enabled=None``) bar appears.
     interval : float
         Minimum seconds between redraws.
     unit : str or None
-        None counts bytes (``2.0 KiB/4.0 KiB``); a word counts items (``"runs"``:
-        ``12/1000 runs``).
+        None counts bytes (``2.0/4.0 KiB``, with the speed); a word counts items
+        (``"runs"``: ``12/1000 runs``).
 
     Examples
     --------
@@ -56,8 +51,9 @@ class Progress:
     >>> with Progress(2048, "copying", enabled=True, stream=out) as bar:
     ...     bar.update(1024)
     ...     bar.update(1024)
-    >>> out.getvalue().splitlines()[-1].strip()
-    'copying 100% 2.0 KiB/2.0 KiB'
+    >>> line = out.getvalue().splitlines()[-1]
+    >>> "copying" in line and "100%" in line and "2.0/2.0 KiB" in line and "\x1b" not in line
+    True
     """
 
     def __init__(
@@ -79,8 +75,8 @@ class Progress:
         self._interval = interval
         self._lock = threading.Lock()
         self._start = time.monotonic()
-        self._last_draw = -float("inf")
-        self._width = 0
+        self._bar: Any = None  # the rich Progress, once drawing has started
+        self._task: Any = None
         if enabled is None:
             self._active = os.environ.get("MLINEAGE_PROGRESS") != "0" and self._is_tty()
             self._show_after = self._start + delay
@@ -99,6 +95,9 @@ class Progress:
             return False
 
     def __enter__(self) -> Progress:
+        if self._active and time.monotonic() >= self._show_after:
+            with self._lock:
+                self._begin()
         return self
 
     def __exit__(
@@ -108,12 +107,11 @@ class Progress:
         tb: TracebackType | None,
     ) -> None:
         with self._lock:
-            if self._width:
-                if exc_type is None:
-                    self._draw(time.monotonic())
-                # End the line so whatever is printed next (a traceback, a prompt) starts
-                # on a fresh one.
-                self._write("\n")
+            if self._bar is not None:
+                # Stopping ends the line, so whatever is printed next (a traceback, a
+                # prompt) starts on a fresh one.
+                self._guard(self._bar.stop)
+                self._bar = None
 
     @property
     def active(self) -> bool:
@@ -121,36 +119,53 @@ class Progress:
         return self._active
 
     def update(self, num_bytes: int) -> None:
-        """Record ``num_bytes`` more bytes (or items) done, and redraw if it is time to."""
+        """Record ``num_bytes`` more bytes (or items) done; the bar redraws on its own."""
         if not self._active:
             return
         with self._lock:
             self.done += num_bytes
-            now = time.monotonic()
-            if now >= self._show_after and now - self._last_draw >= self._interval:
-                self._draw(now)
+            if self._bar is None and time.monotonic() >= self._show_after:
+                self._begin()
+            if self._bar is not None:
+                self._guard(lambda: self._bar.update(self._task, completed=self.done))
 
-    def _draw(self, now: float) -> None:
-        self._last_draw = now
-        elapsed = now - self._start
-        pct = 100.0 * self.done / self.total if self.total else 100.0
+    def _begin(self) -> None:
+        # Imported here: rich costs tens of milliseconds, paid only by a bar that shows.
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            MofNCompleteColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
         if self.unit is None:
-            text = f"{self.label} {min(pct, 100.0):3.0f}% {_human(self.done)}/{_human(self.total)}"
-            if elapsed >= 0.5:
-                text += f" {_human(self.done / elapsed)}/s"
+            figures: list[Any] = [DownloadColumn(binary_units=True), TransferSpeedColumn()]
         else:
-            text = f"{self.label} {min(pct, 100.0):3.0f}% {self.done}/{self.total} {self.unit}"
-            if elapsed >= 0.5:
-                text += f" {self.done / elapsed:.0f} {self.unit}/s"
-        # Pad with spaces so a shorter line fully covers the previous, longer one.
-        self._write("\r" + text.ljust(self._width))
-        self._width = max(self._width, len(text))
+            figures = [MofNCompleteColumn(), TextColumn(self.unit)]
+        console = Console(file=self._out(), highlight=False)
+        bar = RichProgress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            *figures,
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            refresh_per_second=max(1.0, 1.0 / max(self._interval, 1e-3)),
+        )
+        self._task = bar.add_task(self.label, total=self.total or None, completed=self.done)
+        self._bar = bar
+        self._guard(bar.start)
 
-    def _write(self, text: str) -> None:
+    def _guard(self, action: Any) -> None:
         try:
-            out = self._out()
-            out.write(text)
-            out.flush()
+            action()
         except (OSError, ValueError):
             # A closed or broken stderr must not fail the work being reported on.
             self._active = False
+            self._bar = None

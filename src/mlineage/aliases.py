@@ -110,7 +110,7 @@ def _current(index: LineageIndex, alias: str) -> str | None:
 
 def _describe(index: LineageIndex, version_id: str) -> str:
     version = index.graph.get(version_id)
-    return version_id[:12] + (f" ({version.name})" if version.name else "")
+    return index.graph.handle(version_id) + (f" ({version.name})" if version.name else "")
 
 
 def _expectation(index: LineageIndex, alias: str, expect: Expect) -> _Expectation | None:
@@ -232,7 +232,7 @@ def check_time(
     """Refuse a move that would take effect before its version was created."""
     if version is not None and utc_micros(effective) < index.graph.created_micros(version.id):
         raise InvalidTime(
-            f"alias {alias!r} cannot point at {version.id[:12]} from "
+            f"alias {alias!r} cannot point at {version.short_id} from "
             f"{effective.isoformat()}: that version was only created at "
             f"{version.created_at.isoformat()}"
         )

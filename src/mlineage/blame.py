@@ -244,7 +244,7 @@ class BlameReport:
             score = "" if step.score is None else f"  score {step.score:+.1f}"
             label = f" {v.name}" if v.name else ""
             lines.append(
-                f"{rank:>3}. {v.id[:16]}{label}  {step.before:.6g} -> {step.after:.6g} "
+                f"{rank:>3}. {v.short_id}{label}  {step.before:.6g} -> {step.after:.6g} "
                 f"({step.delta:+.6g}){score}"
             )
             if rank == 1 and step.bad_amount > 0 and step.changes is not None:

@@ -151,7 +151,7 @@ class VersionDiff:
 
     def __str__(self) -> str:
         a, b = self.a, self.b
-        lines = [f"diff {a.id[:16]} -> {b.id[:16]}"]
+        lines = [f"diff {a.short_id} -> {b.short_id}"]
         if self.dataset_changed:
             lines.append(
                 f"  data: {a.dataset.path or '?'} ({a.dataset.hash}) -> "

@@ -13,7 +13,14 @@ if TYPE_CHECKING:
     from mlineage.refs import Ref
     from mlineage.tracker import Tracker
 
-__all__ = ["GraphRow", "SummaryText", "graph_rows", "summary", "summary_text"]
+__all__ = [
+    "GraphRow",
+    "SummaryText",
+    "graph_rows",
+    "history_table",
+    "summary",
+    "summary_text",
+]
 
 
 class SummaryText(str):
@@ -56,9 +63,18 @@ def summary(
     return text
 
 
-def _table(tracker: Tracker, history: list[ModelVersion], limit: int | None) -> str:
-    if not history:
-        return f"model {tracker.model!r}: no versions yet ({tracker.store.uri})"
+def history_table(
+    tracker: Tracker, history: list[ModelVersion], limit: int | None
+) -> tuple[str, list[str], list[list[str]], list[str]]:
+    """The parts of the history table: heading, column names, rows, lines after.
+
+    One row a version of ``history`` (at most ``limit``): handle, time, name and aliases,
+    up to four metrics, notes. ``mlineage history`` draws them with rich.
+    """
+    heading = (
+        f"model {tracker.model!r}: {len(tracker)} versions, "
+        f"{len(tracker.leaves())} branch tip(s), store {tracker.store.uri}"
+    )
     shown = history if limit is None else history[:limit]
     by_version: dict[str, list[str]] = {}
     for alias, version in tracker.aliases().items():
@@ -78,16 +94,20 @@ def _table(tracker: Tracker, history: list[ModelVersion], limit: int | None) -> 
             + [f"{version.metrics[m]:.4f}" if m in version.metrics else "-" for m in metric_names]
             + [version.notes[:50] + ("…" if len(version.notes) > 50 else "")]
         )
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = [
-        f"model {tracker.model!r}: {len(tracker)} versions, "
-        f"{len(tracker.leaves())} branch tip(s), store {tracker.store.uri}",
-        "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
-    ]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    after = []
     if len(history) > len(shown):
-        lines.append(f"... {len(history) - len(shown)} older versions")
-    return "\n".join(line.rstrip() for line in lines)
+        after.append(f"... {len(history) - len(shown)} older versions")
+    return heading, header, rows, after
+
+
+def _table(tracker: Tracker, history: list[ModelVersion], limit: int | None) -> str:
+    if not history:
+        return f"model {tracker.model!r}: no versions yet ({tracker.store.uri})"
+    heading, header, rows, after = history_table(tracker, history, limit)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = [heading, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(line.rstrip() for line in lines + after)
 
 
 @dataclass(frozen=True)

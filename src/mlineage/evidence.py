@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlineage import _html, refs
 from mlineage._coerce import coerce_small
+from mlineage._ids import handle
 from mlineage.codec import parse_json
 from mlineage.content import blob_key_of, read_blob
 from mlineage.errors import (
@@ -401,7 +402,7 @@ class EvidenceTable:
 
     def _heading(self) -> str:
         what = "evidence" if self.kind is None else f"{self.kind!r} evidence"
-        where = "" if self.on is None else f" along the history of {self.on[:12]}"
+        where = "" if self.on is None else f" along the history of {handle(self.on)}"
         return f"{len(self.events)} {what}{where}"
 
     def _cells(self, event: EvidenceEvent) -> list[str]:
@@ -410,7 +411,7 @@ class EvidenceTable:
         return [
             f"{event.created_at:%Y-%m-%d %H:%M}",
             event.kind,
-            event.version[:12] + (f" {name}" if name else ""),
+            handle(event.version) + (f" {name}" if name else ""),
             json.dumps(event.summary, ensure_ascii=False),
             tool,
             "" if event.payload_size is None else f"{event.payload_size:,} B",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlineage._columns import VersionColumns
 from mlineage._graph_columns import GraphColumns
+from mlineage._ids import HANDLE_LENGTH, handle
 from mlineage.errors import InvalidInput, VersionNotFound
 from mlineage.records import LineageEdge, ModelVersion, VersionSource
 
@@ -46,6 +47,7 @@ class LineageGraph(GraphColumns):
         super().__init__()
         self._nx: Any = None
         self._edges: dict[tuple[str, str], LineageEdge] = {}  # added with add_edge
+        self._tails: dict[str, list[str]] | None = None  # handle lookup, built on first use
         self.add_many(versions)
 
     # -- building -------------------------------------------------------------------------
@@ -84,6 +86,9 @@ class LineageGraph(GraphColumns):
 
     def _inserted(self, ids: list[str]) -> None:
         self._rank = None
+        if self._tails is not None:
+            for version_id in ids:
+                self._tails.setdefault(version_id[-HANDLE_LENGTH:], []).append(version_id)
         if self._nx is not None:
             for version_id in ids:
                 self._nx_add(self._index[version_id])
@@ -166,6 +171,24 @@ class LineageGraph(GraphColumns):
                 )
                 length = max(length, common + 1)
         return length
+
+    def _sharing_tail(self, text: str) -> list[str]:
+        if self._tails is None:
+            self._tails = {}
+            for version_id in self._ids:
+                self._tails.setdefault(version_id[-HANDLE_LENGTH:], []).append(version_id)
+        return self._tails.get(text[-HANDLE_LENGTH:], [])
+
+    def handle(self, version_id: str) -> str:
+        """The handle of ``version_id`` among this graph's ids (:func:`mlineage._ids.handle`)."""
+        return handle(version_id, self._sharing_tail(version_id))
+
+    def match_handle(self, text: str) -> str | None:
+        """The oldest id ending with ``text`` (8 or more hex digits: a handle), or None."""
+        if len(text) < HANDLE_LENGTH:
+            return None
+        matches = [i for i in self._sharing_tail(text) if i.endswith(text)]
+        return min(matches) if matches else None
 
     def versions(self) -> list[ModelVersion]:
         """All versions in creation order (oldest first)."""
@@ -348,6 +371,10 @@ class LineageGraph(GraphColumns):
         if column is None or not len(column):
             return np.empty(0, dtype=np.float64)
         return np.frombuffer(column, dtype=np.float64)
+
+    def metric_names(self) -> list[str]:
+        """Every metric some version carries, sorted; reads no record."""
+        return sorted(self._metrics)
 
     def metric_values(self, indices: list[int], metric: str) -> list[float | None]:
         """``metric`` at each node of ``indices`` (None where not measured); reads no record."""

@@ -1,4 +1,10 @@
-"""Reference resolution: what a string (id, prefix, name, alias, model) designates.
+"""Reference resolution: what a string (id, handle, prefix, name, alias, model) designates.
+
+A **handle** is the short name mlineage prints for a version: the id's last 8 hex digits,
+longer only when an older version shares them (:func:`mlineage._ids.handle` has the
+scheme). A **prefix** is the id's first 4 or more digits, as in git; because ids are
+time-ordered, prefixes of versions logged close together look alike, so mlineage never
+prints one.
 
 Functions of a :class:`~mlineage.index.LineageIndex`; ``Tracker.get_version``,
 ``Tracker.resolve`` and ``Tracker.abbrev`` delegate here.
@@ -9,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from mlineage._columns import utc_micros
-from mlineage._ids import ID_PATTERN
+from mlineage._ids import HANDLE_LENGTH, ID_PATTERN
 from mlineage.errors import (
     AliasNotFound,
     AmbiguousReference,
@@ -37,16 +43,19 @@ _HEX = frozenset("0123456789abcdef")
 
 
 def get_version(index: LineageIndex, ref: Ref) -> ModelVersion:
-    """The version ``ref`` names: a ModelVersion, full id, name, alias or unique prefix.
+    """The version ``ref`` names: a ModelVersion, full id, name, alias, handle or prefix.
 
-    Tried in that order; an alias means its current target.
+    Tried in that order; an alias means its current target. A handle (8 or more hex
+    digits: the end of an id) names the oldest version whose id ends with it; a prefix (4
+    or more hex digits: the start of an id) must match one version only.
 
     Raises
     ------
     VersionNotFound
         If nothing matches.
     AmbiguousReference
-        If an id prefix matches several versions; the message lists them.
+        If an id prefix matches several versions, or the string is the handle of one
+        version and the prefix of another; the message lists them by handle.
     """
     graph, model = index.graph, index.model
     with index.lock:
@@ -67,15 +76,20 @@ def get_version(index: LineageIndex, ref: Ref) -> ModelVersion:
             return resolve(index, ref)
         lowered = ref.lower()
         if len(lowered) >= MIN_PREFIX and _HEX.issuperset(lowered):
+            by_handle = graph.match_handle(lowered)
             matches = graph.match_prefix(lowered)
-            if len(matches) == 1:
+            if by_handle is not None and matches in ([], [by_handle]):
+                return graph.get(by_handle)
+            if len(matches) == 1 and by_handle is None:
                 return graph.get(matches[0])
             if matches:
-                shown = ", ".join(m[:16] for m in matches[:10])
+                found = dict.fromkeys(([] if by_handle is None else [by_handle]) + matches[:10])
+                shown = ", ".join(graph.handle(m) for m in found)
                 more = " and more" if len(matches) > 10 else ""
                 raise AmbiguousReference(
-                    f"id prefix {ref!r} matches several versions of {model!r}: "
-                    f"{shown}{more}; use more digits"
+                    f"id prefix {ref!r} matches several versions of {model!r} (by handle: "
+                    f"{shown}{more}); give a handle (an id's last {HANDLE_LENGTH} digits, "
+                    "as mlineage prints it) or more digits"
                 )
         hint = ""
         if ID_PATTERN.match(lowered) is None and len(lowered) < MIN_PREFIX:
@@ -83,10 +97,17 @@ def get_version(index: LineageIndex, ref: Ref) -> ModelVersion:
         raise VersionNotFound(f"no version, name or alias {ref!r} in model {model!r}{hint}")
 
 
-def abbrev(index: LineageIndex, ref: Ref, minimum: int = 8) -> str:
-    """The shortest unique prefix (at least ``minimum`` digits) of a version's id."""
-    version_id = get_version(index, ref).id
-    return version_id[: max(minimum, index.graph.unique_prefix_length(version_id))]
+def abbrev(index: LineageIndex, ref: Ref, minimum: int = HANDLE_LENGTH) -> str:
+    """The version's handle: the last 8 hex digits of its id, unique in the store.
+
+    Longer (12, 16, ... digits) only when an older version's id ends with the same
+    digits; at least ``minimum`` digits. Every handle resolves with :func:`get_version`.
+    See :func:`mlineage._ids.handle` for the scheme.
+    """
+    with index.lock:
+        version_id = get_version(index, ref).id
+        short = index.graph.handle(version_id)
+    return version_id[-max(minimum, len(short)) :]
 
 
 def history_indices(index: LineageIndex, on: Ref | None) -> list[int]:
@@ -145,7 +166,7 @@ def resolve(index: LineageIndex, ref: Ref | None, at: datetime | None = None) ->
             first = graph.node(line[0])
             raise InvalidTime(
                 f"{at.isoformat()} is before the first version "
-                f"{first.id[:12]} ({first.created_at.isoformat()})"
+                f"{first.short_id} ({first.created_at.isoformat()})"
             )
         return graph.node(line[position])
 

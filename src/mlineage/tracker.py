@@ -275,7 +275,7 @@ class Tracker:
         return Lineage(self, self.get_version(ref))
 
     def abbrev(self, ref: Ref, minimum: int = 8) -> str:
-        """The shortest unique prefix (at least ``minimum`` digits) of a version's id."""
+        """The version's handle, unique in the store (:func:`mlineage.refs.abbrev`)."""
         return refs.abbrev(self._index, ref, minimum)
 
     def resolve(self, ref: Ref, at: object = None) -> ModelVersion:

@@ -55,24 +55,12 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
         out[prefix] = value
 
 
-def _short_ids(ids: list[str], minimum: int = 8) -> list[str]:
-    """The shortest unique prefix (``minimum`` digits or more) of each of the sorted ``ids``.
+def _short_ids(ids: list[str]) -> list[str]:
+    """The handle of each of the sorted ``ids`` (:func:`mlineage._ids.handles`), as
+    :meth:`Tracker.abbrev` gives one id at a time."""
+    from mlineage._ids import handles
 
-    What :meth:`Tracker.abbrev` gives one id at a time, for all of them at once: an id's
-    shortest unique prefix is one digit longer than its longest common prefix with either
-    neighbour in sorted order.
-    """
-    import numpy as np
-
-    if not ids:
-        return []
-    digits = np.frombuffer("".join(ids).encode("ascii"), dtype=np.uint8).reshape(len(ids), -1)
-    # Common prefix of each id with the next: the position of the first differing digit.
-    common = np.argmin(digits[1:] == digits[:-1], axis=1) if len(ids) > 1 else np.zeros(0, int)
-    length = np.full(len(ids), minimum, dtype=np.int64)
-    length[:-1] = np.maximum(length[:-1], common + 1)
-    length[1:] = np.maximum(length[1:], common + 1)
-    return [i[:n] for i, n in zip(ids, length.tolist(), strict=True)]
+    return handles(ids)
 
 
 def to_pandas(tracker: Tracker) -> Any:
@@ -85,7 +73,8 @@ def to_pandas(tracker: Tracker) -> Any:
     Returns
     -------
     pandas.DataFrame
-        Columns ``id``, ``short_id`` (the shortest unique prefix, 8+ digits), ``name``,
+        Columns ``id``, ``short_id`` (the handle: the id's last 8 digits, unique in the
+        store; see :meth:`Tracker.abbrev`), ``name``,
         ``parents`` (tuple of ids), ``kind``, ``created_at`` (UTC timestamps),
         ``dataset_hash``, ``dataset_path``, ``dataset_rows``, ``notes``, ``tags`` (tuple,
         including tags added by annotations), ``status`` (current, as a string),

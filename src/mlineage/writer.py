@@ -24,7 +24,7 @@ from mlineage._coerce import (
     parse_time,
 )
 from mlineage._columns import utc_micros
-from mlineage._ids import new_id
+from mlineage._ids import handle, new_id
 from mlineage.codec import (
     FORMAT,
     MAX_RECORD_SIZE,
@@ -298,7 +298,7 @@ class Writer:
             if utc_micros(created) < graph.created_micros(parent_id):
                 parent = graph.get(parent_id)
                 raise InvalidTime(
-                    f"timestamp {created.isoformat()} is before parent {parent_id[:12]}'s "
+                    f"timestamp {created.isoformat()} is before parent {handle(parent_id)}'s "
                     f"{parent.created_at.isoformat()}; a version cannot predate its parents"
                 )
         # Imported here: hashing and environment capture are not needed at `import mlineage`.

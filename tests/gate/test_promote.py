@@ -173,7 +173,7 @@ def test_two_promotions_racing_have_one_winner_and_one_clear_refusal(
     winner = next(c for c, d, _ in results if d == "pass")
     loser_message = next(m for _, d, m in results if d == "conflict")
     assert "production moved after the gate compared with it" in loser_message
-    assert production.id[:12] in loser_message  # it says what it expected
+    assert production.short_id in loser_message  # it says what it expected
     fresh = ml.Tracker.load("gated", storage=uri)
     assert fresh.resolve("production").id == winner
     assert [m.version for m in fresh.alias_history("production")] == [production.id, winner]

@@ -335,3 +335,24 @@ def test_nan_in_an_answer_is_null_not_invalid_json() -> None:
 
     body = _json({"a": [float("nan"), 1.5, {"b": float("inf")}], "c": "nan"}).body
     assert json.loads(body) == {"a": [None, 1.5, {"b": None}], "c": "nan"}
+
+
+def test_port_zero_serves_on_a_free_port_and_prints_where(store: Path) -> None:
+    """``mlineage ui --port 0`` picks a free port and says which, so a script can reach it."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlineage", "--store", str(store), "ui", "--port", "0"],
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("mlineage ui: serving at http://127.0.0.1:"), line
+        base = line.split(" at ")[1].split()[0].rstrip("/")
+        assert not base.endswith(":0")
+        assert request(base + "/api/models").status == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

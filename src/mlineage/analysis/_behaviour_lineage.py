@@ -188,7 +188,7 @@ class BehaviourLineage:
         found = self.by_probe(version)
         if not found:
             raise FingerprintNotFound(
-                f"version {version.id[:12]} of {version.model!r} has no fingerprint; set "
+                f"version {version.short_id} of {version.model!r} has no fingerprint; set "
                 "v.fingerprint = probe.evaluate(...) when logging, or record one with "
                 "tracker.analysis.fingerprint(version, probe, predict=...)"
             )
@@ -196,14 +196,14 @@ class BehaviourLineage:
             if len(found) == 1:
                 return next(iter(found.values()))
             raise FingerprintNotFound(
-                f"version {version.id[:12]} has fingerprints on {len(found)} probe sets "
+                f"version {version.short_id} has fingerprints on {len(found)} probe sets "
                 f"({_probe_list(found.values())}); pass probe= (a name or hash)"
             )
         matches = [f for f in found.values() if _matches(f, probe)]
         if len(matches) != 1:
             what = "no fingerprint" if not matches else "several fingerprints"
             raise FingerprintNotFound(
-                f"version {version.id[:12]} has {what} on probe {_probe_name(probe)!r}; it "
+                f"version {version.short_id} has {what} on probe {_probe_name(probe)!r}; it "
                 f"has {_probe_list(found.values())}"
             )
         return matches[0]
@@ -327,7 +327,8 @@ class BehaviourLineage:
         old = self.tracker.graph.first_parent(new.id)
         if old is None:
             raise InvalidInput(
-                f"version {new.id[:12]} has no parent to compare with; name both: compare(a, b)"
+                f"version {new.short_id} has no parent to compare with; name both versions, "
+                "the older first"
             )
         return old, new
 
@@ -348,8 +349,8 @@ class BehaviourLineage:
         if not common:
             wanted = "" if probe is None else f" {_probe_name(probe)!r}"
             raise FingerprintNotFound(
-                f"versions {old.id[:12]} and {new.id[:12]} share no probe set{wanted}: "
-                f"{old.id[:12]} has {_probe_list(mine.values())}; {new.id[:12]} has "
+                f"versions {old.short_id} and {new.short_id} share no probe set{wanted}: "
+                f"{old.short_id} has {_probe_list(mine.values())}; {new.short_id} has "
                 f"{_probe_list(theirs.values())}; evaluate both on one ProbeSet "
                 "(tracker.analysis.fingerprint(version, probe, predict=...))"
             )

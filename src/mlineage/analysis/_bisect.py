@@ -89,7 +89,7 @@ class BisectResult:
 
     def __str__(self) -> str:
         def label(v: ModelVersion) -> str:
-            return v.id[:12] + (f" ({v.name})" if v.name else "")
+            return v.short_id + (f" ({v.name})" if v.name else "")
 
         if self.ambiguous:
             head = (
@@ -120,8 +120,8 @@ def bisect(
     ids = [v.id for v in path]
     if good_v.id == bad_v.id or good_v.id not in ids:
         raise InvalidInput(
-            f"good version {good_v.id[:12]} is not an ancestor of bad version "
-            f"{bad_v.id[:12]} along first parents; bisect searches the first-parent path "
+            f"good version {good_v.short_id} is not an ancestor of bad version "
+            f"{bad_v.short_id} along first parents; bisect searches the first-parent path "
             "from a good version to a later bad one"
         )
     candidates = path[ids.index(good_v.id) + 1 :]
@@ -178,7 +178,7 @@ def _outcome(result: object, version: ModelVersion) -> bool | None:
         return None
     if isinstance(result, (bool, np.bool_)):
         return bool(result)
-    label = version.id[:12] + (f" ({version.name})" if version.name else "")
+    label = version.short_id + (f" ({version.name})" if version.name else "")
     raise InvalidInput(
         f"bisect's test returned {_shown(result)} for version {label}; it must return True "
         "(good), False (bad) or None (skip), or raise Untestable. Truthiness is not "

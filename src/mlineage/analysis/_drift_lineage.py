@@ -223,18 +223,23 @@ class DriftAlong:
             f"robust z > {self.threshold:g} among the steps{rules})"
         )
 
+    def verdict(self, step: DriftStep) -> str:
+        """The step's verdict with its rule: ``anomalous step (drift score z +28.2 > 3.5)``,
+        ``ordinary step (...)``, or ``not scored`` (no report)."""
+        return step_words(step.z, self.threshold) if step.score is not None else "not scored"
+
     def step_line(self, step: DriftStep) -> str:
-        """One step as ``str()`` lists it: id, name, score, the step and data verdicts."""
+        """One step as ``str()`` lists it: handle, name, score, the step and data verdicts."""
         label = f" {step.version.name}" if step.version.name else ""
         score = "-" if step.score is None else f"{step.score:.3g}"
-        judged = step_words(step.z, self.threshold) if step.score is not None else "not scored"
-        return f"{step.version.id[:12]}{label}  score {score}  {judged}; {step.summary(3, False)}"
+        judged = self.verdict(step)
+        return f"{step.version.short_id}{label}  score {score}  {judged}; {step.summary(3, False)}"
 
     def __str__(self) -> str:
         return "\n".join([self._head(), *("  " + self.step_line(s) for s in self.steps)])
 
     def __repr__(self) -> str:
-        top = ", ".join(s.version.name or s.version.id[:12] for s in self.anomalous[:5])
+        top = ", ".join(s.version.name or s.version.short_id for s in self.anomalous[:5])
         more = f" and {len(self.anomalous) - 5} more" if len(self.anomalous) > 5 else ""
         return short_repr("DriftAlong", self._head() + (f"; at {top}{more}" if top else ""))
 
@@ -266,7 +271,7 @@ class DriftAlong:
                 s.version.id[:12],
                 s.version.name or "",
                 "-" if s.score is None else f"{s.score:.3g}",
-                step_words(s.z, self.threshold) if s.score is not None else "not scored",
+                self.verdict(s),
                 s.summary(3, False),
             )
             for s in shown

@@ -42,13 +42,15 @@
                                      [--url URL] [--namespace NS] [--dry-run] [--json]
     mlineage [--store URI] [--debug] ui [--host 127.0.0.1] [--port 8765] [--open]
 
-``--store`` and ``--debug`` may also follow the command (``mlineage fsck --store
-s3://bucket/lineage``). ``fsck`` checks the whole store and lists every problem;
-``--repair`` removes leftover temporary files older than ``--temp-age`` seconds (default
-600) and nothing else. ``compact`` bundles a model's loose records (and small packs) into
-packs and prints how many records it wrote. ``checkout`` answers "what did REF (an alias, a
-version, or the model when omitted) designate at TIME", and with ``--to DIR`` writes that
-version's verified files there.
+``MODEL`` may be left out when the store holds one model. Tables are drawn by rich on a
+terminal and as plain columns into a pipe; ``docs/cli.md`` has the full reference, generated
+from these commands. ``--store`` and ``--debug`` may also follow the command (``mlineage
+fsck --store s3://bucket/lineage``). ``fsck`` checks the whole store and lists every
+problem; ``--repair`` removes leftover temporary files older than ``--temp-age`` seconds
+(default 600) and nothing else. ``compact`` bundles a model's loose records (and small
+packs) into packs and prints how many records it wrote. ``checkout`` answers "what did REF
+(an alias, a version, or the model when omitted) designate at TIME", and with ``--to DIR``
+writes that version's verified files there.
 
 Exit status: 0 on success, 1 when the answer is "nothing found" (no culprit, no silent
 shift, no evidence), fsck found problems, ``alias set --expect`` was refused because the
@@ -61,10 +63,10 @@ afterwards: annotations, alias moves), ``_evidence`` (evidence events), ``_repor
 HTML report), ``_store`` (the store as a whole), ``_drift`` (data drift and bisection),
 ``_behaviour`` (compare, shifts), ``_gate`` (gate, promote), ``_demo`` (the demo),
 ``_connectors`` (import, export), ``_ui`` (the web UI);
-``_common`` holds what they share. A new command goes into one of them, or a new module,
-and is added to :data:`cli` below. Command modules import the
-tracker, numpy and rich inside the command functions, so that ``mlineage --help`` starts
-fast.
+``_common`` holds what they share, ``_tables`` the tables results are printed as. A new
+command goes into one of them, or a new module, and is added to :data:`cli` below.
+Command modules import the tracker, numpy and rich inside the command functions, so that
+``mlineage --help`` starts fast.
 """
 
 from __future__ import annotations

@@ -48,7 +48,9 @@ def compare(
     if as_json:
         print_json(diff.to_dict())
     else:
-        click.echo(diff)
+        import mlineage.cli._tables as tables
+
+        tables.compare(diff)
     return 0
 
 
@@ -98,5 +100,7 @@ def shifts(
     if as_json:
         print_json(result.to_dict())
     else:
-        click.echo(result)
+        import mlineage.cli._tables as tables
+
+        tables.shifts(result)
     return 0 if result.shifts else 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from mlineage.cli._common import (
@@ -9,9 +11,13 @@ from mlineage.cli._common import (
     complete_models,
     open_tracker,
     print_json,
-    print_rows,
+    print_table,
     version_dict,
 )
+
+if TYPE_CHECKING:
+    from mlineage.checkout import Checkout
+    from mlineage.environment import EnvironmentDiff
 
 
 @command(
@@ -38,8 +44,9 @@ def checkout(
 ) -> int:
     """What REF (an alias, a version or a name; default: the model) designated at TIME.
 
-    Prints that version and how the environment then differs from now; with --to, writes
-    the version's files, verified by hash, into DIR.
+    Prints that version and its environment summed up: how many packages it had, how
+    many differ from the current environment, and the first of those differences (--json
+    has every package). With --to, writes the version's files, verified by hash, into DIR.
     """
     tracker = open_tracker(model, store)
     result = tracker.checkout(ref, at=at, to=to, overwrite=overwrite)
@@ -56,8 +63,60 @@ def checkout(
             }
         )
     else:
-        click.echo(result)
+        _print_checkout(result)
     return 0
+
+
+#: Package differences listed one a line; more are counted (``--json`` has them all).
+_SHOWN_PACKAGES = 10
+
+
+def _print_checkout(result: Checkout) -> None:
+    """The version, then the environment as counts and its differences from now."""
+    text = str(result).splitlines()
+    for line in text:
+        if line.startswith("  environment"):
+            break
+        click.echo(line)
+    env, diff = result.environment, result.environment_diff
+    if env is None or diff is None:
+        click.echo("  environment: none was captured when it was logged")
+    elif diff.is_empty:
+        click.echo(f"  environment: same as now ({len(env.packages)} packages)")
+    else:
+        changed, then, now = diff.packages_changed, diff.packages_removed, diff.packages_added
+        click.echo(
+            f"  environment: {len(env.packages)} packages then; {len(changed)} at another "
+            f"version now, {len(then)} only then, {len(now)} only now"
+        )
+        rows = [[what, *pair] for what, pair in _scalar_changes(diff)]
+        packages = [[n, old, new] for n, (old, new) in sorted(changed.items())]
+        packages += [[n, v, "-"] for n, v in sorted(then.items())]
+        packages += [[n, "-", v] for n, v in sorted(now.items())]
+        rows += packages[:_SHOWN_PACKAGES]
+        more = len(packages) - _SHOWN_PACKAGES
+        notes = [f"  ... and {more} more packages (--json lists them all)"] if more > 0 else []
+        print_table(["", "then", "now"], rows, notes=notes)
+    for line in text:
+        if line.startswith("  written to"):
+            click.echo(line)
+
+
+def _scalar_changes(diff: EnvironmentDiff) -> list[tuple[str, tuple[str, str]]]:
+    fields = {
+        "python": diff.python,
+        "platform": diff.platform,
+        "git commit": diff.git_commit,
+        "git dirty": diff.git_dirty,
+        "torch": diff.torch,
+        "cuda": diff.cuda,
+    }
+    return [
+        (name, ("-" if old is None else str(old), "-" if new is None else str(new)))
+        for name, pair in fields.items()
+        if pair is not None
+        for old, new in [pair]
+    ]
 
 
 @command(
@@ -70,10 +129,7 @@ Examples:
 )
 @click.argument("model", shell_complete=complete_models)
 def aliases(store: str | None, as_json: bool, model: str) -> int:
-    """The aliases that point at a version now: alias, abbreviated version id, name.
-
-    On a terminal they are a table; into a pipe, one tab-separated line each.
-    """
+    """The aliases that point at a version now: alias, version handle, name."""
     tracker = open_tracker(model, store)
     current = {alias: version.id for alias, version in tracker.aliases().items()}
     if as_json:
@@ -83,5 +139,7 @@ def aliases(store: str | None, as_json: bool, model: str) -> int:
         (alias, tracker.abbrev(version_id), tracker.get_version(version_id).name or "")
         for alias, version_id in current.items()
     ]
-    print_rows(("alias", "version", "name"), rows)
+    if not rows:
+        click.echo("(no aliases)")
+    print_table(("alias", "version", "name"), rows)
     return 0

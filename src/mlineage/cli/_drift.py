@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mlineage.cli._common import command, complete_models, open_tracker, print_json
+from mlineage.cli._common import command, complete_models, open_tracker, print_json, print_table
 from mlineage.errors import MLineageError
 
 if TYPE_CHECKING:
@@ -41,9 +41,19 @@ Examples:
 @click.argument("model", shell_complete=complete_models)
 @click.argument("a", required=False)
 @click.argument("b", required=False)
-@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05)
 @click.option(
-    "--correction", type=click.Choice(["bonferroni", "bh"]), default="bonferroni", show_default=True
+    "--alpha",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Significance level of each feature's test, after the correction.",
+)
+@click.option(
+    "--correction",
+    type=click.Choice(["bonferroni", "bh"]),
+    default="bonferroni",
+    show_default=True,
+    help="Multiple-testing correction over the features: Bonferroni or Benjamini-Hochberg.",
 )
 @_WRITE_CACHE
 def drift(
@@ -67,7 +77,9 @@ def drift(
     if as_json:
         print_json(report.to_dict())
     else:
-        click.echo(str(report))
+        import mlineage.cli._tables as tables
+
+        tables.drift(report)
     return 0
 
 
@@ -97,7 +109,9 @@ def drift_along(
     if as_json:
         print_json(along.to_dict())
     else:
-        click.echo(str(along))
+        import mlineage.cli._tables as tables
+
+        tables.drift_along(along)
     return 0
 
 
@@ -111,11 +125,19 @@ def blame_with_drift(
     if as_json:
         print_json({**report.to_dict(shown), "drift_correlation": correlation.to_dict()})
     else:
-        click.echo(report.text(shown))
-        for rank, step in enumerate(report.steps[:shown], 1):
-            if step.drift is not None:
-                click.echo(f"{rank:>3}. {step.version.id[:16]}  drift: {step.drift.summary()}")
-        click.echo(str(correlation))
+        import mlineage.cli._tables as tables
+
+        tables.blame(report, shown)
+        click.echo("")
+        print_table(
+            ["#", "version", "data drift of the step"],
+            [
+                [str(rank), tables.version_label(step.version), step.drift.summary()]
+                for rank, step in enumerate(report.steps[:shown], 1)
+                if step.drift is not None
+            ],
+            title=str(correlation),
+        )
     return 0 if report.culprit is not None else 1
 
 
@@ -174,7 +196,7 @@ def _run(tracker: Tracker, version: ModelVersion, cmd: tuple[str, ...]) -> bool 
             tracker.checkout(version, to=target)
         except MLineageError as exc:
             click.echo(
-                f"mlineage: {version.id[:12]} could not be checked out ({exc}); running the "
+                f"mlineage: {version.short_id} could not be checked out ({exc}); running the "
                 "command with MLINEAGE_CHECKOUT empty",
                 err=True,
             )
@@ -192,7 +214,7 @@ def _run(tracker: Tracker, version: ModelVersion, cmd: tuple[str, ...]) -> bool 
         return False
     raise MLineageError(
         f"bisect aborted: {' '.join(cmd)!r} exited with status {status} on version "
-        f"{version.id[:12]} (128 or more, or a signal, aborts, as in git bisect run)"
+        f"{version.short_id} (128 or more, or a signal, aborts, as in git bisect run)"
     )
 
 

@@ -34,5 +34,7 @@ def evidence(store: str | None, as_json: bool, model: str, kind: str | None, on:
     if as_json:
         print_json(table.to_dict())
     else:
-        click.echo(table)
+        import mlineage.cli._tables as tables
+
+        tables.evidence(table)
     return 0 if len(table) else 1

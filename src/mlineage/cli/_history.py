@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import TYPE_CHECKING
 
 import click
 
+from mlineage._ids import handle
 from mlineage.cli._common import (
     command,
     complete_models,
     open_tracker,
     print_json,
+    print_table,
+    require_metric,
     version_dict,
 )
 
@@ -35,8 +39,12 @@ def models(store: str | None, as_json: bool) -> int:
     names = list_models(open_store(store, read_only=True))
     if as_json:
         print_json(names)
-    else:
-        click.echo("\n".join(names) if names else "(no models)")
+    elif not names:
+        click.echo("(no models)")
+    elif sys.stdout.isatty():
+        print_table(["model"], [[name] for name in names])
+    else:  # one name a line, for `for m in $(mlineage models)`
+        click.echo("\n".join(names))
     return 0
 
 
@@ -60,11 +68,18 @@ Examples:
 )
 def history(store: str | None, as_json: bool, model: str, ref: str | None, limit: int) -> int:
     """First-parent history of REF (default: the latest version), newest first."""
+    from mlineage.display import history_table
+
     tracker = open_tracker(model, store)
+    versions = tracker.history(ref)
     if as_json:
-        print_json([version_dict(v) for v in tracker.history(ref)[:limit]])
-    else:
+        print_json([version_dict(v) for v in versions[:limit]])
+    elif not versions:
         click.echo(tracker.summary_text(ref, limit=limit))
+    else:
+        heading, header, rows, after = history_table(tracker, versions, limit)
+        right = range(3, len(header) - 1)  # the metrics
+        print_table(header, rows, title=heading, notes=after, right=tuple(right))
     return 0
 
 
@@ -107,7 +122,7 @@ def show(store: str | None, as_json: bool, model: str, ref: str) -> int:
         payload = "" if event.payload is None else f" (payload {event.payload_size:,} B)"
         click.echo(
             f"{'evidence'.ljust(width)}  {event.created_at:%Y-%m-%d %H:%M} {event.kind} "
-            f"{event.id[:12]} {summary}{payload}"
+            f"{handle(event.id)} {summary}{payload}"
         )
     return 0
 
@@ -163,6 +178,8 @@ def blame(
     fingerprints). Exit status 1 when no step moved it the wrong way (no culprit).
     """
     tracker = open_tracker(model, store)
+    if slice_by is None:
+        require_metric(tracker, metric)
     if with_drift:
         from mlineage.cli._drift import blame_with_drift
 
@@ -176,7 +193,9 @@ def blame(
     if as_json:
         print_json(report.to_dict(shown))
     else:
-        click.echo(report.text(shown))
+        import mlineage.cli._tables as tables
+
+        tables.blame(report, shown)
     return 0 if report.culprit is not None else 1
 
 

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mlineage.cli._common import command, complete_models, open_tracker, print_json
+from mlineage.cli._common import (
+    command,
+    complete_models,
+    open_tracker,
+    print_json,
+    require_metric,
+)
 
 if TYPE_CHECKING:
     from mlineage.display import GraphRow
@@ -85,6 +91,7 @@ def log(
     from mlineage.display import graph_rows
 
     tracker = open_tracker(model, store)
+    require_metric(tracker, metric)
     graph = tracker.graph
     aliases_of: dict[str, list[str]] = {}
     for alias, target in tracker.aliases().items():

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from mlineage.cli._common import command, complete_models, open_tracker, print_json
+from mlineage.cli._common import (
+    command,
+    complete_models,
+    open_tracker,
+    print_json,
+    require_metric,
+)
 
 
 @command(
@@ -26,7 +32,12 @@ Examples:
 )
 @click.option("--metric", metavar="M", help="Metric shown first (default: the most recorded).")
 @click.option("--title", metavar="TEXT", help="Page title (default: '<model> lineage').")
-@click.option("--open", "open_it", is_flag=True, help="Open the report in a browser.")
+@click.option(
+    "--open",
+    "open_it",
+    is_flag=True,
+    help="Open the report in a browser (prints its file:// address when none can open).",
+)
 def report(
     store: str | None,
     as_json: bool,
@@ -43,6 +54,7 @@ def report(
     (docs/report.md).
     """
     tracker = open_tracker(model, store)
+    require_metric(tracker, metric)
     path = tracker.report(output, metric=metric, title=title)
     if as_json:
         print_json({"model": model, "path": str(path)})
@@ -51,5 +63,7 @@ def report(
     if open_it:
         import webbrowser  # imported here: only --open needs it
 
-        webbrowser.open(path.as_uri())
+        uri = path.resolve().as_uri()
+        if not webbrowser.open(uri):  # no browser here (a server, a container, ssh)
+            click.echo(f"no browser could be opened here; open {uri} yourself", err=as_json)
     return 0

@@ -21,7 +21,13 @@ Examples:
     show_default=True,
     help="Interface to bind; any other than this machine's is unauthenticated (warned).",
 )
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port to listen on (0: any free port, printed at start).",
+)
 @click.option("--open", "open_it", is_flag=True, help="Open the store page in a browser.")
 def ui(store: str | None, as_json: bool, host: str, port: int, open_it: bool) -> int:
     """Serve every model of the store at http://HOST:PORT/ until Ctrl-C.

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from mlineage import _keys
+from mlineage._ids import handle
 from mlineage._reader import StoreReader
 from mlineage.codec import (
     MAX_RECORD_SIZE,
@@ -328,7 +329,7 @@ class Checker:
                     "parent-cycle",
                     _keys.version_key(model, version_id),
                     f"version {version_id} is its own ancestor (through "
-                    f"{', '.join(v[:12] for v in looping)}); a lineage is acyclic, so readers "
+                    f"{', '.join(handle(v) for v in looping)}); a lineage is acyclic, so readers "
                     "cannot place it",
                 )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Literal
 
+from mlineage._ids import handle
 from mlineage.errors import FingerprintNotFound, ProfileNotFound
 from mlineage.gate.result import RuleResult, Status
 from mlineage.gate.rules import AttachedRule, BehaviourRule, DriftRule, MetricRule, SliceRule
@@ -32,7 +33,7 @@ def _holds(value: float, limit: float, comparison: Literal["<=", ">="]) -> bool:
 
 
 def label(version: ModelVersion) -> str:
-    return version.id[:12] + (f" ({version.name})" if version.name else "")
+    return version.short_id + (f" ({version.name})" if version.name else "")
 
 
 class Rules:
@@ -352,7 +353,7 @@ class Rules:
                 out += self.missing([name], message, False, [limit])
                 continue
             facts = {"event": event.id, "tool": event.tool, "summary": dict(event.summary)}
-            message = f"{key} = {value:.4g} in evidence {event.id[:12]}"
+            message = f"{key} = {value:.4g} in evidence {handle(event.id)}"
             out.append(self.check(name, float(value), limit, comparison, message, facts))
         return out
 

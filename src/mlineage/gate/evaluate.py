@@ -7,6 +7,7 @@ import os
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from mlineage._ids import handle
 from mlineage.errors import (
     AliasConflict,
     AliasNotFound,
@@ -58,8 +59,8 @@ def _against(tracker: Tracker, ref: Ref, unset_ok: bool) -> ModelVersion | None:
             return None
         raise VersionNotFound(
             f"nothing is called {ref!r} in model {tracker.model!r}: no version, and no "
-            "alias of that name was ever set (check the name; a first promotion is "
-            "tracker.promote(candidate, alias=...), which compares with nothing)"
+            "alias of that name was ever set (check the name; a first promotion compares "
+            "with nothing: leave out against= / --against)"
         ) from None
 
 
@@ -221,8 +222,8 @@ def promote(
         result = _evaluate(tracker, rules, version, ref, unset_ok=ref == alias)
     elif against is not None or result.model != tracker.model or result.candidate != version.id:
         raise InvalidInput(
-            f"result= is the gate of {result.candidate[:12]} in model {result.model!r}, not of "
-            f"{version.id[:12]} in {tracker.model!r} (and against= goes with policy=, not result=)"
+            f"result= is the gate of {handle(result.candidate)} in model {result.model!r}, not of "
+            f"{version.short_id} in {tracker.model!r} (and against= goes with policy=, not result=)"
         )
     # The alias must still be where the gate found it (or, gated against something else,
     # where it is now): a promotion made on stale evidence is refused, not applied.
@@ -306,4 +307,4 @@ def _record(
 
 
 def _short(version: ModelVersion) -> str:
-    return version.name or version.id[:12]
+    return version.name or version.short_id

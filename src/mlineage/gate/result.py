@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlineage import _html
+from mlineage._ids import handle
 
 if TYPE_CHECKING:
     from mlineage.gate.policy import GatePolicy
@@ -148,7 +149,7 @@ class GateResult:
     def _label(self, version: str | None, name: str | None) -> str:
         if version is None:
             return "(no version)"
-        return version[:12] + (f" ({name})" if name else "")
+        return handle(version) + (f" ({name})" if name else "")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the verdict, both versions, every rule, and the policy (its hash,

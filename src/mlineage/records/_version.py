@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from mlineage._ids import ID_REGEX, new_id
+from mlineage._ids import ID_REGEX, handle, new_id
 from mlineage.errors import InvalidInput, InvalidRecord, MetricNotFound, NotFound
 from mlineage.records._base import HELD, Record, VersionStatus, held, hold
 from mlineage.records._data import ArtifactRef, DataSnapshot, EnvironmentSnapshot
@@ -384,8 +384,13 @@ class ModelVersion(Record):
 
     @property
     def short_id(self) -> str:
-        """The first 12 hex digits of the id (the millisecond timestamp part)."""
-        return self.id[:12]
+        """The version's handle: the last 8 hex digits of its id (its random part).
+
+        What mlineage prints for a version; it resolves wherever a reference is accepted.
+        ``Tracker.abbrev`` gives the form that is unique in the store (longer only when an
+        older version's id ends with the same 8 digits; see :func:`mlineage._ids.handle`).
+        """
+        return handle(self.id)
 
     def metric(self, name: str) -> float:
         """Return metric ``name``.
@@ -425,13 +430,16 @@ class ModelVersion(Record):
 
     def __str__(self) -> str:
         label = f" {self.name!r}" if self.name else ""
-        return f"ModelVersion({self.short_id}{label}, model={self.model!r}, {self.status.value})"
+        return (
+            f"ModelVersion({self.short_id}{label}, id={self.id}, model={self.model!r}, "
+            f"{self.status.value})"
+        )
 
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in list(self.metrics.items())[:4])
         return (
-            f"<ModelVersion {self.id[:12]}{label} of {self.model!r} "
+            f"<ModelVersion {self.short_id}{label} of {self.model!r} "
             f"{self.created_at:%Y-%m-%d %H:%M:%S} {metrics}>"
         )
 
@@ -441,7 +449,7 @@ class ModelVersion(Record):
         rows = [
             ("id", self.id),
             ("name", self.name or ""),
-            ("parents", ", ".join(p[:12] for p in self.parents) or "(root)"),
+            ("parents", ", ".join(handle(p) for p in self.parents) or "(root)"),
             ("kind", self.kind),
             ("created", f"{self.created_at:%Y-%m-%d %H:%M:%S %Z}"),
             ("model", self.model_path),

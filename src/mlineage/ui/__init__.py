@@ -139,21 +139,25 @@ def serve(
             file=sys.stderr,
         )
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
-    if open:
-        _open_when_started(server, host)
+    _announce_when_started(server, host, open)
     server.run()
 
 
-def _open_when_started(server: Any, host: str) -> None:
+def _announce_when_started(server: Any, host: str, open_it: bool) -> None:
+    """Once listening: print the address (the port chosen when ``port=0``), open a browser
+    when asked."""
     import threading
     import time
 
-    def wait_and_open() -> None:
+    def wait_and_announce() -> None:
         while not server.started and not server.should_exit:
             time.sleep(0.05)
         if server.started:
             port = server.servers[0].sockets[0].getsockname()[1]
             shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-            webbrowser.open(f"http://{shown}:{port}/")
+            address = f"http://{shown}:{port}/"
+            print(f"mlineage ui: serving at {address} (Ctrl-C stops it)", flush=True)
+            if open_it:
+                webbrowser.open(address)
 
-    threading.Thread(target=wait_and_open, daemon=True).start()
+    threading.Thread(target=wait_and_announce, daemon=True).start()
