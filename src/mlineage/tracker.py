@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, overload
 from mlineage import _html, display, refs, views
 from mlineage import aliases as _aliases
 from mlineage import evidence as _evidence
+from mlineage import fingerprints as _fingerprints
 from mlineage._coerce import as_utc, one_of, parse_time
 from mlineage.blame import BlameReport, Direction
 from mlineage.compaction import PACK_RECORDS
@@ -480,14 +481,14 @@ class Tracker:
     # -- views: functions of a tracker, documented where they are defined -------------------
 
     def versions_with_events(self) -> list[str]:
-        """Ids of the versions with events (annotations, status changes, fingerprints,
-        evidence) since they were written."""
+        """Ids of the versions with events since they were written (notes, status, ...)."""
         return list(self._index.versions_with_events())
 
     bisect = views.bisect
     attach_evidence = _evidence.attach_evidence
     evidence = _evidence.evidence
     load_evidence = _evidence.load_evidence
+    record_fingerprint = _fingerprints.record_fingerprint
     gate = _gate.gate
     promote = _gate.promote
     summary_text = display.summary_text

@@ -476,7 +476,11 @@ class DriftLineage:
             if s.previous.dataset.profile is None or s.version.dataset.profile is None:
                 missing += 1
                 continue
-            step = s.drift if s.drift is not None else self.step(s.previous, s.version, params)
+            step = (
+                s.drift
+                if isinstance(s.drift, DriftStep)
+                else self.step(s.previous, s.version, params)
+            )
             if step.report is None or step.score is None:
                 missing += 1
                 continue

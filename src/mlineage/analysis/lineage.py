@@ -389,19 +389,20 @@ class Analysis:
         embed: Callable[[Any], Any] | None = None,
         fingerprint: Fingerprint | None = None,
     ) -> FingerprintEvent:
-        """Record a version's behaviour on ``probe`` after the fact (the version is unchanged).
+        """Deprecated: ``tracker.record_fingerprint`` (recording is a write, not analysis).
 
-        Evaluates the model's callables on the probe set (as :meth:`ProbeSet.evaluate`), or
-        takes a ``fingerprint`` computed elsewhere; stores the probe set (once) and the
-        fingerprint's arrays as blobs, then a :class:`~mlineage.records.FingerprintEvent`.
-
-        Raises
-        ------
-        ReadOnlyError, VersionNotFound
-        InvalidInput
-            Both ``fingerprint`` and callables, or a fingerprint of another probe set.
+        Same arguments and result as :func:`mlineage.fingerprints.record_fingerprint`;
+        warns with a :class:`DeprecationWarning`.
         """
-        return self._behaviour.record(
+        import warnings
+
+        warnings.warn(
+            "tracker.analysis.fingerprint(...) is deprecated: use "
+            "tracker.record_fingerprint(...) (the same arguments; recording is a write)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self._tracker.record_fingerprint(
             ref,
             probe,
             predict=predict,
