@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "blame",
             "lineage",
             "fsck",
+            "lineage_reads",
             "writer",
             "fingerprints",
             "compaction",
@@ -244,6 +245,16 @@ def test_blob_keys_are_built_by_content_addressing_only() -> None:
     for module, path in _modules().items():
         if module != "content":
             assert "blobs/sha256/{" not in path.read_text(encoding="utf-8"), module
+
+
+def test_lineage_analysis_reads_through_its_documented_interface() -> None:
+    # ``tracker._reads`` (mlineage.lineage_reads) is what lineage analysis and the gate may
+    # read; the tracker's index and writer are not theirs to touch (CONTRIBUTING).
+    for folder in ("analysis", "gate"):
+        for path in (ROOT / folder).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            for private in ("._index", "._writer"):
+                assert private not in text, f"{folder}/{path.name} reaches {private}"
 
 
 def test_no_module_is_a_second_facade() -> None:

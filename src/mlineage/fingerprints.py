@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Any
 from mlineage import refs
 from mlineage.content import blob_key_of
 from mlineage.errors import InvalidInput
+from mlineage.lineage_reads import find_probe_blob
 from mlineage.records import FingerprintEvent, FingerprintRef
 
 if TYPE_CHECKING:
-    from mlineage.index import LineageIndex
     from mlineage.refs import Ref
     from mlineage.stats.probes import Fingerprint, ProbeSet
     from mlineage.tracker import Tracker
 
-__all__ = ["Prepared", "find_probe_blob", "prepare", "record_fingerprint"]
+__all__ = ["Prepared", "prepare", "record_fingerprint"]
 
 
 @dataclass(frozen=True)
@@ -105,24 +105,6 @@ def prepare(
         if probe_key is not None:
             probe_blobs[item.probe_hash] = probe_key
     return Prepared(tuple(refs), blobs)
-
-
-def find_probe_blob(index: LineageIndex, probe_hash: str) -> str | None:
-    """Blob key of a stored copy of probe set ``probe_hash``, from any record or event.
-
-    Reads every version record of the lineage: asked only for a fingerprint that does not
-    carry its probe set.
-    """
-    for event in list(index.events.values()):
-        if isinstance(event, FingerprintEvent) and event.fingerprint.probe == probe_hash:
-            key = event.fingerprint.probe_blob
-            if key is not None:
-                return key
-    for version in index.graph.versions():
-        for f in version.fingerprints:
-            if f.probe == probe_hash and f.probe_blob is not None:
-                return f.probe_blob
-    return None
 
 
 def record_fingerprint(

@@ -31,6 +31,7 @@ from mlineage.gate import evaluate as _gate
 from mlineage.graph import LineageGraph
 from mlineage.index import LineageIndex, OnError, list_models
 from mlineage.lineage import Lineage
+from mlineage.lineage_reads import LineageReads
 from mlineage.records import (
     AliasEvent,
     AnnotationEvent,
@@ -120,6 +121,7 @@ class Tracker:
         read = details.read_environment
         self._index = LineageIndex(store, self.model, on_error=on_error, environments=read)
         self._writer = Writer(self._index, self)
+        self._reads = LineageReads(self._index)  # what lineage analysis reads
         self._index.check_marker()
         self._index.refresh()
 
@@ -169,8 +171,7 @@ class Tracker:
     # -- loading and writing ----------------------------------------------------------------
 
     def refresh(self) -> int:
-        """Load what any process wrote since this tracker last looked; return how many
-        versions are new."""
+        """Load what any process wrote since this tracker last looked; return how many are new."""
         return self._index.refresh()
 
     def compact(self, *, merge: bool = True) -> int:
@@ -364,8 +365,7 @@ class Tracker:
         return _aliases.current_aliases(self._index)
 
     def alias_history(self, alias: str) -> list[AliasEvent]:
-        """Every move of ``alias``, in the order they took effect (``AliasNotFound`` if the
-        alias was never set)."""
+        """Every move of ``alias`` in effect order (``AliasNotFound``: never set)."""
         return self._index.alias_moves(alias)
 
     def find_origin(self, system: str, id: str) -> list[ModelVersion]:

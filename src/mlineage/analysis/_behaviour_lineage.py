@@ -62,7 +62,7 @@ class BehaviourLineage:
     def refs(self, ref: Ref) -> list[FingerprintRef]:
         """The version's fingerprints: its record's, then its fingerprint events', oldest first."""
         version = self.version(ref)
-        later = self.tracker._index.version_events.get(version.id, ())
+        later = self.tracker._reads.events_of(version.id)
         return [
             *version.fingerprints,
             *(e.fingerprint for e in later if isinstance(e, FingerprintEvent)),
@@ -105,10 +105,8 @@ class BehaviourLineage:
         return matches[0]
 
     def find_probe_blob(self, probe_hash: str) -> str | None:
-        """Blob key of a stored copy of probe set ``probe_hash`` (see :func:`find_probe_blob`)."""
-        from mlineage.fingerprints import find_probe_blob
-
-        return find_probe_blob(self.tracker._index, probe_hash)
+        """Blob key of a stored copy of probe set ``probe_hash`` (``tracker._reads.probe_blob``)."""
+        return self.tracker._reads.probe_blob(probe_hash)
 
     # -- reading blobs --------------------------------------------------------------------
 

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlineage import refs
 from mlineage.errors import InvalidInput, Untestable
 from mlineage.records import ModelVersion
 
@@ -114,9 +113,9 @@ def bisect(
             f"bisect's test must be callable (a function of a ModelVersion returning True "
             f"for good, False for bad, None to skip), got {_shown(test)}"
         )
-    index = tracker._index
-    good_v, bad_v = refs.get_version(index, good), refs.get_version(index, bad)
-    path = [index.graph.node(i) for i in refs.history_indices(index, bad_v)]
+    reads = tracker._reads
+    good_v, bad_v = reads.version(good), reads.version(bad)
+    path = reads.history_versions(bad_v)
     ids = [v.id for v in path]
     if good_v.id == bad_v.id or good_v.id not in ids:
         raise InvalidInput(
@@ -125,7 +124,7 @@ def bisect(
             "from a good version to a later bad one"
         )
     candidates = path[ids.index(good_v.id) + 1 :]
-    skip_ids = {refs.get_version(index, r).id for r in skip}
+    skip_ids = {reads.version(r).id for r in skip}
     untestable: set[int] = set()
     evaluated: list[tuple[ModelVersion, bool | None]] = []
     skipped: list[ModelVersion] = []

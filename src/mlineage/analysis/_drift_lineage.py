@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlineage import refs
 from mlineage.analysis._drift_cache import DriftCache
 from mlineage.content import BlobCache, read_blob
 from mlineage.errors import (
@@ -411,18 +410,18 @@ class DriftLineage:
     def between(self, a: Ref | None, b: Ref | None, params: dict[str, Any]) -> DriftReport:
         """``tracker.analysis.drift``: see :meth:`mlineage.analysis.lineage.Analysis.drift`."""
         _check(params)
-        index = self.tracker._index
+        reads = self.tracker._reads
         if b is None and a is not None:
             a, b = None, a
         if b is None:
-            latest = index.graph.latest()
+            latest = reads.graph.latest()
             if latest is None:
                 raise InvalidInput(f"model {self.model!r} has no versions to compare")
             current = latest
         else:
-            current = refs.get_version(index, b)
+            current = reads.version(b)
         if a is None:
-            parent = index.graph.first_parent(current.id)
+            parent = reads.graph.first_parent(current.id)
             if parent is None:
                 raise InvalidInput(
                     f"version {current.id[:12]} is a root: it has no parent to compare its "
@@ -430,14 +429,13 @@ class DriftLineage:
                 )
             reference = parent
         else:
-            reference = refs.get_version(index, a)
+            reference = reads.version(a)
         return self.report(reference, current, params)[0]
 
     def along(self, on: Ref | None, params: dict[str, Any], threshold: float) -> DriftAlong:
         """``tracker.analysis.drift_along``."""
         _check(params)
-        index = self.tracker._index
-        history = [index.graph.node(i) for i in refs.history_indices(index, on)]
+        history = self.tracker._reads.history_versions(on)
         profiles: dict[str, DataProfile] = {}
         steps = [self.step(p, v, params, profiles) for p, v in itertools.pairwise(history)]
         found: dict[str, list[EvidenceEvent]] = {}

@@ -217,13 +217,12 @@ class Analysis:
         MetricNotFound
             If no version on the history carries ``metric``.
         """
-        from mlineage import refs
         from mlineage.stats.changepoints import _check_options, _search
 
         _check_options(method, penalty, min_size)
-        index = self._tracker._index
-        history = refs.history_indices(index, on)
-        nodes, values = index.graph.metric_series(history, metric)
+        reads = self._tracker._reads
+        graph = reads.graph
+        nodes, values = graph.metric_series(reads.history(on), metric)
         if len(nodes) == 0:
             raise MetricNotFound(
                 f"no version on the history of {self._tracker.model!r} carries metric {metric!r}"
@@ -235,7 +234,6 @@ class Analysis:
             (start, end, float(values[start:end].mean()))
             for start, end in itertools.pairwise(bounds)
         ]
-        graph = index.graph
         return ChangePoints(
             metric=metric,
             versions=[graph.node(i) for i in nodes],
@@ -354,16 +352,11 @@ class Analysis:
         and ``report.drift_correlation()`` (Spearman's rho between per-step drift and how
         much worse each step made the metric) only when called.
         """
-        from mlineage import refs
-        from mlineage.blame import blame_report
-
         tracker = self._tracker
-        history = refs.history_indices(tracker._index, on)
         drift = self._drift
         params = {"alpha": 0.05, "correction": "bonferroni", "drift_share": 0.5}
-        report = blame_report(
-            tracker._index,
-            history,
+        report = tracker._reads.blame_report(
+            on,
             metric,
             direction,
             tracker.diff,
