@@ -241,6 +241,17 @@ def test_statistics_know_nothing_of_trackers_or_stores() -> None:
             assert {t.split(".")[0] for t in targets} <= {"stats", "errors", "content", "hashing"}
 
 
+def test_no_underscore_name_of_the_statistics_crosses_a_module() -> None:
+    # One public module per family; private modules share helpers under public names.
+    for path in ROOT.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "mlineage.stats"
+            ):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert private == [], f"{path.relative_to(ROOT)} imports {private}"
+
+
 def test_blob_keys_are_built_by_content_addressing_only() -> None:
     for module, path in _modules().items():
         if module != "content":

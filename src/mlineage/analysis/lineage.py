@@ -217,9 +217,9 @@ class Analysis:
         MetricNotFound
             If no version on the history carries ``metric``.
         """
-        from mlineage.stats.changepoints import _check_options, _search
+        from mlineage.stats._changepoints import check_options, search_change_points
 
-        _check_options(method, penalty, min_size)
+        check_options(method, penalty, min_size)
         reads = self._tracker._reads
         graph = reads.graph
         nodes, values = graph.metric_series(reads.history(on), metric)
@@ -228,7 +228,7 @@ class Analysis:
                 f"no version on the history of {self._tracker.model!r} carries metric {metric!r}"
             )
         given = None if penalty is None else float(penalty)
-        points, pen = _search(values, method, given, int(min_size), 1)
+        points, pen = search_change_points(values, method, given, int(min_size), 1)
         bounds = [0, *points, len(values)]
         segments = [
             (start, end, float(values[start:end].mean()))

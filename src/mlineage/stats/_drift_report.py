@@ -15,13 +15,13 @@ from mlineage.stats._chi2 import benjamini_hochberg, bonferroni, chi2_contingenc
 from mlineage.stats._columns import ColumnProfile
 from mlineage.stats._data_profile import DataProfile
 from mlineage.stats._distances import (
-    _bin_counts,
-    _psi_edges,
+    bin_counts,
     js_distance,
+    psi_edges,
     psi_from_counts,
     wasserstein,
 )
-from mlineage.stats._ks import KSResult, _ks_statistic_sorted, kolmogorov_pvalue, ks_pvalue
+from mlineage.stats._ks import KSResult, kolmogorov_pvalue, ks_pvalue, ks_statistic_sorted
 from mlineage.stats._moments import scale_of
 from mlineage.stats._sketch import (
     OTHER,
@@ -501,12 +501,12 @@ def _compare_numeric(a: ColumnProfile, b: ColumnProfile, psi_bins: int) -> Featu
     k = scale_of(max(abs(v) for v in (a.min, a.max, b.min, b.max) if v is not None))
     if a.is_exact and b.is_exact:
         va, vb = a.values, b.values
-        ks = ks_pvalue(_ks_statistic_sorted(va, vb), va.size, vb.size)
+        ks = ks_pvalue(ks_statistic_sorted(va, vb), va.size, vb.size)
         sa, sb = (va, vb) if k == 0 else (np.ldexp(va, -k), np.ldexp(vb, -k))
         w1 = wasserstein(sa, sb)
         std = float(np.std(sa))
-        edges = _psi_edges(sa, psi_bins)
-        ref_counts, cur_counts = _bin_counts(sa, edges), _bin_counts(sb, edges)
+        edges = psi_edges(sa, psi_bins)
+        ref_counts, cur_counts = bin_counts(sa, edges), bin_counts(sb, edges)
         method, bound = "exact", 0.0
     else:
         points = np.union1d(a.support(), b.support())
