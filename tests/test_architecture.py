@@ -17,7 +17,7 @@ ROOT = Path(__file__).parents[1] / "src" / "mlineage"
 #: The layers, bottom to top: a module may import its own layer and the ones below it.
 #: Each entry names modules or packages (``"stats"`` is ``mlineage.stats`` and below).
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("errors", "_ids", "_text", "_progress", "_keys", "content")),
+    ("base", ("errors", "_ids", "_text", "_progress", "_optional", "_keys", "content")),
     ("hashing", ("hashing",)),
     ("statistics", ("stats",)),
     ("storage", ("storage", "testing")),
@@ -238,7 +238,13 @@ def test_reserved_packages_import_only_what_they_may(package: str) -> None:
 def test_statistics_know_nothing_of_trackers_or_stores() -> None:
     for module, targets in _imports().items():
         if module == "stats" or module.startswith("stats."):
-            assert {t.split(".")[0] for t in targets} <= {"stats", "errors", "content", "hashing"}
+            assert {t.split(".")[0] for t in targets} <= {
+                "stats",
+                "errors",
+                "_optional",
+                "content",
+                "hashing",
+            }
 
 
 def test_no_underscore_name_of_the_statistics_crosses_a_module() -> None:

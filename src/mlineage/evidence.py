@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlineage import _html, refs
+from mlineage import _optional as optional
 from mlineage._coerce import coerce_small
 from mlineage.codec import parse_json
 from mlineage.content import blob_key_of, read_blob
@@ -24,7 +25,6 @@ from mlineage.errors import (
     CorruptRecord,
     EvidenceNotFound,
     InvalidInput,
-    MissingDependency,
     NotFound,
     PayloadTooLarge,
 )
@@ -380,12 +380,7 @@ class EvidenceTable:
         MissingDependency
             If pandas is not installed.
         """
-        try:
-            import pandas as pd  # type: ignore[import-untyped]  # optional, imported here
-        except ImportError as exc:
-            raise MissingDependency(
-                "EvidenceTable.to_pandas() needs pandas: pip install 'mlineage[data]'"
-            ) from exc
+        pd = optional.pandas("EvidenceTable.to_pandas()")
         base = ["version", "version_name", "kind", "created_at", "tool", "tool_version"]
         base += ["payload", "payload_size"]
         keys = sorted({k for e in self.events for k in e.summary})

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mlineage import _optional as optional
 from mlineage.errors import InvalidInput, MissingDependency
 
 if TYPE_CHECKING:
@@ -110,13 +111,7 @@ def to_pandas(tracker: Tracker) -> Any:
     >>> df[["kind", "metric.accuracy", "hp.opt.lr"]].values.tolist()
     [['initial', 0.9, 0.1]]
     """
-    try:
-        # Imported here: pandas is optional and `import mlineage` stays light.
-        import pandas as pd  # type: ignore[import-untyped]
-    except ImportError as exc:
-        raise MissingDependency(
-            "tracker.to_pandas() needs pandas, which is not installed; run: pip install pandas"
-        ) from exc
+    pd = optional.pandas("tracker.to_pandas()")
     import numpy as np
 
     graph = tracker.graph

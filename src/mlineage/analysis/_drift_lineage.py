@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mlineage import _optional as optional
 from mlineage.analysis._drift_cache import DriftCache
 from mlineage.content import BlobCache, read_blob
 from mlineage.errors import (
     CorruptRecord,
     HashMismatch,
     InvalidInput,
-    MissingDependency,
     NotFound,
     ProfileNotFound,
 )
@@ -228,12 +228,7 @@ class DriftAlong:
         MissingDependency
             pandas is not installed (``pip install 'mlineage[data]'``).
         """
-        try:
-            import pandas as pd
-        except ImportError:
-            raise MissingDependency(
-                "DriftAlong.to_pandas needs pandas; pip install 'mlineage[data]'"
-            ) from None
+        pd = optional.pandas("DriftAlong.to_pandas()")
         return pd.DataFrame(
             [
                 {

@@ -11,10 +11,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from mlineage import _optional as optional
 from mlineage.errors import MetricNotFound
 from mlineage.records import FingerprintEvent, FingerprintRef, ModelVersion
 
@@ -106,14 +107,7 @@ class ChangePoints:
         MissingDependency
             If pandas is not installed.
         """
-        try:
-            import pandas as pd  # type: ignore[import-untyped]  # optional, imported here
-        except ImportError as exc:
-            from mlineage.errors import MissingDependency
-
-            raise MissingDependency(
-                "ChangePoints.to_pandas() needs pandas: pip install 'mlineage[data]'"
-            ) from exc
+        pd = optional.pandas("ChangePoints.to_pandas()")
         rows = [{**c, "delta": c["after"] - c["before"]} for c in self.to_dict()["changes"]]
         columns = ["version", "name", "position", "before", "after", "delta"]
         return pd.DataFrame(rows, columns=columns).set_index("version")
@@ -372,20 +366,12 @@ class Analysis:
 
         return BehaviourLineage(self._tracker)
 
-    def fingerprint(
-        self,
-        ref: Ref,
-        probe: ProbeSet,
-        *,
-        predict: Callable[[Any], Any] | None = None,
-        predict_proba: Callable[[Any], Any] | None = None,
-        embed: Callable[[Any], Any] | None = None,
-        fingerprint: Fingerprint | None = None,
-    ) -> FingerprintEvent:
+    def fingerprint(self, ref: Ref, probe: ProbeSet, **options: Any) -> FingerprintEvent:
         """Deprecated: ``tracker.record_fingerprint`` (recording is a write, not analysis).
 
-        Same arguments and result as :func:`mlineage.fingerprints.record_fingerprint`;
-        warns with a :class:`DeprecationWarning`.
+        Same arguments (``predict=``, ``predict_proba=``, ``embed=``, ``fingerprint=``) and
+        result as :func:`mlineage.fingerprints.record_fingerprint`; warns with a
+        :class:`DeprecationWarning`.
         """
         import warnings
 
@@ -395,14 +381,7 @@ class Analysis:
             DeprecationWarning,
             stacklevel=2,
         )
-        return self._tracker.record_fingerprint(
-            ref,
-            probe,
-            predict=predict,
-            predict_proba=predict_proba,
-            embed=embed,
-            fingerprint=fingerprint,
-        )
+        return self._tracker.record_fingerprint(ref, probe, **options)
 
     def fingerprints(self, ref: Ref) -> list[FingerprintRef]:
         """A version's fingerprints: those logged with it, then those recorded later."""

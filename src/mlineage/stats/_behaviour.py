@@ -184,22 +184,12 @@ def positive_flip_rate(y_true: npt.ArrayLike, old: npt.ArrayLike, new: npt.Array
     ``mean(old != y_true and new == y_true)``, the counterpart of
     :func:`negative_flip_rate` (Yan et al., CVPR 2021).
 
-    Parameters
-    ----------
-    y_true : array_like of shape (n,)
-        True labels.
-    old, new : array_like of shape (n,)
-        Predicted labels of the two models.
+    Takes the inputs and raises the errors of :func:`negative_flip_rate`; returns a
+    float in [0, 1].
 
-    Returns
-    -------
-    float
-        In [0, 1].
-
-    Raises
-    ------
-    InvalidInput
-        Not 1-D, different lengths, empty, ``nan``, or numbers against text.
+    See Also
+    --------
+    negative_flip_rate : the parameters, and the flip the other way.
 
     Examples
     --------
@@ -222,22 +212,12 @@ def backward_trust_compatibility(
     When the old model got no example right, nothing could break: the result is ``1.0``
     (the negative flip rate is then ``0.0``). Check the old accuracy when that matters.
 
-    Parameters
-    ----------
-    y_true : array_like of shape (n,)
-        True labels.
-    old, new : array_like of shape (n,)
-        Predicted labels of the two models.
+    Takes the inputs and raises the errors of :func:`negative_flip_rate`; returns a
+    float in [0, 1].
 
-    Returns
-    -------
-    float
-        In [0, 1].
-
-    Raises
-    ------
-    InvalidInput
-        Not 1-D, different lengths, empty, ``nan``, or numbers against text.
+    See Also
+    --------
+    negative_flip_rate : the parameters, and the flip the other way.
 
     Examples
     --------

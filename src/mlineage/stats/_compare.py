@@ -5,7 +5,6 @@ Public from :mod:`mlineage.analysis` and :mod:`mlineage.stats.probes`.
 
 from __future__ import annotations
 
-import importlib
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -13,6 +12,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from mlineage import _optional as optional
 from mlineage.errors import InvalidInput
 from mlineage.stats._arrays import Array, group_key
 from mlineage.stats._behaviour import (
@@ -206,15 +206,7 @@ class BehaviorDiff:
         >>> diff.to_pandas().index.tolist()  # doctest: +SKIP
         ['b', 'a']
         """
-        try:
-            # pandas is optional and heavy: imported only when a table is asked for.
-            pd = importlib.import_module("pandas")
-        except ImportError as exc:
-            from mlineage.errors import MissingDependency
-
-            raise MissingDependency(
-                "BehaviorDiff.to_pandas needs pandas: pip install 'mlineage[data]'"
-            ) from exc
+        pd = optional.pandas("BehaviorDiff.to_pandas()")
         columns = list(GroupChange("", 0, 0.0).to_dict())
         frame = pd.DataFrame([g.to_dict() for g in self.groups], columns=columns)
         return frame.set_index("group")

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from mlineage.errors import CorruptRecord, InvalidInput, MissingDependency
+from mlineage import _optional as optional
+from mlineage.errors import CorruptRecord, InvalidInput
 from mlineage.stats._chi2 import benjamini_hochberg, bonferroni, chi2_contingency
 from mlineage.stats._columns import ColumnProfile
 from mlineage.stats._data_profile import DataProfile
@@ -266,12 +267,7 @@ class DriftReport:
         MissingDependency
             pandas is not installed (``pip install 'mlineage[data]'``).
         """
-        try:
-            import pandas as pd
-        except ImportError:
-            raise MissingDependency(
-                "DriftReport.to_pandas needs pandas; pip install 'mlineage[data]'"
-            ) from None
+        pd = optional.pandas("DriftReport.to_pandas()")
         rows = [{"role": "feature", **f.to_dict()} for f in self.features]
         if self.label is not None:
             rows.append({"role": "label", **self.label.to_dict()})

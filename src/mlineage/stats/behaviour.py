@@ -16,24 +16,9 @@ collects them with the edge-case conventions:
   break"), the same vacuous answer the negative flip rate gives (``0.0``).
 """
 
-from mlineage.stats._behaviour import (
-    GroupChange,
-    GroupMetrics,
-    backward_trust_compatibility,
-    churn,
-    group_flip_rates,
-    group_metrics,
-    negative_flip_rate,
-    positive_flip_rate,
-)
+import mlineage.stats._behaviour as _behaviour
+from mlineage.stats._behaviour import *  # noqa: F403
+from mlineage.stats._behaviour import GroupLabel as GroupLabel
 
-__all__ = [
-    "GroupChange",
-    "GroupMetrics",
-    "backward_trust_compatibility",
-    "churn",
-    "group_flip_rates",
-    "group_metrics",
-    "negative_flip_rate",
-    "positive_flip_rate",
-]
+__all__: list[str] = []
+__all__ += _behaviour.__all__

@@ -30,14 +30,8 @@ point in more than 95 % of series; a random walk, whose wander at the batch scal
 penalty, gives a handful (its largest excursions) instead of one per few steps.
 """
 
-from mlineage.stats._changepoints import (
-    change_points,
-    default_penalty,
-    robust_z,
-)
+import mlineage.stats._changepoints as _changepoints
+from mlineage.stats._changepoints import *  # noqa: F403
 
-__all__ = [
-    "change_points",
-    "default_penalty",
-    "robust_z",
-]
+__all__: list[str] = []
+__all__ += _changepoints.__all__

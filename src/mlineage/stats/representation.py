@@ -15,18 +15,8 @@ named on each function; docs/behaviour.md collects them with the edge-case conve
   no re-initialisation); CKA and Procrustes do not need that.
 """
 
-from mlineage.stats._representation import (
-    linear_cka,
-    mean_embedding_cosine,
-    minibatch_cka,
-    procrustes_distance,
-    rbf_cka,
-)
+import mlineage.stats._representation as _representation
+from mlineage.stats._representation import *  # noqa: F403
 
-__all__ = [
-    "linear_cka",
-    "mean_embedding_cosine",
-    "minibatch_cka",
-    "procrustes_distance",
-    "rbf_cka",
-]
+__all__: list[str] = []
+__all__ += _representation.__all__
