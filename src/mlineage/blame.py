@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from mlineage import _html
+import mlineage.views.html as _html
 from mlineage.diff import VersionDiff
 from mlineage.errors import InvalidInput
 from mlineage.records import ModelVersion

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlineage import _html, refs
+import mlineage.views.html as _html
 from mlineage import _optional as optional
+from mlineage import refs
 from mlineage._coerce import coerce_small
 from mlineage.codec import parse_json
 from mlineage.content import blob_key_of, read_blob

@@ -17,10 +17,12 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, overload
 
-from mlineage import _html, display, refs, views
+import mlineage.views.html as _html
+from mlineage import _tracker_views as _views
 from mlineage import aliases as _aliases
 from mlineage import evidence as _evidence
 from mlineage import fingerprints as _fingerprints
+from mlineage import refs
 from mlineage._coerce import as_utc, one_of, parse_time
 from mlineage.blame import BlameReport, Direction
 from mlineage.compaction import PACK_RECORDS
@@ -225,10 +227,8 @@ class Tracker:
         return logger.version
 
     def annotate(self, ref: Ref, *, notes: str = "", tags: Iterable[str] = ()) -> AnnotationEvent:
-        """Attach a note and/or tags to a version after the fact; return the stored event.
-
-        The version itself is unchanged (a version is never rewritten).
-        """
+        """Attach a note and/or tags to a version after the fact (the version is unchanged);
+        return the stored event."""
         return self._writer.annotate(ref, notes, tags)
 
     def set_alias(
@@ -478,22 +478,21 @@ class Tracker:
     def __repr__(self) -> str:
         return f"Tracker({self.model!r}, storage={self.store.uri!r}, versions={len(self)})"
 
-    # -- views: functions of a tracker, documented where they are defined -------------------
-
+    # -- functions of a tracker, documented where they are defined ---------------------------
     def versions_with_events(self) -> list[str]:
         """Ids of the versions with events since they were written (notes, status, ...)."""
         return list(self._index.versions_with_events())
 
-    bisect = views.bisect
+    bisect = _views.bisect
     attach_evidence = _evidence.attach_evidence
     evidence = _evidence.evidence
     load_evidence = _evidence.load_evidence
     record_fingerprint = _fingerprints.record_fingerprint
     gate = _gate.gate
     promote = _gate.promote
-    summary_text = display.summary_text
-    summary = display.summary
-    report = views.write_report
-    to_pandas = views.to_pandas
-    plot = views.plot
+    summary_text = _views.summary_text
+    summary = _views.summary
+    report = _views.report
+    to_pandas = _views.to_pandas
+    plot = _views.plot
     _repr_html_ = _html.tracker_html

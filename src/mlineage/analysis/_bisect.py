@@ -105,9 +105,30 @@ class BisectResult:
 
 
 def bisect(
-    tracker: Tracker, good: Ref, bad: Ref, test: Test, skip: Iterable[Ref] = ()
+    tracker: Tracker, good: Ref, bad: Ref, test: Test, *, skip: Iterable[Ref] = ()
 ) -> BisectResult:
-    """``tracker.bisect``: see :meth:`mlineage.Tracker.bisect`."""
+    """The first bad version on the first-parent path from ``good`` to ``bad``
+    (``tracker.bisect``).
+
+    A binary search like ``git bisect``: ``test(version)`` returns True when the version
+    is good, False when bad, None (or raises ``mlineage.analysis.Untestable``) to skip
+    it, as are the versions in ``skip``; at most ``ceil(log2 n)`` tests without skips.
+    See docs/analysis.md.
+
+    Returns
+    -------
+    BisectResult
+        The first bad version, the versions tested with their outcomes, the skipped ones,
+        and whether skips left the answer ambiguous.
+
+    Raises
+    ------
+    InvalidInput
+        ``test`` is not callable (raised before any evaluation); ``good`` is not a
+        first-parent ancestor of ``bad``; ``test`` returned something other than a bool,
+        a numpy bool or None (the message names the value and its type: the string
+        ``"False"`` or an exit code is not read by its truthiness).
+    """
     if not callable(test):
         raise InvalidInput(
             f"bisect's test must be callable (a function of a ModelVersion returning True "

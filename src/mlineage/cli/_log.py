@@ -11,8 +11,8 @@ import click
 from mlineage.cli._common import command, complete_models, open_tracker, print_json
 
 if TYPE_CHECKING:
-    from mlineage.display import GraphRow
     from mlineage.tracker import Tracker
+    from mlineage.views.text import GraphRow
 
 #: Lane colours on a terminal, by lane number (as git cycles them).
 _LANE_COLOURS = ("red", "green", "yellow", "blue", "magenta", "cyan")
@@ -82,7 +82,7 @@ def log(
     parent, `/` a branch joining the line it started from. Colour only on a terminal.
     --json gives the rows with their lane and graph characters.
     """
-    from mlineage.display import graph_rows
+    from mlineage.views.text import graph_rows
 
     tracker = open_tracker(model, store)
     graph = tracker.graph

@@ -8,7 +8,7 @@ function that needs it, and a missing one raises
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlineage import _optional as optional
@@ -20,9 +20,7 @@ if TYPE_CHECKING:
 
     from matplotlib.axes import Axes
 
-    from mlineage.analysis._bisect import BisectResult
     from mlineage.blame import Direction
-    from mlineage.records import ModelVersion
     from mlineage.refs import Ref
     from mlineage.tracker import Tracker
 
@@ -256,7 +254,7 @@ def plot(
             "run: pip install 'mlineage[plot]'"
         ) from exc
     from mlineage.errors import MetricNotFound
-    from mlineage.report._data import bad_direction
+    from mlineage.views.report._data import bad_direction
 
     if direction is None:
         direction = bad_direction(metric)
@@ -297,21 +295,15 @@ def plot(
     return ax
 
 
-def write_report(
-    tracker: Tracker,
-    path: str | os.PathLike[str],
-    *,
-    title: str | None = None,
-    metric: str | None = None,
-    analyses: Mapping[str, Any] | None = None,
-) -> Path:
+def write_report(tracker: Tracker, path: str | os.PathLike[str], **options: Any) -> Path:
     """Write the offline HTML lineage report of ``tracker`` (``tracker.report(path)``).
 
-    The same as :func:`mlineage.report.write_report`, which documents the parameters,
-    the page and the errors; ``mlineage.report`` is imported on first use. Without
-    ``analyses``, the report shows what the store holds: the change points of every
-    metric, the data drift of every step whose versions have profiles, and the behaviour
-    shifts of every step whose versions share a probe set's fingerprints.
+    The same as :func:`mlineage.report.write_report`, which documents the parameters
+    (``title``, ``metric``, ``analyses``), the page and the errors; it is imported on
+    first use. Without ``analyses``, the report shows what the store holds: the change
+    points of every metric, the data drift of every step whose versions have profiles,
+    and the behaviour shifts of every step whose versions share a probe set's
+    fingerprints.
 
     Returns
     -------
@@ -322,45 +314,10 @@ def write_report(
     --------
     ``tracker.report("lineage.html", metric="accuracy")``, then open ``lineage.html``.
     """
-    from mlineage.report import write_report as write  # imported when first used
+    from mlineage.views.report import write_report as write  # imported when first used
 
-    if analyses is None:
-        from mlineage.analysis._report_rows import collect
+    if options.get("analyses") is None:
+        from mlineage.views.rows import collect
 
-        analyses = collect(tracker)
-    return write(tracker, path, title=title, metric=metric, analyses=analyses)
-
-
-def bisect(
-    tracker: Tracker,
-    good: Ref,
-    bad: Ref,
-    test: Callable[[ModelVersion], bool | None],
-    *,
-    skip: Iterable[Ref] = (),
-) -> BisectResult:
-    """The first bad version on the first-parent path from ``good`` to ``bad``
-    (``tracker.bisect``).
-
-    A binary search like ``git bisect``: ``test(version)`` returns True when the version
-    is good, False when bad, None (or raises ``mlineage.analysis.Untestable``) to skip
-    it, as are the versions in ``skip``; at most ``ceil(log2 n)`` tests without skips.
-    See docs/analysis.md.
-
-    Returns
-    -------
-    BisectResult
-        The first bad version, the versions tested with their outcomes, the skipped ones,
-        and whether skips left the answer ambiguous.
-
-    Raises
-    ------
-    InvalidInput
-        ``test`` is not callable (raised before any evaluation); ``good`` is not a
-        first-parent ancestor of ``bad``; ``test`` returned something other than a bool,
-        a numpy bool or None (the message names the value and its type: the string
-        ``"False"`` or an exit code is not read by its truthiness).
-    """
-    from mlineage.analysis._bisect import bisect as search  # numpy: imported on first use
-
-    return search(tracker, good, bad, test, skip)
+        options["analyses"] = collect(tracker)
+    return write(tracker, path, **options)
