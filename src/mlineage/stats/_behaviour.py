@@ -184,8 +184,7 @@ def positive_flip_rate(y_true: npt.ArrayLike, old: npt.ArrayLike, new: npt.Array
     ``mean(old != y_true and new == y_true)``, the counterpart of
     :func:`negative_flip_rate` (Yan et al., CVPR 2021).
 
-    Takes the inputs and raises the errors of :func:`negative_flip_rate`; returns a
-    float in [0, 1].
+    Inputs, errors and range as :func:`negative_flip_rate`.
 
     See Also
     --------
@@ -212,12 +211,11 @@ def backward_trust_compatibility(
     When the old model got no example right, nothing could break: the result is ``1.0``
     (the negative flip rate is then ``0.0``). Check the old accuracy when that matters.
 
-    Takes the inputs and raises the errors of :func:`negative_flip_rate`; returns a
-    float in [0, 1].
+    Inputs, errors and range (a float in [0, 1]) as :func:`negative_flip_rate`.
 
     See Also
     --------
-    negative_flip_rate : the parameters, and the flip the other way.
+    negative_flip_rate, positive_flip_rate
 
     Examples
     --------
