@@ -30,9 +30,9 @@ import mlineage as ml
 from mlineage import codec
 from mlineage._ids import new_id
 from mlineage._keys import pack_key
-from mlineage.display import graph_rows
 from mlineage.storage import LocalStore
 from mlineage.tracker import PACK_RECORDS
+from mlineage.views.text import graph_rows
 
 
 def write_packed(root: Path, count: int) -> None:

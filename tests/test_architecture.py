@@ -17,7 +17,7 @@ ROOT = Path(__file__).parents[1] / "src" / "mlineage"
 #: The layers, bottom to top: a module may import its own layer and the ones below it.
 #: Each entry names modules or packages (``"stats"`` is ``mlineage.stats`` and below).
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("errors", "_ids", "_text", "_tables", "_progress", "_keys", "content")),
+    ("base", ("errors", "_ids", "_text", "_tables", "_progress", "_optional", "_keys", "content")),
     ("hashing", ("hashing",)),
     ("statistics", ("stats",)),
     ("storage", ("storage", "testing")),
@@ -28,14 +28,16 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     (
         "queries and write path",
         (
-            "_html",
+            "views.html",
             "diff",
             "checkout",
             "details",
             "blame",
             "lineage",
             "fsck",
+            "lineage_reads",
             "writer",
+            "fingerprints",
             "compaction",
             "aliases",
             "evidence",
@@ -43,25 +45,27 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ),
     ("lineage analysis", ("analysis",)),
     ("promotion gate", ("gate",)),
+    ("the facade's lazy methods", ("_tracker_views",)),
     ("facade", ("tracker", "core")),
     ("connectors", ("connectors",)),
-    # The web UI sits under the command line that serves it; what it may import (the
-    # public API and presentation) is RESERVED["ui"] below.
+    ("presentation", ("views", "_old_paths", "demo", "__init__")),
+    # The web UI sits on presentation and under the command line that serves it; what it
+    # may import (the public API and presentation) is RESERVED["ui"] below.
     ("web ui", ("ui",)),
-    ("presentation", ("display", "views", "report", "demo", "cli", "__main__", "__init__")),
+    ("command line", ("cli", "__main__")),
 ]
 
 #: Upward arrows still in the tree, each with why it exists; removing one is progress
 #: (and then its entry must go: a stale entry fails the test). ROADMAP.md, "issue 17".
 ALLOWED_UPWARD: dict[tuple[str, str], str] = {
     # lineage analysis and the facade: type hints of functions of a tracker
-    ("analysis._behaviour_lineage", "tracker"): "type hints; reaches tracker._writer",
+    ("analysis._behaviour_lineage", "tracker"): "type hints of a function of a tracker",
     ("analysis._bisect", "tracker"): "type hints of a function of a tracker",
     ("analysis._drift_lineage", "tracker"): "type hints of a function of a tracker",
-    ("analysis._report_rows", "tracker"): "type hints; moves to presentation",
     ("analysis.lineage", "tracker"): "type hints of tracker.analysis",
     ("lineage", "tracker"): "type hints of Lineage (tracker.lineage)",
     ("evidence", "tracker"): "type hints of a function of a tracker",
+    ("fingerprints", "tracker"): "type hints of a function of a tracker",
     # DataSnapshot's doors to the engines, imported only when called
     ("records._data", "engines.objects"): "DataSnapshot.from_uri (in the function)",
     ("records._data", "engines.spark"): "DataSnapshot.from_spark (in the function)",
@@ -70,19 +74,18 @@ ALLOWED_UPWARD: dict[tuple[str, str], str] = {
     ("gate._measure", "tracker"): "type hints of a function of a tracker",
     ("gate.evaluate", "tracker"): "type hints of gate() and promote()",
     ("gate.evaluate", "__init__"): "mlineage.__version__ on each verdict",
-    # the write path and blame still call lineage analysis
-    ("writer", "analysis._behaviour_lineage"): "fingerprints recorded after the fact",
-    ("blame", "analysis._drift_lineage"): "type hints of blame_report's drift",
-    # the facade imports presentation
-    ("tracker", "display"): "Tracker's text summaries",
-    ("tracker", "views"): "Tracker.bisect, summary and report delegate to views",
+    # the facade's presentation methods import presentation inside the call (and for
+    # type hints); the test below checks that none of these runs at import time
+    ("_tracker_views", "tracker"): "type hints of functions of a tracker",
+    ("_tracker_views", "views.text"): "Tracker.summary and summary_text, in the call",
+    ("_tracker_views", "views.frames"): "Tracker.to_pandas, plot and report, in the call",
 }
 
 #: What these packages may import, whatever their layer. ``mlineage.connectors`` imports
 #: the public API only; the ``ui`` server reuses presentation and the public API.
 RESERVED: dict[str, tuple[str, ...]] = {
     "connectors": ("__init__", "errors", "records", "analysis", "storage", "connectors"),
-    "ui": ("__init__", "errors", "records", "tracker", "display", "views", "report", "ui"),
+    "ui": ("__init__", "errors", "records", "tracker", "views", "ui"),
 }
 
 
@@ -210,6 +213,18 @@ def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
+def test_the_facade_imports_presentation_only_inside_its_methods() -> None:
+    # ``import mlineage`` must not import presentation: the facade's arrows up are
+    # function-level imports (or type hints under ``if TYPE_CHECKING:``).
+    modules = _modules()
+    for module in ("tracker", "_tracker_views"):
+        path = modules[module]
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            targets = _targets(module, path, node, modules)
+            up = {t for t in targets if _layer(t) > _layer(module)}
+            assert up == set(), f"mlineage.{module} imports {up} when imported"
+
+
 def test_no_import_circles_once_the_allowed_upward_arrows_are_gone() -> None:
     graph = _imports()
     for module, target in ALLOWED_UPWARD:
@@ -239,14 +254,41 @@ def test_reserved_packages_import_only_what_they_may(package: str) -> None:
 def test_statistics_know_nothing_of_trackers_or_stores() -> None:
     for module, targets in _imports().items():
         if module == "stats" or module.startswith("stats."):
-            allowed = {"stats", "errors", "content", "hashing", "_tables"}  # _tables: HTML cells
-            assert {t.split(".")[0] for t in targets} <= allowed
+            assert {t.split(".")[0] for t in targets} <= {
+                "stats",
+                "errors",
+                "_optional",
+                "content",
+                "hashing",
+                "_tables",  # HTML cells
+            }
+
+
+def test_no_underscore_name_of_the_statistics_crosses_a_module() -> None:
+    # One public module per family; private modules share helpers under public names.
+    for path in ROOT.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "mlineage.stats"
+            ):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert private == [], f"{path.relative_to(ROOT)} imports {private}"
 
 
 def test_blob_keys_are_built_by_content_addressing_only() -> None:
     for module, path in _modules().items():
         if module != "content":
             assert "blobs/sha256/{" not in path.read_text(encoding="utf-8"), module
+
+
+def test_lineage_analysis_reads_through_its_documented_interface() -> None:
+    # ``tracker._reads`` (mlineage.lineage_reads) is what lineage analysis and the gate may
+    # read; the tracker's index and writer are not theirs to touch (CONTRIBUTING).
+    for folder in ("analysis", "gate"):
+        for path in (ROOT / folder).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            for private in ("._index", "._writer"):
+                assert private not in text, f"{folder}/{path.name} reaches {private}"
 
 
 def test_no_module_is_a_second_facade() -> None:

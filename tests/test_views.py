@@ -13,14 +13,16 @@ from pathlib import Path
 import pytest
 
 import mlineage as ml
-from mlineage import _tables, display, views
+from mlineage import _tables, views
+from mlineage.views import frames
+from mlineage.views import text as text_views
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 XSS = "<img src=x onerror=alert(1)>"
 _stores = itertools.count()
 
 
-@pytest.mark.parametrize("module", [views, _tables, display])  # _html's table: _tables
+@pytest.mark.parametrize("module", [frames, text_views, _tables])  # views.html: _tables
 def test_docstring_examples_run(module: object) -> None:
     pytest.importorskip("matplotlib").use("Agg")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
@@ -168,3 +170,24 @@ def test_versions_with_events(tracker: ml.Tracker) -> None:
         tracker.get_version("v2").id,
         tracker.get_version("v0").id,
     }
+
+
+def test_old_presentation_paths_still_import() -> None:
+    import importlib
+    import sys
+
+    from mlineage.views import report
+
+    sys.modules.pop("mlineage.display", None)
+    with pytest.warns(DeprecationWarning, match="mlineage.views.text"):
+        display = importlib.import_module("mlineage.display")
+    assert display is text_views and display.graph_rows is text_views.graph_rows
+    # mlineage.report stays the documented path: the same package and modules, no warning.
+    import mlineage.report._data
+
+    import mlineage.report
+
+    assert mlineage.report is report and mlineage.report.write_report is report.write_report
+    assert mlineage.report._data is importlib.import_module("mlineage.views.report._data")
+    with pytest.warns(DeprecationWarning, match="tracker.bisect"):
+        assert callable(views.bisect)

@@ -13,9 +13,9 @@ import functools
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from mlineage import _html
+import mlineage.views.html as _html
 from mlineage.diff import VersionDiff
 from mlineage.errors import InvalidInput
 from mlineage.records import ModelVersion
@@ -23,11 +23,36 @@ from mlineage.records import ModelVersion
 if TYPE_CHECKING:
     import numpy as np
 
-    from mlineage.analysis._drift_lineage import DriftCorrelation, DriftStep
     from mlineage.index import LineageIndex
 
+
+class StepDrift(Protocol):
+    """What blame needs of a step's data drift (lineage analysis's ``DriftStep`` is one)."""
+
+    def summary(self, n: int = 3) -> str:
+        """One line: the top drifted features, or why there is no drift."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+
+
+class StepDriftCorrelation(Protocol):
+    """Drift against metric harm over a report's steps (``DriftCorrelation`` is one)."""
+
+    @property
+    def rho(self) -> float | None:
+        """Spearman's rho, or None when too few steps have drift."""
+
+    @property
+    def n(self) -> int:
+        """Steps with drift that entered the correlation."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+
+
 #: ``drift_of(previous, version)``: the data drift of a step (``tracker.analysis.blame``).
-DriftOf = Callable[[ModelVersion, ModelVersion], "DriftStep"]
+DriftOf = Callable[[ModelVersion, ModelVersion], StepDrift]
 
 __all__ = [
     "BlameReport",
@@ -124,7 +149,7 @@ class BlameStep:
         return None if self.explain is None else self.explain(self.previous, self.version)
 
     @functools.cached_property
-    def drift(self) -> DriftStep | None:
+    def drift(self) -> StepDrift | None:
         """The data drift of this step (None unless the report was made with drift)."""
         return None if self.drift_of is None else self.drift_of(self.previous, self.version)
 
@@ -167,11 +192,11 @@ class BlameReport:
     steps: tuple[BlameStep, ...]
     scale: float | None
     skipped: tuple[str, ...] = field(default=())
-    correlate: Callable[[BlameReport, str], DriftCorrelation] | None = field(
+    correlate: Callable[[BlameReport, str], StepDriftCorrelation] | None = field(
         default=None, repr=False, compare=False
     )
 
-    def drift_correlation(self, measure: str = "score") -> DriftCorrelation:
+    def drift_correlation(self, measure: str = "score") -> StepDriftCorrelation:
         """Spearman's rho between each step's data drift and how much worse it made the metric.
 
         Only for reports made by ``tracker.analysis.blame`` (reads or computes every

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlineage import _html
+import mlineage.views.html as _html
 from mlineage._text import escape_surrogates
 from mlineage.errors import (
     CheckoutError,

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from mlineage import _html
+import mlineage.views.html as _html
 from mlineage.records import DataSnapshot, ModelVersion
 
 __all__ = ["DictDiff", "VersionDiff", "diff_dicts", "diff_versions"]

@@ -16,7 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlineage import _html, refs
+import mlineage.views.html as _html
+from mlineage import _optional as optional
+from mlineage import refs
 from mlineage._coerce import coerce_small
 from mlineage._ids import handle
 from mlineage.codec import parse_json
@@ -25,7 +27,6 @@ from mlineage.errors import (
     CorruptRecord,
     EvidenceNotFound,
     InvalidInput,
-    MissingDependency,
     NotFound,
     PayloadTooLarge,
 )
@@ -381,12 +382,7 @@ class EvidenceTable:
         MissingDependency
             If pandas is not installed.
         """
-        try:
-            import pandas as pd  # type: ignore[import-untyped]  # optional, imported here
-        except ImportError as exc:
-            raise MissingDependency(
-                "EvidenceTable.to_pandas() needs pandas: pip install 'mlineage[data]'"
-            ) from exc
+        pd = optional.pandas("EvidenceTable.to_pandas()")
         base = ["version", "version_name", "kind", "created_at", "tool", "tool_version"]
         base += ["payload", "payload_size"]
         keys = sorted({k for e in self.events for k in e.summary})

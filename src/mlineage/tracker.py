@@ -17,9 +17,12 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, overload
 
-from mlineage import _html, display, refs, views
+import mlineage.views.html as _html
+from mlineage import _tracker_views as _views
 from mlineage import aliases as _aliases
 from mlineage import evidence as _evidence
+from mlineage import fingerprints as _fingerprints
+from mlineage import refs
 from mlineage._coerce import as_utc, one_of, parse_time
 from mlineage.blame import BlameReport, Direction
 from mlineage.compaction import PACK_RECORDS
@@ -30,6 +33,7 @@ from mlineage.gate import evaluate as _gate
 from mlineage.graph import LineageGraph
 from mlineage.index import LineageIndex, OnError, list_models
 from mlineage.lineage import Lineage
+from mlineage.lineage_reads import LineageReads
 from mlineage.records import (
     AliasEvent,
     AnnotationEvent,
@@ -119,6 +123,7 @@ class Tracker:
         read = details.read_environment
         self._index = LineageIndex(store, self.model, on_error=on_error, environments=read)
         self._writer = Writer(self._index, self)
+        self._reads = LineageReads(self._index)  # what lineage analysis reads
         self._index.check_marker()
         self._index.refresh()
 
@@ -168,8 +173,7 @@ class Tracker:
     # -- loading and writing ----------------------------------------------------------------
 
     def refresh(self) -> int:
-        """Load what any process wrote since this tracker last looked; return how many
-        versions are new."""
+        """Load what any process wrote since this tracker last looked; return how many are new."""
         return self._index.refresh()
 
     def compact(self, *, merge: bool = True) -> int:
@@ -223,10 +227,8 @@ class Tracker:
         return logger.version
 
     def annotate(self, ref: Ref, *, notes: str = "", tags: Iterable[str] = ()) -> AnnotationEvent:
-        """Attach a note and/or tags to a version after the fact; return the stored event.
-
-        The version itself is unchanged (a version is never rewritten).
-        """
+        """Attach a note and/or tags to a version after the fact (the version is unchanged);
+        return the stored event."""
         return self._writer.annotate(ref, notes, tags)
 
     def set_alias(
@@ -363,8 +365,7 @@ class Tracker:
         return _aliases.current_aliases(self._index)
 
     def alias_history(self, alias: str) -> list[AliasEvent]:
-        """Every move of ``alias``, in the order they took effect (``AliasNotFound`` if the
-        alias was never set)."""
+        """Every move of ``alias`` in effect order (``AliasNotFound``: never set)."""
         return self._index.alias_moves(alias)
 
     def find_origin(self, system: str, id: str) -> list[ModelVersion]:
@@ -477,22 +478,21 @@ class Tracker:
     def __repr__(self) -> str:
         return f"Tracker({self.model!r}, storage={self.store.uri!r}, versions={len(self)})"
 
-    # -- views: functions of a tracker, documented where they are defined -------------------
-
+    # -- functions of a tracker, documented where they are defined ---------------------------
     def versions_with_events(self) -> list[str]:
-        """Ids of the versions with events (annotations, status changes, fingerprints,
-        evidence) since they were written."""
+        """Ids of the versions with events since they were written (notes, status, ...)."""
         return list(self._index.versions_with_events())
 
-    bisect = views.bisect
+    bisect = _views.bisect
     attach_evidence = _evidence.attach_evidence
     evidence = _evidence.evidence
     load_evidence = _evidence.load_evidence
+    record_fingerprint = _fingerprints.record_fingerprint
     gate = _gate.gate
     promote = _gate.promote
-    summary_text = display.summary_text
-    summary = display.summary
-    report = views.write_report
-    to_pandas = views.to_pandas
-    plot = views.plot
+    summary_text = _views.summary_text
+    summary = _views.summary
+    report = _views.report
+    to_pandas = _views.to_pandas
+    plot = _views.plot
     _repr_html_ = _html.tracker_html

@@ -417,7 +417,8 @@ class Writer:
         if draft.fingerprint is None:
             return ()
         # Imported here: fingerprints need numpy; versions without them do not.
-        from mlineage.analysis._behaviour_lineage import find_probe_blob, prepare
+        from mlineage.fingerprints import prepare
+        from mlineage.lineage_reads import find_probe_blob
 
         prepared = prepare(
             draft.fingerprint, self._probe_blobs, lambda h: find_probe_blob(self.index, h)

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mlineage.errors import InvalidInput
-from mlineage.stats import behaviour
+from mlineage.stats import _behaviour as behaviour
 from mlineage.stats.behaviour import (
     backward_trust_compatibility,
     churn,

@@ -96,20 +96,29 @@ def test_a_list_of_fingerprints_and_bad_values(tracker: ml.Tracker, probe: Probe
 def test_fingerprint_after_the_fact_is_an_event(tracker: ml.Tracker, probe: ProbeSet) -> None:
     version = log(tracker, None, 0.9)
     assert tracker.analysis.fingerprints(version) == []
-    event = tracker.analysis.fingerprint(version, probe, **model())
+    event = tracker.record_fingerprint(version, probe, **model())
     assert isinstance(event, FingerprintEvent) and event.version == version.id
     assert tracker.get_version(version.id).fingerprints == ()  # history is not rewritten
     assert tracker.analysis.fingerprints(version) == [event.fingerprint]
     precomputed = probe.evaluate(**model(shift=0.5))
     precomputed.probe = None  # as if read back: the stored probe set is found and reused
-    again = tracker.analysis.fingerprint(version, probe, fingerprint=precomputed)
+    again = tracker.record_fingerprint(version, probe, fingerprint=precomputed)
     assert again.fingerprint.probe_blob == event.fingerprint.probe_blob
     assert tracker.analysis.load_fingerprint(version).accuracy == precomputed.accuracy
     with pytest.raises(InvalidInput, match="not both"):
-        tracker.analysis.fingerprint(version, probe, fingerprint=precomputed, **model())
+        tracker.record_fingerprint(version, probe, fingerprint=precomputed, **model())
     reader = ml.Tracker.load("m", storage=tracker.store, read_only=True)
     with pytest.raises(ReadOnlyError):
-        reader.analysis.fingerprint(version, probe, **model())
+        reader.record_fingerprint(version, probe, **model())
+
+
+def test_analysis_fingerprint_still_records_with_a_deprecation_warning(
+    tracker: ml.Tracker, probe: ProbeSet
+) -> None:
+    version = log(tracker, None, 0.9)
+    with pytest.warns(DeprecationWarning, match="tracker.record_fingerprint"):
+        event = tracker.analysis.fingerprint(version, probe, **model())
+    assert tracker.analysis.fingerprints(version) == [event.fingerprint]
 
 
 def test_round_trip_in_a_new_process_and_after_compact(
@@ -117,7 +126,7 @@ def test_round_trip_in_a_new_process_and_after_compact(
 ) -> None:
     first = log(tracker, probe, 0.9)
     second = log(tracker, None, 0.9)
-    tracker.analysis.fingerprint(second, probe, **model(shift=0.3))
+    tracker.record_fingerprint(second, probe, **model(shift=0.3))
     expected = tracker.analysis.compare(first, second).to_dict()
     assert tracker.compact() > 0
     script = f"""
@@ -149,7 +158,7 @@ def test_compare_with_and_without_embeddings_and_probabilities(
     assert tracker.analysis.compare().to_dict() == diff.to_dict()  # latest vs its parent
     assert tracker.analysis.compare(a, b, probe="holdout").churn == diff.churn
     c = tracker.log(model_path="m.pt", dataset=ml.DataSnapshot(path="d/", hash="sha256:1"))
-    tracker.analysis.fingerprint(c, probe, predict=lambda x: (x[:, 0] > 0).astype(int))
+    tracker.record_fingerprint(c, probe, predict=lambda x: (x[:, 0] > 0).astype(int))
     bare = tracker.analysis.compare(b, c)
     assert bare.linear_cka is None and bare.calibration_new is None
     assert bare.negative_flip_rate is not None  # labels come from the stored probe set
@@ -259,7 +268,7 @@ def test_silent_shifts_and_slice_blame_on_the_example(tmp_path: Path) -> None:
 def test_fsck_reports_a_deleted_fingerprint_blob(tracker: ml.Tracker, probe: ProbeSet) -> None:
     version = log(tracker, probe, 0.9)
     later = log(tracker, None, 0.9)
-    event = tracker.analysis.fingerprint(later, probe, **model(shift=0.4))
+    event = tracker.record_fingerprint(later, probe, **model(shift=0.4))
     assert ml.fsck(tracker.store).ok
     tracker.store.delete(version.fingerprints[0].blob)
     tracker.store.delete(event.fingerprint.blob)

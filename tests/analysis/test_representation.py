@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlineage.errors import InvalidInput
-from mlineage.stats import representation
+from mlineage.stats import _representation as representation
 from mlineage.stats.representation import (
     linear_cka,
     mean_embedding_cosine,

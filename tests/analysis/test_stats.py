@@ -47,7 +47,7 @@ from mlineage.stats.drift import (
         "_columns",
         "_data_profile",
         "_drift_report",
-        "changepoints",
+        "_changepoints",
     ],
 )
 def test_docstring_examples_run(name: str) -> None:

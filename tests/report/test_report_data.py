@@ -13,10 +13,10 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
+from mlineage.report._html import json_for_script
 
 import mlineage as ml
 from mlineage.report import build_report_data, write_report
-from mlineage.report._html import json_for_script
 from tests.report.conftest import (
     SCRIPT_BREAK,
     big_lineage,
@@ -419,7 +419,7 @@ def test_names_cannot_carry_markup() -> None:
 
 
 def test_script_builds_no_markup_from_strings() -> None:
-    script = files("mlineage.report").joinpath("assets", "report.js").read_text()
+    script = files("mlineage.views.report").joinpath("assets", "report.js").read_text()
     for sink in (
         "innerHTML",
         "outerHTML",
@@ -436,7 +436,7 @@ def test_script_builds_no_markup_from_strings() -> None:
 
 
 def test_assets_ship_in_the_package() -> None:
-    assets = files("mlineage.report").joinpath("assets")
+    assets = files("mlineage.views.report").joinpath("assets")
     assert assets.joinpath("report.js").is_file() and assets.joinpath("report.css").is_file()
 
 

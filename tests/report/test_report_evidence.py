@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import mlineage as ml
-from mlineage.analysis._report_rows import MAX_EMBED, collect
 from mlineage.connectors import evidently
 from mlineage.report import build_report_data
+from mlineage.views.rows import MAX_EMBED, collect
 from tests.report.conftest import memory_store, snapshot, xss
 
 REPORT = Path(__file__).parents[1] / "data" / "evidently" / "drift-report-0.7.23.json"

@@ -1,27 +1,20 @@
 """Behaviour on the lineage: fingerprints stored with versions, read back and compared.
 
-The write side (:func:`prepare`) turns the fingerprints given to a
-version (``v.fingerprint = probe.evaluate(...)``) or recorded later
-(``tracker.analysis.fingerprint(...)``) into :class:`~mlineage.records.FingerprintRef`
-records and the blobs they point at: the probe set's bytes (content-addressed, so stored
-once however many versions use it) and each fingerprint's arrays. The writer stores the
-blobs before the record that refers to them.
-
-The read side (:class:`BehaviourLineage`, reached through ``tracker.analysis``) finds a
-version's fingerprints (its record, then its fingerprint events), reads each blob at most
-once per tracker (verified against its key; a small cache keeps the last few decoded) and
-compares two versions on the probe set they share.
+:class:`BehaviourLineage`, reached through ``tracker.analysis``, finds a version's
+fingerprints (its record, then its fingerprint events), reads each blob at most once per
+tracker (verified against its key; a small cache keeps the last few decoded) and compares
+two versions on the probe set they share. Storing fingerprints is a write:
+:mod:`mlineage.fingerprints` (``v.fingerprint = ...``, ``tracker.record_fingerprint``).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, TypeVar
 
-from mlineage.content import blob_key_of, read_blob
+from mlineage.content import read_blob
 from mlineage.errors import (
     CorruptRecord,
     FingerprintNotFound,
@@ -33,115 +26,18 @@ from mlineage.errors import (
 from mlineage.records import FingerprintEvent, FingerprintRef, ModelVersion
 
 if TYPE_CHECKING:
-    from mlineage.index import LineageIndex
     from mlineage.refs import Ref
     from mlineage.stats._compare import BehaviorDiff
     from mlineage.stats._fingerprint import Fingerprint
     from mlineage.stats._probeset import ProbeSet
     from mlineage.tracker import Tracker
 
-__all__ = ["BehaviourLineage", "Prepared", "find_probe_blob", "prepare"]
+__all__ = ["BehaviourLineage"]
 
 _T = TypeVar("_T")
 #: Decoded blobs kept per tracker: enough for a walk along a history (two at a time)
 #: and a few comparisons, without holding every embedding matrix of a long lineage.
 _CACHE_ENTRIES = 8
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """Fingerprints ready to store: the references for the record and the blobs to write."""
-
-    refs: tuple[FingerprintRef, ...]
-    blobs: dict[str, bytes]
-
-
-def prepare(
-    value: object,
-    probe_blobs: dict[str, str],
-    find_probe_blob: Callable[[str], str | None],
-) -> Prepared:
-    """Check what was given as ``v.fingerprint`` and serialise it.
-
-    Parameters
-    ----------
-    value : Fingerprint or sequence of Fingerprint
-    probe_blobs : dict
-        Probe hash -> blob key of probe sets already stored (read and updated): a probe
-        set is serialised and hashed once per writer, not once per version.
-    find_probe_blob : callable
-        Probe hash -> blob key of that probe set in the lineage, or None; asked only for
-        a fingerprint that does not carry its probe set (read back, or built by hand).
-
-    Raises
-    ------
-    InvalidInput
-        Not a Fingerprint (or list of them), or two fingerprints on one probe set.
-    """
-    from mlineage.stats._fingerprint import Fingerprint  # numpy: only when used
-
-    items = [value] if isinstance(value, Fingerprint) else value
-    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
-        raise InvalidInput(
-            f"fingerprint must be a Fingerprint (probe.evaluate(...)) or a list of them, got "
-            f"{type(value).__name__}; nothing was written"
-        )
-    refs: list[FingerprintRef] = []
-    blobs: dict[str, bytes] = {}
-    seen: set[str] = set()
-    for item in items:
-        if not isinstance(item, Fingerprint):
-            raise InvalidInput(
-                f"fingerprint must hold Fingerprint objects, got {type(item).__name__}; "
-                "nothing was written"
-            )
-        if item.probe_hash in seen:
-            raise InvalidInput(
-                f"two fingerprints on probe set {item.probe_hash[:19]}... for one version; "
-                "give one per probe set; nothing was written"
-            )
-        seen.add(item.probe_hash)
-        probe = item.probe
-        probe_key = probe_blobs.get(item.probe_hash)
-        if probe_key is None and probe is not None:
-            data = probe.to_bytes()
-            probe_key = blob_key_of(data)
-            blobs[probe_key] = data
-        elif probe_key is None:
-            probe_key = find_probe_blob(item.probe_hash)
-        data = item.to_bytes()
-        key = blob_key_of(data)
-        blobs[key] = data
-        refs.append(
-            FingerprintRef(
-                probe=item.probe_hash,
-                probe_name="" if probe is None else probe.name,
-                probe_blob=probe_key,
-                blob=key,
-                summary=item.summary(),
-            )
-        )
-        if probe_key is not None:
-            probe_blobs[item.probe_hash] = probe_key
-    return Prepared(tuple(refs), blobs)
-
-
-def find_probe_blob(index: LineageIndex, probe_hash: str) -> str | None:
-    """Blob key of a stored copy of probe set ``probe_hash``, from any record or event.
-
-    Reads every version record of the lineage: asked only for a fingerprint that does not
-    carry its probe set.
-    """
-    for event in list(index.events.values()):
-        if isinstance(event, FingerprintEvent) and event.fingerprint.probe == probe_hash:
-            key = event.fingerprint.probe_blob
-            if key is not None:
-                return key
-    for version in index.graph.versions():
-        for f in version.fingerprints:
-            if f.probe == probe_hash and f.probe_blob is not None:
-                return f.probe_blob
-    return None
 
 
 class BehaviourLineage:
@@ -166,7 +62,7 @@ class BehaviourLineage:
     def refs(self, ref: Ref) -> list[FingerprintRef]:
         """The version's fingerprints: its record's, then its fingerprint events', oldest first."""
         version = self.version(ref)
-        later = self.tracker._index.version_events.get(version.id, ())
+        later = self.tracker._reads.events_of(version.id)
         return [
             *version.fingerprints,
             *(e.fingerprint for e in later if isinstance(e, FingerprintEvent)),
@@ -190,7 +86,7 @@ class BehaviourLineage:
             raise FingerprintNotFound(
                 f"version {version.short_id} of {version.model!r} has no fingerprint; set "
                 "v.fingerprint = probe.evaluate(...) when logging, or record one with "
-                "tracker.analysis.fingerprint(version, probe, predict=...)"
+                "tracker.record_fingerprint(version, probe, predict=...)"
             )
         if probe is None:
             if len(found) == 1:
@@ -209,8 +105,8 @@ class BehaviourLineage:
         return matches[0]
 
     def find_probe_blob(self, probe_hash: str) -> str | None:
-        """Blob key of a stored copy of probe set ``probe_hash`` (see :func:`find_probe_blob`)."""
-        return find_probe_blob(self.tracker._index, probe_hash)
+        """Blob key of a stored copy of probe set ``probe_hash`` (``tracker._reads.probe_blob``)."""
+        return self.tracker._reads.probe_blob(probe_hash)
 
     # -- reading blobs --------------------------------------------------------------------
 
@@ -273,42 +169,6 @@ class BehaviourLineage:
             )
         return loaded
 
-    # -- recording after the fact ---------------------------------------------------------
-
-    def record(
-        self,
-        ref: Ref,
-        probe: ProbeSet,
-        *,
-        predict: Callable[[Any], Any] | None = None,
-        predict_proba: Callable[[Any], Any] | None = None,
-        embed: Callable[[Any], Any] | None = None,
-        fingerprint: Fingerprint | None = None,
-    ) -> FingerprintEvent:
-        """Evaluate (or take) a fingerprint of an existing version and store it as an event."""
-        from mlineage.stats._probeset import ProbeSet
-
-        writer = self.tracker._writer
-        writer.check_writable("record a fingerprint")
-        version = self.version(ref)
-        if not isinstance(probe, ProbeSet):
-            raise InvalidInput(f"probe must be a ProbeSet, got {type(probe).__name__}")
-        if fingerprint is None:
-            fingerprint = probe.evaluate(predict, predict_proba, embed)
-        elif predict is not None or predict_proba is not None or embed is not None:
-            raise InvalidInput("pass either fingerprint= or the model's callables, not both")
-        elif fingerprint.probe_hash != probe.hash:
-            raise InvalidInput(
-                f"the fingerprint was taken on probe {fingerprint.probe_hash[:19]}..., not on "
-                f"{probe.hash[:19]}... ({probe.name!r})"
-            )
-        elif fingerprint.probe is None:
-            fingerprint.probe = probe
-        prepared = prepare(fingerprint, writer._probe_blobs, self.find_probe_blob)
-        return writer.event(
-            FingerprintEvent, blobs=prepared.blobs, version=version.id, fingerprint=prepared.refs[0]
-        )
-
     # -- comparing ------------------------------------------------------------------------
 
     def pair(self, a: Ref | None, b: Ref | None) -> tuple[ModelVersion, ModelVersion]:
@@ -352,7 +212,7 @@ class BehaviourLineage:
                 f"versions {old.short_id} and {new.short_id} share no probe set{wanted}: "
                 f"{old.short_id} has {_probe_list(mine.values())}; {new.short_id} has "
                 f"{_probe_list(theirs.values())}; evaluate both on one ProbeSet "
-                "(tracker.analysis.fingerprint(version, probe, predict=...))"
+                "(tracker.record_fingerprint(version, probe, predict=...))"
             )
         last = common[-1]
         return mine[last], theirs[last]

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlineage import refs
 from mlineage.errors import InvalidInput, Untestable
 from mlineage.records import ModelVersion
 
@@ -106,17 +105,38 @@ class BisectResult:
 
 
 def bisect(
-    tracker: Tracker, good: Ref, bad: Ref, test: Test, skip: Iterable[Ref] = ()
+    tracker: Tracker, good: Ref, bad: Ref, test: Test, *, skip: Iterable[Ref] = ()
 ) -> BisectResult:
-    """``tracker.bisect``: see :meth:`mlineage.Tracker.bisect`."""
+    """The first bad version on the first-parent path from ``good`` to ``bad``
+    (``tracker.bisect``).
+
+    A binary search like ``git bisect``: ``test(version)`` returns True when the version
+    is good, False when bad, None (or raises ``mlineage.analysis.Untestable``) to skip
+    it, as are the versions in ``skip``; at most ``ceil(log2 n)`` tests without skips.
+    See docs/analysis.md.
+
+    Returns
+    -------
+    BisectResult
+        The first bad version, the versions tested with their outcomes, the skipped ones,
+        and whether skips left the answer ambiguous.
+
+    Raises
+    ------
+    InvalidInput
+        ``test`` is not callable (raised before any evaluation); ``good`` is not a
+        first-parent ancestor of ``bad``; ``test`` returned something other than a bool,
+        a numpy bool or None (the message names the value and its type: the string
+        ``"False"`` or an exit code is not read by its truthiness).
+    """
     if not callable(test):
         raise InvalidInput(
             f"bisect's test must be callable (a function of a ModelVersion returning True "
             f"for good, False for bad, None to skip), got {_shown(test)}"
         )
-    index = tracker._index
-    good_v, bad_v = refs.get_version(index, good), refs.get_version(index, bad)
-    path = [index.graph.node(i) for i in refs.history_indices(index, bad_v)]
+    reads = tracker._reads
+    good_v, bad_v = reads.version(good), reads.version(bad)
+    path = reads.history_versions(bad_v)
     ids = [v.id for v in path]
     if good_v.id == bad_v.id or good_v.id not in ids:
         raise InvalidInput(
@@ -125,7 +145,7 @@ def bisect(
             "from a good version to a later bad one"
         )
     candidates = path[ids.index(good_v.id) + 1 :]
-    skip_ids = {refs.get_version(index, r).id for r in skip}
+    skip_ids = {reads.version(r).id for r in skip}
     untestable: set[int] = set()
     evaluated: list[tuple[ModelVersion, bool | None]] = []
     skipped: list[ModelVersion] = []

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from mlineage import refs
+from mlineage import _optional as optional
 from mlineage._tables import html_table
 from mlineage.analysis._drift_cache import DriftCache
 from mlineage.content import BlobCache, read_blob
@@ -27,7 +27,6 @@ from mlineage.errors import (
     CorruptRecord,
     HashMismatch,
     InvalidInput,
-    MissingDependency,
     NotFound,
     ProfileNotFound,
 )
@@ -297,12 +296,7 @@ class DriftAlong:
         MissingDependency
             pandas is not installed (``pip install 'mlineage[data]'``).
         """
-        try:
-            import pandas as pd
-        except ImportError:
-            raise MissingDependency(
-                "DriftAlong.to_pandas needs pandas; pip install 'mlineage[data]'"
-            ) from None
+        pd = optional.pandas("DriftAlong.to_pandas()")
         return pd.DataFrame(
             [
                 {
@@ -479,18 +473,18 @@ class DriftLineage:
     def between(self, a: Ref | None, b: Ref | None, params: dict[str, Any]) -> DriftReport:
         """``tracker.analysis.drift``: see :meth:`mlineage.analysis.lineage.Analysis.drift`."""
         _check(params)
-        index = self.tracker._index
+        reads = self.tracker._reads
         if b is None and a is not None:
             a, b = None, a
         if b is None:
-            latest = index.graph.latest()
+            latest = reads.graph.latest()
             if latest is None:
                 raise InvalidInput(f"model {self.model!r} has no versions to compare")
             current = latest
         else:
-            current = refs.get_version(index, b)
+            current = reads.version(b)
         if a is None:
-            parent = index.graph.first_parent(current.id)
+            parent = reads.graph.first_parent(current.id)
             if parent is None:
                 raise InvalidInput(
                     f"version {current.id[:12]} is a root: it has no parent to compare its "
@@ -498,14 +492,13 @@ class DriftLineage:
                 )
             reference = parent
         else:
-            reference = refs.get_version(index, a)
+            reference = reads.version(a)
         return self.report(reference, current, params)[0]
 
     def along(self, on: Ref | None, params: dict[str, Any], threshold: float) -> DriftAlong:
         """``tracker.analysis.drift_along``."""
         _check(params)
-        index = self.tracker._index
-        history = [index.graph.node(i) for i in refs.history_indices(index, on)]
+        history = self.tracker._reads.history_versions(on)
         profiles: dict[str, DataProfile] = {}
         steps = [self.step(p, v, params, profiles) for p, v in itertools.pairwise(history)]
         found: dict[str, list[EvidenceEvent]] = {}
@@ -544,7 +537,11 @@ class DriftLineage:
             if s.previous.dataset.profile is None or s.version.dataset.profile is None:
                 missing += 1
                 continue
-            step = s.drift if s.drift is not None else self.step(s.previous, s.version, params)
+            step = (
+                s.drift
+                if isinstance(s.drift, DriftStep)
+                else self.step(s.previous, s.version, params)
+            )
             if step.report is None or step.score is None:
                 missing += 1
                 continue

@@ -11,10 +11,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from mlineage import _optional as optional
 from mlineage.errors import MetricNotFound
 from mlineage.records import FingerprintEvent, FingerprintRef, ModelVersion
 
@@ -107,14 +108,7 @@ class ChangePoints:
         MissingDependency
             If pandas is not installed.
         """
-        try:
-            import pandas as pd  # type: ignore[import-untyped]  # optional, imported here
-        except ImportError as exc:
-            from mlineage.errors import MissingDependency
-
-            raise MissingDependency(
-                "ChangePoints.to_pandas() needs pandas: pip install 'mlineage[data]'"
-            ) from exc
+        pd = optional.pandas("ChangePoints.to_pandas()")
         rows = [{**c, "delta": c["after"] - c["before"]} for c in self.to_dict()["changes"]]
         columns = ["version", "name", "position", "before", "after", "delta"]
         return pd.DataFrame(rows, columns=columns).set_index("version")
@@ -253,25 +247,23 @@ class Analysis:
         MetricNotFound
             If no version on the history carries ``metric``.
         """
-        from mlineage import refs
-        from mlineage.stats.changepoints import _check_options, _search
+        from mlineage.stats._changepoints import check_options, search_change_points
 
-        _check_options(method, penalty, min_size)
-        index = self._tracker._index
-        history = refs.history_indices(index, on)
-        nodes, values = index.graph.metric_series(history, metric)
+        check_options(method, penalty, min_size)
+        reads = self._tracker._reads
+        graph = reads.graph
+        nodes, values = graph.metric_series(reads.history(on), metric)
         if len(nodes) == 0:
             raise MetricNotFound(
                 f"no version on the history of {self._tracker.model!r} carries metric {metric!r}"
             )
         given = None if penalty is None else float(penalty)
-        points, pen = _search(values, method, given, int(min_size), 1)
+        points, pen = search_change_points(values, method, given, int(min_size), 1)
         bounds = [0, *points, len(values)]
         segments = [
             (start, end, float(values[start:end].mean()))
             for start, end in itertools.pairwise(bounds)
         ]
-        graph = index.graph
         return ChangePoints(
             metric=metric,
             versions=[graph.node(i) for i in nodes],
@@ -390,16 +382,11 @@ class Analysis:
         and ``report.drift_correlation()`` (Spearman's rho between per-step drift and how
         much worse each step made the metric) only when called.
         """
-        from mlineage import refs
-        from mlineage.blame import blame_report
-
         tracker = self._tracker
-        history = refs.history_indices(tracker._index, on)
         drift = self._drift
         params = {"alpha": 0.05, "correction": "bonferroni", "drift_share": 0.5}
-        report = blame_report(
-            tracker._index,
-            history,
+        report = tracker._reads.blame_report(
+            on,
             metric,
             direction,
             tracker.diff,
@@ -415,36 +402,22 @@ class Analysis:
 
         return BehaviourLineage(self._tracker)
 
-    def fingerprint(
-        self,
-        ref: Ref,
-        probe: ProbeSet,
-        *,
-        predict: Callable[[Any], Any] | None = None,
-        predict_proba: Callable[[Any], Any] | None = None,
-        embed: Callable[[Any], Any] | None = None,
-        fingerprint: Fingerprint | None = None,
-    ) -> FingerprintEvent:
-        """Record a version's behaviour on ``probe`` after the fact (the version is unchanged).
+    def fingerprint(self, ref: Ref, probe: ProbeSet, **options: Any) -> FingerprintEvent:
+        """Deprecated: ``tracker.record_fingerprint`` (recording is a write, not analysis).
 
-        Evaluates the model's callables on the probe set (as :meth:`ProbeSet.evaluate`), or
-        takes a ``fingerprint`` computed elsewhere; stores the probe set (once) and the
-        fingerprint's arrays as blobs, then a :class:`~mlineage.records.FingerprintEvent`.
-
-        Raises
-        ------
-        ReadOnlyError, VersionNotFound
-        InvalidInput
-            Both ``fingerprint`` and callables, or a fingerprint of another probe set.
+        Same arguments (``predict=``, ``predict_proba=``, ``embed=``, ``fingerprint=``) and
+        result as :func:`mlineage.fingerprints.record_fingerprint`; warns with a
+        :class:`DeprecationWarning`.
         """
-        return self._behaviour.record(
-            ref,
-            probe,
-            predict=predict,
-            predict_proba=predict_proba,
-            embed=embed,
-            fingerprint=fingerprint,
+        import warnings
+
+        warnings.warn(
+            "tracker.analysis.fingerprint(...) is deprecated: use "
+            "tracker.record_fingerprint(...) (the same arguments; recording is a write)",
+            DeprecationWarning,
+            stacklevel=2,
         )
+        return self._tracker.record_fingerprint(ref, probe, **options)
 
     def fingerprints(self, ref: Ref) -> list[FingerprintRef]:
         """A version's fingerprints: those logged with it, then those recorded later."""

@@ -68,7 +68,7 @@ Examples:
 )
 def history(store: str | None, as_json: bool, model: str, ref: str | None, limit: int) -> int:
     """First-parent history of REF (default: the latest version), newest first."""
-    from mlineage.display import history_table
+    from mlineage.views.text import history_table
 
     tracker = open_tracker(model, store)
     versions = tracker.history(ref)

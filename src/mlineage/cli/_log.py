@@ -17,8 +17,8 @@ from mlineage.cli._common import (
 )
 
 if TYPE_CHECKING:
-    from mlineage.display import GraphRow
     from mlineage.tracker import Tracker
+    from mlineage.views.text import GraphRow
 
 #: Lane colours on a terminal, by lane number (as git cycles them).
 _LANE_COLOURS = ("red", "green", "yellow", "blue", "magenta", "cyan")
@@ -88,7 +88,7 @@ def log(
     parent, `/` a branch joining the line it started from. Colour only on a terminal.
     --json gives the rows with their lane and graph characters.
     """
-    from mlineage.display import graph_rows
+    from mlineage.views.text import graph_rows
 
     tracker = open_tracker(model, store)
     require_metric(tracker, metric)

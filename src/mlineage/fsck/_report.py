@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlineage import _html
+import mlineage.views.html as _html
 
 __all__ = ["FsckReport", "Problem"]
 

@@ -160,7 +160,7 @@ class Rules:
                 self._diffs[probe] = (
                     f"{exc}; record both versions' behaviour on one labelled probe set "
                     "(v.fingerprint = probe.evaluate(...) when logging, or "
-                    "tracker.analysis.fingerprint(ref, probe, predict=...))"
+                    "tracker.record_fingerprint(ref, probe, predict=...))"
                 )
             else:
                 self._diffs[probe] = (
@@ -321,7 +321,7 @@ class Rules:
         else:
             message = (
                 f"{label(self.candidate)} has no fingerprint{where}: log one "
-                "(v.fingerprint = probe.evaluate(...), or tracker.analysis.fingerprint(...))"
+                "(v.fingerprint = probe.evaluate(...), or tracker.record_fingerprint(...))"
             )
         facts = {"probes": [f.probe for f in prints]}
         return self.check("evidence.fingerprint", float(len(prints)), 1.0, ">=", message, facts)

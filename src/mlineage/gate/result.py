@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from mlineage import _html
+import mlineage.views.html as _html
 from mlineage._ids import handle
 
 if TYPE_CHECKING:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AwareDatetime, Field, JsonValue
 
 from mlineage.errors import InvalidRecord
 from mlineage.records._base import Record, held, hold
+
+if TYPE_CHECKING:
+    from mlineage.hashing import ArrayDigest
 
 __all__ = ["ArtifactRef", "DataSnapshot", "EnvironmentSnapshot", "hold_blob", "pending_blob"]
 
@@ -244,23 +247,12 @@ class DataSnapshot(Record):
         """
         from mlineage.hashing import hash_array
 
-        digest = hash_array(X, y)
-        pending: dict[str, bytes] = {}
-        profile_key = None
+        digest, profiled = hash_array(X, y), None
         if profile:
             from mlineage.stats._snapshot_profile import profile_array
 
-            profile_key = _pend(pending, profile_array(X, y))
-        snapshot = cls(
-            path=path,
-            hash=digest.hash,
-            num_rows=digest.num_rows,
-            columns=digest.columns,
-            profile=profile_key,
-            source="array",
-        )
-        hold(snapshot, pending=pending)
-        return snapshot
+            profiled = profile_array(X, y)
+        return cls._held(path, digest, profiled, "array")
 
     @classmethod
     def from_dataframe(
@@ -286,20 +278,27 @@ class DataSnapshot(Record):
         """
         from mlineage.hashing import hash_dataframe
 
-        digest = hash_dataframe(df)
-        pending: dict[str, bytes] = {}
-        profile_key = None
+        digest, profiled = hash_dataframe(df), None
         if profile:
             from mlineage.stats._snapshot_profile import profile_frame
 
-            profile_key = _pend(pending, profile_frame(df, label))
+            profiled = profile_frame(df, label)
+        return cls._held(path, digest, profiled, "dataframe")
+
+    @classmethod
+    def _held(
+        cls, path: str | None, digest: ArrayDigest, profiled: tuple[str, bytes] | None, source: str
+    ) -> DataSnapshot:
+        """A snapshot of in-memory data holding its profile's bytes until it is logged."""
+        pending: dict[str, bytes] = {}
+        profile_key = None if profiled is None else _pend(pending, profiled)
         snapshot = cls(
             path=path,
             hash=digest.hash,
             num_rows=digest.num_rows,
             columns=digest.columns,
             profile=profile_key,
-            source="dataframe",
+            source=source,
         )
         hold(snapshot, pending=pending)
         return snapshot

@@ -36,9 +36,9 @@ import numpy as np
 import numpy.typing as npt
 
 from mlineage.errors import CorruptRecord, InvalidInput, StoreFormatError, UnhashableData
-from mlineage.stats.behaviour import _as_array, _labels, _plain
+from mlineage.stats._behaviour import as_array, check_labels, plain_label
 
-_Array = npt.NDArray[Any]
+Array = npt.NDArray[Any]
 _MAGIC = b"mlineage-arrays\n"
 _FORMAT = 2
 _LENGTH = struct.Struct("<Q")
@@ -49,9 +49,9 @@ _HEADER_KEYS = {
 }
 
 
-def _storable(name: str, values: object) -> _Array:
+def storable(name: str, values: object) -> Array:
     """An array that can be hashed and saved without pickle, or a typed error."""
-    array = _as_array(values)
+    array = as_array(values)
     if array.dtype.hasobject or array.dtype.kind == "T":
         raise UnhashableData(
             f"{name} has dtype {array.dtype}: its buffer holds pointers to Python objects, "
@@ -66,14 +66,14 @@ def _storable(name: str, values: object) -> _Array:
     return array
 
 
-def _frozen(array: _Array, *, copy: bool) -> _Array:
+def frozen(array: Array, *, copy: bool) -> Array:
     """A read-only array: probe hashes and fingerprints must not change under the caller."""
     out = np.array(array, copy=True) if copy or array.flags.writeable else array
     out.setflags(write=False)
     return out
 
 
-def _pack(kind: str, meta: Mapping[str, Any], arrays: Mapping[str, _Array]) -> bytes:
+def pack_arrays(kind: str, meta: Mapping[str, Any], arrays: Mapping[str, Array]) -> bytes:
     blobs = []
     for name, array in arrays.items():
         buffer = io.BytesIO()
@@ -90,12 +90,12 @@ def _pack(kind: str, meta: Mapping[str, Any], arrays: Mapping[str, _Array]) -> b
     return document + hashlib.sha256(document).digest()
 
 
-def _unpack(
+def unpack_arrays(
     data: bytes | bytearray | memoryview, kind: str
-) -> tuple[dict[str, Any], dict[str, _Array]]:
+) -> tuple[dict[str, Any], dict[str, Array]]:
     """The header's meta and the arrays of a serialised ``kind``, everything checked.
 
-    Raises CorruptRecord for anything but the bytes :func:`_pack` writes (or format 1's),
+    Raises CorruptRecord for anything but the bytes :func:`pack_arrays` writes (or format 1's),
     StoreFormatError for an intact document of a newer format.
     """
     what = "probe set" if kind == "probe" else kind
@@ -112,7 +112,7 @@ def _unpack(
         meta = header["meta"]
         if not isinstance(meta, dict):
             raise ValueError("the header's meta is not an object")
-        arrays: dict[str, _Array] = {}
+        arrays: dict[str, Array] = {}
         offset = 0
         for entry in _entries(header["arrays"]):
             size = entry["bytes"]
@@ -187,7 +187,7 @@ _NPY_HEADERS = {
 }
 
 
-def _load_npy(blob: bytes, name: str) -> _Array:
+def _load_npy(blob: bytes, name: str) -> Array:
     """One .npy file, its header checked against its size before numpy allocates it."""
     stream = io.BytesIO(blob)
     version = np.lib.format.read_magic(stream)
@@ -207,16 +207,16 @@ def _load_npy(blob: bytes, name: str) -> _Array:
     return np.asarray(np.load(stream, allow_pickle=False))
 
 
-def _group_key(value: Any) -> str:
-    return str(_plain(value))
+def group_key(value: Any) -> str:
+    return str(plain_label(value))
 
 
-def _shape_family(array: _Array) -> tuple[str, tuple[int, ...]]:
+def shape_family(array: Array) -> tuple[str, tuple[int, ...]]:
     kind = array.dtype.kind
     return ("numbers" if kind in "biuf" else kind, array.shape[1:])
 
 
-def _prediction_vector(name: str, array: _Array, n: int | None) -> _Array:
+def prediction_vector(name: str, array: Array, n: int | None) -> Array:
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
     if array.ndim != 1:
@@ -224,10 +224,10 @@ def _prediction_vector(name: str, array: _Array, n: int | None) -> _Array:
             f"{name} has shape {array.shape}; expected one label per row "
             "(for class scores take .argmax(axis=1), or pass them as proba)"
         )
-    return _labels(name, array, n)
+    return check_labels(name, array, n)
 
 
-def _proba(name: str, array: _Array, n: int) -> _Array:
+def proba_matrix(name: str, array: Array, n: int) -> Array:
     if array.dtype.kind not in "biuf":
         raise InvalidInput(f"{name} has dtype {array.dtype}; probabilities must be numbers")
     if array.ndim == 2 and array.shape[1] == 1:
@@ -250,7 +250,7 @@ def _proba(name: str, array: _Array, n: int) -> _Array:
     return array
 
 
-def _embedding_matrix(array: _Array, n: int) -> _Array:
+def embedding_matrix(array: Array, n: int) -> Array:
     if array.ndim == 1:
         array = array.reshape(-1, 1)
     if array.ndim < 2 or array.shape[0] != n:

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mlineage.errors import InvalidInput
-from mlineage.stats._sketch import Kind, _kind_of, _label_kind
+from mlineage.stats._sketch import Kind, kind_of, kind_of_label
 
 #: Most rows of one chunk.
 CHUNK_ROWS = 65_536
@@ -90,7 +90,7 @@ def split_batch(
         raise InvalidInput(
             f"batch {index} has {x.shape[1]} columns but {len(names)} names were given"
         )
-    kind = _kind_of(x, f"batch {index}")
+    kind = kind_of(x, f"batch {index}")
     blocks: Blocks = [(list(range(x.shape[1])), x)] if x.shape[1] else []
     lvalues: npt.NDArray[Any] | None = None
     lkind: Kind | None = None
@@ -98,7 +98,7 @@ def split_batch(
     if y is not None:
         if y.ndim != 1:
             raise InvalidInput(f"batch {index}: labels must be 1-D, got shape {y.shape}")
-        lkind = _label_kind(y, label_kind)
+        lkind = kind_of_label(y, label_kind)
         lname = label_name
         lvalues = _numeric_labels(y, lname, index) if lkind == "numeric" else y
     return names, [kind] * x.shape[1], blocks, lname, lvalues, lkind
@@ -174,7 +174,7 @@ def _split_frame(df: Any, label: str | None, label_kind: str, index: int) -> Spl
             is_num = is_numeric_dtype(series) and not is_bool_dtype(series)
             lkind = "numeric" if is_num and series.dtype.kind == "f" else "categorical"
         else:
-            lkind = _label_kind(np.empty(0), label_kind)
+            lkind = kind_of_label(np.empty(0), label_kind)
         if lkind == "numeric":
             try:
                 lvalues = series.to_numpy(dtype=np.float64, na_value=np.nan)

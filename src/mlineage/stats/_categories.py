@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from mlineage.errors import CorruptRecord, InvalidInput
-from mlineage.stats._sketch import _deserialize, _frequent, lg_map_size
+from mlineage.stats._sketch import deserialize_sketch, frequent_sketch_class, lg_map_size
 
 ErrorType = Literal["no_false_positives", "no_false_negatives"]
 
@@ -60,7 +60,7 @@ class CategoryCounts:
         for key, c in counts.items():
             exact[key] = exact.get(key, 0) + c
         if len(exact) > self.top_k:
-            sketch = _frequent()(lg_map_size(self.top_k))
+            sketch = frequent_sketch_class()(lg_map_size(self.top_k))
             for key, c in exact.items():
                 sketch.update(key, c)
             self._sketch, self._exact = sketch, None
@@ -72,7 +72,7 @@ class CategoryCounts:
         if sk.num_active_items == 0 and sk.total_weight > 0:
             self.other_rows += int(sk.total_weight)
             self.other_error += self._offset()
-            self._sketch = _frequent()(lg_map_size(self.top_k))
+            self._sketch = frequent_sketch_class()(lg_map_size(self.top_k))
 
     def _offset(self) -> int:
         # upper - lower is the sketch's offset for every item, tracked or not
@@ -86,7 +86,7 @@ class CategoryCounts:
         out.other_error = self.other_error + other.other_error
         sketches = [p._sketch for p in (self, other) if p._sketch is not None]
         if sketches:
-            out._sketch = _frequent().deserialize(sketches[0].serialize())
+            out._sketch = frequent_sketch_class().deserialize(sketches[0].serialize())
             out._exact = None
             for extra in sketches[1:]:
                 out._sketch.merge(extra)
@@ -187,8 +187,8 @@ class CategoryCounts:
                 f"profile column {name!r}: 'other_error' is not a count up to 'other' ({error!r})"
             )
         out.other_error = error
-        freq = _frequent()
-        sketch = _deserialize(freq, raw, name)
+        freq = frequent_sketch_class()
+        sketch = deserialize_sketch(freq, raw, name)
         if sketch.total_weight + other != count or sketch.epsilon != freq.get_epsilon_for_lg_size(
             lg_map_size(top_k)
         ):

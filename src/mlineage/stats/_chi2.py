@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from mlineage.errors import InvalidInput
 from mlineage.stats._inputs import FloatArray
-from mlineage.stats._kstwo import _clip
+from mlineage.stats._kstwo import clip_probability
 
 # --------------------------------------------------------------------------------------
 # Result objects
@@ -110,7 +110,7 @@ def _gammaincc(a: float, x: float) -> float:
             total += term
             if abs(term) < abs(total) * 1e-17:
                 break
-        return _clip(1.0 - total * math.exp(log_prefix))
+        return clip_probability(1.0 - total * math.exp(log_prefix))
     # continued fraction for Q(a, x), modified Lentz
     tiny = 1e-300
     b = x + 1.0 - a
@@ -131,7 +131,7 @@ def _gammaincc(a: float, x: float) -> float:
         h *= delta
         if abs(delta - 1.0) < 1e-16:
             break
-    return _clip(math.exp(log_prefix) * h)
+    return clip_probability(math.exp(log_prefix) * h)
 
 
 def chi2_contingency(

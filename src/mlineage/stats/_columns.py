@@ -25,14 +25,14 @@ from mlineage.stats._sketch import (
     DEFAULT_TOP_K,
     FloatArray,
     Kind,
-    _b64,
-    _deserialize,
-    _get,
-    _get_count,
-    _get_float,
-    _kll,
-    _missing_mask,
-    _obj,
+    b64_field,
+    deserialize_sketch,
+    get_count,
+    get_field,
+    get_float,
+    json_object,
+    kll_sketch_class,
+    missing_mask,
     sketch_rank_error,
 )
 
@@ -360,7 +360,7 @@ class ColumnProfile:
         if self._values.size + finite.size <= self.exact_limit:
             self._values = np.sort(np.concatenate([self._values, finite]), kind="stable")
             return
-        sketch = _kll()(self.k)
+        sketch = kll_sketch_class()(self.k)
         if self._values.size:
             sketch.update(self._values)
         sketch.update(finite)
@@ -426,7 +426,7 @@ class ColumnProfile:
         if not sketches and n_exact <= self.exact_limit:
             out._values = np.sort(np.concatenate([np.empty(0), *exact]), kind="stable")
             return out
-        kll = _kll()
+        kll = kll_sketch_class()
         merged = kll.deserialize(sketches[0].serialize()) if sketches else kll(self.k)
         for extra in sketches[1:]:
             merged.merge(extra)
@@ -485,26 +485,26 @@ class ColumnProfile:
         CorruptRecord
             A field is missing, of the wrong type, or inconsistent with the others.
         """
-        d = _obj(data, "column")
-        name = _get(d, "name", str)
-        kind = _get(d, "kind", str)
+        d = json_object(data, "column")
+        name = get_field(d, "name", str)
+        kind = get_field(d, "kind", str)
         if kind not in ("numeric", "categorical"):
             raise CorruptRecord(f"profile column {name!r}: unknown kind {kind!r}")
         col = cls(
             name,
             "numeric" if kind == "numeric" else "categorical",
-            exact_limit=_get_count(d, "exact_limit", name),
-            k=_get_count(d, "k", name),
-            top_k=_get_count(d, "top_k", name),
+            exact_limit=get_count(d, "exact_limit", name),
+            k=get_count(d, "k", name),
+            top_k=get_count(d, "top_k", name),
         )
-        col.count = _get_count(d, "count", name)
-        col.missing = _get_count(d, "missing", name)
-        col.infinite = _get_count(d, "infinite", name)
-        col._m2 = _get_float(d, "m2", name)
+        col.count = get_count(d, "count", name)
+        col.missing = get_count(d, "missing", name)
+        col.infinite = get_count(d, "infinite", name)
+        col._m2 = get_float(d, "m2", name)
         for key in ("min", "max", "mean"):
             raw = d.get(key)
             if raw is not None:
-                setattr(col, key, _get_float(d, key, name))
+                setattr(col, key, get_float(d, key, name))
         if kind == "numeric":
             if (col.count > 0) != (col.mean is not None) or (col.count > 0) != (
                 col.min is not None and col.max is not None
@@ -526,7 +526,7 @@ class ColumnProfile:
                     f"profile column {name!r}: needs exactly one of 'values' and 'sketch'"
                 )
             if values is not None:
-                raw_bytes = _b64(values, name, "values")
+                raw_bytes = b64_field(values, name, "values")
                 if len(raw_bytes) % 8:
                     raise CorruptRecord(f"profile column {name!r}: values are not float64")
                 arr = np.frombuffer(raw_bytes, dtype="<f8").astype(np.float64)
@@ -539,7 +539,7 @@ class ColumnProfile:
                     raise CorruptRecord(f"profile column {name!r}: values are not sorted")
                 col._values = arr
             else:
-                sk = _deserialize(_kll(), sketch, name)
+                sk = deserialize_sketch(kll_sketch_class(), sketch, name)
                 if sk.n != col.count or sk.k != col.k:
                     raise CorruptRecord(
                         f"profile column {name!r}: sketch holds {sk.n} values (k={sk.k}) for "
@@ -551,7 +551,7 @@ class ColumnProfile:
         return col
 
 
-def _numeric_block(cols: list[ColumnProfile], block: npt.NDArray[Any]) -> None:
+def numeric_block(cols: list[ColumnProfile], block: npt.NDArray[Any]) -> None:
     """Absorb an n x d block of numeric columns, moments vectorised across columns."""
     x = np.asarray(block, dtype=np.float64)
     if x.shape[0] == 0:
@@ -580,9 +580,9 @@ def _numeric_block(cols: list[ColumnProfile], block: npt.NDArray[Any]) -> None:
             col._add_numeric(v)
 
 
-def _categorical_values(col: ColumnProfile, values: npt.NDArray[Any]) -> None:
+def categorical_values(col: ColumnProfile, values: npt.NDArray[Any]) -> None:
     arr = np.asarray(values, dtype=object)
-    miss = _missing_mask(arr)
+    miss = missing_mask(arr)
     col.missing += int(miss.sum())
     counts = Counter(str(v) for v in arr[~miss])
     col.count += int(sum(counts.values()))

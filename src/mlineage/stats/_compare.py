@@ -5,7 +5,6 @@ Public from :mod:`mlineage.analysis` and :mod:`mlineage.stats.probes`.
 
 from __future__ import annotations
 
-import importlib
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -13,21 +12,22 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from mlineage import _optional as optional
 from mlineage.errors import InvalidInput
-from mlineage.stats._arrays import _Array, _group_key
+from mlineage.stats._arrays import Array, group_key
+from mlineage.stats._behaviour import (
+    GroupChange,
+    GroupLabel,
+    equal_mask,
+    group_changes,
+    plain_label,
+    same_kind,
+)
 from mlineage.stats._fingerprint import Fingerprint
 from mlineage.stats._present import behaviour_html, behaviour_words, short_repr
 from mlineage.stats._probeset import ProbeSet
-from mlineage.stats.behaviour import (
-    GroupChange,
-    GroupLabel,
-    _equal,
-    _group_changes,
-    _plain,
-    _same_kind,
-)
+from mlineage.stats._representation import linear_cka_and_procrustes
 from mlineage.stats.calibration import CalibrationResult
-from mlineage.stats.representation import _linear_cka_and_procrustes
 
 __all__ = ["BehaviorDiff", "Flip", "churn_between", "compare_fingerprints"]
 
@@ -207,15 +207,7 @@ class BehaviorDiff:
         >>> diff.to_pandas().index.tolist()  # doctest: +SKIP
         ['b', 'a']
         """
-        try:
-            # pandas is optional and heavy: imported only when a table is asked for.
-            pd = importlib.import_module("pandas")
-        except ImportError as exc:
-            from mlineage.errors import MissingDependency
-
-            raise MissingDependency(
-                "BehaviorDiff.to_pandas needs pandas: pip install 'mlineage[data]'"
-            ) from exc
+        pd = optional.pandas("BehaviorDiff.to_pandas()")
         columns = list(GroupChange("", 0, 0.0).to_dict())
         frame = pd.DataFrame([g.to_dict() for g in self.groups], columns=columns)
         return frame.set_index("group")
@@ -341,11 +333,11 @@ def churn_between(old: Fingerprint, new: Fingerprint) -> float:
     0.25
     """
     _same_probe(old, new, None)
-    _same_kind(("old predictions", old.predictions), ("new predictions", new.predictions))
-    return float(np.count_nonzero(~_equal(old.predictions, new.predictions)) / old.n)
+    same_kind(("old predictions", old.predictions), ("new predictions", new.predictions))
+    return float(np.count_nonzero(~equal_mask(old.predictions, new.predictions)) / old.n)
 
 
-def _probability_of(fp: Fingerprint, rows: npt.NDArray[np.intp], labels: _Array) -> _Array:
+def _probability_of(fp: Fingerprint, rows: npt.NDArray[np.intp], labels: Array) -> Array:
     """P(label) under ``fp`` for each of ``rows``; nan where the label is not a class."""
     assert fp.proba is not None
     classes = fp.classes
@@ -363,7 +355,7 @@ def _probability_of(fp: Fingerprint, rows: npt.NDArray[np.intp], labels: _Array)
         except TypeError:
             return np.full(rows.shape[0], np.nan)
         clipped = np.minimum(position, k - 1)
-        valid = (position < k) & _equal(sorted_classes[clipped], labels)
+        valid = (position < k) & equal_mask(sorted_classes[clipped], labels)
         column = order[clipped]
     column = np.where(valid, column, 0)
     if fp.proba.ndim == 1:
@@ -377,7 +369,7 @@ def _probability_of(fp: Fingerprint, rows: npt.NDArray[np.intp], labels: _Array)
 def _top_flips(
     old: Fingerprint,
     new: Fingerprint,
-    y: _Array | None,
+    y: Array | None,
     changed: npt.NDArray[np.bool_],
     old_correct: npt.NDArray[np.bool_] | None,
     new_correct: npt.NDArray[np.bool_] | None,
@@ -394,7 +386,7 @@ def _top_flips(
     else:
         kinds = [("changed", changed)]
     with_proba = old.proba is not None and new.proba is not None
-    chosen: list[tuple[FlipKind, npt.NDArray[np.intp], _Array | None]] = []
+    chosen: list[tuple[FlipKind, npt.NDArray[np.intp], Array | None]] = []
     left = top
     for kind, mask in kinds:
         rows = np.flatnonzero(mask)
@@ -425,9 +417,9 @@ def _top_flips(
                 Flip(
                     index=int(i),
                     kind=kind,
-                    old=_plain(old.predictions[i]),
-                    new=_plain(new.predictions[i]),
-                    label=None if y is None else _plain(y[i]),
+                    old=plain_label(old.predictions[i]),
+                    new=plain_label(new.predictions[i]),
+                    label=None if y is None else plain_label(y[i]),
                     confidence_drop=value,
                 )
             )
@@ -435,10 +427,10 @@ def _top_flips(
 
 
 def _stored_group_changes(old: Fingerprint, new: Fingerprint) -> tuple[GroupChange, ...]:
-    before = {_group_key(g.group): g for g in old.groups}
+    before = {group_key(g.group): g for g in old.groups}
     rows = []
     for g in new.groups:
-        prior = before.get(_group_key(g.group))
+        prior = before.get(group_key(g.group))
         if prior is None:
             continue
         rows.append(
@@ -506,9 +498,9 @@ def compare_fingerprints(
     _same_probe(old, new, probe)
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 0:
         raise InvalidInput(f"top must be a non-negative integer, got {top!r}")
-    _same_kind(("old predictions", old.predictions), ("new predictions", new.predictions))
+    same_kind(("old predictions", old.predictions), ("new predictions", new.predictions))
     n = old.n
-    changed = ~_equal(old.predictions, new.predictions)
+    changed = ~equal_mask(old.predictions, new.predictions)
     count = int(np.count_nonzero(changed))
     notes: list[str] = []
     y = None if probe is None else probe.y
@@ -516,10 +508,10 @@ def compare_fingerprints(
     rates: dict[str, float | None] = {}
     accuracy_old, accuracy_new = old.accuracy, new.accuracy
     if y is not None:
-        _same_kind(
+        same_kind(
             ("y", y), ("old predictions", old.predictions), ("new predictions", new.predictions)
         )
-        old_correct, new_correct = _equal(old.predictions, y), _equal(new.predictions, y)
+        old_correct, new_correct = equal_mask(old.predictions, y), equal_mask(new.predictions, y)
         n_old, n_new = int(np.count_nonzero(old_correct)), int(np.count_nonzero(new_correct))
         negative = int(np.count_nonzero(old_correct & ~new_correct))
         positive = int(np.count_nonzero(~old_correct & new_correct))
@@ -535,16 +527,14 @@ def compare_fingerprints(
         notes.append("the probe set has no labels: only churn is computed")
     if probe is not None and probe._group_codes is not None and probe.group_labels is not None:
         groups = tuple(
-            _group_changes(
-                probe.group_labels, probe._group_codes, changed, old_correct, new_correct
-            )
+            group_changes(probe.group_labels, probe._group_codes, changed, old_correct, new_correct)
         )
     else:
         groups = _stored_group_changes(old, new)
     cka = procrustes = None
     if old.embeddings is not None and new.embeddings is not None:
         try:
-            cka, procrustes = _linear_cka_and_procrustes(old.embeddings, new.embeddings)
+            cka, procrustes = linear_cka_and_procrustes(old.embeddings, new.embeddings)
         except InvalidInput as exc:
             notes.append(f"representation drift not computed: {exc}")
     elif (old.embeddings is None) != (new.embeddings is None):

@@ -10,15 +10,15 @@ import numpy.typing as npt
 
 from mlineage.errors import CorruptRecord, InvalidInput, StoreFormatError
 from mlineage.stats._batches import chunks, split_batch
-from mlineage.stats._columns import ColumnProfile, _categorical_values, _numeric_block
+from mlineage.stats._columns import ColumnProfile, categorical_values, numeric_block
 from mlineage.stats._sketch import (
     DEFAULT_EXACT_LIMIT,
     DEFAULT_K,
     DEFAULT_TOP_K,
     FORMAT,
     Kind,
-    _get_count,
-    _obj,
+    get_count,
+    json_object,
 )
 
 if TYPE_CHECKING:
@@ -302,18 +302,18 @@ class DataProfile:
                 n_rows = block.shape[0]
                 cols = [feats[j] for j in idx]
                 if cols[0].kind == "numeric":
-                    _numeric_block(cols, block)
+                    numeric_block(cols, block)
                 else:
                     for j, col in enumerate(cols):
-                        _categorical_values(col, block[:, j])
+                        categorical_values(col, block[:, j])
             if lab is not None and lvalues is not None:
                 if n_rows >= 0 and lvalues.shape[0] != n_rows:
                     raise InvalidInput(f"batch {i}: {lvalues.shape[0]} labels for {n_rows} rows")
                 n_rows = lvalues.shape[0]
                 if lab.kind == "numeric":
-                    _numeric_block([lab], lvalues.reshape(-1, 1))
+                    numeric_block([lab], lvalues.reshape(-1, 1))
                 else:
-                    _categorical_values(lab, lvalues)
+                    categorical_values(lab, lvalues)
             rows += max(n_rows, 0)
         return cls(feats, label=lab, num_rows=rows)
 
@@ -426,7 +426,7 @@ class DataProfile:
             doc = json.loads(bytes(data).decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise CorruptRecord(f"profile bytes are not UTF-8 JSON: {exc}") from None
-        d = _obj(doc, "document")
+        d = json_object(doc, "document")
         fmt = d.get("format")
         version = fmt if type(fmt) is int else 0
         if version > FORMAT:
@@ -439,7 +439,7 @@ class DataProfile:
                 f"not a DataProfile of format 1 to {FORMAT} (format={fmt!r}, "
                 f"type={d.get('type')!r})"
             )
-        rows = _get_count(d, "num_rows", "<profile>")
+        rows = get_count(d, "num_rows", "<profile>")
         raw_cols = d.get("columns")
         if not isinstance(raw_cols, list):
             raise CorruptRecord("profile 'columns' is not a list")

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from mlineage.errors import InvalidInput
-from mlineage.stats._inputs import FloatArray, _counts, _sample
+from mlineage.stats._inputs import FloatArray, as_counts, as_sample
 
 #: Share that replaces an empty bin in :func:`psi` (Evidently's value).
 PSI_EPSILON = 1e-4
@@ -47,8 +47,8 @@ def wasserstein(a: Any, b: Any) -> float:
     >>> wasserstein([0, 1, 3], [5, 6, 8])
     5.0
     """
-    x = np.sort(_sample(a, "a"))
-    y = np.sort(_sample(b, "b"))
+    x = np.sort(as_sample(a, "a"))
+    y = np.sort(as_sample(b, "b"))
     pooled = np.sort(np.concatenate([x, y]))
     deltas = np.diff(pooled)
     cdf_x = np.searchsorted(x, pooled[:-1], side="right") / x.size
@@ -84,7 +84,7 @@ def wasserstein_normed(reference: Any, current: Any) -> float:
     >>> wasserstein_normed([0.0, 2.0], [1.0, 3.0])
     1.0
     """
-    ref = _sample(reference, "reference")
+    ref = as_sample(reference, "reference")
     return wasserstein(ref, current) / max(float(np.std(ref)), STD_FLOOR)
 
 
@@ -102,8 +102,8 @@ def _rel_entr(p: FloatArray, q: FloatArray) -> FloatArray:
 
 
 def _pair(p: Any, q: Any) -> tuple[FloatArray, FloatArray]:
-    pa = _counts(p, "p")
-    qa = _counts(q, "q")
+    pa = as_counts(p, "p")
+    qa = as_counts(q, "q")
     if pa.shape != qa.shape:
         raise InvalidInput(
             f"p and q must have the same length (one entry per category), got "
@@ -240,8 +240,8 @@ def psi_from_counts(ref_counts: Any, cur_counts: Any, *, epsilon: float = PSI_EP
     """
     if not (math.isfinite(epsilon) and epsilon > 0):
         raise InvalidInput(f"epsilon must be a finite number > 0, got {epsilon!r}")
-    ref = _counts(ref_counts, "ref_counts")
-    cur = _counts(cur_counts, "cur_counts")
+    ref = as_counts(ref_counts, "ref_counts")
+    cur = as_counts(cur_counts, "cur_counts")
     if ref.shape != cur.shape:
         raise InvalidInput(
             f"ref_counts and cur_counts must have one entry per bin, got {ref.size} and {cur.size}"
@@ -253,7 +253,7 @@ def psi_from_counts(ref_counts: Any, cur_counts: Any, *, epsilon: float = PSI_EP
     return float(np.sum((p - q) * np.log(p / q)))
 
 
-def _psi_edges(reference_sorted: FloatArray, bins: int) -> FloatArray:
+def psi_edges(reference_sorted: FloatArray, bins: int) -> FloatArray:
     """Interior bin edges of :func:`psi`: distinct reference quantiles at ``i / bins``."""
     qs = np.quantile(reference_sorted, np.linspace(0.0, 1.0, bins + 1)[1:-1])
     return np.unique(qs)
@@ -301,13 +301,13 @@ def psi(reference: Any, current: Any, bins: int = 10) -> float:
     """
     if not isinstance(bins, int) or isinstance(bins, bool) or bins < 2:
         raise InvalidInput(f"bins must be an integer >= 2, got {bins!r}")
-    ref = np.sort(_sample(reference, "reference"))
-    cur = np.sort(_sample(current, "current"))
-    edges = _psi_edges(ref, bins)
-    return psi_from_counts(_bin_counts(ref, edges), _bin_counts(cur, edges))
+    ref = np.sort(as_sample(reference, "reference"))
+    cur = np.sort(as_sample(current, "current"))
+    edges = psi_edges(ref, bins)
+    return psi_from_counts(bin_counts(ref, edges), bin_counts(cur, edges))
 
 
-def _bin_counts(sorted_values: FloatArray, edges: FloatArray) -> FloatArray:
+def bin_counts(sorted_values: FloatArray, edges: FloatArray) -> FloatArray:
     """Counts in ``(-inf, e_0], (e_0, e_1], ..., (e_last, inf)`` of sorted values."""
     cum = np.searchsorted(sorted_values, edges, side="right").astype(np.float64)
     return np.diff(np.concatenate(([0.0], cum, [float(sorted_values.size)])))

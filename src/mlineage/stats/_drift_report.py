@@ -10,20 +10,21 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from mlineage.errors import CorruptRecord, InvalidInput, MissingDependency
+from mlineage import _optional as optional
+from mlineage.errors import CorruptRecord, InvalidInput
 from mlineage.stats._bounds import psi_error as _psi_error
 from mlineage.stats._bounds import w1_normed_error
 from mlineage.stats._chi2 import benjamini_hochberg, bonferroni, chi2_contingency
 from mlineage.stats._columns import ColumnProfile
 from mlineage.stats._data_profile import DataProfile
 from mlineage.stats._distances import (
-    _bin_counts,
-    _psi_edges,
+    bin_counts,
     js_distance,
+    psi_edges,
     psi_from_counts,
     wasserstein,
 )
-from mlineage.stats._ks import KSResult, _ks_statistic_sorted, kolmogorov_pvalue, ks_pvalue
+from mlineage.stats._ks import KSResult, kolmogorov_pvalue, ks_pvalue, ks_statistic_sorted
 from mlineage.stats._moments import scale_of
 from mlineage.stats._present import drift_report_html, drift_verdict, short_repr
 from mlineage.stats._sketch import (
@@ -262,12 +263,7 @@ class DriftReport:
         MissingDependency
             pandas is not installed (``pip install 'mlineage[data]'``).
         """
-        try:
-            import pandas as pd
-        except ImportError:
-            raise MissingDependency(
-                "DriftReport.to_pandas needs pandas; pip install 'mlineage[data]'"
-            ) from None
+        pd = optional.pandas("DriftReport.to_pandas()")
         rows = [{"role": "feature", **f.to_dict()} for f in self.features]
         if self.label is not None:
             rows.append({"role": "label", **self.label.to_dict()})
@@ -499,12 +495,12 @@ def _compare_numeric(a: ColumnProfile, b: ColumnProfile, psi_bins: int) -> Featu
     k = scale_of(max(abs(v) for v in (a.min, a.max, b.min, b.max) if v is not None))
     if a.is_exact and b.is_exact:
         va, vb = a.values, b.values
-        ks = ks_pvalue(_ks_statistic_sorted(va, vb), va.size, vb.size)
+        ks = ks_pvalue(ks_statistic_sorted(va, vb), va.size, vb.size)
         sa, sb = (va, vb) if k == 0 else (np.ldexp(va, -k), np.ldexp(vb, -k))
         w1 = wasserstein(sa, sb)
         std = float(np.std(sa))
-        edges = _psi_edges(sa, psi_bins)
-        ref_counts, cur_counts = _bin_counts(sa, edges), _bin_counts(sb, edges)
+        edges = psi_edges(sa, psi_bins)
+        ref_counts, cur_counts = bin_counts(sa, edges), bin_counts(sb, edges)
         method, bound = "exact", 0.0
         w1_error = psi_error = 0.0
     else:

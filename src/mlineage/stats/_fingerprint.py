@@ -11,16 +11,16 @@ import numpy.typing as npt
 
 from mlineage.errors import CorruptRecord, InvalidInput
 from mlineage.stats._arrays import (
-    _embedding_matrix,
-    _frozen,
-    _pack,
-    _prediction_vector,
-    _proba,
-    _storable,
-    _unpack,
+    embedding_matrix,
+    frozen,
+    pack_arrays,
+    prediction_vector,
+    proba_matrix,
+    storable,
+    unpack_arrays,
 )
-from mlineage.stats._inputs import _count, _real
-from mlineage.stats.behaviour import GroupMetrics, _labels
+from mlineage.stats._behaviour import GroupMetrics, check_labels
+from mlineage.stats._inputs import as_count, as_real
 from mlineage.stats.calibration import CalibrationResult
 
 
@@ -111,16 +111,14 @@ class Fingerprint:
     ) -> None:
         if not (isinstance(probe_hash, str) and probe_hash.startswith("sha256:")):
             raise InvalidInput(f"probe_hash must be a 'sha256:...' string, got {probe_hash!r}")
-        pred = _prediction_vector("predictions", _storable("predictions", predictions), None)
+        pred = prediction_vector("predictions", storable("predictions", predictions), None)
         n = pred.shape[0]
-        p = None if proba is None else _proba("proba", _storable("proba", proba), n)
+        p = None if proba is None else proba_matrix("proba", storable("proba", proba), n)
         emb = (
-            None
-            if embeddings is None
-            else _embedding_matrix(_storable("embeddings", embeddings), n)
+            None if embeddings is None else embedding_matrix(storable("embeddings", embeddings), n)
         )
-        labels = None if classes is None else _labels("classes", _storable("classes", classes))
-        acc = None if accuracy is None else _real(accuracy, "accuracy", 0.0, 1.0)
+        labels = None if classes is None else check_labels("classes", storable("classes", classes))
+        acc = None if accuracy is None else as_real(accuracy, "accuracy", 0.0, 1.0)
         if not isinstance(group_by, str) or not group_by:
             raise InvalidInput(f"group_by must be a non-empty string, got {group_by!r:.80}")
         self.groups = _checked_groups(groups, n, acc)
@@ -136,10 +134,10 @@ class Fingerprint:
                     f"{'' if acc is not None else ' without accuracy'}"
                 )
         self.probe_hash = probe_hash
-        self.predictions = _frozen(pred, copy=_copy)
-        self.proba = None if p is None else _frozen(p, copy=_copy)
-        self.embeddings = None if emb is None else _frozen(emb, copy=_copy)
-        self.classes = None if labels is None else _frozen(labels, copy=_copy)
+        self.predictions = frozen(pred, copy=_copy)
+        self.proba = None if p is None else frozen(p, copy=_copy)
+        self.embeddings = None if emb is None else frozen(emb, copy=_copy)
+        self.classes = None if labels is None else frozen(labels, copy=_copy)
         self.accuracy = acc
         self.calibration = calibration
         self.group_by = group_by
@@ -225,7 +223,7 @@ class Fingerprint:
             "calibration": None if self.calibration is None else self.calibration.to_dict(),
             "group_by": self.group_by,
         }
-        return _pack("fingerprint", meta, arrays)
+        return pack_arrays("fingerprint", meta, arrays)
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview) -> Fingerprint:
@@ -257,7 +255,7 @@ class Fingerprint:
         ...
         mlineage.errors.CorruptRecord: not a serialised mlineage fingerprint: ...
         """
-        meta, arrays = _unpack(data, "fingerprint")
+        meta, arrays = unpack_arrays(data, "fingerprint")
         try:
             unknown = set(meta) - _META_KEYS | set(arrays) - _ARRAYS
             missing = _META_KEYS - {"group_by"} - set(meta)  # format 1 could lack group_by
@@ -304,7 +302,7 @@ def _checked_groups(
             raise InvalidInput(f"groups must hold GroupMetrics, got {g!r:.80}")
         label = g.group
         if isinstance(label, float):
-            _real(label, "a group label")
+            as_real(label, "a group label")
         elif not isinstance(label, (str, int)):
             raise InvalidInput(
                 f"group label {label!r:.80} ({type(label).__name__}) is not a str, int, "
@@ -313,8 +311,8 @@ def _checked_groups(
         if str(label) in labels:
             raise InvalidInput(f"group {str(label)!r} is listed twice")
         labels.add(str(label))
-        size = _count(g.n, f"the size of group {str(label)!r}", minimum=1)
-        share = _real(g.accuracy, f"the accuracy of group {str(label)!r}", 0.0, 1.0)
+        size = as_count(g.n, f"the size of group {str(label)!r}", minimum=1)
+        share = as_real(g.accuracy, f"the accuracy of group {str(label)!r}", 0.0, 1.0)
         correct = share * size
         if abs(correct - round(correct)) > _TOLERANCE * size:
             raise InvalidInput(

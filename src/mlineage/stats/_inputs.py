@@ -18,7 +18,7 @@ FloatArray = npt.NDArray[np.float64]
 # Input checks
 
 
-def _sample(values: Any, name: str, *, allow_inf: bool = False) -> FloatArray:
+def as_sample(values: Any, name: str, *, allow_inf: bool = False) -> FloatArray:
     """1-D float64 copy of ``values`` without NaNs; typed errors for anything else."""
     try:
         arr = np.asarray(values, dtype=np.float64)
@@ -43,7 +43,7 @@ def _sample(values: Any, name: str, *, allow_inf: bool = False) -> FloatArray:
     return arr
 
 
-def _counts(values: Any, name: str) -> FloatArray:
+def as_counts(values: Any, name: str) -> FloatArray:
     """1-D float64 array of non-negative finite counts or weights."""
     try:
         arr = np.asarray(values, dtype=np.float64)
@@ -63,7 +63,7 @@ def _counts(values: Any, name: str) -> FloatArray:
     return arr
 
 
-def _real(value: object, name: str, low: float = -math.inf, high: float = math.inf) -> float:
+def as_real(value: object, name: str, low: float = -math.inf, high: float = math.inf) -> float:
     """A finite real number in ``[low, high]`` as a float: an int or float, not a bool."""
     if not (
         isinstance(value, (int, float, np.integer, np.floating))
@@ -78,7 +78,7 @@ def _real(value: object, name: str, low: float = -math.inf, high: float = math.i
     return float(value)
 
 
-def _count(value: object, name: str, minimum: int = 0) -> int:
+def as_count(value: object, name: str, minimum: int = 0) -> int:
     """An integer >= ``minimum`` (a Python or numpy integer, not a bool or a float)."""
     if not (
         isinstance(value, (int, np.integer))

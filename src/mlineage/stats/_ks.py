@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 
 from mlineage.errors import InvalidInput
-from mlineage.stats._inputs import FloatArray, _sample
+from mlineage.stats._inputs import FloatArray, as_sample
 from mlineage.stats._kstwo import kstwo_sf
 
 #: ``method="auto"`` of :func:`ks_2samp` is exact when both samples have at most this many
@@ -96,13 +96,13 @@ def ks_2samp(a: Any, b: Any, *, method: Literal["auto", "exact", "asymp"] = "aut
     """
     if method not in ("auto", "exact", "asymp"):
         raise InvalidInput(f"method must be 'auto', 'exact' or 'asymp', got {method!r}")
-    x = np.sort(_sample(a, "a", allow_inf=True))
-    y = np.sort(_sample(b, "b", allow_inf=True))
-    d = _ks_statistic_sorted(x, y)
+    x = np.sort(as_sample(a, "a", allow_inf=True))
+    y = np.sort(as_sample(b, "b", allow_inf=True))
+    d = ks_statistic_sorted(x, y)
     return ks_pvalue(d, x.size, y.size, method=method)
 
 
-def _ks_statistic_sorted(x: FloatArray, y: FloatArray) -> float:
+def ks_statistic_sorted(x: FloatArray, y: FloatArray) -> float:
     """``max |F_x - F_y|`` of two sorted, NaN-free samples (scipy's tie handling)."""
     pooled = np.concatenate([x, y])
     cdf_x = np.searchsorted(x, pooled, side="right") / x.size

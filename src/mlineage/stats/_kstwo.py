@@ -82,30 +82,30 @@ def kstwo_sf(x: float, n: int) -> float:
             prob = float(np.prod(np.arange(1, n + 1) * (1.0 / n) * (2 * t - 1)))
         else:
             prob = math.exp(_log_nfactorial_div_n_pow_n(n) + n * math.log(2 * t - 1))
-        return _clip(1.0 - prob)
+        return clip_probability(1.0 - prob)
     if t >= n - 1:
-        return _clip(2 * (1.0 - x) ** n)
+        return clip_probability(2 * (1.0 - x) ** n)
     if x >= 0.5:
-        return _clip(2 * _smirnov_sf(n, x))
+        return clip_probability(2 * _smirnov_sf(n, x))
     nxsquared = t * x
     if n <= 140:
         if nxsquared <= 0.754693:
-            return _clip(1.0 - _kolmogn_dmtw_cdf(n, x))
+            return clip_probability(1.0 - _kolmogn_dmtw_cdf(n, x))
         if nxsquared <= 4:
-            return _clip(1.0 - _kolmogn_pomeranz_cdf(n, x))
-        return _clip(2 * _smirnov_sf(n, x))
+            return clip_probability(1.0 - _kolmogn_pomeranz_cdf(n, x))
+        return clip_probability(2 * _smirnov_sf(n, x))
     if nxsquared >= 370.0:
         return 0.0
     if nxsquared >= 2.2:
-        return _clip(2 * _smirnov_sf(n, x))
+        return clip_probability(2 * _smirnov_sf(n, x))
     if n <= 100000 and n * x**1.5 <= 1.4:
         cdfprob = _kolmogn_dmtw_cdf(n, x)
     else:
         cdfprob = _kolmogn_pelzgood_cdf(n, x)
-    return _clip(1.0 - cdfprob)
+    return clip_probability(1.0 - cdfprob)
 
 
-def _clip(p: float) -> float:
+def clip_probability(p: float) -> float:
     return float(min(max(p, 0.0), 1.0))
 
 
@@ -161,7 +161,7 @@ def _kolmogn_dmtw_cdf(n: int, d: float) -> float:
             expnt -= _E128
     if expnt != 0:
         p = np.ldexp(p, expnt)
-    return _clip(float(p))
+    return clip_probability(float(p))
 
 
 def _pomeranz_j1j2(i: int, n: int, ll: int, ceilf: int, roundf: int) -> tuple[int, int]:
@@ -228,7 +228,7 @@ def _kolmogn_pomeranz_cdf(n: int, x: float) -> float:
         ans *= m
     if expnt != 0:
         ans = np.ldexp(ans, expnt)
-    return _clip(float(ans))
+    return clip_probability(float(ans))
 
 
 def _kolmogn_pelzgood_cdf(n: int, x: float) -> float:
@@ -351,4 +351,4 @@ def _smirnov_sf(n: int, x: float) -> float:
             break
     if ref == -math.inf:
         return 0.0
-    return _clip(x * running * math.exp(ref))
+    return clip_probability(x * running * math.exp(ref))

@@ -14,18 +14,18 @@ import numpy.typing as npt
 from mlineage.errors import CorruptRecord, InvalidInput
 from mlineage.hashing import hash_named_arrays
 from mlineage.stats._arrays import (
-    _Array,
-    _embedding_matrix,
-    _frozen,
-    _pack,
-    _prediction_vector,
-    _proba,
-    _shape_family,
-    _storable,
-    _unpack,
+    Array,
+    embedding_matrix,
+    frozen,
+    pack_arrays,
+    prediction_vector,
+    proba_matrix,
+    shape_family,
+    storable,
+    unpack_arrays,
 )
+from mlineage.stats._behaviour import GroupMetrics, check_labels, equal_mask, plain_label, same_kind
 from mlineage.stats._fingerprint import Fingerprint
-from mlineage.stats.behaviour import GroupMetrics, _equal, _labels, _plain, _same_kind
 from mlineage.stats.calibration import expected_calibration_error
 
 __all__ = ["ProbeSet"]
@@ -92,17 +92,17 @@ class ProbeSet:
             raise InvalidInput(f"name must be a string, got {type(name).__name__}")
         if not isinstance(group_by, str) or not group_by:
             raise InvalidInput(f"group_by must be a non-empty string, got {group_by!r}")
-        x = _storable("X", X)
+        x = storable("X", X)
         if x.ndim == 0 or x.shape[0] == 0:
             raise InvalidInput(f"X has shape {x.shape}; a probe set needs at least one row")
         n = x.shape[0]
-        labels = None if y is None else _labels("y", _storable("y", y), n)
-        group = None if groups is None else _labels("groups", _storable("groups", groups), n)
+        labels = None if y is None else check_labels("y", storable("y", y), n)
+        group = None if groups is None else check_labels("groups", storable("groups", groups), n)
         self.name = name
         self.group_by = group_by
-        self.X = _frozen(x, copy=True)
-        self.y = None if labels is None else _frozen(labels, copy=True)
-        self.groups = None if group is None else _frozen(group, copy=True)
+        self.X = frozen(x, copy=True)
+        self.y = None if labels is None else frozen(labels, copy=True)
+        self.groups = None if group is None else frozen(group, copy=True)
         self.hash = hash_named_arrays(
             "probe",
             {
@@ -111,12 +111,12 @@ class ProbeSet:
                 if a is not None
             },
         )
-        self.group_labels: _Array | None = None
+        self.group_labels: Array | None = None
         self._group_codes: npt.NDArray[np.intp] | None = None
         if self.groups is not None:
             labels_, codes = np.unique(self.groups, return_inverse=True)
-            self.group_labels = _frozen(labels_, copy=False)
-            self._group_codes = _frozen(codes.reshape(-1).astype(np.intp), copy=False)
+            self.group_labels = frozen(labels_, copy=False)
+            self._group_codes = frozen(codes.reshape(-1).astype(np.intp), copy=False)
 
     def __len__(self) -> int:
         return int(self.X.shape[0])
@@ -157,7 +157,7 @@ class ProbeSet:
         if self.groups is not None:
             arrays["groups"] = self.groups
         meta = {"name": self.name, "hash": self.hash, "group_by": self.group_by}
-        return _pack("probe", meta, arrays)
+        return pack_arrays("probe", meta, arrays)
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview) -> ProbeSet:
@@ -186,7 +186,7 @@ class ProbeSet:
         >>> ProbeSet.from_bytes(ProbeSet([[0.5]], name="tiny").to_bytes()).name
         'tiny'
         """
-        meta, arrays = _unpack(data, "probe")
+        meta, arrays = unpack_arrays(data, "probe")
         try:
             unknown = set(meta) - {"name", "hash", "group_by"}
             if unknown or not {"name", "hash"} <= set(meta) or set(arrays) - {"X", "y", "groups"}:
@@ -278,8 +278,8 @@ class ProbeSet:
                 "a fingerprint needs predictions or proba (or both); embeddings alone "
                 "cannot show which answers changed"
             )
-        p = None if proba is None else _proba("proba", _storable("proba", proba), n)
-        labels = None if classes is None else _labels("classes", _storable("classes", classes))
+        p = None if proba is None else proba_matrix("proba", storable("proba", proba), n)
+        labels = None if classes is None else check_labels("classes", storable("classes", classes))
         if p is not None and labels is not None:
             k = 2 if p.ndim == 1 else p.shape[1]
             if labels.shape[0] != k:
@@ -291,25 +291,23 @@ class ProbeSet:
             index = (p >= 0.5).astype(np.intp) if p.ndim == 1 else p.argmax(axis=1)
             pred = index if labels is None else labels[index]
         else:
-            pred = _prediction_vector("predictions", _storable("predictions", predictions), n)
+            pred = prediction_vector("predictions", storable("predictions", predictions), n)
         emb = (
-            None
-            if embeddings is None
-            else _embedding_matrix(_storable("embeddings", embeddings), n)
+            None if embeddings is None else embedding_matrix(storable("embeddings", embeddings), n)
         )
         accuracy = None
         groups: tuple[GroupMetrics, ...] = ()
         calibration = None
         if self.y is not None:
-            _same_kind(("y", self.y), ("predictions", pred))
-            correct = _equal(pred, self.y)
+            same_kind(("y", self.y), ("predictions", pred))
+            correct = equal_mask(pred, self.y)
             accuracy = float(np.count_nonzero(correct) / n)
             if self._group_codes is not None and self.group_labels is not None:
                 k = self.group_labels.shape[0]
                 sizes = np.bincount(self._group_codes, minlength=k)
                 hits = np.bincount(self._group_codes[correct], minlength=k)
                 groups = tuple(
-                    GroupMetrics(_plain(label), int(s), float(h / s))
+                    GroupMetrics(plain_label(label), int(s), float(h / s))
                     for label, s, h in zip(
                         self.group_labels, sizes.tolist(), hits.tolist(), strict=True
                     )
@@ -410,12 +408,12 @@ class ProbeSet:
         for name, fn in callables.items():
             if not callable(fn):
                 raise InvalidInput(f"{name} must be callable, got {type(fn).__name__}")
-        parts: dict[str, list[_Array]] = {name: [] for name in callables}
+        parts: dict[str, list[Array]] = {name: [] for name in callables}
         n = len(self)
         for start in range(0, n, int(batch_size)):
             batch = np.array(self.X[start : start + int(batch_size)], copy=True)
             for name, fn in callables.items():
-                out = _storable(f"the output of {name}", fn(batch))
+                out = storable(f"the output of {name}", fn(batch))
                 if out.ndim == 0 or out.shape[0] != batch.shape[0]:
                     got = "a scalar" if out.ndim == 0 else f"{out.shape[0]} rows"
                     raise InvalidInput(
@@ -423,7 +421,7 @@ class ProbeSet:
                         f"{start}..{start + batch.shape[0] - 1} ({batch.shape[0]} rows); it "
                         "must return one output per input row"
                     )
-                if parts[name] and _shape_family(out) != _shape_family(parts[name][0]):
+                if parts[name] and shape_family(out) != shape_family(parts[name][0]):
                     raise InvalidInput(
                         f"{name} returned {out.dtype} of shape {out.shape[1:]} per row for "
                         f"rows {start}.., but {parts[name][0].dtype} of shape "

@@ -31,7 +31,7 @@ FORMAT = 2
 _EXTRA = "pip install 'mlineage[analysis]'"
 
 
-def _kll() -> Any:
+def kll_sketch_class() -> Any:
     # datasketches is an optional extra, needed only above the exact limit.
     try:
         from datasketches import kll_doubles_sketch  # type: ignore[import-untyped]
@@ -44,7 +44,7 @@ def _kll() -> Any:
     return kll_doubles_sketch
 
 
-def _frequent() -> Any:
+def frequent_sketch_class() -> Any:
     # datasketches is an optional extra, needed only above top_k distinct categories.
     try:
         from datasketches import frequent_strings_sketch
@@ -94,7 +94,7 @@ def frequent_items_epsilon(top_k: int = DEFAULT_TOP_K) -> float:
     >>> round(frequent_items_epsilon(100), 5)
     0.00342
     """
-    return float(_frequent().get_epsilon_for_lg_size(lg_map_size(top_k)))
+    return float(frequent_sketch_class().get_epsilon_for_lg_size(lg_map_size(top_k)))
 
 
 def sketch_rank_error(k: int = DEFAULT_K) -> float:
@@ -126,34 +126,34 @@ def sketch_rank_error(k: int = DEFAULT_K) -> float:
     >>> round(sketch_rank_error(200), 4)
     0.0165
     """
-    return float(_kll().get_normalized_rank_error(k, True))
+    return float(kll_sketch_class().get_normalized_rank_error(k, True))
 
 
 # --------------------------------------------------------------------------------------
 # Reading the serialised form
 
 
-def _obj(value: Any, what: str) -> dict[str, Any]:
+def json_object(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise CorruptRecord(f"profile {what} is not a JSON object")
     return value
 
 
-def _get(d: dict[str, Any], key: str, typ: type) -> Any:
+def get_field(d: dict[str, Any], key: str, typ: type) -> Any:
     value = d.get(key)
     if not isinstance(value, typ) or isinstance(value, bool):
         raise CorruptRecord(f"profile field {key!r} is missing or not a {typ.__name__}")
     return value
 
 
-def _get_count(d: dict[str, Any], key: str, col: str) -> int:
+def get_count(d: dict[str, Any], key: str, col: str) -> int:
     value = d.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise CorruptRecord(f"profile column {col!r}: {key!r} is not a count ({value!r})")
     return value
 
 
-def _get_float(d: dict[str, Any], key: str, col: str) -> float:
+def get_float(d: dict[str, Any], key: str, col: str) -> float:
     value = d.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise CorruptRecord(f"profile column {col!r}: {key!r} is not a number ({value!r})")
@@ -162,7 +162,7 @@ def _get_float(d: dict[str, Any], key: str, col: str) -> float:
     return float(value)
 
 
-def _b64(value: Any, col: str, key: str) -> bytes:
+def b64_field(value: Any, col: str, key: str) -> bytes:
     if not isinstance(value, str):
         raise CorruptRecord(f"profile column {col!r}: {key!r} is not base64 text")
     try:
@@ -171,10 +171,10 @@ def _b64(value: Any, col: str, key: str) -> bytes:
         raise CorruptRecord(f"profile column {col!r}: {key!r} is not valid base64") from None
 
 
-def _deserialize(sketch_class: Any, value: Any, col: str) -> Any:
+def deserialize_sketch(sketch_class: Any, value: Any, col: str) -> Any:
     """A DataSketches sketch from a column's base64 ``"sketch"`` field."""
     try:
-        return sketch_class.deserialize(_b64(value, col, "sketch"))
+        return sketch_class.deserialize(b64_field(value, col, "sketch"))
     except (ValueError, IndexError, RuntimeError, TypeError) as exc:
         raise CorruptRecord(f"profile column {col!r}: sketch does not deserialise: {exc}") from None
 
@@ -183,7 +183,7 @@ def _deserialize(sketch_class: Any, value: Any, col: str) -> Any:
 # Batches -> columns
 
 
-def _missing_mask(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+def missing_mask(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
     """None, float NaN and pandas' NA/NaT in an object array."""
     return np.fromiter(
         (v is None or (isinstance(v, float) and v != v) or _is_na(v) for v in values),
@@ -198,7 +198,7 @@ def _is_na(value: Any) -> bool:
     return name in ("NAType", "NaTType")
 
 
-def _kind_of(arr: npt.NDArray[Any], what: str) -> Kind:
+def kind_of(arr: npt.NDArray[Any], what: str) -> Kind:
     if arr.dtype.kind in "fiu":
         return "numeric"
     if arr.dtype.kind in "bOUS":
@@ -209,7 +209,7 @@ def _kind_of(arr: npt.NDArray[Any], what: str) -> Kind:
     )
 
 
-def _label_kind(arr: npt.NDArray[Any], label_kind: str) -> Kind:
+def kind_of_label(arr: npt.NDArray[Any], label_kind: str) -> Kind:
     if label_kind == "numeric":
         return "numeric"
     if label_kind == "categorical":
@@ -223,4 +223,4 @@ def _label_kind(arr: npt.NDArray[Any], label_kind: str) -> Kind:
         return "numeric"
     if arr.dtype.kind in "biuOUS":
         return "categorical"
-    return _kind_of(arr, "label")
+    return kind_of(arr, "label")

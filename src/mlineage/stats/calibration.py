@@ -35,9 +35,9 @@ import numpy as np
 import numpy.typing as npt
 
 from mlineage.errors import InvalidInput
-from mlineage.stats._inputs import _count, _real
+from mlineage.stats._behaviour import as_array, check_labels
+from mlineage.stats._inputs import as_count, as_real
 from mlineage.stats._present import calibration_html
-from mlineage.stats.behaviour import _as_array, _labels
 
 __all__ = [
     "CalibrationBin",
@@ -177,16 +177,16 @@ class CalibrationResult:
                 f"not a calibration result dict (bin lists of different lengths): {data!r:.200}"
             )
         low, high = -_RANGE_TOLERANCE, 1.0 + _RANGE_TOLERANCE
-        edges = [_real(e, "a calibration bin edge", low, high) for e in lists[0]]
+        edges = [as_real(e, "a calibration bin edge", low, high) for e in lists[0]]
         if any(b <= a for a, b in itertools.pairwise(edges)):
             raise InvalidInput(f"calibration bin edges {edges} do not rise")
-        counts = [_count(c, "a calibration bin count") for c in lists[1]]
-        n = _count(data["n"], "the calibration's n")
+        counts = [as_count(c, "a calibration bin count") for c in lists[1]]
+        n = as_count(data["n"], "the calibration's n")
         if sum(counts) != n:
             raise InvalidInput(f"calibration bin counts add up to {sum(counts)}, not n = {n}")
 
         def mean(value: object, name: str) -> float | None:
-            return None if value is None else _real(value, name, low, high)
+            return None if value is None else as_real(value, name, low, high)
 
         bins = tuple(
             CalibrationBin(
@@ -198,8 +198,8 @@ class CalibrationResult:
             )
             for i in range(len(counts))
         )
-        ece = _real(data["ece"], "the calibration's ece", low, high)
-        return cls(ece, _real(data["mce"], "the calibration's mce", low, high), n, bins)
+        ece = as_real(data["ece"], "the calibration's ece", low, high)
+        return cls(ece, as_real(data["mce"], "the calibration's mce", low, high), n, bins)
 
 
 def _check_bins(n_bins: int) -> int:
@@ -234,7 +234,7 @@ def _from_pairs(correct: npt.NDArray[np.bool_], confidence: _F64, n_bins: int) -
 
 
 def _probabilities(values: npt.ArrayLike, name: str) -> _F64:
-    array = _as_array(values)
+    array = as_array(values)
     if array.dtype.kind not in "biuf":
         raise InvalidInput(f"{name} has dtype {array.dtype}; probabilities must be numbers")
     array = np.asarray(array, dtype=np.float64)
@@ -263,7 +263,7 @@ def _top_label(
     proba: npt.ArrayLike, y_true: npt.ArrayLike, classes: npt.ArrayLike | None
 ) -> tuple[npt.NDArray[np.bool_], _F64]:
     p = _probabilities(proba, "proba")
-    y = _labels("y", y_true, p.shape[0])
+    y = check_labels("y", y_true, p.shape[0])
     if p.ndim == 1:
         k = 2
         confidence = np.maximum(p, 1.0 - p)
@@ -282,7 +282,7 @@ def _top_label(
         predicted = p.argmax(axis=1)
         confidence = p[np.arange(p.shape[0]), predicted]
     if classes is not None:
-        labels = _labels("classes", classes)
+        labels = check_labels("classes", classes)
         if labels.shape[0] != k:
             raise InvalidInput(
                 f"classes has {labels.shape[0]} labels but proba describes {k} classes"
@@ -431,7 +431,7 @@ def calibration_from_confidence(
     conf = _probabilities(confidence, "confidence")
     if conf.ndim != 1:
         raise InvalidInput(f"confidence must be 1-D, got shape {conf.shape}")
-    outcome = _labels("correct", correct, conf.shape[0])
+    outcome = check_labels("correct", correct, conf.shape[0])
     if outcome.dtype.kind not in "biuf" or not np.isin(outcome, (0, 1)).all():
         raise InvalidInput(
             "correct must hold booleans or the numbers 0 and 1 (whether each prediction "

@@ -19,9 +19,9 @@ from typing import Any
 
 from mlineage.errors import InvalidInput, MLineageError, ModelNotFound
 from mlineage.records import ModelVersion, validate_name
-from mlineage.report import build_report_data
 from mlineage.tracker import Tracker, list_models
 from mlineage.views import report_analyses
+from mlineage.views.report import build_report_data
 
 __all__ = ["PAGE", "REFRESH_S", "StoreView", "check_model", "check_ref"]
 

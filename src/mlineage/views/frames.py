@@ -8,10 +8,11 @@ function that needs it, and a missing one raises
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from mlineage.errors import InvalidInput, MissingDependency
+from mlineage import _optional as optional
+from mlineage.errors import InvalidInput
 
 if TYPE_CHECKING:
     import os
@@ -19,9 +20,7 @@ if TYPE_CHECKING:
 
     from matplotlib.axes import Axes
 
-    from mlineage.analysis._bisect import BisectResult
     from mlineage.blame import Direction
-    from mlineage.records import ModelVersion
     from mlineage.refs import Ref
     from mlineage.tracker import Tracker
 
@@ -99,13 +98,7 @@ def to_pandas(tracker: Tracker) -> Any:
     >>> df[["kind", "metric.accuracy", "hp.opt.lr"]].values.tolist()
     [['initial', 0.9, 0.1]]
     """
-    try:
-        # Imported here: pandas is optional and `import mlineage` stays light.
-        import pandas as pd  # type: ignore[import-untyped]
-    except ImportError as exc:
-        raise MissingDependency(
-            "tracker.to_pandas() needs pandas, which is not installed; run: pip install pandas"
-        ) from exc
+    pd = optional.pandas("tracker.to_pandas()")
     import numpy as np
 
     graph = tracker.graph
@@ -249,8 +242,8 @@ def plot(
     'accuracy'
     """
     from mlineage.errors import MetricNotFound
-    from mlineage.report._data import bad_direction
     from mlineage.stats._present import new_axes, version_axis
+    from mlineage.views.report._data import bad_direction
 
     if direction is None:
         direction = bad_direction(metric)
@@ -291,21 +284,15 @@ def plot(
     return ax
 
 
-def write_report(
-    tracker: Tracker,
-    path: str | os.PathLike[str],
-    *,
-    title: str | None = None,
-    metric: str | None = None,
-    analyses: Mapping[str, Any] | None = None,
-) -> Path:
+def write_report(tracker: Tracker, path: str | os.PathLike[str], **options: Any) -> Path:
     """Write the offline HTML lineage report of ``tracker`` (``tracker.report(path)``).
 
-    The same as :func:`mlineage.report.write_report`, which documents the parameters,
-    the page and the errors; ``mlineage.report`` is imported on first use. Without
-    ``analyses``, the report shows what the store holds: the change points of every
-    metric, the data drift of every step whose versions have profiles, and the behaviour
-    shifts of every step whose versions share a probe set's fingerprints.
+    The same as :func:`mlineage.report.write_report`, which documents the parameters
+    (``title``, ``metric``, ``analyses``), the page and the errors; it is imported on
+    first use. Without ``analyses``, the report shows what the store holds: the change
+    points of every metric, the data drift of every step whose versions have profiles,
+    and the behaviour shifts of every step whose versions share a probe set's
+    fingerprints.
 
     Returns
     -------
@@ -316,11 +303,11 @@ def write_report(
     --------
     ``tracker.report("lineage.html", metric="accuracy")``, then open ``lineage.html``.
     """
-    from mlineage.report import write_report as write  # imported when first used
+    from mlineage.views.report import write_report as write  # imported when first used
 
-    if analyses is None:
-        analyses = report_analyses(tracker)
-    return write(tracker, path, title=title, metric=metric, analyses=analyses)
+    if options.get("analyses") is None:
+        options["analyses"] = report_analyses(tracker)
+    return write(tracker, path, **options)
 
 
 def report_analyses(tracker: Tracker) -> dict[str, Any]:
@@ -336,41 +323,6 @@ def report_analyses(tracker: Tracker) -> dict[str, Any]:
     dict
         The ``analyses`` mapping of :func:`mlineage.report.write_report`.
     """
-    from mlineage.analysis._report_rows import collect
+    from mlineage.views.rows import collect
 
     return collect(tracker)
-
-
-def bisect(
-    tracker: Tracker,
-    good: Ref,
-    bad: Ref,
-    test: Callable[[ModelVersion], bool | None],
-    *,
-    skip: Iterable[Ref] = (),
-) -> BisectResult:
-    """The first bad version on the first-parent path from ``good`` to ``bad``
-    (``tracker.bisect``).
-
-    A binary search like ``git bisect``: ``test(version)`` returns True when the version
-    is good, False when bad, None (or raises ``mlineage.analysis.Untestable``) to skip
-    it, as are the versions in ``skip``; at most ``ceil(log2 n)`` tests without skips.
-    See docs/analysis.md.
-
-    Returns
-    -------
-    BisectResult
-        The first bad version, the versions tested with their outcomes, the skipped ones,
-        and whether skips left the answer ambiguous.
-
-    Raises
-    ------
-    InvalidInput
-        ``test`` is not callable (raised before any evaluation); ``good`` is not a
-        first-parent ancestor of ``bad``; ``test`` returned something other than a bool,
-        a numpy bool or None (the message names the value and its type: the string
-        ``"False"`` or an exit code is not read by its truthiness).
-    """
-    from mlineage.analysis._bisect import bisect as search  # numpy: imported on first use
-
-    return search(tracker, good, bad, test, skip)

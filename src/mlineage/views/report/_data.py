@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from mlineage._coerce import MAX_DEPTH, MAX_INT_DIGITS
 from mlineage.errors import InvalidInput, MLineageError
-from mlineage.report._insights import explain
+from mlineage.views.report._insights import explain
 
 if TYPE_CHECKING:
     from mlineage.records import EnvironmentSnapshot, ModelVersion

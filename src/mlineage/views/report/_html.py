@@ -98,7 +98,9 @@ def json_for_script(data: Any) -> str:
 
 @cache
 def _asset(name: str) -> str:
-    return files("mlineage.report").joinpath("assets").joinpath(name).read_text(encoding="utf-8")
+    return (
+        files("mlineage.views.report").joinpath("assets").joinpath(name).read_text(encoding="utf-8")
+    )
 
 
 def render_html(data: dict[str, Any]) -> str:

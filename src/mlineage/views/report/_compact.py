@@ -22,9 +22,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import mlineage.report._data as _data
-from mlineage.report._insights import explain
-from mlineage.report._plots import lttb_arrays
+import mlineage.views.report._data as _data
+from mlineage.views.report._insights import explain
+from mlineage.views.report._plots import lttb_arrays
 
 if TYPE_CHECKING:
     import numpy as np

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-import mlineage.report._data as _data
+import mlineage.views.report._data as _data
 from mlineage._text import surrogate_message
 from mlineage.errors import InvalidInput
-from mlineage.report._compact import compact_parts
+from mlineage.views.report._compact import compact_parts
 
 if TYPE_CHECKING:
     from mlineage.tracker import Tracker

@@ -17,7 +17,7 @@ from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
 from mlineage.errors import MLineageError
-from mlineage.report._plots import distribution, finite, round_or_none
+from mlineage.views.report._plots import distribution, finite, round_or_none
 
 if TYPE_CHECKING:
     from mlineage.analysis._behaviour_history import ShiftStep, SilentShifts

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlineage.errors import InvalidInput
-from mlineage.report._build import build_report_data
-from mlineage.report._html import render_html
 from mlineage.storage import map_os_errors
+from mlineage.views.report._build import build_report_data
+from mlineage.views.report._html import render_html
 
 if TYPE_CHECKING:
     from mlineage.tracker import Tracker

@@ -1,0 +1,171 @@
+"""Fingerprints on the write path: behaviour on a probe set, stored with or after a version.
+
+A write verb beside :mod:`mlineage.writer` and :mod:`mlineage.evidence`. :func:`prepare`
+turns the fingerprints given to a version (``v.fingerprint = probe.evaluate(...)``) or
+recorded later (:func:`record_fingerprint`, which is ``tracker.record_fingerprint``) into
+:class:`~mlineage.records.FingerprintRef` records and the blobs they point at: the probe
+set's bytes (content-addressed, so stored once however many versions use it) and each
+fingerprint's arrays. The writer stores the blobs before the record that refers to them.
+Reading fingerprints back is lineage analysis (``tracker.analysis``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mlineage import refs
+from mlineage.content import blob_key_of
+from mlineage.errors import InvalidInput
+from mlineage.lineage_reads import find_probe_blob
+from mlineage.records import FingerprintEvent, FingerprintRef
+
+if TYPE_CHECKING:
+    from mlineage.refs import Ref
+    from mlineage.stats.probes import Fingerprint, ProbeSet
+    from mlineage.tracker import Tracker
+
+__all__ = ["Prepared", "prepare", "record_fingerprint"]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Fingerprints ready to store: the references for the record and the blobs to write."""
+
+    refs: tuple[FingerprintRef, ...]
+    blobs: dict[str, bytes]
+
+
+def prepare(
+    value: object,
+    probe_blobs: dict[str, str],
+    find_probe_blob: Callable[[str], str | None],
+) -> Prepared:
+    """Check what was given as ``v.fingerprint`` and serialise it.
+
+    Parameters
+    ----------
+    value : Fingerprint or sequence of Fingerprint
+    probe_blobs : dict
+        Probe hash -> blob key of probe sets already stored (read and updated): a probe
+        set is serialised and hashed once per writer, not once per version.
+    find_probe_blob : callable
+        Probe hash -> blob key of that probe set in the lineage, or None; asked only for
+        a fingerprint that does not carry its probe set (read back, or built by hand).
+
+    Raises
+    ------
+    InvalidInput
+        Not a Fingerprint (or list of them), or two fingerprints on one probe set.
+    """
+    from mlineage.stats.probes import Fingerprint  # numpy: only when used
+
+    items = [value] if isinstance(value, Fingerprint) else value
+    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
+        raise InvalidInput(
+            f"fingerprint must be a Fingerprint (probe.evaluate(...)) or a list of them, got "
+            f"{type(value).__name__}; nothing was written"
+        )
+    refs: list[FingerprintRef] = []
+    blobs: dict[str, bytes] = {}
+    seen: set[str] = set()
+    for item in items:
+        if not isinstance(item, Fingerprint):
+            raise InvalidInput(
+                f"fingerprint must hold Fingerprint objects, got {type(item).__name__}; "
+                "nothing was written"
+            )
+        if item.probe_hash in seen:
+            raise InvalidInput(
+                f"two fingerprints on probe set {item.probe_hash[:19]}... for one version; "
+                "give one per probe set; nothing was written"
+            )
+        seen.add(item.probe_hash)
+        probe = item.probe
+        probe_key = probe_blobs.get(item.probe_hash)
+        if probe_key is None and probe is not None:
+            data = probe.to_bytes()
+            probe_key = blob_key_of(data)
+            blobs[probe_key] = data
+        elif probe_key is None:
+            probe_key = find_probe_blob(item.probe_hash)
+        data = item.to_bytes()
+        key = blob_key_of(data)
+        blobs[key] = data
+        refs.append(
+            FingerprintRef(
+                probe=item.probe_hash,
+                probe_name="" if probe is None else probe.name,
+                probe_blob=probe_key,
+                blob=key,
+                summary=item.summary(),
+            )
+        )
+        if probe_key is not None:
+            probe_blobs[item.probe_hash] = probe_key
+    return Prepared(tuple(refs), blobs)
+
+
+def record_fingerprint(
+    tracker: Tracker,
+    ref: Ref,
+    probe: ProbeSet,
+    *,
+    predict: Callable[[Any], Any] | None = None,
+    predict_proba: Callable[[Any], Any] | None = None,
+    embed: Callable[[Any], Any] | None = None,
+    fingerprint: Fingerprint | None = None,
+) -> FingerprintEvent:
+    """Record a version's behaviour on ``probe`` after the fact (``tracker.record_fingerprint``).
+
+    Evaluates the model's callables on the probe set (as :meth:`ProbeSet.evaluate`), or
+    takes a ``fingerprint`` computed elsewhere; stores the probe set (once) and the
+    fingerprint's arrays as blobs, then a :class:`~mlineage.records.FingerprintEvent`. The
+    version itself is never rewritten; ``tracker.analysis.fingerprints(ref)`` lists it.
+
+    Parameters
+    ----------
+    ref : str or ModelVersion
+        The version (id, prefix, name, alias).
+    probe : ProbeSet
+    predict, predict_proba, embed : callable, optional
+        The model's callables, as for :meth:`ProbeSet.evaluate`.
+    fingerprint : Fingerprint, optional
+        One taken elsewhere on ``probe`` (instead of the callables).
+
+    Returns
+    -------
+    FingerprintEvent
+        The stored event.
+
+    Raises
+    ------
+    ReadOnlyError, VersionNotFound
+    InvalidInput
+        Not a ProbeSet, both ``fingerprint`` and callables, or a fingerprint of another
+        probe set; nothing is written.
+    """
+    from mlineage.stats.probes import ProbeSet  # numpy: only when used
+
+    writer = tracker._writer
+    writer.check_writable("record a fingerprint")
+    version = refs.get_version(tracker._index, ref)
+    if not isinstance(probe, ProbeSet):
+        raise InvalidInput(f"probe must be a ProbeSet, got {type(probe).__name__}")
+    if fingerprint is None:
+        fingerprint = probe.evaluate(predict, predict_proba, embed)
+    elif predict is not None or predict_proba is not None or embed is not None:
+        raise InvalidInput("pass either fingerprint= or the model's callables, not both")
+    elif fingerprint.probe_hash != probe.hash:
+        raise InvalidInput(
+            f"the fingerprint was taken on probe {fingerprint.probe_hash[:19]}..., not on "
+            f"{probe.hash[:19]}... ({probe.name!r})"
+        )
+    elif fingerprint.probe is None:
+        fingerprint.probe = probe
+    index = tracker._index
+    prepared = prepare(fingerprint, writer._probe_blobs, lambda h: find_probe_blob(index, h))
+    return writer.event(
+        FingerprintEvent, blobs=prepared.blobs, version=version.id, fingerprint=prepared.refs[0]
+    )
