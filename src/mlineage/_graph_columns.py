@@ -15,8 +15,8 @@ from array import array
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mlineage._columns import VersionColumns
-from mlineage.records import ModelVersion, VersionSource
+from mlineage._columns import TABLE_FIELDS, VersionColumns, table_fields
+from mlineage.records import ModelVersion, VersionSource, is_lazy
 
 if TYPE_CHECKING:
     import numpy as np
@@ -239,3 +239,72 @@ class GraphColumns:
 
     def _inserted(self, ids: list[str]) -> None:
         """Called with the ids each :meth:`add_columns` inserted (in insertion order)."""
+
+    def table(self, indices: Sequence[int]) -> dict[str, Any]:
+        """The versions at ``indices`` as columns, in that order (``Tracker.to_pandas``).
+
+        ``id``, ``parents`` (tuples of ids), ``kind``, ``created`` (int64 microseconds)
+        and ``metrics`` (name -> float64 array, NaN where not measured) come from the
+        graph's columns; the :data:`~mlineage._columns.TABLE_FIELDS` (one list each) from
+        the records: a pack's unread records in bulk, a pack at a time, without making
+        version objects (``table_fields`` of its source); other versions from their object.
+        """
+        import numpy as np
+
+        ids = self._ids
+        idx = np.asarray(indices, dtype=np.int64)
+        first, extra = self._first, self._extra
+        parents: list[tuple[str, ...]] = []
+        for i in indices:
+            links = extra.get(i)
+            if links is not None:
+                parents.append(tuple([ids[p] for p in links]))
+            else:
+                parent = first[i]
+                parents.append(() if parent < 0 else (ids[parent],))
+        metrics = {}
+        for name, column in self._metrics.items():
+            values = np.full(len(ids), np.nan)
+            values[: len(column)] = np.frombuffer(column, dtype=np.float64)
+            metrics[name] = values[idx]
+        out: dict[str, Any] = {
+            "id": [ids[i] for i in indices],
+            "parents": parents,
+            "kind": [self._kinds[i] for i in indices],
+            "created": np.frombuffer(self._created, dtype=np.int64)[idx],
+            "metrics": metrics,
+        }
+        out.update(self._table_fields(indices))
+        return out
+
+    def _table_fields(self, indices: Sequence[int]) -> dict[str, list[Any]]:
+        count = len(indices)
+        out: dict[str, list[Any]] = {name: [None] * count for name in TABLE_FIELDS}
+        bulk: dict[int, tuple[Any, list[int], list[int]]] = {}  # id(source) -> positions
+        held, sources, records = self._held, self._sources, self._records
+        for position, i in enumerate(indices):
+            version = held[i]
+            source = sources[i]
+            if (version is None or is_lazy(version)) and hasattr(source, "table_fields"):
+                entry = bulk.get(id(source))
+                if entry is None:
+                    entry = bulk[id(source)] = (source, [], [])
+                entry[1].append(position)
+                entry[2].append(records[i])
+            else:
+                for name, value in zip(
+                    TABLE_FIELDS, table_fields(version or self.node(i)), strict=True
+                ):
+                    out[name][position] = value
+        for source, positions, numbers in bulk.values():
+            fields = source.table_fields()
+            first, size = positions[0], len(positions)
+            if positions[-1] - first == size - 1 and numbers == list(range(size)):
+                for name, column in fields.items():  # the whole pack, in order: one slice
+                    out[name][first : first + size] = column
+                continue
+            for name, column in fields.items():
+                target = out[name]
+                for position, number in zip(positions, numbers, strict=True):
+                    target[position] = column[number]
+        return out
