@@ -341,6 +341,24 @@ class LineageGraph(GraphColumns):
         measured = ~np.isnan(values)
         return idx[measured].tolist(), values[measured]
 
+    def metric_positions(
+        self, indices: list[int], metric: str
+    ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.float64]]]:
+        """Positions in ``indices`` of the nodes that carry ``metric``, and their values."""
+        import numpy as np
+
+        column = self._metric_array(metric)
+        idx = np.asarray(indices, dtype=np.int64)
+        values = np.full(len(idx), np.nan)
+        inside = idx < len(column)
+        values[inside] = column[idx[inside]]
+        positions = np.flatnonzero(~np.isnan(values))
+        return positions, values[positions]
+
+    def node_id(self, index: int) -> str:
+        """The id of the version at node ``index``."""
+        return self._ids[index]
+
     def _metric_array(self, metric: str) -> np.ndarray[Any, np.dtype[np.float64]]:
         import numpy as np
 
