@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import weakref
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlineage._columns import TABLE_FIELDS, VersionColumns, table_fields
@@ -21,10 +21,45 @@ from mlineage.records import ModelVersion, VersionSource, is_lazy
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["GraphColumns"]
+__all__ = ["GraphColumns", "Nodes"]
 
 _new = object.__new__
 _setattr = object.__setattr__
+
+
+class Nodes(Sequence[ModelVersion]):
+    """Versions of a graph by node index, each made when looked at (a read-only sequence).
+
+    What a query returns where the answer can hold 10^6 versions and the caller looks at
+    a few: ``ChangePoints.versions``. Slices are lists; equal to any sequence of the same
+    versions in the same order.
+    """
+
+    def __init__(self, graph: GraphColumns, indices: Sequence[int]) -> None:
+        self._graph, self._indices = graph, indices
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, slice):
+            return self._graph._nodes(self._indices[item])
+        return self._graph.node(self._indices[item])
+
+    def __iter__(self) -> Iterator[ModelVersion]:
+        node = self._graph.node
+        for i in self._indices:
+            yield node(i)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} versions>"
 
 
 class GraphColumns:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlineage._columns import VersionColumns
-from mlineage._graph_columns import GraphColumns
+from mlineage._graph_columns import GraphColumns, Nodes
 from mlineage.errors import InvalidInput, VersionNotFound
 from mlineage.records import LineageEdge, ModelVersion, VersionSource
 
@@ -354,6 +354,10 @@ class LineageGraph(GraphColumns):
         values[inside] = column[idx[inside]]
         positions = np.flatnonzero(~np.isnan(values))
         return positions, values[positions]
+
+    def lazy_nodes(self, indices: Sequence[int]) -> Sequence[ModelVersion]:
+        """The versions at ``indices`` as a sequence that makes each when looked at."""
+        return Nodes(self, indices)
 
     def node_id(self, index: int) -> str:
         """The id of the version at node ``index``."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -41,8 +41,9 @@ class ChangePoints:
     Attributes
     ----------
     metric : str
-    versions : list of ModelVersion
-        The versions that carry the metric, oldest first.
+    versions : sequence of ModelVersion
+        The versions that carry the metric, oldest first (each made when looked at: a
+        history of 10^6 versions makes only the ones shown).
     values : list of float
         The metric at each of them.
     breakpoints : list of int
@@ -58,7 +59,7 @@ class ChangePoints:
     """
 
     metric: str
-    versions: list[ModelVersion]
+    versions: Sequence[ModelVersion]
     values: list[float]
     breakpoints: list[int]
     method: str
@@ -238,8 +239,8 @@ class Analysis:
         graph = index.graph
         return ChangePoints(
             metric=metric,
-            versions=[graph.node(i) for i in nodes],
-            values=[float(v) for v in values],
+            versions=graph.lazy_nodes(nodes),
+            values=values.tolist(),
             breakpoints=points,
             method=method,
             penalty=pen,
