@@ -211,7 +211,9 @@ def _varied(t: ml.Tracker) -> None:
                 num_rows=None if i == 2 else i,
             ),
             metrics={"accuracy": 0.9 + i / 100} if i != 4 else {"loss": 0.5},
-            hyperparameters={"opt": {"lr": 0.1, "betas": [0.9, 0.99]}, "bs": i} if i != 5 else {},
+            hyperparameters={}
+            if i == 5
+            else {"opt": "sgd" if i == 2 else {"lr": 0.1, "betas": [0.9, 0.99]}, "bs": i},
             notes=f"update {i}",
             tags=["nightly"] if i == 1 else [],
         )
