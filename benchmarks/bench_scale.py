@@ -11,7 +11,8 @@ reused while the record format is unchanged.
 Every measurement runs in a fresh interpreter, so each memory figure is that process's own
 peak RSS (``ru_maxrss``) and each load is a first load in its process (the files may be in
 the page cache from an earlier run; the row says so). A fixed pure-Python reference loop is
-timed at the start and end of the run, to compare runs on a shared machine.
+timed at the start and end of the run, and each timed step of a load prints its CPU time
+beside its wall time, to compare runs on a shared machine.
 
 The 1M store is also loaded from S3: SeaweedFS started on 127.0.0.1 as the test suite
 starts it (``tests/storage/servers.py``), the store's files uploaded as they are, and the
@@ -140,41 +141,61 @@ def log_one(tracker: ml.Tracker, i: int) -> None:
 # -- children: one measurement per fresh interpreter ------------------------------------------
 
 
+#: CPU seconds (this process's user + system) of each ``timed`` call, in order: on a
+#: shared machine the wall time moves with the neighbours, the CPU time much less.
+CPU: list[float] = []
+
+
 def timed(run: Callable[[], Any]) -> tuple[Any, float]:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = run()
-    return result, time.perf_counter() - start
+    wall = time.perf_counter() - start
+    CPU.append(time.process_time() - cpu)
+    return result, wall
 
 
 def child_load(spec: dict[str, Any]) -> dict[str, Any]:
-    """Load a store; then (``queries``) the queries of the table; then read every record."""
+    """Load a store; then (``queries``) the queries of the table; then read every record.
+
+    ``cpu`` holds the CPU seconds of each timed step, by the step's key."""
     out: dict[str, Any] = {}
-    tracker, out["load"] = timed(lambda: ml.Tracker.load(MODEL, storage=spec["root"]))
+    steps = _load_steps(spec, out)
+    out["cpu"] = dict(zip(steps, CPU, strict=True))
+    return out
+
+
+def _load_steps(spec: dict[str, Any], out: dict[str, Any]) -> list[str]:
+    """The measurements of :func:`child_load` into ``out``; the keys of the timed steps."""
+    steps: list[str] = []
+
+    def step(key: str, run: Callable[[], Any]) -> Any:
+        result, out[key] = timed(run)
+        steps.append(key)
+        return result
+
+    tracker = step("load", lambda: ml.Tracker.load(MODEL, storage=spec["root"]))
     out["versions"] = len(tracker)
     out["rss_load"] = peak_rss()
     if spec.get("read_all"):
-        start = time.perf_counter()
-        for version in tracker.versions():
-            _ = version.notes  # reads the record
-        out["read_all"] = time.perf_counter() - start
+        step("read_all", lambda: [version.notes for version in tracker.versions()])
         out["rss_read_all"] = peak_rss()
     if not spec.get("queries"):
-        return out
+        return steps
     latest = tracker.latest()
     assert latest is not None
-    _, out["history"] = timed(tracker.history)
-    _, out["ancestors"] = timed(lambda: tracker.lineage(latest).ancestors())
-    _, out["blame"] = timed(lambda: tracker.blame("accuracy"))
-    report, out["blame_report"] = timed(lambda: tracker.blame_report("accuracy"))
-    text, out["blame_str"] = timed(lambda: str(report))
+    step("history", tracker.history)
+    step("ancestors", lambda: tracker.lineage(latest).ancestors())
+    step("blame", lambda: tracker.blame("accuracy"))
+    report = step("blame_report", lambda: tracker.blame_report("accuracy"))
+    text = step("blame_str", lambda: str(report))
     out["blame_str_lines"] = text.count("\n") + 1
     if spec.get("change_points", True):
-        points, out["change_points"] = timed(lambda: tracker.analysis.change_points("accuracy"))
+        points = step("change_points", lambda: tracker.analysis.change_points("accuracy"))
         out["change_points_found"] = len(points.breakpoints)
         del points
-    _, out["to_pandas"] = timed(tracker.to_pandas)
+    step("to_pandas", tracker.to_pandas)
     out["rss_queries"] = peak_rss()
-    return out
+    return steps
 
 
 def child_changepoints(spec: dict[str, Any]) -> dict[str, Any]:
@@ -374,11 +395,22 @@ def mib(size: int | None) -> str:
     return "?" if size is None else f"{size / MB:.0f} MB"
 
 
+def with_cpu(row: Row, r: dict[str, Any], key: str) -> Row:
+    """``row`` with the step's CPU time beside its wall time."""
+    cpu = r.get("cpu", {}).get(key)
+    if cpu is not None:
+        unit = "s" if row.value.endswith(" s") else "ms"
+        row.value = f"{row.value} (cpu {fmt_time(cpu, unit)})"
+    return row
+
+
 def rows_for_load(
     report: Report, label: str, r: dict[str, Any], limits: dict[str, float]
 ) -> list[Row]:
     rows = [
-        report.target(f"Tracker.load, {label}", r["load"], limits["load"], "s"),
+        with_cpu(
+            report.target(f"Tracker.load, {label}", r["load"], limits["load"], "s"), r, "load"
+        ),
         memory_row(report, f"peak RSS after the load, {label}", r["rss_load"], limits["rss"]),
     ]
     if "history" not in r:
@@ -391,8 +423,11 @@ def rows_for_load(
         ("change_points", 'analysis.change_points("accuracy") (main line)'),
     ):
         if key in r:
-            rows.append(report.target(f"{what}, {label}", r[key], limits["query"]))
-    rows.append(report.target(f"str(blame_report), {label}", r["blame_str"], limits["query"]))
+            rows.append(
+                with_cpu(report.target(f"{what}, {label}", r[key], limits["query"]), r, key)
+            )
+    text_row = report.target(f"str(blame_report), {label}", r["blame_str"], limits["query"])
+    rows.append(with_cpu(text_row, r, "blame_str"))
     lines_ok = r["blame_str_lines"] <= 100
     if not lines_ok:
         report.missed.append(f"str(blame_report) has {r['blame_str_lines']:,} lines")
@@ -404,16 +439,12 @@ def rows_for_load(
             "ok" if lines_ok else "MISSED",
         )
     )
-    rows.append(report.target(f"to_pandas(), {label}", r["to_pandas"], limits["pandas"], "s"))
+    pandas = report.target(f"to_pandas(), {label}", r["to_pandas"], limits["pandas"], "s")
+    rows.append(with_cpu(pandas, r, "to_pandas"))
     if "read_all" in r:
-        rows.append(
-            report.target(
-                f"reading every record after the load, {label}",
-                r["read_all"],
-                limits["read_all"],
-                "s",
-            )
-        )
+        what = f"reading every record after the load, {label}"
+        read_row = report.target(what, r["read_all"], limits["read_all"], "s")
+        rows.append(with_cpu(read_row, r, "read_all"))
         rows.append(
             memory_row(report, "  peak RSS then", r["rss_read_all"], limits["rss_read_all"])
         )
@@ -509,7 +540,9 @@ def large_rows(report: Report, large: int, packed_large: Path) -> list[Row]:
         "rss_read_all": 2000 * MB,
     }
     big = run_child("load", root=str(packed_large), queries=True, change_points=False)
-    big.update(run_child("load", root=str(packed_large), read_all=True))
+    reading = run_child("load", root=str(packed_large), read_all=True)
+    big["cpu"]["read_all"] = reading["cpu"]["read_all"]
+    big.update({k: v for k, v in reading.items() if k != "cpu"})
     rows = rows_for_load(report, f"{large:,} packed", big, limits)
     return rows + change_point_rows(report, f"{large:,} packed", packed_large)
 
