@@ -14,7 +14,7 @@ import math
 import weakref
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlineage._columns import TABLE_FIELDS, VersionColumns, table_fields
 from mlineage.records import ModelVersion, VersionSource, is_lazy
@@ -22,13 +22,28 @@ from mlineage.records import ModelVersion, VersionSource, is_lazy
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["GraphColumns", "Nodes"]
+__all__ = ["GraphColumns", "LazySequence", "Nodes"]
 
 _new = object.__new__
 _setattr = object.__setattr__
 
 
-class Nodes(Sequence[ModelVersion]):
+_T = TypeVar("_T")
+
+
+class LazySequence(Sequence[_T]):
+    """A read-only sequence whose items are made when looked at (see :class:`Nodes`);
+    equal to any sequence of equal items in the same order."""
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Nodes(LazySequence[ModelVersion]):
     """Versions of a graph by node index, each made when looked at (a read-only sequence).
 
     What a query returns where the answer can hold 10^6 versions and the caller looks at
@@ -51,13 +66,6 @@ class Nodes(Sequence[ModelVersion]):
         node = self._graph.node
         for i in self._indices:
             yield node(i)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence):
-            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"<{len(self)} versions>"

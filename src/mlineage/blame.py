@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlineage import _html
+from mlineage._graph_columns import LazySequence
 from mlineage.diff import VersionDiff
 from mlineage.errors import InvalidInput
 from mlineage.records import ModelVersion
@@ -406,7 +407,7 @@ def blame_report(
 _TOP = 64
 
 
-class _RankedSteps(Sequence[BlameStep]):
+class _RankedSteps(LazySequence[BlameStep]):
     """The steps of a ranked history, each made (and kept) when first looked at."""
 
     def __init__(
@@ -437,13 +438,6 @@ class _RankedSteps(Sequence[BlameStep]):
         if not -size <= rank < size:
             raise IndexError(f"step {rank} of {size}")
         return self._step(rank % size)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence):
-            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"<{len(self)} blame steps, worst first>"
