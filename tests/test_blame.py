@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 import statistics
 from pathlib import Path
 
@@ -134,6 +135,46 @@ def test_blame_agrees_with_brute_force(values: list[float | None], direction: st
         assert culprit is not None
         assert culprit.notes == f"update {expected}"
         assert report.culprit == culprit
+
+
+@settings(max_examples=60, deadline=None)
+@given(values_strategy, st.sampled_from(["decrease", "increase"]))
+def test_ranked_report_equals_the_records_ranking(
+    values: list[float | None], direction: str
+) -> None:
+    """tracker.blame_report ranks in numpy and makes steps when looked at: the same steps,
+    order, scores, gaps and skipped versions as blame_steps over the decoded records."""
+    tracker = tracker_with(values)
+    report = tracker.blame_report("accuracy", direction)  # type: ignore[arg-type]
+    same = blame_steps(tracker.history()[::-1], "accuracy", direction)  # type: ignore[arg-type]
+    assert report == same  # every field of every step, in order
+    assert (report.scale, report.skipped, len(report.steps)) == (
+        same.scale,
+        same.skipped,
+        len(same.steps),
+    )
+    assert [s.unmeasured for s in report.steps] == [s.unmeasured for s in same.steps]
+    assert report.steps[-1:] == same.steps[-1:] and list(report.steps[::2]) == list(same.steps[::2])
+    if same.steps:
+        assert report.steps[-1] == same.steps[-1]
+    with pytest.raises(IndexError):
+        report.steps[len(same.steps)]
+
+
+def test_the_worst_steps_of_a_long_history_rank_as_a_full_sort_does() -> None:
+    """Past a few hundred steps the first ranks come from a partial sort; with many tied
+    steps (values on a coarse grid) they must still be the stable sort's: ties, older first."""
+    rng = random.Random(7)
+    values: list[float | None] = [
+        None if i % 17 == 5 else rng.choice([0.8, 0.85, 0.9]) for i in range(400)
+    ]
+    tracker = tracker_with(values)
+    for direction in ("decrease", "increase"):
+        report = tracker.blame_report("accuracy", direction)  # type: ignore[arg-type]
+        same = blame_steps(tracker.history()[::-1], "accuracy", direction)  # type: ignore[arg-type]
+        assert report.steps[:20] == same.steps[:20]  # the partial sort (str() shows these)
+        assert report.steps[100] == same.steps[100]  # past it: the full sort
+        assert report == same
 
 
 def test_report_on_a_packed_history_reads_only_the_steps_looked_at(tmp_path: Path) -> None:

@@ -315,6 +315,11 @@ def test_a_cyclic_pack_index_is_refused(tmp_path: Path) -> None:
     packfile.write(pack, header, records)
     with pytest.raises(ml.CorruptRecord, match="parent twice"):
         ml.Tracker.load(MODEL, storage=str(root))
+    header["index"]["parents"][0] = []
+    header["index"]["parents"][1] = [b.id]  # its own parent, in the index only
+    packfile.write(pack, header, records)
+    with pytest.raises(ml.CorruptRecord, match="parent twice or itself"):
+        ml.Tracker.load(MODEL, storage=str(root))
 
 
 # -- records larger than the format allows -------------------------------------------------

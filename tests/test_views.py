@@ -191,3 +191,143 @@ def test_old_presentation_paths_still_import() -> None:
     assert mlineage.report._data is importlib.import_module("mlineage.views.report._data")
     with pytest.warns(DeprecationWarning, match="tracker.bisect"):
         assert callable(views.bisect)
+
+
+# -- to_pandas from the lineage's columns and packs read in bulk --------------------------
+
+
+def _records_frame(tracker: ml.Tracker) -> dict[str, list[object]]:
+    """What every column should hold, from each version's decoded record."""
+    aliases: dict[str, list[str]] = {}
+    for alias, target in tracker.aliases().items():
+        aliases.setdefault(target.id, []).append(alias)
+    out: dict[str, list[object]] = {}
+    versions = tracker.versions()
+    metrics = sorted({m for v in versions for m in v.metrics})
+    for v in versions:
+        row: dict[str, object] = {
+            "id": v.id,
+            "name": v.name,
+            "parents": v.parents,
+            "kind": v.kind,
+            "created_at": v.created_at,
+            "dataset_hash": v.dataset.hash,
+            "dataset_path": v.dataset.path,
+            "dataset_rows": v.dataset.num_rows,
+            "notes": v.notes,
+            "tags": tuple(tracker.tags(v)),
+            "status": tracker.status(v).value
+            if v.id in tracker.versions_with_events()
+            else v.status.value,
+            "aliases": tuple(aliases.get(v.id, ())),
+            **{f"metric.{m}": v.metrics.get(m) for m in metrics},
+        }
+        flat: dict[str, object] = {}
+        frames._flatten("hp", dict(v.hyperparameters), flat)
+        row.update(flat if v.hyperparameters else {})
+        for key in row.keys() | out.keys():
+            out.setdefault(key, [None] * (len(next(iter(out.values()), [])) - (key in out)))
+        for key in out:
+            out[key].append(row.get(key))
+    return out
+
+
+def _same_as_records(df: object, tracker: ml.Tracker) -> None:
+    import pandas as pd
+
+    assert isinstance(df, pd.DataFrame)
+    expected = _records_frame(tracker)
+    assert sorted(df.columns) == sorted([*expected, "short_id"])
+    for name, values in expected.items():
+        got = [None if (x is pd.NA or (isinstance(x, float) and x != x)) else x for x in df[name]]
+        if name == "created_at":
+            got = [t.to_pydatetime() for t in df[name]]
+        assert got == values, name
+
+
+def _varied(t: ml.Tracker) -> None:
+    """Versions of every shape: a branch, a merge, missing metrics, nested and missing
+    hyperparameters, names, tags, annotations, a status change and an alias."""
+    for i in range(6):
+        t.log(
+            name=f"v{i}" if i % 2 else None,
+            timestamp=T0 + timedelta(days=i),
+            model_path=f"m{i}.pt",
+            dataset=ml.DataSnapshot(
+                path=None if i == 3 else f"d/{i}",
+                hash=f"sha256:{i}",
+                num_rows=None if i == 2 else i,
+            ),
+            metrics={"accuracy": 0.9 + i / 100} if i != 4 else {"loss": 0.5},
+            hyperparameters={}
+            if i == 5
+            else {"opt": "sgd" if i == 2 else {"lr": 0.1, "betas": [0.9, 0.99]}, "bs": i},
+            notes=f"update {i}",
+            tags=["nightly"] if i == 1 else [],
+        )
+    side = t.log(
+        parent="v1",
+        kind="fine_tune",
+        model_path="ft.pt",
+        dataset=ml.DataSnapshot(hash="sha256:ft"),
+        metrics={"f1": 0.7},
+    )
+    t.log(
+        parents=["v5", side],
+        kind="merge",
+        model_path="merge.pt",
+        dataset=ml.DataSnapshot(hash="sha256:m"),
+        metrics={"accuracy": 0.99},
+    )
+    t.annotate("v3", notes="looked at", tags=["incident", "nightly"])
+    t.set_status("v1", "deprecated")
+    t.set_alias("production", "v3")
+
+
+def test_to_pandas_from_packs_equals_the_records(tmp_path: Path) -> None:
+    writer = ml.Tracker("tbl", storage=str(tmp_path), capture_environment=False)
+    _varied(writer)
+    loose = ml.Tracker.load("tbl", storage=str(tmp_path))
+    from_loose = loose.to_pandas()
+    _same_as_records(from_loose, loose)
+    writer.compact()
+    packed = ml.Tracker.load("tbl", storage=str(tmp_path))
+    df = packed.to_pandas()
+    # read in bulk from the packs: only the versions with annotations or status changes
+    # were decoded into version objects (for their tags)
+    read = {v.id for v in packed.graph.versions() if not ml.records.is_lazy(v)}
+    assert (
+        read
+        == set(packed.versions_with_events())
+        == {packed.get_version(n).id for n in ("v1", "v3")}
+    )
+    _same_as_records(df, packed)
+    assert df.equals(from_loose)
+    for v in packed.versions():
+        _ = v.notes  # every record read: the same frame from the version objects
+    assert packed.to_pandas().equals(df)
+    assert writer.to_pandas().equals(df)  # the writer's versions read back from the store
+
+
+def test_to_pandas_names_a_packed_record_stored_invalid(tmp_path: Path) -> None:
+    import json
+    import zlib
+
+    from mlineage import codec
+    from mlineage._keys import pack_key
+
+    t = ml.Tracker("bad", storage=str(tmp_path), capture_environment=False)
+    t.log(model_path="m.pt", dataset=ml.DataSnapshot(hash="sha256:0"))
+    t.log(model_path="m.pt", dataset=ml.DataSnapshot(hash="sha256:1"))
+    t.compact()
+    (path,) = (tmp_path / "models" / "bad" / "packs").iterdir()
+    head, body = path.read_bytes().split(b"\n", 1)
+    body = body.replace(b'"hash":"sha256:1"', b'"hash":1234567890')  # a faulty writer, same length
+    header = json.loads(head[: -len(b',"records":[')] + b"}")
+    header["crc32"] = zlib.crc32(body)
+    rebuilt = json.dumps(header, separators=(",", ":")).encode()[:-1] + b',"records":[\n' + body
+    path.write_bytes(rebuilt)
+    assert codec.decode_pack(rebuilt, pack_key("bad", "x"), lenient=True)[2]  # fsck sees it
+    loaded = ml.Tracker.load("bad", storage=str(tmp_path))
+    with pytest.raises(ml.CorruptRecord, match=r"invalid version record at index 1 .*fsck"):
+        loaded.to_pandas()

@@ -17,7 +17,20 @@ from typing import Any
 
 from mlineage.records import ModelVersion, VersionSource
 
-__all__ = ["VersionColumns", "utc_micros"]
+__all__ = ["TABLE_FIELDS", "VersionColumns", "table_fields", "utc_micros"]
+
+#: What a table of versions (``Tracker.to_pandas``) shows of each version besides the
+#: graph's columns, in the order of :func:`table_fields`; a pack reads them in bulk.
+TABLE_FIELDS = (
+    "name",
+    "dataset_hash",
+    "dataset_path",
+    "dataset_rows",
+    "notes",
+    "tags",
+    "status",
+    "hyperparameters",
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
@@ -26,6 +39,21 @@ _MICROSECOND = timedelta(microseconds=1)
 def utc_micros(when: datetime) -> int:
     """Microseconds since the Unix epoch of an aware datetime (exact, no float rounding)."""
     return (when - _EPOCH) // _MICROSECOND
+
+
+def table_fields(version: ModelVersion) -> tuple[Any, ...]:
+    """:data:`TABLE_FIELDS` of a version object (reads its record)."""
+    dataset = version.dataset
+    return (
+        version.name,
+        dataset.hash,
+        dataset.path,
+        dataset.num_rows,
+        version.notes,
+        version.tags,
+        version.status.value,
+        version.hyperparameters,
+    )
 
 
 @dataclass(slots=True)

@@ -9,22 +9,66 @@ take tens of megabytes, and a version object is made only when something asks fo
 
 from __future__ import annotations
 
+import gc
 import math
 import weakref
 from array import array
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from mlineage._columns import VersionColumns
-from mlineage.records import ModelVersion, VersionSource
+from mlineage._columns import TABLE_FIELDS, VersionColumns, table_fields
+from mlineage.records import ModelVersion, VersionSource, is_lazy
 
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["GraphColumns"]
+__all__ = ["GraphColumns", "LazySequence", "Nodes"]
 
 _new = object.__new__
 _setattr = object.__setattr__
+
+
+_T = TypeVar("_T")
+
+
+class LazySequence(Sequence[_T]):
+    """A read-only sequence whose items are made when looked at (see :class:`Nodes`);
+    equal to any sequence of equal items in the same order."""
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Nodes(LazySequence[ModelVersion]):
+    """Versions of a graph by node index, each made when looked at (a read-only sequence).
+
+    What a query returns where the answer can hold 10^6 versions and the caller looks at
+    a few: ``ChangePoints.versions``. Slices are lists; equal to any sequence of the same
+    versions in the same order.
+    """
+
+    def __init__(self, graph: GraphColumns, indices: Sequence[int]) -> None:
+        self._graph, self._indices = graph, indices
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, slice):
+            return self._graph._nodes(self._indices[item])
+        return self._graph.node(self._indices[item])
+
+    def __iter__(self) -> Iterator[ModelVersion]:
+        node = self._graph.node
+        for i in self._indices:
+            yield node(i)
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} versions>"
 
 
 class GraphColumns:
@@ -235,7 +279,84 @@ class GraphColumns:
 
     def _nodes(self, indices: Iterable[int]) -> list[ModelVersion]:
         held, node = self._held, self.node
-        return [held[i] or node(i) for i in indices]
+        # A history of 10^6 versions makes 10^6 objects (and their dicts) with no cycle:
+        # with the cyclic GC on, its passes take more than half the time.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return [held[i] or node(i) for i in indices]
+        finally:
+            if enabled:
+                gc.enable()
 
     def _inserted(self, ids: list[str]) -> None:
         """Called with the ids each :meth:`add_columns` inserted (in insertion order)."""
+
+    def table(self, indices: Sequence[int]) -> dict[str, Any]:
+        """The versions at ``indices`` as columns, in that order (``Tracker.to_pandas``).
+
+        ``id``, ``parents`` (tuples of ids), ``kind``, ``created`` (int64 microseconds)
+        and ``metrics`` (name -> float64 array, NaN where not measured) come from the
+        graph's columns; the :data:`~mlineage._columns.TABLE_FIELDS` (one list each) from
+        the records: a pack's unread records in bulk, a pack at a time, without making
+        version objects (``table_fields`` of its source); other versions from their object.
+        """
+        import numpy as np
+
+        ids = self._ids
+        idx = np.asarray(indices, dtype=np.int64)
+        first, extra = self._first, self._extra
+        parents: list[tuple[str, ...]] = []
+        for i in indices:
+            links = extra.get(i)
+            if links is not None:
+                parents.append(tuple([ids[p] for p in links]))
+            else:
+                parent = first[i]
+                parents.append(() if parent < 0 else (ids[parent],))
+        metrics = {}
+        for name, column in self._metrics.items():
+            values = np.full(len(ids), np.nan)
+            values[: len(column)] = np.frombuffer(column, dtype=np.float64)
+            metrics[name] = values[idx]
+        out: dict[str, Any] = {
+            "id": [ids[i] for i in indices],
+            "parents": parents,
+            "kind": [self._kinds[i] for i in indices],
+            "created": np.frombuffer(self._created, dtype=np.int64)[idx],
+            "metrics": metrics,
+        }
+        out.update(self._table_fields(indices))
+        return out
+
+    def _table_fields(self, indices: Sequence[int]) -> dict[str, list[Any]]:
+        count = len(indices)
+        out: dict[str, list[Any]] = {name: [None] * count for name in TABLE_FIELDS}
+        bulk: dict[int, tuple[Any, list[int], list[int]]] = {}  # id(source) -> positions
+        held, sources, records = self._held, self._sources, self._records
+        for position, i in enumerate(indices):
+            version = held[i]
+            source = sources[i]
+            if (version is None or is_lazy(version)) and hasattr(source, "table_fields"):
+                entry = bulk.get(id(source))
+                if entry is None:
+                    entry = bulk[id(source)] = (source, [], [])
+                entry[1].append(position)
+                entry[2].append(records[i])
+            else:
+                for name, value in zip(
+                    TABLE_FIELDS, table_fields(version or self.node(i)), strict=True
+                ):
+                    out[name][position] = value
+        for source, positions, numbers in bulk.values():
+            fields = source.table_fields()
+            first, size = positions[0], len(positions)
+            if positions[-1] - first == size - 1 and numbers == list(range(size)):
+                for name, column in fields.items():  # the whole pack, in order: one slice
+                    out[name][first : first + size] = column
+                continue
+            for name, column in fields.items():
+                target = out[name]
+                for position, number in zip(positions, numbers, strict=True):
+                    target[position] = column[number]
+        return out

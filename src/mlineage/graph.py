@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlineage._columns import VersionColumns
-from mlineage._graph_columns import GraphColumns
+from mlineage._graph_columns import GraphColumns, Nodes
 from mlineage._ids import HANDLE_LENGTH, handle
 from mlineage.errors import InvalidInput, VersionNotFound
 from mlineage.records import LineageEdge, ModelVersion, VersionSource
@@ -363,6 +363,28 @@ class LineageGraph(GraphColumns):
         values = column[idx]
         measured = ~np.isnan(values)
         return idx[measured].tolist(), values[measured]
+
+    def metric_positions(
+        self, indices: list[int], metric: str
+    ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.float64]]]:
+        """Positions in ``indices`` of the nodes that carry ``metric``, and their values."""
+        import numpy as np
+
+        column = self._metric_array(metric)
+        idx = np.asarray(indices, dtype=np.int64)
+        values = np.full(len(idx), np.nan)
+        inside = idx < len(column)
+        values[inside] = column[idx[inside]]
+        positions = np.flatnonzero(~np.isnan(values))
+        return positions, values[positions]
+
+    def lazy_nodes(self, indices: Sequence[int]) -> Sequence[ModelVersion]:
+        """The versions at ``indices`` as a sequence that makes each when looked at."""
+        return Nodes(self, indices)
+
+    def node_id(self, index: int) -> str:
+        """The id of the version at node ``index``."""
+        return self._ids[index]
 
     def _metric_array(self, metric: str) -> np.ndarray[Any, np.dtype[np.float64]]:
         import numpy as np

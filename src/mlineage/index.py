@@ -81,10 +81,9 @@ def _has_records(store: Store, model: str) -> bool:
     )
 
 
-def _pack_ids(contents: PackContents) -> Iterator[str]:
-    yield from contents.versions.ids
-    for event in contents.events:
-        yield event.id
+def _pack_ids(contents: PackContents) -> list[str]:
+    # A list, not a generator: a set takes 10^6 ids from a list several times faster.
+    return [*contents.versions.ids, *[event.id for event in contents.events]]
 
 
 @dataclass

@@ -111,3 +111,28 @@ def test_html_view_escapes_the_metric_and_says_when_there_is_no_shift() -> None:
     assert "no level shift in 8 versions" in flat._repr_html_()
     assert "<table>" not in flat._repr_html_()
     assert repr(flat).startswith("<ChangePoints accuracy: no level shift in 8 versions")
+
+
+def test_versions_are_made_when_looked_at(tmp_path: object) -> None:
+    """A history of 10^6 versions: the result holds node indices, not 10^6 objects."""
+    from mlineage.records import is_lazy
+
+    writer = ml.Tracker("cp", storage=str(tmp_path), capture_environment=False)
+    noise = [0.001, -0.002, 0.0015, 0.0, -0.001, 0.002] * 3
+    for i, value in enumerate([0.90 + n for n in noise] + [0.84 + n for n in noise]):
+        writer.log(
+            model_path=f"m{i}.pt",
+            dataset=ml.DataSnapshot(hash=f"sha256:{i}"),
+            metrics={"accuracy": value} if i != 4 else {},
+            name=f"month-{i + 1}",
+        )
+    writer.compact()
+    tracker = ml.Tracker.load("cp", storage=str(tmp_path))
+    report = tracker.analysis.change_points("accuracy")
+    assert all(is_lazy(v) for v in tracker.versions())  # nothing read to find the shift
+    carrying = [v for v in tracker.history()[::-1] if v.metrics.get("accuracy") is not None]
+    assert report.versions == carrying and len(report.versions) == 35
+    assert list(report.versions) == carrying and report.versions[3:5] == carrying[3:5]
+    assert report.versions[-1] == carrying[-1]
+    assert [v.name for v in report.changed_at] == ["month-19"]
+    assert report.values == [v.metrics["accuracy"] for v in carrying]

@@ -402,3 +402,35 @@ def test_the_constructor_refuses_what_from_bytes_would(kwargs: dict[str, Any]) -
         groups=[GroupMetrics("a", 2, 0.5), GroupMetrics("b", 2, 0.5)],
     )
     _same(Fingerprint.from_bytes(ok.to_bytes()), ok)
+
+
+# -- verified reads (a blob read by its key): the checks that the key already made are skipped
+
+
+def test_a_verified_read_gives_the_same_objects(probe: ProbeSet, fingerprint: Fingerprint) -> None:
+    for data in (probe.to_bytes(), _format_1(probe)):
+        loaded = ProbeSet.from_bytes(data, verified=True)
+        assert loaded == probe and loaded.hash == probe.hash
+        np.testing.assert_array_equal(loaded.group_labels, probe.group_labels)
+    _same(Fingerprint.from_bytes(fingerprint.to_bytes(), verified=True), fingerprint)
+
+
+def test_a_verified_read_skips_only_the_checksum(fingerprint: Fingerprint) -> None:
+    # The trailing checksum is what a blob key already guarantees: a verified read does
+    # not compute it again; every header field is still checked.
+    data = fingerprint.to_bytes()
+    wrong_digest = data[:-32] + bytes(32)
+    with pytest.raises(CorruptRecord, match="checksum"):
+        Fingerprint.from_bytes(wrong_digest)
+    _same(Fingerprint.from_bytes(wrong_digest, verified=True), fingerprint)
+    for edit in TAMPERED_FINGERPRINTS.values():
+        with pytest.raises(CorruptRecord):
+            Fingerprint.from_bytes(_rewrite(data, edit, checksum=True), verified=True)
+
+
+@pytest.mark.parametrize("edit", [e for e in TAMPERED_PROBES if e != "hash edited"])
+def test_a_verified_probe_read_still_checks_every_field(probe: ProbeSet, edit: str) -> None:
+    with pytest.raises(CorruptRecord):
+        ProbeSet.from_bytes(
+            _rewrite(probe.to_bytes(), TAMPERED_PROBES[edit], checksum=True), verified=True
+        )

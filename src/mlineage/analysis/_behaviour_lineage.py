@@ -136,7 +136,10 @@ class BehaviourLineage:
         from mlineage.stats._fingerprint import Fingerprint
 
         fref = ref if isinstance(ref, FingerprintRef) else self.select(ref, probe)
-        fingerprint = self._read(fref.blob, "fingerprint", Fingerprint.from_bytes)
+        # Read by its key and verified against it: the container's checksum is not redone.
+        fingerprint = self._read(
+            fref.blob, "fingerprint", lambda data: Fingerprint.from_bytes(data, verified=True)
+        )
         if fingerprint.probe_hash != fref.probe:
             raise CorruptRecord(
                 f"fingerprint blob {fref.blob} belongs to probe {fingerprint.probe_hash}, but "
@@ -161,7 +164,7 @@ class BehaviourLineage:
                 f"no record of {self.tracker.model!r} stores probe set {probe_hash!r}; it is "
                 "stored when a fingerprint made by probe.evaluate(...) is logged"
             )
-        loaded = self._read(key, "probe set", ProbeSet.from_bytes)
+        loaded = self._read(key, "probe set", lambda data: ProbeSet.from_bytes(data, verified=True))
         if loaded.hash != probe_hash:
             raise CorruptRecord(
                 f"probe set blob {key} holds probe {loaded.hash}, not {probe_hash}; run "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -43,8 +43,9 @@ class ChangePoints:
     Attributes
     ----------
     metric : str
-    versions : list of ModelVersion
-        The versions that carry the metric, oldest first.
+    versions : sequence of ModelVersion
+        The versions that carry the metric, oldest first (each made when looked at: a
+        history of 10^6 versions makes only the ones shown).
     values : list of float
         The metric at each of them.
     breakpoints : list of int
@@ -60,7 +61,7 @@ class ChangePoints:
     """
 
     metric: str
-    versions: list[ModelVersion]
+    versions: Sequence[ModelVersion]
     values: list[float]
     breakpoints: list[int]
     method: str
@@ -266,8 +267,8 @@ class Analysis:
         ]
         return ChangePoints(
             metric=metric,
-            versions=[graph.node(i) for i in nodes],
-            values=[float(v) for v in values],
+            versions=graph.lazy_nodes(nodes),
+            values=values.tolist(),
             breakpoints=points,
             method=method,
             penalty=pen,

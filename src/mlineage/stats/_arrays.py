@@ -91,9 +91,12 @@ def pack_arrays(kind: str, meta: Mapping[str, Any], arrays: Mapping[str, Array])
 
 
 def unpack_arrays(
-    data: bytes | bytearray | memoryview, kind: str
+    data: bytes | bytearray | memoryview, kind: str, *, verified: bool = False
 ) -> tuple[dict[str, Any], dict[str, Array]]:
     """The header's meta and the arrays of a serialised ``kind``, everything checked.
+
+    ``verified``: the caller checked these exact bytes against a content hash of them (a
+    blob read by its key), so the document's own checksum is not computed again.
 
     Raises CorruptRecord for anything but the bytes :func:`pack_arrays` writes (or format 1's),
     StoreFormatError for an intact document of a newer format.
@@ -106,7 +109,7 @@ def unpack_arrays(
             f"expected {_MAGIC!r}"
         )
     try:
-        header, payload = _header(raw, what)
+        header, payload = _header(raw, what, verified)
         if header["kind"] != kind:
             raise ValueError(f"it holds a {header['kind']!r}, not a {kind!r}")
         meta = header["meta"]
@@ -125,8 +128,13 @@ def unpack_arrays(
     return meta, arrays
 
 
-def _header(raw: bytes, what: str) -> tuple[dict[str, Any], bytes]:
-    """The checked header and the payload; ValueError (damage) or StoreFormatError."""
+def _header(
+    raw: bytes, what: str, verified: bool = False
+) -> tuple[dict[str, Any], bytes | memoryview]:
+    """The checked header and the payload; ValueError (damage) or StoreFormatError.
+
+    ``verified``: the bytes are known intact (see :func:`_unpack`); checksums are skipped.
+    """
     start = len(_MAGIC) + _LENGTH.size
     (length,) = _LENGTH.unpack_from(raw, len(_MAGIC))
     if start + length > len(raw):
@@ -143,18 +151,20 @@ def _header(raw: bytes, what: str) -> tuple[dict[str, Any], bytes]:
     if fmt >= 2:
         # From format 2 on the document ends with its checksum: check it before trusting
         # the format number, so that a damaged format 2 never reads as a newer one.
-        body, digest = raw[:-_DIGEST], raw[-_DIGEST:]
-        if len(raw) < start + length + _DIGEST or hashlib.sha256(body).digest() != digest:
+        body, digest = memoryview(raw)[:-_DIGEST], raw[-_DIGEST:]  # a view: no copy
+        if len(raw) < start + length + _DIGEST or (
+            not verified and hashlib.sha256(body).digest() != digest
+        ):
             raise ValueError("the bytes do not match the document's checksum")
         if fmt > _FORMAT:
             raise StoreFormatError(
                 f"this {what} was written in format {fmt} by a newer mlineage; this one "
                 f"reads formats 1 and {_FORMAT}: upgrade mlineage"
             )
-        payload = body[start + length :]
+        payload: bytes | memoryview = body[start + length :]
     else:
         payload = raw[start + length :]
-        if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
+        if not verified and hashlib.sha256(payload).hexdigest() != header.get("sha256"):
             raise ValueError("the arrays do not match the checksum in the header")
     if set(header) != _HEADER_KEYS[fmt]:
         raise ValueError(
@@ -187,7 +197,7 @@ _NPY_HEADERS = {
 }
 
 
-def _load_npy(blob: bytes, name: str) -> Array:
+def _load_npy(blob: bytes | memoryview, name: str) -> Array:
     """One .npy file, its header checked against its size before numpy allocates it."""
     stream = io.BytesIO(blob)
     version = np.lib.format.read_magic(stream)

@@ -226,13 +226,19 @@ class Fingerprint:
         return pack_arrays("fingerprint", meta, arrays)
 
     @classmethod
-    def from_bytes(cls, data: bytes | bytearray | memoryview) -> Fingerprint:
+    def from_bytes(
+        cls, data: bytes | bytearray | memoryview, *, verified: bool = False
+    ) -> Fingerprint:
         """Load a fingerprint written by :meth:`to_bytes`.
 
         Parameters
         ----------
         data : bytes
             Output of :meth:`to_bytes`.
+        verified : bool
+            The caller checked these exact bytes against a content hash of them (a blob
+            read by its key): the document's own checksum is not computed again (every
+            field is still checked).
 
         Returns
         -------
@@ -255,7 +261,7 @@ class Fingerprint:
         ...
         mlineage.errors.CorruptRecord: not a serialised mlineage fingerprint: ...
         """
-        meta, arrays = unpack_arrays(data, "fingerprint")
+        meta, arrays = unpack_arrays(data, "fingerprint", verified=verified)
         try:
             unknown = set(meta) - _META_KEYS | set(arrays) - _ARRAYS
             missing = _META_KEYS - {"group_by"} - set(meta)  # format 1 could lack group_by

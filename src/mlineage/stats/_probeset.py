@@ -88,6 +88,18 @@ class ProbeSet:
         name: str = "probe",
         group_by: str = "group",
     ) -> None:
+        self._build(X, y, groups, name, group_by, None)
+
+    def _build(
+        self,
+        X: npt.ArrayLike,  # noqa: N803
+        y: npt.ArrayLike | None,
+        groups: npt.ArrayLike | None,
+        name: str,
+        group_by: str,
+        known_hash: str | None,
+    ) -> None:
+        """The constructor, taking the hash as known when a verified read gives it."""
         if not isinstance(name, str):
             raise InvalidInput(f"name must be a string, got {type(name).__name__}")
         if not isinstance(group_by, str) or not group_by:
@@ -103,7 +115,7 @@ class ProbeSet:
         self.X = frozen(x, copy=True)
         self.y = None if labels is None else frozen(labels, copy=True)
         self.groups = None if group is None else frozen(group, copy=True)
-        self.hash = hash_named_arrays(
+        self.hash = known_hash or hash_named_arrays(
             "probe",
             {
                 n: a
@@ -160,13 +172,20 @@ class ProbeSet:
         return pack_arrays("probe", meta, arrays)
 
     @classmethod
-    def from_bytes(cls, data: bytes | bytearray | memoryview) -> ProbeSet:
+    def from_bytes(
+        cls, data: bytes | bytearray | memoryview, *, verified: bool = False
+    ) -> ProbeSet:
         """Load a probe set written by :meth:`to_bytes`, checking its hash.
 
         Parameters
         ----------
         data : bytes
             Output of :meth:`to_bytes`.
+        verified : bool
+            The caller checked these exact bytes against a content hash of them (a blob
+            read by its key, as a tracker reads a stored probe set): neither the
+            document's checksum nor the probe hash is computed again; the hash recorded
+            in it is taken (the writer computed it from these arrays before storing them).
 
         Returns
         -------
@@ -186,7 +205,7 @@ class ProbeSet:
         >>> ProbeSet.from_bytes(ProbeSet([[0.5]], name="tiny").to_bytes()).name
         'tiny'
         """
-        meta, arrays = unpack_arrays(data, "probe")
+        meta, arrays = unpack_arrays(data, "probe", verified=verified)
         try:
             unknown = set(meta) - {"name", "hash", "group_by"}
             if unknown or not {"name", "hash"} <= set(meta) or set(arrays) - {"X", "y", "groups"}:
@@ -194,12 +213,14 @@ class ProbeSet:
                     f"the header has fields {sorted(meta)} and arrays {sorted(arrays)}; expected "
                     "name, hash (and group_by), and X (and y, groups)"
                 )
-            probe = cls(
+            probe = cls.__new__(cls)
+            probe._build(
                 arrays["X"],
                 arrays.get("y"),
                 arrays.get("groups"),
-                name=meta["name"],
-                group_by=meta.get("group_by", "group"),
+                meta["name"],
+                meta.get("group_by", "group"),
+                meta["hash"] if verified and isinstance(meta["hash"], str) else None,
             )
         except (KeyError, InvalidInput) as exc:
             raise CorruptRecord(f"damaged serialised probe set: {exc}") from exc

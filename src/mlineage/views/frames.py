@@ -8,6 +8,8 @@ function that needs it, and a missing one raises
 
 from __future__ import annotations
 
+import gc
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -62,6 +64,30 @@ def _short_ids(ids: list[str]) -> list[str]:
     return handles(ids)
 
 
+def _hyperparameter_columns(rows: list[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """``hp.<a>.<b>`` -> its value in each row (None where absent), nested dicts flattened.
+
+    Column by column (one comprehension per name, in C), rows one by one only for a name
+    whose value is a dict somewhere.
+    """
+    count = len(rows)
+    out: dict[str, list[Any]] = {}
+    for name in set().union(*rows) if rows else ():
+        values = [row.get(name) for row in rows]
+        if not any(type(v) is dict and v for v in values):  # JSON objects: plain dicts
+            out[f"hp.{name}"] = values
+            continue
+        for row, value in enumerate(values):
+            flat: dict[str, Any] = {}
+            if isinstance(value, Mapping) and value:
+                _flatten(f"hp.{name}", value, flat)
+            elif name in rows[row]:
+                flat[f"hp.{name}"] = value
+            for key, item in flat.items():
+                out.setdefault(key, [None] * count)[row] = item
+    return out
+
+
 def to_pandas(tracker: Tracker) -> Any:
     """Every version of ``tracker`` as a ``pandas.DataFrame``, one row each, oldest first.
 
@@ -99,79 +125,59 @@ def to_pandas(tracker: Tracker) -> Any:
     [['initial', 0.9, 0.1]]
     """
     pd = optional.pandas("tracker.to_pandas()")
-    import numpy as np
+    # 10^6 rows make millions of long-lived objects and no reference cycle: the cyclic GC
+    # would rescan them again and again (a quarter of the time at 10^6 versions).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _frame(tracker, pd)
+    finally:
+        if enabled:
+            gc.enable()
 
+
+def _frame(tracker: Tracker, pd: Any) -> Any:
     graph = tracker.graph
-    versions = graph.versions()  # creation order
-    count = len(versions)
+    # Columns of the graph, and the records' other fields read in bulk (a pack's unread
+    # records without making version objects): see LineageGraph.table.
+    table = graph.table(graph.creation_indices())
+    ids = table["id"]
     aliases_of: dict[str, list[str]] = {}
     for alias, target in tracker.aliases().items():
         aliases_of.setdefault(target.id, []).append(alias)
-    with_events = set(tracker.versions_with_events())
-    columns: dict[str, list[Any]] = {name: [] for name in COLUMNS if name != "created_at"}
-    created = np.empty(count, dtype=np.int64)
-    metrics: dict[str, list[float]] = {}
-    hyper: dict[str, list[Any]] = {}
-    nan = float("nan")
-    ids, names, parents, kinds = (
-        columns["id"],
-        columns["name"],
-        columns["parents"],
-        columns["kind"],
-    )
-    for row, version in enumerate(versions):
-        version_id = version.id
-        ids.append(version_id)
-        names.append(version.name)
-        parents.append(version.parents)
-        kinds.append(version.kind)
-        created[row] = graph.created_micros(version_id)
-        dataset = version.dataset
-        columns["dataset_hash"].append(dataset.hash)
-        columns["dataset_path"].append(dataset.path)
-        columns["dataset_rows"].append(dataset.num_rows)
-        columns["notes"].append(version.notes)
-        if version_id in with_events:
-            columns["tags"].append(tuple(tracker.tags(version)))
-            columns["status"].append(tracker.status(version).value)
-        else:
-            columns["tags"].append(version.tags)
-            columns["status"].append(version.status.value)
-        columns["aliases"].append(tuple(aliases_of.get(version_id, ())))
-        for name, value in version.metrics.items():
-            column = metrics.get(name)
-            if column is None:
-                column = metrics[name] = [nan] * row
-            column.append(value)
-        hyperparameters = version.hyperparameters
-        if hyperparameters:
-            flat: dict[str, Any] = {}
-            if any(isinstance(v, Mapping) for v in hyperparameters.values()):
-                _flatten("hp", hyperparameters, flat)
-            else:  # the common case, flat already
-                flat = {f"hp.{k}": v for k, v in hyperparameters.items()}
-            for name, value in flat.items():
-                hp_column = hyper.get(name)
-                if hp_column is None:
-                    hp_column = hyper[name] = [None] * row
-                hp_column.append(value)
-        for column in metrics.values():
-            if len(column) == row:
-                column.append(nan)
-        for hp_column in hyper.values():
-            if len(hp_column) == row:
-                hp_column.append(None)
+    tags, status = table["tags"], table["status"]
+    for version_id in tracker.versions_with_events():
+        row = bisect_left(ids, version_id)  # ids are sorted: creation order
+        if row < len(ids) and ids[row] == version_id:
+            version = graph.get(version_id)
+            tags[row] = tuple(tracker.tags(version))
+            status[row] = tracker.status(version).value
+    hyper = _hyperparameter_columns(table["hyperparameters"])
+    columns: dict[str, list[Any]] = {
+        "id": ids,
+        "name": table["name"],
+        "parents": table["parents"],
+        "kind": table["kind"],
+        "dataset_hash": table["dataset_hash"],
+        "dataset_path": table["dataset_path"],
+        "dataset_rows": table["dataset_rows"],
+        "notes": table["notes"],
+        "tags": tags,
+        "status": status,
+        "aliases": [tuple(aliases_of.get(i, ())) for i in ids] if aliases_of else [()] * len(ids),
+    }
     columns["short_id"] = _short_ids(ids)  # ids are sorted: creation order
     data: dict[str, Any] = {}
     for name in COLUMNS:
         if name == "created_at":
-            data[name] = pd.to_datetime(created, unit="us", utc=True)
+            data[name] = pd.to_datetime(table["created"], unit="us", utc=True)
         elif name == "dataset_rows":
             data[name] = pd.array(columns[name], dtype="Int64")
         else:
             data[name] = columns[name]
+    metrics = table["metrics"]
     for name in sorted(metrics):
-        data[f"metric.{name}"] = np.asarray(metrics[name], dtype=np.float64)
+        data[f"metric.{name}"] = metrics[name]
     for name in sorted(hyper):
         data[name] = hyper[name]
     return pd.DataFrame(data)
