@@ -261,6 +261,7 @@ def test_statistics_know_nothing_of_trackers_or_stores() -> None:
                 "content",
                 "hashing",
                 "_tables",  # HTML cells
+                "_ids",  # handles of the version ids a result names
             }
 
 

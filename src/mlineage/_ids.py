@@ -26,6 +26,7 @@ __all__ = [
     "handle",
     "handles",
     "id_time",
+    "shown_id",
     "new_id",
 ]
 
@@ -131,6 +132,18 @@ def handle(identifier: str, others: Iterable[str] = ()) -> str:
         tail = identifier[-length:]
         sharing = [other for other in sharing if other.endswith(tail)]
     return tail
+
+
+def shown_id(text: str) -> str:
+    """``text``'s :func:`handle` when it is a version id, else ``text`` itself (a label such
+    as ``"reference"`` that a caller named a side of a comparison with).
+
+    Examples
+    --------
+    >>> shown_id("0190d1c2a3b4c5d6e7f8091a2b3c4d5e"), shown_id("baseline")
+    ('2b3c4d5e', 'baseline')
+    """
+    return handle(text) if ID_PATTERN.match(text) else text
 
 
 def handles(ids: Iterable[str]) -> list[str]:

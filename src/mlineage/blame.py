@@ -250,7 +250,7 @@ class BlameReport:
         from mlineage.stats._present import short_repr  # numpy: not at `import mlineage`
 
         culprit = self.culprit
-        found = "no culprit" if culprit is None else f"culprit {culprit.name or culprit.id[:12]}"
+        found = "no culprit" if culprit is None else f"culprit {culprit.name or culprit.short_id}"
         return short_repr(
             "BlameReport",
             f"{self.metric} ({self.direction} is bad): {len(self.steps)} steps, {found}",

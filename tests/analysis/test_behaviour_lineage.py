@@ -198,9 +198,9 @@ def test_slice_blame_finds_the_update_that_broke_a_rare_group(
     assert slices.overall["rare"] == (0.91, 0.93)
     data = json.loads(json.dumps(slices.to_dict()))
     assert data["groups"][0]["group"] == "rare" and data["groups"][0]["culprit"] == broke.id
-    assert "rare (n=40)" in str(slices) and broke.id[:12] in str(slices)
+    assert "rare (n=40)" in str(slices) and broke.short_id in str(slices)
     assert repr(slices).startswith(
-        f"<SliceBlame accuracy by region: worst group rare at {broke.id[:12]}"
+        f"<SliceBlame accuracy by region: worst group rare at {broke.short_id}"
     )
     by_name = tracker.blame("accuracy", slice_by="holdout")  # the probe set's name works
     assert by_name.culprits == slices.culprits
@@ -238,7 +238,7 @@ def test_silent_shifts_on_a_synthetic_history(tracker: ml.Tracker, probe: ProbeS
     assert step6.moved and step6.outside == ("accuracy",) and not step6.silent
     data = json.loads(json.dumps(result.to_dict()))
     assert data["shifts"] == [versions[4].id]
-    assert versions[4].id[:12] in str(result)
+    assert versions[4].short_id in str(result)
     table = result.to_pandas()
     assert table.loc[versions[4].id, "silent"]
     assert tracker.analysis.silent_shifts(threshold=0.9).shifts == []
@@ -293,7 +293,7 @@ def test_cli_compare_blame_slices_and_shifts(
     assert main(["--store", store, "compare", "m", broke.id]) == 0
     assert "Behaviour diff" in capsys.readouterr().out
     assert main(["--store", store, "blame", "m", "accuracy", "--slice-by", "region"]) == 0
-    assert broke.id[:12] in capsys.readouterr().out
+    assert broke.short_id in capsys.readouterr().out
     code = main(["--store", store, "blame", "m", "accuracy", "--slice-by", "region", "--json"])
     assert code == 0 and json.loads(capsys.readouterr().out)["worst"] == "rare"
     assert main(["--store", store, "shifts", "m", "--json"]) in (0, 1)

@@ -139,7 +139,7 @@ def test_a_version_without_profile_says_which_and_how(tmp_path: Path) -> None:
     with pytest.raises(ProfileNotFound) as info:
         tracker.analysis.drift("month-3")
     message = str(info.value)
-    assert version.id[:12] in message and "month-3" in message
+    assert version.short_id in message and "month-3" in message
     assert "DataSnapshot.from_array(X, y, profile=True)" in message
     along = tracker.analysis.drift_along()
     notes = {s.version.name: s.note for s in along.steps if s.report is None}

@@ -87,7 +87,7 @@ def test_many_changes_show_the_largest_few_in_short_views() -> None:
     assert "... 30 more" in text and "... 30 more" in html and "... 35 more" in short
     largest = report.largest(3)
     assert [c["position"] for c in largest] == [157, 153, 149]  # the drop to 0, then 39^2-38^2, ...
-    assert text.splitlines()[1].startswith(f"  at {largest[0]['version'][:12]}")
+    assert text.splitlines()[1].startswith(f"  at {largest[0]['version'][-8:]}")
     assert len(report.to_dict()["changes"]) == 40
     frame = report.to_pandas()
     assert list(frame["position"]) == report.breakpoints

@@ -136,7 +136,7 @@ class SliceBlame(Mapping[str, "BlameStep | None"]):
         found = (
             "no group got worse"
             if step is None
-            else f"worst group {worst} at {step.version.name or step.version.id[:12]}"
+            else f"worst group {worst} at {step.version.name or step.version.short_id}"
         )
         return short_repr(
             "SliceBlame", f"{self.metric} by {self.slice_by}: {found}; {len(self)} groups"
@@ -157,7 +157,7 @@ class SliceBlame(Mapping[str, "BlameStep | None"]):
             name = f" {step.version.name}" if step.version.name else ""
             score = "" if step.score is None else f", score {step.score:+.1f}"
             text = (
-                f"  {label}: {step.version.id[:12]}{name}  {step.before:.4g} -> "
+                f"  {label}: {step.version.short_id}{name}  {step.before:.4g} -> "
                 f"{step.after:.4g} ({step.delta:+.4g}{score})"
             )
             overall = self.overall.get(group)

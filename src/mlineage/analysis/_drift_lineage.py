@@ -154,7 +154,7 @@ class DriftStep:
 
     def __repr__(self) -> str:
         name = f" {self.version.name}" if self.version.name else ""
-        return short_repr("DriftStep", f"{self.version.id[:12]}{name}: {self.summary()}")
+        return short_repr("DriftStep", f"{self.version.short_id}{name}: {self.summary()}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with the top drifted features and the full report."""
@@ -267,7 +267,7 @@ class DriftAlong:
         shown = [self.steps[i] for i in sorted({*anomalous, *latest})]
         rows = [
             (
-                s.version.id[:12],
+                s.version.short_id,
                 s.version.name or "",
                 "-" if s.score is None else f"{s.score:.3g}",
                 self.verdict(s),
@@ -406,7 +406,7 @@ class DriftLineage:
         if key is None:
             label = f" ({version.name})" if version.name else ""
             raise ProfileNotFound(
-                f"version {version.id[:12]}{label} of model {self.model!r} has no data "
+                f"version {version.short_id}{label} of model {self.model!r} has no data "
                 f"profile: its snapshot was logged without one (or by an mlineage older "
                 f"than data profiles), so drift cannot be computed for it; {_HOW_TO_PROFILE}"
             )
@@ -429,7 +429,7 @@ class DriftLineage:
             return DataProfile.from_bytes(read_blob(self.store, key, "data profile"))
         except NotFound:
             raise ProfileNotFound(
-                f"the data profile {key} of version {version.id[:12]} is missing from the "
+                f"the data profile {key} of version {version.short_id} is missing from the "
                 "store; run `mlineage fsck`"
             ) from None
         except HashMismatch as exc:
@@ -487,7 +487,7 @@ class DriftLineage:
             parent = reads.graph.first_parent(current.id)
             if parent is None:
                 raise InvalidInput(
-                    f"version {current.id[:12]} is a root: it has no parent to compare its "
+                    f"version {current.short_id} is a root: it has no parent to compare its "
                     "data with; pass both versions: drift(a, b)"
                 )
             reference = parent

@@ -147,7 +147,7 @@ class ShiftStep:
     def __repr__(self) -> str:
         name = f" {self.version.name}" if self.version.name else ""
         verdict = "silent shift" if self.silent else ("moved" if self.moved else "ordinary")
-        return short_repr("ShiftStep", f"{self.version.id[:12]}{name} {verdict}: {self.words()}")
+        return short_repr("ShiftStep", f"{self.version.short_id}{name} {verdict}: {self.words()}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -262,7 +262,7 @@ class SilentShifts:
         name = f" {s.version.name}" if s.version.name else ""
         flat = ", ".join(f"{m} {d:+.4g}" for m, (d, _) in s.metrics.items()) or "no metrics"
         return (
-            f"{s.version.id[:12]}{name}: moved {'+'.join(s.moved)} ({s.words()}); "
+            f"{s.version.short_id}{name}: moved {'+'.join(s.moved)} ({s.words()}); "
             f"metrics flat ({flat})"
         )
 
@@ -272,7 +272,7 @@ class SilentShifts:
         return "\n".join([self._head(), *("  " + self._line(s) for s in self.shifts)])
 
     def __repr__(self) -> str:
-        names = ", ".join(s.version.name or s.version.id[:12] for s in self.shifts[:5])
+        names = ", ".join(s.version.name or s.version.short_id for s in self.shifts[:5])
         more = f" and {len(self.shifts) - 5} more" if len(self.shifts) > 5 else ""
         return short_repr("SilentShifts", self._head() + (f"; at {names}{more}" if names else ""))
 
@@ -280,7 +280,7 @@ class SilentShifts:
         shown = self.shifts[:HTML_ROWS]
         rows = [
             (
-                s.version.id[:12],
+                s.version.short_id,
                 s.version.name or "",
                 "+".join(s.moved),
                 s.words(),

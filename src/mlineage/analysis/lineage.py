@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlineage import _optional as optional
+from mlineage._ids import handle
 from mlineage.errors import MetricNotFound
 from mlineage.records import FingerprintEvent, FingerprintRef, ModelVersion
 
@@ -128,7 +129,7 @@ class ChangePoints:
         for change in self.largest(limit):
             label = f" ({change['name']})" if change["name"] else ""
             lines.append(
-                f"  at {change['version'][:12]}{label} [{change['position']}]: "
+                f"  at {handle(change['version'])}{label} [{change['position']}]: "
                 f"{change['before']:.4g} -> {change['after']:.4g}"
             )
         if limit is not None and len(self.breakpoints) > limit:
@@ -182,7 +183,7 @@ class ChangePoints:
         from html import escape
 
         rows = "".join(
-            f"<tr><td>{c['position']}</td><td>{escape(c['version'][:12])}</td>"
+            f"<tr><td>{c['position']}</td><td>{escape(handle(c['version']))}</td>"
             f"<td>{escape(c['name'] or '')}</td><td>{c['before']:.4g}</td>"
             f"<td>{c['after']:.4g}</td><td>{c['after'] - c['before']:+.4g}</td></tr>"
             for c in self.largest(limit)

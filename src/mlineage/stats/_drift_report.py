@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from mlineage import _optional as optional
+from mlineage._ids import shown_id
 from mlineage.errors import CorruptRecord, InvalidInput
 from mlineage.stats._bounds import psi_error as _psi_error
 from mlineage.stats._bounds import w1_normed_error
@@ -196,7 +197,7 @@ class DriftReport:
     def _head(self) -> str:
         if self.reference is None or self.current is None:
             return ""
-        return f"drift {self.reference[:12]} -> {self.current[:12]}: "
+        return f"drift {shown_id(self.reference)} -> {shown_id(self.current)}: "
 
     def __repr__(self) -> str:
         return short_repr("DriftReport", self._head() + self.summary(top=3))

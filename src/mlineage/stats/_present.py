@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from mlineage._ids import shown_id
 from mlineage._tables import html_pairs, html_table
 
 # Typed loosely: the results import this module, so it imports none of them (no circle).
@@ -217,7 +218,7 @@ def drift_report_html(report: DriftReport) -> str:
         rows.append((name, f.kind, test, _statistic(f), p, verdict, w1, psi))
     head = ""
     if report.reference is not None and report.current is not None:
-        head = f"drift {report.reference[:12]} → {report.current[:12]}: "
+        head = f"drift {shown_id(report.reference)} → {shown_id(report.current)}: "
     caption = head + drift_verdict(report)
     headers = ["feature", "kind", "test", "statistic", "p (corrected)", "verdict", "W1/std", "PSI"]
     return (
@@ -353,7 +354,7 @@ def version_axis(ax: Any, versions: Sequence[Any], x: str) -> list[Any]:
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
         ax.set_xlabel("logged at (UTC)")
         return [v.created_at for v in versions]
-    labels = [v.name or v.id[:12] for v in versions]
+    labels = [v.name or v.short_id for v in versions]
 
     def label(value: float, _: object) -> str:
         k = round(value)

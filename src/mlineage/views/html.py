@@ -115,8 +115,8 @@ def diff_html(diff: VersionDiff) -> str:
         rows.append(("tags", ", ".join(diff.tags_removed), ", ".join(diff.tags_added), ""))
     if diff.notes[0] != diff.notes[1]:
         rows.append(("notes", diff.notes[0], diff.notes[1], ""))
-    caption = f"diff {a.id[:16]} → {b.id[:16]}"
-    headers = ["", f"a {a.name or a.id[:12]}", f"b {b.name or b.id[:12]}", "change"]
+    caption = f"diff {a.short_id} → {b.short_id}"
+    headers = ["", f"a {a.name or a.short_id}", f"b {b.name or b.short_id}", "change"]
     return table(rows, headers, caption)
 
 
@@ -129,7 +129,7 @@ def blame_html(report: BlameReport, limit: int = 10) -> str:
     rows = [
         (
             rank,
-            step.version.id[:16],
+            step.version.short_id,
             step.version.name or "",
             step.before,
             step.after,

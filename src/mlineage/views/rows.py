@@ -87,8 +87,8 @@ def drift_rows(tracker: Tracker) -> list[dict[str, Any]]:
         label = report.label
         rows.append(
             {
-                "version": step.version.name or step.version.id[:12],
-                "parent": step.parent.name or step.parent.id[:12],
+                "version": step.version.name or step.version.short_id,
+                "parent": step.parent.name or step.parent.short_id,
                 # every verdict in words with the rule it applies (docs/analysis.md)
                 f"features drifted (p < {report.alpha:g}, {correction})": (
                     f"{len(report.drifted)} of {len(report.features)}"
@@ -124,8 +124,8 @@ def behaviour_rows(tracker: Tracker) -> list[dict[str, Any]]:
     silent = {step.version.id for step in shifts.shifts}
     return [
         {
-            "version": step.version.name or step.version.id[:12],
-            "previous": step.previous.name or step.previous.id[:12],
+            "version": step.version.name or step.version.short_id,
+            "previous": step.previous.name or step.previous.short_id,
             "churn": _round(step.churn),
             "linear CKA": _round(step.cka),
             "ECE before": _round(step.ece_before),

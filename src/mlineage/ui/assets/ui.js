@@ -196,7 +196,7 @@
 
   function anomalyText(a) {
     if (a.kind === "gate") return "gate failed " + a.rule;
-    return "drift at " + (a.name || a.version.slice(0, 8)) + (typeof a.z === "number" ? " (z " + fmtValue(a.z) + ")" : "");
+    return "drift at " + (a.name || a.version.slice(-8)) + (typeof a.z === "number" ? " (z " + fmtValue(a.z) + ")" : "");
   }
 
   // -- model page --------------------------------------------------------------------------

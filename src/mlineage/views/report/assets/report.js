@@ -191,7 +191,7 @@
       Object.keys(ROW_DEFAULTS).forEach(function (k) { if (!has(v, k)) v[k] = ROW_DEFAULTS[k]; });
       ROW_LISTS.forEach(function (k) { if (!has(v, k)) v[k] = []; });
       if (!has(v, "metrics")) v.metrics = {};
-      if (!has(v, "short")) v.short = (v.run ? v.run.first : v.id).slice(0, 12);
+      if (!has(v, "short")) v.short = (v.run ? v.run.first : v.id).slice(-8);
     });
     versions.forEach(function (v, i) {
       byId.set(v.id, i);
