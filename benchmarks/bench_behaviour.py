@@ -33,13 +33,9 @@ from collections.abc import Callable
 import numpy as np
 
 import mlineage as ml
+from mlineage.stats._representation import linear_cka_and_procrustes
 from mlineage.stats.probes import ProbeSet, compare_fingerprints
-from mlineage.stats.representation import (
-    _linear_cka_and_procrustes,
-    linear_cka,
-    minibatch_cka,
-    rbf_cka,
-)
+from mlineage.stats.representation import linear_cka, minibatch_cka, rbf_cka
 
 
 def best_pair(
@@ -166,7 +162,7 @@ def main() -> int:
                 ratio <= 1.5,
             )
         )
-        both = best_of(repeat, lambda x=x, y=y: _linear_cka_and_procrustes(x, y))
+        both = best_of(repeat, lambda x=x, y=y: linear_cka_and_procrustes(x, y))
         table.append(
             (
                 f"  CKA + Procrustes (shared products) {np.dtype(dtype).name}",

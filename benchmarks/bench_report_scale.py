@@ -43,7 +43,7 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     """Load the store and write its report; times, peak RSS and file size."""
     out: dict[str, Any] = {}
     if spec.get("compact_above"):
-        from mlineage.report import _data
+        from mlineage.views.report import _data
 
         _data.COMPACT_ABOVE = spec["compact_above"]
     start = time.perf_counter()

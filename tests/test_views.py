@@ -331,3 +331,27 @@ def test_to_pandas_names_a_packed_record_stored_invalid(tmp_path: Path) -> None:
     loaded = ml.Tracker.load("bad", storage=str(tmp_path))
     with pytest.raises(ml.CorruptRecord, match=r"invalid version record at index 1 .*fsck"):
         loaded.to_pandas()
+
+
+def test_to_pandas_after_a_packs_newest_records_were_read(tmp_path: Path) -> None:
+    """A pack whose last versions were already read (a `log --graph` of the newest rows)
+    still gives one row per version, each with its own fields."""
+    writer = ml.Tracker("part", storage=str(tmp_path), capture_environment=False)
+    for i in range(12):
+        writer.log(
+            model_path=f"m{i}.pt",
+            dataset=ml.DataSnapshot(hash=f"sha256:{i}"),
+            notes=f"update {i}",
+            hyperparameters={"epoch": i},
+            metrics={"accuracy": i / 100},
+        )
+    writer.compact()
+    for newest in (1, 5, 11):
+        packed = ml.Tracker.load("part", storage=str(tmp_path))
+        for v in packed.versions()[-newest:]:
+            _ = v.notes  # read these records, leave the older ones to the bulk path
+        df = packed.to_pandas()
+        assert len(df) == 12
+        assert list(df["notes"]) == [f"update {i}" for i in range(12)]
+        assert list(df["hp.epoch"]) == list(range(12))
+        _same_as_records(df, packed)

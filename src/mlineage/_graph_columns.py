@@ -352,8 +352,10 @@ class GraphColumns:
             fields = source.table_fields()
             first, size = positions[0], len(positions)
             if positions[-1] - first == size - 1 and numbers == list(range(size)):
-                for name, column in fields.items():  # the whole pack, in order: one slice
-                    out[name][first : first + size] = column
+                # the pack's first ``size`` records, in order: one slice (a pack whose later
+                # records were read already has more records than positions here)
+                for name, column in fields.items():
+                    out[name][first : first + size] = column[:size]
                 continue
             for name, column in fields.items():
                 target = out[name]
