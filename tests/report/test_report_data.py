@@ -13,10 +13,10 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
-from mlineage.report._html import json_for_script
 
 import mlineage as ml
 from mlineage.report import build_report_data, write_report
+from mlineage.views.report._html import json_for_script
 from tests.report.conftest import (
     SCRIPT_BREAK,
     big_lineage,
@@ -147,7 +147,7 @@ def test_metrics_have_a_timeline_suspects_and_a_bad_direction(demo) -> None:
     ],
 )
 def test_bad_direction_from_the_metric_name(name: str, direction: str) -> None:
-    from mlineage.report._data import bad_direction
+    from mlineage.views.report._data import bad_direction
 
     assert bad_direction(name) == direction
 

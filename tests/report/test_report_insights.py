@@ -15,9 +15,9 @@ import pytest
 import mlineage as ml
 from mlineage.demo import build_demo
 from mlineage.report import build_report_data
-from mlineage.report._data import SUSPECT_NOISE
-from mlineage.report._plots import distribution, lttb
 from mlineage.stats import DataProfile
+from mlineage.views.report._data import SUSPECT_NOISE
+from mlineage.views.report._plots import distribution, lttb
 from tests.report.conftest import memory_store, snapshot
 
 
