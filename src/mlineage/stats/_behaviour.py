@@ -126,7 +126,7 @@ def churn(old: npt.ArrayLike, new: npt.ArrayLike) -> float:
     Returns
     -------
     float
-        In [0, 1].
+        The share of examples whose labels differ, in [0, 1].
 
     Raises
     ------
@@ -293,7 +293,7 @@ class GroupChange:
         Returns
         -------
         dict
-            One key per attribute.
+            One key per attribute; ``group`` as given, the rates as floats or None.
 
         Examples
         --------

@@ -69,7 +69,7 @@ class Flip:
         Returns
         -------
         dict
-            One key per attribute.
+            One key per attribute, ``kind`` as its string.
 
         Examples
         --------
@@ -318,7 +318,7 @@ def churn_between(old: Fingerprint, new: Fingerprint) -> float:
     Returns
     -------
     float
-        In [0, 1].
+        The share of probe examples whose predictions differ, in [0, 1].
 
     Raises
     ------

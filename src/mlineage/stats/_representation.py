@@ -194,7 +194,7 @@ def linear_cka(X: npt.ArrayLike, Y: npt.ArrayLike) -> float:  # noqa: N803
     Returns
     -------
     float
-        In [0, 1].
+        The linear CKA similarity, in [0, 1].
 
     Raises
     ------
@@ -336,7 +336,7 @@ def rbf_cka(
     Returns
     -------
     float
-        In [0, 1].
+        The kernel CKA similarity, in [0, 1]; 1 for identical inputs.
 
     Raises
     ------
