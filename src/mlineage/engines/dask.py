@@ -79,6 +79,7 @@ def profile(
     Returns
     -------
     DataProfile
+        One profile of all the Dask DataFrame's partitions.
 
     Raises
     ------

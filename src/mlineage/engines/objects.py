@@ -215,6 +215,7 @@ def profile_parquet(
     Returns
     -------
     DataProfile
+        One profile of every Parquet object under ``uri``.
 
     Raises
     ------

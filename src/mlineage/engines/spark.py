@@ -104,6 +104,7 @@ def profile(
     Returns
     -------
     DataProfile
+        One profile of the Spark DataFrame's partitions.
 
     Raises
     ------

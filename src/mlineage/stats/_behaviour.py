@@ -354,7 +354,7 @@ def group_metrics(
     Raises
     ------
     InvalidInput
-        Not 1-D, different lengths, empty, ``nan``, or numbers against text.
+        As for :func:`negative_flip_rate`.
 
     Examples
     --------

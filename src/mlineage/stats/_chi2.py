@@ -286,7 +286,7 @@ def benjamini_hochberg(pvalues: Any) -> FloatArray:
     Parameters
     ----------
     pvalues : array_like
-        1-D p-values in [0, 1].
+        1-D p-values in [0, 1], as for :func:`bonferroni`.
 
     Returns
     -------

@@ -149,6 +149,7 @@ class DataProfile:
         Returns
         -------
         DataProfile
+            The profile of the array's columns and label.
 
         Raises
         ------
@@ -202,6 +203,7 @@ class DataProfile:
         Returns
         -------
         DataProfile
+            The profile of the DataFrame's columns and label.
 
         Raises
         ------

@@ -232,10 +232,8 @@ def procrustes_distance(X: npt.ArrayLike, Y: npt.ArrayLike) -> float:  # noqa: N
 
     Parameters
     ----------
-    X : array_like of shape (n, d1)
-        Embeddings from one model.
-    Y : array_like of shape (n, d2)
-        Embeddings of the same examples from another model.
+    X, Y : array_like of shape (n, d1) and (n, d2)
+        Embeddings of the same examples from two models, as for :func:`linear_cka`.
 
     Returns
     -------
@@ -322,10 +320,8 @@ def rbf_cka(
 
     Parameters
     ----------
-    X : array_like of shape (n, d1)
-        Embeddings from one model.
-    Y : array_like of shape (n, d2)
-        Embeddings of the same examples from another model.
+    X, Y : array_like of shape (n, d1) and (n, d2)
+        Embeddings of the same examples from two models, as for :func:`linear_cka`.
     sigma : float, default 0.8
         Bandwidth as a fraction of the median distance between rows; positive.
     max_samples : int, default 2000
@@ -399,10 +395,8 @@ def minibatch_cka(
 
     Parameters
     ----------
-    X : array_like of shape (n, d1)
-        Embeddings from one model.
-    Y : array_like of shape (n, d2)
-        Embeddings of the same examples from another model.
+    X, Y : array_like of shape (n, d1) and (n, d2)
+        Embeddings of the same examples from two models, as for :func:`linear_cka`.
     batch_size : int, default 256
         Rows per minibatch (at least 4, which the unbiased estimator needs). Batches hold
         between ``batch_size`` and ``2 * batch_size - 1`` rows.
