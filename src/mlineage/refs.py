@@ -128,11 +128,8 @@ def resolve(index: LineageIndex, ref: Ref | None, at: datetime | None = None) ->
 
     Raises
     ------
-    AliasNotFound
-        If the alias was never set, or was not set (or was removed) at ``at``.
-    InvalidTime
-        If ``at`` is before the first version; the message names its time.
-    VersionNotFound
+    AliasNotFound, InvalidTime, VersionNotFound
+        As :meth:`mlineage.Tracker.resolve`, which documents when each is raised.
     """
     graph = index.graph
     with index.lock:

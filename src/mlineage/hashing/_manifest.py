@@ -55,7 +55,7 @@ def manifest_hash(entries: Iterable[ManifestEntry]) -> str:
     Returns
     -------
     str
-        ``"sha256:<hex>"``.
+        ``"sha256:<hex>"`` of the entries in path order.
 
     Examples
     --------

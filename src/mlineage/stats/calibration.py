@@ -147,6 +147,7 @@ class CalibrationResult:
         Returns
         -------
         CalibrationResult
+            Equal to the result that wrote ``data``.
 
         Raises
         ------
@@ -413,6 +414,7 @@ def calibration_from_confidence(
     Returns
     -------
     CalibrationResult
+        The error and the per-bin confidences, accuracies and counts.
 
     Raises
     ------

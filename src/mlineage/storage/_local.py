@@ -287,10 +287,9 @@ class LocalStore(Store):
 
         Raises
         ------
-        NotFound
-            If nothing (or a directory) is there.
-        UnsupportedObject
-            If a symlink, FIFO, socket or device is there, or on the way there.
+        NotFound, UnsupportedObject
+            Nothing (or a directory) at ``key``; a symlink, FIFO, socket or device there or
+            on the way there.
         """
         path = self._file(key)
         fd, _ = self._open_object(key, path)
