@@ -354,7 +354,7 @@ def group_metrics(
     Raises
     ------
     InvalidInput
-        As for :func:`negative_flip_rate`.
+        As for :func:`negative_flip_rate`, ``groups`` included.
 
     Examples
     --------
@@ -454,7 +454,7 @@ def group_flip_rates(
     Raises
     ------
     InvalidInput
-        Not 1-D, different lengths, empty, ``nan``, or numbers against text.
+        As for :func:`group_metrics`.
 
     Examples
     --------

@@ -297,7 +297,7 @@ def benjamini_hochberg(pvalues: Any) -> FloatArray:
     Raises
     ------
     InvalidInput
-        NaN or out-of-range p-values, or not 1-D.
+        As for :func:`bonferroni`.
 
     Examples
     --------

@@ -182,10 +182,10 @@ class ProbeSet:
         data : bytes
             Output of :meth:`to_bytes`.
         verified : bool
-            The caller checked these exact bytes against a content hash of them (a blob
-            read by its key, as a tracker reads a stored probe set): neither the
-            document's checksum nor the probe hash is computed again; the hash recorded
-            in it is taken (the writer computed it from these arrays before storing them).
+            As for :meth:`Fingerprint.from_bytes` (a tracker reading a stored probe set
+            passes True): neither the document's checksum nor the probe hash is computed
+            again; the hash recorded in it is taken (the writer computed it from these
+            arrays before storing them).
 
         Returns
         -------
@@ -390,6 +390,7 @@ class ProbeSet:
         Returns
         -------
         Fingerprint
+            Of the model's outputs on this probe set.
 
         Raises
         ------

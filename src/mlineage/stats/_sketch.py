@@ -83,6 +83,7 @@ def frequent_items_epsilon(top_k: int = DEFAULT_TOP_K) -> float:
     Returns
     -------
     float
+        The error bound, a fraction of the category's count.
 
     Raises
     ------
@@ -119,7 +120,7 @@ def sketch_rank_error(k: int = DEFAULT_K) -> float:
     Raises
     ------
     MissingDependency
-        ``datasketches`` is not installed.
+        ``datasketches`` is not installed (``pip install 'mlineage[analysis]'``).
 
     Examples
     --------
