@@ -341,6 +341,7 @@ def read_blob(store: BlobSource, key: str, what: str = "blob") -> bytes:
     Returns
     -------
     bytes
+        The blob, its hash checked.
 
     Raises
     ------

@@ -366,6 +366,7 @@ class Store(ABC):
         Returns
         -------
         bytes
+            All of them (at most ``limit``).
 
         Raises
         ------

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlineage import _optional as optional
+from mlineage._columns import TABLE_FIELDS
 from mlineage.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ __all__ = ["plot", "report_analyses", "to_pandas", "write_report"]
 
 #: The columns every :func:`to_pandas` frame has, in order, before its metric and
 #: hyperparameter columns.
+#: The record's fields come in the order of :data:`mlineage._columns.TABLE_FIELDS`.
 COLUMNS = (
     "id",
     "short_id",
@@ -37,12 +39,7 @@ COLUMNS = (
     "parents",
     "kind",
     "created_at",
-    "dataset_hash",
-    "dataset_path",
-    "dataset_rows",
-    "notes",
-    "tags",
-    "status",
+    *TABLE_FIELDS[1:-1],  # dataset_hash ... status (the hyperparameters are spread out)
     "aliases",
 )
 
