@@ -288,8 +288,8 @@ class LocalStore(Store):
         Raises
         ------
         NotFound, UnsupportedObject
-            Nothing (or a directory) at ``key``; a symlink, FIFO, socket or device there or
-            on the way there.
+            ``NotFound`` if nothing (or a directory) is at ``key``; ``UnsupportedObject`` if
+            a symlink, FIFO, socket or device is there or on the way there.
         """
         path = self._file(key)
         fd, _ = self._open_object(key, path)
