@@ -70,6 +70,7 @@ ALLOWED_UPWARD: dict[tuple[str, str], str] = {
     ("records._data", "engines.objects"): "DataSnapshot.from_uri (in the function)",
     ("records._data", "engines.spark"): "DataSnapshot.from_spark (in the function)",
     ("records._data", "engines.dask"): "DataSnapshot.from_dask (in the function)",
+    ("records._data", "engines._listing"): "type hint of the parts DataSnapshot assembles",
     # the promotion gate: a function of a tracker, stamping the library's version
     ("gate._measure", "tracker"): "type hints of a function of a tracker",
     ("gate.evaluate", "tracker"): "type hints of gate() and promote()",

@@ -17,12 +17,12 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from mlineage.errors import InvalidInput
 from mlineage.hashing import ManifestEntry, PathDigest, manifest_hash, parse_manifest
 
-__all__ = ["Listing", "ObjectEntry", "listing_of"]
+__all__ = ["Listing", "ObjectEntry", "SnapshotParts", "listing_of"]
 
 
 @dataclass(frozen=True)
@@ -148,3 +148,14 @@ def listing_of(entries: Iterable[ObjectEntry], how: str, root: str | None = None
             ObjectEntry(e.key[len(common) :], e.size, e.etag, e.version, e.modified) for e in items
         ]
     return Listing(root, tuple(items), how)
+
+
+class SnapshotParts(NamedTuple):
+    """What an engine found about data where it lives, for ``DataSnapshot`` to assemble
+    (``DataSnapshot.from_uri`` / ``from_spark`` / ``from_dask``): the engines build no
+    records, so the records layer never imports them back."""
+
+    listing: Listing
+    path: str
+    profile: Any = None  # DataProfile or None
+    columns: dict[str, str] | None = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from mlineage.engines._listing import Listing
+from mlineage.engines._listing import Listing, SnapshotParts
 from mlineage.engines._partials import (
     LabelKind,
     Settings,
@@ -25,10 +25,9 @@ from mlineage.engines._partials import (
     require,
 )
 from mlineage.errors import InvalidInput
-from mlineage.records import DataSnapshot
 from mlineage.stats import DataProfile
 
-__all__ = ["profile", "snapshot", "source"]
+__all__ = ["profile", "snapshot_parts", "source"]
 
 
 def _dask_dataframe(ddf: Any) -> None:
@@ -162,24 +161,21 @@ def source(ddf: Any, source: str | None = None) -> Listing:
     return list_objects(source)
 
 
-def snapshot(
+def snapshot_parts(
     ddf: Any,
     *,
     source: str | None = None,
     profile: bool = False,
     label: str | None = None,
-    notes: str | None = None,
     label_kind: LabelKind = "auto",
-) -> DataSnapshot:
-    """``DataSnapshot.from_dask``: the files read as manifest and hash, optionally a profile.
+) -> SnapshotParts:
+    """What ``DataSnapshot.from_dask`` is made of: the files read, optionally a profile.
 
     See :meth:`mlineage.DataSnapshot.from_dask`.
     """
     from mlineage.engines import dask as engine  # this module: its names are arguments here
-    from mlineage.engines.objects import of_listing
 
     listing = engine.source(ddf, source)
     prof = engine.profile(ddf, label, label_kind=label_kind) if profile else None
     columns = {str(name): str(dtype) for name, dtype in ddf.dtypes.items()}
-    path = source or listing.root
-    return of_listing(listing, path, notes=notes, profile=prof, columns=columns)
+    return SnapshotParts(listing, source or listing.root, prof, columns)

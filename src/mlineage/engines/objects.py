@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from mlineage.engines._listing import Listing, ObjectEntry, listing_of
+from mlineage.engines._listing import Listing, ObjectEntry, SnapshotParts, listing_of
 from mlineage.engines._partials import LabelKind, Settings, arrow_frame, require
 from mlineage.errors import InvalidInput, PathNotFound
-from mlineage.records import DataSnapshot
 from mlineage.stats import DataProfile
 
-__all__ = ["BATCH_ROWS", "list_objects", "profile_parquet", "snapshot"]
+__all__ = ["BATCH_ROWS", "list_objects", "profile_parquet", "snapshot_parts"]
 
 #: Rows per batch when Parquet objects are profiled: memory is about one batch (its
 #: Arrow data and the pandas frame made from it) plus the profile.
@@ -105,52 +104,20 @@ def _local_listing(path: Path) -> Listing:
     return listing_of(entries, "local", root=str(path))
 
 
-def snapshot(
+def snapshot_parts(
     uri: str,
     *,
     profile: bool = False,
     label: str | None = None,
-    notes: str | None = None,
     label_kind: LabelKind = "auto",
-) -> DataSnapshot:
-    """``DataSnapshot.from_uri``: the listing as manifest and hash, optionally a profile.
+) -> SnapshotParts:
+    """What ``DataSnapshot.from_uri`` is made of: the listing, optionally a profile.
 
     See :meth:`mlineage.DataSnapshot.from_uri`.
     """
     listing = list_objects(uri)
     prof = profile_parquet(uri, label, label_kind=label_kind) if profile else None
-    return of_listing(listing, uri, notes=notes, profile=prof)
-
-
-def of_listing(
-    listing: Listing,
-    path: str,
-    *,
-    notes: str | None = None,
-    profile: DataProfile | None = None,
-    columns: dict[str, str] | None = None,
-) -> DataSnapshot:
-    """A snapshot identified by ``listing``, its manifest kept until it is logged."""
-    from mlineage.content import blob_key_of
-    from mlineage.records import hold_blob
-
-    digest = listing.digest()
-    manifest = digest.manifest_bytes()
-    key = blob_key_of(manifest)
-    snap = DataSnapshot(
-        path=path,
-        hash=digest.hash,
-        size=digest.size,
-        num_files=digest.num_files,
-        num_rows=None if profile is None else profile.num_rows,
-        columns=columns,
-        manifest=key,
-        source="reference",
-        notes=notes,
-        metadata={"listing": listing.metadata()},
-    )
-    hold_blob(snap, key, manifest)
-    return snap if profile is None else snap.with_profile(profile)
+    return SnapshotParts(listing, uri, prof)
 
 
 def _arrow_filesystem(uri: str) -> tuple[Any, str]:

@@ -26,7 +26,7 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-from mlineage.engines._listing import Listing, ObjectEntry, listing_of
+from mlineage.engines._listing import Listing, ObjectEntry, SnapshotParts, listing_of
 from mlineage.engines._partials import (
     LabelKind,
     Settings,
@@ -37,10 +37,9 @@ from mlineage.engines._partials import (
     require,
 )
 from mlineage.errors import InvalidInput
-from mlineage.records import DataSnapshot
 from mlineage.stats import DataProfile
 
-__all__ = ["profile", "snapshot", "source"]
+__all__ = ["profile", "snapshot_parts", "source"]
 
 
 class _PartitionProfile:
@@ -185,23 +184,21 @@ def source(df: Any) -> Listing:
     return listing_of(entries, how="spark")
 
 
-def snapshot(
+def snapshot_parts(
     df: Any,
     *,
     profile: bool = False,
     label: str | None = None,
     path: str | None = None,
-    notes: str | None = None,
     label_kind: LabelKind = "auto",
-) -> DataSnapshot:
-    """``DataSnapshot.from_spark``: the input files as manifest and hash, optionally a profile.
+) -> SnapshotParts:
+    """What ``DataSnapshot.from_spark`` is made of: the input files, optionally a profile.
 
     See :meth:`mlineage.DataSnapshot.from_spark`.
     """
     from mlineage.engines import spark as engine  # this module: `profile` is an argument here
-    from mlineage.engines.objects import of_listing
 
     listing = source(df)
     prof = engine.profile(df, label, label_kind=label_kind) if profile else None
     columns = {f.name: f.dataType.simpleString() for f in df.schema.fields}
-    return of_listing(listing, path or listing.root, notes=notes, profile=prof, columns=columns)
+    return SnapshotParts(listing, path or listing.root, prof, columns)

@@ -12,6 +12,7 @@ from mlineage.errors import InvalidRecord
 from mlineage.records._base import Record, held, hold
 
 if TYPE_CHECKING:
+    from mlineage.engines._listing import SnapshotParts
     from mlineage.hashing import ArrayDigest
 
 __all__ = ["ArtifactRef", "DataSnapshot", "EnvironmentSnapshot", "hold_blob", "pending_blob"]
@@ -326,9 +327,9 @@ class DataSnapshot(Record):
         StoreUnavailable, MissingDependency
             As for stores on the same URI.
         """
-        from mlineage.engines.objects import snapshot
+        from mlineage.engines.objects import snapshot_parts
 
-        return snapshot(uri, profile=profile, label=label, notes=notes)
+        return _of_listing(snapshot_parts(uri, profile=profile, label=label), notes)
 
     @classmethod
     def from_spark(
@@ -353,9 +354,9 @@ class DataSnapshot(Record):
         InvalidInput
             The frame reads no files, or (with ``profile``) cannot be profiled.
         """
-        from mlineage.engines.spark import snapshot
+        from mlineage.engines.spark import snapshot_parts
 
-        return snapshot(df, profile=profile, label=label, path=path, notes=notes)
+        return _of_listing(snapshot_parts(df, profile=profile, label=label, path=path), notes)
 
     @classmethod
     def from_dask(
@@ -379,9 +380,10 @@ class DataSnapshot(Record):
         InvalidInput
             No source given or found, or (with ``profile``) the frame cannot be profiled.
         """
-        from mlineage.engines.dask import snapshot
+        from mlineage.engines.dask import snapshot_parts
 
-        return snapshot(ddf, source=source, profile=profile, label=label, notes=notes)
+        parts = snapshot_parts(ddf, source=source, profile=profile, label=label)
+        return _of_listing(parts, notes)
 
     def with_profile(self, profile: Any) -> DataSnapshot:
         """This snapshot with ``profile`` attached (stored as a blob when it is logged).
@@ -491,3 +493,27 @@ class EnvironmentSnapshot(Record):
     torch_version: str | None = None
     cuda_version: str | None = None
     captured_at: datetime | None = None
+
+
+def _of_listing(parts: SnapshotParts, notes: str | None) -> DataSnapshot:
+    """A snapshot identified by an engine's object listing, its manifest held until the
+    version that uses it is written (``from_uri`` / ``from_spark`` / ``from_dask``)."""
+    from mlineage.content import blob_key_of
+
+    digest = parts.listing.digest()
+    manifest = digest.manifest_bytes()
+    key = blob_key_of(manifest)
+    snap = DataSnapshot(
+        path=parts.path,
+        hash=digest.hash,
+        size=digest.size,
+        num_files=digest.num_files,
+        num_rows=None if parts.profile is None else parts.profile.num_rows,
+        columns=parts.columns,
+        manifest=key,
+        source="reference",
+        notes=notes,
+        metadata={"listing": parts.listing.metadata()},
+    )
+    hold_blob(snap, key, manifest)
+    return snap if parts.profile is None else snap.with_profile(parts.profile)
