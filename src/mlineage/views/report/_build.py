@@ -100,9 +100,8 @@ def build_report_data(
     3.0
     """
     from mlineage import __version__
-    from mlineage.tracker import Tracker
 
-    if not isinstance(tracker, Tracker):
+    if not _is_tracker(tracker):
         raise InvalidInput(
             f"build_report_data needs a mlineage Tracker, got {type(tracker).__name__}"
         )
@@ -122,3 +121,11 @@ def build_report_data(
     if window is None and len(tracker.graph) > _data.COMPACT_ABOVE:
         return {**head, **compact_parts(tracker, metric, analyses)}
     return {**head, **_data.full_parts(tracker, metric, analyses, window)}
+
+
+def _is_tracker(value: object) -> bool:
+    """``isinstance(value, mlineage.Tracker)`` without importing the facade: presentation
+    sits above it, and the tracker's own presentation methods import this module."""
+    return any(
+        c.__name__ == "Tracker" and c.__module__ == "mlineage.tracker" for c in type(value).__mro__
+    )
