@@ -244,25 +244,7 @@ def open_report(browser: Any) -> Iterator[Callable[..., OpenedReport]]:
         report = OpenedReport(page)
         opened.append(report)
 
-        def route(route: Any) -> None:
-            url = route.request.url
-            if url.startswith(("file:", "data:")):
-                route.continue_()
-            else:
-                report.requests.append(url)
-                route.abort()
-
-        page.route("**/*", route)
-        page.on(
-            "console", lambda msg: report.errors.append(msg.text) if msg.type == "error" else None
-        )
-        page.on("pageerror", lambda exc: report.errors.append(str(exc)))
-
-        def on_dialog(dialog: Any) -> None:
-            report.dialogs.append(dialog.message)
-            dialog.dismiss()
-
-        page.on("dialog", on_dialog)
+        guard_page(page, ("file:", "data:"), report.requests, report.errors, report.dialogs)
         page.goto(path.as_uri() + fragment)
         if wait:  # else the caller draws the page (``mlineageReport.draw``)
             page.wait_for_selector("html[data-ready='true']", timeout=30_000)
@@ -276,3 +258,31 @@ def open_report(browser: Any) -> Iterator[Callable[..., OpenedReport]]:
         assert report.errors == [], f"console errors: {report.errors}"
         assert report.dialogs == [], f"dialogs opened: {report.dialogs}"
         assert pwned is None, f"markup from the data ran script (payload in {pwned})"
+
+
+def guard_page(
+    page: Any,
+    allowed: tuple[str, ...],
+    outside: list[str],
+    errors: list[str],
+    dialogs: list[str],
+) -> None:
+    """Abort every request whose URL does not start with one of ``allowed`` (recording it
+    in ``outside``), and record console errors, page errors and dialogs (dismissed)."""
+
+    def route(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(allowed):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.route("**/*", route)
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", on_dialog)

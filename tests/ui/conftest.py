@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.report.conftest import hostile_lineage
+from tests.report.conftest import guard_page, hostile_lineage
 
 import mlineage as ml
 
@@ -164,25 +164,7 @@ def open_page(browser: Any, ui_server: str) -> Iterator[Callable[..., Opened]]:
         result = Opened(page, base)
         opened.append(result)
 
-        def route(route: Any) -> None:
-            url = route.request.url
-            if url.startswith((base + "/", "data:")):
-                route.continue_()
-            else:
-                result.outside.append(url)
-                route.abort()
-
-        page.route("**/*", route)
-        page.on(
-            "console", lambda msg: result.errors.append(msg.text) if msg.type == "error" else None
-        )
-        page.on("pageerror", lambda exc: result.errors.append(str(exc)))
-
-        def on_dialog(dialog: Any) -> None:
-            result.dialogs.append(dialog.message)
-            dialog.dismiss()
-
-        page.on("dialog", on_dialog)
+        guard_page(page, (base + "/", "data:"), result.outside, result.errors, result.dialogs)
         page.goto(base + path)
         page.wait_for_selector(f"html[data-ready='{ready}']", timeout=30_000)
         return result
