@@ -149,3 +149,14 @@ def test_parquet_is_profiled_in_batches_like_the_whole_frame(tmp_path: Path) -> 
     streamed = objects.profile_parquet(str(tmp_path), label="y", batch_rows=100, **SIZES)
     single = DataProfile.from_dataframe(frame, label="y", **SIZES)
     assert_same_profile(streamed, single, frame)
+
+
+@pytest.mark.parametrize("bad", [42, None, "", b"s3://bucket/", ["s3://bucket/"]])
+def test_from_uri_refuses_what_is_not_a_uri(bad: object) -> None:
+    with pytest.raises(ml.InvalidInput, match="from_uri needs a URI or path"):
+        ml.DataSnapshot.from_uri(bad)  # type: ignore[arg-type]
+
+
+def test_from_uri_takes_a_path_object(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    assert ml.DataSnapshot.from_uri(tmp_path).hash == ml.DataSnapshot.from_uri(str(tmp_path)).hash

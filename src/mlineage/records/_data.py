@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AwareDatetime, Field, JsonValue
 
-from mlineage.errors import InvalidRecord
+from mlineage.errors import InvalidInput, InvalidRecord
 from mlineage.records._base import Record, held, hold
 
 if TYPE_CHECKING:
@@ -306,7 +306,12 @@ class DataSnapshot(Record):
 
     @classmethod
     def from_uri(
-        cls, uri: str, *, profile: bool = False, label: str | None = None, notes: str | None = None
+        cls,
+        uri: str | os.PathLike[str],
+        *,
+        profile: bool = False,
+        label: str | None = None,
+        notes: str | None = None,
     ) -> DataSnapshot:
         """Snapshot data where it lives, from its object listing, without downloading it.
 
@@ -323,12 +328,20 @@ class DataSnapshot(Record):
         PathNotFound
             Nothing under ``uri``.
         InvalidInput
-            Unknown scheme, keys a manifest cannot hold, or (with ``profile``) no Parquet.
+            ``uri`` not a non-empty string or path, an unknown scheme, keys a manifest cannot
+            hold, or (with ``profile``) no Parquet.
         StoreUnavailable, MissingDependency
             As for stores on the same URI.
         """
         from mlineage.engines.objects import snapshot_parts
 
+        if isinstance(uri, os.PathLike):
+            uri = os.fspath(uri)
+        if not isinstance(uri, str) or not uri:
+            raise InvalidInput(
+                f"from_uri needs a URI or path as a non-empty string (s3://bucket/prefix/, "
+                f"gs://bucket/prefix/, file:///dir or a folder), got {uri!r}"
+            )
         return _of_listing(snapshot_parts(uri, profile=profile, label=label), notes)
 
     @classmethod
