@@ -18,6 +18,7 @@ two versions.
 from typing import TYPE_CHECKING, Any
 
 from mlineage import _old_paths
+from mlineage._version import __version__
 from mlineage.blame import BlameReport, BlameStep
 from mlineage.checkout import Checkout
 from mlineage.diff import VersionDiff
@@ -88,7 +89,6 @@ if TYPE_CHECKING:
     from mlineage.gate import GatePolicy, GateResult, Promotion
     from mlineage.tracker import Lineage, Tracker, VersionLogger, list_models
 
-__version__ = "0.4.0"
 
 _old_paths.install()  # mlineage.report, mlineage.display, ...: paths that moved
 

@@ -17,15 +17,15 @@ from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mlineage.analysis import BisectResult
+    from mlineage.analysis.lineage import AnalysedTracker
     from mlineage.records import ModelVersion
     from mlineage.refs import Ref
-    from mlineage.tracker import Tracker
     from mlineage.views.text import SummaryText
 
 __all__ = ["bisect", "plot", "report", "summary", "summary_text", "to_pandas"]
 
 
-def summary_text(tracker: Tracker, ref: Ref | None = None, limit: int | None = 50) -> str:
+def summary_text(tracker: AnalysedTracker, ref: Ref | None = None, limit: int | None = 50) -> str:
     """The history of ``ref`` as a table (:func:`mlineage.views.text.summary_text`)."""
     from mlineage.views.text import summary_text
 
@@ -33,7 +33,7 @@ def summary_text(tracker: Tracker, ref: Ref | None = None, limit: int | None = 5
 
 
 def summary(
-    tracker: Tracker, ref: Ref | None = None, *, file: IO[str] | None = None
+    tracker: AnalysedTracker, ref: Ref | None = None, *, file: IO[str] | None = None
 ) -> SummaryText:
     """The history of ``ref`` as a table, newest first; printed to ``file`` when given
     (:func:`mlineage.views.text.summary`)."""
@@ -42,14 +42,14 @@ def summary(
     return summary(tracker, ref, file=file)
 
 
-def to_pandas(tracker: Tracker) -> Any:
+def to_pandas(tracker: AnalysedTracker) -> Any:
     """Every version as a ``pandas.DataFrame``, oldest first (:func:`mlineage.views.to_pandas`)."""
     from mlineage.views.frames import to_pandas
 
     return to_pandas(tracker)
 
 
-def plot(tracker: Tracker, metric: str, ax: Any = None, **options: Any) -> Any:
+def plot(tracker: AnalysedTracker, metric: str, ax: Any = None, **options: Any) -> Any:
     """Plot ``metric`` along the first-parent history, marking blame suspects
     (:func:`mlineage.views.plot`: ``direction``, ``on``, ``change_points``, ``suspects``)."""
     from mlineage.views.frames import plot
@@ -57,7 +57,7 @@ def plot(tracker: Tracker, metric: str, ax: Any = None, **options: Any) -> Any:
     return plot(tracker, metric, ax, **options)
 
 
-def report(tracker: Tracker, path: str | os.PathLike[str], **options: Any) -> Path:
+def report(tracker: AnalysedTracker, path: str | os.PathLike[str], **options: Any) -> Path:
     """Write the offline HTML lineage report (:func:`mlineage.views.write_report`:
     ``title``, ``metric``, ``analyses``); returns its absolute path."""
     from mlineage.views.frames import write_report
@@ -66,7 +66,7 @@ def report(tracker: Tracker, path: str | os.PathLike[str], **options: Any) -> Pa
 
 
 def bisect(
-    tracker: Tracker,
+    tracker: AnalysedTracker,
     good: Ref,
     bad: Ref,
     test: Callable[[ModelVersion], bool | None],

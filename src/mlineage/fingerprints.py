@@ -11,104 +11,25 @@ Reading fingerprints back is lineage analysis (``tracker.analysis``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mlineage import refs
-from mlineage.content import blob_key_of
+from mlineage._fingerprint_blobs import Prepared, prepare
 from mlineage.errors import InvalidInput
 from mlineage.lineage_reads import find_probe_blob
-from mlineage.records import FingerprintEvent, FingerprintRef
+from mlineage.records import FingerprintEvent
 
 if TYPE_CHECKING:
+    from mlineage._tracker_protocol import TrackerLike
     from mlineage.refs import Ref
     from mlineage.stats.probes import Fingerprint, ProbeSet
-    from mlineage.tracker import Tracker
 
 __all__ = ["Prepared", "prepare", "record_fingerprint"]
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """Fingerprints ready to store: the references for the record and the blobs to write."""
-
-    refs: tuple[FingerprintRef, ...]
-    blobs: dict[str, bytes]
-
-
-def prepare(
-    value: object,
-    probe_blobs: dict[str, str],
-    find_probe_blob: Callable[[str], str | None],
-) -> Prepared:
-    """Check what was given as ``v.fingerprint`` and serialise it.
-
-    Parameters
-    ----------
-    value : Fingerprint or sequence of Fingerprint
-    probe_blobs : dict
-        Probe hash -> blob key of probe sets already stored (read and updated): a probe
-        set is serialised and hashed once per writer, not once per version.
-    find_probe_blob : callable
-        Probe hash -> blob key of that probe set in the lineage, or None; asked only for
-        a fingerprint that does not carry its probe set (read back, or built by hand).
-
-    Raises
-    ------
-    InvalidInput
-        Not a Fingerprint (or list of them), or two fingerprints on one probe set.
-    """
-    from mlineage.stats.probes import Fingerprint  # numpy: only when used
-
-    items = [value] if isinstance(value, Fingerprint) else value
-    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
-        raise InvalidInput(
-            f"fingerprint must be a Fingerprint (probe.evaluate(...)) or a list of them, got "
-            f"{type(value).__name__}; nothing was written"
-        )
-    refs: list[FingerprintRef] = []
-    blobs: dict[str, bytes] = {}
-    seen: set[str] = set()
-    for item in items:
-        if not isinstance(item, Fingerprint):
-            raise InvalidInput(
-                f"fingerprint must hold Fingerprint objects, got {type(item).__name__}; "
-                "nothing was written"
-            )
-        if item.probe_hash in seen:
-            raise InvalidInput(
-                f"two fingerprints on probe set {item.probe_hash[:19]}... for one version; "
-                "give one per probe set; nothing was written"
-            )
-        seen.add(item.probe_hash)
-        probe = item.probe
-        probe_key = probe_blobs.get(item.probe_hash)
-        if probe_key is None and probe is not None:
-            data = probe.to_bytes()
-            probe_key = blob_key_of(data)
-            blobs[probe_key] = data
-        elif probe_key is None:
-            probe_key = find_probe_blob(item.probe_hash)
-        data = item.to_bytes()
-        key = blob_key_of(data)
-        blobs[key] = data
-        refs.append(
-            FingerprintRef(
-                probe=item.probe_hash,
-                probe_name="" if probe is None else probe.name,
-                probe_blob=probe_key,
-                blob=key,
-                summary=item.summary(),
-            )
-        )
-        if probe_key is not None:
-            probe_blobs[item.probe_hash] = probe_key
-    return Prepared(tuple(refs), blobs)
-
-
 def record_fingerprint(
-    tracker: Tracker,
+    tracker: TrackerLike,
     ref: Ref,
     probe: ProbeSet,
     *,

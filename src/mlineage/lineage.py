@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from mlineage.records import ModelVersion
 
 if TYPE_CHECKING:
-    from mlineage.tracker import Tracker
+    from mlineage._tracker_protocol import TrackerLike
 
 __all__ = ["Lineage"]
 
@@ -15,7 +15,7 @@ __all__ = ["Lineage"]
 class Lineage:
     """Structural queries around one version: ``tracker.lineage(ref)``."""
 
-    def __init__(self, tracker: Tracker, version: ModelVersion) -> None:
+    def __init__(self, tracker: TrackerLike, version: ModelVersion) -> None:
         self.tracker = tracker
         self.version = version
 

@@ -417,7 +417,7 @@ class Writer:
         if draft.fingerprint is None:
             return ()
         # Imported here: fingerprints need numpy; versions without them do not.
-        from mlineage.fingerprints import prepare
+        from mlineage._fingerprint_blobs import prepare
         from mlineage.lineage_reads import find_probe_blob
 
         prepared = prepare(

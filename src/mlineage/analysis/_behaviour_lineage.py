@@ -26,11 +26,11 @@ from mlineage.errors import (
 from mlineage.records import FingerprintEvent, FingerprintRef, ModelVersion
 
 if TYPE_CHECKING:
+    from mlineage._tracker_protocol import TrackerLike
     from mlineage.refs import Ref
     from mlineage.stats._compare import BehaviorDiff
     from mlineage.stats._fingerprint import Fingerprint
     from mlineage.stats._probeset import ProbeSet
-    from mlineage.tracker import Tracker
 
 __all__ = ["BehaviourLineage"]
 
@@ -48,7 +48,7 @@ class BehaviourLineage:
     tracker : Tracker
     """
 
-    def __init__(self, tracker: Tracker) -> None:
+    def __init__(self, tracker: TrackerLike) -> None:
         self.tracker = tracker
         self._cache: OrderedDict[tuple[str, str], object] = OrderedDict()
         self._lock = threading.Lock()

@@ -28,8 +28,8 @@ from mlineage.errors import InvalidInput, Untestable
 from mlineage.records import ModelVersion
 
 if TYPE_CHECKING:
+    from mlineage._tracker_protocol import TrackerLike
     from mlineage.refs import Ref
-    from mlineage.tracker import Tracker
 
 __all__ = ["BisectResult", "bisect"]
 
@@ -105,7 +105,7 @@ class BisectResult:
 
 
 def bisect(
-    tracker: Tracker, good: Ref, bad: Ref, test: Test, *, skip: Iterable[Ref] = ()
+    tracker: TrackerLike, good: Ref, bad: Ref, test: Test, *, skip: Iterable[Ref] = ()
 ) -> BisectResult:
     """The first bad version on the first-parent path from ``good`` to ``bad``
     (``tracker.bisect``).

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from mlineage import _optional as optional
+from mlineage import evidence as _evidence
 from mlineage._tables import html_table
 from mlineage.analysis._drift_cache import DriftCache
 from mlineage.content import BlobCache, read_blob
@@ -48,9 +49,9 @@ from mlineage.stats.changepoints import robust_z
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped]
 
+    from mlineage._tracker_protocol import TrackerLike
     from mlineage.blame import BlameReport
     from mlineage.refs import Ref
-    from mlineage.tracker import Tracker
 
 __all__ = [
     "ANOMALY_Z",
@@ -391,7 +392,7 @@ class DriftLineage:
     tracker : Tracker
     """
 
-    def __init__(self, tracker: Tracker) -> None:
+    def __init__(self, tracker: TrackerLike) -> None:
         self.tracker = tracker
         self.store = tracker.store
         self.model = tracker.model
@@ -502,7 +503,7 @@ class DriftLineage:
         profiles: dict[str, DataProfile] = {}
         steps = [self.step(p, v, params, profiles) for p, v in itertools.pairwise(history)]
         found: dict[str, list[EvidenceEvent]] = {}
-        for event in reversed(list(self.tracker.evidence())):  # oldest first
+        for event in reversed(list(_evidence.evidence(self.tracker))):  # oldest first
             found.setdefault(event.version, []).append(event)
         if found:
             steps = [replace(s, evidence=tuple(found.get(s.version.id, ()))) for s in steps]

@@ -13,10 +13,11 @@ import functools
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from mlineage import _optional as optional
 from mlineage._ids import handle
+from mlineage._tracker_protocol import TrackerLike
 from mlineage.errors import MetricNotFound
 from mlineage.records import FingerprintEvent, FingerprintRef, ModelVersion
 
@@ -32,9 +33,8 @@ if TYPE_CHECKING:
     from mlineage.stats._drift_report import DriftReport
     from mlineage.stats._fingerprint import Fingerprint
     from mlineage.stats._probeset import ProbeSet
-    from mlineage.tracker import Tracker
 
-__all__ = ["Analysis", "ChangePoints"]
+__all__ = ["AnalysedTracker", "Analysis", "ChangePoints"]
 
 
 @dataclass(frozen=True)
@@ -196,6 +196,19 @@ class ChangePoints:
         return f"<div><p>{escape(self._summary())}</p>{table}{foot}</div>"
 
 
+class AnalysedTracker(TrackerLike, Protocol):
+    """A tracker with its analyses: what the promotion gate and presentation use.
+
+    :class:`mlineage.Tracker` is one; the layers above lineage analysis are typed against
+    this protocol so that none imports the facade (CONTRIBUTING, "Package map").
+    """
+
+    @property
+    def analysis(self) -> Analysis:
+        """Drift, behaviour and change points along this lineage (``Tracker.analysis``)."""
+        ...
+
+
 class Analysis:
     """Analyses along the lineage of one tracker: ``tracker.analysis``.
 
@@ -204,7 +217,7 @@ class Analysis:
     tracker : Tracker
     """
 
-    def __init__(self, tracker: Tracker) -> None:
+    def __init__(self, tracker: TrackerLike) -> None:
         self._tracker = tracker
 
     def __repr__(self) -> str:
@@ -419,7 +432,9 @@ class Analysis:
             DeprecationWarning,
             stacklevel=2,
         )
-        return self._tracker.record_fingerprint(ref, probe, **options)
+        from mlineage.fingerprints import record_fingerprint
+
+        return record_fingerprint(self._tracker, ref, probe, **options)
 
     def fingerprints(self, ref: Ref) -> list[FingerprintRef]:
         """A version's fingerprints: those logged with it, then those recorded later."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Literal
 
+from mlineage import evidence as _evidence
 from mlineage._ids import handle
 from mlineage.errors import FingerprintNotFound, ProfileNotFound
 from mlineage.gate.result import RuleResult, Status
@@ -20,8 +21,8 @@ from mlineage.gate.rules import AttachedRule, BehaviourRule, DriftRule, MetricRu
 
 if TYPE_CHECKING:
     from mlineage.analysis import BehaviorDiff
+    from mlineage.analysis.lineage import AnalysedTracker
     from mlineage.records import ModelVersion
-    from mlineage.tracker import Tracker
 
 __all__ = ["Rules", "label"]
 
@@ -39,7 +40,9 @@ def label(version: ModelVersion) -> str:
 class Rules:
     """Measures one candidate against one version; each method returns rule results."""
 
-    def __init__(self, tracker: Tracker, candidate: ModelVersion, base: ModelVersion | None):
+    def __init__(
+        self, tracker: AnalysedTracker, candidate: ModelVersion, base: ModelVersion | None
+    ):
         self.tracker = tracker
         self.candidate = candidate
         self.base = base
@@ -335,7 +338,7 @@ class Rules:
         names, limits = [b[0] for b in bounds], [b[2] for b in bounds]
         events = [
             e
-            for e in self.tracker.evidence(kind=rule.kind, on=self.candidate)
+            for e in _evidence.evidence(self.tracker, kind=rule.kind, on=self.candidate)
             if e.version == self.candidate.id
         ]
         if not events:

@@ -7,6 +7,7 @@ import os
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from mlineage import evidence as _evidence
 from mlineage._ids import handle
 from mlineage.errors import (
     AliasConflict,
@@ -22,8 +23,8 @@ from mlineage.gate.result import Decision, GateResult, Promotion, RuleResult
 from mlineage.records import ModelVersion, validate_name
 
 if TYPE_CHECKING:
+    from mlineage.analysis.lineage import AnalysedTracker
     from mlineage.refs import Ref
-    from mlineage.tracker import Tracker
 
 __all__ = ["gate", "promote"]
 
@@ -42,7 +43,7 @@ def _policy(policy: object) -> GatePolicy:
     )
 
 
-def _against(tracker: Tracker, ref: Ref, unset_ok: bool) -> ModelVersion | None:
+def _against(tracker: AnalysedTracker, ref: Ref, unset_ok: bool) -> ModelVersion | None:
     """The version ``ref`` designates now: an alias's target, or a version; None for an
     alias that points nowhere (removed, or, when ``unset_ok``, never set)."""
     if isinstance(ref, ModelVersion):
@@ -65,7 +66,7 @@ def _against(tracker: Tracker, ref: Ref, unset_ok: bool) -> ModelVersion | None:
 
 
 def _evaluate(
-    tracker: Tracker, policy: GatePolicy, candidate: ModelVersion, ref: Ref, unset_ok: bool
+    tracker: AnalysedTracker, policy: GatePolicy, candidate: ModelVersion, ref: Ref, unset_ok: bool
 ) -> GateResult:
     base = _against(tracker, ref, unset_ok)
     rules = Rules(tracker, candidate, base)
@@ -98,7 +99,7 @@ def _evaluate(
 
 
 def gate(
-    tracker: Tracker, candidate: Ref, against: Ref | None = None, *, policy: PolicyLike
+    tracker: AnalysedTracker, candidate: Ref, against: Ref | None = None, *, policy: PolicyLike
 ) -> GateResult:
     """Evaluate ``policy`` on ``candidate`` against the version it would replace
     (``tracker.gate``); writes nothing.
@@ -148,7 +149,7 @@ def gate(
 
 
 def promote(
-    tracker: Tracker,
+    tracker: AnalysedTracker,
     candidate: Ref,
     alias: str = "production",
     *,
@@ -236,7 +237,7 @@ def promote(
     return _record(tracker, version, alias, result, decision, expected, reason)
 
 
-def _refuse_shadowing(tracker: Tracker, alias: str) -> None:
+def _refuse_shadowing(tracker: AnalysedTracker, alias: str) -> None:
     try:
         named = tracker.get_version(alias)
     except LookupFailed:
@@ -249,7 +250,7 @@ def _refuse_shadowing(tracker: Tracker, alias: str) -> None:
 
 
 def _record(
-    tracker: Tracker,
+    tracker: AnalysedTracker,
     version: ModelVersion,
     alias: str,
     result: GateResult,
@@ -258,7 +259,7 @@ def _record(
     reason: str,
 ) -> Promotion:
     """Write the verdict, then (unless refused) the alias move that cites it."""
-    from mlineage import __version__
+    from mlineage._version import __version__
     from mlineage.aliases import ABSENT
 
     def attach(decision: Decision, payload: dict[str, Any], extra: dict[str, Any]) -> Any:
@@ -273,8 +274,8 @@ def _record(
         }
         if reason:
             summary["reason"] = reason
-        return tracker.attach_evidence(
-            version, KIND, payload, summary, tool="mlineage", tool_version=__version__
+        return _evidence.attach_evidence(
+            tracker, version, KIND, payload, summary, tool="mlineage", tool_version=__version__
         )
 
     head = {"alias": alias, "expect": expected, "reason": reason}

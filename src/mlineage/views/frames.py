@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 
     from matplotlib.axes import Axes
 
+    from mlineage.analysis.lineage import AnalysedTracker
     from mlineage.blame import Direction
     from mlineage.refs import Ref
-    from mlineage.tracker import Tracker
 
 __all__ = ["plot", "report_analyses", "to_pandas", "write_report"]
 
@@ -85,7 +85,7 @@ def _hyperparameter_columns(rows: list[Mapping[str, Any]]) -> dict[str, list[Any
     return out
 
 
-def to_pandas(tracker: Tracker) -> Any:
+def to_pandas(tracker: AnalysedTracker) -> Any:
     """Every version of ``tracker`` as a ``pandas.DataFrame``, one row each, oldest first.
 
     Parameters
@@ -133,7 +133,7 @@ def to_pandas(tracker: Tracker) -> Any:
             gc.enable()
 
 
-def _frame(tracker: Tracker, pd: Any) -> Any:
+def _frame(tracker: AnalysedTracker, pd: Any) -> Any:
     graph = tracker.graph
     # Columns of the graph, and the records' other fields read in bulk (a pack's unread
     # records without making version objects): see LineageGraph.table.
@@ -181,7 +181,7 @@ def _frame(tracker: Tracker, pd: Any) -> Any:
 
 
 def plot(
-    tracker: Tracker,
+    tracker: AnalysedTracker,
     metric: str,
     ax: Axes | None = None,
     direction: Direction | None = None,
@@ -287,7 +287,7 @@ def plot(
     return ax
 
 
-def write_report(tracker: Tracker, path: str | os.PathLike[str], **options: Any) -> Path:
+def write_report(tracker: AnalysedTracker, path: str | os.PathLike[str], **options: Any) -> Path:
     """Write the offline HTML lineage report of ``tracker`` (``tracker.report(path)``).
 
     The same as :func:`mlineage.report.write_report`, which documents the parameters
@@ -313,7 +313,7 @@ def write_report(tracker: Tracker, path: str | os.PathLike[str], **options: Any)
     return write(tracker, path, **options)
 
 
-def report_analyses(tracker: Tracker) -> dict[str, Any]:
+def report_analyses(tracker: AnalysedTracker) -> dict[str, Any]:
     """The ``analyses`` the report of ``tracker`` shows when given none.
 
     What the store holds: the change points of every metric, the data drift of every step

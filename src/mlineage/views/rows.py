@@ -13,11 +13,12 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
+from mlineage import evidence as _evidence
 from mlineage.errors import MLineageError
 
 if TYPE_CHECKING:
+    from mlineage.analysis.lineage import AnalysedTracker
     from mlineage.records import EvidenceEvent, ModelVersion
-    from mlineage.tracker import Tracker
 
 __all__ = ["collect"]
 
@@ -26,7 +27,7 @@ def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-def _recent(tracker: Tracker, count: int) -> list[ModelVersion]:
+def _recent(tracker: AnalysedTracker, count: int) -> list[ModelVersion]:
     """The latest version and its ``count - 1`` nearest first-parent ancestors, newest
     first, without making an object for every version of a long history."""
     latest = tracker.latest()
@@ -36,7 +37,7 @@ def _recent(tracker: Tracker, count: int) -> list[ModelVersion]:
     return [graph.node(i) for i in graph.first_parent_indices(latest.id)[:count]]
 
 
-def change_point_rows(tracker: Tracker) -> dict[str, list[dict[str, Any]]]:
+def change_point_rows(tracker: AnalysedTracker) -> dict[str, list[dict[str, Any]]]:
     """Metric -> its level shifts along the latest version's history."""
     out: dict[str, list[dict[str, Any]]] = {}
     latest = tracker.latest()
@@ -71,7 +72,7 @@ def change_point_rows(tracker: Tracker) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def drift_rows(tracker: Tracker) -> list[dict[str, Any]]:
+def drift_rows(tracker: AnalysedTracker) -> list[dict[str, Any]]:
     """One row per step of the latest history whose two versions have data profiles."""
     # The latest steps say whether versions are profiled (a million records are not read
     # to find out); drift_along then reads the profiles it needs.
@@ -116,7 +117,7 @@ def _p(p: float | None) -> str:
     return "n/a" if p is None else f"{p:.2g}"
 
 
-def behaviour_rows(tracker: Tracker) -> list[dict[str, Any]]:
+def behaviour_rows(tracker: AnalysedTracker) -> list[dict[str, Any]]:
     """One row per step whose versions share a fingerprint's probe set."""
     if not any(tracker.analysis.fingerprints(v) for v in _recent(tracker, 50)):
         return []
@@ -142,7 +143,9 @@ def behaviour_rows(tracker: Tracker) -> list[dict[str, Any]]:
 MAX_EMBED = 1 << 20
 
 
-def _full_json(tracker: Tracker, event: EvidenceEvent, budget: list[int]) -> dict[str, Any] | None:
+def _full_json(
+    tracker: AnalysedTracker, event: EvidenceEvent, budget: list[int]
+) -> dict[str, Any] | None:
     """The payload to embed (``json``), or why it is not (``note``)."""
     if event.payload is None:
         return None
@@ -152,7 +155,7 @@ def _full_json(tracker: Tracker, event: EvidenceEvent, budget: list[int]) -> dic
         cell["note"] = f"too large to embed: mlineage evidence MODEL --json, then {event.id}"
         return cell
     try:
-        cell["json"] = tracker.load_evidence(event, raw=True).decode("utf-8")
+        cell["json"] = _evidence.load_evidence(tracker, event, raw=True).decode("utf-8")
     except MLineageError as exc:  # a damaged blob must not stop the report (fsck's job)
         cell["note"] = str(exc)
         return cell
@@ -160,12 +163,12 @@ def _full_json(tracker: Tracker, event: EvidenceEvent, budget: list[int]) -> dic
     return cell
 
 
-def evidence_rows(tracker: Tracker) -> list[dict[str, Any]]:
+def evidence_rows(tracker: AnalysedTracker) -> list[dict[str, Any]]:
     """One row per evidence event, newest first: its version, summary (the drift share
     and drifted columns apart) and the full JSON payload, embedded up to a size."""
     budget = [8 * MAX_EMBED]
     rows = []
-    for event in tracker.evidence():
+    for event in _evidence.evidence(tracker):
         summary = dict(event.summary)
         drifted = summary.pop("drifted_columns", None)
         rows.append(
@@ -185,7 +188,7 @@ def evidence_rows(tracker: Tracker) -> list[dict[str, Any]]:
     return rows
 
 
-def collect(tracker: Tracker) -> dict[str, Any]:
+def collect(tracker: AnalysedTracker) -> dict[str, Any]:
     """The ``analyses`` mapping of :func:`mlineage.report.write_report` for ``tracker``.
 
     Each part is computed from what the store holds (metric columns, stored profiles,

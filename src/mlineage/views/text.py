@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from mlineage.records import ModelVersion
 
 if TYPE_CHECKING:
+    from mlineage.analysis.lineage import AnalysedTracker
     from mlineage.refs import Ref
-    from mlineage.tracker import Tracker
 
 __all__ = [
     "GraphRow",
@@ -40,7 +40,7 @@ class SummaryText(str):
         return f"<pre>{escape(str(self))}</pre>"
 
 
-def summary_text(tracker: Tracker, ref: Ref | None = None, limit: int | None = 50) -> str:
+def summary_text(tracker: AnalysedTracker, ref: Ref | None = None, limit: int | None = 50) -> str:
     """The history of ``ref`` as a table, newest first (``Tracker.summary_text``).
 
     One line a version: id, time, name and aliases, up to four metrics, notes; at most
@@ -50,7 +50,7 @@ def summary_text(tracker: Tracker, ref: Ref | None = None, limit: int | None = 5
 
 
 def summary(
-    tracker: Tracker, ref: Ref | None = None, *, file: IO[str] | None = None
+    tracker: AnalysedTracker, ref: Ref | None = None, *, file: IO[str] | None = None
 ) -> SummaryText:
     """The history of ``ref`` (default: latest) as a table, newest first (``Tracker.summary``).
 
@@ -64,7 +64,7 @@ def summary(
 
 
 def history_table(
-    tracker: Tracker, history: list[ModelVersion], limit: int | None
+    tracker: AnalysedTracker, history: Sequence[ModelVersion], limit: int | None
 ) -> tuple[str, list[str], list[list[str]], list[str]]:
     """The parts of the history table: heading, column names, rows, lines after.
 
@@ -100,7 +100,7 @@ def history_table(
     return heading, header, rows, after
 
 
-def _table(tracker: Tracker, history: list[ModelVersion], limit: int | None) -> str:
+def _table(tracker: AnalysedTracker, history: Sequence[ModelVersion], limit: int | None) -> str:
     if not history:
         return f"model {tracker.model!r}: no versions yet ({tracker.store.uri})"
     heading, header, rows, after = history_table(tracker, history, limit)

@@ -31,13 +31,13 @@ from mlineage.views.report._build import build_report_data
 from mlineage.views.report._html import render_html
 
 if TYPE_CHECKING:
-    from mlineage.tracker import Tracker
+    from mlineage.analysis.lineage import AnalysedTracker
 
 __all__ = ["build_report_data", "write_report"]
 
 
 def write_report(
-    tracker: Tracker,
+    tracker: AnalysedTracker,
     path: str | os.PathLike[str],
     *,
     title: str | None = None,

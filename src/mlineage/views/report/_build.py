@@ -17,13 +17,13 @@ from mlineage.errors import InvalidInput
 from mlineage.views.report._compact import compact_parts
 
 if TYPE_CHECKING:
-    from mlineage.tracker import Tracker
+    from mlineage.analysis.lineage import AnalysedTracker
 
 __all__ = ["build_report_data"]
 
 
 def build_report_data(
-    tracker: Tracker,
+    tracker: AnalysedTracker,
     *,
     title: str | None = None,
     metric: str | None = None,
@@ -99,7 +99,7 @@ def build_report_data(
     >>> data["thresholds"]["suspect_noise"]
     3.0
     """
-    from mlineage import __version__
+    from mlineage._version import __version__
 
     if not _is_tracker(tracker):
         raise InvalidInput(

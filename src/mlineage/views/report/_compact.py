@@ -29,7 +29,7 @@ from mlineage.views.report._plots import lttb_arrays
 if TYPE_CHECKING:
     import numpy as np
 
-    from mlineage.tracker import Tracker
+    from mlineage.analysis.lineage import AnalysedTracker
 
 __all__ = ["POINTS", "RECENT", "TIPS", "compact_parts"]
 
@@ -45,7 +45,7 @@ _RECENT_SPINE = 200
 
 
 def compact_parts(
-    tracker: Tracker, metric: str | None, analyses: Mapping[str, Any] | None
+    tracker: AnalysedTracker, metric: str | None, analyses: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     """The report data after its head, for a lineage too long to embed whole."""
     import numpy as np
@@ -198,7 +198,7 @@ def _structure_set(first: Any, children: Any, extra: Mapping[int, tuple[int, ...
 
 
 def _rows(
-    tracker: Tracker,
+    tracker: AnalysedTracker,
     g: Any,
     first: Any,
     kept: set[int],
@@ -295,7 +295,7 @@ def _run_row(
 
 
 def _stub(
-    tracker: Tracker,
+    tracker: AnalysedTracker,
     g: Any,
     i: int,
     with_events: set[str],

@@ -17,8 +17,8 @@ from mlineage.errors import InvalidInput, MLineageError
 from mlineage.views.report._insights import explain
 
 if TYPE_CHECKING:
+    from mlineage.analysis.lineage import AnalysedTracker
     from mlineage.records import EnvironmentSnapshot, ModelVersion
-    from mlineage.tracker import Tracker
 
 __all__ = [
     "COMPACT_ABOVE",
@@ -73,7 +73,7 @@ def bad_direction(metric: str) -> Literal["decrease", "increase"]:
 
 
 def full_parts(
-    tracker: Tracker,
+    tracker: AnalysedTracker,
     metric: str | None,
     analyses: Mapping[str, Any] | None,
     window: tuple[int, int] | None = None,
@@ -140,7 +140,7 @@ def suspects_by_version(metrics: Sequence[Mapping[str, Any]]) -> dict[str, list[
 # -- versions -------------------------------------------------------------------------------
 
 
-def _spine(tracker: Tracker, versions: Sequence[ModelVersion]) -> list[ModelVersion]:
+def _spine(tracker: AnalysedTracker, versions: Sequence[ModelVersion]) -> list[ModelVersion]:
     """The main line: the first-parent history of the tip with the longest one, oldest first.
 
     Like git's main branch, it is the line a long-lived model has been updated along; a
@@ -155,11 +155,11 @@ def _spine(tracker: Tracker, versions: Sequence[ModelVersion]) -> list[ModelVers
         depth[version.id] = 1 if parent is None else depth[parent.id] + 1
     leaves = tracker.leaves()  # oldest first
     tip = max(reversed(leaves), key=lambda v: depth[v.id])
-    return tracker.history(tip)[::-1]
+    return list(tracker.history(tip))[::-1]
 
 
 def _version_row(
-    tracker: Tracker, version: ModelVersion, aliases: list[str], with_events: set[str]
+    tracker: AnalysedTracker, version: ModelVersion, aliases: list[str], with_events: set[str]
 ) -> dict[str, Any]:
     has_events = version.id in with_events
     annotations = tracker.annotations(version) if has_events else []
@@ -203,7 +203,7 @@ def _version_row(
     }
 
 
-def _environment(tracker: Tracker, version: ModelVersion) -> dict[str, Any]:
+def _environment(tracker: AnalysedTracker, version: ModelVersion) -> dict[str, Any]:
     """One environment blob, compactly; an unreadable blob becomes ``{"error": message}``."""
     try:
         env: EnvironmentSnapshot | None = tracker.environment(version)
@@ -226,7 +226,7 @@ def _environment(tracker: Tracker, version: ModelVersion) -> dict[str, Any]:
     }
 
 
-def _aliases(tracker: Tracker, current: Mapping[str, ModelVersion]) -> list[dict[str, Any]]:
+def _aliases(tracker: AnalysedTracker, current: Mapping[str, ModelVersion]) -> list[dict[str, Any]]:
     # Only aliases that point somewhere now can be listed: the public API names no others.
     out = []
     for alias in sorted(current):
@@ -258,7 +258,9 @@ def _metric_counts(versions: Sequence[ModelVersion]) -> dict[str, int]:
     return counts
 
 
-def _primary_metric(tracker: Tracker, counts: Mapping[str, int], metric: str | None) -> str | None:
+def _primary_metric(
+    tracker: AnalysedTracker, counts: Mapping[str, int], metric: str | None
+) -> str | None:
     if metric is None:
         return min(counts, key=lambda m: (-counts[m], m)) if counts else None
     if not isinstance(metric, str):
@@ -273,7 +275,7 @@ def _primary_metric(tracker: Tracker, counts: Mapping[str, int], metric: str | N
 
 
 def _metric(
-    tracker: Tracker,
+    tracker: AnalysedTracker,
     name: str,
     count: int,
     spine: Sequence[ModelVersion],
@@ -298,7 +300,7 @@ def _metric(
 
 
 def metric_suspects(
-    tracker: Tracker,
+    tracker: AnalysedTracker,
     name: str,
     tip: ModelVersion,
     within: Sequence[ModelVersion] | None = None,
@@ -362,7 +364,7 @@ def metric_suspects(
 
 
 def _change_points(
-    tracker: Tracker, analyses: Mapping[str, Any] | None, counts: Mapping[str, int]
+    tracker: AnalysedTracker, analyses: Mapping[str, Any] | None, counts: Mapping[str, int]
 ) -> dict[str, list[dict[str, Any]]]:
     if analyses is None or _CHANGE_POINTS not in analyses:
         return {}

@@ -16,15 +16,16 @@ from contextlib import suppress
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
+from mlineage import evidence as evidence_api
 from mlineage.errors import MLineageError
 from mlineage.views.report._plots import distribution, finite, round_or_none
 
 if TYPE_CHECKING:
     from mlineage.analysis._behaviour_history import ShiftStep, SilentShifts
     from mlineage.analysis._drift_lineage import DriftAlong
+    from mlineage.analysis.lineage import AnalysedTracker
     from mlineage.records import ModelVersion
     from mlineage.stats import BehaviorDiff, DataProfile, DriftReport, FeatureDrift
-    from mlineage.tracker import Tracker
 
 __all__ = ["COMPARE_TARGETS", "explain"]
 
@@ -47,7 +48,7 @@ def _g(x: float | None, digits: int = 3) -> str:
 class _Profiles:
     """Stored data profiles, each read once."""
 
-    def __init__(self, tracker: Tracker) -> None:
+    def __init__(self, tracker: AnalysedTracker) -> None:
         self.tracker = tracker
         self.cache: dict[str, DataProfile | None] = {}
 
@@ -176,7 +177,7 @@ def drift_verdict(d: Mapping[str, Any]) -> list[str]:
 
 
 def _drift_steps(
-    tracker: Tracker, spine: Sequence[ModelVersion], profiles: _Profiles
+    tracker: AnalysedTracker, spine: Sequence[ModelVersion], profiles: _Profiles
 ) -> dict[str, dict[str, Any]]:
     if not any(v.dataset.profile for v in spine):
         return {}
@@ -249,7 +250,9 @@ def _rule(shifts: SilentShifts) -> str:
     return rule
 
 
-def _behaviour_steps(tracker: Tracker, spine: Sequence[ModelVersion]) -> dict[str, dict[str, Any]]:
+def _behaviour_steps(
+    tracker: AnalysedTracker, spine: Sequence[ModelVersion]
+) -> dict[str, dict[str, Any]]:
     analysis = tracker.analysis
     if not any(analysis.fingerprints(v) for v in spine[-50:]):
         return {}
@@ -272,7 +275,7 @@ def _behaviour_steps(tracker: Tracker, spine: Sequence[ModelVersion]) -> dict[st
     return out
 
 
-def _step_behaviour(tracker: Tracker, step: ShiftStep) -> dict[str, Any]:
+def _step_behaviour(tracker: AnalysedTracker, step: ShiftStep) -> dict[str, Any]:
     try:
         return behaviour_entry(
             tracker.analysis.compare(step.previous, step.version), step.previous.id
@@ -291,9 +294,9 @@ def _step_behaviour(tracker: Tracker, step: ShiftStep) -> dict[str, Any]:
 # -- evidence, badges, headline ----------------------------------------------------------------
 
 
-def _evidence(tracker: Tracker) -> dict[str, list[dict[str, Any]]]:
+def _evidence(tracker: AnalysedTracker) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
-    for event in tracker.evidence():
+    for event in evidence_api.evidence(tracker):
         item: dict[str, Any] = {
             "event": event.id,
             "kind": event.kind,
@@ -428,7 +431,7 @@ def headline(info: Mapping[str, Any], suspects: Sequence[Mapping[str, Any]], roo
 
 
 def _pairs(
-    tracker: Tracker, spine: Sequence[ModelVersion]
+    tracker: AnalysedTracker, spine: Sequence[ModelVersion]
 ) -> list[tuple[ModelVersion, ModelVersion]]:
     # Every version an alias points or pointed at: the versions a reader compares.
     targets: dict[str, ModelVersion] = {}
@@ -445,7 +448,7 @@ def _pairs(
 
 
 def _compare(
-    tracker: Tracker, spine: Sequence[ModelVersion], profiles: _Profiles
+    tracker: AnalysedTracker, spine: Sequence[ModelVersion], profiles: _Profiles
 ) -> dict[str, dict[str, Any]]:
     out = {}
     for a, b in _pairs(tracker, spine):
@@ -462,7 +465,7 @@ def _compare(
 
 
 def explain(
-    tracker: Tracker,
+    tracker: AnalysedTracker,
     spine: Sequence[ModelVersion],
     suspects_of: Mapping[str, Sequence[Mapping[str, Any]]],
     keep: Callable[[str], bool] | None = None,
