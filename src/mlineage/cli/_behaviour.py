@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from mlineage.cli._common import command, complete_models, open_tracker, print_json
+from mlineage.cli._common import (
+    command,
+    complete_models,
+    count_option,
+    on_option,
+    open_tracker,
+    print_result,
+)
 
 
 @command(
@@ -20,14 +27,7 @@ Examples:
 @click.argument("a", required=False)
 @click.argument("b", required=False)
 @click.option("--probe", metavar="P", help="Probe set name or hash (default: the shared one).")
-@click.option(
-    "--top",
-    type=click.IntRange(min=0),
-    default=20,
-    show_default=True,
-    metavar="N",
-    help="List at most N flipped examples.",
-)
+@count_option("--top", 20, "List at most N flipped examples.")
 def compare(
     store: str | None,
     as_json: bool,
@@ -45,12 +45,7 @@ def compare(
     """
     tracker = open_tracker(model, store)
     diff = tracker.analysis.compare(a, b, probe=probe, top=top)
-    if as_json:
-        print_json(diff.to_dict())
-    else:
-        import mlineage.cli._tables as tables
-
-        tables.compare(diff)
+    print_result(diff, as_json, "compare")
     return 0
 
 
@@ -63,7 +58,7 @@ Examples:
   mlineage shifts fraud-detector --on production --threshold 0.1 --json""",
 )
 @click.argument("model", shell_complete=complete_models)
-@click.option("--on", metavar="REF", help="Version whose history to walk (default: latest).")
+@on_option
 @click.option("--probe", metavar="P", help="Probe set name or hash (default: the most used).")
 @click.option(
     "--threshold",
@@ -97,10 +92,5 @@ def shifts(
     """
     tracker = open_tracker(model, store)
     result = tracker.analysis.silent_shifts(threshold, on, probe=probe, noise=noise)
-    if as_json:
-        print_json(result.to_dict())
-    else:
-        import mlineage.cli._tables as tables
-
-        tables.shifts(result)
+    print_result(result, as_json, "shifts")
     return 0 if result.shifts else 1

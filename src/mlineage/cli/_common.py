@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.shell_completion import CompletionItem
@@ -23,8 +23,27 @@ if TYPE_CHECKING:
     from mlineage.records import ModelVersion
     from mlineage.tracker import Tracker
 
+FC = TypeVar("FC", bound=Callable[..., Any])
+
 STORE_HELP = "Store path or URI (default: $MLINEAGE_STORE, else ./.mlineage)."
 DEBUG_HELP = "Show the traceback of an error instead of a one-line message."
+
+#: ``--on REF``, the version whose first-parent history a command walks.
+on_option = click.option(
+    "--on", metavar="REF", help="Version whose history to walk (default: latest)."
+)
+
+
+def count_option(name: str, default: int | None, help: str) -> Callable[[FC], FC]:
+    """An option ``name N`` taking a whole number >= 0; ``--help`` shows its default."""
+    return click.option(
+        name,
+        type=click.IntRange(min=0),
+        default=default,
+        show_default=default is not None,
+        metavar="N",
+        help=help,
+    )
 
 
 @dataclass
@@ -174,6 +193,17 @@ def silence_stdout() -> None:
 def print_json(data: Any) -> None:
     """Print ``data`` as indented JSON, non-ASCII characters as they are."""
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def print_result(result: Any, as_json: bool, table: str, *args: Any) -> None:
+    """Print a result of the library: with ``--json`` ``result.to_dict(*args)``, else the
+    tables that ``mlineage.cli._tables.<table>(result, *args)`` draws."""
+    if as_json:
+        print_json(result.to_dict(*args))
+    else:
+        import mlineage.cli._tables as tables  # imported here: rich is slow to import
+
+        getattr(tables, table)(result, *args)
 
 
 #: Verdict cells drawn in red on a terminal.

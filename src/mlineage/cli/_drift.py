@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mlineage.cli._common import command, complete_models, open_tracker, print_json, print_table
+from mlineage.cli._common import (
+    command,
+    complete_models,
+    on_option,
+    open_tracker,
+    print_json,
+    print_result,
+    print_table,
+)
 from mlineage.errors import MLineageError
 
 if TYPE_CHECKING:
@@ -74,12 +82,7 @@ def drift(
     """
     tracker = open_tracker(model, store, read_only=not write_cache)
     report = tracker.analysis.drift(a, b, alpha=alpha, correction=correction)  # type: ignore[arg-type]
-    if as_json:
-        print_json(report.to_dict())
-    else:
-        import mlineage.cli._tables as tables
-
-        tables.drift(report)
+    print_result(report, as_json, "drift")
     return 0
 
 
@@ -92,7 +95,7 @@ Examples:
   mlineage drift-along fraud-detector --on production --write-cache --json""",
 )
 @click.argument("model", shell_complete=complete_models)
-@click.option("--on", metavar="REF", help="Version whose history to walk (default: latest).")
+@on_option
 @_WRITE_CACHE
 def drift_along(
     store: str | None, as_json: bool, model: str, on: str | None, write_cache: bool
@@ -106,12 +109,7 @@ def drift_along(
     """
     tracker = open_tracker(model, store, read_only=not write_cache)
     along = tracker.analysis.drift_along(on)
-    if as_json:
-        print_json(along.to_dict())
-    else:
-        import mlineage.cli._tables as tables
-
-        tables.drift_along(along)
+    print_result(along, as_json, "drift_along")
     return 0
 
 

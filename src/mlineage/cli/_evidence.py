@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mlineage.cli._common import command, complete_models, open_tracker, print_json
+from mlineage.cli._common import command, complete_models, open_tracker, print_result
 
 
 @command(
@@ -31,10 +31,5 @@ def evidence(store: str | None, as_json: bool, model: str, kind: str | None, on:
     """
     tracker = open_tracker(model, store)
     table = tracker.evidence(kind=kind, on=on)
-    if as_json:
-        print_json(table.to_dict())
-    else:
-        import mlineage.cli._tables as tables
-
-        tables.evidence(table)
+    print_result(table, as_json, "evidence")
     return 0 if len(table) else 1

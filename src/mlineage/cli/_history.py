@@ -12,8 +12,11 @@ from mlineage._ids import handle
 from mlineage.cli._common import (
     command,
     complete_models,
+    count_option,
+    on_option,
     open_tracker,
     print_json,
+    print_result,
     print_table,
     require_metric,
     version_dict,
@@ -58,14 +61,7 @@ Examples:
 )
 @click.argument("model", shell_complete=complete_models)
 @click.argument("ref", required=False)
-@click.option(
-    "--limit",
-    type=click.IntRange(min=0),
-    default=50,
-    show_default=True,
-    help="Show at most N versions.",
-    metavar="N",
-)
+@count_option("--limit", 50, "Show at most N versions.")
 def history(store: str | None, as_json: bool, model: str, ref: str | None, limit: int) -> int:
     """First-parent history of REF (default: the latest version), newest first."""
     from mlineage.views.text import history_table
@@ -145,15 +141,8 @@ Examples:
     show_default=True,
     help="Which way the metric moving is bad.",
 )
-@click.option("--on", metavar="REF", help="Version whose history to walk (default: latest).")
-@click.option(
-    "--limit",
-    type=click.IntRange(min=0),
-    default=20,
-    show_default=True,
-    metavar="N",
-    help="Show the N worst steps; 0 shows all.",
-)
+@on_option
+@count_option("--limit", 20, "Show the N worst steps; 0 shows all.")
 @click.option(
     "--with-drift",
     is_flag=True,
@@ -190,12 +179,7 @@ def blame(
         return 0 if slices.worst() is not None else 1
     report = tracker.blame_report(metric, direction, on=on)
     shown = None if limit == 0 else limit
-    if as_json:
-        print_json(report.to_dict(shown))
-    else:
-        import mlineage.cli._tables as tables
-
-        tables.blame(report, shown)
+    print_result(report, as_json, "blame", shown)
     return 0 if report.culprit is not None else 1
 
 

@@ -11,6 +11,7 @@ import click
 from mlineage.cli._common import (
     command,
     complete_models,
+    count_option,
     open_tracker,
     print_json,
     require_metric,
@@ -65,13 +66,7 @@ Examples:
 )
 @click.argument("model", shell_complete=complete_models)
 @click.option("--graph", "draw", is_flag=True, help="Draw branch and merge lanes (* | / \\).")
-@click.option(
-    "--limit",
-    type=click.IntRange(min=0),
-    default=None,
-    metavar="N",
-    help="Show the newest N versions (default: all).",
-)
+@count_option("--limit", None, "Show the newest N versions (default: all).")
 @click.option("--metric", metavar="M", help="Metric to show (default: each version's first).")
 def log(
     store: str | None,
