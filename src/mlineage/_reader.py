@@ -111,13 +111,7 @@ def read_each(
             yield item
             done += 1
     except CorruptRecord:
-        for key in keys[done:]:
-            try:
-                yield key, store.get_limited(key, limit)
-            except NotFound:
-                yield key, None
-            except CorruptRecord as exc:
-                yield key, exc
+        yield from _one_by_one(store.get_limited, keys[done:], limit)
 
 
 def map_each(
@@ -128,9 +122,19 @@ def map_each(
     if type(store).map_limited is Store.map_limited:
         yield from read_each(store, keys, limit)
         return
+    yield from _one_by_one(store.map_limited, keys, limit)
+
+
+_Bytes = TypeVar("_Bytes", bound="bytes | mmap.mmap")
+
+
+def _one_by_one(
+    read: Callable[[str, int], _Bytes], keys: list[str], limit: int
+) -> Iterator[tuple[str, _Bytes | CorruptRecord | None]]:
+    """``read`` each key; a vanished key yields None, a damaged one its error."""
     for key in keys:
         try:
-            yield key, store.map_limited(key, limit)
+            yield key, read(key, limit)
         except NotFound:
             yield key, None
         except CorruptRecord as exc:

@@ -53,6 +53,14 @@ _segment = st.text(
 _keys = st.lists(_segment, min_size=1, max_size=3).map("/".join)
 
 
+def _stream_in_parts(store: Store) -> None:
+    # Files above 1 MiB streamed, in 5 MiB parts by backends that upload in parts: a
+    # 12 MiB file goes in three parts.
+    store.stream_threshold = 1 << 20
+    if hasattr(store, "part_size"):
+        store.part_size = 5 << 20
+
+
 class StoreTests:
     """Behaviour every store backend must have. Subclass it and supply the fixtures."""
 
@@ -220,11 +228,7 @@ class StoreTests:
     def test_put_file_and_get_file_stream_verified_bytes(
         self, store: Store, tmp_path: Path, size: int
     ) -> None:
-        # 12 MiB with a 1 MiB threshold and 5 MiB parts: sent in three parts by backends
-        # that upload in parts.
-        store.stream_threshold = 1 << 20
-        if hasattr(store, "part_size"):
-            store.part_size = 5 << 20
+        _stream_in_parts(store)
         data = os.urandom(size)
         source = tmp_path / "checkpoint.bin"
         source.write_bytes(data)
@@ -244,9 +248,7 @@ class StoreTests:
     def test_put_file_of_changed_bytes_writes_nothing(
         self, store: Store, tmp_path: Path, size: int
     ) -> None:
-        store.stream_threshold = 1 << 20
-        if hasattr(store, "part_size"):
-            store.part_size = 5 << 20
+        _stream_in_parts(store)
         source = tmp_path / "checkpoint.bin"
         source.write_bytes(os.urandom(size))
         with pytest.raises(PathChanged, match="changed after it was hashed"):

@@ -15,7 +15,7 @@ from mlineage._ids import shown_id
 from mlineage.errors import CorruptRecord, InvalidInput
 from mlineage.stats._bounds import psi_error as _psi_error
 from mlineage.stats._bounds import w1_normed_error
-from mlineage.stats._chi2 import benjamini_hochberg, bonferroni, chi2_contingency
+from mlineage.stats._chi2 import Chi2Result, benjamini_hochberg, bonferroni, chi2_contingency
 from mlineage.stats._columns import ColumnProfile
 from mlineage.stats._data_profile import DataProfile
 from mlineage.stats._distances import (
@@ -488,6 +488,33 @@ def _compare(a: ColumnProfile, b: ColumnProfile, psi_bins: int, *, label: bool) 
     return _compare_categorical(a, b, label=label)
 
 
+def _tested(
+    a: ColumnProfile,
+    b: ColumnProfile,
+    test: Literal["ks", "chi2"],
+    result: KSResult | Chi2Result,
+    method: str,
+    bound: float,
+    **measures: Any,
+) -> FeatureDrift:
+    """Column ``a`` against ``b`` by ``test``, before the multiple-testing correction
+    (which sets ``pvalue_corrected`` and ``drifted``); ``measures``: the distances."""
+    return FeatureDrift(
+        name=a.name,
+        kind="numeric" if test == "ks" else "categorical",
+        test=test,
+        statistic=result.statistic,
+        pvalue=result.pvalue,
+        pvalue_corrected=result.pvalue,
+        drifted=False,
+        method=method,
+        error_bound=bound,
+        n_ref=a.count,
+        n_cur=b.count,
+        **measures,
+    )
+
+
 def _compare_numeric(a: ColumnProfile, b: ColumnProfile, psi_bins: int) -> FeatureDrift:
     ranks = np.linspace(0.0, 1.0, psi_bins + 1)[1:-1]
     # W1 / std and quantile bins are scale-free: on columns of huge (or only tiny) values
@@ -527,18 +554,13 @@ def _compare_numeric(a: ColumnProfile, b: ColumnProfile, psi_bins: int) -> Featu
         psi_error = _psi_error(
             ref_counts, cur_counts, 2 * a.rank_error, 2 * b.rank_error, a.count, b.count
         )
-    return FeatureDrift(
-        name=a.name,
-        kind="numeric",
-        test="ks",
-        statistic=ks.statistic,
-        pvalue=ks.pvalue,
-        pvalue_corrected=ks.pvalue,
-        drifted=False,
-        method=method,
-        error_bound=bound,
-        n_ref=a.count,
-        n_cur=b.count,
+    return _tested(
+        a,
+        b,
+        "ks",
+        ks,
+        method,
+        bound,
         # the floor is 0.001 in the data's unit; the ratio saturates at float max
         wasserstein_normed=min(w1 / max(std, math.ldexp(0.001, -k)), sys.float_info.max),
         psi=psi_from_counts(ref_counts, cur_counts),
@@ -565,18 +587,13 @@ def _compare_categorical(a: ColumnProfile, b: ColumnProfile, *, label: bool) -> 
     notes = ["categories beyond top_k pooled as " + OTHER] if pooled else []
     if bound:
         notes.append(f"category shares within {bound:.2g} of the true ones (count_error)")
-    return FeatureDrift(
-        name=a.name,
-        kind="categorical",
-        test="chi2",
-        statistic=chi.statistic,
-        pvalue=chi.pvalue,
-        pvalue_corrected=chi.pvalue,
-        drifted=False,
-        method="sketch" if pooled or bound else "exact",
-        error_bound=bound,
-        n_ref=a.count,
-        n_cur=b.count,
+    return _tested(
+        a,
+        b,
+        "chi2",
+        chi,
+        "sketch" if pooled or bound else "exact",
+        bound,
         psi=psi_from_counts(rc, cc),
         psi_error=_psi_error(
             rc, cc, a.count_error / a.count, b.count_error / b.count, a.count, b.count
