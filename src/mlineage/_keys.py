@@ -6,6 +6,8 @@ turns digests into keys and back. Every other key the store holds is built here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 __all__ = [
     "MODELS",
     "SEQ_DIGITS",
@@ -30,34 +32,27 @@ MODELS = "models/"
 SEQ_DIGITS = 12
 
 
-def versions_prefix(model: str) -> str:
-    """Prefix of every version record of ``model``."""
-    return f"{MODELS}{model}/versions/"
+def _record_folder(folder: str) -> tuple[Callable[[str], str], Callable[[str, str], str]]:
+    """The prefix and key builders of a folder of ``<id>.json`` records under each model
+    (``models/<model>/<folder>/<id>.json``)."""
+
+    def prefix(model: str) -> str:
+        return f"{MODELS}{model}/{folder}/"
+
+    def key(model: str, record_id: str) -> str:
+        return f"{MODELS}{model}/{folder}/{record_id}.json"
+
+    prefix.__doc__ = f"Prefix of every record in ``{folder}/`` of ``model``."
+    key.__doc__ = f"Key of one record in ``{folder}/`` of ``model``."
+    return prefix, key
 
 
-def version_key(model: str, version_id: str) -> str:
-    """Key of one version record."""
-    return f"{MODELS}{model}/versions/{version_id}.json"
-
-
-def events_prefix(model: str) -> str:
-    """Prefix of every event record of ``model``."""
-    return f"{MODELS}{model}/events/"
-
-
-def event_key(model: str, event_id: str) -> str:
-    """Key of one event record."""
-    return f"{MODELS}{model}/events/{event_id}.json"
-
-
-def packs_prefix(model: str) -> str:
-    """Prefix of every pack object of ``model``."""
-    return f"{MODELS}{model}/packs/"
-
-
-def pack_key(model: str, pack_id: str) -> str:
-    """Key of one pack (many records in one object, written by compaction)."""
-    return f"{MODELS}{model}/packs/{pack_id}.json"
+# Packs hold many records in one object (written by compaction); a name's record claims
+# a unique version name.
+versions_prefix, version_key = _record_folder("versions")
+events_prefix, event_key = _record_folder("events")
+packs_prefix, pack_key = _record_folder("packs")
+names_prefix, name_key = _record_folder("names")
 
 
 def record_id(key: str) -> str:
@@ -65,19 +60,9 @@ def record_id(key: str) -> str:
     return key.rsplit("/", 1)[-1].removesuffix(".json")
 
 
-def names_prefix(model: str) -> str:
-    """Prefix of every name claim of ``model``."""
-    return f"{MODELS}{model}/names/"
-
-
 def drift_cache_key(model: str, digest: str) -> str:
     """Key of a drift lookup of ``model`` whose canonical inputs hash to ``digest`` (hex)."""
     return f"{MODELS}{model}/cache/drift/{digest}.json"
-
-
-def name_key(model: str, name: str) -> str:
-    """Key of the claim on a unique version name."""
-    return f"{MODELS}{model}/names/{name}.json"
 
 
 def aliases_prefix(model: str) -> str:
@@ -87,12 +72,12 @@ def aliases_prefix(model: str) -> str:
 
 def alias_log_prefix(model: str, alias: str) -> str:
     """Prefix of the entries of one alias's log."""
-    return f"{MODELS}{model}/aliases/{alias}/"
+    return f"{aliases_prefix(model)}{alias}/"
 
 
 def alias_log_key(model: str, alias: str, seq: int) -> str:
     """Key of entry ``seq`` (1, 2, ...) of an alias's log: one move, written create-only."""
-    return f"{MODELS}{model}/aliases/{alias}/{seq:0{SEQ_DIGITS}d}.json"
+    return f"{alias_log_prefix(model, alias)}{seq:0{SEQ_DIGITS}d}.json"
 
 
 def parse_alias_log_key(model: str, key: str) -> tuple[str, int] | None:

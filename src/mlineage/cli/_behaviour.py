@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+import mlineage.cli._tables as tables
 from mlineage.cli._common import (
     command,
     complete_models,
@@ -45,7 +46,7 @@ def compare(
     """
     tracker = open_tracker(model, store)
     diff = tracker.analysis.compare(a, b, probe=probe, top=top)
-    print_result(diff, as_json, "compare")
+    print_result(diff, as_json, tables.compare)
     return 0
 
 
@@ -92,5 +93,5 @@ def shifts(
     """
     tracker = open_tracker(model, store)
     result = tracker.analysis.silent_shifts(threshold, on, probe=probe, noise=noise)
-    print_result(result, as_json, "shifts")
+    print_result(result, as_json, tables.shifts)
     return 0 if result.shifts else 1

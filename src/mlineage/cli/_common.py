@@ -195,15 +195,14 @@ def print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def print_result(result: Any, as_json: bool, table: str, *args: Any) -> None:
-    """Print a result of the library: with ``--json`` ``result.to_dict(*args)``, else the
-    tables that ``mlineage.cli._tables.<table>(result, *args)`` draws."""
+def print_result(result: Any, as_json: bool, draw: Callable[..., None], *args: Any) -> None:
+    """Print a result of the library: with ``--json`` ``result.to_dict(*args)``, else what
+    ``draw(result, *args)`` prints (a table of :mod:`mlineage.cli._tables`, or ``click.echo``
+    for the result's own text)."""
     if as_json:
         print_json(result.to_dict(*args))
     else:
-        import mlineage.cli._tables as tables  # imported here: rich is slow to import
-
-        getattr(tables, table)(result, *args)
+        draw(result, *args)
 
 
 #: Verdict cells drawn in red on a terminal.

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mlineage.cli._common import command, print_json
+from mlineage.cli._common import command, print_result
 from mlineage.cli._openlineage import openlineage_export
 
 if TYPE_CHECKING:
@@ -64,10 +64,7 @@ def _run(
     verb = "exporting" if unit == "versions" else "importing"
     with _progress(f"{verb} {unit}", unit) as progress:
         summary = call(tracker, progress)
-    if as_json:
-        print_json(summary.to_dict())
-    else:
-        click.echo(str(summary))
+    print_result(summary, as_json, click.echo)
     return 0
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+import mlineage.cli._tables as tables
 from mlineage.cli._common import (
     command,
     complete_models,
@@ -82,7 +83,7 @@ def drift(
     """
     tracker = open_tracker(model, store, read_only=not write_cache)
     report = tracker.analysis.drift(a, b, alpha=alpha, correction=correction)  # type: ignore[arg-type]
-    print_result(report, as_json, "drift")
+    print_result(report, as_json, tables.drift)
     return 0
 
 
@@ -109,7 +110,7 @@ def drift_along(
     """
     tracker = open_tracker(model, store, read_only=not write_cache)
     along = tracker.analysis.drift_along(on)
-    print_result(along, as_json, "drift_along")
+    print_result(along, as_json, tables.drift_along)
     return 0
 
 
@@ -123,8 +124,6 @@ def blame_with_drift(
     if as_json:
         print_json({**report.to_dict(shown), "drift_correlation": correlation.to_dict()})
     else:
-        import mlineage.cli._tables as tables
-
         tables.blame(report, shown)
         click.echo("")
         print_table(
@@ -180,10 +179,7 @@ def bisect_run(
     """
     tracker = open_tracker(model, store)
     result = tracker.bisect(good, bad, lambda version: _run(tracker, version, cmd))
-    if as_json:
-        print_json(result.to_dict())
-    else:
-        click.echo(str(result))
+    print_result(result, as_json, click.echo)
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+import mlineage.cli._tables as tables
 from mlineage.cli._common import command, complete_models, open_tracker, print_result
 
 
@@ -31,5 +32,5 @@ def evidence(store: str | None, as_json: bool, model: str, kind: str | None, on:
     """
     tracker = open_tracker(model, store)
     table = tracker.evidence(kind=kind, on=on)
-    print_result(table, as_json, "evidence")
+    print_result(table, as_json, tables.evidence)
     return 0 if len(table) else 1

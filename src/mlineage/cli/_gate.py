@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from mlineage.cli._common import command, complete_models, open_tracker, print_json
+from mlineage.cli._common import command, complete_models, open_tracker, print_result
 
 _POLICY = "Policy file: .toml, .yaml/.yml (pip install 'mlineage[gate]') or .json."
 
@@ -40,10 +40,7 @@ def gate(
     """
     tracker = open_tracker(model, store)
     result = tracker.gate(candidate, against, policy=policy)
-    if as_json:
-        print_json(result.to_dict())
-    else:
-        click.echo(result)
+    print_result(result, as_json, click.echo)
     return 0 if result.passed else 1
 
 
@@ -92,8 +89,5 @@ def promote(
     promotion = tracker.promote(
         candidate, alias, policy=policy, against=against, force=force, reason=reason
     )
-    if as_json:
-        print_json(promotion.to_dict())
-    else:
-        click.echo(promotion)
+    print_result(promotion, as_json, click.echo)
     return 0 if promotion.promoted else 1

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+import mlineage.cli._tables as tables
 from mlineage._ids import handle
 from mlineage.cli._common import (
     command,
@@ -175,11 +176,11 @@ def blame(
         return blame_with_drift(tracker, metric, direction, on, limit, as_json)
     if slice_by is not None:
         slices = tracker.blame(metric, direction, on=on, slice_by=slice_by)
-        print_json(slices.to_dict()) if as_json else click.echo(slices)
+        print_result(slices, as_json, click.echo)
         return 0 if slices.worst() is not None else 1
     report = tracker.blame_report(metric, direction, on=on)
     shown = None if limit == 0 else limit
-    print_result(report, as_json, "blame", shown)
+    print_result(report, as_json, tables.blame, shown)
     return 0 if report.culprit is not None else 1
 
 
@@ -202,8 +203,5 @@ def diff(store: str | None, as_json: bool, model: str, a: str, b: str) -> int:
     """
     tracker = open_tracker(model, store)
     result = tracker.diff(a, b)
-    if as_json:
-        print_json(result.to_dict())
-    else:
-        click.echo(result)
+    print_result(result, as_json, click.echo)
     return 0

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mlineage.errors import InvalidInput
-from mlineage.stats._inputs import FloatArray
+from mlineage.stats._inputs import FloatArray, check_aligned
 from mlineage.stats._kstwo import clip_probability
 
 # --------------------------------------------------------------------------------------
@@ -190,11 +190,7 @@ def chi2_contingency(
     else:
         ref = _nonneg(ref_counts, "ref_counts")
         cur = _nonneg(cur_counts, "cur_counts")
-        if ref.shape != cur.shape:
-            raise InvalidInput(
-                f"ref_counts and cur_counts must be aligned (one entry per category), got "
-                f"lengths {ref.size} and {cur.size}"
-            )
+        check_aligned(ref, cur, "ref_counts and cur_counts", "category")
         categories = [None] * ref.size
     if ref.sum() <= 0 or cur.sum() <= 0:
         raise InvalidInput(
@@ -218,13 +214,19 @@ def chi2_contingency(
     return Chi2Result(stat, chi2_sf(stat, dof), dof, tuple(categories))
 
 
-def _nonneg(values: Any, name: str) -> FloatArray:
+def _vector(values: Any, name: str, kind: str) -> FloatArray:
+    """``values`` as a 1-D float64 array, or InvalidInput naming ``name`` (of ``kind``)."""
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"{name} must be counts (numbers), got {exc}") from None
+        raise InvalidInput(f"{name} must be {kind}, got {exc}") from None
     if arr.ndim != 1:
-        raise InvalidInput(f"{name} must be 1-D, got shape {arr.shape}")
+        raise InvalidInput(f"{name} must be a 1-D sequence, got shape {arr.shape}")
+    return arr
+
+
+def _nonneg(values: Any, name: str) -> FloatArray:
+    arr = _vector(values, name, "counts (numbers)")
     if not np.isfinite(arr).all() or (arr < 0).any():
         raise InvalidInput(f"{name} must be finite and non-negative, got {arr.tolist()[:10]}")
     return arr
@@ -235,12 +237,7 @@ def _nonneg(values: Any, name: str) -> FloatArray:
 
 
 def _pvalues(pvalues: Any) -> FloatArray:
-    try:
-        p = np.asarray(pvalues, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"p-values must be numbers, got {exc}") from None
-    if p.ndim != 1:
-        raise InvalidInput(f"p-values must be a 1-D sequence, got shape {p.shape}")
+    p = _vector(pvalues, "p-values", "numbers")
     if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
         raise InvalidInput(
             f"p-values must lie in [0, 1] (no NaN), got {p.tolist()[:10]}; leave untested "

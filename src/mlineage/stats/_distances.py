@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from mlineage.errors import InvalidInput
-from mlineage.stats._inputs import FloatArray, as_counts, as_sample
+from mlineage.stats._inputs import FloatArray, as_counts, as_sample, check_aligned
 
 #: Share that replaces an empty bin in :func:`psi` (Evidently's value).
 PSI_EPSILON = 1e-4
@@ -104,11 +104,7 @@ def _rel_entr(p: FloatArray, q: FloatArray) -> FloatArray:
 def _pair(p: Any, q: Any) -> tuple[FloatArray, FloatArray]:
     pa = as_counts(p, "p")
     qa = as_counts(q, "q")
-    if pa.shape != qa.shape:
-        raise InvalidInput(
-            f"p and q must have the same length (one entry per category), got "
-            f"{pa.size} and {qa.size}"
-        )
+    check_aligned(pa, qa, "p and q", "category")
     return pa / pa.sum(), qa / qa.sum()
 
 
@@ -242,10 +238,7 @@ def psi_from_counts(ref_counts: Any, cur_counts: Any, *, epsilon: float = PSI_EP
         raise InvalidInput(f"epsilon must be a finite number > 0, got {epsilon!r}")
     ref = as_counts(ref_counts, "ref_counts")
     cur = as_counts(cur_counts, "cur_counts")
-    if ref.shape != cur.shape:
-        raise InvalidInput(
-            f"ref_counts and cur_counts must have one entry per bin, got {ref.size} and {cur.size}"
-        )
+    check_aligned(ref, cur, "ref_counts and cur_counts", "bin")
     q = ref / ref.sum()
     p = cur / cur.sum()
     q = np.where(q == 0, epsilon, q)

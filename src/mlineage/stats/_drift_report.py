@@ -491,18 +491,17 @@ def _compare(a: ColumnProfile, b: ColumnProfile, psi_bins: int, *, label: bool) 
 def _tested(
     a: ColumnProfile,
     b: ColumnProfile,
-    test: Literal["ks", "chi2"],
     result: KSResult | Chi2Result,
     method: str,
     bound: float,
     **measures: Any,
 ) -> FeatureDrift:
-    """Column ``a`` against ``b`` by ``test``, before the multiple-testing correction
-    (which sets ``pvalue_corrected`` and ``drifted``); ``measures``: the distances."""
+    """Column ``a`` against ``b`` by KS or chi2, before the correction sets ``drifted``."""
+    numeric = isinstance(result, KSResult)
     return FeatureDrift(
         name=a.name,
-        kind="numeric" if test == "ks" else "categorical",
-        test=test,
+        kind="numeric" if numeric else "categorical",
+        test="ks" if numeric else "chi2",
         statistic=result.statistic,
         pvalue=result.pvalue,
         pvalue_corrected=result.pvalue,
@@ -529,7 +528,7 @@ def _compare_numeric(a: ColumnProfile, b: ColumnProfile, psi_bins: int) -> Featu
         std = float(np.std(sa))
         edges = psi_edges(sa, psi_bins)
         ref_counts, cur_counts = bin_counts(sa, edges), bin_counts(sb, edges)
-        method, bound = "exact", 0.0
+        bound = 0.0
         w1_error = psi_error = 0.0
     else:
         points = np.union1d(a.support(), b.support())
@@ -547,7 +546,6 @@ def _compare_numeric(a: ColumnProfile, b: ColumnProfile, psi_bins: int) -> Featu
         ref_counts = np.diff(np.concatenate(([0.0], a.cdf(edges), [1.0])))
         cur_counts = np.diff(np.concatenate(([0.0], b.cdf(edges), [1.0])))
         ref_counts, cur_counts = np.clip(ref_counts, 0, None), np.clip(cur_counts, 0, None)
-        method = "sketch"
         low = min(math.ldexp(v, -k) for v in (a.min, b.min) if v is not None)
         high = max(math.ldexp(v, -k) for v in (a.max, b.max) if v is not None)
         w1_error = w1_normed_error(bound, low, high, max(std, math.ldexp(0.001, -k)))
@@ -557,9 +555,8 @@ def _compare_numeric(a: ColumnProfile, b: ColumnProfile, psi_bins: int) -> Featu
     return _tested(
         a,
         b,
-        "ks",
         ks,
-        method,
+        "exact" if a.is_exact and b.is_exact else "sketch",
         bound,
         # the floor is 0.001 in the data's unit; the ratio saturates at float max
         wasserstein_normed=min(w1 / max(std, math.ldexp(0.001, -k)), sys.float_info.max),
@@ -590,7 +587,6 @@ def _compare_categorical(a: ColumnProfile, b: ColumnProfile, *, label: bool) -> 
     return _tested(
         a,
         b,
-        "chi2",
         chi,
         "sketch" if pooled or bound else "exact",
         bound,

@@ -63,6 +63,15 @@ def as_counts(values: Any, name: str) -> FloatArray:
     return arr
 
 
+def check_aligned(a: FloatArray, b: FloatArray, names: str, entry: str) -> None:
+    """Refuse two count arrays of different lengths (``names``: ``"p and q"``; one entry
+    per ``entry``, a category or a bin)."""
+    if a.shape != b.shape:
+        raise InvalidInput(
+            f"{names} must have the same length (one entry per {entry}), got {a.size} and {b.size}"
+        )
+
+
 def as_real(value: object, name: str, low: float = -math.inf, high: float = math.inf) -> float:
     """A finite real number in ``[low, high]`` as a float: an int or float, not a bool."""
     if not (
