@@ -97,7 +97,12 @@ __all__ = ["cli", "main"]
 
 
 @click.group(
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    # Every option's default is shown in its --help (one that has one).
+    context_settings={
+        "help_option_names": ["-h", "--help"],
+        "max_content_width": 100,
+        "show_default": True,
+    },
     epilog="""\b
 Examples:
   mlineage --store ./lineage-store log fraud-detector --graph

@@ -29,7 +29,7 @@ Examples:
 )
 @click.argument("model", shell_complete=complete_models)
 @click.argument("ref")
-@click.option("--notes", default="", metavar="TEXT", help="A note to attach.")
+@click.option("--notes", default="", show_default=False, metavar="TEXT", help="A note to attach.")
 @click.option("--tag", "tags", multiple=True, metavar="T", help="A tag to add (repeatable).")
 def annotate(
     store: str | None, as_json: bool, model: str, ref: str, notes: str, tags: tuple[str, ...]
@@ -92,7 +92,9 @@ Examples:
     help="Move only if ALIAS points at version REF now (or if REF is a move's event id, "
     "only if that is still its latest move); otherwise refuse, write nothing, exit 1.",
 )
-@click.option("--reason", default="", metavar="TEXT", help="Why, recorded with the move.")
+@click.option(
+    "--reason", default="", show_default=False, metavar="TEXT", help="Why, recorded with the move."
+)
 def alias_set(
     store: str | None,
     as_json: bool,

@@ -73,7 +73,6 @@ Examples:
     "--noise",
     type=click.FloatRange(min=0.0),
     default=2.0,
-    show_default=True,
     help="A metric is flat within NOISE x its robust step noise.",
 )
 def shifts(

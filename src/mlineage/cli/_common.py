@@ -40,7 +40,6 @@ def count_option(name: str, default: int | None, help: str) -> Callable[[FC], FC
         name,
         type=click.IntRange(min=0),
         default=default,
-        show_default=default is not None,
         metavar="N",
         help=help,
     )

@@ -111,7 +111,13 @@ Examples:
 @click.option("--tracking-uri", metavar="URI", help="MLflow tracking URI (default: MLflow's).")
 @click.option("--filter", "filter_string", metavar="F", help="MLflow search filter string.")
 @click.option("--parent-tag", metavar="TAG", help="Run tag holding the parent run's id.")
-@click.option("--alias-prefix", default="", metavar="P", help="Prefix of imported aliases.")
+@click.option(
+    "--alias-prefix",
+    default="",
+    show_default=False,
+    metavar="P",
+    help="Prefix of imported aliases.",
+)
 @click.option("--metric-history", is_flag=True, help="Keep full metric histories as evidence.")
 @click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
 def import_mlflow(

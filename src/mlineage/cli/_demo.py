@@ -20,7 +20,6 @@ Examples:
 @click.option(
     "--path",
     default="mlineage-demo",
-    show_default=True,
     metavar="DIR",
     help="Directory for the store, checkpoints and report (new or empty).",
 )

@@ -54,14 +54,12 @@ Examples:
     "--alpha",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
     default=0.05,
-    show_default=True,
     help="Significance level of each feature's test, after the correction.",
 )
 @click.option(
     "--correction",
     type=click.Choice(["bonferroni", "bh"]),
     default="bonferroni",
-    show_default=True,
     help="Multiple-testing correction over the features: Bonferroni or Benjamini-Hochberg.",
 )
 @_WRITE_CACHE

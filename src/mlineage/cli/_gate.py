@@ -58,7 +58,7 @@ Examples:
 @click.argument("model", shell_complete=complete_models)
 @click.argument("candidate")
 @click.option("--policy", required=True, metavar="FILE", help=_POLICY)
-@click.option("--alias", default="production", show_default=True, help="The alias to move.")
+@click.option("--alias", default="production", help="The alias to move.")
 @click.option(
     "--against",
     metavar="REF",

@@ -139,7 +139,6 @@ Examples:
     "--direction",
     type=click.Choice(["decrease", "increase"]),
     default="decrease",
-    show_default=True,
     help="Which way the metric moving is bad.",
 )
 @on_option

@@ -47,7 +47,6 @@ Examples:
 @click.option(
     "--endpoint",
     default="api/v1/lineage",
-    show_default=True,
     help="Path of the lineage endpoint under URL.",
 )
 @click.option(
@@ -59,7 +58,6 @@ Examples:
 @click.option(
     "--namespace",
     default="mlineage",
-    show_default=True,
     help="OpenLineage namespace of the job and of the model datasets.",
 )
 @click.option(

@@ -26,7 +26,6 @@ Examples:
     "-o",
     "--output",
     default="lineage.html",
-    show_default=True,
     metavar="FILE",
     help="The HTML file to write (replaced if it exists).",
 )

@@ -26,6 +26,7 @@ Examples:
     "--temp-age",
     type=click.FloatRange(min=0),
     default=DEFAULT_TEMP_AGE,
+    show_default=False,  # the help says it
     metavar="SECONDS",
     help="Minimum age of a temporary file --repair removes; a younger one may belong to a "
     f"running writer (default {DEFAULT_TEMP_AGE:g}).",

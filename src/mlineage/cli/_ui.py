@@ -18,14 +18,12 @@ Examples:
 @click.option(
     "--host",
     default="127.0.0.1",
-    show_default=True,
     help="Interface to bind; any other than this machine's is unauthenticated (warned).",
 )
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
     default=8765,
-    show_default=True,
     help="Port to listen on (0: any free port, printed at start).",
 )
 @click.option("--open", "open_it", is_flag=True, help="Open the store page in a browser.")
