@@ -41,12 +41,9 @@ _CACHE_ENTRIES = 8
 
 
 class BehaviourLineage:
-    """Fingerprints along one tracker's lineage: ``tracker.analysis``'s behaviour half.
-
-    Parameters
-    ----------
-    tracker : Tracker
-    """
+    """Fingerprints along one tracker's lineage: the behaviour half of the
+    :class:`~mlineage.analysis.lineage.Analysis` that ``tracker.analysis`` is, which makes
+    it for its tracker."""
 
     def __init__(self, tracker: TrackerLike) -> None:
         self.tracker = tracker

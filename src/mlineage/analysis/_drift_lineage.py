@@ -385,12 +385,9 @@ def _ranks(values: np.ndarray[Any, np.dtype[np.float64]]) -> np.ndarray[Any, np.
 
 
 class DriftLineage:
-    """Drift between a tracker's versions, through the store's drift cache.
-
-    Parameters
-    ----------
-    tracker : Tracker
-    """
+    """Drift between a tracker's versions, through the store's drift cache: the drift half
+    of the :class:`~mlineage.analysis.lineage.Analysis` that ``tracker.analysis`` is, which
+    makes it for its tracker."""
 
     def __init__(self, tracker: TrackerLike) -> None:
         self.tracker = tracker
