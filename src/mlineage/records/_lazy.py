@@ -6,13 +6,14 @@ bytes in ``__pydantic_private__`` (:func:`~mlineage.records.lazy_versions`). Loo
 other field reads and validates the whole record. Where the record goes depends on what
 the version holds:
 
-- a version a tracker made holds the tracker's :class:`RecordCache`: the record is kept
-  there, among the last few thousand read, and the version itself stays small; once
-  the cache has dropped it, the next look reads it again (:func:`record_of`). Reading
+- a version a tracker's graph keeps (one from a pack) holds the tracker's
+  :class:`RecordCache`: the record is kept there, among the last 10,000 read, and the
+  version itself stays small; once the cache has dropped it, the next look reads it
+  again (:func:`record_of`). Reading
   every record of 10^6 versions then holds 10^6 small objects, not 10^6 records.
-- any other lazy version (``lazy_version`` with no cache) takes the record's fields
-  into itself on first access and is an ordinary version from then on
-  (:func:`materialise`).
+- any other lazy version (one the graph keeps only while someone holds it, such as a
+  version this process wrote; ``lazy_version`` by hand) takes the record's fields into
+  itself on first access and is an ordinary version from then on (:func:`materialise`).
 
 ``ModelVersion`` goes through :func:`fields_of` in every method that looks at its fields,
 so a lazy version is indistinguishable from one decoded eagerly, except in object
@@ -41,8 +42,9 @@ __all__ = [
 _setattr = object.__setattr__
 #: What a lazy version holds (in ``__pydantic_private__``) until its record is read.
 _LAZY_SLOTS = ("source", "index")
-#: How many records a tracker keeps of the lazy versions read last (about 6 KB each).
-RECORDS_CACHED = 2048
+#: How many records a tracker keeps of the lazy versions read last (one pack's worth; about
+#: 5 KB each).
+RECORDS_CACHED = 10_000
 
 
 class VersionSource(Protocol):
