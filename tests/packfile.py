@@ -1,4 +1,5 @@
-"""Read and rewrite format-2 pack files by hand, as docs/storage-format.md describes them.
+"""Read and rewrite format-2 to -5 pack files by hand, as docs/storage-format.md describes
+them (format 5: the table line, kept in the header dict under ``"table"``).
 
 Written from the documented layout, not with the codec, so the tests that damage packs
 also check that the documentation is true.
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 HEAD_END = b',"records":[\n'
+TABLE_START = b'"table":'
 END = b"null]}\n"
 
 
@@ -21,15 +23,28 @@ def read(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     data = path.read_bytes()
     newline = data.index(b"\n")
     head = data[: newline + 1]
-    assert head.endswith(HEAD_END)
-    header = json.loads(head[: -len(HEAD_END)] + b"}")
-    body = data[newline + 1 :]
+    if head.endswith(HEAD_END):
+        header = json.loads(head[: -len(HEAD_END)] + b"}")
+        checked = body = data[newline + 1 :]
+    else:  # format 5: the header ends with ",", the table's line follows
+        assert head.endswith(b",\n")
+        header = json.loads(head[:-2] + b"}")
+        end = data.index(b"\n", newline + 1)
+        table = data[newline + 1 : end + 1]
+        assert table.startswith(TABLE_START) and table.endswith(HEAD_END)
+        header["table"] = json.loads(table[len(TABLE_START) : -len(HEAD_END)])
+        checked, body = data[newline + 1 :], data[end + 1 :]
     assert body.endswith(END)
-    assert zlib.crc32(body) == header["crc32"]
+    assert zlib.crc32(checked) == header["crc32"]
     offsets = header["index"]["offsets"]
     records = [json.loads(body[start : end - 2]) for start, end in itertools.pairwise(offsets)]
     assert len(records) == header["versions"] + header["events"]
     return header, records
+
+
+def body_start(data: bytes) -> int:
+    """Where the record lines start (after the header's line, and a table's line)."""
+    return data.index(HEAD_END) + len(HEAD_END)
 
 
 def write(path: Path, header: dict[str, Any], records: list[dict[str, Any]]) -> None:
@@ -43,9 +58,15 @@ def write(path: Path, header: dict[str, Any], records: list[dict[str, Any]]) -> 
     for line in lines:
         offsets.append(offsets[-1] + len(line) + 2)
     body = b"".join(line + b",\n" for line in lines) + END
-    header = dict(header, crc32=zlib.crc32(body))
+    header = dict(header)
+    table = header.pop("table", None)
+    if table is not None:  # the CRC-32 covers the table's line too
+        body = TABLE_START + json.dumps(table, separators=(",", ":")).encode() + HEAD_END + body
+    header["crc32"] = zlib.crc32(body)
     header["index"] = dict(header["index"], offsets=offsets)
-    path.write_bytes(json.dumps(header, separators=(",", ":")).encode()[:-1] + HEAD_END + body)
+    head = json.dumps(header, separators=(",", ":")).encode()[:-1]
+    head += b",\n" if table is not None else HEAD_END
+    path.write_bytes(head + body)
 
 
 def repeat_version(path: Path, row: int) -> None:
@@ -55,6 +76,8 @@ def repeat_version(path: Path, row: int) -> None:
     for name in ("ids", "parents", "kinds", "names", "created"):
         index[name].append(index[name][row])
     for column in index["metrics"].values():
+        column.append(column[row])
+    for column in header.get("table", {}).values():
         column.append(column[row])
     n = header["versions"]
     records.insert(n, records[row])

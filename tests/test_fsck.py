@@ -327,7 +327,7 @@ def _garbled_in_pack(b: Built) -> str:
     data = bytearray(pack.read_bytes())
     header, _ = packfile.read(pack)
     offsets = header["index"]["offsets"]
-    body = data.index(b"\n") + 1
+    body = packfile.body_start(bytes(data))
     for i in range(body + offsets[3] + 20, body + offsets[4] - 3, 37):
         data[i] ^= 0x5A
     pack.write_bytes(bytes(data))

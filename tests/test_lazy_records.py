@@ -282,3 +282,30 @@ def test_lazy_version_reads_from_any_source_once(
     assert version.id == written[4].id and reads == []  # the id needs no read
     assert version.notes == written[4].notes and version == written[4]
     assert reads == [4]  # read once, then an ordinary version
+
+
+def test_reading_every_version_keeps_a_bounded_number_of_records(
+    packed: tuple[ml.Tracker, list[ml.ModelVersion]],
+) -> None:
+    # A tracker keeps the records of the versions read last (its cache); the versions
+    # themselves stay small, and a version whose record was dropped reads it again.
+    loaded, written = packed
+    loaded._index.records.size = 2
+    versions = loaded.versions()
+    assert [v.notes for v in versions] == [w.notes for w in written]
+    assert len(loaded._index.records) == 2
+    assert [is_lazy(v) for v in versions] == [True] * (len(written) - 2) + [False, False]
+    assert all(vars(v).keys() == {"id"} for v in versions)  # no record held in a version
+    first = versions[0]
+    assert first.dataset == written[0].dataset and first.metrics == written[0].metrics
+    assert not is_lazy(first) and is_lazy(versions[1])  # read again, the oldest dropped
+    # Every way of looking works on a version whose record is dropped meanwhile.
+    assert versions == written and list(reversed(versions)) == list(reversed(written))
+    assert [copy.deepcopy(v) for v in versions] == written
+    assert [pickle.loads(pickle.dumps(v)) for v in versions] == written
+    assert [v.model_dump() for v in versions] == [w.model_dump() for w in written]
+    assert [dict(v) for v in versions] == [dict(w) for w in written]
+    assert [v.model_copy(update={"notes": "x"}).notes for v in versions] == ["x"] * len(written)
+    assert [repr(v) for v in versions] == [repr(w) for w in written]
+    assert written[0].notes == "update 0: données de janvier 🚀"  # the cache's records untouched
+    assert [v.notes for v in versions] == [w.notes for w in written]

@@ -92,7 +92,7 @@ def test_garbled_pack_fails_its_checksum_and_intact_records_are_salvaged(
     store, versions, pack = packed_store(tmp_path, 3)
     header, _ = packfile.read(pack)
     data = bytearray(pack.read_bytes())
-    at = data.index(b"\n") + 1 + header["index"]["offsets"][2] + 30
+    at = packfile.body_start(bytes(data)) + header["index"]["offsets"][2] + 30
     data[at : at + 4] = b"\x00\xff!]"  # bytes of record 2 overwritten, length kept
     pack.write_bytes(bytes(data))
     with pytest.raises(ml.CorruptRecord, match="checksum") as info:

@@ -24,6 +24,8 @@ DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parents[1]
 #: The last commit of store format 3 (before 0.4.0), whose code must refuse format 4.
 FORMAT_3_COMMIT = "cc231c4c59d7fac3a2f73bf975e616bb5e3e01d4"
+#: The last commit of store format 4 (packs without a table line), which must refuse format 5.
+FORMAT_4_COMMIT = "936504d6e3b9c034218b43e2189c970897c6db8a"
 
 json_scalars = st.one_of(
     st.none(),
@@ -76,7 +78,7 @@ def versions(draw: st.DrawFn) -> ml.ModelVersion:
 @given(versions())
 def test_version_round_trips(version: ml.ModelVersion) -> None:
     data = encode_version(version)
-    assert json.loads(data)["format"] == ml.codec.FORMAT == 4
+    assert json.loads(data)["format"] == ml.codec.FORMAT == 5
     assert decode_version(data) == version
 
 
@@ -195,7 +197,7 @@ def test_compacting_a_format_1_store_rewrites_its_pack_in_the_current_format(
     # the format-1 pack (2 versions) and the loose version and events, in one new pack
     assert before.compact() == 5
     (pack,) = (store / "models/fraud-detector/packs").iterdir()
-    assert pack.read_bytes().startswith(b'{"format":4,"type":"pack"')
+    assert pack.read_bytes().startswith(b'{"format":5,"type":"pack"')
     after = ml.Tracker.load("fraud-detector", storage=str(store))
     assert [v.model_dump() for v in after.history()] == history
     assert after.resolve("production").name == "fraud-v2"
@@ -206,12 +208,11 @@ def test_compacting_a_format_1_store_rewrites_its_pack_in_the_current_format(
 # -- an older mlineage reading a format-4 store --------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def format_3_src(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The source tree of the format-3 release, from this repository's history."""
-    target = tmp_path_factory.mktemp("format-3")
+def _release_src(tmp_path_factory: pytest.TempPathFactory, commit: str) -> Path:
+    """The source tree of an older release, from this repository's history."""
+    target = tmp_path_factory.mktemp(commit[:8])
     archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", FORMAT_3_COMMIT, "src"],
+        ["git", "-C", str(ROOT), "archive", commit, "src"],
         capture_output=True,
         check=True,
         timeout=60,
@@ -220,11 +221,17 @@ def format_3_src(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target / "src"
 
 
+@pytest.fixture(scope="module")
+def format_3_src(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The source tree of the format-3 release."""
+    return _release_src(tmp_path_factory, FORMAT_3_COMMIT)
+
+
 OLD_READER = textwrap.dedent(
     """
     import json, sys
     import mlineage as ml
-    assert ml.__file__.startswith(sys.argv[1]) and ml.codec.FORMAT == 3, ml.__file__
+    assert ml.__file__.startswith(sys.argv[1]) and ml.codec.FORMAT == int(sys.argv[3])
     out = {}
     for on_error in ("raise", "skip"):
         try:
@@ -238,9 +245,9 @@ OLD_READER = textwrap.dedent(
 )
 
 
-def _read_with_format_3(src: Path, store: Path) -> dict[str, object]:
+def _read_with_format_3(src: Path, store: Path, fmt: int = 3) -> dict[str, object]:
     result = subprocess.run(
-        [sys.executable, "-c", OLD_READER, str(src), str(store)],
+        [sys.executable, "-c", OLD_READER, str(src), str(store), str(fmt)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -277,3 +284,23 @@ def test_the_format_3_release_refuses_format_4_records_as_newer_not_corrupt(
         assert kind == "StoreFormatError", message
         assert "format 4" in message and "upgrade mlineage" in message
     assert answer["fsck"] == ["newer-format"]
+
+
+def test_the_format_4_release_refuses_format_5_packs_as_newer(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    # A pack with a table line, even in a store whose marker says 4 (as if a writer had
+    # compacted before raising it): refused as newer, never as damage.
+    store = tmp_path / "store"
+    shutil.copytree(DATA / "store-format-4", store)
+    tracker = ml.Tracker("fraud-detector", storage=str(store))
+    tracker.log(model_path="new.pt", dataset=ml.DataSnapshot(hash="sha256:new"))
+    tracker.compact()
+    (store / "mlineage.json").write_text('{"format": 4, "kind": "mlineage-store"}')
+    answer = _read_with_format_3(_release_src(tmp_path_factory, FORMAT_4_COMMIT), store, 4)
+    for on_error in ("raise", "skip"):
+        kind, message = answer[on_error]  # type: ignore[misc]
+        assert kind == "StoreFormatError", message
+        assert "format 5" in message and "upgrade mlineage" in message
+    # (its fsck also sees the versions the pack holds as missing: it cannot read them)
+    assert "newer-format" in answer["fsck"]  # type: ignore[operator]

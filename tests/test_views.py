@@ -310,27 +310,54 @@ def test_to_pandas_from_packs_equals_the_records(tmp_path: Path) -> None:
 
 
 def test_to_pandas_names_a_packed_record_stored_invalid(tmp_path: Path) -> None:
-    import json
-    import zlib
-
-    from mlineage import codec
-    from mlineage._keys import pack_key
+    # A pack written before format 5 (no table line): the records are parsed for the table.
+    from tests import packfile
 
     t = ml.Tracker("bad", storage=str(tmp_path), capture_environment=False)
     t.log(model_path="m.pt", dataset=ml.DataSnapshot(hash="sha256:0"))
     t.log(model_path="m.pt", dataset=ml.DataSnapshot(hash="sha256:1"))
     t.compact()
     (path,) = (tmp_path / "models" / "bad" / "packs").iterdir()
-    head, body = path.read_bytes().split(b"\n", 1)
-    body = body.replace(b'"hash":"sha256:1"', b'"hash":1234567890')  # a faulty writer, same length
-    header = json.loads(head[: -len(b',"records":[')] + b"}")
-    header["crc32"] = zlib.crc32(body)
-    rebuilt = json.dumps(header, separators=(",", ":")).encode()[:-1] + b',"records":[\n' + body
-    path.write_bytes(rebuilt)
-    assert codec.decode_pack(rebuilt, pack_key("bad", "x"), lenient=True)[2]  # fsck sees it
+    header, records = packfile.read(path)
+    del header["table"]
+    header["format"] = 4
+    records[1]["dataset"]["hash"] = 1234567890  # a faulty writer
+    packfile.write(path, header, records)
     loaded = ml.Tracker.load("bad", storage=str(tmp_path))
     with pytest.raises(ml.CorruptRecord, match=r"invalid version record at index 1 .*fsck"):
         loaded.to_pandas()
+    assert [p.kind for p in ml.fsck(str(tmp_path)).problems] == ["corrupt-record"]
+
+
+def test_to_pandas_names_a_packs_damaged_table_and_fsck_finds_it(tmp_path: Path) -> None:
+    # Format 5: the table line, not the records, gives the frame; a faulty writer's table
+    # that disagrees with the records is found by fsck, and one that does not parse is
+    # named by to_pandas.
+    from tests import packfile
+
+    t = ml.Tracker("bad", storage=str(tmp_path), capture_environment=False)
+    t.log(model_path="m.pt", dataset=ml.DataSnapshot(hash="sha256:0"), notes="first")
+    t.log(model_path="m.pt", dataset=ml.DataSnapshot(hash="sha256:1"), notes="second")
+    t.compact()
+    (path,) = (tmp_path / "models" / "bad" / "packs").iterdir()
+    header, records = packfile.read(path)
+    assert header["format"] == 5 and header["table"]["notes"] == ["first", "second"]
+    header["table"]["notes"][1] = "altered"
+    packfile.write(path, header, records)
+    loaded = ml.Tracker.load("bad", storage=str(tmp_path))
+    assert list(loaded.to_pandas()["notes"]) == ["first", "altered"]  # read from the table
+    assert loaded.versions()[1].notes == "second"  # the record
+    problems = ml.fsck(str(tmp_path)).problems
+    assert [p.kind for p in problems] == ["corrupt-record"]
+    assert "does not match the pack's table" in problems[0].message
+    header["table"]["dataset_rows"] = ["many", None]
+    packfile.write(path, header, records)
+    with pytest.raises(ml.CorruptRecord, match=r"damaged table .*fsck"):
+        ml.Tracker.load("bad", storage=str(tmp_path)).to_pandas()
+    header["table"]["dataset_rows"] = [None]
+    packfile.write(path, header, records)
+    with pytest.raises(ml.CorruptRecord, match=r"damaged table \(columns of the wrong length"):
+        ml.Tracker.load("bad", storage=str(tmp_path)).to_pandas()
 
 
 def test_to_pandas_after_a_packs_newest_records_were_read(tmp_path: Path) -> None:

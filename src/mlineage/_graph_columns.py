@@ -264,16 +264,19 @@ class GraphColumns:
         if getattr(source, "weak", False):
             version = self._weak.get(index)
             if version is None:
-                version = self._weak[index] = self._unread(index, source)
+                # Held only while someone holds it: it may take its record into itself.
+                version = self._weak[index] = self._unread(index, source, cached=False)
             return version
         version = self._held[index] = self._unread(index, source)
         return version
 
-    def _unread(self, index: int, source: VersionSource) -> ModelVersion:
+    def _unread(self, index: int, source: VersionSource, *, cached: bool = True) -> ModelVersion:
         # What lazy_version does, inlined: a history of 10^6 versions makes 10^6 of these.
         version = _new(ModelVersion)
         _setattr(version, "__dict__", {"id": self._ids[index]})
         private = {"source": source, "index": self._records[index], **self.held_state}
+        if not cached:  # reads its record into itself (records._lazy)
+            private.pop("records", None)
         _setattr(version, "__pydantic_private__", private)
         return version
 

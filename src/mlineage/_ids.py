@@ -16,6 +16,7 @@ import os
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
@@ -158,11 +159,16 @@ def handles(ids: Iterable[str]) -> list[str]:
     True
     """
     ids = list(ids)
-    groups: dict[str, list[str]] = {}
-    for identifier in ids:
-        groups.setdefault(identifier[-HANDLE_LENGTH:], []).append(identifier)
-    out = []
-    for identifier in ids:
-        group = groups[identifier[-HANDLE_LENGTH:]]
-        out.append(identifier[-HANDLE_LENGTH:] if len(group) == 1 else handle(identifier, group))
+    out = [identifier[-HANDLE_LENGTH:] for identifier in ids]
+    if len(set(out)) == len(out):
+        return out  # checked in C: every id's last 8 digits are its own
+    # Only the ids that share their last 8 digits (about a hundred among 10^6) are compared.
+    shared = {tail for tail, count in Counter(out).items() if count > 1}
+    groups: dict[str, list[int]] = {}  # last 8 digits -> positions of the ids sharing them
+    for position in [p for p, tail in enumerate(out) if tail in shared]:
+        groups.setdefault(out[position], []).append(position)
+    for positions in groups.values():
+        group = [ids[p] for p in positions]
+        for position in positions:
+            out[position] = handle(ids[position], group)
     return out

@@ -43,6 +43,7 @@ from mlineage.records import (
     EvidenceEvent,
     FingerprintEvent,
     ModelVersion,
+    RecordCache,
     StatusEvent,
     VersionStatus,
     bind_environments,
@@ -126,6 +127,10 @@ class LineageIndex:
         self.graph = LineageGraph()
         if environments is not None:
             self.graph.held_state["environment"] = environments
+        #: The records of the versions read last: a lazy version reads its record into
+        #: it, so reading every version of a large store holds a bounded number of them
+        self.records = RecordCache()
+        self.graph.held_state["records"] = self.records
         #: Where the versions this process wrote are read back from when asked for
         self.written = StoreSource(self)
         #: version name -> version id

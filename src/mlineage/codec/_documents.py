@@ -36,9 +36,9 @@ __all__ = [
 ]
 
 #: Newest record format this release reads and writes.
-FORMAT: Literal[4] = 4
+FORMAT: Literal[5] = 5
 #: Every format this release reads.
-READ_FORMATS = (1, 2, 3, 4)
+READ_FORMATS = (1, 2, 3, 4, 5)
 #: Key of the store-wide format marker.
 STORE_MARKER_KEY = "mlineage.json"
 #: Largest loose record, event, name claim or store marker read (16 MiB); readers pass it
@@ -77,7 +77,7 @@ def check_format(fmt: object, what: str) -> None:
 
 class _Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    format: Literal[1, 2, 3, 4]
+    format: Literal[1, 2, 3, 4, 5]
 
 
 class _VersionDocument(_Envelope):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import mmap
-import operator
 import zlib
 from collections import Counter
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapte
 from pydantic_core import from_json
 from typing_extensions import NotRequired, TypedDict
 
-from mlineage._columns import VersionColumns, utc_micros
+from mlineage._columns import VersionColumns, table_fields
 from mlineage._ids import ID_REGEX
 from mlineage.codec._documents import (
     FORMAT,
@@ -28,6 +27,15 @@ from mlineage.codec._documents import (
     diagnose,
     event_adapter,
     parse_json,
+)
+from mlineage.codec._pack_fields import (
+    encode_table,
+    invalid_record,
+    matches_index,
+    parents_well_formed,
+    record_fields,
+    table_columns,
+    table_rows,
 )
 from mlineage.errors import CorruptRecord, StoreFormatError
 from mlineage.records import Event, ModelVersion
@@ -57,8 +65,18 @@ class _PackDocument(BaseModel):  # format 1 packs
 # line starts in the body; a record line is its JSON followed by ",\n". Record JSON never
 # holds a raw newline, so the layout is unambiguous, and the whole object is still valid
 # JSON (an older mlineage reads "format 2" and says to upgrade).
+#
+# Format 5 adds a second line, the table, between the header and the body:
+#
+#   {"format":5,"type":"pack",...,"index":{...},
+#   "table":{"dataset_hash":[...],...,"hyperparameters":[...]},"records":[
+#
+# the fields of TABLE_FIELDS that the index does not hold, as columns (what
+# ``Tracker.to_pandas`` shows), parsed only when a table is asked for: a tenth of what
+# parsing the records for them costs. The CRC-32 covers the table line and the body.
 
 _PACK_HEAD_END = b',"records":[\n'
+_TABLE_START = b'"table":'
 _PACK_END = b"null]}\n"
 _event_list_adapter: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
 
@@ -74,13 +92,15 @@ def encode_pack(versions: list[ModelVersion], events: list[Event]) -> bytes:
         offsets.append(offsets[-1] + len(line) + 2)
     body = b"".join([line + b",\n" for line in lines]) + _PACK_END
     columns = VersionColumns.from_versions(versions)
+    table_line = _TABLE_START + encode_table(versions) + _PACK_HEAD_END
+    checked = table_line + body
     header = {
         "format": FORMAT,
         "type": "pack",
         "model": records[0].model,
         "versions": len(versions),
         "events": len(events),
-        "crc32": zlib.crc32(body),
+        "crc32": zlib.crc32(checked),
         "index": {
             "ids": columns.ids,
             "parents": [list(p) for p in columns.parents],
@@ -93,7 +113,7 @@ def encode_pack(versions: list[ModelVersion], events: list[Event]) -> bytes:
         },
     }
     head = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
-    return head[:-1] + _PACK_HEAD_END + body
+    return head[:-1] + b",\n" + checked
 
 
 @dataclass
@@ -106,6 +126,8 @@ class _PackLayout:
     crc32: int
     index: dict[str, Any]
     body: int  # offset of the body in the pack's bytes
+    checked: int = -1  # where the bytes the CRC covers start (-1: at the body)
+    table: tuple[int, int] | None = None  # the table's JSON object (format 5)
 
 
 _VersionId = Annotated[str, StringConstraints(pattern=ID_REGEX)]
@@ -126,7 +148,7 @@ class _PackIndex(TypedDict):
 
 class _PackHeader(TypedDict):
     __pydantic_config__ = ConfigDict(extra="forbid", strict=True)  # type: ignore[misc]
-    format: Literal[2, 3, 4]
+    format: Literal[2, 3, 4, 5]
     type: Literal["pack"]
     model: str
     versions: Annotated[int, Field(ge=0)]
@@ -151,9 +173,21 @@ def _pack_header(data: bytes | mmap.mmap, key: str) -> _PackLayout | None:
         If it starts like a format-2 pack but the header is damaged.
     """
     newline = data.find(b"\n")
-    if newline < 0 or not data[: newline + 1].endswith(_PACK_HEAD_END):
+    if newline < 0:
         return None
-    head = data[: newline + 1 - len(_PACK_HEAD_END)] + b"}"
+    body, table = newline + 1, None
+    if data[:body].endswith(_PACK_HEAD_END):
+        head = data[: body - len(_PACK_HEAD_END)] + b"}"
+    elif data[newline - 1 : body + len(_TABLE_START)] == b",\n" + _TABLE_START:
+        # format 5: the table's line follows the header's
+        head = data[: newline - 1] + b"}"
+        end = data.find(b"\n", body)
+        if end < 0 or not data[: end + 1].endswith(_PACK_HEAD_END):
+            return None
+        table = (body + len(_TABLE_START), end + 1 - len(_PACK_HEAD_END))
+        body = end + 1
+    else:
+        return None
     try:
         header = _pack_header_adapter.validate_json(head)
     except ValidationError as error:
@@ -165,7 +199,7 @@ def _pack_header(data: bytes | mmap.mmap, key: str) -> _PackLayout | None:
             return None
         fmt = rough.get("format")
         check_format(fmt, f"pack {key!r}")
-        if fmt not in (2, 3, 4):
+        if fmt not in (2, 3, 4, 5):
             return None
         detail = str(error).splitlines()
         raise CorruptRecord(
@@ -179,7 +213,9 @@ def _pack_header(data: bytes | mmap.mmap, key: str) -> _PackLayout | None:
         events=header["events"],
         crc32=header["crc32"],
         index=dict(index),
-        body=newline + 1,
+        body=body,
+        checked=newline + 1 if table is not None else body,
+        table=table,
     )
     offsets = index["offsets"]
     columns = (index["ids"], index["parents"], index["kinds"], index["names"], index["created"])
@@ -193,7 +229,8 @@ def _pack_header(data: bytes | mmap.mmap, key: str) -> _PackLayout | None:
         and offsets[0] == 0
         and offsets[-1] == len(data) - layout.body - len(_PACK_END)
         and offsets == sorted(set(offsets))  # strictly increasing
-        and _parents_well_formed(index["ids"], index["parents"])
+        and parents_well_formed(index["ids"], index["parents"])
+        and (table is None) == (header["format"] < 5)
     ):
         raise CorruptRecord(
             f"{key!r} has a damaged pack header (index columns of the wrong length, a version "
@@ -203,19 +240,8 @@ def _pack_header(data: bytes | mmap.mmap, key: str) -> _PackLayout | None:
     return layout
 
 
-def _parents_well_formed(ids: list[str], parents: list[list[str]]) -> bool:
-    """No version lists itself as a parent, none lists a parent twice (C-level loops: a
-    million rows are checked on every load of a million versions)."""
-    if any(map(operator.contains, parents, ids)):
-        return False
-    lengths = list(map(len, parents))
-    if max(lengths, default=0) < 2:
-        return True
-    return all(len(set(p)) == len(p) for p, n in zip(parents, lengths, strict=True) if n > 1)
-
-
 def _check_body(data: bytes | mmap.mmap, key: str, layout: _PackLayout) -> CorruptRecord | None:
-    if zlib.crc32(memoryview(data)[layout.body :]) != layout.crc32:
+    if zlib.crc32(memoryview(data)[layout.checked :]) != layout.crc32:
         return CorruptRecord(
             f"{key!r} fails its checksum (truncated or altered after it was written); "
             "run `mlineage fsck`"
@@ -223,26 +249,8 @@ def _check_body(data: bytes | mmap.mmap, key: str, layout: _PackLayout) -> Corru
     return None
 
 
-class _TableDataset(TypedDict):
-    __pydantic_config__ = ConfigDict(extra="ignore")  # type: ignore[misc]
-    hash: str
-    path: NotRequired[str | None]
-    num_rows: NotRequired[int | None]
-
-
-class _TableRecord(TypedDict):
-    """The fields of a version record that ``TABLE_FIELDS`` lists (the rest is skipped)."""
-
-    __pydantic_config__ = ConfigDict(extra="ignore")  # type: ignore[misc]
-    dataset: _TableDataset
-    name: NotRequired[str | None]
-    notes: NotRequired[str]
-    tags: NotRequired[tuple[str, ...]]
-    status: NotRequired[str]
-    hyperparameters: NotRequired[dict[str, Any]]
-
-
-_table_adapter: TypeAdapter[list[_TableRecord]] = TypeAdapter(list[_TableRecord])
+#: A pack source releases its map's pages after this many record reads.
+_RELEASE_EVERY = 64
 
 
 @dataclass(eq=False)
@@ -256,15 +264,29 @@ class _PackSource:
     offsets: list[int]
     versions: int
 
+    table: tuple[int, int] | None = None  # where a format-5 pack's table is
+    names: list[str | None] = field(default_factory=list)  # the index's names column
+    reads: int = 0  # records read from a memory map since its pages were last released
+
     def record_bytes(self, index: int) -> bytes:
         start = self.body + self.offsets[index]
         return self.data[start : self.body + self.offsets[index + 1] - 2]
 
+    def _release(self) -> None:
+        """Hand the map's pages back to the OS (they stay in the page cache): reading every
+        record of 10^6 versions would otherwise add the whole packs to the process's RSS."""
+        if isinstance(self.data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+            self.data.madvise(mmap.MADV_DONTNEED)
+
     def load_version(self, index: int, version_id: str) -> ModelVersion:
+        self.reads += 1
+        if self.reads >= _RELEASE_EVERY:
+            self.reads = 0
+            self._release()
         try:
             version = ModelVersion.model_validate_json(self.record_bytes(index))
         except ValidationError as error:
-            raise _invalid_record(self.key, "version", index, error) from None
+            raise invalid_record(self.key, "version", index, error) from None
         if version.id != version_id or version.model != self.model:
             raise CorruptRecord(
                 f"{self.key!r} holds version {version.id} of model {version.model!r} at "
@@ -276,30 +298,24 @@ class _PackSource:
     def table_fields(self) -> dict[str, list[Any]]:
         """:data:`mlineage._columns.TABLE_FIELDS` of every version record, as columns.
 
-        The version lines are parsed as one JSON array into just those fields, skipping
-        the rest and building no version object: a fifth of what reading the records
-        costs. The checksum was verified at load, so a record that does not parse was
-        stored so by a faulty writer: :class:`~mlineage.errors.CorruptRecord` names it.
+        A format-5 pack's table line holds them (names are in the index): a tenth of
+        what parsing the records costs. In older packs the version lines are parsed as
+        one JSON array into just those fields, skipping the rest and building no version
+        object: a fifth of what reading the records costs. The checksum was verified at
+        load, so a table or record that does not parse was stored so by a faulty writer:
+        :class:`~mlineage.errors.CorruptRecord` names it.
         """
-        end = self.body + self.offsets[self.versions] - 2  # the last line's ",\n"
-        try:
-            records = self.data[self.body : end] if self.versions else b""
-            rows = _table_adapter.validate_json(b"[" + records + b"]")
-        except ValidationError as error:
-            where = error.errors()[0]["loc"][:1]
-            at = where[0] if where and isinstance(where[0], int) else "?"
-            raise _invalid_record(self.key, "version", at, error) from None
-        datasets = [row["dataset"] for row in rows]
-        return {
-            "name": [row.get("name") for row in rows],
-            "dataset_hash": [dataset["hash"] for dataset in datasets],
-            "dataset_path": [dataset.get("path") for dataset in datasets],
-            "dataset_rows": [dataset.get("num_rows") for dataset in datasets],
-            "notes": [row.get("notes", "") for row in rows],
-            "tags": [row.get("tags", ()) for row in rows],
-            "status": [row.get("status", "committed") for row in rows],
-            "hyperparameters": [row.get("hyperparameters", {}) for row in rows],
-        }
+        if self.table is not None:
+            start, end = self.table
+            columns = {
+                "name": self.names,
+                **table_columns(self.data[start:end], self.key, self.versions),
+            }
+        else:
+            end = self.body + self.offsets[self.versions] - 2  # the last line's ",\n"
+            columns = record_fields(self.data[self.body : end] if self.versions else b"", self.key)
+        self._release()
+        return columns
 
     def __deepcopy__(self, memo: dict[int, Any]) -> _PackSource:
         return self  # immutable bytes; a deep copy of a lazy version shares them
@@ -351,7 +367,16 @@ def read_pack(
         index = layout.index
         ids: list[str] = index["ids"]
         problems = _repeats("version", ids, key)
-        source = _PackSource(key, model, data, layout.body, index["offsets"], layout.versions)
+        source = _PackSource(
+            key,
+            model,
+            data,
+            layout.body,
+            index["offsets"],
+            layout.versions,
+            table=layout.table,
+            names=index["names"],
+        )
         columns = VersionColumns.unread(source, index, index.get("origins", []))
         events: list[Event] = []
         if layout.events:
@@ -416,10 +441,16 @@ def _decode_lines(
 
     With the index known, each version is also checked against its index row (id,
     parents, kind, name, time, metrics): a record that disagrees is reported, not kept.
+    A format-5 pack's table row that disagrees with its record is reported too (the
+    record is kept: only a table of versions would show the table's values).
     """
     versions: list[ModelVersion] = []
     events: list[Event] = []
     problems: list[CorruptRecord] = []
+    table = None
+    if index_known and layout.table is not None:
+        start, end = layout.table
+        table = table_rows(data[start:end], key, layout.versions, problems)
     origins = {row: (system, id_) for row, system, id_ in layout.index.get("origins", ())}
     for i, line in enumerate(_record_lines(data, layout)):
         is_version = i < layout.versions if index_known else b'"dataset":' in line
@@ -427,7 +458,7 @@ def _decode_lines(
         try:
             if is_version:
                 version = ModelVersion.model_validate_json(line)
-                if index_known and not _matches_index(version, layout.index, i, origins):
+                if index_known and not matches_index(version, layout.index, i, origins):
                     problems.append(
                         CorruptRecord(
                             f"{key!r} holds a version record at index {i} that does not "
@@ -435,36 +466,19 @@ def _decode_lines(
                         )
                     )
                     continue
+                if table is not None and table_fields(version)[1:] != table[i]:
+                    problems.append(
+                        CorruptRecord(
+                            f"{key!r} holds a version record at index {i} that does not "
+                            "match the pack's table; run `mlineage fsck`"
+                        )
+                    )
                 versions.append(version)
             else:
                 events.append(event_adapter.validate_json(line))
         except ValidationError as error:
-            problems.append(_invalid_record(key, kind, i, error))
+            problems.append(invalid_record(key, kind, i, error))
     return versions, events, problems
-
-
-def _invalid_record(key: str, kind: str, index: int | str, error: ValidationError) -> CorruptRecord:
-    lines = str(error).splitlines()
-    detail = "; ".join(line.strip() for line in lines[1:3]) or lines[0]
-    return CorruptRecord(
-        f"{key!r} holds an invalid {kind} record at index {index} ({detail}); run `mlineage fsck`"
-    )
-
-
-def _matches_index(
-    version: ModelVersion, index: dict[str, Any], row: int, origins: dict[int, tuple[str, str]]
-) -> bool:
-    metrics = {name: column[row] for name, column in index["metrics"].items()}
-    origin = version.origin
-    return (
-        origins.get(row) == (None if origin is None else (origin.system, origin.id))
-        and version.id == index["ids"][row]
-        and list(version.parents) == index["parents"][row]
-        and version.kind == index["kinds"][row]
-        and version.name == index["names"][row]
-        and utc_micros(version.created_at) == index["created"][row]
-        and version.metrics == {k: v for k, v in metrics.items() if v is not None}
-    )
 
 
 def decode_pack(
@@ -491,7 +505,10 @@ def decode_pack(
         if not lenient:
             raise
         # Salvage line by line; without the index, a line is a version if it has a dataset.
-        rough = _PackLayout("", 0, 0, 0, {}, data.find(b"\n") + 1)
+        body = data.find(b"\n") + 1
+        if data.startswith(_TABLE_START, body):  # format 5: the table's line is no record
+            body = data.find(b"\n", body) + 1
+        rough = _PackLayout("", 0, 0, 0, {}, body)
         versions, events, problems = _decode_lines(data, key, rough, index_known=False)
         problems.insert(0, damage)
     else:
@@ -544,7 +561,7 @@ def _decode_pack_1(
             try:
                 sink.append(validate(item))
             except ValidationError as error:
-                problems.append(_invalid_record(key, kind, i, error))
+                problems.append(invalid_record(key, kind, i, error))
     return versions, events, problems
 
 

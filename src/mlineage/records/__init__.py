@@ -29,7 +29,7 @@ from mlineage.records._events import (
     FingerprintEvent,
     StatusEvent,
 )
-from mlineage.records._lazy import VersionSource, is_lazy
+from mlineage.records._lazy import RecordCache, VersionSource, is_lazy
 from mlineage.records._small import MAX_ORIGIN_EXTRA_BYTES, MAX_SUMMARY_BYTES
 from mlineage.records._version import (
     EnvironmentReader,
@@ -59,6 +59,7 @@ __all__ = [
     "ModelVersion",
     "Origin",
     "Record",
+    "RecordCache",
     "StatusEvent",
     "VersionSource",
     "VersionStatus",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import (
     AwareDatetime,
+    BaseModel,
     Field,
     FiniteFloat,
     JsonValue,
@@ -20,7 +21,7 @@ from mlineage._ids import ID_REGEX, handle, new_id
 from mlineage.errors import InvalidInput, InvalidRecord, MetricNotFound, NotFound
 from mlineage.records._base import HELD, Record, VersionStatus, held, hold
 from mlineage.records._data import ArtifactRef, DataSnapshot, EnvironmentSnapshot
-from mlineage.records._lazy import VersionSource, materialise
+from mlineage.records._lazy import VersionSource, fields_of, held_besides, record_of
 from mlineage.records._small import OriginExtra
 
 __all__ = [
@@ -247,12 +248,13 @@ class ModelVersion(Record):
 
     # -- lazily read records --------------------------------------------------------------
     # A version loaded from a pack starts with only its id in ``__dict__`` and a pointer to
-    # its bytes in ``__pydantic_private__`` (see :func:`lazy_version`); the first access to
-    # any other field reads and validates the whole record. Everything that looks at the
-    # fields (attributes, ==, hash, repr, dict(), copy, pickle, serialisation, also nested
-    # in another model) reads it first, so a lazy version is indistinguishable from one
-    # decoded eagerly. An eagerly built version has ``__pydantic_private__ = None`` and
-    # pays nothing for this.
+    # its bytes in ``__pydantic_private__`` (see :func:`lazy_version`); looking at any other
+    # field reads the record (into the tracker's bounded cache, or into the version when it
+    # holds no cache: see ``records._lazy``). Everything that looks at the fields
+    # (attributes, ==, hash, repr, dict(), copy, pickle, serialisation, also nested in
+    # another model) goes through ``fields_of``, so a lazy version is indistinguishable
+    # from one decoded eagerly. An eagerly built version has ``__pydantic_private__ = None``
+    # and pays nothing for this.
 
     @field_serializer("committed_at", when_used="json")
     def _committed_at_json(self, value: datetime | None) -> datetime | None:
@@ -265,40 +267,40 @@ class ModelVersion(Record):
         # No annotations on purpose: pydantic then keeps the model's own serialisation
         # schema (a return annotation would replace it in model_json_schema).
         if self.__pydantic_private__ is not None:
-            materialise(self)
+            return handler(fields_of(self))
         return handler(self)
 
     if not TYPE_CHECKING:  # as in pydantic: keeps mypy from allowing any attribute
 
         def __getattr__(self, name: str) -> Any:
-            if name in _LAZY_ATTRIBUTES and materialise(self):
-                return object.__getattribute__(self, name)
+            if name in _LAZY_ATTRIBUTES:
+                record = record_of(self)
+                if record is not None:
+                    return object.__getattribute__(record, name)
             return super().__getattr__(name)
 
     def __eq__(self, other: object) -> bool:
         # By fields: what a version holds (the store it was read from) is not part of it.
         if isinstance(other, ModelVersion):
-            materialise(self)
-            materialise(other)
-            return type(self) is type(other) and self.__dict__ == other.__dict__
+            mine, theirs = fields_of(self), fields_of(other)
+            return type(self) is type(other) and mine.__dict__ == theirs.__dict__
         return NotImplemented
 
     def __hash__(self) -> int:
         # What pydantic generates for frozen models; the dict fields make it raise.
-        materialise(self)
-        return hash(tuple(self.__dict__[name] for name in _VERSION_FIELDS_ORDERED))
+        fields = fields_of(self).__dict__
+        return hash(tuple(fields[name] for name in _VERSION_FIELDS_ORDERED))
 
     def __iter__(self) -> Any:
-        materialise(self)
-        return super().__iter__()
+        record = fields_of(self)
+        return super().__iter__() if record is self else iter(record)
 
     def __repr_args__(self) -> Any:
-        materialise(self)
-        return super().__repr_args__()
+        record = fields_of(self)
+        return super().__repr_args__() if record is self else record.__repr_args__()
 
     def __getstate__(self) -> dict[Any, Any]:
-        materialise(self)
-        state = super().__getstate__()
+        state: dict[Any, Any] = BaseModel.__getstate__(fields_of(self))
         # The store a version was read from stays in this process; a hand-given
         # environment travels with the version.
         environment = held(self, "environment")
@@ -307,12 +309,20 @@ class ModelVersion(Record):
         return state
 
     def __copy__(self) -> ModelVersion:
-        materialise(self)
-        return super().__copy__()
+        record = fields_of(self)
+        if record is self:
+            return super().__copy__()
+        copy: ModelVersion = BaseModel.__copy__(record)  # type: ignore[assignment]
+        _keep_held(copy, self)  # its own dicts: the cache's record stays as it is
+        return copy
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> ModelVersion:
-        materialise(self)
+        record = fields_of(self)
         private = self.__pydantic_private__
+        if record is not self:
+            deep: ModelVersion = BaseModel.__deepcopy__(record, memo)  # type: ignore[assignment]
+            _keep_held(deep, self)
+            return deep
         object.__setattr__(self, "__pydantic_private__", None)
         try:
             copy = super().__deepcopy__(memo)
@@ -467,6 +477,13 @@ class ModelVersion(Record):
             for k, v in rows
         )
         return f"<table>{body}</table>"
+
+
+def _keep_held(copy: ModelVersion, version: ModelVersion) -> None:
+    """Let the copy of a lazy version hold what it held besides its record's pointer."""
+    private = version.__pydantic_private__
+    rest = None if private is None else held_besides(private)
+    object.__setattr__(copy, "__pydantic_private__", rest)
 
 
 def bind_environments(version: ModelVersion, read: EnvironmentReader) -> None:
