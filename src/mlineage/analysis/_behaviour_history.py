@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -232,7 +232,7 @@ def _overall(
     step: BlameStep,
     metric: str,
     summaries: list[FingerprintRef | None],
-    history: list[ModelVersion],
+    history: Sequence[ModelVersion],
 ) -> tuple[float, float] | None:
     before, after = step.previous.metrics.get(metric), step.version.metrics.get(metric)
     if before is not None and after is not None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -448,7 +448,7 @@ def _ece(fref: FingerprintRef) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
-def _metric_noise(history: list[ModelVersion], robust_scale: Any) -> dict[str, float | None]:
+def _metric_noise(history: Sequence[ModelVersion], robust_scale: Any) -> dict[str, float | None]:
     """Metric -> robust scale of its step deltas along ``history`` (as blame computes it)."""
     last: dict[str, float] = {}
     deltas: dict[str, list[float]] = {}

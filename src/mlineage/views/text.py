@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
@@ -64,7 +64,7 @@ def summary(
 
 
 def history_table(
-    tracker: Tracker, history: list[ModelVersion], limit: int | None
+    tracker: Tracker, history: Sequence[ModelVersion], limit: int | None
 ) -> tuple[str, list[str], list[list[str]], list[str]]:
     """The parts of the history table: heading, column names, rows, lines after.
 
@@ -100,7 +100,7 @@ def history_table(
     return heading, header, rows, after
 
 
-def _table(tracker: Tracker, history: list[ModelVersion], limit: int | None) -> str:
+def _table(tracker: Tracker, history: Sequence[ModelVersion], limit: int | None) -> str:
     if not history:
         return f"model {tracker.model!r}: no versions yet ({tracker.store.uri})"
     heading, header, rows, after = history_table(tracker, history, limit)
