@@ -8,6 +8,8 @@ import doctest
 import gc
 import pickle
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mlineage as ml
-from mlineage import _graph_columns
+from mlineage import _graph_columns, _graph_walks
 from mlineage.graph import LineageGraph
 from mlineage.records import ModelVersion
 from tests.test_graph import make_versions
@@ -60,6 +62,17 @@ def first_parent_ids(versions: list[ModelVersion], version_id: str) -> list[str]
     return chain
 
 
+@contextmanager
+def walking(by: str) -> Iterator[None]:
+    """Walk run by run (``"runs"``) or node by node (``"nodes"``) whatever the runs' length."""
+    before = _graph_walks.SHORT_RUN
+    _graph_walks.SHORT_RUN = 0 if by == "runs" else 10**9
+    try:
+        yield
+    finally:
+        _graph_walks.SHORT_RUN = before
+
+
 @settings(max_examples=40, deadline=None)
 @given(shapes, st.data())
 def test_walks_agree_with_networkx_on_long_runs_branches_and_merges(
@@ -68,19 +81,20 @@ def test_walks_agree_with_networkx_on_long_runs_branches_and_merges(
     versions = versions_of(shape)
     graph = LineageGraph(versions)
     reference = reference_of(versions)
-    for version in versions:
-        ancestors = graph.ancestors_by_creation(version.id)
-        assert [v.id for v in ancestors] == sorted(nx.ancestors(reference, version.id))[::-1]
-        descendants = graph.descendants_by_creation(version.id)
-        assert [v.id for v in descendants] == sorted(nx.descendants(reference, version.id))
-        assert [v.id for v in graph.first_parent_chain(version.id)] == first_parent_ids(
-            versions, version.id
-        )
-        assert [v.id for v in graph.history(version.id)] == first_parent_ids(versions, version.id)[
-            ::-1
-        ]
     a, b = data.draw(st.sampled_from(versions)), data.draw(st.sampled_from(versions))
-    assert graph.is_ancestor(a.id, b.id) == (a.id in nx.ancestors(reference, b.id))
+    for by in ("runs", "nodes"):
+        with walking(by):
+            for version in versions:
+                ancestors = graph.ancestors_by_creation(version.id)
+                up = sorted(nx.ancestors(reference, version.id))[::-1]
+                assert [v.id for v in ancestors] == up
+                descendants = graph.descendants_by_creation(version.id)
+                down = sorted(nx.descendants(reference, version.id))
+                assert [v.id for v in descendants] == down
+                chain = first_parent_ids(versions, version.id)
+                assert [v.id for v in graph.first_parent_chain(version.id)] == chain
+                assert [v.id for v in graph.history(version.id)] == chain[::-1]
+            assert graph.is_ancestor(a.id, b.id) == (a.id in nx.ancestors(reference, b.id))
 
 
 def test_an_edge_added_later_is_walked(tmp_path: Path) -> None:
@@ -89,13 +103,15 @@ def test_an_edge_added_later_is_walked(tmp_path: Path) -> None:
     graph.add_edge(ml.LineageEdge(source_id=versions[4].id, target_id=versions[3].id))
     reference = reference_of(versions)
     reference.add_edge(versions[4].id, versions[3].id)
-    for version in versions:
-        assert [v.id for v in graph.ancestors_by_creation(version.id)] == sorted(
-            nx.ancestors(reference, version.id), reverse=True
-        )
-        assert [v.id for v in graph.descendants_by_creation(version.id)] == sorted(
-            nx.descendants(reference, version.id)
-        )
+    for by in ("runs", "nodes"):
+        with walking(by):
+            for version in versions:
+                assert [v.id for v in graph.ancestors_by_creation(version.id)] == sorted(
+                    nx.ancestors(reference, version.id), reverse=True
+                )
+                assert [v.id for v in graph.descendants_by_creation(version.id)] == sorted(
+                    nx.descendants(reference, version.id)
+                )
 
 
 # -- like a list -----------------------------------------------------------------------------

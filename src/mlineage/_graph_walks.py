@@ -7,7 +7,9 @@ reaches every node of the run below it, then ``first[a]``; walking down reaches 
 node above it. A walk keeps ranges of node numbers, not nodes, and :func:`ranges` turns
 them into one numpy array: a main line of 10^6 versions with a branch every 50 is about
 40,000 steps in Python instead of 10^6. A graph whose lines interleave node by node
-(two branches logged in turns) has runs of one node, and the walks take a step a node.
+(two branches logged in turns) has runs of one node: where runs are that short
+(:func:`short_runs`), stepping a node at a time is cheaper (:func:`chain_nodes`,
+:func:`reach_nodes`).
 
 ``first`` is :class:`~mlineage._graph_columns.GraphColumns`' first-parent column (an
 ``array("q")``, -1 for a root) and ``extra`` its merges (node -> every parent, first
@@ -24,7 +26,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["chain_ranges", "ranges", "reach_ranges", "run_starts"]
+__all__ = [
+    "chain_nodes",
+    "chain_ranges",
+    "ranges",
+    "reach_nodes",
+    "reach_ranges",
+    "run_starts",
+    "short_runs",
+]
+
+#: Runs shorter than this on average are walked node by node (a step over a run costs
+#: about as much as this many steps over nodes).
+SHORT_RUN = 8
 
 
 def run_starts(first: array[int]) -> list[int]:
@@ -38,10 +52,58 @@ def run_starts(first: array[int]) -> list[int]:
     return np.flatnonzero(breaks).tolist()  # type: ignore[no-any-return]
 
 
-def chain_ranges(first: array[int], start: int) -> tuple[list[int], list[int]]:
+def short_runs(starts: list[int], count: int) -> bool:
+    """Whether runs (``starts`` of ``count`` nodes) are too short to walk run by run."""
+    return len(starts) * SHORT_RUN > count
+
+
+def chain_nodes(first: array[int], start: int) -> list[int]:
+    """``start``'s first-parent chain, node by node, newest first."""
+    chain = [start]
+    append = chain.append
+    i = first[start]
+    while i >= 0:
+        append(i)
+        i = first[i]
+    return chain
+
+
+def reach_nodes(
+    first: array[int],
+    extra: dict[int, tuple[int, ...]],
+    children: list[list[int]],
+    start: int,
+    upward: bool,
+) -> set[int]:
+    """Every node reachable from ``start`` (itself excluded), node by node."""
+    seen: set[int] = set()
+    if upward:
+        links = extra.get(start)
+        stack = list(links) if links is not None else ([first[start]] if first[start] >= 0 else [])
+        add, pop, extend, append = seen.add, stack.pop, stack.extend, stack.append
+        while stack:
+            node = pop()
+            if node not in seen:
+                add(node)
+                links = extra.get(node)
+                if links is not None:
+                    extend(links)
+                elif first[node] >= 0:
+                    append(first[node])
+        return seen
+    stack = list(children[start])
+    add, pop, extend = seen.add, stack.pop, stack.extend
+    while stack:
+        node = pop()
+        if node not in seen:
+            add(node)
+            extend(children[node])
+    return seen
+
+
+def chain_ranges(first: array[int], starts: list[int], start: int) -> tuple[list[int], list[int]]:
     """``start``'s first-parent chain as ranges from ``his[k]`` down to ``los[k]``, newest
-    range first."""
-    starts = run_starts(first)
+    range first (``starts``: :func:`run_starts`)."""
     los: list[int] = []
     his: list[int] = []
     i = start
@@ -54,20 +116,24 @@ def chain_ranges(first: array[int], start: int) -> tuple[list[int], list[int]]:
 
 
 def reach_ranges(
-    first: array[int], extra: dict[int, tuple[int, ...]], start: int, upward: bool
+    first: array[int],
+    extra: dict[int, tuple[int, ...]],
+    starts: list[int],
+    start: int,
+    upward: bool,
 ) -> tuple[list[int], list[int]]:
     """Every node reachable from ``start`` (itself included; up: through parents, down:
     through children) as disjoint ranges ``los[k]`` to ``his[k]``, the first holding
-    ``start`` (at its top going up, at its bottom going down), the rest in any order."""
+    ``start`` (at its top going up, at its bottom going down), the rest in any order
+    (``starts``: :func:`run_starts`)."""
     if upward:
-        return _up(first, extra, start)
-    return _down(first, extra, start)
+        return _up(first, extra, starts, start)
+    return _down(first, extra, starts, start)
 
 
 def _up(
-    first: array[int], extra: dict[int, tuple[int, ...]], start: int
+    first: array[int], extra: dict[int, tuple[int, ...]], starts: list[int], start: int
 ) -> tuple[list[int], list[int]]:
-    starts = run_starts(first)
     merges = sorted(extra)
     los: list[int] = []
     his: list[int] = []
@@ -91,11 +157,10 @@ def _up(
 
 
 def _down(
-    first: array[int], extra: dict[int, tuple[int, ...]], start: int
+    first: array[int], extra: dict[int, tuple[int, ...]], starts: list[int], start: int
 ) -> tuple[list[int], list[int]]:
     import numpy as np
 
-    starts = run_starts(first)
     count = len(first)
     # The children that do not continue their parent's run, sorted by parent: runs that
     # start below a parent, and merges through their other parents.

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from mlineage._columns import VersionColumns
 from mlineage._graph_columns import GraphColumns, VersionSequence
-from mlineage._graph_walks import chain_ranges, ranges, reach_ranges
+from mlineage._graph_walks import (
+    chain_nodes,
+    chain_ranges,
+    ranges,
+    reach_nodes,
+    reach_ranges,
+    run_starts,
+    short_runs,
+)
 from mlineage._ids import HANDLE_LENGTH, handle
 from mlineage.errors import InvalidInput, VersionNotFound
 from mlineage.records import LineageEdge, ModelVersion, VersionSource
@@ -248,7 +256,13 @@ class LineageGraph(GraphColumns):
 
     def _reach(self, start: int, upward: bool) -> NodeArray:
         """Node numbers reachable from ``start`` (itself excluded), ascending."""
-        los, his = reach_ranges(self._first, self._extra, start, upward)
+        import numpy as np
+
+        starts = run_starts(self._first)
+        if short_runs(starts, len(self._first)):
+            seen = reach_nodes(self._first, self._extra, self._children, start, upward)
+            return np.sort(np.fromiter(seen, dtype=np.int64, count=len(seen)))
+        los, his = reach_ranges(self._first, self._extra, starts, start, upward)
         # the walk's first range holds ``start``: at its top going up, its bottom going down
         if upward:
             his[0] -= 1
@@ -336,7 +350,12 @@ class LineageGraph(GraphColumns):
         Walks runs of nodes (:mod:`mlineage._graph_walks`), so a 10^6-version main line
         takes milliseconds.
         """
-        return ranges(*chain_ranges(self._first, self._idx(version_id)), descending=True)
+        import numpy as np
+
+        start, starts = self._idx(version_id), run_starts(self._first)
+        if short_runs(starts, len(self._first)):
+            return np.array(chain_nodes(self._first, start), dtype=np.int64)
+        return ranges(*chain_ranges(self._first, starts, start), descending=True)
 
     def first_parent_indices(self, version_id: str) -> list[int]:
         """Node indices of ``version_id``'s first-parent chain, newest first (a list)."""
@@ -479,9 +498,12 @@ class LineageGraph(GraphColumns):
 
     def is_ancestor(self, ancestor: str, version_id: str) -> bool:
         """Whether ``ancestor`` is a (not necessarily direct) ancestor of ``version_id``."""
-        a, start = self._idx(ancestor), self._idx(version_id)
-        los, his = reach_ranges(self._first, self._extra, start, True)
-        return a != start and any(lo <= a <= hi for lo, hi in zip(los, his, strict=True))
+        import numpy as np
+
+        a = self._idx(ancestor)
+        reached = self._reach(self._idx(version_id), True)
+        k = int(np.searchsorted(reached, a))
+        return k < len(reached) and int(reached[k]) == a
 
     # -- the prototype's standalone API ---------------------------------------------------
 
