@@ -184,8 +184,10 @@ def _load_steps(spec: dict[str, Any], out: dict[str, Any]) -> list[str]:
         return steps
     latest = tracker.latest()
     assert latest is not None
-    step("history", tracker.history)
+    history = step("history", tracker.history)
     step("ancestors", lambda: tracker.lineage(latest).ancestors())
+    root = history[-1]
+    step("descendants", lambda: tracker.lineage(root).descendants())
     step("blame", lambda: tracker.blame("accuracy"))
     report = step("blame_report", lambda: tracker.blame_report("accuracy"))
     text = step("blame_str", lambda: str(report))
@@ -363,6 +365,7 @@ def rows_for_load(
     for key, what in (
         ("history", "history()"),
         ("ancestors", "lineage(latest).ancestors()"),
+        ("descendants", "lineage(root).descendants()"),
         ("blame", 'blame("accuracy")'),
         ("blame_report", 'blame_report("accuracy")'),
         ("change_points", 'analysis.change_points("accuracy") (main line)'),

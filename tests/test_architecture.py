@@ -38,7 +38,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("engines", ("engines",)),
     ("records", ("records", "_coerce", "_columns", "environment")),
     ("codec", ("codec",)),
-    ("graph", ("_graph_columns", "graph", "_reader", "index", "refs", "artifacts")),
+    ("graph", ("_graph_columns", "_graph_walks", "graph", "_reader", "index", "refs", "artifacts")),
     (
         "queries and write path",
         (

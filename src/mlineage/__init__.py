@@ -66,7 +66,7 @@ from mlineage.errors import (
     VersionNotFound,
 )
 from mlineage.fsck import FsckReport, fsck
-from mlineage.graph import LineageEdge, LineageGraph
+from mlineage.graph import LineageEdge, LineageGraph, VersionSequence
 from mlineage.records import (
     AliasEvent,
     AnnotationEvent,
@@ -161,6 +161,7 @@ __all__ = [
     "VersionDiff",
     "VersionLogger",
     "VersionNotFound",
+    "VersionSequence",
     "VersionStatus",
     "fsck",
     "list_models",

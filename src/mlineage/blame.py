@@ -24,6 +24,7 @@ from mlineage.records import ModelVersion
 if TYPE_CHECKING:
     import numpy as np
 
+    from mlineage.graph import NodeArray
     from mlineage.index import LineageIndex
 
 
@@ -398,7 +399,7 @@ def worst_step(values: np.ndarray[Any, np.dtype[np.float64]], direction: Directi
 
 
 def blame(
-    index: LineageIndex, history: list[int], metric: str, direction: Direction
+    index: LineageIndex, history: NodeArray, metric: str, direction: Direction
 ) -> ModelVersion | None:
     """The version whose step along ``history`` (graph indices, oldest first) moved
     ``metric`` the most in the bad ``direction``; see ``Tracker.blame``."""
@@ -410,7 +411,7 @@ def blame(
 
 def blame_report(
     index: LineageIndex,
-    history: list[int],
+    history: NodeArray,
     metric: str,
     direction: Direction,
     explain: Callable[[ModelVersion, ModelVersion], VersionDiff] | None = None,
@@ -430,7 +431,7 @@ def blame_report(
     positions, values = graph.metric_positions(history, metric)
     unmeasured = np.ones(len(history), dtype=bool)
     unmeasured[positions] = False
-    skipped = tuple(graph.node_id(history[k]) for k in np.flatnonzero(unmeasured).tolist())
+    skipped = tuple(graph.node_id(i) for i in history[np.flatnonzero(unmeasured)].tolist())
     deltas = np.diff(values)
     scale = robust_scale(deltas)
     bad = deltas * (-1.0 if direction == "decrease" else 1.0)
@@ -448,7 +449,7 @@ class _RankedSteps(LazySequence[BlameStep]):
     def __init__(
         self,
         graph: Any,
-        history: list[int],
+        history: NodeArray,
         positions: np.ndarray[Any, np.dtype[np.int64]],
         values: np.ndarray[Any, np.dtype[np.float64]],
         bad: np.ndarray[Any, np.dtype[np.float64]],
@@ -505,14 +506,14 @@ class _RankedSteps(LazySequence[BlameStep]):
         before, after = float(self._values[k]), float(self._values[k + 1])
         bad = float(self._bad[k])
         step = self._made[rank] = BlameStep(
-            version=graph.node(history[newer]),
-            previous=graph.node(history[older]),
+            version=graph.node(int(history[newer])),
+            previous=graph.node(int(history[older])),
             before=before,
             after=after,
             delta=after - before,
             bad_amount=bad,
             score=None if self._scale is None else bad / self._scale,
-            unmeasured=tuple(graph.node_id(i) for i in history[older + 1 : newer]),
+            unmeasured=tuple(graph.node_id(i) for i in history[older + 1 : newer].tolist()),
             explain=self._explain,
             drift_of=self._drift_of,
         )

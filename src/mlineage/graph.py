@@ -17,7 +17,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlineage._columns import VersionColumns
-from mlineage._graph_columns import GraphColumns, Nodes
+from mlineage._graph_columns import GraphColumns, VersionSequence
+from mlineage._graph_walks import (
+    chain_nodes,
+    chain_ranges,
+    ranges,
+    reach_nodes,
+    reach_ranges,
+    run_starts,
+    short_runs,
+)
 from mlineage._ids import HANDLE_LENGTH, handle
 from mlineage.errors import InvalidInput, VersionNotFound
 from mlineage.records import LineageEdge, ModelVersion, VersionSource
@@ -25,7 +34,10 @@ from mlineage.records import LineageEdge, ModelVersion, VersionSource
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["LineageEdge", "LineageGraph"]
+    #: Node numbers of the graph as a numpy array.
+    NodeArray = np.ndarray[Any, np.dtype[np.int64]]
+
+__all__ = ["LineageEdge", "LineageGraph", "VersionSequence"]
 
 
 class LineageGraph(GraphColumns):
@@ -212,11 +224,20 @@ class LineageGraph(GraphColumns):
     def _by_creation(self, indices: Iterable[int], newest_first: bool) -> list[ModelVersion]:
         import numpy as np
 
-        idx = np.fromiter(indices, dtype=np.int64)
-        ordered = idx[np.argsort(self._ranks()[idx], kind="stable")]
-        if newest_first:
-            ordered = ordered[::-1]
+        ordered = self._sorted_by_creation(np.fromiter(indices, dtype=np.int64), newest_first)
         return self._nodes(ordered.tolist())
+
+    def _sorted_by_creation(
+        self, idx: NodeArray, newest_first: bool, *, ascending: bool = False
+    ) -> NodeArray:
+        """``idx`` in creation order (``ascending``: ``idx`` is in node order already)."""
+        import numpy as np
+
+        if self._ordered:  # node order is creation order: ascending is oldest first
+            ordered = idx if ascending else np.sort(idx)
+        else:
+            ordered = idx[np.argsort(self._ranks()[idx], kind="stable")]
+        return ordered[::-1] if newest_first else ordered
 
     # -- structure ------------------------------------------------------------------------
 
@@ -233,33 +254,24 @@ class LineageGraph(GraphColumns):
         """The direct children of a version, oldest first."""
         return self._by_creation(self._children[self._idx(version_id)], newest_first=False)
 
-    def _reach(self, start: int, upward: bool) -> set[int]:
-        seen: set[int] = set()
-        if upward:
-            first, extra = self._first, self._extra
-            stack = list(self._parents_of(start))
-            add, pop, extend, append = seen.add, stack.pop, stack.extend, stack.append
-            while stack:
-                node = pop()
-                if node not in seen:
-                    add(node)
-                    links = extra.get(node)
-                    if links is not None:
-                        extend(links)
-                    elif first[node] >= 0:
-                        append(first[node])
-            return seen
-        children = self._children
-        stack = list(children[start])
-        add, pop, extend = seen.add, stack.pop, stack.extend
-        while stack:
-            node = pop()
-            if node not in seen:
-                add(node)
-                extend(children[node])
-        return seen
+    def _reach(self, start: int, upward: bool) -> NodeArray:
+        """Node numbers reachable from ``start`` (itself excluded), ascending."""
+        import numpy as np
 
-    def ancestors(self, version_id: str, max_depth: int | None = None) -> list[ModelVersion]:
+        starts = run_starts(self._first)
+        if short_runs(starts, len(self._first)):
+            seen = reach_nodes(self._first, self._extra, self._children, start, upward)
+            return np.sort(np.fromiter(seen, dtype=np.int64, count=len(seen)))
+        los, his = reach_ranges(self._first, self._extra, starts, start, upward)
+        # the walk's first range holds ``start``: at its top going up, its bottom going down
+        if upward:
+            his[0] -= 1
+        else:
+            los[0] += 1
+        order = sorted(range(len(los)), key=los.__getitem__)
+        return ranges([los[k] for k in order], [his[k] for k in order], descending=False)
+
+    def ancestors(self, version_id: str, max_depth: int | None = None) -> VersionSequence:
         """Every version ``version_id`` descends from, breadth-first: nearest first.
 
         Parents, then grandparents, ... (within one level, newest first); the start is
@@ -273,7 +285,7 @@ class LineageGraph(GraphColumns):
         """
         return self._levels(version_id, self._parents_of, max_depth, newest_first=True)
 
-    def descendants(self, version_id: str, max_depth: int | None = None) -> list[ModelVersion]:
+    def descendants(self, version_id: str, max_depth: int | None = None) -> VersionSequence:
         """Every version descending from ``version_id``, breadth-first: nearest first.
 
         Children, then grandchildren, ... (within one level, oldest first); the start is
@@ -288,7 +300,7 @@ class LineageGraph(GraphColumns):
         max_depth: int | None,
         *,
         newest_first: bool,
-    ) -> list[ModelVersion]:
+    ) -> VersionSequence:
         if max_depth is not None and (
             not isinstance(max_depth, int) or isinstance(max_depth, bool) or max_depth < 0
         ):
@@ -308,51 +320,49 @@ class LineageGraph(GraphColumns):
             if len(following) == 1:  # a chain: one node a level, nothing to sort
                 out += following
             elif following:
-                out += self._creation_sorted(following, newest_first)
+                import numpy as np
+
+                ordered = self._sorted_by_creation(np.asarray(following), newest_first)
+                out += ordered.tolist()
             level = following
             depth += 1
-        return self._nodes(out)
+        return VersionSequence(self, out)
 
-    def _creation_sorted(self, indices: list[int], newest_first: bool) -> list[int]:
+    def ancestors_by_creation(self, version_id: str) -> VersionSequence:
+        """Every ancestor of ``version_id``, newest first (``Lineage.ancestors``).
+
+        A :class:`VersionSequence`: each version is made when looked at.
+        """
+        reached = self._reach(self._idx(version_id), True)
+        return VersionSequence(self, self._sorted_by_creation(reached, True, ascending=True))
+
+    def descendants_by_creation(self, version_id: str) -> VersionSequence:
+        """Every descendant of ``version_id``, oldest first (``Lineage.descendants``).
+
+        A :class:`VersionSequence`: each version is made when looked at.
+        """
+        reached = self._reach(self._idx(version_id), False)
+        return VersionSequence(self, self._sorted_by_creation(reached, False, ascending=True))
+
+    def first_parent_array(self, version_id: str) -> NodeArray:
+        """Node indices of ``version_id``'s first-parent chain, newest first (int64 array).
+
+        Walks runs of nodes (:mod:`mlineage._graph_walks`), so a 10^6-version main line
+        takes milliseconds.
+        """
         import numpy as np
 
-        idx = np.asarray(indices, dtype=np.int64)
-        ordered = idx[np.argsort(self._ranks()[idx], kind="stable")]
-        return (ordered[::-1] if newest_first else ordered).tolist()  # type: ignore[no-any-return]
-
-    def ancestors_by_creation(self, version_id: str) -> list[ModelVersion]:
-        """Every ancestor of ``version_id``, newest first (``Lineage.ancestors``)."""
-        return self._by_creation(self._reach(self._idx(version_id), True), True)
-
-    def descendants_by_creation(self, version_id: str) -> list[ModelVersion]:
-        """Every descendant of ``version_id``, oldest first (``Lineage.descendants``)."""
-        return self._by_creation(self._reach(self._idx(version_id), False), False)
+        start, starts = self._idx(version_id), run_starts(self._first)
+        if short_runs(starts, len(self._first)):
+            return np.array(chain_nodes(self._first, start), dtype=np.int64)
+        return ranges(*chain_ranges(self._first, starts, start), descending=True)
 
     def first_parent_indices(self, version_id: str) -> list[int]:
-        """Node indices of ``version_id``'s first-parent chain, newest first.
-
-        A chain never changes once walked (parents are immutable), so the last one is
-        kept: the next walk from a newer tip stops where it joins it.
-        """
-        first = self._first
-        i = self._idx(version_id)
-        tip, known = self._chain
-        chain = [i]
-        append = chain.append
-        while i != tip:
-            i = first[i]
-            if i < 0:
-                break
-            append(i)
-        else:
-            if tip >= 0:
-                chain.pop()
-                chain += known
-        self._chain = (chain[0], chain)
-        return list(chain)
+        """Node indices of ``version_id``'s first-parent chain, newest first (a list)."""
+        return self.first_parent_array(version_id).tolist()  # type: ignore[no-any-return]
 
     def metric_series(
-        self, indices: list[int], metric: str
+        self, indices: Sequence[int] | NodeArray, metric: str
     ) -> tuple[list[int], np.ndarray[Any, np.dtype[np.float64]]]:
         """The nodes among ``indices`` that carry ``metric``, and their values, in order."""
         import numpy as np
@@ -365,7 +375,7 @@ class LineageGraph(GraphColumns):
         return idx[measured].tolist(), values[measured]
 
     def metric_positions(
-        self, indices: list[int], metric: str
+        self, indices: Sequence[int] | NodeArray, metric: str
     ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.float64]]]:
         """Positions in ``indices`` of the nodes that carry ``metric``, and their values."""
         import numpy as np
@@ -378,9 +388,9 @@ class LineageGraph(GraphColumns):
         positions = np.flatnonzero(~np.isnan(values))
         return positions, values[positions]
 
-    def lazy_nodes(self, indices: Sequence[int]) -> Sequence[ModelVersion]:
+    def lazy_nodes(self, indices: Sequence[int] | NodeArray) -> VersionSequence:
         """The versions at ``indices`` as a sequence that makes each when looked at."""
-        return Nodes(self, indices)
+        return VersionSequence(self, indices)
 
     def node_id(self, index: int) -> str:
         """The id of the version at node ``index``."""
@@ -416,7 +426,7 @@ class LineageGraph(GraphColumns):
         """When ``version_id`` was created, in microseconds since the Unix epoch (UTC)."""
         return self._created[self._idx(version_id)]
 
-    def latest_at(self, indices: list[int], micros: int) -> int | None:
+    def latest_at(self, indices: Sequence[int] | NodeArray, micros: int) -> int | None:
         """Position in ``indices`` (oldest first) of the last one created at or before
         ``micros`` (microseconds since the epoch), or None if all are later.
 
@@ -428,9 +438,12 @@ class LineageGraph(GraphColumns):
         position = int(np.searchsorted(created, micros, side="right"))
         return position - 1 if position else None
 
-    def first_parent_chain(self, version_id: str) -> list[ModelVersion]:
-        """``version_id`` and its first-parent ancestors, newest first (git's history)."""
-        return self._nodes(self.first_parent_indices(version_id))
+    def first_parent_chain(self, version_id: str) -> VersionSequence:
+        """``version_id`` and its first-parent ancestors, newest first (git's history).
+
+        A :class:`VersionSequence`: each version is made when looked at.
+        """
+        return VersionSequence(self, self.first_parent_array(version_id))
 
     def roots(self) -> list[ModelVersion]:
         """Versions without parents, oldest first."""
@@ -485,8 +498,12 @@ class LineageGraph(GraphColumns):
 
     def is_ancestor(self, ancestor: str, version_id: str) -> bool:
         """Whether ``ancestor`` is a (not necessarily direct) ancestor of ``version_id``."""
+        import numpy as np
+
         a = self._idx(ancestor)
-        return a in self._reach(self._idx(version_id), True)
+        reached = self._reach(self._idx(version_id), True)
+        k = int(np.searchsorted(reached, a))
+        return k < len(reached) and int(reached[k]) == a
 
     # -- the prototype's standalone API ---------------------------------------------------
 
@@ -520,7 +537,6 @@ class LineageGraph(GraphColumns):
             self._extra[target] = (*links, source)
         else:
             self._first[target] = source
-        self._chain = (-1, [])
         self._children[source].append(target)
         self._edges[(edge.source_id, edge.target_id)] = edge
         if self._nx is not None:
@@ -532,10 +548,11 @@ class LineageGraph(GraphColumns):
         """The version object added under ``version_id`` (see :meth:`get`)."""
         return self.get(version_id)
 
-    def history(self, version_id: str) -> list[ModelVersion]:
+    def history(self, version_id: str) -> VersionSequence:
         """The first-parent chain that ends at ``version_id``, **root first**.
 
-        (``Tracker.history`` is newest first, as ``git log`` is.)
+        (``Tracker.history`` is newest first, as ``git log`` is.) A
+        :class:`VersionSequence`: each version is made when looked at.
         """
         return self.first_parent_chain(version_id)[::-1]
 

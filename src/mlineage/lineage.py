@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mlineage.graph import VersionSequence
 from mlineage.records import ModelVersion
 
 if TYPE_CHECKING:
@@ -19,16 +20,25 @@ class Lineage:
         self.tracker = tracker
         self.version = version
 
-    def ancestors(self) -> list[ModelVersion]:
-        """Every version this one descends from (through any parent), newest first."""
+    def ancestors(self) -> VersionSequence:
+        """Every version this one descends from (through any parent), newest first.
+
+        A :class:`~mlineage.VersionSequence` (each version made when looked at).
+        """
         return self.tracker.graph.ancestors_by_creation(self.version.id)
 
-    def descendants(self) -> list[ModelVersion]:
-        """Every version descending from this one, oldest first."""
+    def descendants(self) -> VersionSequence:
+        """Every version descending from this one, oldest first.
+
+        A :class:`~mlineage.VersionSequence` (each version made when looked at).
+        """
         return self.tracker.graph.descendants_by_creation(self.version.id)
 
-    def history(self) -> list[ModelVersion]:
-        """This version and its first-parent ancestors, newest first."""
+    def history(self) -> VersionSequence:
+        """This version and its first-parent ancestors, newest first.
+
+        A :class:`~mlineage.VersionSequence` (each version made when looked at).
+        """
         return self.tracker.graph.first_parent_chain(self.version.id)
 
     def parents(self) -> list[ModelVersion]:

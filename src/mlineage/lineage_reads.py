@@ -20,7 +20,7 @@ from mlineage.records import FingerprintEvent, ModelVersion
 if TYPE_CHECKING:
     from mlineage.blame import BlameReport, Direction, DriftOf
     from mlineage.diff import VersionDiff
-    from mlineage.graph import LineageGraph
+    from mlineage.graph import LineageGraph, NodeArray
     from mlineage.index import LineageIndex, VersionEvent
     from mlineage.refs import Ref
 
@@ -66,13 +66,14 @@ class LineageReads:
         """The version ``ref`` names (see :func:`mlineage.refs.get_version`)."""
         return refs.get_version(self._index, ref)
 
-    def history(self, on: Ref | None) -> list[int]:
-        """Graph indices of the first-parent history of ``on`` (default: latest), oldest first."""
+    def history(self, on: Ref | None) -> NodeArray:
+        """Graph indices of the first-parent history of ``on`` (default: latest), oldest first
+        (an int64 array)."""
         return refs.history_indices(self._index, on)
 
     def history_versions(self, on: Ref | None) -> list[ModelVersion]:
         """The versions of :meth:`history`, oldest first."""
-        return [self._index.graph.node(i) for i in self.history(on)]
+        return list(self._index.graph.lazy_nodes(self.history(on)))
 
     def events_of(self, version_id: str) -> Sequence[VersionEvent]:
         """The events about one version since it was written, oldest first."""

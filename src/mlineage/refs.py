@@ -12,7 +12,9 @@ Functions of a :class:`~mlineage.index.LineageIndex`; ``Tracker.get_version``,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from mlineage._columns import utc_micros
 from mlineage._ids import HANDLE_LENGTH, ID_PATTERN
@@ -25,6 +27,9 @@ from mlineage.errors import (
 )
 from mlineage.index import LineageIndex
 from mlineage.records import ModelVersion
+
+if TYPE_CHECKING:
+    from mlineage.graph import NodeArray
 
 __all__ = [
     "MIN_PREFIX",
@@ -110,13 +115,18 @@ def abbrev(index: LineageIndex, ref: Ref, minimum: int = HANDLE_LENGTH) -> str:
     return version_id[-max(minimum, len(short)) :]
 
 
-def history_indices(index: LineageIndex, on: Ref | None) -> list[int]:
-    """Graph indices of the first-parent history of ``on`` (default: latest), oldest first."""
+def history_indices(index: LineageIndex, on: Ref | None) -> NodeArray:
+    """Graph indices of the first-parent history of ``on`` (default: latest), oldest first
+    (an int64 array)."""
     graph = index.graph
     if on is None:
         latest = graph.latest()
-        return [] if latest is None else graph.first_parent_indices(latest.id)[::-1]
-    return graph.first_parent_indices(get_version(index, on).id)[::-1]
+        if latest is None:
+            import numpy as np
+
+            return np.empty(0, dtype=np.int64)
+        return graph.first_parent_array(latest.id)[::-1]
+    return graph.first_parent_array(get_version(index, on).id)[::-1]
 
 
 def resolve(index: LineageIndex, ref: Ref | None, at: datetime | None = None) -> ModelVersion:
@@ -151,21 +161,21 @@ def resolve(index: LineageIndex, ref: Ref | None, at: datetime | None = None) ->
         if ref is None or (
             ref == index.model and ref not in index.names and ref not in index.alias_events
         ):
-            line = graph.creation_indices()
+            line: Sequence[int] | NodeArray = graph.creation_indices()
         else:
-            line = graph.first_parent_indices(get_version(index, ref).id)[::-1]
-        if not line:
+            line = graph.first_parent_array(get_version(index, ref).id)[::-1]
+        if not len(line):
             raise VersionNotFound(f"model {index.model!r} has no versions yet")
         if at is None:
-            return graph.node(line[-1])
+            return graph.node(int(line[-1]))
         position = graph.latest_at(line, utc_micros(at))
         if position is None:
-            first = graph.node(line[0])
+            first = graph.node(int(line[0]))
             raise InvalidTime(
                 f"{at.isoformat()} is before the first version "
                 f"{first.short_id} ({first.created_at.isoformat()})"
             )
-        return graph.node(line[position])
+        return graph.node(int(line[position]))
 
 
 def find_origin(index: LineageIndex, system: str, foreign_id: str) -> list[ModelVersion]:

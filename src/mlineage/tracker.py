@@ -30,7 +30,7 @@ from mlineage.details import BlobDetails
 from mlineage.diff import VersionDiff
 from mlineage.errors import InvalidInput
 from mlineage.gate import evaluate as _gate
-from mlineage.graph import LineageGraph
+from mlineage.graph import LineageGraph, VersionSequence
 from mlineage.index import LineageIndex, OnError, list_models
 from mlineage.lineage import Lineage
 from mlineage.lineage_reads import LineageReads
@@ -327,14 +327,15 @@ class Tracker:
 
     def history(
         self, ref: Ref | None = None, *, from_version_id: str | None = None
-    ) -> list[ModelVersion]:
+    ) -> VersionSequence:
         """The first-parent history of ``ref`` (default: the latest version), newest first.
 
-        ``from_version_id`` is the prototype's name for ``ref``.
-        """
+        A :class:`~mlineage.VersionSequence`, used like a list (versions made when looked
+        at). ``from_version_id`` is the prototype's name for ``ref``."""
         ref = one_of(ref=ref, from_version_id=from_version_id, required=False)
-        start = self.graph.latest() if ref is None else self.get_version(ref)
-        return [] if start is None else self.graph.first_parent_chain(start.id)
+        graph = self.graph
+        start = graph.latest() if ref is None else self.get_version(ref)
+        return graph.lazy_nodes([]) if start is None else graph.first_parent_chain(start.id)
 
     def query(
         self, predicate: Callable[[ModelVersion, ModelVersion | None], bool]

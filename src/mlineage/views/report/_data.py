@@ -140,7 +140,7 @@ def suspects_by_version(metrics: Sequence[Mapping[str, Any]]) -> dict[str, list[
 # -- versions -------------------------------------------------------------------------------
 
 
-def _spine(tracker: AnalysedTracker, versions: Sequence[ModelVersion]) -> list[ModelVersion]:
+def _spine(tracker: AnalysedTracker, versions: Sequence[ModelVersion]) -> Sequence[ModelVersion]:
     """The main line: the first-parent history of the tip with the longest one, oldest first.
 
     Like git's main branch, it is the line a long-lived model has been updated along; a
