@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 from datetime import datetime, timedelta, timezone
 
 import networkx as nx
@@ -100,3 +101,27 @@ def test_nx_view_stays_current() -> None:
     assert graph.nx.nodes[versions[2].id]["version"] == versions[2]
     assert graph.is_ancestor(versions[0].id, versions[2].id)
     assert not graph.is_ancestor(versions[2].id, versions[0].id)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.booleans())
+def test_long_first_parent_chains_match_a_walk_of_the_parents(seed: int, shuffle: bool) -> None:
+    # Long chains go by runs of consecutive nodes; whatever the insertion order (runs of
+    # nodes break up when versions arrive out of order) and the tips asked for, the chain
+    # is the one the parents give.
+    rng = random.Random(seed)
+    choices = [[i - 1 if rng.random() < 0.97 else rng.randrange(i)] for i in range(1, 600)]
+    for i in rng.sample(range(10, 599), 20):  # merges: a first parent and another
+        choices[i].append(rng.randrange(i + 1))
+    versions = make_versions([[0], *choices])
+    inserted = list(versions)
+    if shuffle:
+        inserted.sort(key=lambda v: rng.random() + versions.index(v) / 50)
+    graph = LineageGraph(inserted)
+    by_id = {v.id: v for v in versions}
+    for version in rng.sample(versions, 40) + versions[-3:]:
+        walk = [version.id]
+        while by_id[walk[-1]].parents:
+            walk.append(by_id[walk[-1]].parents[0])
+        assert [graph.node_id(i) for i in graph.first_parent_indices(version.id)] == walk
+        assert [graph.node_id(i) for i in graph.first_parent_array(version.id)] == walk

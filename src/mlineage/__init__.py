@@ -15,9 +15,9 @@ two versions.
 0.94
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from mlineage import _old_paths
+from mlineage import _old_paths, _optional
 from mlineage._version import __version__
 from mlineage.blame import BlameReport, BlameStep
 from mlineage.checkout import Checkout
@@ -185,15 +185,6 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f"mlineage.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'mlineage' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = _optional.lazy_names(
+    __name__, {name: f"mlineage.{module}" for name, module in _LAZY.items()}
+)

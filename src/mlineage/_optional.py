@@ -3,11 +3,37 @@
 from __future__ import annotations
 
 import importlib
+import sys
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mlineage.errors import MissingDependency
 
-__all__ = ["pandas"]
+__all__ = ["lazy_names", "pandas"]
+
+
+def lazy_names(
+    package: str, homes: Mapping[str, str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """``__getattr__`` and ``__dir__`` for ``package``, whose names ``homes`` maps to the
+    modules that define them: each module is imported when one of its names is first
+    used (PEP 562), and the name is then kept in the package.
+
+    ``__getattr__, __dir__ = lazy_names(__name__, {"Tracker": "mlineage.tracker"})``.
+    """
+    namespace = sys.modules[package].__dict__
+
+    def get(name: str) -> Any:
+        if name not in homes:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(homes[name]), name)
+        namespace[name] = value
+        return value
+
+    def names() -> list[str]:
+        return sorted(set(namespace) | set(homes))
+
+    return get, names
 
 
 def pandas(what: str) -> Any:

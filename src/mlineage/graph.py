@@ -365,14 +365,24 @@ class LineageGraph(GraphColumns):
         self, indices: Sequence[int] | NodeArray, metric: str
     ) -> tuple[list[int], np.ndarray[Any, np.dtype[np.float64]]]:
         """The nodes among ``indices`` that carry ``metric``, and their values, in order."""
+        nodes, values = self.metric_along(indices, metric)
+        return nodes.tolist(), values
+
+    def metric_along(
+        self, indices: Sequence[int] | NodeArray, metric: str
+    ) -> tuple[NodeArray, np.ndarray[Any, np.dtype[np.float64]]]:
+        """:meth:`metric_series` with the nodes as an int64 array (no list of 10^6 ints)."""
         import numpy as np
 
         column = self._metric_array(metric)
         idx = np.asarray(indices, dtype=np.int64)
-        idx = idx[idx < len(column)]
+        if idx.size and idx.max() >= len(column):
+            idx = idx[idx < len(column)]
         values = column[idx]
         measured = ~np.isnan(values)
-        return idx[measured].tolist(), values[measured]
+        if measured.all():
+            return idx, values
+        return idx[measured], values[measured]
 
     def metric_positions(
         self, indices: Sequence[int] | NodeArray, metric: str

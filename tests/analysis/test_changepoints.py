@@ -279,3 +279,30 @@ def test_a_constant_run_never_splits_even_at_zero_penalty() -> None:
     x = [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0]
     assert change_points(x, "binseg", 0.0, 1) == [3]
     assert change_points(x, "pelt", 0.0, 1) == [3]
+
+
+@pytest.mark.parametrize("n", [1 << 16, (1 << 16) + 1, 300_001])
+def test_the_median_of_a_long_series_is_numpys(n: int) -> None:
+    # The default penalty's robust scales take medians; a long series selects them from
+    # a band of values found with a sample: exactly np.median's value, whatever the shape.
+    from mlineage.stats._changepoints import _median
+
+    rng = np.random.default_rng(n)
+    walk = np.cumsum(rng.normal(size=n))
+    with_inf = rng.standard_cauchy(n)
+    with_inf[::1000] = np.inf
+    with_nan = rng.normal(size=n)
+    with_nan[n // 3] = np.nan
+    for v in (
+        rng.normal(size=n),
+        walk,
+        np.sort(walk),
+        np.sort(walk)[::-1].copy(),
+        np.round(rng.normal(size=n), 1),  # many ties
+        rng.integers(0, 2, n).astype(float),  # two values
+        np.full(n, 0.25),
+        np.abs(np.diff(walk[: n // 2 + 1] - 1e9)),
+        with_inf,
+        with_nan,
+    ):
+        assert np.array_equal([_median(v)], [np.median(v)], equal_nan=True)

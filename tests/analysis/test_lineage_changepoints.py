@@ -136,3 +136,65 @@ def test_versions_are_made_when_looked_at(tmp_path: object) -> None:
     assert report.versions[-1] == carrying[-1]
     assert [v.name for v in report.changed_at] == ["month-19"]
     assert report.values == [v.metrics["accuracy"] for v in carrying]
+
+
+def test_the_history_read_follows_new_versions_and_other_tips() -> None:
+    # The graph keeps the last main line walked (as an index array): a version logged
+    # since, or a query on another tip, must read that history, not the kept one.
+    values = [0.90, 0.91, 0.89, 0.90, 0.84, 0.85, 0.83, 0.84]
+    tracker = _tracker(values)
+    first = tracker.analysis.change_points("accuracy")
+    assert first.values == values and [v.name for v in first.changed_at] == ["month-5"]
+    tracker.log(
+        model_path="more.pt", dataset=ml.DataSnapshot(hash="sha256:more"), metrics={"accuracy": 0.7}
+    )
+    assert tracker.analysis.change_points("accuracy").values == [*values, 0.7]
+    branch = tracker.log(
+        model_path="b.pt",
+        dataset=ml.DataSnapshot(hash="sha256:b"),
+        metrics={"accuracy": 0.5},
+        parents=[first.versions[2]],
+    )
+    on_branch = tracker.analysis.change_points("accuracy", on=branch)
+    assert on_branch.values == [*values[:3], 0.5]
+    assert [v.id for v in on_branch.versions][-1] == branch.id
+    on_old = tracker.analysis.change_points("accuracy", on=first.versions[5])
+    assert on_old.values == values[:6]
+    assert tracker.analysis.change_points("accuracy", on=branch).values == [*values[:3], 0.5]
+
+
+def test_change_points_import_only_their_own_statistics() -> None:
+    # tracker.analysis and mlineage.stats import a statistic's module when it is used:
+    # the first change-point query of a process does not pay for the drift tests,
+    # profiles and probes (about 80 ms of imports, more without bytecode caches).
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mlineage as ml\n"
+        "t = ml.Tracker('cp', storage='memory://', capture_environment=False)\n"
+        "for i in range(6):\n"
+        "    t.log(model_path=f'{i}.pt', dataset=ml.DataSnapshot(hash=f'sha256:{i}'),\n"
+        "          metrics={'accuracy': 0.9 - 0.1 * (i > 2)})\n"
+        "t.analysis.change_points('accuracy')\n"
+        "print(sorted(m for m in sys.modules if m == 'numpy.ma' or m.startswith(("
+        "'mlineage.stats', 'mlineage.analysis'))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert eval(out) == [
+        "mlineage.analysis",
+        "mlineage.analysis.lineage",
+        "mlineage.stats",
+        "mlineage.stats._changepoints",
+    ]
+    import mlineage.analysis as analysis
+    import mlineage.stats as stats
+
+    assert set(dir(stats)) >= set(stats.__all__)
+    assert set(dir(analysis)) >= set(analysis.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        stats.nope  # noqa: B018
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        analysis.nope  # noqa: B018

@@ -21,15 +21,43 @@ and the papers (docs/analysis.md, docs/behaviour.md):
   (``tracker.blame(metric, slice_by=...)``), :class:`SilentShifts`, :class:`ShiftStep`.
 
 On a tracker, ``tracker.analysis`` (:class:`~mlineage.analysis.lineage.Analysis`) applies
-them along the lineage. ``import mlineage`` does not import this package.
+them along the lineage. ``import mlineage`` does not import this package, and this package
+imports each name's module when the name is first used (``tracker.analysis.change_points``
+loads the change points alone).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import mlineage.stats as _stats
-from mlineage.analysis._behaviour_history import ShiftStep, SilentShifts, SliceBlame
-from mlineage.analysis._bisect import BisectResult
-from mlineage.analysis._drift_lineage import DriftAlong, DriftCorrelation, DriftStep, drift_score
-from mlineage.errors import Untestable
-from mlineage.stats import *  # noqa: F403  (every statistic, under the same names)
+from mlineage._optional import lazy_names
+
+if TYPE_CHECKING:
+    from mlineage.analysis._behaviour_history import ShiftStep, SilentShifts, SliceBlame
+    from mlineage.analysis._bisect import BisectResult
+    from mlineage.analysis._drift_lineage import (
+        DriftAlong,
+        DriftCorrelation,
+        DriftStep,
+        drift_score,
+    )
+    from mlineage.errors import Untestable
+    from mlineage.stats import *  # noqa: F403  (every statistic, under the same names)
+
+#: Every statistic comes from mlineage.stats; the other names from their modules.
+_STATS = dict.fromkeys(_stats.__all__, "mlineage.stats")
+_HOME = {
+    "BisectResult": "mlineage.analysis._bisect",
+    "DriftAlong": "mlineage.analysis._drift_lineage",
+    "DriftCorrelation": "mlineage.analysis._drift_lineage",
+    "DriftStep": "mlineage.analysis._drift_lineage",
+    "ShiftStep": "mlineage.analysis._behaviour_history",
+    "SilentShifts": "mlineage.analysis._behaviour_history",
+    "SliceBlame": "mlineage.analysis._behaviour_history",
+    "Untestable": "mlineage.errors",
+    "drift_score": "mlineage.analysis._drift_lineage",
+}
 
 __all__ = [
     "BisectResult",
@@ -43,3 +71,6 @@ __all__ = [
     "drift_score",
     *_stats.__all__,
 ]
+
+
+__getattr__, __dir__ = lazy_names(__name__, {**_STATS, **_HOME})

@@ -267,7 +267,7 @@ class Analysis:
         check_options(method, penalty, min_size)
         reads = self._tracker._reads
         graph = reads.graph
-        nodes, values = graph.metric_series(reads.history(on), metric)
+        nodes, values = graph.metric_along(reads.history(on), metric)
         if len(nodes) == 0:
             raise MetricNotFound(
                 f"no version on the history of {self._tracker.model!r} carries metric {metric!r}"
