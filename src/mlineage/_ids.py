@@ -60,6 +60,7 @@ def new_id(at: datetime | None = None) -> str:
     """
     global _last_ms, _counter
     ms = time.time_ns() // 1_000_000 if at is None else int(at.timestamp() * 1000)
+    noise = int.from_bytes(os.urandom(10), "big")  # one system call for both draws
     with _lock:
         if ms == _last_ms:
             _counter += 1
@@ -67,10 +68,10 @@ def new_id(at: datetime | None = None) -> str:
                 ms += 1
                 _counter = 0
         else:
-            _counter = int.from_bytes(os.urandom(2), "big") & 0x3FF
+            _counter = (noise >> 64) & 0x3FF
         _last_ms = ms
         counter = _counter
-    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    rand = noise & ((1 << 62) - 1)
     value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand
     return f"{value:032x}"
 

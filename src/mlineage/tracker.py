@@ -216,7 +216,8 @@ class Tracker:
         ReadOnlyError, VersionNotFound, AmbiguousReference, InvalidTime
             Before the block runs.
         """
-        parent = one_of(parent=parent, parent_id=parent_id, required=False)
+        if parent_id is not None:  # one_of only for the prototype's spelling: the hot path
+            parent = one_of(parent=parent, parent_id=parent_id, required=False)
         return self._writer.start(parent, parents, kind, timestamp, fields)
 
     def log(self, **fields: Any) -> ModelVersion:

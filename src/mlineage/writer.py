@@ -64,6 +64,7 @@ from mlineage.records import (
     Origin,
     StatusEvent,
     VersionStatus,
+    checked_version,
     pending_blob,
     validate_name,
 )
@@ -325,27 +326,30 @@ class Writer:
         fingerprints = self._fingerprints(draft)
         origin = coerce_origin(draft.origin)
         try:
-            version = ModelVersion(
-                id=new_id(created),
-                model=self.index.model,
-                name=name,
-                parents=draft.parents,
-                kind=draft.kind,
-                created_at=created,
-                started_at=min(draft.started_at, created),
-                model_path=model_path,
-                model_artifact=artifact,
-                dataset=draft.dataset,
-                environment_ref=environment_ref,
-                metrics=coerce_metrics(draft.metrics),
-                hyperparameters=coerce_hyperparameters(draft.hyperparameters),
-                notes=draft.notes,
-                tags=coerce_tags(draft.tags),
-                status=VersionStatus.COMMITTED,
-                committed_at=created,
-                metadata=coerce_hyperparameters(draft.metadata),
-                fingerprints=fingerprints,
-                origin=origin,
+            # Every field checked and converted above (or made here): not validated again.
+            version = checked_version(
+                {
+                    "id": new_id(created),
+                    "model": self.index.model,
+                    "name": name,
+                    "parents": draft.parents,
+                    "kind": draft.kind,
+                    "created_at": created,
+                    "started_at": min(draft.started_at, created),
+                    "model_path": model_path,
+                    "model_artifact": artifact,
+                    "dataset": draft.dataset,
+                    "metrics": coerce_metrics(draft.metrics),
+                    "hyperparameters": coerce_hyperparameters(draft.hyperparameters),
+                    "environment_ref": environment_ref,
+                    "notes": draft.notes,
+                    "tags": coerce_tags(draft.tags),
+                    "status": VersionStatus.COMMITTED,
+                    "committed_at": created,
+                    "metadata": coerce_hyperparameters(draft.metadata),
+                    "fingerprints": fingerprints,
+                    "origin": origin,
+                }
             )
         except InvalidRecord as exc:
             raise InvalidRecord(f"version could not be built: {exc}; nothing was written") from None
@@ -507,8 +511,8 @@ class Writer:
             elif parent is not None:
                 parent_ids = (refs.get_version(index, parent).id,)
             else:
-                latest = index.graph.latest()
-                parent_ids = () if latest is None else (latest.id,)
+                latest = index.graph.latest_id()
+                parent_ids = () if latest is None else (latest,)
         when = None
         if timestamp is not None:
             when = check_log_time(as_utc(parse_time(timestamp, what="timestamp")))

@@ -37,8 +37,10 @@ from mlineage.records._version import (
     ModelVersion,
     Origin,
     bind_environments,
+    checked_version,
     lazy_version,
     lazy_versions,
+    version_json,
 )
 
 __all__ = [
@@ -66,8 +68,10 @@ __all__ = [
     "explain_validation",
     "hold_blob",
     "is_lazy",
+    "checked_version",
     "lazy_version",
     "lazy_versions",
+    "version_json",
     "pending_blob",
     "validate_name",
 ]
