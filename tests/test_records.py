@@ -333,8 +333,25 @@ def test_a_logged_version_is_what_validation_makes_of_its_fields(
 
 
 @pytest.mark.parametrize("kind", ["Not A Kind", "update\n", "fine-tune"])
-def test_a_kind_validation_refuses_is_refused_when_logging(kind: str) -> None:
+def test_a_kind_that_validation_refuses_is_refused_when_logging(kind: str) -> None:
     tracker = ml.Tracker("m", storage="memory://", capture_environment=False)
     with pytest.raises(ml.InvalidRecord, match="kind"):
         tracker.log(model_path="m.pt", dataset=ml.DataSnapshot(hash="0"), kind=kind)
     assert not list(tracker.store.list("models/m/versions"))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_process_draws_other_random_bits_for_its_ids() -> None:
+    # Ids take their random bits from a pool the OS fills 4 KiB at a time: a child forked
+    # with the pool half used must not reuse the bytes its parent goes on to use.
+    new_id()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one id, its random part to the parent, and out
+        os.write(write, new_id()[-16:].encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    assert len(child) == 16 and child != new_id()[-16:]

@@ -514,7 +514,7 @@ def lazy_versions(
     return out
 
 
-def checked_version(fields: dict[str, Any]) -> ModelVersion:
+def checked_version(**fields: Any) -> ModelVersion:
     """A version from ``fields`` its maker checked and converted itself (the writer).
 
     ``fields`` holds every field of :class:`ModelVersion` in order, each already of the type
