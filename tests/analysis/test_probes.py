@@ -539,7 +539,7 @@ def test_group_codes_of_long_string_groups_equal_np_unique(
     assert probe._group_codes.dtype == np.intp
 
 
-def test_arrays_read_from_bytes_are_read_only_views_in_either_order() -> None:
+def test_arrays_read_from_bytes_are_read_only_aligned_and_in_either_order() -> None:
     matrix = np.asfortranarray(np.arange(12.0).reshape(3, 4))
     buffer = io.BytesIO()
     np.save(buffer, matrix, allow_pickle=False)  # a Fortran-ordered .npy file
@@ -548,3 +548,6 @@ def test_arrays_read_from_bytes_are_read_only_views_in_either_order() -> None:
     assert not back.flags.writeable
     probe = ProbeSet.from_bytes(ProbeSet(matrix, y=[0, 1, 0]).to_bytes())
     assert not probe.X.flags.writeable and not probe.y.flags.writeable
+    for name in ("name", "a longer name"):  # headers of other lengths: other offsets
+        back_probe = ProbeSet.from_bytes(ProbeSet(matrix, y=[0, 1, 0], name=name).to_bytes())
+        assert back_probe.X.flags.aligned and back_probe.y.flags.aligned

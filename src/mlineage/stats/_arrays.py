@@ -203,7 +203,7 @@ def _load_npy(blob: bytes | memoryview, name: str) -> Array:
     """One .npy file, its header checked against its size.
 
     The array is a read-only view of ``blob`` (the bytes of a document, which never
-    change): no copy of the payload is made.
+    change) where its place in the bytes is aligned for its dtype, else a read-only copy.
     """
     # The header is at most a few kilobytes (numpy.save's 2.0 header for long shapes).
     stream = io.BytesIO(blob[:_NPY_HEADER_LIMIT])
@@ -222,6 +222,9 @@ def _load_npy(blob: bytes | memoryview, name: str) -> Array:
             f"{count * dtype.itemsize} bytes, the file holds {len(blob) - start}"
         )
     flat: Array = np.frombuffer(blob, dtype=dtype, count=count, offset=start)
+    if not flat.flags.aligned:  # the document's header length decides the offset
+        flat = flat.copy()  # aligned, as np.load gives (numpy and its users expect it)
+        flat.setflags(write=False)
     array: Array = flat.reshape(shape[::-1]).transpose() if fortran else flat.reshape(shape)
     return array
 
