@@ -27,6 +27,7 @@ from mlineage.content import (
     hex_of,
     is_blob_key,
     read_blob,
+    read_decoded,
     write_file,
 )
 from mlineage.errors import HashMismatch, InvalidInput, InvalidKey, NotFound
@@ -171,6 +172,49 @@ def test_read_blob_of_a_missing_blob_or_a_non_blob_key() -> None:
     store.put("blobs/other", b"x")
     with pytest.raises(HashMismatch, match="not a blob key"):
         read_blob(store, "blobs/other")
+
+
+#: Large enough to be hashed in a thread while it is decoded.
+_BIG = b"0123456789abcdef" * (1 << 17)
+
+
+@pytest.mark.parametrize("data", [b"41", _BIG], ids=["small", "hashed beside decoding"])
+def test_read_decoded_returns_the_decoded_verified_blob(data: bytes) -> None:
+    store = MemoryStore()
+    key = blob_key_of(data)
+    store.put(key, data)
+    assert read_decoded(store, key, len) == len(data)
+
+
+@pytest.mark.parametrize("data", [b"41", _BIG], ids=["small", "hashed beside decoding"])
+def test_read_decoded_of_damaged_bytes_raises_the_mismatch(data: bytes) -> None:
+    store = MemoryStore()
+    key = blob_key_of(data)
+    tampered = b"x" + data[1:]
+    store.put(key, tampered)
+    actual = hashlib.sha256(tampered).hexdigest()
+    # Decoding succeeds on the tampered bytes: the value is still not returned.
+    with pytest.raises(HashMismatch, match=rf"probe set blob {key} is corrupt.*sha256:{actual}"):
+        read_decoded(store, key, len, "probe set blob")
+
+    def refuse(_: bytes) -> int:
+        raise ValueError("undecodable")
+
+    # Decoding fails on them: the damage is what is reported.
+    with pytest.raises(HashMismatch, match="is corrupt"):
+        read_decoded(store, key, refuse)
+    store.put(key, data, mode="overwrite")
+    with pytest.raises(ValueError, match="undecodable"):  # intact: decode's own error
+        read_decoded(store, key, refuse)
+
+
+def test_read_decoded_of_a_non_blob_key_decodes_nothing() -> None:
+    store = MemoryStore()
+    store.put("blobs/other", _BIG)
+    decoded: list[bytes] = []
+    with pytest.raises(HashMismatch, match="not a blob key"):
+        read_decoded(store, "blobs/other", decoded.append)
+    assert decoded == []
 
 
 class _CountingStore(MemoryStore):

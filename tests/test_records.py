@@ -304,3 +304,83 @@ def test_the_format_4_release_refuses_format_5_packs_as_newer(
         assert "format 5" in message and "upgrade mlineage" in message
     # (its fsck also sees the versions the pack holds as missing: it cannot read them)
     assert "newer-format" in answer["fsck"]  # type: ignore[operator]
+
+
+class _Text(str):
+    """A str subclass: validation makes plain str of it, and so must the writer."""
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    metrics=st.dictionaries(
+        st.text(min_size=1, max_size=8).map(_Text) | st.text(min_size=1, max_size=8),
+        st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(2**40), 2**40),
+        max_size=4,
+    ),
+    hyperparameters=st.dictionaries(
+        st.text(max_size=8).map(_Text) | st.text(max_size=8),
+        json_values | st.text(max_size=8).map(_Text),
+        max_size=5,
+    ),
+    tags=st.lists(st.from_regex(r"[a-z]{1,8}", fullmatch=True), max_size=3),
+    name=st.none() | st.from_regex(r"[a-z][a-z0-9-]{0,12}", fullmatch=True),
+    kind=st.sampled_from([None, "fine_tune", "merge"]),
+)
+def test_a_logged_version_is_what_validation_makes_of_its_fields(
+    metrics: dict[str, float],
+    hyperparameters: dict[str, object],
+    tags: list[str],
+    name: str | None,
+    kind: str | None,
+) -> None:
+    # The writer builds records from fields it checked itself, without pydantic's second
+    # pass: the record must be the one validation would have made, to the byte.
+    tracker = ml.Tracker("m", storage="memory://", capture_environment=False)
+    with tracker.log_version(kind=kind) as v:
+        v.model_path = "m.pt"
+        v.dataset = ml.DataSnapshot(path="d/", hash="sha256:0")
+        v.metrics, v.hyperparameters, v.tags, v.name = metrics, hyperparameters, tags, name
+        v.metadata = {"run": _Text("r1")}
+    logged = v.version
+    validated = ml.ModelVersion.model_validate(dict(logged.__dict__))
+    assert logged == validated
+    assert logged.__pydantic_fields_set__ == validated.__pydantic_fields_set__
+    assert {k: type(x) for k, x in logged.__dict__.items()} == {
+        k: type(x) for k, x in validated.__dict__.items()
+    }
+    assert [type(k) for k in logged.metrics] == [str] * len(metrics)
+    assert all(type(k) is str for k in logged.hyperparameters)
+    assert type(logged.metadata["run"]) is str
+    assert encode_version(logged) == encode_version(validated)
+    # The envelope model's own serialisation, wrap serializer and all:
+    document = (
+        f'{{"format":{ml.codec.FORMAT},"type":"version","record":{validated.model_dump_json()}}}'
+    )
+    assert encode_version(logged) == document.encode()
+    stored = tracker.store.get(f"models/m/versions/{logged.id}.json")
+    assert decode_version(stored) == logged and stored == encode_version(validated)
+
+
+@pytest.mark.parametrize("kind", ["Not A Kind", "update\n", "fine-tune"])
+def test_a_kind_that_validation_refuses_is_refused_when_logging(kind: str) -> None:
+    tracker = ml.Tracker("m", storage="memory://", capture_environment=False)
+    with pytest.raises(ml.InvalidRecord, match="kind"):
+        tracker.log(model_path="m.pt", dataset=ml.DataSnapshot(hash="0"), kind=kind)
+    assert not list(tracker.store.list("models/m/versions"))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_process_draws_other_random_bits_for_its_ids() -> None:
+    # Ids take their random bits from a pool the OS fills 4 KiB at a time: a child forked
+    # with the pool half used must not reuse the bytes its parent goes on to use.
+    new_id()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one id, its random part to the parent, and out
+        os.write(write, new_id()[-16:].encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    assert len(child) == 16 and child != new_id()[-16:]

@@ -81,7 +81,7 @@ def coerce_metrics(metrics: object) -> dict[str, float]:
     ------
     InvalidMetric
     """
-    if not isinstance(metrics, Mapping):
+    if type(metrics) is not dict and not isinstance(metrics, Mapping):
         raise InvalidMetric(
             f"metrics must be a dict of name -> number, got {type(metrics).__name__}"
         )
@@ -89,33 +89,40 @@ def coerce_metrics(metrics: object) -> dict[str, float]:
     for key, value in metrics.items():
         if not isinstance(key, str) or not key:
             raise InvalidMetric(f"metric names must be non-empty str, got {key!r}")
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            if hasattr(value, "item") and getattr(value, "shape", None) == ():
-                value = value.item()  # 0-d numpy array or tensor-like scalar
+        if type(value) is float:  # the common case, without the ABC checks below
+            number = value
+        else:
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise InvalidMetric(
-                    f"metric {key!r} must be a real number, got {type(value).__name__}: "
-                    f"{value!r:.80}"
-                )
-        try:
-            number = float(value)
-        except (OverflowError, ValueError):
-            number = math.inf  # 10**400, Fraction(10**400): beyond any float
+                if hasattr(value, "item") and getattr(value, "shape", None) == ():
+                    value = value.item()  # 0-d numpy array or tensor-like scalar
+                if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                    raise InvalidMetric(
+                        f"metric {key!r} must be a real number, got {type(value).__name__}: "
+                        f"{value!r:.80}"
+                    )
+            try:
+                number = float(value)
+            except (OverflowError, ValueError):
+                number = math.inf  # 10**400, Fraction(10**400): beyond any float
         if not math.isfinite(number):
             raise InvalidMetric(
                 f"metric {key!r} is {number}; mlineage stores finite numbers only "
                 "(leave the metric out, or record the failure in notes/tags)"
             )
-        out[key] = number
+        out[str.__str__(key)] = number  # plain str, as validation would make it
     return out
 
 
 def _json_value(value: Any, where: str, depth: int = 0) -> JsonValue:
-    if value is None or isinstance(value, (bool, str)):
+    if value is None or isinstance(value, bool) or type(value) is str:
         return value
+    if type(value) is dict and depth < MAX_DEPTH:
+        return _json_object(value, where, depth)
+    if isinstance(value, str):
+        return str.__str__(value)  # plain text of a str subclass, as pydantic makes it
     if isinstance(value, numbers.Integral):
         number = int(value)
-        if number.bit_length() > MAX_INT_DIGITS * 3.33:
+        if number.bit_length() > _MAX_INT_BITS:
             raise InvalidHyperparameter(
                 f"hyperparameter {where} is an integer of {number.bit_length()} bits; "
                 f"integers are stored with at most {MAX_INT_DIGITS} digits (store a "
@@ -139,14 +146,7 @@ def _json_value(value: Any, where: str, depth: int = 0) -> JsonValue:
             )
         return real
     if isinstance(value, Mapping):
-        out: dict[str, JsonValue] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidHyperparameter(
-                    f"hyperparameter {where} has a non-string key {key!r}; use str keys"
-                )
-            out[key] = _json_value(item, f"{where}[{key!r}]", depth + 1)
-        return out
+        return _json_object(value, where, depth)
     if isinstance(value, (list, tuple)):
         return [_json_value(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value)]
     kind = getattr(getattr(value, "dtype", None), "kind", None)
@@ -161,6 +161,31 @@ def _json_value(value: Any, where: str, depth: int = 0) -> JsonValue:
         f"hyperparameter {where} is a {type(value).__name__} ({value!r:.60}), which JSON "
         "cannot hold; pass numbers, strings, booleans, None, lists or dicts of them"
     )
+
+
+#: Bits of the largest integer a hyperparameter may be (MAX_INT_DIGITS decimal digits).
+_MAX_INT_BITS = MAX_INT_DIGITS * 3.33
+
+
+def _json_object(value: Mapping[Any, Any], where: str, depth: int) -> dict[str, JsonValue]:
+    out: dict[str, JsonValue] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise InvalidHyperparameter(
+                f"hyperparameter {where} has a non-string key {key!r}; use str keys"
+            )
+        kind = type(item)
+        if (
+            kind is str
+            or item is None
+            or kind is bool
+            or (kind is float and math.isfinite(item))
+            or (kind is int and item.bit_length() <= _MAX_INT_BITS)
+        ):
+            out[str.__str__(key)] = item  # plain JSON already (the common case)
+        else:
+            out[str.__str__(key)] = _json_value(item, f"{where}[{key!r}]", depth + 1)
+    return out
 
 
 def coerce_hyperparameters(hyperparameters: object) -> dict[str, JsonValue]:

@@ -43,6 +43,22 @@ _HANDLE_STEP = 4
 _lock = threading.Lock()
 _last_ms = -1
 _counter = 0
+#: Random bytes drawn from the OS 4 KiB at a time (a system call per id was a measurable
+#: part of a durable log); the next unused byte. Emptied in a forked child, so that two
+#: processes never draw the same bytes.
+_pool = b""
+_pool_at = 0
+_POOL_SIZE = 4096
+_NOISE = 10  # bytes of randomness per id: 62 random bits and a counter start
+
+
+def _forget_pool() -> None:
+    global _pool, _pool_at
+    _pool, _pool_at = b"", 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def new_id(at: datetime | None = None) -> str:
@@ -59,19 +75,23 @@ def new_id(at: datetime | None = None) -> str:
     >>> a < b and len(a) == 32
     True
     """
-    global _last_ms, _counter
+    global _last_ms, _counter, _pool, _pool_at
     ms = time.time_ns() // 1_000_000 if at is None else int(at.timestamp() * 1000)
     with _lock:
+        if _pool_at + _NOISE > len(_pool):
+            _pool, _pool_at = os.urandom(_POOL_SIZE), 0
+        noise = int.from_bytes(_pool[_pool_at : _pool_at + _NOISE], "big")
+        _pool_at += _NOISE
         if ms == _last_ms:
             _counter += 1
             if _counter > 0xFFF:  # 4096 ids in one millisecond: borrow the next one
                 ms += 1
                 _counter = 0
         else:
-            _counter = int.from_bytes(os.urandom(2), "big") & 0x3FF
+            _counter = (noise >> 64) & 0x3FF
         _last_ms = ms
         counter = _counter
-    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    rand = noise & ((1 << 62) - 1)
     value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand
     return f"{value:032x}"
 

@@ -21,6 +21,7 @@ from mlineage.content import (
     blob_key,
     blob_key_of,
     hex_of,
+    is_blob_key,
     read_blob,
     write_file,
 )
@@ -30,11 +31,12 @@ from mlineage.errors import (
     HashMismatch,
     InvalidInput,
     InvalidKey,
+    MissingField,
     NotFound,
     UnsupportedObject,
 )
 from mlineage.hashing import ManifestEntry, PathDigest, hash_path, parse_manifest
-from mlineage.records import ArtifactRef
+from mlineage.records import ArtifactRef, DataSnapshot, pending_blob
 from mlineage.storage import LocalStore, Store
 
 __all__ = [
@@ -42,8 +44,10 @@ __all__ = [
     "artifact_ref",
     "manifest_entries",
     "read_blob",
+    "recompute_manifest",
     "restore",
     "write_manifest",
+    "write_profile_blob",
 ]
 
 
@@ -264,3 +268,39 @@ def restore(store: Store, ref: ArtifactRef, dest: Path) -> list[Path]:
             )
         written.append(target)
     return written
+
+
+# -- a dataset snapshot's blobs, written before the version that points at them -------------
+
+
+def write_profile_blob(store: Store, snapshot: DataSnapshot, key: str) -> None:
+    """Write the profile blob ``snapshot`` holds (it cannot be recomputed at log time)."""
+    if not is_blob_key(key):
+        raise InvalidKey(f"data profile {key!r} is not a blob key (blobs/sha256/<2 hex>/<62 hex>)")
+    data = pending_blob(snapshot, key)
+    if data is not None:
+        if blob_key_of(data) != key:
+            raise HashMismatch(
+                f"the data profile bytes this snapshot holds do not hash to {key}; "
+                "nothing was written"
+            )
+        store.put_if_absent(key, data)
+    elif not store.exists(key):
+        raise MissingField(
+            f"the data profile blob {key} is not in the store, and this snapshot does not "
+            "hold its bytes (it was decoded from a store or built by hand with "
+            "DataSnapshot(profile=...)); make the snapshot again with profile=True, or "
+            "attach the profile with snapshot.with_profile(profile); nothing was written"
+        )
+
+
+def recompute_manifest(snapshot: DataSnapshot) -> bytes:
+    """Manifest bytes of a snapshot whose in-memory copy is gone, from its path, verified."""
+    assert snapshot.manifest is not None and snapshot.path is not None
+    data = hash_path(snapshot.path).manifest_bytes()
+    if blob_key_of(data) != snapshot.manifest:
+        raise MissingField(
+            f"the manifest of dataset {snapshot.path!r} is no longer in memory and the "
+            "directory has changed since DataSnapshot.from_path; snapshot it again"
+        )
+    return data

@@ -18,6 +18,7 @@ import hashlib
 import itertools
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar
@@ -41,6 +42,7 @@ __all__ = [
     "hex_of",
     "is_blob_key",
     "read_blob",
+    "read_decoded",
     "write_file",
 ]
 
@@ -360,17 +362,87 @@ def read_blob(store: BlobSource, key: str, what: str = "blob") -> bytes:
     b'abc'
     """
     data = store.get(key)
+    _check_digest(key, hashlib.sha256(data).hexdigest(), what)
+    return data
+
+
+#: Blobs of at least this many bytes are hashed in a thread while they are decoded.
+_HASH_BESIDE = 1 << 20
+
+
+def read_decoded(
+    store: BlobSource, key: str, decode: Callable[[bytes], _T], what: str = "blob"
+) -> _T:
+    """``decode(read_blob(store, key, what))``, the hash computed while ``decode`` runs.
+
+    A blob of a megabyte or more is hashed in a thread (hashlib releases the GIL) while
+    this one decodes it; the value is returned only once the hash matches the key. If
+    ``decode`` fails on bytes that do not match their key, the mismatch is what is
+    raised: damage is reported as damage, whatever decoding made of it.
+
+    Parameters
+    ----------
+    store, key, what
+        As for :func:`read_blob`.
+    decode : callable
+        Turns the blob's bytes into a value. It must not keep the value anywhere before it
+        returns: the bytes are not verified yet while it runs.
+
+    Returns
+    -------
+    object
+        What ``decode`` returned, for bytes whose hash matched the key.
+
+    Raises
+    ------
+    NotFound, HashMismatch
+        As :func:`read_blob`; else what ``decode`` raises.
+
+    Examples
+    --------
+    >>> from mlineage.storage import MemoryStore
+    >>> store = MemoryStore()
+    >>> store.put(blob_key_of(b"42"), b"42")
+    >>> read_decoded(store, blob_key_of(b"42"), int)
+    42
+    """
+    data = store.get(key)
+    if len(data) < _HASH_BESIDE:
+        _check_digest(key, hashlib.sha256(data).hexdigest(), what)
+        return decode(data)
+    _check_key(key, what)
+    digest: list[str] = []
+    worker = threading.Thread(
+        target=lambda: digest.append(hashlib.sha256(data).hexdigest()),
+        name="mlineage-blob-hash",
+        daemon=True,
+    )
+    worker.start()
+    try:
+        value = decode(data)
+    finally:
+        worker.join()
+        # Checked on the way out of a failed decode too (the check's error replaces it).
+        _check_digest(key, digest[0] if digest else hashlib.sha256(data).hexdigest(), what)
+    return value
+
+
+def _check_key(key: str, what: str) -> None:
+    """Raise HashMismatch unless ``key`` is a blob key (else nothing could be verified)."""
     if not is_blob_key(key):
         raise HashMismatch(
             f"{what} {key} cannot be verified: it is not a blob key "
             "(blobs/sha256/<2 hex>/<62 hex>); run `mlineage fsck`"
         )
-    actual = hashlib.sha256(data).hexdigest()
+
+
+def _check_digest(key: str, actual: str, what: str) -> None:
+    """Raise HashMismatch unless ``key`` is a blob key naming the hex digest ``actual``."""
+    _check_key(key, what)
     if actual != digest_of_key(key):
         raise HashMismatch(
             f"{what} {key} is corrupt: its bytes hash to {PREFIX}{actual}; run `mlineage fsck`"
         )
-    return data
 
 
 class BlobCache:
@@ -422,7 +494,7 @@ class BlobCache:
             return self._values[slot]  # type: ignore[return-value]
         except KeyError:
             pass
-        value = decode(read_blob(self.store, key, what))
+        value = read_decoded(self.store, key, decode, what)
         self._values[slot] = value
         return value
 

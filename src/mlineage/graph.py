@@ -81,6 +81,8 @@ class LineageGraph(GraphColumns):
                     f"parent {parent} of version {version.id} is not in the lineage of "
                     f"model {version.model!r}"
                 )
+        if self.add_newest(version, source):
+            return  # the common case, a version just logged
         columns = VersionColumns.from_versions([version])
         if source is not None:
             columns.nodes, columns.sources, columns.records = [None], [source], [-1]
@@ -467,6 +469,10 @@ class LineageGraph(GraphColumns):
     def latest(self) -> ModelVersion | None:
         """The most recently created version, or None for an empty graph."""
         return self.node(self._index[self._order[-1]]) if self._order else None
+
+    def latest_id(self) -> str | None:
+        """The id of :meth:`latest`, making no version object (the parent of a new log)."""
+        return self._order[-1] if self._order else None
 
     def topological_order(self) -> list[ModelVersion]:
         """All versions, every parent before its children (ties broken by creation)."""

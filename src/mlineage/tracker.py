@@ -216,7 +216,7 @@ class Tracker:
         ReadOnlyError, VersionNotFound, AmbiguousReference, InvalidTime
             Before the block runs.
         """
-        parent = one_of(parent=parent, parent_id=parent_id, required=False)
+        parent = parent if parent_id is None else one_of(parent=parent, parent_id=parent_id)
         return self._writer.start(parent, parents, kind, timestamp, fields)
 
     def log(self, **fields: Any) -> ModelVersion:

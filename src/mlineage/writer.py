@@ -7,10 +7,11 @@ sees a record whose references are missing and a killed writer leaves no partial
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from mlineage import _keys, refs
@@ -37,13 +38,10 @@ from mlineage.codec import (
     encode_version,
 )
 from mlineage.compaction import AUTO_COMPACT, compact
-from mlineage.content import blob_key_of, is_blob_key
 from mlineage.errors import (
     AlreadyExists,
     CorruptRecord,
-    HashMismatch,
     InvalidInput,
-    InvalidKey,
     InvalidRecord,
     InvalidTime,
     MissingField,
@@ -64,11 +62,11 @@ from mlineage.records import (
     Origin,
     StatusEvent,
     VersionStatus,
+    checked_version,
     pending_blob,
     validate_name,
 )
 from mlineage.refs import Ref
-from mlineage.storage import Store
 
 if TYPE_CHECKING:
     from mlineage.hashing import PathDigest
@@ -76,6 +74,15 @@ if TYPE_CHECKING:
 __all__ = ["Settings", "VersionLogger", "Writer"]
 
 E = TypeVar("E", AnnotationEvent, StatusEvent, FingerprintEvent, EvidenceEvent)
+
+
+@functools.cache
+def _lazy_modules() -> tuple[ModuleType, ModuleType, ModuleType]:
+    """mlineage's artifacts, environment and hashing, imported on the first log (they need
+    numpy, not wanted at ``import mlineage``) and kept: an import statement costs µs."""
+    from mlineage import artifacts, environment, hashing
+
+    return artifacts, environment, hashing
 
 
 _LOGGER_FIELDS = frozenset(
@@ -301,31 +308,30 @@ class Writer:
                     f"timestamp {created.isoformat()} is before parent {handle(parent_id)}'s "
                     f"{parent.created_at.isoformat()}; a version cannot predate its parents"
                 )
-        # Imported here: hashing and environment capture are not needed at `import mlineage`.
-        from mlineage.artifacts import artifact_ref
-        from mlineage.environment import environment_blob
-        from mlineage.hashing import hash_path
-
+        art, environment, hashing = _lazy_modules()
         settings = self.settings
         model_path = os.fspath(draft.model_path)
         archive = settings.archive if draft.archive is None else draft.archive
         digest = None
         if settings.hash_artifacts or archive:
             if os.path.exists(model_path):
-                digest = hash_path(model_path)
+                digest = hashing.hash_path(model_path)
             elif archive:
                 raise MissingField(
                     f"model_path {model_path!r} does not exist, so it cannot be archived; "
                     "write the checkpoint before the block ends; nothing was written"
                 )
-        artifact = None if digest is None else artifact_ref(model_path, digest, archived=archive)
+        artifact = (
+            None if digest is None else art.artifact_ref(model_path, digest, archived=archive)
+        )
         environment_ref = environment_bytes = None
         if settings.capture_environment:
-            environment_ref, environment_bytes = environment_blob()
+            environment_ref, environment_bytes = environment.environment_blob()
         fingerprints = self._fingerprints(draft)
         origin = coerce_origin(draft.origin)
         try:
-            version = ModelVersion(
+            # Every field was checked and converted above (or made here): not validated again.
+            version = checked_version(
                 id=new_id(created),
                 model=self.index.model,
                 name=name,
@@ -336,9 +342,9 @@ class Writer:
                 model_path=model_path,
                 model_artifact=artifact,
                 dataset=draft.dataset,
-                environment_ref=environment_ref,
                 metrics=coerce_metrics(draft.metrics),
                 hyperparameters=coerce_hyperparameters(draft.hyperparameters),
+                environment_ref=environment_ref,
                 notes=draft.notes,
                 tags=coerce_tags(draft.tags),
                 status=VersionStatus.COMMITTED,
@@ -385,18 +391,16 @@ class Writer:
         self, version: ModelVersion, digest: PathDigest | None, environment_bytes: bytes | None
     ) -> None:
         # Blobs first: a version record is only written once everything it points at is.
-        from mlineage.artifacts import archive, write_manifest
-
-        snapshot = version.dataset
+        art, snapshot = _lazy_modules()[0], version.dataset
         if snapshot.manifest is not None and snapshot.manifest not in self._blobs_written:
             manifest = pending_blob(snapshot, snapshot.manifest)
             if manifest is None and not self.store.exists(snapshot.manifest):
-                manifest = _recompute_manifest(snapshot)
+                manifest = art.recompute_manifest(snapshot)
             if manifest is not None:
-                write_manifest(self.store, manifest)
+                art.write_manifest(self.store, manifest)
             self._blobs_written.add(snapshot.manifest)
         if snapshot.profile is not None and snapshot.profile not in self._blobs_written:
-            _write_profile_blob(self.store, snapshot, snapshot.profile)
+            art.write_profile_blob(self.store, snapshot, snapshot.profile)
             self._blobs_written.add(snapshot.profile)
         env_key = version.environment_ref
         fresh = env_key is not None and env_key not in self._blobs_written
@@ -408,9 +412,9 @@ class Writer:
         artifact = version.model_artifact
         if digest is not None and artifact is not None:
             if digest.kind == "directory":
-                write_manifest(self.store, digest.manifest_bytes())
+                art.write_manifest(self.store, digest.manifest_bytes())
             if artifact.blob is not None:
-                archive(self.store, artifact.path, digest)
+                art.archive(self.store, artifact.path, digest)
 
     def _fingerprints(self, draft: VersionLogger) -> tuple[FingerprintRef, ...]:
         """The draft's fingerprints as references; their blobs are kept on the draft."""
@@ -507,8 +511,8 @@ class Writer:
             elif parent is not None:
                 parent_ids = (refs.get_version(index, parent).id,)
             else:
-                latest = index.graph.latest()
-                parent_ids = () if latest is None else (latest.id,)
+                latest = index.graph.latest_id()
+                parent_ids = () if latest is None else (latest,)
         when = None
         if timestamp is not None:
             when = check_log_time(as_utc(parse_time(timestamp, what="timestamp")))
@@ -563,38 +567,3 @@ class Writer:
     def compact(self, *, merge: bool = True) -> int:
         """Pack the loose records (and small packs): :func:`mlineage.compaction.compact`."""
         return compact(self, merge=merge)
-
-
-def _write_profile_blob(store: Store, snapshot: DataSnapshot, key: str) -> None:
-    """Write the profile blob ``snapshot`` holds (it cannot be recomputed at log time)."""
-    if not is_blob_key(key):
-        raise InvalidKey(f"data profile {key!r} is not a blob key (blobs/sha256/<2 hex>/<62 hex>)")
-    data = pending_blob(snapshot, key)
-    if data is not None:
-        if blob_key_of(data) != key:
-            raise HashMismatch(
-                f"the data profile bytes this snapshot holds do not hash to {key}; "
-                "nothing was written"
-            )
-        store.put_if_absent(key, data)
-    elif not store.exists(key):
-        raise MissingField(
-            f"the data profile blob {key} is not in the store, and this snapshot does not "
-            "hold its bytes (it was decoded from a store or built by hand with "
-            "DataSnapshot(profile=...)); make the snapshot again with profile=True, or "
-            "attach the profile with snapshot.with_profile(profile); nothing was written"
-        )
-
-
-def _recompute_manifest(snapshot: DataSnapshot) -> bytes:
-    """Manifest bytes of a snapshot whose in-memory copy is gone, from its path, verified."""
-    from mlineage.hashing import hash_path
-
-    assert snapshot.manifest is not None and snapshot.path is not None
-    data = hash_path(snapshot.path).manifest_bytes()
-    if blob_key_of(data) != snapshot.manifest:
-        raise MissingField(
-            f"the manifest of dataset {snapshot.path!r} is no longer in memory and the "
-            "directory has changed since DataSnapshot.from_path; snapshot it again"
-        )
-    return data

@@ -509,3 +509,45 @@ def test_docs_page_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     namespace: dict[str, Any] = {"__name__": "__docs__"}
     for block in blocks:
         exec(compile(block, str(page), "exec"), namespace)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        [f"region-{i}" for i in range(10)],
+        ["é", "x" * 40, "", "ab", "ab\u0301"],
+        [b"a", b"bb", b"", b"ccc\xff"],
+        [f"slice {i}" for i in range(3000)],  # more distinct labels than the check rows
+    ],
+    ids=["regions", "unicode widths", "bytes", "many distinct"],
+)
+@pytest.mark.parametrize("step", [None, 0], ids=["hashed", "every row colliding"])
+def test_group_codes_of_long_string_groups_equal_np_unique(
+    labels: list[Any], step: int | None, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlineage.stats import _behaviour
+
+    if step is not None:  # a hash of the last word only: strings collide, np.unique decides
+        monkeypatch.setattr(_behaviour, "_HASH_STEP", np.uint64(step))
+    groups = np.array(labels)[rng.integers(0, len(labels), 20_000)]
+    probe = ProbeSet(np.zeros((groups.shape[0], 1)), groups=groups)
+    expected, codes = np.unique(groups, return_inverse=True)
+    assert probe.group_labels is not None and probe._group_codes is not None
+    assert probe.group_labels.dtype == expected.dtype
+    np.testing.assert_array_equal(probe.group_labels, expected)
+    np.testing.assert_array_equal(probe._group_codes, codes)
+    assert probe._group_codes.dtype == np.intp
+
+
+def test_arrays_read_from_bytes_are_read_only_aligned_and_in_either_order() -> None:
+    matrix = np.asfortranarray(np.arange(12.0).reshape(3, 4))
+    buffer = io.BytesIO()
+    np.save(buffer, matrix, allow_pickle=False)  # a Fortran-ordered .npy file
+    back = _arrays._load_npy(buffer.getvalue(), "m")
+    np.testing.assert_array_equal(back, matrix)
+    assert not back.flags.writeable
+    probe = ProbeSet.from_bytes(ProbeSet(matrix, y=[0, 1, 0]).to_bytes())
+    assert not probe.X.flags.writeable and not probe.y.flags.writeable
+    for name in ("name", "a longer name"):  # headers of other lengths: other offsets
+        back_probe = ProbeSet.from_bytes(ProbeSet(matrix, y=[0, 1, 0], name=name).to_bytes())
+        assert back_probe.X.flags.aligned and back_probe.y.flags.aligned

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
-from mlineage.content import read_blob
+from mlineage.content import read_decoded
 from mlineage.errors import (
     CorruptRecord,
     FingerprintNotFound,
@@ -115,7 +115,7 @@ class BehaviourLineage:
                 return cached  # type: ignore[return-value]
         store = self.tracker.store
         try:
-            value = decode(read_blob(store, key, f"{kind} blob"))
+            value = read_decoded(store, key, decode, f"{kind} blob")
         except NotFound:
             raise CorruptRecord(
                 f"{kind} blob {key} is missing from {store.uri}; run `mlineage fsck`"

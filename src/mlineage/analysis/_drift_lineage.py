@@ -23,7 +23,7 @@ from mlineage import _optional as optional
 from mlineage import evidence as _evidence
 from mlineage._tables import html_table
 from mlineage.analysis._drift_cache import DriftCache
-from mlineage.content import BlobCache, read_blob
+from mlineage.content import BlobCache, read_decoded
 from mlineage.errors import (
     CorruptRecord,
     HashMismatch,
@@ -424,7 +424,7 @@ class DriftLineage:
         try:
             if cache:
                 return self.profiles.get(key, DataProfile.from_bytes, "data profile")
-            return DataProfile.from_bytes(read_blob(self.store, key, "data profile"))
+            return read_decoded(self.store, key, DataProfile.from_bytes, "data profile")
         except NotFound:
             raise ProfileNotFound(
                 f"the data profile {key} of version {version.short_id} is missing from the "

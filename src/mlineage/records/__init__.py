@@ -13,6 +13,7 @@ from mlineage.records._base import (
     explain_validation,
     validate_name,
 )
+from mlineage.records._built import checked_version, version_json
 from mlineage.records._data import (
     ArtifactRef,
     DataSnapshot,
@@ -67,8 +68,10 @@ __all__ = [
     "explain_validation",
     "hold_blob",
     "is_lazy",
+    "checked_version",
     "lazy_version",
     "lazy_versions",
+    "version_json",
     "pending_blob",
     "validate_name",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,10 @@ __all__ = [
 
 #: Reads an environment blob by key (a tracker's verified, cached reader of its store).
 EnvironmentReader = Callable[[str], EnvironmentSnapshot]
+
+#: A version's kind (``update``, ``fine_tune``, ``merge``, ...).
+KIND_REGEX = r"^[a-z][a-z0-9_]*$"
+_KIND = re.compile(r"[a-z][a-z0-9_]*")  # KIND_REGEX for fullmatch ("$" allows a final \n)
 
 #: A system name of an :class:`Origin` (``mlflow``, ``hf``, ``dvc``, a team's own).
 SYSTEM_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -185,7 +190,7 @@ class ModelVersion(Record):
     model: str
     name: str | None = None
     parents: tuple[str, ...] = ()
-    kind: str = Field(default="update", pattern=r"^[a-z][a-z0-9_]*$")
+    kind: str = Field(default="update", pattern=KIND_REGEX)
     created_at: AwareDatetime
     started_at: AwareDatetime | None = None
     model_path: str
@@ -522,6 +527,8 @@ def lazy_versions(
     return out
 
 
+_new = object.__new__
+_setattr = object.__setattr__
 _POSITIONAL = ("model", "model_path", "dataset")
 _ALIASES = {"model_name": "model", "parent_ids": "parents"}
 _VERSION_FIELDS_ORDERED = tuple(ModelVersion.model_fields)

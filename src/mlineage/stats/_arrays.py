@@ -191,6 +191,8 @@ def _entries(listed: object) -> list[dict[str, Any]]:
     return listed
 
 
+#: Bytes enough for any .npy header numpy reads (it refuses headers over 10,000 bytes).
+_NPY_HEADER_LIMIT = 1 << 16
 _NPY_HEADERS = {
     (1, 0): np.lib.format.read_array_header_1_0,
     (2, 0): np.lib.format.read_array_header_2_0,
@@ -198,23 +200,33 @@ _NPY_HEADERS = {
 
 
 def _load_npy(blob: bytes | memoryview, name: str) -> Array:
-    """One .npy file, its header checked against its size before numpy allocates it."""
-    stream = io.BytesIO(blob)
+    """One .npy file, its header checked against its size.
+
+    The array is a read-only view of ``blob`` (the bytes of a document, which never
+    change) where its place in the bytes is aligned for its dtype, else a read-only copy.
+    """
+    # The header is at most a few kilobytes (numpy.save's 2.0 header for long shapes).
+    stream = io.BytesIO(blob[:_NPY_HEADER_LIMIT])
     version = np.lib.format.read_magic(stream)
     read_header = _NPY_HEADERS.get(version)
     if read_header is None:
         raise ValueError(f"array {name!r} is a .npy file of version {version}")
-    shape, _, dtype = read_header(stream)
+    shape, fortran, dtype = read_header(stream)
     if dtype.hasobject:
         raise ValueError(f"array {name!r} holds Python objects ({dtype}); it needs pickle")
-    expected = math.prod(shape) * dtype.itemsize
-    if len(blob) - stream.tell() != expected:
+    count = math.prod(shape)
+    start = stream.tell()
+    if len(blob) - start != count * dtype.itemsize:
         raise ValueError(
-            f"array {name!r} of shape {shape} and dtype {dtype} needs {expected} bytes, "
-            f"the file holds {len(blob) - stream.tell()}"
+            f"array {name!r} of shape {shape} and dtype {dtype} needs "
+            f"{count * dtype.itemsize} bytes, the file holds {len(blob) - start}"
         )
-    stream.seek(0)
-    return np.asarray(np.load(stream, allow_pickle=False))
+    flat: Array = np.frombuffer(blob, dtype=dtype, count=count, offset=start)
+    if not flat.flags.aligned:  # the document's header length decides the offset
+        flat = flat.copy()  # aligned, as np.load gives (numpy and its users expect it)
+        flat.setflags(write=False)
+    array: Array = flat.reshape(shape[::-1]).transpose() if fortran else flat.reshape(shape)
+    return array
 
 
 def group_key(value: Any) -> str:

@@ -315,8 +315,46 @@ class GroupChange:
 
 def _group_codes(groups: npt.ArrayLike, n: int) -> tuple[_Array, npt.NDArray[np.intp]]:
     """Distinct group labels (sorted) and each row's index into them."""
-    g = check_labels("groups", groups, n)
-    labels, codes = np.unique(g, return_inverse=True)
+    return factorize(check_labels("groups", groups, n))
+
+
+#: Multiplier of the row hash :func:`factorize` gives fixed-width strings (a large odd prime).
+_HASH_STEP = np.uint64(0x100000001B3)
+
+
+def factorize(values: _Array) -> tuple[_Array, npt.NDArray[np.intp]]:
+    """``np.unique(values, return_inverse=True)``: the same result, faster for strings.
+
+    Group labels are few distinct strings over many rows. Sorting the rows as strings is
+    most of ``np.unique``'s time, so a long string vector is sorted as one 64-bit hash of
+    each row's bytes instead; the few distinct strings are then sorted and each row's
+    code mapped to their order. The strings are checked against the labels their hashes
+    point to, so a collision falls back to ``np.unique``. Numbers go to ``np.unique``.
+    """
+    size = values.dtype.itemsize
+    if values.ndim != 1 or values.dtype.kind not in "US" or size == 0 or values.shape[0] < 1024:
+        return _unique(values)  # numbers sort fast; few rows are quick either way
+    width = next(w for w in (8, 4, 2, 1) if size % w == 0)
+    words = np.ascontiguousarray(values).view(f"<u{width}").reshape(values.shape[0], -1)
+    keys = words[:, 0].astype(np.uint64)
+    for column in range(1, words.shape[1]):
+        keys *= _HASH_STEP
+        keys += words[:, column]
+    distinct = np.unique(keys)
+    key_codes = np.searchsorted(distinct, keys)
+    row = np.empty(distinct.shape[0], np.intp)
+    row[key_codes] = np.arange(values.shape[0])  # a row of each distinct key
+    found = values[row]
+    if not np.array_equal(found[key_codes], values):  # two strings share a hash
+        return _unique(values)
+    order = np.argsort(found, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.shape[0])
+    return found[order], rank[key_codes].astype(np.intp, copy=False)
+
+
+def _unique(values: _Array) -> tuple[_Array, npt.NDArray[np.intp]]:
+    labels, codes = np.unique(values, return_inverse=True)
     return labels, codes.reshape(-1).astype(np.intp, copy=False)
 
 

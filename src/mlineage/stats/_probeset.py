@@ -24,7 +24,14 @@ from mlineage.stats._arrays import (
     storable,
     unpack_arrays,
 )
-from mlineage.stats._behaviour import GroupMetrics, check_labels, equal_mask, plain_label, same_kind
+from mlineage.stats._behaviour import (
+    GroupMetrics,
+    check_labels,
+    equal_mask,
+    factorize,
+    plain_label,
+    same_kind,
+)
 from mlineage.stats._fingerprint import Fingerprint
 from mlineage.stats.calibration import expected_calibration_error
 
@@ -88,7 +95,7 @@ class ProbeSet:
         name: str = "probe",
         group_by: str = "group",
     ) -> None:
-        self._build(X, y, groups, name, group_by, None)
+        self._build(X, y, groups, name, group_by, None, copy=True)
 
     def _build(
         self,
@@ -98,8 +105,13 @@ class ProbeSet:
         name: str,
         group_by: str,
         known_hash: str | None,
+        *,
+        copy: bool,
     ) -> None:
-        """The constructor, taking the hash as known when a verified read gives it."""
+        """The constructor, taking the hash as known when a verified read gives it.
+
+        ``copy``: copy the arrays (False for arrays read from bytes, read-only already).
+        """
         if not isinstance(name, str):
             raise InvalidInput(f"name must be a string, got {type(name).__name__}")
         if not isinstance(group_by, str) or not group_by:
@@ -112,9 +124,9 @@ class ProbeSet:
         group = None if groups is None else check_labels("groups", storable("groups", groups), n)
         self.name = name
         self.group_by = group_by
-        self.X = frozen(x, copy=True)
-        self.y = None if labels is None else frozen(labels, copy=True)
-        self.groups = None if group is None else frozen(group, copy=True)
+        self.X = frozen(x, copy=copy)
+        self.y = None if labels is None else frozen(labels, copy=copy)
+        self.groups = None if group is None else frozen(group, copy=copy)
         self.hash = known_hash or hash_named_arrays(
             "probe",
             {
@@ -126,9 +138,9 @@ class ProbeSet:
         self.group_labels: Array | None = None
         self._group_codes: npt.NDArray[np.intp] | None = None
         if self.groups is not None:
-            labels_, codes = np.unique(self.groups, return_inverse=True)
+            labels_, codes = factorize(self.groups)
             self.group_labels = frozen(labels_, copy=False)
-            self._group_codes = frozen(codes.reshape(-1).astype(np.intp), copy=False)
+            self._group_codes = frozen(codes, copy=False)
 
     def __len__(self) -> int:
         return int(self.X.shape[0])
@@ -221,6 +233,7 @@ class ProbeSet:
                 meta["name"],
                 meta.get("group_by", "group"),
                 meta["hash"] if verified and isinstance(meta["hash"], str) else None,
+                copy=False,
             )
         except (KeyError, InvalidInput) as exc:
             raise CorruptRecord(f"damaged serialised probe set: {exc}") from exc

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NoReturn
 
 from mlineage.content import HashedChunks, file_chunks, write_file
 from mlineage.errors import (
@@ -41,6 +41,7 @@ __all__ = [
     "check_mode",
     "map_os_errors",
     "path_changed",
+    "raise_os_error",
     "too_large",
     "translate_os_error",
     "validate_key",
@@ -167,12 +168,21 @@ def map_os_errors(path: str | os.PathLike[str], doing: str) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        if isinstance(exc, MLineageError):
-            raise
-        error = translate_os_error(exc, path, doing)
-        if error is None:
-            raise
-        raise error from exc
+        raise_os_error(exc, path, doing)
+
+
+def raise_os_error(exc: OSError, path: str | os.PathLike[str], doing: str) -> NoReturn:
+    """Raise ``exc`` as :func:`map_os_errors` would: typed if it is a resource fault.
+
+    For a hot path that catches ``OSError`` itself (a generator context manager costs
+    microseconds per call).
+    """
+    if isinstance(exc, MLineageError):
+        raise exc
+    error = translate_os_error(exc, path, doing)
+    if error is None:
+        raise exc
+    raise error from exc
 
 
 def check_mode(mode: str) -> None:

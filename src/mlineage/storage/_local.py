@@ -25,6 +25,7 @@ from mlineage.storage._base import (
     Store,
     check_mode,
     map_os_errors,
+    raise_os_error,
     too_large,
     translate_os_error,
     validate_key,
@@ -405,13 +406,14 @@ class LocalStore(Store):
         # docstring inherited
         check_mode(mode)
         self._check_writable(key)
-        # Plain strings, not pathlib: this is the hot path of log_version.
+        # Plain strings, not pathlib, no existence check first (the link that publishes
+        # the file refuses an existing name: a system call less), no context manager:
+        # this is the hot path of log_version.
         path = self._file(key)
-        if mode == "create" and os.path.lexists(path):
-            # Cheap early exit; the os.link below is what actually guarantees create-only.
-            raise AlreadyExists(f"{key!r} already exists in store {self.uri}")
-        with map_os_errors(path, "write"):
+        try:
             self._put(key, data, mode, path)
+        except OSError as exc:
+            raise_os_error(exc, path, "write")
 
     def _put(self, key: str, data: bytes, mode: PutMode, path: str) -> None:
         directory, name = os.path.split(path)
