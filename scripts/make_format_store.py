@@ -8,9 +8,10 @@ fields the format added (for format 3: a snapshot's ``record_count``, ``schema_v
 ``notes``, ``metadata``, ``created_at``; a version's ``committed_at``; for format 4: each
 version's ``origin`` (in a pack's ``origins`` column and in a loose record), evidence
 events with JSON payloads (one packed, one loose), and alias logs written by
-compare-and-set moves, one citing evidence and forced with a reason).
+compare-and-set moves, one citing evidence and forced with a reason; for format 5: each
+pack's table line, the fields ``to_pandas()`` shows besides the index).
 
-    python scripts/make_format_store.py tests/data/store-format-4
+    python scripts/make_format_store.py tests/data/store-format-5
 """
 
 from __future__ import annotations

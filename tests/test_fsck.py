@@ -152,7 +152,7 @@ def test_clean_packed_store_is_ok(build: Callable[..., Built]) -> None:
     assert report.checked["versions"] == 4
 
 
-@pytest.mark.parametrize("fmt", [1, 2, 3, 4])
+@pytest.mark.parametrize("fmt", [1, 2, 3, 4, 5])
 def test_released_format_store_is_ok(fmt: int) -> None:
     report = fsck(Path(__file__).parent / "data" / f"store-format-{fmt}", verify_blobs=True)
     assert report.ok, str(report)

@@ -117,11 +117,11 @@ def test_records_are_frozen_and_strict() -> None:
         ml.DataSnapshot(path="d", hash="")
 
 
-@pytest.mark.parametrize("fmt", [1, 2, 3, 4])
+@pytest.mark.parametrize("fmt", [1, 2, 3, 4, 5])
 def test_stores_of_every_released_format_still_load(tmp_path: Path, fmt: int) -> None:
     # format 1: 0.1.0 (one-document packs); format 2: packs with a columnar index;
     # format 3: prototype fields (record_count, snapshot notes, committed_at, ...);
-    # format 4: evidence events, origins, alias logs
+    # format 4: evidence events, origins, alias logs; format 5: a table line in each pack
     tracker = ml.Tracker.load(
         "fraud-detector", storage=str(DATA / f"store-format-{fmt}"), read_only=True
     )
@@ -149,6 +149,14 @@ def test_stores_of_every_released_format_still_load(tmp_path: Path, fmt: int) ->
         v2 = tracker.get_version("fraud-v2")
         assert v2.dataset.created_at is None and v2.dataset.notes is None
         assert v2.committed_at == v2.created_at
+    if fmt >= 2:  # the table to_pandas() builds (format 5: from each pack's table line)
+        frame = tracker.to_pandas().set_index("id")
+        for version in tracker.versions():
+            row = frame.loc[version.id]
+            assert row["dataset_hash"] == version.dataset.hash
+            rows = version.dataset.num_rows
+            assert row["dataset_rows"] == rows if rows is not None else row.isna()["dataset_rows"]
+            assert (row["notes"], row["hp.lr"]) == (version.notes, version.hyperparameters["lr"])
     if fmt < 4:  # a move of an older format has no log entry number, evidence or reason
         (move,) = tracker.alias_history("production")
         assert (move.seq, move.evidence, move.forced, move.reason) == (None, None, False, "")
