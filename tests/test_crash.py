@@ -2,11 +2,12 @@
 
 Each trial starts a writer process on a local store and kills it with SIGKILL after a random
 delay drawn (from a seeded RNG) uniformly over the time the writer needs for its work,
-measured once per lane before the trials. Most trials kill a writer that logs named
-versions with archived checkpoints, attaches evidence with a payload to each, and promotes
-each with a compare-and-set move of ``production``, printing each committed id (flushed,
-by ``os.write`` to a file) after the move returns; every fifth kills one that compacts a
-model of loose records into a pack. After every kill:
+measured before the trials (and, for a compaction, again on its lane just before it).
+Most trials kill a writer that logs named versions with archived checkpoints, attaches
+evidence with a payload to each, and promotes each with a compare-and-set move of
+``production``, printing each committed id (flushed, by ``os.write`` to a file) after the
+move returns; every fifth kills one that compacts a model of loose records into a pack.
+After every kill:
 
 - the store loads with ``on_error="raise"``;
 - every id the writer printed is there, and at most one more (the version in flight);
@@ -362,8 +363,7 @@ def run_experiment(
         plan = queue.Queue[tuple[int, str, float, bool]]()
         for trial in range(trials):
             action = "compact" if trial % compact_every == compact_every - 1 else "log"
-            delay = rng.uniform(0.0, summary.windows[action])
-            plan.put((trial, action, delay, rng.random() < 0.5))
+            plan.put((trial, action, rng.random(), rng.random() < 0.5))  # when: a fraction
         lock = threading.Lock()
         failures: list[BaseException] = []
 
@@ -371,13 +371,23 @@ def run_experiment(
             try:
                 while True:
                     try:
-                        trial, action, delay, named_temp = plan.get_nowait()
+                        trial, action, fraction, named_temp = plan.get_nowait()
                     except queue.Empty:
                         return
                     root = workdir / f"trial-{trial}" / "store"
                     root.parent.mkdir()
+                    window = summary.windows[action]
                     if action == "compact":
+                        # A compaction has no slack to run past its window (a logging writer
+                        # may log four times its window's versions), so the machine's speed
+                        # is measured again just before: an unkilled compaction on this lane.
+                        again = root.parent / "window"
+                        shutil.copytree(template, again)
+                        reply = zygote.run(_command(action, again, again / "out.txt", None, False))
+                        window = min(window, float(reply["elapsed"]))
+                        shutil.rmtree(again, ignore_errors=True)
                         shutil.copytree(template, root)
+                    delay = fraction * window
                     out = root.parent / "printed.txt"
                     command = _command(action, root, out, delay, named_temp)
                     reply = zygote.run(command)
