@@ -56,11 +56,11 @@ class Children:
         return len(self._first)
 
     def __getitem__(self, node: int) -> tuple[int, ...]:
-        more = self._more.get(node)
-        if more is not None:
-            return tuple(more)
         child = self._first[node]
-        return () if child < 0 else (child,)
+        if child < 0:
+            return ()
+        more = self._more.get(node)
+        return (child,) if more is None else tuple(more)
 
     def grow(self, count: int) -> None:
         """Add ``count`` nodes without children."""
