@@ -76,6 +76,12 @@ def test_traversals_agree_with_networkx(choices: list[list[int]], rnd: object) -
     assert {v.id for v in graph.leaves()} == {n for n in reference if reference.out_degree(n) == 0}
     assert graph.latest() == versions[-1]
     assert set(graph.nx.edges) == set(reference.edges)
+    assert repr(graph).endswith(f"{len(versions)} versions, {reference.number_of_edges()} edges>")
+    for version in versions:  # oldest first, each child once
+        children = [v.id for v in graph.children(version.id)]
+        assert children == sorted(reference.successors(version.id))
+    assert graph.ids() == sorted(v.id for v in versions)  # creation order
+    assert graph.latest_id() == versions[-1].id
     order = [v.id for v in graph.topological_order()]
     position = {vid: i for i, vid in enumerate(order)}
     assert all(position[p] < position[c] for p, c in reference.edges)
@@ -125,3 +131,17 @@ def test_long_first_parent_chains_match_a_walk_of_the_parents(seed: int, shuffle
             walk.append(by_id[walk[-1]].parents[0])
         assert [graph.node_id(i) for i in graph.first_parent_indices(version.id)] == walk
         assert [graph.node_id(i) for i in graph.first_parent_array(version.id)] == walk
+
+
+def test_versions_logged_after_an_out_of_order_load_keep_creation_order() -> None:
+    versions = make_versions([[0]] * 8)  # every version a child of the first
+    graph = LineageGraph([versions[0], versions[1], versions[3], versions[2]])
+    for version in versions[4:]:
+        graph.add_version(version)  # the newest, one at a time (a writer's log)
+    ids = [v.id for v in versions]
+    assert graph.ids() == ids
+    assert [v.id for v in graph.versions()] == ids
+    assert graph.match_prefix(ids[5]) == [ids[5]]
+    assert graph.latest_id() == ids[-1]
+    assert [v.id for v in graph.children(ids[0])] == ids[1:]
+    assert [v.id for v in graph.leaves()] == ids[1:]

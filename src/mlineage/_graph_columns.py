@@ -19,6 +19,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any, SupportsIndex, TypeVar, overload
 
 from mlineage._columns import TABLE_FIELDS, VersionColumns, table_fields, utc_micros
+from mlineage._graph_walks import Children
 from mlineage.records import ModelVersion, VersionSource, is_lazy
 
 if TYPE_CHECKING:
@@ -266,10 +267,12 @@ class GraphColumns:
         self._weak: weakref.WeakValueDictionary[int, ModelVersion] = weakref.WeakValueDictionary()
         self._first = array("q")  # first parent's index, -1 for a root
         self._extra: dict[int, tuple[int, ...]] = {}  # every parent of a merge
-        self._children: list[list[int]] = []
+        self._children = Children()
         self._kinds: list[str] = []
         self._created = array("q")  # microseconds since the epoch, UTC
-        self._order: list[str] = []  # ids sorted (creation order)
+        # ids sorted (creation order) once nodes are not in creation order; until then
+        # ``_ids`` is that list (see ``_order``)
+        self._sorted: list[str] | None = None
         self._rank: np.ndarray[Any, np.dtype[np.int64]] | None = None  # index -> position
         # metric -> value per node index (NaN: not measured; may be shorter than the graph)
         self._metrics: dict[str, array[float]] = {}
@@ -278,12 +281,18 @@ class GraphColumns:
         #: environment; see ``mlineage.records.hold``).
         self.held_state: dict[str, Any] = {}
 
+    @property
+    def _order(self) -> list[str]:
+        """Every id, sorted (creation order): ``_ids`` itself while nodes are in that order."""
+        return self._ids if self._sorted is None else self._sorted
+
     def _link(self, i: int, links: Sequence[int]) -> None:
         self._first.append(links[0] if links else -1)
         if len(links) > 1:
             self._extra[i] = tuple(links)
+        add = self._children.add
         for p in links:
-            self._children[p].append(i)
+            add(p, i)
 
     def add_columns(self, columns: VersionColumns) -> list[int]:
         """Add the versions of ``columns`` (any order); return the rows left out, by id.
@@ -302,10 +311,11 @@ class GraphColumns:
         # Fast path, inlined (10^6 rows on load): ids are time-ordered and a version never
         # predates its parents, so in id order almost every version finds its parents
         # already inserted. Node i is the i-th row taken; the per-node columns are filled
-        # in bulk afterwards, and the child lists made in one go (the unused ones dropped).
+        # in bulk afterwards, and the child column made in one go (the unused end dropped).
         left: list[int] = []  # rows skipped (already present) or deferred
         deferred: list[int] = []
-        children += [[] for _ in range(count)]
+        children.grow(count)
+        first_child, add_child = children._first, children.add
         extra = self._extra
         i = base
         for row in rows:
@@ -317,14 +327,17 @@ class GraphColumns:
             try:
                 if len(links) == 1:
                     link = index[links[0]]
-                    children[link].append(i)
+                    if first_child[link] < 0:  # Children.add, inlined
+                        first_child[link] = i
+                    else:
+                        add_child(link, i)
                     first.append(link)
                 elif not links:
                     first.append(-1)
                 else:
                     resolved = tuple([index[p] for p in links])
                     for p in resolved:
-                        children[p].append(i)
+                        add_child(p, i)
                     first.append(resolved[0])
                     extra[i] = resolved
             except KeyError:
@@ -333,7 +346,7 @@ class GraphColumns:
                 continue
             index[version_id] = i
             i += 1
-        del children[i:]
+        children.truncate(i)
         in_order = not left and isinstance(rows, range)
         taken: Sequence[int]
         if in_order:
@@ -356,17 +369,15 @@ class GraphColumns:
                 column.extend([nan] * (base - len(column)))
             column.extend([nan if values[r] is None else values[r] for r in taken])  # type: ignore[misc]
         inserted = [ids[r] for r in taken]
-        order = self._order
-        if (not order or inserted[0] > order[-1]) and in_order:
-            order += inserted  # the common case: new versions are the newest
-        else:
-            self._ordered = (
-                self._ordered
-                and (not order or inserted[0] > order[-1])
-                and all(a < b for a, b in pairwise(inserted))
-            )
-            order += inserted
-            order.sort()
+        # ``_ids`` has them already; while it is sorted it is the sorted list too
+        newest = base == 0 or inserted[0] > self._ids[base - 1]
+        if self._sorted is None and not (newest and in_order):
+            self._ordered = newest and all(a < b for a, b in pairwise(inserted))
+            if not self._ordered:
+                self._sorted = sorted(self._ids)
+        elif self._sorted is not None:
+            self._sorted += inserted
+            self._sorted.sort()
         self._inserted(inserted)
         return orphans
 
@@ -384,7 +395,7 @@ class GraphColumns:
         except KeyError:
             return False
         i = len(self._ids)
-        self._children.append([])
+        self._children.grow(1)
         self._link(i, links)
         index[version_id] = i
         self._ids.append(version_id)
@@ -400,7 +411,8 @@ class GraphColumns:
             if len(column) < i:
                 column.extend([math.nan] * (i - len(column)))
             column.append(value)
-        order.append(version_id)
+        if self._sorted is not None:
+            self._sorted.append(version_id)
         self._inserted([version_id])
         return True
 
@@ -452,7 +464,7 @@ class GraphColumns:
                 continue
             i = len(self._ids)
             index[ids[row]] = i
-            self._children.append([])
+            self._children.grow(1)
             self._link(i, [index[p] for p in all_parents[row]])
             self._append_rows(columns, [row])
             inserted.append(row)

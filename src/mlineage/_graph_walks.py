@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 __all__ = [
+    "Children",
     "chain_nodes",
     "chain_ranges",
     "ranges",
@@ -35,6 +36,72 @@ __all__ = [
     "run_starts",
     "short_runs",
 ]
+
+
+class Children:
+    """Each node's children, in the order they were linked.
+
+    One int per node (its first child, -1 for none) and a list only for the nodes with
+    more than one child (branch points), instead of a list per node: 8 bytes a version
+    rather than about 90. ``children[node]`` is a tuple of node numbers, oldest link first.
+    """
+
+    __slots__ = ("_first", "_more")
+
+    def __init__(self) -> None:
+        self._first = array("q")  # first child, -1 for none
+        self._more: dict[int, list[int]] = {}  # every child of a node with more than one
+
+    def __len__(self) -> int:
+        return len(self._first)
+
+    def __getitem__(self, node: int) -> tuple[int, ...]:
+        child = self._first[node]
+        if child < 0:
+            return ()
+        more = self._more.get(node)
+        return (child,) if more is None else tuple(more)
+
+    def grow(self, count: int) -> None:
+        """Add ``count`` nodes without children."""
+        self._first.extend(array("q", [-1]) * count)
+
+    def truncate(self, size: int) -> None:
+        """Keep the first ``size`` nodes (the others have no children)."""
+        del self._first[size:]
+
+    def add(self, parent: int, child: int) -> None:
+        """Link ``child`` as the newest child of ``parent``."""
+        first = self._first
+        if first[parent] < 0:
+            first[parent] = child
+            return
+        more = self._more.get(parent)
+        if more is None:
+            self._more[parent] = [first[parent], child]
+        else:
+            more.append(child)
+
+    def counts(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """How many children each node has."""
+        import numpy as np
+
+        counts = (np.frombuffer(self._first, dtype=np.int64) >= 0).astype(np.int64)
+        for node, more in self._more.items():
+            counts[node] = len(more)
+        return counts
+
+    def leaves(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """The nodes without children, ascending."""
+        import numpy as np
+
+        return np.flatnonzero(np.frombuffer(self._first, dtype=np.int64) < 0)
+
+    def edges(self) -> int:
+        """How many parent -> child links there are."""
+        linked = len(self._first) - self._first.count(-1)
+        return linked + sum(len(more) - 1 for more in self._more.values())
+
 
 #: Runs shorter than this on average are walked node by node (a step over a run costs
 #: about as much as this many steps over nodes).
@@ -71,7 +138,7 @@ def chain_nodes(first: array[int], start: int) -> list[int]:
 def reach_nodes(
     first: array[int],
     extra: dict[int, tuple[int, ...]],
-    children: list[list[int]],
+    children: Children,
     start: int,
     upward: bool,
 ) -> set[int]:

@@ -464,7 +464,7 @@ class LineageGraph(GraphColumns):
 
     def leaves(self) -> list[ModelVersion]:
         """Versions without children (branch tips), oldest first."""
-        return self._by_creation((i for i, c in enumerate(self._children) if not c), False)
+        return self._by_creation(self._children.leaves(), False)
 
     def latest(self) -> ModelVersion | None:
         """The most recently created version, or None for an empty graph."""
@@ -553,7 +553,7 @@ class LineageGraph(GraphColumns):
             self._extra[target] = (*links, source)
         else:
             self._first[target] = source
-        self._children[source].append(target)
+        self._children.add(source, target)
         self._edges[(edge.source_id, edge.target_id)] = edge
         if self._nx is not None:
             self._nx.add_edge(
@@ -577,5 +577,5 @@ class LineageGraph(GraphColumns):
         return self.versions()
 
     def __repr__(self) -> str:
-        edges = sum(len(c) for c in self._children)
+        edges = self._children.edges()
         return f"<LineageGraph {len(self)} versions, {edges} edges>"

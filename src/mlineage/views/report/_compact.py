@@ -53,7 +53,7 @@ def compact_parts(
     g: Any = tracker.graph  # the columnar lineage (mlineage._graph_columns)
     n = len(g)
     first = np.frombuffer(g._first, dtype=np.int64)[:n]
-    children = np.fromiter((len(c) for c in g._children), dtype=np.int64, count=n)
+    children = g._children.counts()[:n]
     extra: dict[int, tuple[int, ...]] = g._extra
     created = np.frombuffer(g._created, dtype=np.int64)[:n]
     spine = _spine_indices(g, first, children, created)
