@@ -460,6 +460,27 @@ def rss() -> int | None:
     return int(psutil.Process().memory_info().rss)
 
 
+def run_script_child(
+    script: str,
+    spec: dict[str, Any],
+    timeout: float | None = None,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run ``script --child SPEC`` in a fresh interpreter; its last stdout line, as JSON.
+
+    Raises ``subprocess.TimeoutExpired`` past ``timeout``; ``env`` adds to the environment.
+    """
+    done = subprocess.run(
+        [sys.executable, script, "--child", json.dumps(spec)],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=timeout,
+        env=None if env is None else {**os.environ, **env},
+    )
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 def peak_rss() -> int | None:
     """Peak resident set size of this process in bytes, where the OS reports it."""
     try:

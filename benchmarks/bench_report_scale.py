@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_core import MODEL, Report, Row, peak_rss, print_table
+from bench_core import MODEL, Report, Row, peak_rss, print_table, run_script_child
 from bench_report import render_times
 from bench_scale import build_packed, built, cache_root
 
@@ -65,16 +65,9 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
 
 def run_child(spec: dict[str, Any], timeout: float) -> dict[str, Any] | str:
     try:
-        done = subprocess.run(
-            [sys.executable, __file__, "--child", json.dumps(spec)],
-            check=True,
-            stdout=subprocess.PIPE,
-            text=True,
-            timeout=timeout,
-        )
+        return run_script_child(__file__, spec, timeout)
     except subprocess.TimeoutExpired:
         return f"not finished in {timeout:.0f} s"
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 def rows_for(report: Report, label: str, got: dict[str, Any] | str, path: Path) -> list[Row]:

@@ -53,6 +53,7 @@ from bench_core import (
     peak_rss,
     print_table,
     reference_loop,
+    run_script_child,
     schema_fingerprint,
 )
 from scale_io import fsync_floor, upload
@@ -331,15 +332,7 @@ def run_child(
     task: str, timeout: float | None = None, env: dict[str, str] | None = None, **spec: Any
 ) -> dict[str, Any]:
     spec["task"] = task
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", json.dumps(spec)],
-        check=True,
-        stdout=subprocess.PIPE,
-        text=True,
-        timeout=timeout,
-        env=None if env is None else {**os.environ, **env},
-    )
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    return run_script_child(__file__, spec, timeout, env)
 
 
 # -- the table -------------------------------------------------------------------------------

@@ -404,9 +404,9 @@ def blame(
     """The version whose step along ``history`` (graph indices, oldest first) moved
     ``metric`` the most in the bad ``direction``; see ``Tracker.blame``."""
     graph = index.graph
-    nodes, values = graph.metric_series(history, metric)
+    nodes, values = graph.metric_along(history, metric)
     worst = worst_step(values, direction)
-    return None if worst is None else graph.node(nodes[worst + 1])
+    return None if worst is None else graph.node(int(nodes[worst + 1]))
 
 
 def blame_report(

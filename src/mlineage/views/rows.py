@@ -34,7 +34,7 @@ def _recent(tracker: AnalysedTracker, count: int) -> list[ModelVersion]:
     if latest is None:
         return []
     graph = tracker.graph
-    return [graph.node(i) for i in graph.first_parent_indices(latest.id)[:count]]
+    return [graph.node(i) for i in graph.first_parent_array(latest.id)[:count].tolist()]
 
 
 def change_point_rows(tracker: AnalysedTracker) -> dict[str, list[dict[str, Any]]]:
@@ -49,12 +49,12 @@ def change_point_rows(tracker: AnalysedTracker) -> dict[str, list[dict[str, Any]
     from mlineage.stats.changepoints import change_points
 
     graph = tracker.graph
-    history = graph.first_parent_indices(latest.id)[::-1]
+    history = graph.first_parent_array(latest.id)[::-1]
     for metric in names:
         # As tracker.analysis.change_points(metric) finds them (L2 binary segmentation,
         # min_size 1), from the metric column: no version object per point of a history
         # that may be a million long.
-        nodes, values = graph.metric_series(history, metric)
+        nodes, values = graph.metric_along(history, metric)
         if len(values) < 2:
             continue
         try:
@@ -64,7 +64,7 @@ def change_point_rows(tracker: AnalysedTracker) -> dict[str, list[dict[str, Any]
         bounds = [0, *points, len(values)]
         means = [float(values[a:b].mean()) for a, b in pairwise(bounds)]
         rows = [
-            {"version": graph.node(nodes[b]).id, "before": means[k], "after": means[k + 1]}
+            {"version": graph.node(int(nodes[b])).id, "before": means[k], "after": means[k + 1]}
             for k, b in enumerate(points)
         ]
         if rows:

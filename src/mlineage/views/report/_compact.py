@@ -76,7 +76,8 @@ def compact_parts(
     tip = g.node(int(spine[-1]))
     metrics = []
     for name in sorted(counts, key=lambda m: (m != primary, m)):
-        positions, values = g.metric_series(spine.tolist(), name)
+        nodes, values = g.metric_along(spine, name)
+        positions = nodes.tolist()
         suspects = _data.metric_suspects(tracker, name, tip) if len(positions) >= 2 else []
         points = change_points.get(name, [])
         keep = {g._idx(s["version"]) for s in suspects} | {g._idx(c["version"]) for c in points}
@@ -145,7 +146,7 @@ def _spine_indices(g: Any, first: Any, children: Any, created: Any) -> np.ndarra
     leaves = np.flatnonzero(children == 0)
     # deepest, then newest
     best = leaves[np.lexsort((created[leaves], depth[leaves]))[-1]]
-    return np.asarray(g.first_parent_indices(g._ids[int(best)])[::-1], dtype=np.int64)
+    return g.first_parent_array(g._ids[int(best)])[::-1]  # type: ignore[no-any-return]
 
 
 def _topological(g: Any, first: Any) -> np.ndarray[Any, Any]:

@@ -318,11 +318,11 @@ def metric_suspects(
 
     if within is None:
         graph = tracker.graph
-        history = graph.first_parent_indices(tip.id)[::-1]
-        nodes, values = graph.metric_series(history, name)
+        history = graph.first_parent_array(tip.id)[::-1]
+        nodes, values = graph.metric_along(history, name)
 
         def id_of(k: int) -> str:
-            return graph.node(nodes[k]).id
+            return graph.node(int(nodes[k])).id
 
     else:
         values = np.asarray([v.metrics[name] for v in within], dtype=np.float64)
