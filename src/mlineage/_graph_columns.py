@@ -38,7 +38,7 @@ _T = TypeVar("_T")
 
 
 class LazySequence(Sequence[_T]):
-    """A read-only sequence whose items are made when looked at (see :class:`Nodes`);
+    """A read-only sequence whose items are made when looked at (see :class:`VersionSequence`);
     equal to any sequence of equal items in the same order."""
 
     def __eq__(self, other: object) -> bool:
