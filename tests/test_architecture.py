@@ -38,7 +38,19 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("engines", ("engines",)),
     ("records", ("records", "_coerce", "_columns", "environment")),
     ("codec", ("codec",)),
-    ("graph", ("_graph_columns", "_graph_walks", "graph", "_reader", "index", "refs", "artifacts")),
+    (
+        "graph",
+        (
+            "_id_column",
+            "_graph_columns",
+            "_graph_walks",
+            "graph",
+            "_reader",
+            "index",
+            "refs",
+            "artifacts",
+        ),
+    ),
     (
         "queries and write path",
         (

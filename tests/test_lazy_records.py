@@ -249,7 +249,8 @@ def test_packed_load_equals_eager_load(
     for run in range(4):  # from the packs' origins column and the loose records
         expected_ids = [v.id for v in versions if v.origin and v.origin.id == f"run-{run}"]
         assert [v.id for v in loaded.find_origin("mlflow", f"run-{run}")] == expected_ids
-    packed_ids = {i for ids, _ in loaded._index.loaded_packs.values() for i in ids}
+    packed = loaded._index.loaded_packs.values()
+    packed_ids = {i for pack in packed for i in pack.version_ids or ()}
     assert {v.id for v in loaded.versions() if is_lazy(v)} == packed_ids  # none read
     for metric in ("acc", "f1", "loss ✓"):
         for direction in ("decrease", "increase"):

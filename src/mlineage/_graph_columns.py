@@ -15,11 +15,11 @@ import operator
 import weakref
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import pairwise
 from typing import TYPE_CHECKING, Any, SupportsIndex, TypeVar, overload
 
 from mlineage._columns import TABLE_FIELDS, VersionColumns, table_fields, utc_micros
 from mlineage._graph_walks import Children
+from mlineage._id_column import IdColumn
 from mlineage.records import ModelVersion, VersionSource, is_lazy
 
 if TYPE_CHECKING:
@@ -259,8 +259,9 @@ class GraphColumns:
         # access and kept; versions whose record lives in a store (``source.weak``) are
         # kept only while someone holds them, so a process that logs for months holds
         # columns, not objects.
-        self._index: dict[str, int] = {}
-        self._ids: list[str] = []
+        # node -> id (one byte array) and id -> node (a search over it)
+        self._ids = IdColumn()
+        self._index = self._ids.lookup
         self._held: list[ModelVersion | None] = []
         self._sources: list[VersionSource | None] = []
         self._records = array("q")  # record number of each node in its source
@@ -270,21 +271,17 @@ class GraphColumns:
         self._children = Children()
         self._kinds: list[str] = []
         self._created = array("q")  # microseconds since the epoch, UTC
-        # ids sorted (creation order) once nodes are not in creation order; until then
-        # ``_ids`` is that list (see ``_order``)
-        self._sorted: list[str] | None = None
         self._rank: np.ndarray[Any, np.dtype[np.int64]] | None = None  # index -> position
         # metric -> value per node index (NaN: not measured; may be shorter than the graph)
         self._metrics: dict[str, array[float]] = {}
-        self._ordered = True  # node numbers follow creation order (ids ascending)
         #: What each version object the graph makes holds (a tracker: how to read its
         #: environment; see ``mlineage.records.hold``).
         self.held_state: dict[str, Any] = {}
 
     @property
-    def _order(self) -> list[str]:
-        """Every id, sorted (creation order): ``_ids`` itself while nodes are in that order."""
-        return self._ids if self._sorted is None else self._sorted
+    def _ordered(self) -> bool:
+        """Whether node numbers follow creation order (ids ascending)."""
+        return self._ids.ordered
 
     def _link(self, i: int, links: Sequence[int]) -> None:
         self._first.append(links[0] if links else -1)
@@ -303,7 +300,10 @@ class GraphColumns:
         already present (or repeated) are skipped.
         """
         ids, all_parents = columns.ids, columns.parents
-        index, first, children = self._index, self._first, self._children
+        first, children = self._first, self._children
+        # the id lookup's parts, inlined: new ids go into ``recent`` (a dict); older ones
+        # are searched for in the settled, sorted part
+        index, settled = self._ids.recent, self._ids.settled_node
         base, count = len(self._ids), len(ids)
         rows: range | list[int] = range(count)
         if ids != sorted(ids):
@@ -320,13 +320,17 @@ class GraphColumns:
         i = base
         for row in rows:
             version_id = ids[row]
-            if version_id in index:
+            if version_id in index or settled(version_id) is not None:
                 left.append(row)
                 continue
             links = all_parents[row]
             try:
                 if len(links) == 1:
-                    link = index[links[0]]
+                    link = index.get(links[0])
+                    if link is None:
+                        link = settled(links[0])
+                        if link is None:
+                            raise KeyError(links[0])
                     if first_child[link] < 0:  # Children.add, inlined
                         first_child[link] = i
                     else:
@@ -335,7 +339,7 @@ class GraphColumns:
                 elif not links:
                     first.append(-1)
                 else:
-                    resolved = tuple([index[p] for p in links])
+                    resolved = tuple([self._index[p] for p in links])
                     for p in resolved:
                         add_child(p, i)
                     first.append(resolved[0])
@@ -359,6 +363,7 @@ class GraphColumns:
         if deferred:
             taken = [*taken, *self._insert_deferred(columns, deferred, orphans)]
         if not taken:
+            self._ids.settle()
             return orphans
         nan = math.nan
         for name, values in columns.metrics.items():
@@ -368,17 +373,8 @@ class GraphColumns:
             if len(column) < base:
                 column.extend([nan] * (base - len(column)))
             column.extend([nan if values[r] is None else values[r] for r in taken])  # type: ignore[misc]
-        inserted = [ids[r] for r in taken]
-        # ``_ids`` has them already; while it is sorted it is the sorted list too
-        newest = base == 0 or inserted[0] > self._ids[base - 1]
-        if self._sorted is None and not (newest and in_order):
-            self._ordered = newest and all(a < b for a, b in pairwise(inserted))
-            if not self._ordered:
-                self._sorted = sorted(self._ids)
-        elif self._sorted is not None:
-            self._sorted += inserted
-            self._sorted.sort()
-        self._inserted(inserted)
+        self._ids.settle()
+        self._inserted([ids[r] for r in taken])
         return orphans
 
     def add_newest(self, version: ModelVersion, source: VersionSource | None) -> bool:
@@ -387,8 +383,8 @@ class GraphColumns:
 
         Returns False, having changed nothing, for any other version.
         """
-        version_id, index, order = version.id, self._index, self._order
-        if (order and version_id <= order[-1]) or version_id in index:
+        version_id, index, newest = version.id, self._index, self._ids.newest
+        if (newest is not None and version_id <= newest) or version_id in index:
             return False
         try:
             links = [index[parent] for parent in version.parents]
@@ -411,22 +407,21 @@ class GraphColumns:
             if len(column) < i:
                 column.extend([math.nan] * (i - len(column)))
             column.append(value)
-        if self._sorted is not None:
-            self._sorted.append(version_id)
+        self._ids.settle()
         self._inserted([version_id])
         return True
 
     def _append_rows(self, columns: VersionColumns, taken: Sequence[int]) -> None:
         """The per-node columns of the rows inserted (in insertion order)."""
         if isinstance(taken, range) and taken == range(len(columns)):
-            self._ids += columns.ids
+            self._ids.extend(columns.ids)
             self._held += columns.nodes
             self._sources += columns.sources
             self._records.extend(columns.records)
             self._kinds += columns.kinds
             self._created.extend(columns.created)
             return
-        self._ids += [columns.ids[r] for r in taken]
+        self._ids.extend([columns.ids[r] for r in taken])
         self._held += [columns.nodes[r] for r in taken]
         self._sources += [columns.sources[r] for r in taken]
         self._records.extend([columns.records[r] for r in taken])
@@ -535,24 +530,26 @@ class GraphColumns:
         """
         import numpy as np
 
-        ids = self._ids
         idx = np.asarray(indices, dtype=np.int64)
         first, extra = self._first, self._extra
+        # ids decoded in bulk: the rows' own, and each row's first parent's
+        ids = self._ids.take(idx)
+        firsts = np.frombuffer(first, dtype=np.int64)[idx]
+        first_ids = self._ids.take(np.maximum(firsts, 0)) if len(idx) else []
         parents: list[tuple[str, ...]] = []
-        for i in indices:
+        for k, i in enumerate(indices):
             links = extra.get(i)
             if links is not None:
-                parents.append(tuple([ids[p] for p in links]))
+                parents.append(tuple([self._ids[p] for p in links]))
             else:
-                parent = first[i]
-                parents.append(() if parent < 0 else (ids[parent],))
+                parents.append(() if firsts[k] < 0 else (first_ids[k],))
         metrics = {}
         for name, column in self._metrics.items():
-            values = np.full(len(ids), np.nan)
+            values = np.full(len(self._ids), np.nan)
             values[: len(column)] = np.frombuffer(column, dtype=np.float64)
             metrics[name] = values[idx]
         out: dict[str, Any] = {
-            "id": [ids[i] for i in indices],
+            "id": ids,
             "parents": parents,
             "kind": [self._kinds[i] for i in indices],
             "created": np.frombuffer(self._created, dtype=np.int64)[idx],

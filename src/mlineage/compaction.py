@@ -17,13 +17,11 @@ from typing import Protocol
 from mlineage import _keys
 from mlineage._ids import new_id
 from mlineage.codec import encode_pack
-from mlineage.index import LineageIndex
+from mlineage.index import PACK_RECORDS, LineageIndex, LoadedPack
 from mlineage.storage import Store
 
 __all__ = ["AUTO_COMPACT", "PACK_RECORDS", "PackWriter", "compact"]
 
-#: Records per pack object written by compaction.
-PACK_RECORDS = 10_000
 #: A writer compacts after logging this many versions since it last did (itself or
 #: through ``Tracker.compact``); packing 1,000 records costs tens of milliseconds.
 AUTO_COMPACT = 1_000
@@ -68,8 +66,8 @@ def compact(writer: PackWriter, *, merge: bool = True) -> int:
         event_ids = [_keys.record_id(k) for k in event_keys]
         merged = _packs_to_merge(index, bool(version_ids or event_ids)) if merge else []
         for key in merged:
-            version_ids += index.loaded_packs[key][0]
-            event_ids += index.loaded_packs[key][1]
+            version_ids += index.loaded_packs[key].version_ids or ()
+            event_ids += index.loaded_packs[key].event_ids or ()
         if not version_ids and not event_ids:
             return 0
         version_ids = sorted(set(version_ids))
@@ -87,7 +85,7 @@ def compact(writer: PackWriter, *, merge: bool = True) -> int:
             data = encode_pack(versions, [index.events[i] for i in chunk_events])
             key = _keys.pack_key(model, new_id())
             store.put(key, data, mode="create")
-            index.loaded_packs[key] = (chunk_versions, chunk_events)
+            index.loaded_packs[key] = LoadedPack.of(chunk_versions, chunk_events)
         store.delete_many(version_keys + event_keys + merged)
         for key in merged:
             del index.loaded_packs[key]
@@ -106,9 +104,11 @@ def _packs_to_merge(index: LineageIndex, loose: bool) -> list[str]:
         contents = index.loaded_packs.get(key)
         if contents is None or key in index.damaged_packs:
             continue
-        versions, events = contents
+        versions, events = contents.version_ids, contents.event_ids
         if (
-            len(versions) + len(events) < PACK_RECORDS
+            versions is not None
+            and events is not None
+            and contents.size < PACK_RECORDS
             and all(i in index.graph for i in versions)
             and all(i in index.events for i in events)
         ):

@@ -12,7 +12,6 @@ random DAGs.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -158,14 +157,13 @@ class LineageGraph(GraphColumns):
 
     def ids(self) -> list[str]:
         """All version ids in creation order (a copy)."""
-        return list(self._order)
+        return self._ids.sorted_ids()
 
     def match_prefix(self, prefix: str, limit: int = 11) -> list[str]:
         """Up to ``limit`` ids starting with ``prefix``, in creation order."""
-        order = self._order
-        start = bisect.bisect_left(order, prefix)
+        start = self._ids.bisect_left(prefix)
         out = []
-        for candidate in order[start : start + limit]:
+        for candidate in self._ids.sorted_slice(start, start + limit):
             if not candidate.startswith(prefix):
                 break
             out.append(candidate)
@@ -173,12 +171,10 @@ class LineageGraph(GraphColumns):
 
     def unique_prefix_length(self, version_id: str) -> int:
         """Length of the shortest prefix of ``version_id`` that no other id shares."""
-        order = self._order
-        i = bisect.bisect_left(order, version_id)
+        i = self._ids.bisect_left(version_id)
         length = 1
         for j in (i - 1, i + 1):
-            if 0 <= j < len(order):
-                other = order[j]
+            for other in self._ids.sorted_slice(j, j + 1):
                 common = next(
                     (k for k, (x, y) in enumerate(zip(version_id, other, strict=False)) if x != y),
                     len(version_id),
@@ -209,18 +205,9 @@ class LineageGraph(GraphColumns):
         return self._nodes(self.creation_indices())
 
     def _ranks(self) -> np.ndarray[Any, np.dtype[np.int64]]:
-        import numpy as np  # numpy is not imported at `import mlineage`
 
         if self._rank is None or len(self._rank) != len(self._ids):
-            index = self._index
-            positions = np.fromiter(
-                (index[version_id] for version_id in self._order),
-                dtype=np.int64,
-                count=len(self._order),
-            )
-            rank = np.empty(len(self._ids), dtype=np.int64)
-            rank[positions] = np.arange(len(positions), dtype=np.int64)
-            self._rank = rank
+            self._rank = self._ids.ranks()
         return self._rank
 
     def _by_creation(self, indices: Iterable[int], newest_first: bool) -> list[ModelVersion]:
@@ -431,8 +418,7 @@ class LineageGraph(GraphColumns):
 
     def creation_indices(self) -> list[int]:
         """Node indices of every version in creation order (oldest first)."""
-        index = self._index
-        return [index[version_id] for version_id in self._order]
+        return list(self._ids.creation_nodes())
 
     def created_micros(self, version_id: str) -> int:
         """When ``version_id`` was created, in microseconds since the Unix epoch (UTC)."""
@@ -468,11 +454,12 @@ class LineageGraph(GraphColumns):
 
     def latest(self) -> ModelVersion | None:
         """The most recently created version, or None for an empty graph."""
-        return self.node(self._index[self._order[-1]]) if self._order else None
+        newest = self._ids.newest
+        return None if newest is None else self.node(self._index[newest])
 
     def latest_id(self) -> str | None:
         """The id of :meth:`latest`, making no version object (the parent of a new log)."""
-        return self._order[-1] if self._order else None
+        return self._ids.newest
 
     def topological_order(self) -> list[ModelVersion]:
         """All versions, every parent before its children (ties broken by creation)."""
@@ -480,9 +467,10 @@ class LineageGraph(GraphColumns):
         # same order (ids sort by creation), without building the networkx graph.
         import heapq
 
-        ids, first, extra, children = self._ids, self._first, self._extra, self._children
-        waiting = [len(extra[i]) if i in extra else int(first[i] >= 0) for i in range(len(ids))]
-        ready = [(ids[i], i) for i, count in enumerate(waiting) if count == 0]
+        first, extra, children = self._first, self._extra, self._children
+        rank = self._ranks().tolist()  # ids sort as their creation ranks do
+        waiting = [len(extra[i]) if i in extra else int(first[i] >= 0) for i in range(len(first))]
+        ready = [(rank[i], i) for i, count in enumerate(waiting) if count == 0]
         heapq.heapify(ready)
         order = []
         while ready:
@@ -491,7 +479,7 @@ class LineageGraph(GraphColumns):
             for child in children[i]:
                 waiting[child] -= 1
                 if waiting[child] == 0:
-                    heapq.heappush(ready, (ids[child], child))
+                    heapq.heappush(ready, (rank[child], child))
         return [self.node(i) for i in order]
 
     def path(self, source: str, target: str) -> list[ModelVersion]:

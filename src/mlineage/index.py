@@ -149,8 +149,8 @@ class LineageIndex:
         self.evidence: list[EvidenceEvent] = []
         #: (system, foreign id) -> the versions imported from there, oldest first
         self.origins: dict[tuple[str, str], list[str]] = {}
-        #: pack key -> the ids of the versions and events it holds (for merging packs)
-        self.loaded_packs: dict[str, tuple[list[str], list[str]]] = {}
+        #: pack key -> what it holds (its ids while small enough to merge)
+        self.loaded_packs: dict[str, LoadedPack] = {}
         #: packs with damage: never merged away, so fsck keeps reporting them
         self.damaged_packs: set[str] = set()
         #: versions this process logged since it last compacted (``compaction.AUTO_COMPACT``)
@@ -222,7 +222,7 @@ class LineageIndex:
             left_out = set(orphans.ids)
             for key, (version_ids, event_ids) in new.packs.items():
                 if not left_out or left_out.isdisjoint(version_ids):
-                    self.loaded_packs[key] = (version_ids, event_ids)
+                    self.loaded_packs[key] = LoadedPack.of(version_ids, event_ids)
             for row, version_id in enumerate(orphans.ids):
                 missing = [p for p in orphans.parents[row] if p not in self.graph]
                 where = (
@@ -433,6 +433,41 @@ class LineageIndex:
         return self.version_events.keys()
 
 
+#: Records (versions and events) per pack object written by compaction
+#: (``mlineage.compaction``, which is also where tests change it).
+PACK_RECORDS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedPack:
+    """What a tracker remembers of a pack it loaded or wrote.
+
+    Its smallest and largest version id (where to look for a version a compactor packed)
+    and its size; the ids themselves only while it holds fewer than :data:`PACK_RECORDS`
+    records, the packs a compaction may merge. (A full pack's ids are in the graph
+    already: keeping them twice cost a writer 90 bytes a version.)
+    """
+
+    low: str | None
+    high: str | None
+    size: int
+    version_ids: list[str] | None
+    event_ids: list[str] | None
+
+    @classmethod
+    def of(cls, version_ids: list[str], event_ids: list[str]) -> LoadedPack:
+        """The entry of a pack holding these versions and events."""
+        size = len(version_ids) + len(event_ids)
+        small = size < PACK_RECORDS
+        return cls(
+            min(version_ids, default=None),
+            max(version_ids, default=None),
+            size,
+            version_ids if small else None,
+            event_ids if small else None,
+        )
+
+
 class StoreSource:
     """Reads back the versions a process wrote: their loose record, or once a compactor
     packed it, the pack that holds it (implements :class:`~mlineage.records.VersionSource`
@@ -446,8 +481,6 @@ class StoreSource:
         # The pack read last, with its version ids -> rows: a compaction re-reads the
         # versions it packs in id order, so consecutive reads hit the same pack.
         self._pack: tuple[str, dict[str, int], VersionColumns] | None = None
-        #: pack key -> (smallest, largest) version id it holds, for loaded packs
-        self._ranges: dict[str, tuple[str, str]] = {}
 
     def load_version(self, record: int, version_id: str) -> ModelVersion:
         index = self.index
@@ -486,13 +519,8 @@ class StoreSource:
     def _find_pack(self, version_id: str) -> None:
         index = self.index
         packs = dict(index.loaded_packs)
-        for gone in self._ranges.keys() - packs.keys():
-            del self._ranges[gone]
-        for key, (ids, _) in packs.items():
-            if not ids:
-                continue
-            low, high = self._ranges.get(key) or self._ranges.setdefault(key, (min(ids), max(ids)))
-            if not low <= version_id <= high:
+        for key, known in packs.items():
+            if known.low is None or known.high is None or not known.low <= version_id <= known.high:
                 continue
             for _, data in map_each(index.store, [key], MAX_PACK_SIZE):
                 if data is None or isinstance(data, CorruptRecord):

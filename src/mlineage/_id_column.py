@@ -1,0 +1,315 @@
+"""Every node's version id in one fixed-width byte array, and the id -> node lookup.
+
+A lineage graph of 10^6 versions used to keep each id as a Python string (81 bytes), in a
+``dict`` to its node number (about 40 bytes a slot, and a 28-byte int object): some 150
+bytes a version, most of what a process that logs for months held. :class:`IdColumn`
+keeps the ids as one numpy array of ``S32`` (32 bytes a version) in node order, and looks
+an id up by binary search over its sorted order. Ids are time-ordered and nodes are
+numbered as versions are added, so in the common case node order *is* sorted order and
+the search runs on the column itself; otherwise a sorted copy of the keys and their node
+numbers is kept beside it.
+
+The newest additions wait in a small ``dict`` (:attr:`IdColumn.recent`) until
+:meth:`IdColumn.settle` merges them into the sorted index: adding a version is a dict
+insert, and merging is free while the order holds (otherwise one merge of two sorted
+arrays every :data:`SETTLE_AFTER` additions).
+
+Ids are stored UTF-8 encoded; a version id is 32 lowercase hex digits, but any string
+without NUL characters works (the column widens for longer ones), because byte order of
+UTF-8 is code-point order, which is how Python compares strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, overload
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    Keys = np.ndarray[Any, np.dtype[np.bytes_]]
+    Nodes = np.ndarray[Any, np.dtype[np.int64]]
+
+__all__ = ["IdColumn", "IdLookup", "SETTLE_AFTER"]
+
+#: Additions kept in the ``recent`` dict before they are merged into the sorted index.
+SETTLE_AFTER = 1 << 15
+_WIDTH = 32  # a version id's length
+_CHUNK = 4096  # ids decoded at a time when iterating
+
+
+def _np() -> Any:
+    import numpy  # not imported at `import mlineage`
+
+    return numpy
+
+
+class IdColumn(Sequence[str]):
+    """The ids of nodes ``0 .. n-1`` (``column[i]`` is node ``i``'s id), and the lookup.
+
+    Appending (:meth:`append`, :meth:`extend`) and :attr:`lookup` assignments are made by
+    the graph in two steps (nodes numbered, then their ids appended): :meth:`settle` is
+    called once both are done.
+    """
+
+    def __init__(self) -> None:
+        self._buf: Keys | None = None  # capacity >= _n
+        self._n = 0
+        self._width = _WIDTH
+        #: every id is ASCII of exactly ``_width`` characters (the fast bulk paths)
+        self._exact = True
+        #: id -> node of the nodes not yet in the sorted index
+        self.recent: dict[str, int] = {}
+        self._settled = 0  # nodes [0, _settled) are in the sorted index
+        self._settled_max: str | None = None  # the largest of their ids
+        # sorted ids of nodes [0, _settled) and the node of each; None while those nodes
+        # are in id order (the column is its own sorted index)
+        self._keys: Keys | None = None
+        self._nodes: Nodes | None = None
+        self._ordered = True  # nodes [0, _n) are in ascending id order
+        self._newest: str | None = None  # the largest id
+        self.lookup = IdLookup(self)
+
+    # -- the column -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return self.take(range(self._n)[index])
+        n = self._n
+        if 0 <= index < n:  # the common case first: a graph makes 10^6 versions this way
+            return self._buf[index].decode()  # type: ignore[index, no-any-return]
+        if -n <= index < 0:
+            return self._buf[index + n].decode()  # type: ignore[index, no-any-return]
+        raise IndexError(f"node {index} out of range (the graph has {n})")
+
+    def __iter__(self) -> Iterator[str]:
+        for start in range(0, self._n, _CHUNK):
+            yield from self.take(range(start, min(start + _CHUNK, self._n)))
+
+    def take(self, indices: Sequence[int] | Nodes) -> list[str]:
+        """The ids of the nodes at ``indices``, in that order, as strings."""
+        np = _np()
+        if self._buf is None or not len(indices):
+            return []
+        keys = self._buf[: self._n][np.asarray(indices, dtype=np.int64)]
+        if self._exact:
+            text = keys.tobytes().decode("ascii")
+            width = self._width
+            return [text[k : k + width] for k in range(0, len(text), width)]
+        return [key.decode() for key in keys.tolist()]
+
+    def _encode(self, ids: Sequence[str]) -> Keys:
+        """``ids`` as a byte array of the column's width (widened when needed)."""
+        np = _np()
+        if not ids:
+            return np.empty(0, dtype=f"S{self._width}")  # type: ignore[no-any-return]
+        if self._exact and set(map(len, ids)) == {self._width}:
+            text = "".join(ids)
+            if text.isascii():
+                return np.frombuffer(text.encode("ascii"), dtype=f"S{self._width}")  # type: ignore[no-any-return]
+        encoded = [i.encode() for i in ids]
+        if any(not key or key.endswith(b"\x00") for key in encoded):
+            raise ValueError("a version id must be a non-empty string not ending in NUL")
+        width = max(map(len, encoded))
+        if width > self._width:
+            self._widen(width)
+        if self._exact and any(len(key) != self._width or not key.isascii() for key in encoded):
+            self._exact = False
+        return np.array(encoded, dtype=f"S{self._width}")  # type: ignore[no-any-return]
+
+    def _widen(self, width: int) -> None:
+        self._width = width
+        self._exact = False
+        if self._buf is not None:
+            self._buf = self._buf.astype(f"S{width}")
+        if self._keys is not None:
+            self._keys = self._keys.astype(f"S{width}")
+
+    def extend(self, ids: Sequence[str]) -> None:
+        """Append the ids of the next ``len(ids)`` nodes."""
+        if not ids:
+            return
+        np = _np()
+        new = self._encode(ids)
+        count = len(new)
+        end = self._n + count
+        if self._buf is None or end > len(self._buf):
+            capacity = 0 if self._buf is None else len(self._buf)
+            grown = np.empty(max(end, 1024, capacity * 3 // 2), dtype=f"S{self._width}")
+            if self._buf is not None:
+                grown[: self._n] = self._buf[: self._n]
+            self._buf = grown
+        assert self._buf is not None
+        if self._ordered:
+            after_last = self._n == 0 or self._buf[self._n - 1] < new[0]
+            self._ordered = bool(after_last and (count < 2 or (new[1:] > new[:-1]).all()))
+        self._buf[self._n : end] = new
+        self._n = end
+        newest = ids[-1] if self._ordered else max(ids)
+        if self._newest is None or newest > self._newest:
+            self._newest = newest
+
+    def append(self, version_id: str) -> None:
+        """Append the id of the next node."""
+        self.extend([version_id])
+
+    # -- order --------------------------------------------------------------------------------
+
+    @property
+    def ordered(self) -> bool:
+        """Whether node order is id order (creation order)."""
+        return self._ordered
+
+    @property
+    def newest(self) -> str | None:
+        """The largest id (the most recently created version's), or None when empty."""
+        return self._newest
+
+    def settle(self) -> None:
+        """Merge :attr:`recent` into the sorted index once it holds :data:`SETTLE_AFTER`
+        ids; every recent node's id must be in the column by then."""
+        if len(self.recent) >= SETTLE_AFTER:
+            self._settle()
+
+    def _settle(self) -> None:
+        if self._settled == self._n:
+            self.recent.clear()
+            return
+        if len(self.recent) != self._n - self._settled:
+            raise AssertionError("settle() before every recent node's id was appended")
+        assert self._buf is not None
+        np = _np()
+        if self._ordered:
+            self._keys = self._nodes = None
+        else:
+            keys, nodes = self._keys, self._nodes
+            if keys is None:  # in order up to here: the column was its own index
+                keys = self._buf[: self._settled].copy()
+                nodes = np.arange(self._settled, dtype=np.int64)
+            assert nodes is not None
+            new_nodes = np.arange(self._settled, self._n, dtype=np.int64)
+            new_keys = self._buf[self._settled : self._n]
+            order = np.argsort(new_keys, kind="stable")
+            new_keys, new_nodes = new_keys[order], new_nodes[order]
+            at = keys.searchsorted(new_keys)
+            self._keys = np.insert(keys, at, new_keys)
+            self._nodes = np.insert(nodes, at, new_nodes)
+        self._settled = self._n
+        self._settled_max = self._newest
+        self.recent.clear()
+
+    def _sorted(self) -> tuple[Keys, Nodes | None]:
+        """Every id, sorted, and the node of each (None: node k is the k-th id)."""
+        self._settle()
+        assert self._buf is not None or self._n == 0
+        if self._keys is None:
+            np = _np()
+            buf = self._buf if self._buf is not None else np.empty(0, dtype="S32")
+            return buf[: self._n], None
+        return self._keys, self._nodes
+
+    def sorted_ids(self) -> list[str]:
+        """Every id, in creation (id) order."""
+        _, nodes = self._sorted()
+        return self.take(range(self._n) if nodes is None else nodes)
+
+    def creation_nodes(self) -> Sequence[int]:
+        """Node numbers in creation (id) order."""
+        _, nodes = self._sorted()
+        return range(self._n) if nodes is None else nodes.tolist()
+
+    def ranks(self) -> Nodes:
+        """Each node's position in creation order."""
+        np = _np()
+        _, nodes = self._sorted()
+        if nodes is None:
+            return np.arange(self._n, dtype=np.int64)  # type: ignore[no-any-return]
+        rank = np.empty(self._n, dtype=np.int64)
+        rank[nodes] = np.arange(self._n, dtype=np.int64)
+        return rank  # type: ignore[no-any-return]
+
+    def sorted_slice(self, start: int, stop: int) -> list[str]:
+        """Ids ``start .. stop-1`` of the creation order."""
+        _, nodes = self._sorted()
+        start, stop = max(start, 0), min(stop, self._n)
+        if start >= stop:
+            return []
+        if nodes is None:
+            return self.take(range(start, stop))
+        return self.take(nodes[start:stop])
+
+    def bisect_left(self, text: str) -> int:
+        """Where ``text`` would go in the creation order (ids before it sort lower)."""
+        keys, _ = self._sorted()
+        key = text.encode()
+        if len(key) > self._width:  # longer than every id: compare on the column's width
+            head = key[: self._width]
+            k = int(keys.searchsorted(head, side="right"))
+            return k
+        return int(keys.searchsorted(key))
+
+    # -- lookup -------------------------------------------------------------------------------
+
+    def node_of(self, version_id: object) -> int | None:
+        """The node holding ``version_id``, or None."""
+        if not isinstance(version_id, str):
+            return None
+        node = self.recent.get(version_id)
+        return self.settled_node(version_id) if node is None else node
+
+    def settled_node(self, version_id: str) -> int | None:
+        """The node holding ``version_id`` if it is in the sorted index, else None (a
+        string comparison when ``version_id`` is newer than every settled id)."""
+        if self._settled_max is None or version_id > self._settled_max:
+            return None
+        key = version_id.encode()
+        if not key or len(key) > self._width or key.endswith(b"\x00"):
+            return None
+        assert self._buf is not None
+        keys = self._buf[: self._settled] if self._keys is None else self._keys
+        k = int(keys.searchsorted(key))
+        if k == len(keys) or keys[k] != key:
+            return None
+        return k if self._nodes is None else int(self._nodes[k])
+
+
+class IdLookup:
+    """``id -> node`` over an :class:`IdColumn`, with the parts of ``dict`` the graph uses
+    (``in``, ``[]``, ``get``, and ``[id] = node`` for the node being added)."""
+
+    __slots__ = ("_column",)
+
+    def __init__(self, column: IdColumn) -> None:
+        self._column = column
+
+    def __contains__(self, version_id: object) -> bool:
+        return self._column.node_of(version_id) is not None
+
+    def __getitem__(self, version_id: str) -> int:
+        node = self._column.node_of(version_id)
+        if node is None:
+            raise KeyError(version_id)
+        return node
+
+    def get(self, version_id: str, default: int | None = None) -> int | None:
+        """The node of ``version_id``, or ``default``."""
+        node = self._column.node_of(version_id)
+        return default if node is None else node
+
+    def __setitem__(self, version_id: str, node: int) -> None:
+        self._column.recent[version_id] = node
+
+    def __len__(self) -> int:
+        return len(self._column)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._column)
