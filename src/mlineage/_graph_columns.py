@@ -262,7 +262,9 @@ class GraphColumns:
         # node -> id (one byte array) and id -> node (a search over it)
         self._ids = IdColumn()
         self._index = self._ids.lookup
-        self._held: list[ModelVersion | None] = []
+        # node -> its version object, for the nodes that hold one (made from a pack, or
+        # added with no source); a dict, as most nodes of a writer's graph hold none
+        self._held: dict[int, ModelVersion] = {}
         self._sources: list[VersionSource | None] = []
         self._records = array("q")  # record number of each node in its source
         self._weak: weakref.WeakValueDictionary[int, ModelVersion] = weakref.WeakValueDictionary()
@@ -395,7 +397,8 @@ class GraphColumns:
         self._link(i, links)
         index[version_id] = i
         self._ids.append(version_id)
-        self._held.append(None if source is not None else version)
+        if source is None:
+            self._held[i] = version
         self._sources.append(source)
         self._records.append(-1 if source is not None else 0)
         self._kinds.append(version.kind)
@@ -415,18 +418,28 @@ class GraphColumns:
         """The per-node columns of the rows inserted (in insertion order)."""
         if isinstance(taken, range) and taken == range(len(columns)):
             self._ids.extend(columns.ids)
-            self._held += columns.nodes
+            self._hold(columns.nodes, range(len(columns)))
             self._sources += columns.sources
             self._records.extend(columns.records)
             self._kinds += columns.kinds
             self._created.extend(columns.created)
             return
         self._ids.extend([columns.ids[r] for r in taken])
-        self._held += [columns.nodes[r] for r in taken]
+        self._hold(columns.nodes, taken)
         self._sources += [columns.sources[r] for r in taken]
         self._records.extend([columns.records[r] for r in taken])
         self._kinds += [columns.kinds[r] for r in taken]
         self._created.extend([columns.created[r] for r in taken])
+
+    def _hold(self, nodes: list[ModelVersion | None], rows: Sequence[int]) -> None:
+        """Keep the decoded versions among ``nodes[rows]``, as the next nodes."""
+        if not any(nodes):  # a pack's rows: none decoded (checked at C speed)
+            return
+        held, base = self._held, len(self._sources)
+        for k, row in enumerate(rows):
+            version = nodes[row]
+            if version is not None:
+                held[base + k] = version
 
     def _insert_deferred(
         self, columns: VersionColumns, deferred: list[int], orphans: list[int]
@@ -480,7 +493,7 @@ class GraphColumns:
 
     def node(self, index: int) -> ModelVersion:
         """The version stored at node ``index`` (as returned by the index methods)."""
-        version = self._held[index]
+        version = self._held.get(index)
         if version is not None:
             return version
         source = self._sources[index]
@@ -511,7 +524,8 @@ class GraphColumns:
         enabled = gc.isenabled()
         gc.disable()
         try:
-            return [held[i] or node(i) for i in indices]
+            get = held.get
+            return [get(i) or node(i) for i in indices]
         finally:
             if enabled:
                 gc.enable()
@@ -564,7 +578,7 @@ class GraphColumns:
         bulk: dict[int, tuple[Any, list[int], list[int]]] = {}  # id(source) -> positions
         held, sources, records = self._held, self._sources, self._records
         for position, i in enumerate(indices):
-            version = held[i]
+            version = held.get(i)
             source = sources[i]
             if (version is None or is_lazy(version)) and hasattr(source, "table_fields"):
                 entry = bulk.get(id(source))

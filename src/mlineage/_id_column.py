@@ -36,6 +36,8 @@ __all__ = ["IdColumn", "IdLookup", "SETTLE_AFTER"]
 SETTLE_AFTER = 1 << 15
 _WIDTH = 32  # a version id's length
 _CHUNK = 4096  # ids decoded at a time when iterating
+# UTF-8 keeps code-point order in byte order, lone surrogates included (as Python compares)
+_UTF8, _ANY = "utf-8", "surrogatepass"
 
 
 def _np() -> Any:
@@ -86,9 +88,9 @@ class IdColumn(Sequence[str]):
             return self.take(range(self._n)[index])
         n = self._n
         if 0 <= index < n:  # the common case first: a graph makes 10^6 versions this way
-            return self._buf[index].decode()  # type: ignore[index, no-any-return]
+            return self._buf[index].decode(_UTF8, _ANY)  # type: ignore[index, no-any-return]
         if -n <= index < 0:
-            return self._buf[index + n].decode()  # type: ignore[index, no-any-return]
+            return self._buf[index + n].decode(_UTF8, _ANY)  # type: ignore[index, no-any-return]
         raise IndexError(f"node {index} out of range (the graph has {n})")
 
     def __iter__(self) -> Iterator[str]:
@@ -105,7 +107,7 @@ class IdColumn(Sequence[str]):
             text = keys.tobytes().decode("ascii")
             width = self._width
             return [text[k : k + width] for k in range(0, len(text), width)]
-        return [key.decode() for key in keys.tolist()]
+        return [key.decode(_UTF8, _ANY) for key in keys.tolist()]
 
     def _encode(self, ids: Sequence[str]) -> Keys:
         """``ids`` as a byte array of the column's width (widened when needed)."""
@@ -116,7 +118,7 @@ class IdColumn(Sequence[str]):
             text = "".join(ids)
             if text.isascii():
                 return np.frombuffer(text.encode("ascii"), dtype=f"S{self._width}")  # type: ignore[no-any-return]
-        encoded = [i.encode() for i in ids]
+        encoded = [i.encode(_UTF8, _ANY) for i in ids]
         if any(not key or key.endswith(b"\x00") for key in encoded):
             raise ValueError("a version id must be a non-empty string not ending in NUL")
         width = max(map(len, encoded))
@@ -149,8 +151,8 @@ class IdColumn(Sequence[str]):
                 grown[: self._n] = self._buf[: self._n]
             self._buf = grown
         assert self._buf is not None
-        if self._ordered:
-            after_last = self._n == 0 or self._buf[self._n - 1] < new[0]
+        if self._ordered:  # then the last node's id is the newest
+            after_last = self._newest is None or ids[0] > self._newest
             self._ordered = bool(after_last and (count < 2 or (new[1:] > new[:-1]).all()))
         self._buf[self._n : end] = new
         self._n = end
@@ -160,7 +162,23 @@ class IdColumn(Sequence[str]):
 
     def append(self, version_id: str) -> None:
         """Append the id of the next node."""
-        self.extend([version_id])
+        buf, n = self._buf, self._n
+        if (
+            buf is None
+            or n == len(buf)
+            or not self._exact
+            or len(version_id) != self._width
+            or not version_id.isascii()
+        ):
+            self.extend([version_id])
+            return
+        buf[n] = version_id.encode()  # what a writer does on each log: no array made
+        self._n = n + 1
+        newest = self._newest
+        if newest is None or version_id > newest:
+            self._newest = version_id
+        else:
+            self._ordered = False
 
     # -- order --------------------------------------------------------------------------------
 
@@ -250,7 +268,7 @@ class IdColumn(Sequence[str]):
     def bisect_left(self, text: str) -> int:
         """Where ``text`` would go in the creation order (ids before it sort lower)."""
         keys, _ = self._sorted()
-        key = text.encode()
+        key = text.encode(_UTF8, _ANY)
         if len(key) > self._width:  # longer than every id: compare on the column's width
             head = key[: self._width]
             k = int(keys.searchsorted(head, side="right"))
@@ -271,7 +289,7 @@ class IdColumn(Sequence[str]):
         string comparison when ``version_id`` is newer than every settled id)."""
         if self._settled_max is None or version_id > self._settled_max:
             return None
-        key = version_id.encode()
+        key = version_id.encode(_UTF8, _ANY)
         if not key or len(key) > self._width or key.endswith(b"\x00"):
             return None
         assert self._buf is not None
