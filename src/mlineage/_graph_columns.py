@@ -306,6 +306,7 @@ class GraphColumns:
         # the id lookup's parts, inlined: new ids go into ``recent`` (a dict); older ones
         # are searched for in the settled, sorted part
         index, settled = self._ids.recent, self._ids.settled_node
+        settled_max = self._ids.settled_max  # ids above it are not settled
         base, count = len(self._ids), len(ids)
         rows: range | list[int] = range(count)
         if ids != sorted(ids):
@@ -322,17 +323,23 @@ class GraphColumns:
         i = base
         for row in rows:
             version_id = ids[row]
-            if version_id in index or settled(version_id) is not None:
+            if version_id in index or (
+                settled_max is not None
+                and version_id <= settled_max
+                and settled(version_id) is not None
+            ):
                 left.append(row)
                 continue
             links = all_parents[row]
             try:
                 if len(links) == 1:
-                    link = index.get(links[0])
-                    if link is None:
-                        link = settled(links[0])
-                        if link is None:
-                            raise KeyError(links[0])
+                    try:
+                        link = index[links[0]]
+                    except KeyError:
+                        found = settled(links[0])
+                        if found is None:
+                            raise
+                        link = found
                     if first_child[link] < 0:  # Children.add, inlined
                         first_child[link] = i
                     else:

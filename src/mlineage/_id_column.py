@@ -188,6 +188,12 @@ class IdColumn(Sequence[str]):
         return self._ordered
 
     @property
+    def settled_max(self) -> str | None:
+        """The largest id in the sorted index (None: it is empty); larger ids are either in
+        :attr:`recent` or nowhere."""
+        return self._settled_max
+
+    @property
     def newest(self) -> str | None:
         """The largest id (the most recently created version's), or None when empty."""
         return self._newest
