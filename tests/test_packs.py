@@ -10,6 +10,7 @@ import pytest
 
 import mlineage as ml
 import mlineage.compaction
+import mlineage.index
 from tests import packfile
 
 
@@ -240,6 +241,36 @@ def test_small_packs_are_merged_and_full_ones_left_alone(
         reader.refresh()
         assert reader.versions() == versions
         assert reader.get_version("v18") == versions[18]
+    assert ml.fsck(store).ok
+
+
+def test_a_full_pack_is_remembered_by_its_id_range_and_its_versions_still_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer keeps no second copy of a full pack's ids (only the small packs a
+    compaction may merge keep theirs); a version it logged and a compactor then packed is
+    still read back, through the pack whose id range holds it."""
+    monkeypatch.setattr(mlineage.compaction, "PACK_RECORDS", 10)
+    monkeypatch.setattr(mlineage.index, "PACK_RECORDS", 10)
+    store = str(tmp_path / "s")
+    tracker = ml.Tracker("m", storage=store)
+    versions = fill(tracker, 23)
+    ids = [v.id for v in versions]
+    del versions  # held weakly by the writer's graph: read back from the store
+    assert tracker.compact() == 23
+    packs = sorted(tracker._index.loaded_packs.values(), key=lambda p: p.low or "")
+    assert [p.size for p in packs] == [10, 10, 3]
+    assert [p.version_ids for p in packs[:2]] == [None, None]  # full: range and size only
+    assert packs[2].version_ids == ids[20:]  # small: kept for the next merge
+    assert [(p.low, p.high) for p in packs] == [
+        (ids[0], ids[9]),
+        (ids[10], ids[19]),
+        (ids[20], ids[22]),
+    ]
+    assert [v.model_path for v in tracker.versions()] == [f"{i}.pt" for i in range(23)]
+    fill(tracker, 9, start=23)
+    assert tracker.compact() == 12  # the 9 loose ones and the small pack's 3
+    assert len(tracker.versions()) == 32
     assert ml.fsck(store).ok
 
 
