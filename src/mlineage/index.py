@@ -93,8 +93,8 @@ class _Found:
     as loaded once their versions are in the graph)."""
 
     events: dict[str, Event] = field(default_factory=dict)
-    #: pack key -> the ids of the versions and events it holds
-    packs: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
+    #: pack key -> what it holds
+    packs: dict[str, LoadedPack] = field(default_factory=dict)
 
 
 class LineageIndex:
@@ -216,13 +216,18 @@ class LineageIndex:
             self._take_alias_log(result, new.events)
             self._take(result, versions, new)
             orphans = self._find_parents(versions.take(self._add(versions)), new)
+            # The columns and what was read die here, while the cyclic GC is paused: with
+            # them alive, its first pass after the pause walked their 10^6 parents tuples.
+            del versions, result
             for event in sorted(new.events.values(), key=_by_id):
                 if event.id not in self.events:
                     self.add_event(event)
             left_out = set(orphans.ids)
-            for key, (version_ids, event_ids) in new.packs.items():
-                if not left_out or left_out.isdisjoint(version_ids):
-                    self.loaded_packs[key] = LoadedPack.of(version_ids, event_ids)
+            for key, pack in new.packs.items():
+                # a pack with a version left out is read again by the next refresh (a full
+                # pack keeps no ids: any left-out id in its range counts)
+                if not left_out or not pack.may_hold(left_out):
+                    self.loaded_packs[key] = pack
             for row, version_id in enumerate(orphans.ids):
                 missing = [p for p in orphans.parents[row] if p not in self.graph]
                 where = (
@@ -259,7 +264,9 @@ class LineageIndex:
             versions.extend(contents.versions)
             for event in contents.events:
                 new.events.setdefault(event.id, event)
-            new.packs[pack.key] = (list(contents.versions.ids), [e.id for e in contents.events])
+            new.packs[pack.key] = LoadedPack.of(
+                contents.versions.ids, [e.id for e in contents.events]
+            )
         # A record both packed and loose (an interrupted compaction) is the same record;
         # the packed copy is kept.
         loose: dict[str, ModelVersion] = {}
@@ -453,6 +460,13 @@ class LoadedPack:
     size: int
     version_ids: list[str] | None
     event_ids: list[str] | None
+
+    def may_hold(self, version_ids: set[str]) -> bool:
+        """Whether one of ``version_ids`` may be in the pack (its ids, else its range)."""
+        if self.version_ids is not None:
+            return not version_ids.isdisjoint(self.version_ids)
+        low, high = self.low, self.high
+        return low is not None and high is not None and any(low <= i <= high for i in version_ids)
 
     @classmethod
     def of(cls, version_ids: list[str], event_ids: list[str]) -> LoadedPack:
