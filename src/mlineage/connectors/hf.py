@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import mlineage as ml
 from mlineage.connectors import _common
+from mlineage.connectors._common import ImportSummary, Progress
 from mlineage.errors import InvalidName, InvalidSource, SourceNotFound
 from mlineage.records import validate_name
 
@@ -169,8 +170,8 @@ def import_model_tree(
     cards: Iterable[Card] | Mapping[str, Card],
     *,
     dry_run: bool = False,
-    progress: _common.Progress | None = None,
-) -> _common.ImportSummary:
+    progress: Progress | None = None,
+) -> ImportSummary:
     """Import model cards as a tree of versions: ``base_model`` repos become parents.
 
     Each card becomes a version named after its repo id with ``/`` written as ``--``
@@ -236,7 +237,7 @@ def import_model_tree(
 
 def import_model_card(
     tracker: Tracker, path_or_text: Card, *, repo_id: str | None = None, dry_run: bool = False
-) -> _common.ImportSummary:
+) -> ImportSummary:
     """Import one model card (a file, its text, or a repo id read from the Hub).
 
     The same as :func:`import_model_tree` with one card; ``repo_id`` names the card's repo
