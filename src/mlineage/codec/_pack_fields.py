@@ -11,6 +11,7 @@ layout is in docs/storage-format.md; ``codec._packs`` frames the line.
 from __future__ import annotations
 
 import operator
+from itertools import compress
 from typing import Any, cast
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
@@ -160,7 +161,8 @@ def parents_well_formed(ids: list[str], parents: list[list[str]]) -> bool:
     lengths = list(map(len, parents))
     if max(lengths, default=0) < 2:
         return True
-    return all(len(set(p)) == len(p) for p, n in zip(parents, lengths, strict=True) if n > 1)
+    several = compress(parents, map((1).__lt__, lengths))  # those of two parents or more
+    return all(len(set(p)) == len(p) for p in several)
 
 
 def matches_index(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import mmap
+import operator
 import zlib
 from collections import Counter
 from collections.abc import Callable
@@ -162,6 +163,11 @@ class _PackHeader(TypedDict):
 _pack_header_adapter: TypeAdapter[_PackHeader] = TypeAdapter(_PackHeader)
 
 
+def _ends_at(data: bytes | mmap.mmap, end: int, suffix: bytes) -> bool:
+    """Whether ``data[:end]`` ends with ``suffix`` (without copying ``data[:end]``)."""
+    return end >= len(suffix) and data[end - len(suffix) : end] == suffix
+
+
 def _pack_header(data: bytes | mmap.mmap, key: str) -> _PackLayout | None:
     """The format-2 header of a pack, or None if ``data`` is not a format-2 pack.
 
@@ -176,13 +182,13 @@ def _pack_header(data: bytes | mmap.mmap, key: str) -> _PackLayout | None:
     if newline < 0:
         return None
     body, table = newline + 1, None
-    if data[:body].endswith(_PACK_HEAD_END):
+    if _ends_at(data, body, _PACK_HEAD_END):
         head = data[: body - len(_PACK_HEAD_END)] + b"}"
     elif data[newline - 1 : body + len(_TABLE_START)] == b",\n" + _TABLE_START:
         # format 5: the table's line follows the header's
         head = data[: newline - 1] + b"}"
         end = data.find(b"\n", body)
-        if end < 0 or not data[: end + 1].endswith(_PACK_HEAD_END):
+        if end < 0 or not _ends_at(data, end + 1, _PACK_HEAD_END):
             return None
         table = (body + len(_TABLE_START), end + 1 - len(_PACK_HEAD_END))
         body = end + 1
@@ -228,7 +234,7 @@ def _pack_header(data: bytes | mmap.mmap, key: str) -> _PackLayout | None:
         and len(offsets) == n + layout.events + 1
         and offsets[0] == 0
         and offsets[-1] == len(data) - layout.body - len(_PACK_END)
-        and offsets == sorted(set(offsets))  # strictly increasing
+        and all(map(operator.lt, offsets, offsets[1:]))  # strictly increasing
         and parents_well_formed(index["ids"], index["parents"])
         and (table is None) == (header["format"] < 5)
     ):
