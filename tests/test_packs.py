@@ -319,9 +319,9 @@ def test_a_garbled_body_fails_its_checksum_on_either_path(
 ) -> None:
     # Large packs are checksummed on a second thread while the header parses; small ones
     # inline. Both must catch a changed byte anywhere the checksum covers.
-    from mlineage.codec import _packs
+    from mlineage.codec import _pack_frame
 
-    monkeypatch.setattr(_packs, "_CHECKSUM_THREAD_FROM", 0 if threaded else 1 << 40)
+    monkeypatch.setattr(_pack_frame, "CHECKSUM_THREAD_FROM", 0 if threaded else 1 << 40)
     started: list[int] = []
     real_start = threading.Thread.start
 

@@ -11,6 +11,7 @@ layout is in docs/storage-format.md; ``codec._packs`` frames the line.
 from __future__ import annotations
 
 import operator
+from collections.abc import Sequence
 from itertools import compress
 from typing import Any, cast
 
@@ -153,7 +154,7 @@ def invalid_record(key: str, kind: str, index: int | str, error: ValidationError
     )
 
 
-def parents_well_formed(ids: list[str], parents: list[list[str]]) -> bool:
+def parents_well_formed(ids: list[str], parents: Sequence[Sequence[str]]) -> bool:
     """No version lists itself as a parent, none lists a parent twice (C-level loops: a
     million rows are checked on every load of a million versions)."""
     if any(map(operator.contains, parents, ids)):
@@ -174,7 +175,7 @@ def matches_index(
     return (
         origins.get(row) == (None if origin is None else (origin.system, origin.id))
         and version.id == index["ids"][row]
-        and list(version.parents) == index["parents"][row]
+        and tuple(version.parents) == tuple(index["parents"][row])
         and version.kind == index["kinds"][row]
         and version.name == index["names"][row]
         and utc_micros(version.created_at) == index["created"][row]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import mmap
 import operator
-import threading
 import zlib
 from collections import Counter
 from collections.abc import Callable
@@ -39,6 +38,7 @@ from mlineage.codec._pack_fields import (
     table_columns,
     table_rows,
 )
+from mlineage.codec._pack_frame import Checksum, check_body, ends_at
 from mlineage.errors import CorruptRecord, StoreFormatError
 from mlineage.records import Event, ModelVersion
 
@@ -138,7 +138,8 @@ _VersionId = Annotated[str, StringConstraints(pattern=ID_REGEX)]
 class _PackIndex(TypedDict):
     __pydantic_config__ = ConfigDict(extra="forbid", strict=True)  # type: ignore[misc]
     ids: list[_VersionId]
-    parents: list[list[_VersionId]]
+    # Tuples, as ModelVersion.parents: 10^6 lists would take 50 MB more on a load.
+    parents: list[tuple[_VersionId, ...]]
     kinds: list[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]]
     names: list[str | None]
     created: list[int]
@@ -164,11 +165,6 @@ class _PackHeader(TypedDict):
 _pack_header_adapter: TypeAdapter[_PackHeader] = TypeAdapter(_PackHeader)
 
 
-def _ends_at(data: bytes | mmap.mmap, end: int, suffix: bytes) -> bool:
-    """Whether ``data[:end]`` ends with ``suffix`` (without copying ``data[:end]``)."""
-    return end >= len(suffix) and data[end - len(suffix) : end] == suffix
-
-
 def _pack_header(data: bytes | mmap.mmap, key: str) -> _PackLayout | None:
     """The format-2 header of a pack, or None if ``data`` is not a format-2 pack.
 
@@ -183,13 +179,13 @@ def _pack_header(data: bytes | mmap.mmap, key: str) -> _PackLayout | None:
     if newline < 0:
         return None
     body, table = newline + 1, None
-    if _ends_at(data, body, _PACK_HEAD_END):
+    if ends_at(data, body, _PACK_HEAD_END):
         head = data[: body - len(_PACK_HEAD_END)] + b"}"
     elif data[newline - 1 : body + len(_TABLE_START)] == b",\n" + _TABLE_START:
         # format 5: the table's line follows the header's
         head = data[: newline - 1] + b"}"
         end = data.find(b"\n", body)
-        if end < 0 or not _ends_at(data, end + 1, _PACK_HEAD_END):
+        if end < 0 or not ends_at(data, end + 1, _PACK_HEAD_END):
             return None
         table = (body + len(_TABLE_START), end + 1 - len(_PACK_HEAD_END))
         body = end + 1
@@ -245,63 +241,6 @@ def _pack_header(data: bytes | mmap.mmap, key: str) -> _PackLayout | None:
             "order or not ending where the pack does: truncated?); run `mlineage fsck`"
         )
     return layout
-
-
-def _crc32(data: bytes | mmap.mmap, start: int) -> int:
-    """The CRC-32 of ``data[start:]``, without copying it."""
-    with memoryview(data) as whole, whole[start:] as checked:
-        return zlib.crc32(checked)
-
-
-#: From this many checked bytes on, :class:`_Checksum` computes on a thread of its own.
-_CHECKSUM_THREAD_FROM = 1 << 20
-
-
-class _Checksum:
-    """The CRC-32 of the bytes a format-2 pack's checksum covers, computed on a second
-    thread while this one parses the header (zlib releases the GIL while it computes):
-    on two cores, a load of 10^6 packed versions waits for neither 1 GB of checksums nor
-    their headers' parse alone. It starts from the pack's framing (the checked bytes
-    start after the header's line, in every format) before the header is known to be
-    sound; :meth:`value` waits for it, and a header found damaged discards it.
-    """
-
-    def __init__(self, data: bytes | mmap.mmap) -> None:
-        self.data = data
-        self.start = data.find(b"\n") + 1
-        self.crc: int | None = None
-        self.thread: threading.Thread | None = None
-        if self.start and len(data) - self.start >= _CHECKSUM_THREAD_FROM:
-            self.thread = threading.Thread(target=self._run, name="mlineage-pack-crc32")
-            self.thread.start()
-
-    def _run(self) -> None:
-        self.crc = _crc32(self.data, self.start)
-
-    def wait(self) -> None:
-        """Wait for the thread (if any); the map is not read after this returns."""
-        if self.thread is not None:
-            self.thread.join()
-            self.thread = None
-
-    def value(self, layout: _PackLayout) -> int:
-        """The CRC-32 of the bytes ``layout``'s checksum covers."""
-        self.wait()
-        if self.crc is None or layout.checked != self.start:
-            self.crc = _crc32(self.data, layout.checked)
-        return self.crc
-
-
-def _check_body(
-    data: bytes | mmap.mmap, key: str, layout: _PackLayout, checksum: _Checksum | None = None
-) -> CorruptRecord | None:
-    crc = _crc32(data, layout.checked) if checksum is None else checksum.value(layout)
-    if crc != layout.crc32:
-        return CorruptRecord(
-            f"{key!r} fails its checksum (truncated or altered after it was written); "
-            "run `mlineage fsck`"
-        )
-    return None
 
 
 #: A pack source releases its map's pages after this many record reads.
@@ -405,7 +344,7 @@ def read_pack(
         holds records of a model other than ``model``. With ``lenient`` the intact
         records are returned along with the problems.
     """
-    checksum = _Checksum(data)
+    checksum = Checksum(data)  # on a second thread while the header parses
     try:
         layout = _pack_header(data, key)
     except CorruptRecord:
@@ -414,7 +353,7 @@ def read_pack(
         layout = None  # decode_pack salvages what it can, line by line
     finally:
         checksum.wait()
-    if layout is not None and _check_body(data, key, layout, checksum) is None:
+    if layout is not None and check_body(data, key, layout.checked, layout.crc32, checksum) is None:
         if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
             data.madvise(mmap.MADV_DONTNEED)  # read back from the file when touched
         if layout.model != model:
@@ -572,7 +511,7 @@ def decode_pack(
     else:
         if layout is not None:
             versions, events, problems = _decode_lines(data, key, layout)
-            failed = _check_body(data, key, layout)
+            failed = check_body(data, key, layout.checked, layout.crc32)
             if failed is not None:
                 problems.insert(0, failed)
         else:
