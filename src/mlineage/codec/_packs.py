@@ -138,7 +138,7 @@ _VersionId = Annotated[str, StringConstraints(pattern=ID_REGEX)]
 class _PackIndex(TypedDict):
     __pydantic_config__ = ConfigDict(extra="forbid", strict=True)  # type: ignore[misc]
     ids: list[_VersionId]
-    # Tuples, as ModelVersion.parents: 10^6 lists would take 50 MB more on a load.
+    # Tuples, as ModelVersion.parents: 10^6 lists would add 32 MiB to a load's peak.
     parents: list[tuple[_VersionId, ...]]
     kinds: list[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]]
     names: list[str | None]
