@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from itertools import compress
 from typing import Any, cast
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
@@ -154,15 +153,16 @@ def invalid_record(key: str, kind: str, index: int | str, error: ValidationError
     )
 
 
+# p[1:] of a row of one parent or none is the empty tuple, which allocates nothing.
+_after_the_first = operator.itemgetter(slice(1, None))
+
+
 def parents_well_formed(ids: list[str], parents: Sequence[Sequence[str]]) -> bool:
     """No version lists itself as a parent, none lists a parent twice (C-level loops: a
     million rows are checked on every load of a million versions)."""
     if any(map(operator.contains, parents, ids)):
         return False
-    lengths = list(map(len, parents))
-    if max(lengths, default=0) < 2:
-        return True
-    several = compress(parents, map((1).__lt__, lengths))  # those of two parents or more
+    several = filter(_after_the_first, parents)  # the rows of two parents or more
     return all(len(set(p)) == len(p) for p in several)
 
 
