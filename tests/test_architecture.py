@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "_version",
             "_ids",
             "_text",
+            "_file_modes",
             "_tables",
             "_progress",
             "_optional",

@@ -313,3 +313,96 @@ def test_record_offsets_out_of_order_are_a_damaged_header(tmp_path: Path) -> Non
         ml.Tracker.load("m", storage=store)
     with pytest.warns(RuntimeWarning, match="offsets out of order"):
         assert ml.Tracker.load("m", storage=store, on_error="skip").versions() == versions
+
+
+def test_record_offsets_that_repeat_are_a_damaged_header(tmp_path: Path) -> None:
+    # Strictly increasing: two records may not start at the same offset.
+    store, versions, pack = packed_store(tmp_path, 3)
+    data = pack.read_bytes()
+    header, _ = packfile.read(pack)
+    offsets = header["index"]["offsets"]
+    repeated = [offsets[0], offsets[1], offsets[1], *offsets[3:]]
+    old = ("[" + ",".join(map(str, offsets)) + "]").encode()
+    new = ("[" + ",".join(map(str, repeated)) + "]").encode()
+    pack.write_bytes(data.replace(old, new, 1))
+    with pytest.raises(ml.CorruptRecord, match="offsets out of order"):
+        ml.Tracker.load("m", storage=store)
+    with pytest.warns(RuntimeWarning, match="offsets out of order"):
+        assert ml.Tracker.load("m", storage=store, on_error="skip").versions() == versions
+
+
+def test_parents_well_formed_checks_every_row() -> None:
+    from mlineage.codec._pack_fields import parents_well_formed
+
+    a, b, c, d = (f"{i:032x}" for i in range(4))
+    assert parents_well_formed([a, b, c, d], [[], [a], [a, b], [b, c]])
+    assert parents_well_formed([], [])
+    assert not parents_well_formed([a, b, c, d], [[], [a], [a, b], [c, c]])  # a later row
+    assert not parents_well_formed([a, b, c, d], [[], [a], [b, b], [a, c]])
+    assert not parents_well_formed([a, b, c], [[], [a], [c]])  # its own parent
+    assert not parents_well_formed([a, b, c], [[], [a], [a, c]])
+    assert not parents_well_formed([a, b], [[], [b, b, a]])
+
+
+@pytest.mark.parametrize("threaded", [True, False])
+def test_a_garbled_body_fails_its_checksum_on_either_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threaded: bool
+) -> None:
+    # Large packs are checksummed on a second thread while the header parses; small ones
+    # inline. Both must catch a changed byte anywhere the checksum covers.
+    from mlineage.codec import _pack_frame
+
+    monkeypatch.setattr(_pack_frame, "CHECKSUM_THREAD_FROM", 0 if threaded else 1 << 40)
+    started: list[int] = []
+    real_start = threading.Thread.start
+
+    def start(thread: threading.Thread) -> None:
+        started.append(thread.name == "mlineage-pack-crc32")
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    store, versions, pack = packed_store(tmp_path, 3)
+    assert ml.Tracker.load("m", storage=store).versions() == versions
+    assert any(started) == threaded
+    data = pack.read_bytes()
+    for at in (data.index(b"\n") + 20, len(data) - 30, len(data) - 1):  # table, body, end
+        garbled = bytearray(data)
+        garbled[at] ^= 1
+        pack.write_bytes(bytes(garbled))
+        with pytest.raises(ml.CorruptRecord, match="checksum") as info:
+            ml.Tracker.load("m", storage=store)
+        assert pack.name in str(info.value)
+    # A damaged header is refused as before, the checksum thread joined.
+    pack.write_bytes(data.replace(b'"versions":3', b'"versions":-3', 1))
+    with pytest.raises(ml.CorruptRecord, match="damaged pack header"):
+        ml.Tracker.load("m", storage=store)
+    assert not [t for t in threading.enumerate() if t.name == "mlineage-pack-crc32"]
+
+
+def test_a_listed_loose_record_that_was_packed_is_not_vanished(tmp_path: Path) -> None:
+    # A compactor deletes loose records after writing their pack: a reader that listed
+    # one finds it gone and must find it in a pack it read, not report it lost.
+    from mlineage import _keys
+    from mlineage._reader import StoreReader
+    from mlineage.codec import read_pack
+    from mlineage.storage import LocalStore
+
+    store, versions, _ = packed_store(tmp_path, 3)
+    lost = "f" * 32
+    stale = [_keys.version_key("m", versions[1].id), _keys.version_key("m", lost)]
+
+    class Listing(LocalStore):
+        def list(self, prefix: str = "") -> Iterator[str]:
+            yield from super().list(prefix)
+            if prefix == _keys.versions_prefix("m"):
+                yield from stale
+
+    reader = StoreReader(
+        Listing(store),
+        "m",
+        lambda data, key: read_pack(data, key, "m"),
+        lambda contents: contents.versions.ids,
+    )
+    result = reader.read()
+    assert result.vanished == [stale[1]]
+    assert [len(pack.contents.versions) for pack in result.packs] == [3]

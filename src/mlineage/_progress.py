@@ -10,7 +10,6 @@ import os
 import sys
 import threading
 import time
-from types import TracebackType
 from typing import Any, TextIO
 
 __all__ = ["Progress"]
@@ -100,12 +99,8 @@ class Progress:
                 self._begin()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
+        # With or without an exception, the bar stops the same way.
         with self._lock:
             if self._bar is not None:
                 # Stopping ends the line, so whatever is printed next (a traceback, a

@@ -268,8 +268,22 @@ class ResultBuilder(Generic[T]):
     def __init__(self, reader: StoreReader[T], known_packs: set[str]) -> None:
         self.reader = reader
         self.seen_packs = known_packs
-        self.packed_ids: set[str] = set()
         self.result: ReadResult[T] = ReadResult()
+        self._packed_ids: set[str] = set()
+        self._packs_in_ids = 0  # how many of result.packs _packed_ids holds
+
+    @property
+    def packed_ids(self) -> set[str]:
+        """Ids of the records in the packs read so far.
+
+        Built when first asked for (only when a listed loose record vanished): a load of
+        10^6 packed versions that finds none vanished builds no set of 10^6 ids.
+        """
+        packs = self.result.packs
+        for pack in packs[self._packs_in_ids :]:
+            self._packed_ids.update(self.reader._pack_ids(pack.contents))
+        self._packs_in_ids = len(packs)
+        return self._packed_ids
 
     def read_packs(self) -> None:
         """Read the packs not read yet; list again when one vanished (it was merged)."""
@@ -294,7 +308,6 @@ class ResultBuilder(Generic[T]):
                 except CorruptRecord as exc:
                     self.result.damage.append(Damage(key, exc, "corrupt-record"))
                     continue
-                self.packed_ids.update(reader._pack_ids(contents))
                 self.result.packs.append(PackRead(key, data, contents))
             if not vanished:
                 return

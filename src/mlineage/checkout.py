@@ -13,7 +13,7 @@ import json
 import os
 import secrets
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -195,14 +195,4 @@ def _materialise(store: Store, checkout: Checkout, dest: Path, *, overwrite: boo
             shutil.rmtree(tmp)
         raise
     final = tuple(dest / f.relative_to(tmp) for f in files)
-    return Checkout(
-        version=checkout.version,
-        requested=checkout.requested,
-        at=checkout.at,
-        dataset=checkout.dataset,
-        hyperparameters=checkout.hyperparameters,
-        environment=checkout.environment,
-        environment_diff=checkout.environment_diff,
-        path=dest,
-        files=final,
-    )
+    return replace(checkout, path=dest, files=final)

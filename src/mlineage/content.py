@@ -14,6 +14,7 @@ with the few methods they call (:class:`BlobSource`, which every
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import os
@@ -23,7 +24,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar
 
-from mlineage.errors import HashMismatch, InvalidInput, InvalidKey, NotFound
+from mlineage.errors import (
+    CorruptRecord,
+    HashMismatch,
+    InvalidInput,
+    InvalidKey,
+    NotFound,
+    StoreError,
+)
 
 __all__ = [
     "BLOB_KEY",
@@ -43,6 +51,7 @@ __all__ = [
     "is_blob_key",
     "read_blob",
     "read_decoded",
+    "unreadable_as_corrupt",
     "write_file",
 ]
 
@@ -540,3 +549,44 @@ def hash_blobs(store: BlobSource, keys: Iterable[str]) -> Iterator[tuple[str, st
         return
     with ThreadPoolExecutor(max_workers=store.max_workers) as pool:
         yield from zip(keys, pool.map(lambda key: hash_blob(store, key), keys), strict=True)
+
+
+@contextlib.contextmanager
+def unreadable_as_corrupt(
+    uri: str, key: str, what: str, damaged: str | None = None
+) -> Iterator[None]:
+    """Raise a blob that a record points at and that cannot be read as damage to the store.
+
+    Inside the block, :class:`~mlineage.errors.NotFound` (the blob is missing) and
+    :class:`~mlineage.errors.HashMismatch` or :class:`~mlineage.errors.StoreError` (it is
+    damaged, or unreadable) become :class:`~mlineage.errors.CorruptRecord`, whose message
+    says to run ``mlineage fsck``.
+
+    Parameters
+    ----------
+    uri : str
+        The store's URI, named when the blob is missing.
+    key : str
+        The blob's key.
+    what : str
+        What the blob holds ("fingerprint", "environment").
+    damaged : str, optional
+        How the message of a damaged blob begins (default: ``"<what> blob <key>"``).
+
+    Examples
+    --------
+    >>> with unreadable_as_corrupt("memory://doc", "blobs/sha256/00", "probe set"):
+    ...     raise NotFound("blobs/sha256/00")
+    Traceback (most recent call last):
+    ...
+    mlineage.errors.CorruptRecord: probe set blob blobs/sha256/00 is missing from memory://doc; ...
+    """
+    try:
+        yield
+    except NotFound:
+        raise CorruptRecord(
+            f"{what} blob {key} is missing from {uri}; run `mlineage fsck`"
+        ) from None
+    except (HashMismatch, StoreError) as exc:
+        start = f"{what} blob {key}" if damaged is None else damaged
+        raise CorruptRecord(f"{start}: {exc}; run `mlineage fsck`") from None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from mlineage.content import BlobCache
+from mlineage.content import BlobCache, unreadable_as_corrupt
 from mlineage.diff import VersionDiff, diff_dicts, diff_versions
 from mlineage.errors import CorruptRecord, HashMismatch, NotFound, StoreError
 from mlineage.records import EnvironmentSnapshot, ModelVersion
@@ -49,16 +49,11 @@ class BlobDetails:
         key = version.environment_ref
         if key is None:
             return None
-        try:
+        damaged = f"environment of version {version.id}"
+        with unreadable_as_corrupt(self.store.uri, key, "environment", damaged):
             # This store's blob, verified and kept (once per tracker): the very object
             # `version.environment` returns for the versions this tracker loaded.
             return self.read_environment(key)
-        except NotFound:
-            raise CorruptRecord(
-                f"environment blob {key} is missing from {self.store.uri}; run `mlineage fsck`"
-            ) from None
-        except (HashMismatch, StoreError) as exc:
-            raise CorruptRecord(f"environment of version {version.id}: {exc}") from None
 
     def read_environment(self, key: str) -> EnvironmentSnapshot:
         """Read and verify environment blob ``key`` from this store.

@@ -66,6 +66,35 @@ class LineageReads:
         """The version ``ref`` names (see :func:`mlineage.refs.get_version`)."""
         return refs.get_version(self._index, ref)
 
+    def compared(
+        self,
+        old: Ref | None,
+        new: Ref | None,
+        *,
+        empty: Callable[[], Exception],
+        root: Callable[[ModelVersion], Exception],
+    ) -> tuple[ModelVersion, ModelVersion]:
+        """The (old, new) versions a comparison is between: ``new`` or else the latest
+        version, and ``old`` or else ``new``'s first parent.
+
+        Each comparison words its own errors: ``empty()`` is raised when ``new`` is None and
+        there is no version, ``root(new)`` when ``old`` is None and ``new`` has no parent.
+        ``new`` is resolved first.
+        """
+        if new is None:
+            latest = self.graph.latest()
+            if latest is None:
+                raise empty()
+            newer = latest
+        else:
+            newer = self.version(new)
+        if old is not None:
+            return self.version(old), newer
+        parent = self.graph.first_parent(newer.id)
+        if parent is None:
+            raise root(newer)
+        return parent, newer
+
     def history(self, on: Ref | None) -> NodeArray:
         """Graph indices of the first-parent history of ``on`` (default: latest), oldest first
         (an int64 array)."""

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from mlineage import _keys, refs
+from mlineage import _keys, records, refs
 from mlineage._coerce import (
     as_utc,
     check_log_time,
@@ -52,20 +52,6 @@ from mlineage.errors import (
     StoreFormatError,
 )
 from mlineage.index import LineageIndex
-from mlineage.records import (
-    AnnotationEvent,
-    DataSnapshot,
-    EvidenceEvent,
-    FingerprintEvent,
-    FingerprintRef,
-    ModelVersion,
-    Origin,
-    StatusEvent,
-    VersionStatus,
-    checked_version,
-    pending_blob,
-    validate_name,
-)
 from mlineage.refs import Ref
 
 if TYPE_CHECKING:
@@ -73,7 +59,13 @@ if TYPE_CHECKING:
 
 __all__ = ["Settings", "VersionLogger", "Writer"]
 
-E = TypeVar("E", AnnotationEvent, StatusEvent, FingerprintEvent, EvidenceEvent)
+E = TypeVar(
+    "E",
+    records.AnnotationEvent,
+    records.StatusEvent,
+    records.FingerprintEvent,
+    records.EvidenceEvent,
+)
 
 
 @functools.cache
@@ -152,10 +144,10 @@ class VersionLogger:
         self._writer = writer
         self._parents = parents
         self._timestamp = timestamp
-        self._version: ModelVersion | None = None
+        self._version: records.ModelVersion | None = None
         self._started_at = datetime.now(timezone.utc)
         self.model_path: str | os.PathLike[str] | None = None
-        self.dataset: DataSnapshot | None = None
+        self.dataset: records.DataSnapshot | None = None
         self.metrics: dict[str, Any] = {}
         self.hyperparameters: dict[str, Any] = {}
         self.notes: str = ""
@@ -165,7 +157,7 @@ class VersionLogger:
         self.metadata: dict[str, Any] = {}
         self.archive: bool | None = None
         self.fingerprint: Any = None
-        self.origin: Origin | Mapping[str, Any] | None = None
+        self.origin: records.Origin | Mapping[str, Any] | None = None
         self._blobs: dict[str, bytes] = {}  # fingerprint blobs, written before the record
         for key, value in fields.items():
             if key not in _LOGGER_FIELDS:
@@ -191,7 +183,7 @@ class VersionLogger:
         return self._started_at
 
     @property
-    def version(self) -> ModelVersion:
+    def version(self) -> records.ModelVersion:
         """The committed version (available after the ``with`` block ends).
 
         Raises
@@ -270,7 +262,9 @@ class Writer:
 
     # -- versions -----------------------------------------------------------------------
 
-    def build(self, draft: VersionLogger) -> tuple[ModelVersion, PathDigest | None, bytes | None]:
+    def build(
+        self, draft: VersionLogger
+    ) -> tuple[records.ModelVersion, PathDigest | None, bytes | None]:
         """Validate a draft into a record; also the checkpoint digest and environment bytes.
 
         Raises
@@ -288,14 +282,14 @@ class Writer:
                 "dataset is required: set `v.dataset = ml.DataSnapshot(path=..., hash=...)` "
                 "or `ml.DataSnapshot.from_path(...)`; nothing was written"
             )
-        if not isinstance(draft.dataset, DataSnapshot):
+        if not isinstance(draft.dataset, records.DataSnapshot):
             raise InvalidInput(
                 f"dataset must be a DataSnapshot, got {type(draft.dataset).__name__}; "
                 "use ml.DataSnapshot.from_path(path) for files"
             )
         if not isinstance(draft.notes, str):
             raise InvalidInput(f"notes must be a str, got {type(draft.notes).__name__}")
-        name = None if draft.name is None else validate_name(draft.name, "version name")
+        name = None if draft.name is None else records.validate_name(draft.name, "version name")
         if name is not None:
             self.refuse_shadowing(name, "version name")
         graph = self.index.graph
@@ -331,7 +325,7 @@ class Writer:
         origin = coerce_origin(draft.origin)
         try:
             # Every field was checked and converted above (or made here): not validated again.
-            version = checked_version(
+            version = records.checked_version(
                 id=new_id(created),
                 model=self.index.model,
                 name=name,
@@ -347,7 +341,7 @@ class Writer:
                 environment_ref=environment_ref,
                 notes=draft.notes,
                 tags=coerce_tags(draft.tags),
-                status=VersionStatus.COMMITTED,
+                status=records.VersionStatus.COMMITTED,
                 committed_at=created,
                 metadata=coerce_hyperparameters(draft.metadata),
                 fingerprints=fingerprints,
@@ -357,7 +351,7 @@ class Writer:
             raise InvalidRecord(f"version could not be built: {exc}; nothing was written") from None
         return version, digest, environment_bytes
 
-    def commit(self, draft: VersionLogger) -> ModelVersion:
+    def commit(self, draft: VersionLogger) -> records.ModelVersion:
         """Build, write (blobs, name claim, then the record, durably) and index a version."""
         version, digest, environment_bytes = self.build(draft)
         data = encode_version(version)
@@ -388,12 +382,15 @@ class Writer:
         return version
 
     def _write_blobs(
-        self, version: ModelVersion, digest: PathDigest | None, environment_bytes: bytes | None
+        self,
+        version: records.ModelVersion,
+        digest: PathDigest | None,
+        environment_bytes: bytes | None,
     ) -> None:
         # Blobs first: a version record is only written once everything it points at is.
         art, snapshot = _lazy_modules()[0], version.dataset
         if snapshot.manifest is not None and snapshot.manifest not in self._blobs_written:
-            manifest = pending_blob(snapshot, snapshot.manifest)
+            manifest = records.pending_blob(snapshot, snapshot.manifest)
             if manifest is None and not self.store.exists(snapshot.manifest):
                 manifest = art.recompute_manifest(snapshot)
             if manifest is not None:
@@ -416,7 +413,7 @@ class Writer:
             if artifact.blob is not None:
                 art.archive(self.store, artifact.path, digest)
 
-    def _fingerprints(self, draft: VersionLogger) -> tuple[FingerprintRef, ...]:
+    def _fingerprints(self, draft: VersionLogger) -> tuple[records.FingerprintRef, ...]:
         """The draft's fingerprints as references; their blobs are kept on the draft."""
         if draft.fingerprint is None:
             return ()
@@ -522,7 +519,7 @@ class Writer:
             )
         return VersionLogger(self, parent_ids, kind=kind, timestamp=when, fields=fields)
 
-    def annotate(self, ref: Ref, notes: object, tags: object) -> AnnotationEvent:
+    def annotate(self, ref: Ref, notes: object, tags: object) -> records.AnnotationEvent:
         """``Tracker.annotate``: validate, then write the event."""
         self.check_writable("annotate")
         version = refs.get_version(self.index, ref)
@@ -531,7 +528,7 @@ class Writer:
         tag_tuple = coerce_tags(tags)
         if not notes and not tag_tuple:
             raise InvalidInput("annotate() needs notes or tags")
-        return self.event(AnnotationEvent, version=version.id, notes=notes, tags=tag_tuple)
+        return self.event(records.AnnotationEvent, version=version.id, notes=notes, tags=tag_tuple)
 
     def refuse_shadowing(self, name: str, what: str) -> None:
         """Refuse a version name or alias that another reference already spells."""
@@ -549,18 +546,20 @@ class Writer:
                 f"by name; choose another {what}"
             )
 
-    def set_status(self, ref: Ref, status: VersionStatus | str, reason: str) -> StatusEvent:
+    def set_status(
+        self, ref: Ref, status: records.VersionStatus | str, reason: str
+    ) -> records.StatusEvent:
         """``Tracker.set_status``: validate, then write the event."""
         self.check_writable("change a status")
         version = refs.get_version(self.index, ref)
         if not isinstance(reason, str):
             raise InvalidInput(f"reason must be a str, got {type(reason).__name__}: {reason!r}")
         try:
-            value = VersionStatus(status)
+            value = records.VersionStatus(status)
         except ValueError:
-            known = ", ".join(s.value for s in VersionStatus)
+            known = ", ".join(s.value for s in records.VersionStatus)
             raise InvalidInput(f"unknown status {status!r}; use one of {known}") from None
-        return self.event(StatusEvent, version=version.id, status=value, reason=reason)
+        return self.event(records.StatusEvent, version=version.id, status=value, reason=reason)
 
     # -- compaction ---------------------------------------------------------------------
 

@@ -14,14 +14,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
-from mlineage.content import read_decoded
+from mlineage.content import read_decoded, unreadable_as_corrupt
 from mlineage.errors import (
     CorruptRecord,
     FingerprintNotFound,
-    HashMismatch,
     InvalidInput,
-    NotFound,
-    StoreError,
 )
 from mlineage.records import FingerprintEvent, FingerprintRef, ModelVersion
 
@@ -114,14 +111,8 @@ class BehaviourLineage:
                 self._cache.move_to_end((key, kind))
                 return cached  # type: ignore[return-value]
         store = self.tracker.store
-        try:
+        with unreadable_as_corrupt(store.uri, key, kind):
             value = read_decoded(store, key, decode, f"{kind} blob")
-        except NotFound:
-            raise CorruptRecord(
-                f"{kind} blob {key} is missing from {store.uri}; run `mlineage fsck`"
-            ) from None
-        except (HashMismatch, StoreError) as exc:
-            raise CorruptRecord(f"{kind} blob {key}: {exc}; run `mlineage fsck`") from None
         with self._lock:
             self._cache[(key, kind)] = value
             while len(self._cache) > _CACHE_ENTRIES:
@@ -177,20 +168,15 @@ class BehaviourLineage:
             if a is None:
                 raise InvalidInput("compare(b=...) needs a as well: compare(a, b)")
             return self.version(a), self.version(b)
-        if a is None:
-            latest = self.tracker.latest()
-            if latest is None:
-                raise FingerprintNotFound(f"model {self.tracker.model!r} has no versions")
-            new = latest
-        else:
-            new = self.version(a)
-        old = self.tracker.graph.first_parent(new.id)
-        if old is None:
-            raise InvalidInput(
+        return self.tracker._reads.compared(
+            None,
+            a,
+            empty=lambda: FingerprintNotFound(f"model {self.tracker.model!r} has no versions"),
+            root=lambda new: InvalidInput(
                 f"version {new.short_id} has no parent to compare with; name both versions, "
                 "the older first"
-            )
-        return old, new
+            ),
+        )
 
     def shared(
         self, old: ModelVersion, new: ModelVersion, probe: str | ProbeSet | None

@@ -471,26 +471,17 @@ class DriftLineage:
     def between(self, a: Ref | None, b: Ref | None, params: dict[str, Any]) -> DriftReport:
         """``tracker.analysis.drift``: see :meth:`mlineage.analysis.lineage.Analysis.drift`."""
         _check(params)
-        reads = self.tracker._reads
         if b is None and a is not None:
             a, b = None, a
-        if b is None:
-            latest = reads.graph.latest()
-            if latest is None:
-                raise InvalidInput(f"model {self.model!r} has no versions to compare")
-            current = latest
-        else:
-            current = reads.version(b)
-        if a is None:
-            parent = reads.graph.first_parent(current.id)
-            if parent is None:
-                raise InvalidInput(
-                    f"version {current.short_id} is a root: it has no parent to compare its "
-                    "data with; pass both versions: drift(a, b)"
-                )
-            reference = parent
-        else:
-            reference = reads.version(a)
+        reference, current = self.tracker._reads.compared(
+            a,
+            b,
+            empty=lambda: InvalidInput(f"model {self.model!r} has no versions to compare"),
+            root=lambda current: InvalidInput(
+                f"version {current.short_id} is a root: it has no parent to compare its "
+                "data with; pass both versions: drift(a, b)"
+            ),
+        )
         return self.report(reference, current, params)[0]
 
     def along(self, on: Ref | None, params: dict[str, Any], threshold: float) -> DriftAlong:

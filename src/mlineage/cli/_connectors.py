@@ -9,9 +9,10 @@ runs, so ``mlineage --help`` does not load them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -68,6 +69,34 @@ def _run(
     return 0
 
 
+def _importer(
+    unit: str,
+) -> Callable[[Callable[..., ImportSummary]], Callable[..., int]]:
+    """Make an import verb a command function.
+
+    The verb gets the tracker of MODEL (created on first import; read-only for
+    ``--dry-run``), a ``progress(done, total)`` callback counting ``unit``, ``dry_run`` and
+    its own options; it returns the connector's summary, which is printed (``--json``: as
+    an object).
+    """
+
+    def decorate(verb: Callable[..., ImportSummary]) -> Callable[..., int]:
+        @functools.wraps(verb)
+        def run(
+            *, store: str | None, as_json: bool, model: str, dry_run: bool, **options: Any
+        ) -> int:
+            return _run(
+                _tracker(model, store, dry_run),
+                unit,
+                as_json,
+                lambda tracker, progress: verb(tracker, progress, dry_run=dry_run, **options),
+            )
+
+        return run
+
+    return decorate
+
+
 @click.group(
     "import",
     short_help="import history from MLflow, Hugging Face or DVC",
@@ -120,10 +149,11 @@ Examples:
 )
 @click.option("--metric-history", is_flag=True, help="Keep full metric histories as evidence.")
 @click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
+@_importer("runs")
 def import_mlflow(
-    store: str | None,
-    as_json: bool,
-    model: str,
+    tracker: Tracker,
+    progress: Callable[[int, int], None],
+    *,
     experiment: str,
     tracking_uri: str | None,
     filter_string: str | None,
@@ -131,25 +161,20 @@ def import_mlflow(
     alias_prefix: str,
     metric_history: bool,
     dry_run: bool,
-) -> int:
+) -> ImportSummary:
     """Import EXPERIMENT's finished runs into MODEL (runs imported before are skipped)."""
     from mlineage.connectors import mlflow
 
-    return _run(
-        _tracker(model, store, dry_run),
-        "runs",
-        as_json,
-        lambda tracker, progress: mlflow.import_runs(
-            tracker,
-            experiment,
-            tracking_uri,
-            filter_string,
-            parent_tag,
-            alias_prefix=alias_prefix,
-            metric_history=metric_history,
-            dry_run=dry_run,
-            progress=progress,
-        ),
+    return mlflow.import_runs(
+        tracker,
+        experiment,
+        tracking_uri,
+        filter_string,
+        parent_tag,
+        alias_prefix=alias_prefix,
+        metric_history=metric_history,
+        dry_run=dry_run,
+        progress=progress,
     )
 
 
@@ -164,21 +189,15 @@ Examples:
 @click.argument("model")
 @click.argument("cards", nargs=-1, required=True)
 @click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
+@_importer("cards")
 def import_hf(
-    store: str | None, as_json: bool, model: str, cards: tuple[str, ...], dry_run: bool
-) -> int:
+    tracker: Tracker, progress: Callable[[int, int], None], *, cards: tuple[str, ...], dry_run: bool
+) -> ImportSummary:
     """Import model CARDS (card files, or repo ids read from the Hub) into MODEL, each
     version named after its repo id with '/' written as '--'."""
     from mlineage.connectors import hf
 
-    return _run(
-        _tracker(model, store, dry_run),
-        "cards",
-        as_json,
-        lambda tracker, progress: hf.import_model_tree(
-            tracker, cards, dry_run=dry_run, progress=progress
-        ),
-    )
+    return hf.import_model_tree(tracker, cards, dry_run=dry_run, progress=progress)
 
 
 @command(
@@ -199,25 +218,19 @@ Examples:
     help="git revisions to walk (git rev-list syntax, repeatable); default: HEAD only.",
 )
 @click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
+@_importer("commits")
 def import_dvc(
-    store: str | None,
-    as_json: bool,
-    model: str,
+    tracker: Tracker,
+    progress: Callable[[int, int], None],
+    *,
     repo: str,
     revs: tuple[str, ...],
     dry_run: bool,
-) -> int:
+) -> ImportSummary:
     """Import the DVC repository REPO into MODEL: one version per git commit."""
-    from mlineage.connectors import dvc as connector
+    from mlineage.connectors import dvc
 
-    return _run(
-        _tracker(model, store, dry_run),
-        "commits",
-        as_json,
-        lambda tracker, progress: connector.import_repo(
-            tracker, repo, list(revs) or None, dry_run=dry_run, progress=progress
-        ),
-    )
+    return dvc.import_repo(tracker, repo, list(revs) or None, dry_run=dry_run, progress=progress)
 
 
 @command(

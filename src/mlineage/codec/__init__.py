@@ -18,50 +18,12 @@ and ``metadata``; a version's ``committed_at`` and ``fingerprints``) and the fin
 event; older records read with those fields empty (see docs/storage-format.md).
 """
 
-from mlineage.codec._documents import (
-    FORMAT,
-    MAX_PACK_SIZE,
-    MAX_RECORD_SIZE,
-    READ_FORMATS,
-    STORE_MARKER_KEY,
-    check_format,
-    decode_claim,
-    decode_event,
-    decode_marker,
-    decode_version,
-    encode_claim,
-    encode_event,
-    encode_marker,
-    encode_version,
-    parse_json,
-)
-from mlineage.codec._packs import (
-    PackContents,
-    decode_pack,
-    encode_pack,
-    pack_listed_ids,
-    read_pack,
-)
+# Re-exported as they are: each part's ``__all__`` is what the codec offers.
+import mlineage.codec._documents as _documents
+import mlineage.codec._packs as _packs
+from mlineage.codec._documents import *  # noqa: F403
+from mlineage.codec._packs import *  # noqa: F403
 
-__all__ = [
-    "FORMAT",
-    "MAX_PACK_SIZE",
-    "MAX_RECORD_SIZE",
-    "READ_FORMATS",
-    "STORE_MARKER_KEY",
-    "PackContents",
-    "check_format",
-    "decode_claim",
-    "decode_event",
-    "decode_marker",
-    "decode_pack",
-    "decode_version",
-    "encode_claim",
-    "encode_event",
-    "encode_marker",
-    "encode_pack",
-    "encode_version",
-    "pack_listed_ids",
-    "parse_json",
-    "read_pack",
-]
+__all__: list[str] = []
+__all__ += _documents.__all__
+__all__ += _packs.__all__

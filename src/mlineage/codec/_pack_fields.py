@@ -11,6 +11,7 @@ layout is in docs/storage-format.md; ``codec._packs`` frames the line.
 from __future__ import annotations
 
 import operator
+from collections.abc import Sequence
 from typing import Any, cast
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
@@ -152,15 +153,17 @@ def invalid_record(key: str, kind: str, index: int | str, error: ValidationError
     )
 
 
-def parents_well_formed(ids: list[str], parents: list[list[str]]) -> bool:
+# p[1:] of a row of one parent or none is the empty tuple, which allocates nothing.
+_after_the_first = operator.itemgetter(slice(1, None))
+
+
+def parents_well_formed(ids: list[str], parents: Sequence[Sequence[str]]) -> bool:
     """No version lists itself as a parent, none lists a parent twice (C-level loops: a
     million rows are checked on every load of a million versions)."""
     if any(map(operator.contains, parents, ids)):
         return False
-    lengths = list(map(len, parents))
-    if max(lengths, default=0) < 2:
-        return True
-    return all(len(set(p)) == len(p) for p, n in zip(parents, lengths, strict=True) if n > 1)
+    several = filter(_after_the_first, parents)  # the rows of two parents or more
+    return all(len(set(p)) == len(p) for p in several)
 
 
 def matches_index(
@@ -172,7 +175,7 @@ def matches_index(
     return (
         origins.get(row) == (None if origin is None else (origin.system, origin.id))
         and version.id == index["ids"][row]
-        and list(version.parents) == index["parents"][row]
+        and tuple(version.parents) == tuple(index["parents"][row])
         and version.kind == index["kinds"][row]
         and version.name == index["names"][row]
         and utc_micros(version.created_at) == index["created"][row]

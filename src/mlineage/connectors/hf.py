@@ -15,14 +15,8 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import mlineage as ml
-from mlineage.connectors._common import (
-    ImportSummary,
-    Planned,
-    Progress,
-    require,
-    unrecorded_snapshot,
-    write_plan,
-)
+from mlineage.connectors import _common
+from mlineage.connectors._common import ImportSummary, Progress
 from mlineage.errors import InvalidName, InvalidSource, SourceNotFound
 from mlineage.records import validate_name
 
@@ -58,7 +52,7 @@ def version_name(repo_id: str) -> str:
 
 def _read(card: Card) -> tuple[Any, str, str | None]:
     """The parsed card, a label naming it in messages, and the repo id it was fetched as."""
-    hub = require("huggingface_hub", "hf")
+    hub = _common.require("huggingface_hub", "hf")
     is_text = isinstance(card, str) and ("\n" in card or card.startswith("---"))
     if is_text:
         text, label, fetched = str(card), "card text", None
@@ -107,7 +101,7 @@ def _metrics(results: list[Any]) -> dict[str, float]:
     return out
 
 
-def _plan_card(card: Card, repo_id: str | None) -> Planned:
+def _plan_card(card: Card, repo_id: str | None) -> _common.Planned:
     parsed, label, fetched = _read(card)
     data = parsed.data
     repo = repo_id or data.model_name or fetched
@@ -130,7 +124,7 @@ def _plan_card(card: Card, repo_id: str | None) -> Planned:
     header = json.loads(json.dumps(data.to_dict(), default=str))
     fields = {
         "model_path": f"hf://{repo}",
-        "dataset": unrecorded_snapshot(
+        "dataset": _common.unrecorded_snapshot(
             "the model card names its datasets by Hub id, without content hashes",
             path=datasets[0] if datasets else None,
             metadata={"hf_datasets": datasets},
@@ -140,7 +134,7 @@ def _plan_card(card: Card, repo_id: str | None) -> Planned:
         "name": _name(repo, label),
         "metadata": {"hf": {"repo_id": repo, "base_model_relation": relation, "card": header}},
     }
-    return Planned(
+    return _common.Planned(
         id=repo,
         origin=ml.Origin(system=SYSTEM, id=repo, uri=f"https://huggingface.co/{repo}"),
         fields=fields,
@@ -156,14 +150,14 @@ def _name(repo: str, label: str) -> str:
         raise InvalidSource(f"model card {label}: {exc}; nothing was imported") from None
 
 
-def _base(repo: str) -> Planned:
+def _base(repo: str) -> _common.Planned:
     """A version for a base model that no imported card describes: its repo id only."""
-    return Planned(
+    return _common.Planned(
         id=repo,
         origin=ml.Origin(system=SYSTEM, id=repo, uri=f"https://huggingface.co/{repo}"),
         fields={
             "model_path": f"hf://{repo}",
-            "dataset": unrecorded_snapshot("a base model known only by its repo id"),
+            "dataset": _common.unrecorded_snapshot("a base model known only by its repo id"),
             "name": _name(repo, f"naming base model {repo!r}"),
             "metadata": {"hf": {"repo_id": repo, "card": None}},
             "notes": "base model named by an imported card; its own card was not imported",
@@ -231,7 +225,7 @@ def import_model_tree(
     described = {item.id for item in plan}
     bases = {b for item in plan for b in item.parents if b not in described}
     plan = [_base(b) for b in sorted(bases)] + plan
-    return write_plan(
+    return _common.write_plan(
         tracker,
         SYSTEM,
         f"{len(described)} card(s)",
@@ -306,7 +300,7 @@ def model_card_metadata(tracker: Tracker, ref: str | ml.ModelVersion) -> dict[st
     if datasets:
         out["datasets"] = datasets
     index = card.get("model-index")
-    hub = require("huggingface_hub", "hf")
+    hub = _common.require("huggingface_hub", "hf")
     if index and _metrics(hub.repocard_data.model_index_to_eval_results(index)[1]) == dict(
         version.metrics
     ):

@@ -14,22 +14,8 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
+import mlineage.gate.rules as gate_rules  # `rules` is a method of Reader
 from mlineage.errors import InvalidPolicy, MissingDependency
-from mlineage.gate.rules import (
-    ATTACHED_KEYS,
-    BEHAVIOUR_KEYS,
-    DRIFT_KEYS,
-    EVIDENCE_KEYS,
-    METRIC_KEYS,
-    SECTIONS,
-    SLICE_KEYS,
-    AttachedRule,
-    BehaviourRule,
-    DriftRule,
-    EvidenceRule,
-    MetricRule,
-    SliceRule,
-)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -210,7 +196,7 @@ class Reader:
 
     def rules(self, data: Any) -> dict[str, Any]:
         """The checked fields of a :class:`GatePolicy` (all but where it came from)."""
-        top = self.table({} if data is None else data, (), SECTIONS)
+        top = self.table({} if data is None else data, (), gate_rules.SECTIONS)
         against = top.get("against")
         metrics = tuple(
             self.metric(name, rule)
@@ -231,9 +217,9 @@ class Reader:
     def optional(self, table: dict[str, Any], path: tuple[str, ...]) -> bool:
         return self.flag(table.get("optional", False), (*path, "optional"))
 
-    def metric(self, name: str, value: Any) -> MetricRule:
+    def metric(self, name: str, value: Any) -> gate_rules.MetricRule:
         path = ("metrics", name)
-        table = self.table(value, path, METRIC_KEYS)
+        table = self.table(value, path, gate_rules.METRIC_KEYS)
         if "direction" not in table:
             raise self.fail(path, 'needs direction = "increase" (higher is better) or "decrease"')
         direction = table["direction"]
@@ -249,17 +235,17 @@ class Reader:
         }
         if not limits:
             raise self.fail(path, "needs max_drop, max_drop_relative or max_drop_noise")
-        return MetricRule(
+        return gate_rules.MetricRule(
             metric=name, direction=direction, optional=self.optional(table, path), **limits
         )
 
-    def behaviour(self, value: Any) -> BehaviourRule:
+    def behaviour(self, value: Any) -> gate_rules.BehaviourRule:
         path = ("behaviour",)
-        table = self.table(value, path, BEHAVIOUR_KEYS)
+        table = self.table(value, path, gate_rules.BEHAVIOUR_KEYS)
         nfr, btc = "max_negative_flip_rate", "min_backward_trust_compatibility"
         if nfr not in table and btc not in table:
             raise self.fail(path, f"needs {nfr} or {btc}")
-        return BehaviourRule(
+        return gate_rules.BehaviourRule(
             probe=None if "probe" not in table else self.string(table["probe"], (*path, "probe")),
             max_negative_flip_rate=None
             if nfr not in table
@@ -270,21 +256,21 @@ class Reader:
             optional=self.optional(table, path),
         )
 
-    def slices(self, value: Any) -> SliceRule:
+    def slices(self, value: Any) -> gate_rules.SliceRule:
         path = ("slices",)
-        table = self.table(value, path, SLICE_KEYS)
+        table = self.table(value, path, gate_rules.SLICE_KEYS)
         for key in ("by", "max_drop"):
             if key not in table:
                 raise self.fail(path, f"needs {key}")
-        return SliceRule(
+        return gate_rules.SliceRule(
             by=self.string(table["by"], (*path, "by")),
             max_drop=self.number(table["max_drop"], (*path, "max_drop"), 0.0, 1.0),
             optional=self.optional(table, path),
         )
 
-    def drift(self, value: Any) -> DriftRule:
+    def drift(self, value: Any) -> gate_rules.DriftRule:
         path = ("drift",)
-        table = self.table(value, path, DRIFT_KEYS)
+        table = self.table(value, path, gate_rules.DRIFT_KEYS)
         if "max_share" not in table and "must_not_drift" not in table:
             raise self.fail(path, "needs max_share or must_not_drift")
         features = table.get("must_not_drift", [])
@@ -295,25 +281,25 @@ class Reader:
             )
         names = tuple(self.string(f, (*path, "must_not_drift")) for f in features)
         share = table.get("max_share")
-        return DriftRule(
+        return gate_rules.DriftRule(
             max_share=None if share is None else self.number(share, (*path, "max_share"), 0, 1),
             must_not_drift=names,
             alpha=self.number(table.get("alpha", 0.05), (*path, "alpha"), 0.0, 1.0),
             optional=self.optional(table, path),
         )
 
-    def evidence(self, value: Any) -> EvidenceRule:
+    def evidence(self, value: Any) -> gate_rules.EvidenceRule:
         path = ("evidence",)
-        table = self.table(value, path, EVIDENCE_KEYS)
+        table = self.table(value, path, gate_rules.EVIDENCE_KEYS)
         kinds = self.table(table.get("attached", {}), (*path, "attached"), None)
-        return EvidenceRule(
+        return gate_rules.EvidenceRule(
             fingerprint=self.flag(table.get("fingerprint", False), (*path, "fingerprint")),
             attached=tuple(self.attached(kind, rule) for kind, rule in kinds.items()),
         )
 
-    def attached(self, kind: str, value: Any) -> AttachedRule:
+    def attached(self, kind: str, value: Any) -> gate_rules.AttachedRule:
         path = ("evidence", "attached", kind)
-        table = self.table(value, path, ATTACHED_KEYS)
+        table = self.table(value, path, gate_rules.ATTACHED_KEYS)
         bounds = []
         for key in ("max", "min"):
             limits = self.table(table.get(key, {}), (*path, key), None)
@@ -325,7 +311,7 @@ class Reader:
             )
         if not bounds[0] and not bounds[1]:
             raise self.fail(path, "needs max = { key = limit } or min = { key = limit }")
-        return AttachedRule(kind, bounds[0], bounds[1], self.optional(table, path))
+        return gate_rules.AttachedRule(kind, bounds[0], bounds[1], self.optional(table, path))
 
 
 def _shown(value: Any) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
+from mlineage._file_modes import describe_mode
 from mlineage._progress import Progress
 from mlineage.errors import (
     InvalidInput,
@@ -100,16 +101,6 @@ def _stat_error(path: str, exc: OSError, is_symlink: bool) -> Exception:
     return UnreadablePath(f"cannot access {path}: {exc.strerror}")
 
 
-def _kind_name(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file or directory"
-
-
 def _walk(root: str, root_stat: os.stat_result) -> list[_File]:
     """List every regular file under ``root``, following symlinks, refusing cycles."""
     files: list[_File] = []
@@ -143,7 +134,7 @@ def _walk(root: str, root_stat: os.stat_result) -> list[_File]:
                     stack.append((entry.path, rel + "/", ancestors | {identity}))
                 else:
                     raise UnsupportedPath(
-                        f"{entry.path} is {_kind_name(st.st_mode)}, which has no fixed content "
+                        f"{entry.path} is {describe_mode(st.st_mode)}, which has no fixed content "
                         "to hash; move it out of the directory"
                     )
     files.sort(key=lambda f: f.sort_key)
@@ -283,7 +274,7 @@ def hash_path(
     elif stat.S_ISDIR(root_stat.st_mode):
         files = _walk(absolute, root_stat)
     else:
-        raise UnsupportedPath(f"{text} is {_kind_name(root_stat.st_mode)}; nothing to hash")
+        raise UnsupportedPath(f"{text} is {describe_mode(root_stat.st_mode)}; nothing to hash")
 
     own_cache = cache is True
     store = HashCache() if cache is True else cache if isinstance(cache, HashCache) else None

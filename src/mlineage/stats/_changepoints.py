@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mlineage.errors import InvalidInput
+from mlineage.stats._inputs import as_vector
 
 __all__ = ["change_points", "default_penalty", "robust_z"]
 
@@ -19,12 +20,7 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def _series(values: Any) -> FloatArray:
-    try:
-        x = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"values must be numbers, got {type(values).__name__}: {exc}") from None
-    if x.ndim != 1:
-        raise InvalidInput(f"values must be a 1-D series, got shape {x.shape}")
+    x = as_vector(values, "values", "numbers")
     if not np.isfinite(x).all():
         bad = np.flatnonzero(~np.isfinite(x))[:5].tolist()
         raise InvalidInput(

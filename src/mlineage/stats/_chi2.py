@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mlineage.errors import InvalidInput
-from mlineage.stats._inputs import FloatArray, check_aligned
+from mlineage.stats._inputs import FloatArray, as_vector, check_aligned
 from mlineage.stats._kstwo import clip_probability
 
 # --------------------------------------------------------------------------------------
@@ -214,19 +214,8 @@ def chi2_contingency(
     return Chi2Result(stat, chi2_sf(stat, dof), dof, tuple(categories))
 
 
-def _vector(values: Any, name: str, kind: str) -> FloatArray:
-    """``values`` as a 1-D float64 array, or InvalidInput naming ``name`` (of ``kind``)."""
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"{name} must be {kind}, got {exc}") from None
-    if arr.ndim != 1:
-        raise InvalidInput(f"{name} must be a 1-D sequence, got shape {arr.shape}")
-    return arr
-
-
 def _nonneg(values: Any, name: str) -> FloatArray:
-    arr = _vector(values, name, "counts (numbers)")
+    arr = as_vector(values, name, "counts (numbers)")
     if not np.isfinite(arr).all() or (arr < 0).any():
         raise InvalidInput(f"{name} must be finite and non-negative, got {arr.tolist()[:10]}")
     return arr
@@ -237,7 +226,7 @@ def _nonneg(values: Any, name: str) -> FloatArray:
 
 
 def _pvalues(pvalues: Any) -> FloatArray:
-    p = _vector(pvalues, "p-values", "numbers")
+    p = as_vector(pvalues, "p-values", "numbers")
     if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
         raise InvalidInput(
             f"p-values must lie in [0, 1] (no NaN), got {p.tolist()[:10]}; leave untested "

@@ -18,6 +18,18 @@ FloatArray = npt.NDArray[np.float64]
 # Input checks
 
 
+def as_vector(values: Any, name: str, kind: str) -> FloatArray:
+    """``values`` as a 1-D float64 array, or InvalidInput naming ``name`` (of ``kind``,
+    "numbers")."""
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{name} must be {kind}, got {type(values).__name__}: {exc}") from None
+    if arr.ndim != 1:
+        raise InvalidInput(f"{name} must be a 1-D sequence, got shape {arr.shape}")
+    return arr
+
+
 def as_sample(values: Any, name: str, *, allow_inf: bool = False) -> FloatArray:
     """1-D float64 copy of ``values`` without NaNs; typed errors for anything else."""
     try:

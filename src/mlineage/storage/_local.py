@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from mlineage._file_modes import describe_mode
 from mlineage.errors import (
     AlreadyExists,
     InvalidInput,
@@ -48,21 +49,6 @@ _OPEN_FLAGS = (
 # What open(O_NOFOLLOW) of a symlink fails with: ELOOP (Linux, macOS), EMLINK (FreeBSD),
 # EFTYPE (NetBSD).
 _SYMLINK_ERRNOS = {errno.ELOOP, errno.EMLINK, getattr(errno, "EFTYPE", errno.ELOOP)}
-
-
-def _describe(mode: int) -> str:
-    """What a file of this mode is, for messages ("a symlink", "a FIFO")."""
-    if stat.S_ISLNK(mode):
-        return "a symlink"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    return "a special file"
 
 
 def is_temp_name(name: str) -> bool:
@@ -234,7 +220,7 @@ class LocalStore(Store):
         os.close(fd)
         if stat.S_ISDIR(info.st_mode):
             raise NotFound(f"{key!r} is a directory in store {self.uri}, not an object")
-        raise self._unsupported(key, _describe(info.st_mode))
+        raise self._unsupported(key, describe_mode(info.st_mode))
 
     def _unsupported(self, key: str, what: str) -> UnsupportedObject:
         return UnsupportedObject(
@@ -274,7 +260,7 @@ class LocalStore(Store):
                 return  # a file in the way: the caller's open or mkdir reports it
             relative = level[len(self._root_str) :].replace(os.sep, "/")
             raise UnsupportedObject(
-                f"{relative} in store {self.uri} is {_describe(mode)}, not a directory; "
+                f"{relative} in store {self.uri} is {describe_mode(mode)}, not a directory; "
                 "mlineage follows no symlink inside a store (it could lead reads and writes "
                 "outside it): replace it with a real directory (to keep a store on another "
                 "disk, point the store's own path there); run `mlineage fsck`",
@@ -597,4 +583,4 @@ class LocalStore(Store):
                     continue
                 if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
                     relative = os.path.relpath(path, self.root).replace(os.sep, "/")
-                    yield relative, _describe(mode)
+                    yield relative, describe_mode(mode)
