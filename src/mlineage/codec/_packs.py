@@ -284,8 +284,7 @@ class _PackSource:
             self.reads = 0
             self._release()
         try:
-            # What ModelVersion.model_validate_json does, without its Python frame.
-            version = ModelVersion.__pydantic_validator__.validate_json(self.record_bytes(index))
+            version = ModelVersion.model_validate_json(self.record_bytes(index))
         except ValidationError as error:
             raise invalid_record(self.key, "version", index, error) from None
         if version.id != version_id or version.model != self.model:

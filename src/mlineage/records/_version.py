@@ -563,3 +563,34 @@ _DATASET_FIELD_COUNT = len(_DATASET_FIELDS_SET)
 _LAZY_ATTRIBUTES = frozenset(
     [*_VERSION_FIELDS_ORDERED, "__pydantic_fields_set__", "__pydantic_extra__"]
 )
+
+
+class _LazyField:
+    """A field of a lazy :class:`ModelVersion`, read from its record (see ``records._lazy``).
+
+    A non-data descriptor: an eagerly built version's field is in its ``__dict__``, which
+    Python looks at first, so only a version whose record is unread (or kept in its
+    tracker's cache) comes here. Without it, Python would first raise and catch an
+    ``AttributeError`` and then call ``ModelVersion.__getattr__``: about 0.9 µs for every
+    field looked at, against 0.15 µs here. On the class it is not there (as pydantic
+    leaves fields), so subclasses and pydantic see the fields as before.
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, version: ModelVersion | None, owner: type | None = None) -> Any:
+        if version is not None:
+            record = record_of(version)
+            if record is not None:
+                return record.__dict__[self.name]
+        # ModelVersion.__getattr__ then says what is missing, as without the descriptor.
+        raise AttributeError(self.name)
+
+
+for _name in _VERSION_FIELDS_ORDERED:
+    if _name != "id":  # always in a version's own __dict__
+        setattr(ModelVersion, _name, _LazyField(_name))
+del _name
