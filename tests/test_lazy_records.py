@@ -125,6 +125,33 @@ def test_unknown_attribute_is_still_an_attribute_error(
     assert not hasattr(version, "colour")
 
 
+def test_every_field_reads_the_record_and_the_class_is_unchanged(
+    packed: tuple[ml.Tracker, list[ml.ModelVersion]],
+) -> None:
+    # Fields of lazy versions are read through descriptors on the class; the class, its
+    # subclasses and pydantic must see the fields exactly as pydantic made them.
+    loaded, written = packed
+    for version, logged in zip(loaded.versions(), written, strict=True):
+        expected = ml.ModelVersion.model_validate_json(logged.model_dump_json())
+        for name in ml.ModelVersion.model_fields:
+            assert getattr(version, name) == getattr(expected, name), name
+    for name in ml.ModelVersion.model_fields:
+        assert not hasattr(ml.ModelVersion, name)
+    with pytest.raises(AttributeError, match="notes"):
+        _ = ml.ModelVersion.notes
+
+    class Labelled(ml.ModelVersion):
+        label: str = ""
+
+    assert Labelled.model_fields["notes"].default == ""
+    assert Labelled.model_fields["kind"].default == "update"
+    labelled = Labelled("m", "m.pt", ml.DataSnapshot(hash="sha256:0"), label="x")
+    assert (labelled.notes, labelled.kind, labelled.label) == ("", "update", "x")
+    unset = ml.ModelVersion.model_construct(id="0" * 32)  # a required field left out
+    with pytest.raises(AttributeError, match="'ModelVersion' object has no attribute 'model'"):
+        _ = unset.model
+
+
 def test_queries_read_no_record(packed: tuple[ml.Tracker, list[ml.ModelVersion]]) -> None:
     tracker, written = packed
     n = len(written)

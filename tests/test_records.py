@@ -82,6 +82,42 @@ def test_version_round_trips(version: ml.ModelVersion) -> None:
     assert decode_version(data) == version
 
 
+def test_decoded_records_share_their_fields_set_but_never_change_it() -> None:
+    # A decoded record that sets every field shares one fields set with the others (3 KB
+    # less per record kept); nothing a user or pydantic does to one record changes it.
+    version = ml.ModelVersion(
+        "m", "m.pt", ml.DataSnapshot(path="d/", hash="sha256:0"), metrics={"a": 1.0}
+    )
+    data = version.model_dump_json()
+    one = ml.ModelVersion.model_validate_json(data)
+    two = ml.ModelVersion.model_validate_json(data)
+    every = set(ml.ModelVersion.model_fields)
+    assert one == two == version and one.model_fields_set == every
+    assert one.model_fields_set is two.model_fields_set
+    assert one.dataset.model_fields_set is two.dataset.model_fields_set
+    assert one.dataset.model_fields_set == set(ml.DataSnapshot.model_fields)
+    copied = one.model_copy(update={"notes": "changed"})
+    shallow = one.dataset.model_copy(update={"notes": "changed"})
+    assert copied.notes == "changed" and shallow.notes == "changed"
+    assert copied.model_fields_set is not one.model_fields_set
+    staged = ml.ModelVersion.model_validate_json(data)  # hand-built, never committed
+    assert staged.status is ml.VersionStatus.STAGED
+    assert staged.model_fields_set is one.model_fields_set
+    assert staged.commit().status is ml.VersionStatus.COMMITTED
+    assert staged.model_fields_set == every and staged.model_fields_set is not one.model_fields_set
+    assert one.model_fields_set == every and one.status is ml.VersionStatus.STAGED
+    # A record that leaves fields out (an older writer) keeps its own set, as pydantic made it.
+    partial = json.loads(data)
+    del partial["notes"], partial["dataset"]["notes"]
+    sparse = ml.ModelVersion.model_validate_json(json.dumps(partial))
+    assert sparse.model_fields_set == every - {"notes"}
+    assert sparse.dataset.model_fields_set == set(ml.DataSnapshot.model_fields) - {"notes"}
+    assert one.model_fields_set == every
+    # Built from Python values, a record keeps a set of its own.
+    built = ml.ModelVersion.model_validate(one.model_dump())
+    assert built.model_fields_set == every and built.model_fields_set is not one.model_fields_set
+
+
 def test_events_round_trip() -> None:
     now = datetime.now(timezone.utc)
     for event in (

@@ -150,7 +150,10 @@ def held(record: BaseModel, name: str) -> Any:
 class Record(BaseModel, metaclass=RecordMeta):
     """A frozen record that refuses unknown fields; bad fields raise :class:`InvalidRecord`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # cache_strings="keys": a decoded record's dict keys (metric and hyperparameter
+    # names) are shared with the records decoded before it; its values are not looked up
+    # in pydantic's string cache, which costs more than it saves for ids and hashes.
+    model_config = ConfigDict(frozen=True, extra="forbid", cache_strings="keys")
 
 
 def explain_validation(cls: type[BaseModel], error: ValidationError) -> str:
