@@ -43,6 +43,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "graph",
         (
             "_id_column",
+            "_version_sequence",
             "_graph_columns",
             "_graph_walks",
             "graph",

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mlineage as ml
-from mlineage import _graph_columns, _graph_walks
+from mlineage import _graph_walks, _version_sequence
 from mlineage.graph import LineageGraph
 from mlineage.records import ModelVersion
 from tests.test_graph import make_versions
@@ -271,5 +271,5 @@ def test_a_long_history_makes_only_the_versions_looked_at(tmp_path: Path) -> Non
 
 
 def test_docstring_example_runs() -> None:
-    result = doctest.testmod(_graph_columns, optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(_version_sequence, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
