@@ -59,6 +59,7 @@ def check(column: IdColumn, added: list[str], probes: list[str]) -> None:
 def test_hex_ids_in_any_order(batches: list[list[str]], probes: list[str]) -> None:
     with pytest.MonkeyPatch.context() as m:
         m.setattr(_id_column, "SETTLE_AFTER", 4)  # merge into the sorted index often
+        m.setattr(_id_column, "BLOCK_SHIFT", 2)  # blocks of 4 ids: searches cross blocks
         column = IdColumn()
         added = fill(column, batches)
         check(column, added, probes)
@@ -70,12 +71,14 @@ def test_any_string_without_nul(batches: list[list[str]], probes: list[str]) -> 
     """Ids longer than 32 bytes widen the column; non-ASCII ones sort as Python does."""
     with pytest.MonkeyPatch.context() as m:
         m.setattr(_id_column, "SETTLE_AFTER", 3)
+        m.setattr(_id_column, "BLOCK_SHIFT", 1)
         column = IdColumn()
         added = fill(column, batches)
         check(column, added, probes)
 
 
-def test_a_prefix_of_an_id_is_not_the_id() -> None:
+def test_a_prefix_of_an_id_is_not_the_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_id_column, "BLOCK_SHIFT", 1)
     column = IdColumn()
     ids = sorted(new_id() for _ in range(5))
     fill(column, [ids])
@@ -83,7 +86,12 @@ def test_a_prefix_of_an_id_is_not_the_id() -> None:
     assert column.node_of(ids[2][:31]) is None
     assert column.node_of(ids[2] + "0") is None
     assert column.node_of(ids[2] + "\x00") is None
-    assert column.node_of(3) is None  # type: ignore[arg-type]
+    assert column.node_of(3) is None
+    assert [column.node_of(i) for i in ids] == list(range(5))
+    with pytest.raises(IndexError):
+        column[5]
+    assert column[-1] == ids[-1]
+    assert column[1:3] == ids[1:3]
 
 
 def test_an_id_with_nul_is_refused() -> None:
@@ -97,6 +105,7 @@ def test_a_graph_of_versions_added_out_of_order(monkeypatch: pytest.MonkeyPatch)
     import mlineage as ml
 
     monkeypatch.setattr(_id_column, "SETTLE_AFTER", 2)
+    monkeypatch.setattr(_id_column, "BLOCK_SHIFT", 1)
     tracker = ml.Tracker("m", storage="memory://", capture_environment=False)
     data = ml.DataSnapshot(hash="0")
     versions = [tracker.log(model_path=f"m{i}", dataset=data, metrics={"a": i}) for i in range(9)]

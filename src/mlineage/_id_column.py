@@ -21,8 +21,9 @@ UTF-8 is code-point order, which is how Python compares strings.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 if TYPE_CHECKING:
     import numpy as np
@@ -32,8 +33,11 @@ if TYPE_CHECKING:
 
 __all__ = ["IdColumn", "IdLookup", "SETTLE_AFTER"]
 
-#: Additions kept in the ``recent`` dict before they are merged into the sorted index.
-SETTLE_AFTER = 1 << 15
+#: Additions kept in the ``recent`` dict before they are merged into the sorted index (at
+#: least; see :meth:`IdColumn.settle`).
+SETTLE_AFTER = 1 << 12
+#: Ids per block of the column: 2^16 (2 MiB of 32-byte ids).
+BLOCK_SHIFT = 16
 _WIDTH = 32  # a version id's length
 _CHUNK = 4096  # ids decoded at a time when iterating
 # UTF-8 keeps code-point order in byte order, lone surrogates included (as Python compares)
@@ -52,10 +56,17 @@ class IdColumn(Sequence[str]):
     Appending (:meth:`append`, :meth:`extend`) and :attr:`lookup` assignments are made by
     the graph in two steps (nodes numbered, then their ids appended): :meth:`settle` is
     called once both are done.
+
+    The column is a list of fixed-size blocks (:data:`BLOCK_SHIFT`): growing never copies
+    what is there, so a process that logs 10^6 versions never holds two copies of its ids
+    at once, and a new block costs memory only as it fills.
     """
 
     def __init__(self) -> None:
-        self._buf: Keys | None = None  # capacity >= _n
+        self._shift = BLOCK_SHIFT
+        self._block = 1 << self._shift
+        self._blocks: list[Keys] = []
+        self._firsts: list[bytes] = []  # the first id of each block (searching in order)
         self._n = 0
         self._width = _WIDTH
         #: every id is ASCII of exactly ``_width`` characters (the fast bulk paths)
@@ -87,22 +98,52 @@ class IdColumn(Sequence[str]):
         if isinstance(index, slice):
             return self.take(range(self._n)[index])
         n = self._n
-        if 0 <= index < n:  # the common case first: a graph makes 10^6 versions this way
-            return self._buf[index].decode(_UTF8, _ANY)  # type: ignore[index, no-any-return]
         if -n <= index < 0:
-            return self._buf[index + n].decode(_UTF8, _ANY)  # type: ignore[index, no-any-return]
-        raise IndexError(f"node {index} out of range (the graph has {n})")
+            index += n
+        elif not 0 <= index < n:
+            raise IndexError(f"node {index} out of range (the graph has {n})")
+        key = self._blocks[index >> self._shift][index & (self._block - 1)]
+        return key.decode(_UTF8, _ANY)  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[str]:
         for start in range(0, self._n, _CHUNK):
             yield from self.take(range(start, min(start + _CHUNK, self._n)))
 
+    def _gather(self, indices: Sequence[int] | Nodes) -> Keys:
+        """The keys at ``indices`` (node numbers below ``len(self)``) as one array."""
+        np = _np()
+        idx = np.asarray(indices, dtype=np.int64)
+        if len(idx) and (idx.min() < 0 or idx.max() >= self._n):
+            raise IndexError(f"node out of range (the graph has {self._n})")
+        which = idx >> self._shift
+        offsets = idx & (self._block - 1)
+        if len(self._blocks) == 1 or (len(idx) and which.min() == which.max()):
+            return self._blocks[int(which[0]) if len(idx) else 0][offsets]  # type: ignore[no-any-return]
+        out = np.empty(len(idx), dtype=f"S{self._width}")
+        for b in np.unique(which).tolist():
+            inside = which == b
+            out[inside] = self._blocks[b][offsets[inside]]
+        return out  # type: ignore[no-any-return]
+
+    def _span(self, start: int, stop: int) -> Keys:
+        """The keys of nodes ``start .. stop-1`` as one array (a copy)."""
+        np = _np()
+        parts = []
+        size = self._block
+        while start < stop:
+            b, offset = start >> self._shift, start & (size - 1)
+            count = min(size - offset, stop - start)
+            parts.append(self._blocks[b][offset : offset + count])
+            start += count
+        if not parts:
+            return np.empty(0, dtype=f"S{self._width}")  # type: ignore[no-any-return]
+        return np.concatenate(parts)  # type: ignore[no-any-return]
+
     def take(self, indices: Sequence[int] | Nodes) -> list[str]:
         """The ids of the nodes at ``indices``, in that order, as strings."""
-        np = _np()
-        if self._buf is None or not len(indices):
+        if not self._blocks or not len(indices):
             return []
-        keys = self._buf[: self._n][np.asarray(indices, dtype=np.int64)]
+        keys = self._gather(indices)
         if self._exact:
             text = keys.tobytes().decode("ascii")
             width = self._width
@@ -131,48 +172,54 @@ class IdColumn(Sequence[str]):
     def _widen(self, width: int) -> None:
         self._width = width
         self._exact = False
-        if self._buf is not None:
-            self._buf = self._buf.astype(f"S{width}")
+        self._blocks = [block.astype(f"S{width}") for block in self._blocks]
         if self._keys is not None:
             self._keys = self._keys.astype(f"S{width}")
+
+    def _new_block(self) -> Keys:
+        np = _np()
+        block: Keys = np.empty(self._block, dtype=f"S{self._width}")  # pages touched as filled
+        self._blocks.append(block)
+        return block
 
     def extend(self, ids: Sequence[str]) -> None:
         """Append the ids of the next ``len(ids)`` nodes."""
         if not ids:
             return
-        np = _np()
         new = self._encode(ids)
         count = len(new)
-        end = self._n + count
-        if self._buf is None or end > len(self._buf):
-            capacity = 0 if self._buf is None else len(self._buf)
-            grown = np.empty(max(end, 1024, capacity * 3 // 2), dtype=f"S{self._width}")
-            if self._buf is not None:
-                grown[: self._n] = self._buf[: self._n]
-            self._buf = grown
-        assert self._buf is not None
         if self._ordered:  # then the last node's id is the newest
             after_last = self._newest is None or ids[0] > self._newest
             self._ordered = bool(after_last and (count < 2 or (new[1:] > new[:-1]).all()))
-        self._buf[self._n : end] = new
-        self._n = end
+        at, done, size = self._n, 0, self._block
+        while done < count:
+            b, offset = at >> self._shift, at & (size - 1)
+            block = self._blocks[b] if b < len(self._blocks) else self._new_block()
+            step = min(size - offset, count - done)
+            block[offset : offset + step] = new[done : done + step]
+            if offset == 0:
+                self._firsts.append(bytes(block[0]))
+            at += step
+            done += step
+        self._n = at
         newest = ids[-1] if self._ordered else max(ids)
         if self._newest is None or newest > self._newest:
             self._newest = newest
 
     def append(self, version_id: str) -> None:
         """Append the id of the next node."""
-        buf, n = self._buf, self._n
+        n = self._n
+        offset = n & (self._block - 1)
         if (
-            buf is None
-            or n == len(buf)
+            offset == 0  # a new block: the general path
             or not self._exact
             or len(version_id) != self._width
             or not version_id.isascii()
         ):
             self.extend([version_id])
             return
-        buf[n] = version_id.encode()  # what a writer does on each log: no array made
+        # what a writer does on each log: no array made
+        self._blocks[n >> self._shift][offset] = version_id.encode()
         self._n = n + 1
         newest = self._newest
         if newest is None or version_id > newest:
@@ -199,9 +246,12 @@ class IdColumn(Sequence[str]):
         return self._newest
 
     def settle(self) -> None:
-        """Merge :attr:`recent` into the sorted index once it holds :data:`SETTLE_AFTER`
-        ids; every recent node's id must be in the column by then."""
-        if len(self.recent) >= SETTLE_AFTER:
+        """Merge :attr:`recent` into the sorted index once it is big enough (every recent
+        node's id must be in the column by then): at :data:`SETTLE_AFTER` ids while the
+        nodes are in id order (then merging is free), else at an eighth of the column
+        (a merge copies the sorted index)."""
+        waiting = len(self.recent)
+        if waiting >= SETTLE_AFTER and (self._ordered or waiting >= self._n >> 3):
             self._settle()
 
     def _settle(self) -> None:
@@ -210,18 +260,17 @@ class IdColumn(Sequence[str]):
             return
         if len(self.recent) != self._n - self._settled:
             raise AssertionError("settle() before every recent node's id was appended")
-        assert self._buf is not None
         np = _np()
         if self._ordered:
             self._keys = self._nodes = None
         else:
             keys, nodes = self._keys, self._nodes
             if keys is None:  # in order up to here: the column was its own index
-                keys = self._buf[: self._settled].copy()
+                keys = self._span(0, self._settled)
                 nodes = np.arange(self._settled, dtype=np.int64)
             assert nodes is not None
             new_nodes = np.arange(self._settled, self._n, dtype=np.int64)
-            new_keys = self._buf[self._settled : self._n]
+            new_keys = self._span(self._settled, self._n)
             order = np.argsort(new_keys, kind="stable")
             new_keys, new_nodes = new_keys[order], new_nodes[order]
             at = keys.searchsorted(new_keys)
@@ -231,55 +280,59 @@ class IdColumn(Sequence[str]):
         self._settled_max = self._newest
         self.recent.clear()
 
-    def _sorted(self) -> tuple[Keys, Nodes | None]:
-        """Every id, sorted, and the node of each (None: node k is the k-th id)."""
+    def _position(self, key: bytes, stop: int, side: Literal["left", "right"] = "left") -> int:
+        """Where ``key`` goes among the ids of nodes ``0 .. stop-1``, which are in id order
+        (a search for the block by its first id, then in the block)."""
+        blocks = (stop + self._block - 1) >> self._shift
+        b = bisect.bisect_right(self._firsts, key, 0, blocks) - 1
+        if b < 0:
+            return 0
+        limit = min(self._block, stop - (b << self._shift))
+        return (b << self._shift) + int(self._blocks[b][:limit].searchsorted(key, side=side))
+
+    def _search(self, key: bytes, side: Literal["left", "right"] = "left") -> int:
+        """Where ``key`` goes in the creation order of every id."""
         self._settle()
-        assert self._buf is not None or self._n == 0
         if self._keys is None:
-            np = _np()
-            buf = self._buf if self._buf is not None else np.empty(0, dtype="S32")
-            return buf[: self._n], None
-        return self._keys, self._nodes
+            return self._position(key, self._n, side)
+        return int(self._keys.searchsorted(key, side=side))
 
     def sorted_ids(self) -> list[str]:
         """Every id, in creation (id) order."""
-        _, nodes = self._sorted()
-        return self.take(range(self._n) if nodes is None else nodes)
+        self._settle()
+        return self.take(range(self._n) if self._nodes is None else self._nodes)
 
     def creation_nodes(self) -> Sequence[int]:
         """Node numbers in creation (id) order."""
-        _, nodes = self._sorted()
-        return range(self._n) if nodes is None else nodes.tolist()
+        self._settle()
+        return range(self._n) if self._nodes is None else self._nodes.tolist()
 
     def ranks(self) -> Nodes:
         """Each node's position in creation order."""
         np = _np()
-        _, nodes = self._sorted()
-        if nodes is None:
+        self._settle()
+        if self._nodes is None:
             return np.arange(self._n, dtype=np.int64)  # type: ignore[no-any-return]
         rank = np.empty(self._n, dtype=np.int64)
-        rank[nodes] = np.arange(self._n, dtype=np.int64)
+        rank[self._nodes] = np.arange(self._n, dtype=np.int64)
         return rank  # type: ignore[no-any-return]
 
     def sorted_slice(self, start: int, stop: int) -> list[str]:
         """Ids ``start .. stop-1`` of the creation order."""
-        _, nodes = self._sorted()
+        self._settle()
         start, stop = max(start, 0), min(stop, self._n)
         if start >= stop:
             return []
-        if nodes is None:
+        if self._nodes is None:
             return self.take(range(start, stop))
-        return self.take(nodes[start:stop])
+        return self.take(self._nodes[start:stop])
 
     def bisect_left(self, text: str) -> int:
         """Where ``text`` would go in the creation order (ids before it sort lower)."""
-        keys, _ = self._sorted()
         key = text.encode(_UTF8, _ANY)
         if len(key) > self._width:  # longer than every id: compare on the column's width
-            head = key[: self._width]
-            k = int(keys.searchsorted(head, side="right"))
-            return k
-        return int(keys.searchsorted(key))
+            return self._search(key[: self._width], side="right")
+        return self._search(key)
 
     # -- lookup -------------------------------------------------------------------------------
 
@@ -298,12 +351,17 @@ class IdColumn(Sequence[str]):
         key = version_id.encode(_UTF8, _ANY)
         if not key or len(key) > self._width or key.endswith(b"\x00"):
             return None
-        assert self._buf is not None
-        keys = self._buf[: self._settled] if self._keys is None else self._keys
-        k = int(keys.searchsorted(key))
-        if k == len(keys) or keys[k] != key:
+        if self._keys is None:
+            k = self._position(key, self._settled)
+            if k == self._settled:
+                return None
+            found = self._blocks[k >> self._shift][k & (self._block - 1)]
+            return k if found == key else None
+        k = int(self._keys.searchsorted(key))
+        if k == len(self._keys) or self._keys[k] != key:
             return None
-        return k if self._nodes is None else int(self._nodes[k])
+        assert self._nodes is not None
+        return int(self._nodes[k])
 
 
 class IdLookup:
