@@ -19,18 +19,13 @@ from typing import TYPE_CHECKING, Any
 from mlineage._columns import TABLE_FIELDS, VersionColumns, table_fields, utc_micros
 from mlineage._graph_walks import Children
 from mlineage._id_column import IdColumn
-from mlineage._version_sequence import LazySequence, VersionSequence  # also importable here
+from mlineage._version_sequence import LazySequence, VersionSequence  # old import path
 from mlineage.records import ModelVersion, VersionSource, is_lazy
 
 if TYPE_CHECKING:
     import numpy as np
 
-    #: Node numbers: a list, a range or an int64 array.
-    Indices = Sequence[int] | np.ndarray[Any, np.dtype[np.int64]]
-
 __all__ = ["GraphColumns", "LazySequence", "VersionSequence"]
-
-# the sequences the walks return live in their own module; their old home still works
 
 _new = object.__new__
 _setattr = object.__setattr__
