@@ -8,14 +8,17 @@ import pickle
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
+from pydantic_core import PydanticSerializationError
 
 import mlineage as ml
 from mlineage.records import is_lazy
+from tests import packfile
 
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
@@ -337,3 +340,138 @@ def test_reading_every_version_keeps_a_bounded_number_of_records(
     assert [repr(v) for v in versions] == [repr(w) for w in written]
     assert written[0].notes == "update 0: données de janvier 🚀"  # the cache's records untouched
     assert [v.notes for v in versions] == [w.notes for w in written]
+
+
+# -- one field read alone ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(ml.ModelVersion.model_fields))
+def test_a_field_read_first_equals_the_whole_record(
+    packed: tuple[ml.Tracker, list[ml.ModelVersion]], tmp_path: Path, name: str
+) -> None:
+    # A field read first is parsed and validated alone (RecordCache.field); it must be
+    # what validating the whole record gives, for the fields that depend on others too
+    # (committed_at is stored null when it equals created_at).
+    _, written = packed
+    loaded = ml.Tracker.load("m", storage=str(tmp_path / "s"))
+    for version, logged in zip(loaded.versions(), written, strict=True):
+        expected = ml.ModelVersion.model_validate_json(logged.model_dump_json())
+        assert getattr(version, name) == getattr(expected, name)
+        assert version == expected  # then the whole record, consistent with it
+
+
+def _packed_records(root: Path) -> tuple[Path, dict[str, Any], list[dict[str, Any]]]:
+    (pack,) = (root / "models" / "m" / "packs").iterdir()
+    header, records = packfile.read(pack)
+    return pack, header, records
+
+
+def test_a_damaged_field_is_an_error_where_it_is_read(tmp_path: Path) -> None:
+    root = tmp_path / "s"
+    written = rich_store(root)
+    pack, header, records = _packed_records(root)
+    records[1]["metrics"] = {"accuracy": "high"}
+    records[2]["kind"] = "Not A Kind"
+    records[3]["parents"] = [records[2]["id"], records[2]["id"]]
+    records[4]["metrics"] = {"accuracy": float("nan")}  # json writes NaN: not a metric
+    packfile.write(pack, header, records)
+    tracker = ml.Tracker.load("m", storage=str(root))
+    versions = tracker.versions()
+    for i, field in ((1, "metrics"), (2, "kind"), (3, "parents"), (4, "metrics")):
+        with pytest.raises(ml.CorruptRecord, match=f"invalid version record at index {i}"):
+            getattr(versions[i], field)
+        # The record as a whole is damaged: every look at all of it says so.
+        for look in (dict, copy.copy, pickle.dumps, written[i].__eq__):
+            with pytest.raises(ml.CorruptRecord, match=f"index {i}"):
+                look(versions[i])
+        # (pydantic wraps what its serialiser raises: the message is the same)
+        with pytest.raises(PydanticSerializationError, match=f"CorruptRecord: .* index {i}"):
+            versions[i].model_dump()
+        # A field that is sound reads as written (fsck reports the record).
+        assert versions[i].notes == written[i].notes
+        with pytest.raises(ml.CorruptRecord):  # and again: a damaged field stays an error
+            getattr(versions[i], field)
+    assert versions[0] == written[0] and versions[5] == written[5]
+    damaged = {p.kind for p in ml.fsck(str(root), verify_blobs=False).problems}
+    assert damaged  # fsck names the damage the reads skipped
+
+
+def test_a_record_of_another_shape_is_validated_whole(tmp_path: Path) -> None:
+    root = tmp_path / "s"
+    written = rich_store(root)
+    pack, header, records = _packed_records(root)
+    records[1]["colour"] = "red"  # a key no version has
+    del records[2]["notes"]  # a field left out takes its default, as in older stores
+    del records[3]["committed_at"]  # stores before format 3: committed when created
+    records[4]["id"] = records[5]["id"]  # not the version its index lists
+    packfile.write(pack, header, records)
+    versions = ml.Tracker.load("m", storage=str(root)).versions()
+    with pytest.raises(ml.CorruptRecord, match="index 1"):
+        _ = versions[1].notes
+    assert versions[2].notes == "" and versions[2].model_path == written[2].model_path
+    assert versions[3].committed_at == versions[3].created_at == written[3].created_at
+    with pytest.raises(ml.CorruptRecord, match=f"index 4, where its index lists {written[4].id}"):
+        _ = versions[4].notes
+    assert versions[5].notes == written[5].notes
+
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    field=st.sampled_from(list(ml.ModelVersion.model_fields)),
+    value=_json_values,
+    first=st.sampled_from(list(ml.ModelVersion.model_fields)),
+)
+def test_a_field_read_alone_agrees_with_validating_the_record(
+    field: str, value: Any, first: str
+) -> None:
+    # Any JSON value in any field of a stored record: where validating the whole record
+    # succeeds, each field read alone is the whole record's; where a field read alone
+    # fails, validating the whole record fails too.
+    from pydantic_core import from_json
+
+    from mlineage.records._version import _read_field
+
+    version = ml.ModelVersion(
+        "m",
+        "m.pt",
+        ml.DataSnapshot(path="d/", hash="sha256:0"),
+        metrics={"accuracy": 0.5},
+        hyperparameters={"lr": 0.1},
+        parents=["0" * 32],
+        notes="n",
+    ).commit()
+    record = json.loads(version.model_dump_json())
+    record[field] = value
+    data = json.dumps(record).encode()
+    try:
+        whole: ml.ModelVersion | None = ml.ModelVersion.model_validate_json(data)
+    except ValueError:
+        whole = None
+    raw, fields = from_json(data), {}
+    order = [first, *(name for name in ml.ModelVersion.model_fields if name != first)]
+    failed = []
+    for name in order:
+        try:
+            alone = fields[name] if name in fields else _read_field(raw, fields, name, record["id"])
+        except ValueError:
+            assert whole is None, name
+            failed.append(name)
+            continue
+        fields[name] = alone
+        if whole is not None:
+            assert alone == getattr(whole, name), name
+    # ... and where it fails, reading the fields one by one finds the damage.
+    assert (whole is None) == bool(failed)

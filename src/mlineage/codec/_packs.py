@@ -245,6 +245,8 @@ def _pack_header(data: bytes | mmap.mmap, key: str) -> _PackLayout | None:
 
 #: A pack source releases its map's pages after this many record reads.
 _RELEASE_EVERY = 64
+#: The keys of a version record as this version of mlineage writes it (every field).
+_VERSION_KEYS = frozenset(ModelVersion.model_fields)
 
 
 @dataclass(eq=False)
@@ -288,6 +290,27 @@ class _PackSource:
                 "run `mlineage fsck`"
             )
         return version
+
+    def raw_version(self, index: int, version_id: str) -> dict[str, Any] | None:
+        """Record ``index`` parsed from JSON, not validated (see ``records.RecordCache``);
+        None unless it is an object of every version field, ``version_id``'s, of this
+        pack's model: :meth:`load_version` then says what is wrong with it."""
+        self.reads += 1
+        if self.reads >= _RELEASE_EVERY:
+            self.reads = 0
+            self._release()
+        try:
+            raw = from_json(self.record_bytes(index), cache_strings="keys")
+        except ValueError:
+            return None
+        if (
+            type(raw) is not dict
+            or raw.keys() != _VERSION_KEYS
+            or raw["id"] != version_id
+            or raw["model"] != self.model
+        ):
+            return None
+        return raw
 
     def table_fields(self) -> dict[str, list[Any]]:
         """:data:`mlineage._columns.TABLE_FIELDS` of every version record, as columns.
