@@ -182,11 +182,51 @@ class IdColumn(Sequence[str]):
         self._blocks.append(block)
         return block
 
-    def extend(self, ids: Sequence[str]) -> None:
-        """Append the ids of the next ``len(ids)`` nodes."""
+    def ascending_after(self, ids: Sequence[str]) -> Keys | None:
+        """``ids`` as keys if appending them keeps the column in id order with every id of
+        the column's width in ASCII (they ascend, each newer than every id here, and the
+        column is in order), else None; changes nothing."""
+        if (
+            not ids
+            or not self._ordered
+            or not self._exact
+            or (self._newest is not None and ids[0] <= self._newest)
+        ):
+            return None
+        keys = self.exact_keys(ids)
+        if keys is None or (len(keys) > 1 and not bool((keys[1:] > keys[:-1]).all())):
+            return None
+        return keys
+
+    def exact_keys(self, ids: Sequence[str]) -> Keys | None:
+        """``ids`` as keys if each is ASCII of the column's width, else None (the column is
+        not widened)."""
+        np = _np()
+        width = self._width
+        if not ids:
+            return np.empty(0, dtype=f"S{width}")  # type: ignore[no-any-return]
+        text = "".join(ids)
+        if len(text) != width * len(ids) or not text.isascii() or set(map(len, ids)) != {width}:
+            return None
+        return np.frombuffer(text.encode("ascii"), dtype=f"S{width}")  # type: ignore[no-any-return]
+
+    def mark_settled(self) -> None:
+        """Index every node at once, as :meth:`settle` does for a column in id order (the
+        column is then its own sorted index); for ids appended in order with no entry in
+        :attr:`recent` (a pack added in bulk)."""
+        if not self._ordered:
+            raise AssertionError("mark_settled() on a column out of id order")
+        self._keys = self._nodes = None
+        self._settled = self._n
+        self._settled_max = self._newest
+        self.recent.clear()
+
+    def extend(self, ids: Sequence[str], keys: Keys | None = None) -> None:
+        """Append the ids of the next ``len(ids)`` nodes (``keys``: them encoded already,
+        by :meth:`ascending_after`)."""
         if not ids:
             return
-        new = self._encode(ids)
+        new = self._encode(ids) if keys is None else keys
         count = len(new)
         if self._ordered:  # then the last node's id is the newest
             after_last = self._newest is None or ids[0] > self._newest
