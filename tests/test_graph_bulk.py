@@ -143,3 +143,35 @@ def test_a_load_in_creation_order_takes_the_bulk_path(monkeypatch: pytest.Monkey
     assert [t for t in taken if t[0]] == [(count, True)] and left == [[]]
     assert graph._extra[500] == (499, 200) and graph._children[200] == (201, 500)
     assert graph._ids.node_of(ids[-1]) == count - 1 and graph._ids.recent == {}
+
+
+@pytest.mark.parametrize("parent_row", [1, 99])
+def test_a_first_row_whose_parent_is_made_later(parent_row: int) -> None:
+    # A clock behind: the first row's parent comes later in the same pack (even last).
+    ids = [f"{i + 1:032x}" for i in range(100)]
+    parents = [() if i == 0 else (ids[i - 1],) for i in range(100)]
+    parents[0] = (ids[parent_row],)
+    packs = [list(range(100))]
+    bulk, left_bulk = build(ids, parents, packs, bulk=True)
+    rows, left_rows = build(ids, parents, packs, bulk=False)
+    assert left_bulk == left_rows == [list(range(100))]  # a cycle: none can be placed
+    assert state(bulk) == state(rows)
+    parents[0], parents[99] = (), ()
+    parents[50] = (ids[99],)  # a later parent, no cycle: both place it after its parent
+    bulk, left_bulk = build(ids, parents, packs, bulk=True)
+    rows, left_rows = build(ids, parents, packs, bulk=False)
+    assert left_bulk == left_rows == [[]]
+    assert state(bulk) == state(rows)
+
+
+@pytest.mark.parametrize(
+    "shape", [[(), ()], [(), (0,)], [(), (), (1,)], [(), (0,), (0, 1)], [(), (), (0, 1)]]
+)
+def test_small_packs_of_roots_children_and_merges(shape: list[tuple[int, ...]]) -> None:
+    ids = [f"{i + 1:032x}" for i in range(len(shape))]
+    parents = [tuple(ids[p] for p in row) for row in shape]
+    packs = [list(range(len(shape)))]
+    bulk, left_bulk = build(ids, parents, packs, bulk=True)
+    rows, left_rows = build(ids, parents, packs, bulk=False)
+    assert left_bulk == left_rows == [[]]
+    assert state(bulk) == state(rows)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import math
+import operator
 import weakref
 from array import array
 from collections.abc import Iterable, Sequence
@@ -202,31 +203,34 @@ class GraphColumns:
                 [child_rows, np.array([row for row, _ in more], dtype=np.int64)]
             )
             parent_ids += [parent for _, parent in more]
-        parent_keys = self._ids.exact_keys(parent_ids)
-        if parent_keys is None:
-            return False
-        link_ids = np.arange(len(parent_ids))  # link k's parent is parent_ids[link_ids[k]]
-        if merges:
-            link_ids = np.argsort(child_rows, kind="stable")
-            child_rows, parent_keys = child_rows[link_ids], parent_keys[link_ids]
         base = len(self._ids)
-        # Most parents are the row before; the others are searched for.
-        at = np.maximum(child_rows - 1, 0)
-        inside = keys[at] == parent_keys
+        # Most parents are the row before (a string comparison in C); the others are
+        # searched for.
+        at = child_rows - 1
+        # (itemgetter of one index returns the item, not a 1-tuple)
+        before = operator.itemgetter(*at.tolist())(ids) if len(at) > 1 else [ids[i] for i in at]
+        inside = np.fromiter(map(operator.eq, parent_ids, before), dtype=bool, count=len(at))
+        inside &= at >= 0
         elsewhere = np.flatnonzero(~inside)
         if len(elsewhere):
-            found = np.minimum(np.searchsorted(keys, parent_keys[elsewhere]), count - 1)
+            wanted = self._ids.exact_keys([parent_ids[k] for k in elsewhere.tolist()])
+            if wanted is None:
+                return False
+            found = np.minimum(np.searchsorted(keys, wanted), count - 1)
             at[elsewhere] = found
-            inside[elsewhere] = keys[found] == parent_keys[elsewhere]
+            inside[elsewhere] = keys[found] == wanted
         if (inside & (at >= child_rows)).any():  # a parent not before its child
             return False
         links = np.where(inside, at + base, -1)
         node_of = self._ids.node_of
         for k in np.flatnonzero(~inside).tolist():
-            node = node_of(parent_ids[int(link_ids[k])])
+            node = node_of(parent_ids[k])
             if node is None:  # not loaded yet (or missing): the general path defers it
                 return False
             links[k] = node
+        if merges:  # the links in child order, as the general path makes them
+            order = np.argsort(child_rows, kind="stable")
+            child_rows, links = child_rows[order], links[order]
         # Every row is inserted from here on.
         child_nodes = child_rows + base
         first = np.full(count, -1, dtype=np.int64)
