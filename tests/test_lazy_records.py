@@ -475,3 +475,58 @@ def test_a_field_read_alone_agrees_with_validating_the_record(
             assert alone == getattr(whole, name), name
     # ... and where it fails, reading the fields one by one finds the damage.
     assert (whole is None) == bool(failed)
+
+
+def test_fields_and_whole_records_read_from_many_threads(
+    packed: tuple[ml.Tracker, list[ml.ModelVersion]],
+) -> None:
+    # Threads reading single fields while others validate the same records whole (and a
+    # tiny cache drops them meanwhile) all see the records as written.
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    loaded, written = packed
+    loaded._index.records.size = 3
+    versions = loaded.versions()
+    names = list(ml.ModelVersion.model_fields)
+    expected = [ml.ModelVersion.model_validate_json(w.model_dump_json()) for w in written]
+
+    def look(k: int) -> list[bool]:
+        i = k % len(versions)
+        if k % 5 == 0:
+            return [versions[i] == expected[i]]
+        name = names[k % len(names)]
+        return [getattr(versions[i], name) == getattr(expected[i], name)]
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch as often as they can
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            results = [ok for oks in pool.map(look, range(20_000)) for ok in oks]
+    finally:
+        sys.setswitchinterval(switch)
+    assert results and all(results)
+
+
+def test_a_field_read_while_another_thread_validates_the_record_whole(
+    packed: tuple[ml.Tracker, list[ml.ModelVersion]],
+) -> None:
+    # The interleaving made deterministic: between this read looking in the fields read
+    # so far and looking at the parsed record, another thread validates the record whole
+    # (which drops the parsed record). The read must still give the field.
+    loaded, written = packed
+    version = loaded.versions()[2]
+    private = version.__pydantic_private__
+    assert private is not None
+    cache, source, index = private["records"], private["source"], private["index"]
+    assert version.kind == written[2].kind  # parsed, one field read
+    entry = cache._records[(source, index, version.id)]
+
+    class Meanwhile(dict[str, Any]):
+        def __contains__(self, name: object) -> bool:
+            cache.read(source, index, version.id)  # the other thread, just now
+            return False
+
+    entry.fields = Meanwhile(entry.fields)
+    assert version.notes == written[2].notes
+    assert entry.raw is None and entry.full is not None

@@ -168,8 +168,9 @@ class RecordCache:
         if name in fields:
             return fields[name]
         raw = entry.raw
-        if raw is None:
-            raise KeyError(name)
+        if raw is None:  # validated whole since (by another thread): its fields
+            full = entry.full or self._validate(entry, source, index, version_id)
+            return full.__dict__[name]
         try:
             value = fields[name] = reader(raw, fields, name, version_id)
         except ValueError:
