@@ -18,11 +18,12 @@ from itertools import compress, count, repeat
 from operator import is_, is_not
 from typing import TYPE_CHECKING, Any
 
-from mlineage._columns import TABLE_FIELDS, VersionColumns, table_fields, utc_micros
+from mlineage._columns import VersionColumns, utc_micros
+from mlineage._graph_table import graph_table
 from mlineage._graph_walks import Children
 from mlineage._id_column import IdColumn
 from mlineage._version_sequence import LazySequence, VersionSequence  # old import path
-from mlineage.records import ModelVersion, VersionSource, is_lazy
+from mlineage.records import ModelVersion, VersionSource
 
 if TYPE_CHECKING:
     import numpy as np
@@ -437,66 +438,4 @@ class GraphColumns:
         the records: a pack's unread records in bulk, a pack at a time, without making
         version objects (``table_fields`` of its source); other versions from their object.
         """
-        import numpy as np
-
-        idx = np.asarray(indices, dtype=np.int64)
-        first, extra = self._first, self._extra
-        # ids decoded in bulk: the rows' own, and each row's first parent's
-        ids = self._ids.take(idx)
-        firsts = np.frombuffer(first, dtype=np.int64)[idx]
-        first_ids = self._ids.take(np.maximum(firsts, 0)) if len(idx) else []
-        parents: list[tuple[str, ...]] = []
-        for k, i in enumerate(indices):
-            links = extra.get(i)
-            if links is not None:
-                parents.append(tuple([self._ids[p] for p in links]))
-            else:
-                parents.append(() if firsts[k] < 0 else (first_ids[k],))
-        metrics = {}
-        for name, column in self._metrics.items():
-            values = np.full(len(self._ids), np.nan)
-            values[: len(column)] = np.frombuffer(column, dtype=np.float64)
-            metrics[name] = values[idx]
-        out: dict[str, Any] = {
-            "id": ids,
-            "parents": parents,
-            "kind": [self._kinds[i] for i in indices],
-            "created": np.frombuffer(self._created, dtype=np.int64)[idx],
-            "metrics": metrics,
-        }
-        out.update(self._table_fields(indices))
-        return out
-
-    def _table_fields(self, indices: Sequence[int]) -> dict[str, list[Any]]:
-        count = len(indices)
-        out: dict[str, list[Any]] = {name: [None] * count for name in TABLE_FIELDS}
-        bulk: dict[int, tuple[Any, list[int], list[int]]] = {}  # id(source) -> positions
-        held, sources, records = self._held, self._sources, self._records
-        for position, i in enumerate(indices):
-            version = held.get(i)
-            source = sources[i]
-            if (version is None or is_lazy(version)) and hasattr(source, "table_fields"):
-                entry = bulk.get(id(source))
-                if entry is None:
-                    entry = bulk[id(source)] = (source, [], [])
-                entry[1].append(position)
-                entry[2].append(records[i])
-            else:
-                for name, value in zip(
-                    TABLE_FIELDS, table_fields(version or self.node(i)), strict=True
-                ):
-                    out[name][position] = value
-        for source, positions, numbers in bulk.values():
-            fields = source.table_fields()
-            first, size = positions[0], len(positions)
-            if positions[-1] - first == size - 1 and numbers == list(range(size)):
-                # the pack's first ``size`` records, in order: one slice (a pack whose later
-                # records were read already has more records than positions here)
-                for name, column in fields.items():
-                    out[name][first : first + size] = column[:size]
-                continue
-            for name, column in fields.items():
-                target = out[name]
-                for position, number in zip(positions, numbers, strict=True):
-                    target[position] = column[number]
-        return out
+        return graph_table(self, indices)
