@@ -9,21 +9,41 @@ nodes allow, and one at a time only where a version object must be asked.
 from __future__ import annotations
 
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mlineage._columns import TABLE_FIELDS, table_fields
 from mlineage.records import is_lazy
 
 if TYPE_CHECKING:
+    from array import array
     from collections.abc import Sequence
 
     import numpy as np
 
-    from mlineage._graph_columns import GraphColumns
+    from mlineage._id_column import IdColumn
+    from mlineage.records import ModelVersion, VersionSource
 
     NodeArray = np.ndarray[Any, np.dtype[np.int64]]
 
 __all__ = ["graph_table"]
+
+
+class GraphColumns(Protocol):
+    """The columns of :class:`mlineage._graph_columns.GraphColumns` read here."""
+
+    _ids: IdColumn
+    _held: dict[int, ModelVersion]
+    _sources: list[VersionSource | None]
+    _records: array[int]
+    _first: array[int]
+    _extra: dict[int, tuple[int, ...]]
+    _kinds: list[str]
+    _created: array[int]
+    _metrics: dict[str, array[float]]
+
+    def node(self, index: int) -> ModelVersion:
+        """The version at node ``index``."""
+        ...
 
 
 def graph_table(graph: GraphColumns, indices: Sequence[int]) -> dict[str, Any]:
