@@ -63,9 +63,11 @@ def graph_table(graph: GraphColumns, indices: Sequence[int]) -> dict[str, Any]:
         values[: len(column)] = np.frombuffer(column, dtype=np.float64)
         metrics[name] = values if whole else values[idx]
     kinds = graph._kinds
+    ids = graph._ids.take(nodes if whole else idx)
     out: dict[str, Any] = {
-        "id": graph._ids.take(nodes if whole else idx),
-        "parents": _parents(graph, idx, firsts),
+        "id": ids,
+        # every node, in node order: a parent's id is the string of its row already made
+        "parents": _parents(graph, idx, firsts, ids if whole else None),
         "kind": list(kinds) if whole else [kinds[i] for i in nodes],
         "created": np.frombuffer(graph._created, dtype=np.int64)[idx] if size else idx,
         "metrics": metrics,
@@ -74,15 +76,19 @@ def graph_table(graph: GraphColumns, indices: Sequence[int]) -> dict[str, Any]:
     return out
 
 
-def _parents(graph: GraphColumns, idx: NodeArray, firsts: NodeArray) -> list[tuple[str, ...]]:
-    """Each node's parents' ids: its first parent's, decoded in bulk; a root's (); a merge's
-    every parent."""
+def _parents(
+    graph: GraphColumns, idx: NodeArray, firsts: NodeArray, every: list[str] | None
+) -> list[tuple[str, ...]]:
+    """Each node's parents' ids: its first parent's, decoded in bulk (or picked from
+    ``every``: each node's id, in node order); a root's (); a merge's every parent."""
     import numpy as np
 
     if not len(idx):
         return []
     take = graph._ids.take
-    parents: list[tuple[str, ...]] = list(zip(take(np.maximum(firsts, 0))))  # 1-tuples, in C
+    first = np.maximum(firsts, 0)
+    first_ids = take(first) if every is None else list(map(every.__getitem__, first.tolist()))
+    parents: list[tuple[str, ...]] = list(zip(first_ids))  # 1-tuples, made in C
     for k in np.flatnonzero(firsts < 0).tolist():
         parents[k] = ()
     extra = graph._extra
