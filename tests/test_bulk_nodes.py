@@ -218,3 +218,17 @@ def test_a_writers_versions_and_a_loaded_store(tmp_path: Path) -> None:
     assert all(a is b for a, b in zip(history, second[::-1], strict=True))
     assert [v.notes for v in first] == [f"n{k}" for k in range(2 * _BULK)]
     assert first == written
+
+
+def test_iterating_in_growing_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlineage import _version_sequence
+    from mlineage._version_sequence import VersionSequence
+
+    monkeypatch.setattr(_version_sequence, "_CHUNK", 3)  # chunks of 3, 6, 8, 8, ...
+    monkeypatch.setattr(_version_sequence, "_CHUNK_MAX", 8)
+    bulk, _, nodes = _graphs(seed=5)
+    for indices in (nodes, list(range(len(bulk._sources)))[5:], []):
+        sequence = VersionSequence(bulk, indices)
+        assert [v.id for v in sequence] == [bulk._ids[i] for i in indices]
+        assert all(a is bulk.node(i) for a, i in zip(sequence, indices, strict=True))
+        assert [v.id for v in reversed(sequence)] == [bulk._ids[i] for i in indices[::-1]]
