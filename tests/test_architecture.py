@@ -45,6 +45,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "_id_column",
             "_version_sequence",
             "_graph_columns",
+            "_graph_table",
             "_graph_walks",
             "graph",
             "_reader",

@@ -40,6 +40,13 @@ def check(column: IdColumn, added: list[str], probes: list[str]) -> None:
     assert list(column) == added
     assert [column[i] for i in range(len(added))] == added
     assert column.take(list(range(len(added)))[::-1]) == added[::-1]
+    for start in range(len(added)):  # runs, decoded block by block
+        for stop in {start + 1, min(start + 5, len(added)), len(added)}:
+            assert column.take(range(start, stop)) == added[start:stop]
+    if added:
+        for outside in (range(0, len(added) + 1), range(-1, 1)):
+            with pytest.raises(IndexError):
+                column.take(outside)
     order = sorted(added)
     assert column.sorted_ids() == order
     assert [added[i] for i in column.creation_nodes()] == order

@@ -15,13 +15,16 @@ import operator
 import weakref
 from array import array
 from collections.abc import Iterable, Sequence
+from itertools import compress, count, repeat
+from operator import is_, is_not
 from typing import TYPE_CHECKING, Any
 
-from mlineage._columns import TABLE_FIELDS, VersionColumns, table_fields, utc_micros
+from mlineage._columns import VersionColumns, utc_micros
+from mlineage._graph_table import graph_table
 from mlineage._graph_walks import Children
 from mlineage._id_column import IdColumn
 from mlineage._version_sequence import LazySequence, VersionSequence  # old import path
-from mlineage.records import ModelVersion, VersionSource, is_lazy
+from mlineage.records import ModelVersion, VersionSource
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,6 +38,33 @@ _setattr = object.__setattr__
 #: Fewest rows :meth:`GraphColumns.add_columns` adds in bulk (below, numpy costs more than
 #: it saves).
 _BULK_ROWS = 64
+#: From how many nodes :meth:`GraphColumns._nodes` makes the missing versions in bulk.
+_BULK = 64
+
+
+def _weak_sources(sources: list[VersionSource | None]) -> set[int]:
+    """The ``id`` of each distinct source among ``sources`` that is weak (``source.weak``:
+    the graph keeps its versions only while someone holds them)."""
+    try:
+        distinct: Iterable[Any] = set(sources)  # a few packs, or the store a writer wrote to
+    except TypeError:  # an unhashable source
+        distinct = {id(s): s for s in sources}.values()
+    return {id(s) for s in distinct if getattr(s, "weak", False)}
+
+
+def _lazy(
+    ids: list[str], sources: list[VersionSource], numbers: list[int], state: dict[str, Any]
+) -> list[ModelVersion]:
+    """Unread versions: ``ids[k]`` is record ``numbers[k]`` of ``sources[k]``, each holding
+    ``state`` too (what :func:`mlineage.records.lazy_versions` makes, inlined)."""
+    out: list[ModelVersion] = []
+    append, new, setattr_, cls = out.append, _new, _setattr, ModelVersion
+    for version_id, source, number in zip(ids, sources, numbers, strict=True):
+        version = new(cls)
+        setattr_(version, "__dict__", {"id": version_id})
+        setattr_(version, "__pydantic_private__", {"source": source, "index": number, **state})
+        append(version)
+    return out
 
 
 class GraphColumns:
@@ -425,17 +455,95 @@ class GraphColumns:
         return version
 
     def _nodes(self, indices: Iterable[int]) -> list[ModelVersion]:
-        held, node = self._held, self.node
+        """:meth:`node` of each of ``indices`` (node numbers), in that order.
+
+        The versions not yet made are made in bulk (:meth:`_unread_many`): a history of
+        10^6 versions decodes its ids in one go rather than one call each.
+        """
         # A history of 10^6 versions makes 10^6 objects (and their dicts) with no cycle:
         # with the cyclic GC on, its passes take more than half the time.
         enabled = gc.isenabled()
         gc.disable()
         try:
+            nodes = indices if isinstance(indices, list) else list(indices)
+            held = self._held
+            if not held and len(nodes) >= _BULK:  # e.g. the first versions() after a load
+                return self._unread_many(nodes)
             get = held.get
-            return [get(i) or node(i) for i in indices]
+            out: list[ModelVersion | None] = [get(i) for i in nodes]
+            if len(out) < _BULK:  # a few parents: one at a time costs less
+                node = self.node
+                return [node(i) if v is None else v for i, v in zip(nodes, out, strict=True)]
+            # (compared by identity, at C speed: no version's __eq__ called)
+            if all(map(is_not, out, repeat(None))):
+                return out  # type: ignore[return-value]  # every one held
+            if not any(map(is_not, out, repeat(None))):
+                return self._unread_many(nodes)
+            missing = list(compress(count(), map(is_, out, repeat(None))))
+            made = self._unread_many([nodes[k] for k in missing])
+            for k, version in zip(missing, made, strict=True):
+                out[k] = version
+            return out  # type: ignore[return-value]  # no None left
         finally:
             if enabled:
                 gc.enable()
+
+    def _unread_many(self, nodes: list[int]) -> list[ModelVersion]:
+        """:meth:`node` of each of ``nodes``, none of them held: what :meth:`_unread` does,
+        with the ids, record numbers and sources of all of them read in one pass."""
+        import numpy as np
+
+        idx = np.asarray(nodes, dtype=np.int64)
+        size = len(self._sources)
+        if len(idx) and (int(idx.min()) < 0 or int(idx.max()) >= size):
+            raise IndexError(f"node out of range (the graph has {size})")
+        numbers: list[int]
+        sources: list[VersionSource | None]
+        if len(idx) == size and bool((idx == np.arange(size)).all()):
+            # every node, in node order: the columns themselves
+            ids = self._ids.take(range(size))
+            numbers, sources = self._records.tolist(), self._sources
+        else:
+            ids = self._ids.take(idx)
+            numbers = np.frombuffer(self._records, dtype=np.int64)[idx].tolist()
+            every_source = self._sources
+            sources = [every_source[i] for i in nodes]
+        weak = _weak_sources(sources)
+        if weak:  # some versions are held only while someone holds them: one at a time
+            return self._made_weak(nodes, ids, numbers, sources, weak)
+        made = _lazy(ids, sources, numbers, self.held_state)  # type: ignore[arg-type]
+        held = self._held
+        before = len(held)
+        held.update(zip(nodes, made, strict=True))
+        if len(held) - before != len(nodes):  # a node asked for twice: one object for it
+            made = [held[i] for i in nodes]
+        return made
+
+    def _made_weak(
+        self,
+        nodes: list[int],
+        ids: list[str],
+        numbers: list[int],
+        sources: list[VersionSource | None],
+        weak: set[int],
+    ) -> list[ModelVersion]:
+        """:meth:`_unread_many` when some of ``sources`` (their ``id``: ``weak``) are weak."""
+        held, kept, state = self._held, self._weak, self.held_state
+        light = {k: v for k, v in state.items() if k != "records"}  # see _unread
+        out: list[ModelVersion] = []
+        append = out.append
+        for i, version_id, source, number in zip(nodes, ids, sources, numbers, strict=True):
+            assert source is not None  # a node is held or has a source
+            if id(source) in weak:
+                version = kept.get(i)
+                if version is None:
+                    version = kept[i] = _lazy([version_id], [source], [number], light)[0]
+            else:
+                version = held.get(i)
+                if version is None:
+                    version = held[i] = _lazy([version_id], [source], [number], state)[0]
+            append(version)
+        return out
 
     def _inserted(self, ids: list[str]) -> None:
         """Called with the ids each :meth:`add_columns` inserted (in insertion order)."""
@@ -449,66 +557,4 @@ class GraphColumns:
         the records: a pack's unread records in bulk, a pack at a time, without making
         version objects (``table_fields`` of its source); other versions from their object.
         """
-        import numpy as np
-
-        idx = np.asarray(indices, dtype=np.int64)
-        first, extra = self._first, self._extra
-        # ids decoded in bulk: the rows' own, and each row's first parent's
-        ids = self._ids.take(idx)
-        firsts = np.frombuffer(first, dtype=np.int64)[idx]
-        first_ids = self._ids.take(np.maximum(firsts, 0)) if len(idx) else []
-        parents: list[tuple[str, ...]] = []
-        for k, i in enumerate(indices):
-            links = extra.get(i)
-            if links is not None:
-                parents.append(tuple([self._ids[p] for p in links]))
-            else:
-                parents.append(() if firsts[k] < 0 else (first_ids[k],))
-        metrics = {}
-        for name, column in self._metrics.items():
-            values = np.full(len(self._ids), np.nan)
-            values[: len(column)] = np.frombuffer(column, dtype=np.float64)
-            metrics[name] = values[idx]
-        out: dict[str, Any] = {
-            "id": ids,
-            "parents": parents,
-            "kind": [self._kinds[i] for i in indices],
-            "created": np.frombuffer(self._created, dtype=np.int64)[idx],
-            "metrics": metrics,
-        }
-        out.update(self._table_fields(indices))
-        return out
-
-    def _table_fields(self, indices: Sequence[int]) -> dict[str, list[Any]]:
-        count = len(indices)
-        out: dict[str, list[Any]] = {name: [None] * count for name in TABLE_FIELDS}
-        bulk: dict[int, tuple[Any, list[int], list[int]]] = {}  # id(source) -> positions
-        held, sources, records = self._held, self._sources, self._records
-        for position, i in enumerate(indices):
-            version = held.get(i)
-            source = sources[i]
-            if (version is None or is_lazy(version)) and hasattr(source, "table_fields"):
-                entry = bulk.get(id(source))
-                if entry is None:
-                    entry = bulk[id(source)] = (source, [], [])
-                entry[1].append(position)
-                entry[2].append(records[i])
-            else:
-                for name, value in zip(
-                    TABLE_FIELDS, table_fields(version or self.node(i)), strict=True
-                ):
-                    out[name][position] = value
-        for source, positions, numbers in bulk.values():
-            fields = source.table_fields()
-            first, size = positions[0], len(positions)
-            if positions[-1] - first == size - 1 and numbers == list(range(size)):
-                # the pack's first ``size`` records, in order: one slice (a pack whose later
-                # records were read already has more records than positions here)
-                for name, column in fields.items():
-                    out[name][first : first + size] = column[:size]
-                continue
-            for name, column in fields.items():
-                target = out[name]
-                for position, number in zip(positions, numbers, strict=True):
-                    target[position] = column[number]
-        return out
+        return graph_table(self, indices)

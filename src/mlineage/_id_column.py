@@ -143,9 +143,24 @@ class IdColumn(Sequence[str]):
         """The ids of the nodes at ``indices``, in that order, as strings."""
         if not self._blocks or not len(indices):
             return []
-        keys = self._gather(indices)
+        if isinstance(indices, range) and indices.step == 1:  # a run: block by block
+            start, stop = indices.start, indices.stop
+            if not 0 <= start < stop <= self._n:
+                raise IndexError(f"node out of range (the graph has {self._n})")
+            out: list[str] = []
+            size = self._block
+            while start < stop:
+                b, offset = start >> self._shift, start & (size - 1)
+                count = min(size - offset, stop - start)
+                out += self._decode(self._blocks[b][offset : offset + count])
+                start += count
+            return out
+        return self._decode(self._gather(indices))
+
+    def _decode(self, keys: Keys) -> list[str]:
+        """``keys`` (a contiguous array of the column's) as strings."""
         if self._exact:
-            text = keys.tobytes().decode("ascii")
+            text = str(keys.data, "ascii")  # decoded from the array's buffer: no copy of it
             width = self._width
             return [text[k : k + width] for k in range(0, len(text), width)]
         return [key.decode(_UTF8, _ANY) for key in keys.tolist()]

@@ -16,7 +16,6 @@ import os
 import re
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
@@ -180,10 +179,13 @@ def handles(ids: Iterable[str]) -> list[str]:
     """
     ids = list(ids)
     out = [identifier[-HANDLE_LENGTH:] for identifier in ids]
-    if len(set(out)) == len(out):
-        return out  # checked in C: every id's last 8 digits are its own
+    seen: set[str] = set()
+    add = seen.add
+    # the last 8 digits seen before (one pass; ``add`` returns None)
+    shared = {tail for tail in out if tail in seen or add(tail)}
+    if not shared:
+        return out  # every id's last 8 digits are its own
     # Only the ids that share their last 8 digits (about a hundred among 10^6) are compared.
-    shared = {tail for tail, count in Counter(out).items() if count > 1}
     groups: dict[str, list[int]] = {}  # last 8 digits -> positions of the ids sharing them
     for position in [p for p, tail in enumerate(out) if tail in shared]:
         groups.setdefault(out[position], []).append(position)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from typing import TYPE_CHECKING, Any, SupportsIndex, TypeVar, overload
 
 from mlineage.records import ModelVersion
@@ -51,8 +52,11 @@ class _Listed:
         return [versions[i] for i in indices]
 
 
-#: How many versions an iteration makes at a time (with the cyclic GC paused while it does).
+#: How many versions an iteration makes first (with the cyclic GC paused while it does).
 _CHUNK = 4096
+#: The most it makes at a time: chunks double in size up to it, so a long iteration lets
+#: the cyclic GC in (it is paused while a chunk is made) a few times, not once per 4096.
+_CHUNK_MAX = 1 << 17
 
 #: How many versions ``repr`` shows at each end of a longer sequence.
 _SHOWN = 5
@@ -119,9 +123,17 @@ class VersionSequence(LazySequence[ModelVersion]):
 
     def _chunks(self, indices: Indices) -> Iterator[ModelVersion]:
         nodes = self._graph._nodes
-        for start in range(0, len(indices), _CHUNK):
-            chunk = indices[start : start + _CHUNK]
-            yield from nodes(chunk.tolist() if hasattr(chunk, "tolist") else chunk)
+
+        def made() -> Iterator[list[ModelVersion]]:
+            start, size = 0, _CHUNK
+            while start < len(indices):
+                chunk = indices[start : start + size]
+                yield nodes(chunk.tolist() if hasattr(chunk, "tolist") else chunk)
+                start += size
+                size = min(2 * size, _CHUNK_MAX)
+
+        # the versions of a chunk are handed out in C, not by a generator step each
+        return chain.from_iterable(made())
 
     def __iter__(self) -> Iterator[ModelVersion]:
         return self._chunks(self._indices)

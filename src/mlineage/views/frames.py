@@ -71,7 +71,8 @@ def _hyperparameter_columns(rows: list[Mapping[str, Any]]) -> dict[str, list[Any
     out: dict[str, list[Any]] = {}
     for name in set().union(*rows) if rows else ():
         values = [row.get(name) for row in rows]
-        if not any(type(v) is dict and v for v in values):  # JSON objects: plain dicts
+        # JSON objects are plain dicts: the types looked at in C, the values only if one is
+        if dict not in set(map(type, values)) or not any(type(v) is dict and v for v in values):
             out[f"hp.{name}"] = values
             continue
         for row, value in enumerate(values):
