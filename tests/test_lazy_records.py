@@ -442,7 +442,7 @@ def test_a_field_read_alone_agrees_with_validating_the_record(
     # fails, validating the whole record fails too.
     from pydantic_core import from_json
 
-    from mlineage.records._version import _read_field
+    from mlineage.records._lazy_fields import read_field
 
     version = ml.ModelVersion(
         "m",
@@ -465,7 +465,7 @@ def test_a_field_read_alone_agrees_with_validating_the_record(
     failed = []
     for name in order:
         try:
-            alone = fields[name] if name in fields else _read_field(raw, fields, name, record["id"])
+            alone = fields[name] if name in fields else read_field(raw, fields, name, record["id"])
         except ValueError:
             assert whole is None, name
             failed.append(name)

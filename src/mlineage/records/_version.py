@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import (
     AwareDatetime,
@@ -23,12 +23,12 @@ from mlineage._ids import ID_REGEX, handle, new_id
 from mlineage.errors import InvalidInput, InvalidRecord, MetricNotFound, NotFound
 from mlineage.records._base import HELD, Record, VersionStatus, held, hold
 from mlineage.records._data import ArtifactRef, DataSnapshot, EnvironmentSnapshot
-from mlineage.records._lazy import (
-    RecordCache,
-    VersionSource,
-    fields_of,
-    held_besides,
-    record_of,
+from mlineage.records._lazy import VersionSource, fields_of, held_besides, record_of
+from mlineage.records._lazy_fields import (
+    DATASET_FIELD_COUNT,
+    DATASET_FIELDS_SET,
+    install,
+    parents_ok,
 )
 from mlineage.records._small import OriginExtra
 
@@ -248,7 +248,7 @@ class ModelVersion(Record):
     def _check(self, info: ValidationInfo) -> ModelVersion:
         # One validator (one Python call per decoded record) for every check.
         parents = self.parents
-        if parents and not _parents_ok(self.id, parents):
+        if parents and not parents_ok(self.id, parents):
             raise ValueError(
                 f"parents repeat a version or name the version itself: {list(parents)}"
             )
@@ -508,8 +508,8 @@ def _share_fields_set(version: ModelVersion) -> None:
     if len(version.__pydantic_fields_set__) == _VERSION_FIELD_COUNT:
         _setattr(version, "__pydantic_fields_set__", _VERSION_FIELDS_SET)
     dataset = version.__dict__["dataset"]
-    if len(dataset.__pydantic_fields_set__) == _DATASET_FIELD_COUNT:
-        _setattr(dataset, "__pydantic_fields_set__", _DATASET_FIELDS_SET)
+    if len(dataset.__pydantic_fields_set__) == DATASET_FIELD_COUNT:
+        _setattr(dataset, "__pydantic_fields_set__", DATASET_FIELDS_SET)
 
 
 def _keep_held(copy: ModelVersion, version: ModelVersion) -> None:
@@ -563,116 +563,10 @@ _VERSION_FIELDS_ORDERED = tuple(ModelVersion.model_fields)
 # The fields sets that decoded records setting every field share (_share_fields_set).
 _VERSION_FIELDS_SET = set(_VERSION_FIELDS_ORDERED)
 _VERSION_FIELD_COUNT = len(_VERSION_FIELDS_SET)
-_DATASET_FIELDS_SET = set(DataSnapshot.model_fields)
-_DATASET_FIELD_COUNT = len(_DATASET_FIELDS_SET)
 # What a lazy version reads its record for: its fields and the pydantic slots left unset.
 _LAZY_ATTRIBUTES = frozenset(
     [*_VERSION_FIELDS_ORDERED, "__pydantic_fields_set__", "__pydantic_extra__"]
 )
 
 
-class _LazyField:
-    """A field of a lazy :class:`ModelVersion`, read from its record (see ``records._lazy``).
-
-    A non-data descriptor: an eagerly built version's field is in its ``__dict__``, which
-    Python looks at first, so only a version whose record is unread (or kept in its
-    tracker's cache) comes here. Without it, Python would first raise and catch an
-    ``AttributeError`` and then call ``ModelVersion.__getattr__``: about 0.9 µs for every
-    field looked at, against 0.15 µs here. On the class it is not there (as pydantic
-    leaves fields), so subclasses and pydantic see the fields as before.
-    """
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __get__(self, version: ModelVersion | None, owner: type | None = None) -> Any:
-        if version is not None:
-            private = version.__pydantic_private__
-            if private is not None and "source" in private:
-                cache: RecordCache | None = private.get("records")
-                if cache is not None:  # this field alone (see RecordCache.field)
-                    return cache.field(
-                        private["source"],
-                        private["index"],
-                        version.__dict__["id"],
-                        self.name,
-                        _read_field,
-                    )
-                record = record_of(version)  # the record read into the version
-                if record is not None:
-                    return record.__dict__[self.name]
-        # ModelVersion.__getattr__ then says what is missing, as without the descriptor.
-        raise AttributeError(self.name)
-
-
-def _parents_ok(version_id: str, parents: tuple[str, ...]) -> bool:
-    """No parent repeats and none is the version itself (ModelVersion's own check)."""
-    return len(set(parents)) == len(parents) and version_id not in parents
-
-
-def _plain_str(value: Any) -> str:
-    if type(value) is not str:
-        raise ValueError(f"not a string: {type(value).__name__}")
-    return value
-
-
-def _field_checks() -> dict[str, Callable[[Any], Any]]:
-    """For each field of ModelVersion, what validating a record does to its JSON value
-    (pydantic's validator of the field's type and constraints; a type check for a plain
-    ``str``)."""
-    from pydantic import TypeAdapter
-
-    checks: dict[str, Callable[[Any], Any]] = {}
-    for name, info in ModelVersion.model_fields.items():
-        annotation = info.annotation
-        if annotation is str and not info.metadata:
-            checks[name] = _plain_str
-            continue
-        # The field's own FieldInfo carries its constraints (a pattern, a length).
-        target: Any = Annotated[annotation, info] if info.metadata else annotation
-        checks[name] = TypeAdapter(target).validate_python
-    return checks
-
-
-_FIELD_CHECKS: dict[str, Callable[[Any], Any]] = {}
-
-
-def _read_field(raw: dict[str, Any], fields: dict[str, Any], name: str, version_id: str) -> Any:
-    """Field ``name`` of a version record parsed from JSON (``raw``, every field present),
-    as validating the whole record gives it (a :data:`~mlineage.records.FieldReader`).
-
-    The checks that look at two fields are made where either is read: ``parents``
-    against the id, and a ``committed_at`` left null (stored so when it equals
-    ``created_at``) takes ``created_at`` when the version is committed. Raises
-    ``ValueError`` where validating the whole record would fail.
-    """
-    checks = _FIELD_CHECKS
-    if not checks:  # built on first use: importing mlineage builds no validator
-        checks.update(_field_checks())
-    value = checks[name](raw[name])
-    if name == "parents":
-        if value and not _parents_ok(version_id, value):
-            raise ValueError("parents repeat a version or name the version itself")
-    elif name == "committed_at":
-        if value is None and _known(raw, fields, "status", version_id) is VersionStatus.COMMITTED:
-            value = _known(raw, fields, "created_at", version_id)
-    elif name == "dataset" and len(value.__pydantic_fields_set__) == _DATASET_FIELD_COUNT:
-        _setattr(value, "__pydantic_fields_set__", _DATASET_FIELDS_SET)
-    return value
-
-
-def _known(raw: dict[str, Any], fields: dict[str, Any], name: str, version_id: str) -> Any:
-    """Field ``name`` from ``fields``, or read into it (:func:`_read_field`)."""
-    try:
-        return fields[name]
-    except KeyError:
-        value = fields[name] = _read_field(raw, fields, name, version_id)
-        return value
-
-
-for _name in _VERSION_FIELDS_ORDERED:
-    if _name != "id":  # always in a version's own __dict__
-        setattr(ModelVersion, _name, _LazyField(_name))
-del _name
+install(ModelVersion)
