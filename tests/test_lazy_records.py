@@ -45,6 +45,12 @@ def rich_store(root: Path, n: int = 6) -> list[ml.ModelVersion]:
     return versions
 
 
+def as_stored(version: ml.ModelVersion) -> ml.ModelVersion:
+    """``version`` as decoded from JSON (a decoded time's tzinfo reprs differently from a
+    logged one)."""
+    return ml.ModelVersion.model_validate_json(version.model_dump_json())
+
+
 @pytest.fixture
 def packed(tmp_path: Path) -> tuple[ml.Tracker, list[ml.ModelVersion]]:
     written = rich_store(tmp_path / "s")
@@ -92,7 +98,7 @@ def test_every_way_of_looking_reads_the_record(
     for name, look in looks.items():
         for i, logged in enumerate(written):
             # as decoded from JSON (a decoded time's tzinfo reprs differently from a logged one)
-            expected = ml.ModelVersion.model_validate_json(logged.model_dump_json())
+            expected = as_stored(logged)
             fresh = ml.Tracker.load("m", storage=store).versions()[i]
             assert is_lazy(fresh)
             assert look(fresh) == look(expected), name
@@ -135,7 +141,7 @@ def test_every_field_reads_the_record_and_the_class_is_unchanged(
     # subclasses and pydantic must see the fields exactly as pydantic made them.
     loaded, written = packed
     for version, logged in zip(loaded.versions(), written, strict=True):
-        expected = ml.ModelVersion.model_validate_json(logged.model_dump_json())
+        expected = as_stored(logged)
         for name in ml.ModelVersion.model_fields:
             assert getattr(version, name) == getattr(expected, name), name
     for name in ml.ModelVersion.model_fields:
@@ -355,7 +361,7 @@ def test_a_field_read_first_equals_the_whole_record(
     _, written = packed
     loaded = ml.Tracker.load("m", storage=str(tmp_path / "s"))
     for version, logged in zip(loaded.versions(), written, strict=True):
-        expected = ml.ModelVersion.model_validate_json(logged.model_dump_json())
+        expected = as_stored(logged)
         assert getattr(version, name) == getattr(expected, name)
         assert version == expected  # then the whole record, consistent with it
 
@@ -489,7 +495,7 @@ def test_fields_and_whole_records_read_from_many_threads(
     loaded._index.records.size = 3
     versions = loaded.versions()
     names = list(ml.ModelVersion.model_fields)
-    expected = [ml.ModelVersion.model_validate_json(w.model_dump_json()) for w in written]
+    expected = [as_stored(w) for w in written]
 
     def look(k: int) -> list[bool]:
         i = k % len(versions)

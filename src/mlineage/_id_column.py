@@ -170,10 +170,10 @@ class IdColumn(Sequence[str]):
         np = _np()
         if not ids:
             return np.empty(0, dtype=f"S{self._width}")  # type: ignore[no-any-return]
-        if self._exact and set(map(len, ids)) == {self._width}:
-            text = "".join(ids)
-            if text.isascii():
-                return np.frombuffer(text.encode("ascii"), dtype=f"S{self._width}")  # type: ignore[no-any-return]
+        if self._exact:
+            keys = self.exact_keys(ids)
+            if keys is not None:
+                return keys
         encoded = [i.encode(_UTF8, _ANY) for i in ids]
         if any(not key or key.endswith(b"\x00") for key in encoded):
             raise ValueError("a version id must be a non-empty string not ending in NUL")

@@ -44,6 +44,12 @@ class PackSource:
     reads: int = 0  # records read from a memory map since its pages were last released
 
     def record_bytes(self, index: int) -> bytes:
+        """The bytes of record ``index``; every :data:`_RELEASE_EVERY` reads, the map's
+        pages are handed back first."""
+        self.reads += 1
+        if self.reads >= _RELEASE_EVERY:
+            self.reads = 0
+            self._release()
         start = self.body + self.offsets[index]
         return self.data[start : self.body + self.offsets[index + 1] - 2]
 
@@ -54,10 +60,6 @@ class PackSource:
             self.data.madvise(mmap.MADV_DONTNEED)
 
     def load_version(self, index: int, version_id: str) -> ModelVersion:
-        self.reads += 1
-        if self.reads >= _RELEASE_EVERY:
-            self.reads = 0
-            self._release()
         try:
             version = ModelVersion.model_validate_json(self.record_bytes(index))
         except ValidationError as error:
@@ -74,10 +76,6 @@ class PackSource:
         """Record ``index`` parsed from JSON, not validated (see ``records.RecordCache``);
         None unless it is an object of every version field, ``version_id``'s, of this
         pack's model: :meth:`load_version` then says what is wrong with it."""
-        self.reads += 1
-        if self.reads >= _RELEASE_EVERY:
-            self.reads = 0
-            self._release()
         try:
             raw = from_json(self.record_bytes(index), cache_strings="keys")
         except ValueError:
